@@ -1,0 +1,50 @@
+# Two commands matter: `make report` and `make test`. Everything else is a convenience.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+CONSTRAINTS := requirements/constraints.txt
+STAMP := $(VENV)/.installed
+
+.PHONY: report test lint lab sample bench lock clean
+
+# The venv is rebuilt when the dependency declarations change.
+$(STAMP): pyproject.toml $(CONSTRAINTS)
+	@$(PYTHON) -c 'import sys; sys.exit("Python >= 3.11 is required, found " + sys.version.split()[0]) if sys.version_info < (3, 11) else None'
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -c $(CONSTRAINTS) -e ".[test]"
+	@touch $(STAMP)
+
+## Run the full report on the bundled sample and print the path of index.html
+report: $(STAMP)
+	$(BIN)/portfolio report --out reports
+
+## Run the whole test suite (unit, end-to-end, notebooks under nbval, ruff)
+test: $(STAMP)
+	$(BIN)/ruff check .
+	MPLBACKEND=Agg $(BIN)/python -m pytest -q -p no:cacheprovider tests
+	MPLBACKEND=Agg $(BIN)/python -m pytest -q -p no:cacheprovider --nbval-lax notebooks
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+
+## Open the notebooks in JupyterLab (installs it on first use)
+lab: $(STAMP)
+	$(BIN)/python -m pip install --quiet -c $(CONSTRAINTS) -e ".[test,lab]"
+	cd notebooks && ../$(BIN)/jupyter lab
+
+## Regenerate the committed sample portfolio (deterministic)
+sample: $(STAMP)
+	$(BIN)/portfolio demo-data --out data/sample --customers 2000 --seed 42 --dirty
+
+bench: $(STAMP)
+	for script in benchmarks/bench_*.py; do $(BIN)/python $$script || exit 1; done
+
+## Refresh the pinned versions after changing pyproject.toml
+lock:
+	rm -rf /tmp/portfolio-lock && $(PYTHON) -m venv /tmp/portfolio-lock
+	/tmp/portfolio-lock/bin/pip install --quiet ".[test,lab]"
+	/tmp/portfolio-lock/bin/pip freeze --exclude portfolio-kit > $(CONSTRAINTS)
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache

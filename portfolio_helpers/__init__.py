@@ -1,0 +1,2 @@
+"""Customer portfolio analysis kit."""
+__version__ = "0.1.0"

@@ -1,0 +1,170 @@
+"""Transaction-level aggregation, written once with Ibis and executed on DuckDB.
+
+Pandas in, pandas out: the expressions are engine-neutral, so the same code can
+run on a bigger backend (Spark, BigQuery, Postgres, ...) by passing another Ibis
+connection as ``con``. No per-row Python anywhere.
+"""
+
+from __future__ import annotations
+
+import functools
+
+import ibis
+import ibis.expr.types as ir
+import pandas as pd
+
+__all__ = ["connect", "customer_summary", "revenue_by_period", "revenue_by_attribute"]
+
+
+@functools.cache
+def connect():
+    """The default engine: an in-memory DuckDB database (one per process)."""
+    return ibis.duckdb.connect()
+
+
+def _table(frame: pd.DataFrame, columns: list[str], con) -> ir.Table:
+    missing = [col for col in columns if col not in frame.columns]
+    if missing:
+        raise KeyError(f"columns not in the frame: {', '.join(missing)}; available: {', '.join(frame.columns)}")
+    # Only the needed columns cross into the engine; pandas 3 strings become plain str for Arrow.
+    subset = frame[columns].copy()
+    for col in subset.columns:
+        if pd.api.types.is_string_dtype(subset[col]):
+            subset[col] = subset[col].astype("string[pyarrow]")
+    return ibis.memtable(subset)
+
+
+def _execute(expr: ir.Table, con) -> pd.DataFrame:
+    return (con or connect()).to_pandas(expr)
+
+
+def customer_summary(
+    transactions: pd.DataFrame,
+    customer_col: str = "customer_id",
+    date_col: str = "date",
+    amount_col: str = "amount",
+    order_col: str | None = "order_id",
+    con=None,
+) -> pd.DataFrame:
+    """One row per customer: first and last purchase, orders, lines, revenue.
+
+    Parameters
+    ----------
+    transactions : DataFrame
+        One row per transaction line.
+    customer_col, date_col, amount_col : str
+        Column names of the customer id, line date and net amount.
+    order_col : str or None
+        Order/invoice id. When absent (``None`` or not in the frame) each line is an order.
+    con : ibis backend, optional
+        Engine to run on; default an in-memory DuckDB.
+
+    Returns
+    -------
+    DataFrame
+        Columns ``customer_id, first_purchase, last_purchase, n_orders, n_lines,
+        n_purchase_days, revenue, gross_sales, credit_notes`` (``credit_notes`` is the
+        sum of negative lines, as a negative number), sorted by ``customer_id``.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> tx = pd.DataFrame({"customer_id": ["a", "a", "b"],
+    ...                    "date": pd.to_datetime(["2024-01-01", "2024-02-01", "2024-01-15"]),
+    ...                    "amount": [100.0, -20.0, 50.0], "order_id": ["o1", "o2", "o3"]})
+    >>> customer_summary(tx)[["customer_id", "n_orders", "revenue"]].to_dict("records")
+    [{'customer_id': 'a', 'n_orders': 2, 'revenue': 80.0}, {'customer_id': 'b', 'n_orders': 1, 'revenue': 50.0}]
+    """
+    has_orders = order_col is not None and order_col in transactions.columns
+    columns = [customer_col, date_col, amount_col] + ([order_col] if has_orders else [])
+    t = _table(transactions, columns, con)
+    amount = t[amount_col]
+    day = t[date_col].cast("date")
+    orders = t[order_col].nunique() if has_orders else t.count()
+    expr = (
+        t.group_by(customer_id=t[customer_col])
+        .aggregate(
+            first_purchase=t[date_col].min(),
+            last_purchase=t[date_col].max(),
+            n_orders=orders,
+            n_lines=t.count(),
+            n_purchase_days=day.nunique(),
+            revenue=amount.sum(),
+            gross_sales=ibis.ifelse(amount > 0, amount, 0).sum(),
+            credit_notes=ibis.ifelse(amount < 0, amount, 0).sum(),
+        )
+        .order_by("customer_id")
+    )
+    result = _execute(expr, con)
+    for col in ("n_orders", "n_lines", "n_purchase_days"):
+        result[col] = result[col].astype("int64")
+    result["customer_id"] = result["customer_id"].astype("string")
+    return result.reset_index(drop=True)
+
+
+def revenue_by_period(
+    transactions: pd.DataFrame,
+    freq: str = "month",
+    customer_col: str = "customer_id",
+    date_col: str = "date",
+    amount_col: str = "amount",
+    order_col: str | None = "order_id",
+    con=None,
+) -> pd.DataFrame:
+    """Revenue, orders and active customers per calendar period.
+
+    ``freq`` is one of ``"day"``, ``"week"``, ``"month"``, ``"quarter"``, ``"year"``.
+    Periods without any transaction are included with zeros, so charts show gaps honestly.
+    """
+    units = {"day": "D", "week": "W", "month": "M", "quarter": "Q", "year": "Y"}
+    if freq not in units:
+        raise ValueError(f"freq must be one of {', '.join(units)}, got {freq!r}")
+    has_orders = order_col is not None and order_col in transactions.columns
+    columns = [customer_col, date_col, amount_col] + ([order_col] if has_orders else [])
+    t = _table(transactions, columns, con)
+    period = t[date_col].truncate(units[freq]).cast("date").name("period")
+    expr = (
+        t.group_by(period)
+        .aggregate(
+            revenue=t[amount_col].sum(),
+            n_orders=t[order_col].nunique() if has_orders else t.count(),
+            n_customers=t[customer_col].nunique(),
+        )
+        .order_by("period")
+    )
+    result = _execute(expr, con)
+    result["period"] = pd.to_datetime(result["period"])
+    pandas_freq = {"day": "D", "week": "W-MON", "month": "MS", "quarter": "QS", "year": "YS"}[freq]
+    if not result.empty:
+        full = pd.date_range(result["period"].min(), result["period"].max(), freq=pandas_freq)
+        result = result.set_index("period").reindex(full, fill_value=0).rename_axis("period").reset_index()
+    return result.astype({"n_orders": "int64", "n_customers": "int64"})
+
+
+def revenue_by_attribute(
+    transactions: pd.DataFrame,
+    customers: pd.DataFrame,
+    attribute: str,
+    customer_col: str = "customer_id",
+    amount_col: str = "amount",
+    con=None,
+) -> pd.DataFrame:
+    """Revenue and customer count per value of a customer attribute (country, industry, ...).
+
+    Transactions of customers missing from ``customers`` (or with no value for the
+    attribute) are grouped under ``"(unknown)"`` rather than dropped, so the shares add
+    up to the total revenue. Sorted by revenue, largest first, with ``revenue_share``.
+    """
+    t = _table(transactions, [customer_col, amount_col], con)
+    c = _table(customers.drop_duplicates(customer_col), [customer_col, attribute], con)
+    joined = t.left_join(c, t[customer_col] == c[customer_col])
+    value = joined[attribute].cast("string").fill_null("(unknown)").name(attribute)
+    expr = joined.group_by(value).aggregate(
+        revenue=joined[amount_col].sum(),
+        n_customers=joined[customer_col].nunique(),
+    )
+    result = _execute(expr, con)
+    total = result["revenue"].sum()
+    result["revenue_share"] = result["revenue"] / total if total else float("nan")
+    result[attribute] = result[attribute].astype("string")
+    return result.sort_values(["revenue", attribute], ascending=[False, True]).reset_index(drop=True)

@@ -1,0 +1,27 @@
+"""User-facing errors.
+
+Anything a user can fix (a config typo, a missing file, an unreadable export)
+raises a :class:`PortfolioError` whose message says what is wrong, where, and
+with examples. The CLI prints that message alone and exits with code 2; it
+never shows a traceback for these.
+"""
+
+from __future__ import annotations
+
+
+class PortfolioError(Exception):
+    """A problem with the user's input or configuration (CLI exit code 2)."""
+
+    exit_code = 2
+
+
+class ConfigError(PortfolioError):
+    """The portfolio config is invalid (unknown key, file not found, ...)."""
+
+
+class InputError(PortfolioError):
+    """An input file cannot be used (empty, wrong encoding, column missing, ...)."""
+
+
+class RowProblemsError(InputError):
+    """Row-level problems were found and ``strict`` mode turns them into an error."""
