@@ -34,6 +34,13 @@ def _table(frame: pd.DataFrame, columns: list[str], con) -> ir.Table:
     return ibis.memtable(subset)
 
 
+def _order_count(t: ir.Table, order_col: str | None):
+    """Distinct orders; a line without an order id is an order of its own."""
+    if order_col is None:
+        return t.count()
+    return t[order_col].nunique() + t[order_col].isnull().cast("int64").sum()
+
+
 def _execute(expr: ir.Table, con) -> pd.DataFrame:
     return (con or connect()).to_pandas(expr)
 
@@ -80,13 +87,12 @@ def customer_summary(
     t = _table(transactions, columns, con)
     amount = t[amount_col]
     day = t[date_col].cast("date")
-    orders = t[order_col].nunique() if has_orders else t.count()
     expr = (
         t.group_by(customer_id=t[customer_col])
         .aggregate(
             first_purchase=t[date_col].min(),
             last_purchase=t[date_col].max(),
-            n_orders=orders,
+            n_orders=_order_count(t, order_col if has_orders else None),
             n_lines=t.count(),
             n_purchase_days=day.nunique(),
             revenue=amount.sum(),
@@ -127,7 +133,7 @@ def revenue_by_period(
         t.group_by(period)
         .aggregate(
             revenue=t[amount_col].sum(),
-            n_orders=t[order_col].nunique() if has_orders else t.count(),
+            n_orders=_order_count(t, order_col if has_orders else None),
             n_customers=t[customer_col].nunique(),
         )
         .order_by("period")
