@@ -36,6 +36,7 @@ __all__ = [
     "TABLE_ORDER",
     "normalize_label",
     "contract_markdown",
+    "PERSONAL_DATA_COLUMNS",
 ]
 
 

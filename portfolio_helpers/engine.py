@@ -7,7 +7,9 @@ connection as ``con``. No per-row Python anywhere.
 
 from __future__ import annotations
 
+import contextlib
 import functools
+import warnings
 
 import ibis
 import ibis.expr.types as ir
@@ -22,6 +24,14 @@ def connect():
     return ibis.duckdb.connect()
 
 
+@contextlib.contextmanager
+def _quiet():
+    # Ibis 12 reads pandas' deprecated `future.infer_string` option: harmless, but noisy in reports.
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=".*future.infer_string.*")
+        yield
+
+
 def _table(frame: pd.DataFrame, columns: list[str], con) -> ir.Table:
     missing = [col for col in columns if col not in frame.columns]
     if missing:
@@ -31,7 +41,8 @@ def _table(frame: pd.DataFrame, columns: list[str], con) -> ir.Table:
     for col in subset.columns:
         if pd.api.types.is_string_dtype(subset[col]):
             subset[col] = subset[col].astype("string[pyarrow]")
-    return ibis.memtable(subset)
+    with _quiet():
+        return ibis.memtable(subset)
 
 
 def _order_count(t: ir.Table, order_col: str | None):
@@ -42,7 +53,8 @@ def _order_count(t: ir.Table, order_col: str | None):
 
 
 def _execute(expr: ir.Table, con) -> pd.DataFrame:
-    return (con or connect()).to_pandas(expr)
+    with _quiet():
+        return (con or connect()).to_pandas(expr)
 
 
 def customer_summary(
