@@ -53,7 +53,8 @@ class Parsed:
 
 
 def _as_string(series: pd.Series) -> pd.Series:
-    return series.astype("string").str.strip()
+    # Arrow-backed strings run the regex passes in C (RE2) instead of Python's re, per value.
+    return series.astype("string[pyarrow]").str.strip()
 
 
 def missing_mask(series: pd.Series) -> pd.Series:
@@ -206,6 +207,18 @@ def parse_date(series: pd.Series, dayfirst: bool | None = None) -> Parsed:
         return Parsed(values, pd.Series(False, index=series.index), {"format": "native"})
     if pd.api.types.is_datetime64_any_dtype(series):
         return Parsed(series, pd.Series(False, index=series.index), {"format": "native"})
+    # A date column repeats a few thousand distinct values over millions of rows: parse each once.
+    codes, uniques = pd.factorize(series, use_na_sentinel=True)
+    if len(uniques) < 0.5 * len(series):
+        parsed = _parse_date_values(pd.Series(uniques, dtype=series.dtype if len(uniques) else object), dayfirst)
+        values = pd.Series(parsed.values.to_numpy().take(codes), index=series.index, dtype="datetime64[ns]")
+        values[codes == -1] = pd.NaT
+        bad = pd.Series(parsed.bad.to_numpy().take(codes), index=series.index) & (codes != -1)
+        return Parsed(values, bad.astype(bool), parsed.detected)
+    return _parse_date_values(series, dayfirst)
+
+
+def _parse_date_values(series: pd.Series, dayfirst: bool | None) -> Parsed:
 
     missing = missing_mask(series)
     values = pd.Series(pd.NaT, index=series.index, dtype="datetime64[ns]")
