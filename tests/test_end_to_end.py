@@ -1,0 +1,172 @@
+"""End to end: generated portfolio -> `portfolio report` -> run folder, checked against figures computed
+independently here with plain pandas on the CSV files."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import yaml
+
+from portfolio_helpers.cli import main
+from portfolio_helpers.html_export import find_network_references
+from portfolio_helpers.sample_data import write_demo_data
+
+AS_OF = pd.Timestamp("2025-12-31")
+
+
+@pytest.fixture(scope="module")
+def clean_sample(tmp_path_factory) -> Path:
+    folder = tmp_path_factory.mktemp("clean")
+    write_demo_data(folder, n_customers=250, seed=11, dirty=False)
+    return folder
+
+
+def expected_metrics(transactions_csv: Path) -> dict:
+    """What notebook 01 must report, computed without any of the kit's loading code."""
+    tx = pd.read_csv(transactions_csv, dtype={"customer_id": str, "order_id": str})
+    tx["date"] = pd.to_datetime(tx["date"], format="%Y-%m-%d")
+    kept = tx[tx["date"] <= AS_OF]
+    orders = kept["order_id"].nunique() + kept["order_id"].isna().sum()
+    return {
+        "n_transactions": len(kept),
+        "n_customer_ids": kept["customer_id"].nunique(),
+        "revenue_total": kept["amount"].sum(),
+        "period_start": kept["date"].min().strftime("%Y-%m-%d"),
+        "period_end": kept["date"].max().strftime("%Y-%m-%d"),
+        "n_rejected_rows": len(tx) - len(kept),
+        "n_orders": orders,
+    }
+
+
+def check_metrics(metrics: dict, expected: dict) -> None:
+    for name, value in expected.items():
+        if isinstance(value, float):
+            assert metrics[name] == pytest.approx(value, abs=0.01), name
+        else:
+            assert metrics[name] == value, name
+
+
+@pytest.fixture(scope="module")
+def clean_run(clean_sample, tmp_path_factory):
+    out = tmp_path_factory.mktemp("reports")
+    code = main(["report", "--config", str(clean_sample / "portfolio.yml"), "--out", str(out)])
+    return code, out
+
+
+def test_report_on_generated_portfolio(clean_run, clean_sample):
+    code, out = clean_run
+    assert code == 0
+    latest = out / "latest"
+    assert latest.is_symlink() and (latest / "index.html").is_file()
+    run = json.loads((latest / "run.json").read_text(encoding="utf-8"))
+    assert run["status"] == "ok"
+    assert run["as_of"] == "2025-12-31"
+    assert all(nb["status"] == "ok" for nb in run["notebooks"])
+    check_metrics(run["metrics"], expected_metrics(clean_sample / "transactions.csv"))
+    # Inputs are fingerprinted and never modified.
+    inputs = {Path(item["path"]).name: item for item in run["inputs"]}
+    assert set(inputs) == {"transactions.csv", "customers.csv", "payments.csv", "tickets.csv", "leads.csv"}
+    import hashlib
+
+    for name, item in inputs.items():
+        assert item["sha256"] == hashlib.sha256((clean_sample / name).read_bytes()).hexdigest()
+
+
+def test_report_folder_contents(clean_run):
+    _code, out = clean_run
+    run_dir = (out / "latest").resolve()
+    for name in ("index.html", "run.json", "01_data_cleaning.ipynb", "01_data_cleaning.html",
+                 "exports/rejected_rows.csv", "data/transactions.parquet", "data/customers.parquet"):
+        assert (run_dir / name).is_file(), name
+    html = (run_dir / "01_data_cleaning.html").read_text(encoding="utf-8")
+    assert find_network_references(html) == []
+    assert "load_portfolio(" not in html  # no code in the report
+    assert "Key findings" in html and "data:image/png;base64" in html
+    index = (run_dir / "index.html").read_text(encoding="utf-8")
+    assert find_network_references(index) == []
+    assert "01_data_cleaning.html" in index
+
+
+def test_typed_tables_handed_to_later_notebooks(clean_run, clean_sample):
+    _code, out = clean_run
+    tx = pd.read_parquet(out / "latest" / "data" / "transactions.parquet")
+    expected = expected_metrics(clean_sample / "transactions.csv")
+    assert len(tx) == expected["n_transactions"]
+    assert pd.api.types.is_datetime64_any_dtype(tx["date"])
+    assert tx["amount"].sum() == pytest.approx(expected["revenue_total"], abs=0.01)
+
+
+def to_french_export(clean_sample: Path, folder: Path) -> Path:
+    """The same transactions as a French accounting export: ';', decimal comma, cp1252, dd/mm/yyyy."""
+    tx = pd.read_csv(clean_sample / "transactions.csv", dtype=str, keep_default_na=False)
+    amount = tx["amount"].astype(float)
+    french = pd.DataFrame({
+        "N° client": tx["customer_id"],
+        "Date facture": pd.to_datetime(tx["date"]).dt.strftime("%d/%m/%Y"),
+        "Montant HT": amount.map(lambda v: f"{v:,.2f} €".replace(",", "\u00a0").replace(".", ",")),
+        "N° facture": tx["order_id"],
+        "Catégorie": tx["category"],
+    })
+    french.to_csv(folder / "factures.csv", sep=";", index=False, encoding="cp1252")
+    config = {
+        "name": "Export comptable",
+        "currency": "EUR",
+        "as_of": "2025-12-31",
+        "tables": {"transactions": {
+            "path": "factures.csv",
+            "columns": {"customer_id": "N° client", "date": "Date facture", "amount": "Montant HT",
+                        "order_id": "N° facture", "category": "Catégorie"},
+        }},
+    }
+    (folder / "portfolio.yml").write_text(yaml.safe_dump(config, allow_unicode=True), encoding="utf-8")
+    return folder / "portfolio.yml"
+
+
+def test_french_style_export_through_the_cli(clean_sample, tmp_path, capsys):
+    config = to_french_export(clean_sample, tmp_path)
+    raw_before = (tmp_path / "factures.csv").read_bytes()
+    code = main(["report", "--config", str(config), "--out", str(tmp_path / "reports")])
+    assert code == 0, capsys.readouterr().err
+    run = json.loads((tmp_path / "reports" / "latest" / "run.json").read_text(encoding="utf-8"))
+    check_metrics(run["metrics"], expected_metrics(clean_sample / "transactions.csv"))
+    assert (tmp_path / "factures.csv").read_bytes() == raw_before
+
+
+def test_bad_input_gives_one_clear_line_and_exit_2(clean_sample, tmp_path, capsys):
+    config = to_french_export(clean_sample, tmp_path)
+    text = config.read_text(encoding="utf-8").replace("Montant HT", "Montant TTC")
+    config.write_text(text, encoding="utf-8")
+    code = main(["report", "--config", str(config), "--out", str(tmp_path / "reports")])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert "Traceback" not in err
+    assert "Montant TTC" in err and "factures.csv" in err and "'Montant HT'" in err  # lists what is there
+    assert not (tmp_path / "reports" / "latest").exists()
+
+
+def test_dirty_sample_rejected_rows_are_reported(tmp_path):
+    write_demo_data(tmp_path / "dirty", n_customers=250, seed=5, dirty=True)
+    out = tmp_path / "reports"
+    code = main(["report", "--config", str(tmp_path / "dirty" / "portfolio.yml"), "--out", str(out)])
+    assert code == 0
+    run = json.loads((out / "latest" / "run.json").read_text(encoding="utf-8"))
+    rejected = pd.read_csv(out / "latest" / "exports" / "rejected_rows.csv")
+    assert run["metrics"]["n_rejected_rows"] == run["n_rejected_rows"] > 0
+    assert set(rejected.columns) >= {"table", "file", "line", "column", "value", "reason"}
+    rows = rejected[rejected["action"] == "row rejected"][["table", "line"]].drop_duplicates()
+    assert len(rows) == run["n_rejected_rows"]
+    # Nothing lost: every line of the transactions file is either loaded or listed as rejected.
+    n_lines = len(pd.read_csv(tmp_path / "dirty" / "transactions.csv", dtype=str))
+    loaded = pd.read_parquet(out / "latest" / "data" / "transactions.parquet")
+    assert len(loaded) + (rows["table"] == "transactions").sum() == n_lines
+
+
+def test_strict_mode_turns_row_problems_into_exit_2(tmp_path, capsys):
+    write_demo_data(tmp_path / "dirty", n_customers=150, seed=6, dirty=True)
+    code = main(["report", "--config", str(tmp_path / "dirty" / "portfolio.yml"), "--out",
+                 str(tmp_path / "reports"), "--strict"])
+    err = capsys.readouterr().err
+    assert code == 2 and "--strict" in err and "Traceback" not in err
