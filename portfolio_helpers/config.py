@@ -86,11 +86,26 @@ def _fail(config_path: Path, where: str, message: str) -> ConfigError:
     return ConfigError(f"{config_path}: {where}: {message}")
 
 
+class _Loader(yaml.SafeLoader):
+    """Safe YAML, except that a date-shaped value that is no date (``2025-02-30``) stays text, so the
+    key it belongs to can be named in the error instead of a bare ValueError escaping from PyYAML."""
+
+
+def _timestamp_or_text(loader: _Loader, node: yaml.ScalarNode) -> Any:
+    try:
+        return loader.construct_yaml_timestamp(node)
+    except ValueError:
+        return loader.construct_scalar(node)
+
+
+_Loader.add_constructor("tag:yaml.org,2002:timestamp", _timestamp_or_text)
+
+
 def _read_yaml(path: Path) -> dict:
     if not path.is_file():
         raise ConfigError(f"config file not found: {path}")
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8-sig"))
+        data = yaml.load(path.read_text(encoding="utf-8-sig"), Loader=_Loader)
     except UnicodeDecodeError as exc:
         raise ConfigError(f"{path}: the config must be UTF-8 text ({exc.reason} at byte {exc.start})") from None
     except yaml.YAMLError as exc:
@@ -106,8 +121,8 @@ def _read_yaml(path: Path) -> dict:
 def _parse_as_of(value: Any, config_path: Path) -> pd.Timestamp | None:
     if value is None:
         return None
-    if isinstance(value, dt.date):
-        return pd.Timestamp(value)
+    if isinstance(value, dt.date):  # YAML reads `as_of: 2025-12-31 10:00` as a datetime: keep the day
+        return pd.Timestamp(value).normalize()
     try:
         return pd.Timestamp(dt.date.fromisoformat(str(value).strip()))
     except ValueError:
@@ -143,8 +158,13 @@ def _table_source(name: str, spec: Any, config_path: Path) -> TableSource:
             raise _fail(config_path, f"{where}.read.decimal", f"must be '.' or ',', got {value!r}")
         if key == "dayfirst" and not isinstance(value, bool):
             raise _fail(config_path, f"{where}.read.dayfirst", f"must be true or false, got {value!r}")
-        if key == "skiprows" and (not isinstance(value, int) or value < 0):
+        if key == "skiprows" and (not isinstance(value, int) or isinstance(value, bool) or value < 0):
             raise _fail(config_path, f"{where}.read.skiprows", f"must be a non-negative integer, got {value!r}")
+        if key in ("sep", "thousands", "encoding") and not isinstance(value, str):
+            example = {"sep": "';'", "thousands": "'.'", "encoding": "cp1252"}[key]
+            raise _fail(config_path, f"{where}.read.{key}", f"must be text such as {key}: {example}, got {value!r}")
+        if key == "sheet" and (not isinstance(value, str | int) or isinstance(value, bool)):
+            raise _fail(config_path, f"{where}.read.sheet", f"must be a sheet name or a 0-based index, got {value!r}")
         if key == "encoding":
             try:
                 codecs.lookup(str(value))

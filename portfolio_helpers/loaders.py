@@ -139,7 +139,7 @@ def _detect_separator(text: str) -> str:
 
 def _record_lines(text: str, sep: str, skip: int) -> np.ndarray | None:
     """Physical line of each record, when quoted fields span lines (rare, so a plain pass is fine)."""
-    if sep == r"\s+" or '"' not in text:
+    if len(sep) != 1 or '"' not in text:  # regex separators (r"\s+", "||") do not quote
         return None
     reader = csv.reader(io.StringIO(text), delimiter=sep)
     starts = []
@@ -155,14 +155,17 @@ def _read_text_table(path: Path, raw: bytes, read: dict) -> RawTable:
     text, encoding = _decode(raw, path, read.get("encoding"))
     text = text.lstrip("\ufeff")
     skip = int(read.get("skiprows", 0))
-    body = "\n".join(text.splitlines()[skip:])
+    all_lines = text.splitlines()
+    while skip < len(all_lines) and not all_lines[skip].strip():
+        skip += 1  # blank lines above the header: the header is the first line with content
+    body = "\n".join(all_lines[skip:])
     if not body.strip():
         raise InputError(f"{path}: the file is empty (no header, no rows)")
     sep = read.get("sep") or _detect_separator(body)
     try:
         frame = pd.read_csv(
             io.StringIO(text), sep=sep, dtype=str, keep_default_na=False, na_values=[],
-            skip_blank_lines=False, skiprows=skip, engine="python" if sep == r"\s+" else "c",
+            skip_blank_lines=False, skiprows=skip, engine="python" if len(sep) > 1 else "c",
             quotechar='"', skipinitialspace=False,
         )
     except pd.errors.EmptyDataError:
@@ -197,8 +200,8 @@ def read_raw(source: TableSource) -> RawTable:
         try:
             frame = pd.read_excel(path, sheet_name=source.read.get("sheet", 0), dtype=object,
                                   skiprows=source.read.get("skiprows", 0))
-        except ValueError as exc:  # unknown sheet, unreadable workbook
-            raise InputError(f"{path}: cannot read the Excel file: {exc}") from None
+        except Exception as exc:  # unknown sheet; a corrupt workbook raises BadZipFile, KeyError, ...
+            raise InputError(f"{path}: cannot read the Excel file: {type(exc).__name__}: {exc}") from None
         frame.columns = [str(col).strip() for col in frame.columns]
         lines = np.arange(len(frame), dtype="int64") + int(source.read.get("skiprows", 0)) + 2
         blank = frame.isna().all(axis=1).to_numpy()
@@ -311,7 +314,7 @@ def _type_table(raw: RawTable, source: TableSource, table: Table) -> tuple[pd.Da
     # Extra columns of the file are kept (snake_case names) when they can be used as attributes.
     declared = {c.name: c for c in table.columns}
     extra_targets = {}
-    for canonical, wanted in source.columns.items():
+    for canonical in source.columns:
         if canonical not in declared:  # open-ended fit attributes of leads
             extra_targets[canonical] = mapping[canonical]
     for col in frame.columns:
@@ -455,6 +458,10 @@ def load_portfolio(config: PortfolioConfig | str | os.PathLike, strict: bool = F
         inputs.append({"table": name, "path": str(source.path), "sha256": sha256_file(source.path),
                        "rows": n_rows})
 
+    if tables["transactions"].empty:  # not "dated after today": every row had a row-level problem
+        raise InputError(_strict_message(pd.concat(rejected, ignore_index=True),
+                                         f"{config.tables['transactions'].path}: every transaction row was "
+                                         f"rejected, none is left to analyse:"))
     transactions, late, as_of = _date_window(tables["transactions"], config.as_of, today,
                                              config.tables["transactions"].path)
     rejected.append(late)
@@ -474,11 +481,12 @@ def load_portfolio(config: PortfolioConfig | str | os.PathLike, strict: bool = F
     return portfolio
 
 
-def _strict_message(rejected: pd.DataFrame) -> str:
+def _strict_message(rejected: pd.DataFrame, headline: str | None = None) -> str:
     summary = (rejected.groupby(["file", "column", "reason"], sort=False)
                .agg(rows=("line", "size"), lines=("line", lambda s: list(s[:5])),
-                    examples=("value", lambda s: list(s.dropna().astype(str).unique()[:3]))))
-    parts = [f"{len(rejected)} row-level problem(s) found and --strict is set:"]
+                    # formatted here: a list returned to agg comes back as a numpy array ("['a' 'b']")
+                    examples=("value", lambda s: str([str(v) for v in s.dropna().unique()[:3]]))))
+    parts = [headline or f"{len(rejected)} row-level problem(s) found and --strict is set:"]
     for (file, column, reason), row in summary.iterrows():
         lines = ", ".join(map(str, row["lines"])) + (", ..." if row["rows"] > 5 else "")
         parts.append(f"  {Path(file).name}: column {column}: {reason}: {row['rows']} row(s) "

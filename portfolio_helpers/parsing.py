@@ -36,6 +36,8 @@ _GROUPING_CHARS = r"[\s\u00a0\u202f\u2009\u2007'’]"
 _CURRENCY_SYMBOLS = r"[€$£¥₹₽₩₺₣]"
 # A currency code or symbol at either end: "EUR 99.00", "99,00 EUR", "1 234,50 €", "US$ 12".
 _CURRENCY_AFFIX = rf"^(?:[A-Za-z]{{3}}|[A-Za-z]{{0,2}}{_CURRENCY_SYMBOLS})\s*|\s*(?:[A-Za-z]{{3}}|{_CURRENCY_SYMBOLS})$"
+# ... also after a minus sign: "-$1,234.56", and "($1,234.56)" once turned into "-$1,234.56".
+_NEGATIVE_CURRENCY_PREFIX = rf"^-\s*(?:[A-Za-z]{{3}}|[A-Za-z]{{0,2}}{_CURRENCY_SYMBOLS})\s*"
 _MIN_YEAR, _MAX_YEAR = 1900, 2100
 
 
@@ -148,18 +150,31 @@ def parse_number(series: pd.Series, decimal: str | None = None, thousands: str |
     cleaned = cleaned.where(~parenthesised, "-" + cleaned.str.slice(1, -1))
     trailing_minus = cleaned.str.fullmatch(r"[^-].*-")
     cleaned = cleaned.where(~trailing_minus, "-" + cleaned.str.slice(0, -1))
+    negative = cleaned.str.startswith("-").fillna(False).astype(bool)
+    if negative.any():  # (regex replacements are slow: only where they can apply)
+        cleaned[negative] = cleaned[negative].str.replace(_NEGATIVE_CURRENCY_PREFIX, "-", regex=True)
     cleaned = cleaned.str.replace(_CURRENCY_AFFIX, "", regex=True)
     cleaned = cleaned.str.replace(_GROUPING_CHARS, "", regex=True)
     if thousands and thousands not in (" ", "\u00a0"):
         cleaned = cleaned.str.replace(thousands, "", regex=False)
 
     decimal_used = decimal or _detect_decimal(cleaned, decimal_hint)
+    # The other mark may only group digits by three (or the Indian 12,34,567): "12..3", or "1,5" in a
+    # dot-decimal column, is unreadable rather than 123 or 15.
+    group = "." if decimal_used == "," else ","
+    grouped = rf"\d{{1,3}}(?:\{group}\d{{3}})+|\d{{1,2}}(?:\{group}\d{{2}})+\{group}\d{{3}}"
+    has_group = cleaned.str.contains(group, regex=False).fillna(False).astype(bool)
+    valid_grouping = ~has_group
+    if has_group.any():
+        valid_grouping[has_group] = cleaned[has_group].str.fullmatch(
+            rf"[-+]?(?:{grouped})(?:\{decimal_used}\d*)?").fillna(False).astype(bool)
     if decimal_used == ",":
         cleaned = cleaned.str.replace(".", "", regex=False).str.replace(",", ".", regex=False)
     else:
         cleaned = cleaned.str.replace(",", "", regex=False)
     # Only plain decimal literals are accepted: to_numeric alone would take "inf" or "1e5x".
     well_formed = cleaned.str.fullmatch(r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?").fillna(False).astype(bool)
+    well_formed &= valid_grouping
     parsed = pd.to_numeric(cleaned.where(well_formed), errors="coerce").astype("float64")
 
     values = pd.Series(np.nan, index=series.index, dtype="float64")
@@ -181,7 +196,26 @@ _DMY = (
 def _dates_from_parts(year, month, day, hour, minute, second) -> pd.Series:
     parts = pd.DataFrame({"year": year, "month": month, "day": day,
                           "hour": hour, "minute": minute, "second": second})
-    return pd.to_datetime(parts, errors="coerce")
+    # to_datetime would roll "25:00" over to the next day instead of refusing it.
+    valid_clock = (hour <= 23) & (minute <= 59) & (second <= 59)
+    return pd.to_datetime(parts, errors="coerce").where(valid_clock)
+
+
+def _in_range(values: pd.Series) -> pd.Series:
+    """Naive ``datetime64[ns]``; years outside 1900-2100 (typos such as 0001 or 2500) become NaT.
+
+    pandas 3 parses such years fine (in second/microsecond units), and they would not fit the
+    nanosecond result, so this runs on every partial result before it is stored.
+    """
+    if isinstance(values.dtype, pd.DatetimeTZDtype):
+        values = values.dt.tz_localize(None)
+    values = values.where((values.dt.year >= _MIN_YEAR) & (values.dt.year <= _MAX_YEAR))
+    return values.astype("datetime64[ns]")
+
+
+def _naive_timestamp(value) -> pd.Timestamp:
+    stamp = pd.Timestamp(value)
+    return stamp.tz_localize(None) if stamp.tzinfo is not None else stamp
 
 
 def parse_date(series: pd.Series, dayfirst: bool | None = None) -> Parsed:
@@ -202,14 +236,12 @@ def parse_date(series: pd.Series, dayfirst: bool | None = None) -> Parsed:
     >>> parse_date(pd.Series(["2024-03-05", "31/01/2024", "05/02/2024 14:30"])).values.dt.strftime("%Y-%m-%d").tolist()
     ['2024-03-05', '2024-01-31', '2024-02-05']
     """
-    if isinstance(series.dtype, pd.DatetimeTZDtype):
-        values = series.dt.tz_localize(None)
-        return Parsed(values, pd.Series(False, index=series.index), {"format": "native"})
-    if pd.api.types.is_datetime64_any_dtype(series):
-        return Parsed(series, pd.Series(False, index=series.index), {"format": "native"})
+    if pd.api.types.is_datetime64_any_dtype(series):  # also tz-aware: the wall-clock time is kept
+        values = _in_range(series)
+        return Parsed(values, (series.notna() & values.isna()).astype(bool), {"format": "native"})
     # A date column repeats a few thousand distinct values over millions of rows: parse each once.
     codes, uniques = pd.factorize(series, use_na_sentinel=True)
-    if len(uniques) < 0.5 * len(series):
+    if 0 < len(uniques) < 0.5 * len(series):  # (no uniques at all: an all-empty column)
         parsed = _parse_date_values(pd.Series(uniques, dtype=series.dtype if len(uniques) else object), dayfirst)
         values = pd.Series(parsed.values.to_numpy().take(codes), index=series.index, dtype="datetime64[ns]")
         values[codes == -1] = pd.NaT
@@ -226,21 +258,27 @@ def _parse_date_values(series: pd.Series, dayfirst: bool | None) -> Parsed:
 
     native, _ = _split_native(series, (pd.Timestamp, np.datetime64, dt.date))
     if native.any():
-        values[native] = pd.to_datetime(series[native], errors="coerce")
+        # Per value, since Excel/Parquet objects may mix naive and tz-aware timestamps.
+        values[native] = _in_range(pd.to_datetime(series[native].map(_naive_timestamp), errors="coerce"))
 
     text = _as_string(series.where(~native))
     todo = ~missing & ~native & values.isna()
     formats: list[str] = []
 
     if todo.any():
-        iso_shape = text[todo].str.match(r"^\d{4}-\d{1,2}-\d{1,2}(?:[ T]|$)").fillna(False).astype(bool)
+        # ISO, and the year-first 2024/03/05 or 2024.03.05 some exports use.
+        iso_shape = text[todo].str.match(r"^\d{4}[-/.]\d{1,2}[-/.]\d{1,2}(?:[ T]|$)").fillna(False).astype(bool)
         if iso_shape.any():
             iso_index = iso_shape[iso_shape].index
             # Keep the wall-clock time the export shows (a sale at 23:30+02:00 stays on its
             # day): drop UTC offsets rather than converting, which also copes with mixed offsets.
             iso_text = text[iso_index].str.replace(r"(?:Z|[+-]\d{2}:?\d{2})$", "", regex=True)
+            slashed = ~iso_text.str.match(r"^\d{4}-").fillna(False).astype(bool)
+            if slashed.any():  # (a regex replacement with groups is slow: only where needed)
+                iso_text[slashed] = iso_text[slashed].str.replace(r"^(\d{4})[/.](\d{1,2})[/.](\d{1,2})",
+                                                                  r"\1-\2-\3", regex=True)
             iso = pd.to_datetime(iso_text, format="ISO8601", errors="coerce")
-            values[iso_index] = iso
+            values[iso_index] = _in_range(iso)
             formats.append("ISO")
         todo = todo & values.isna()
 
@@ -265,7 +303,7 @@ def _parse_date_values(series: pd.Series, dayfirst: bool | None) -> Parsed:
             year = year.where(parts["y"].str.len() == 4, np.where(year < 70, 2000 + year, 1900 + year))
             day, month = (first, second) if use_dayfirst else (second, first)
             clock = parts[["H", "M", "S"]].fillna("0").astype(int)
-            values[parts.index] = _dates_from_parts(year, month, day, clock["H"], clock["M"], clock["S"])
+            values[parts.index] = _in_range(_dates_from_parts(year, month, day, clock["H"], clock["M"], clock["S"]))
             detected["dayfirst"] = use_dayfirst
             formats.append("dd/mm/yyyy" if use_dayfirst else "mm/dd/yyyy")
         todo = todo & values.isna()
@@ -274,7 +312,7 @@ def _parse_date_values(series: pd.Series, dayfirst: bool | None) -> Parsed:
         compact = text[todo].str.fullmatch(r"\d{8}").fillna(False).astype(bool)
         if compact.any():
             index = compact[compact].index
-            values[index] = pd.to_datetime(text[index], format="%Y%m%d", errors="coerce")
+            values[index] = _in_range(pd.to_datetime(text[index], format="%Y%m%d", errors="coerce"))
             formats.append("yyyymmdd")
         todo = todo & values.isna()
 
@@ -287,9 +325,7 @@ def _parse_date_values(series: pd.Series, dayfirst: bool | None) -> Parsed:
             index = wordy[wordy].index
             guessed = pd.to_datetime(text[index], format="mixed", dayfirst=bool(detected.get("dayfirst", True)),
                                      errors="coerce")
-            if isinstance(guessed.dtype, pd.DatetimeTZDtype):
-                guessed = guessed.dt.tz_localize(None)
-            values[index] = guessed
+            values[index] = _in_range(guessed)
             formats.append("text")
 
     implausible = values.notna() & ((values.dt.year < _MIN_YEAR) | (values.dt.year > _MAX_YEAR))
