@@ -361,6 +361,9 @@ def _type_table(raw: RawTable, source: TableSource, table: Table) -> tuple[pd.Da
     out["source_line"] = raw.lines
     out = out.loc[~reject.to_numpy()].reset_index(drop=True)
     problem_frame = pd.concat(problems, ignore_index=True) if problems else _empty_rejected()
+    # An optional value on a row that is rejected anyway is not "cleared, row kept".
+    rejected_lines = raw.lines[reject.to_numpy()]
+    problem_frame.loc[problem_frame["line"].isin(rejected_lines), "action"] = ROW_REJECTED
     return out, problem_frame, detected
 
 
@@ -394,7 +397,8 @@ def load_table(source: TableSource) -> tuple[pd.DataFrame, pd.DataFrame, dict, i
 # --------------------------------------------------------------------------- the whole portfolio
 
 
-def _date_window(transactions: pd.DataFrame, as_of: pd.Timestamp | None, today: pd.Timestamp, file: Path):
+def _date_window(transactions: pd.DataFrame, as_of: pd.Timestamp | None, today: pd.Timestamp, file: Path,
+                 date_column: str = "date"):
     """Split off transactions dated after the analysis date; return (kept, problems, as_of)."""
     dates = transactions["date"]
     if as_of is None:
@@ -411,7 +415,7 @@ def _date_window(transactions: pd.DataFrame, as_of: pd.Timestamp | None, today: 
     late = (dates.dt.normalize() > as_of).to_numpy()
     problems = pd.DataFrame({
         "table": "transactions", "file": str(file), "line": transactions.loc[late, "source_line"].to_numpy(),
-        "column": "date", "source_column": "", "value": dates[late].dt.strftime("%Y-%m-%d").to_numpy(),
+        "column": "date", "source_column": date_column, "value": dates[late].dt.strftime("%Y-%m-%d").to_numpy(),
         "reason": reason, "action": ROW_REJECTED,
     })
     return transactions.loc[~late].reset_index(drop=True), problems, as_of
@@ -463,7 +467,8 @@ def load_portfolio(config: PortfolioConfig | str | os.PathLike, strict: bool = F
                                          f"{config.tables['transactions'].path}: every transaction row was "
                                          f"rejected, none is left to analyse:"))
     transactions, late, as_of = _date_window(tables["transactions"], config.as_of, today,
-                                             config.tables["transactions"].path)
+                                             config.tables["transactions"].path,
+                                             detected["transactions"]["columns"]["date"])
     rejected.append(late)
     if transactions.empty:
         raise InputError(f"{config.tables['transactions'].path}: no transaction is left to analyse "

@@ -273,7 +273,7 @@ def parse_overrides(items: Iterable[str]) -> dict[str, Any]:
             raise PortfolioError(f"--set {item!r}: expected key=value, e.g. --set top_share=0.2")
         try:
             value = yaml.safe_load(text)
-        except yaml.YAMLError:
+        except (yaml.YAMLError, ValueError):  # ValueError: date-shaped but impossible, e.g. 2025-02-30
             value = text
         if isinstance(value, dt.date):
             value = value.isoformat()
