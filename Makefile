@@ -23,7 +23,7 @@ report: $(STAMP)
 test: $(STAMP)
 	$(BIN)/ruff check .
 	MPLBACKEND=Agg $(BIN)/python -m pytest -q -p no:cacheprovider tests
-	MPLBACKEND=Agg $(BIN)/python -m pytest -q -p no:cacheprovider --nbval-lax notebooks
+	MPLBACKEND=Agg $(BIN)/python -m pytest -q -p no:cacheprovider --nbval-lax --nbval-current-env notebooks
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -14,7 +14,14 @@ import pandas as pd
 from .loaders import ROW_REJECTED, Portfolio
 from .narrative import fmt_date, fmt_int, fmt_money, fmt_pct, plural
 
-__all__ = ["load_overview", "tables_overview", "rejected_summary", "coverage", "loading_findings"]
+__all__ = [
+    "load_overview",
+    "tables_overview",
+    "rejected_summary",
+    "coverage",
+    "loading_findings",
+    "attribute_finding",
+]
 
 # What each optional table makes possible, shown beside its coverage.
 TABLE_PURPOSE = {
@@ -140,13 +147,17 @@ def loading_findings(overview: dict, tables: pd.DataFrame, coverage_table: pd.Da
            f"({plural(overview['n_credit_note_lines'], 'negative line')})."
            if overview["n_credit_note_lines"] else ", with no credit note or return."),
     ]
-    rows_in_files = int(tables["rows in file"].sum())
     n_rejected = overview["n_rejected_rows"]
     if n_rejected:
+        per_table = [
+            f"{fmt_int(row['rows set aside'])} of {fmt_int(row['rows in file'])} {row['table']} rows "
+            f"({fmt_pct(row['rows set aside'] / row['rows in file'], 2)})"
+            for _, row in tables.iterrows() if row["rows set aside"]
+        ]
         findings.append(
-            f"{plural(n_rejected, 'row')} ({fmt_pct(n_rejected / rows_in_files, 2)} of the rows in the files) "
-            f"could not be used and were set aside with the reason in `exports/rejected_rows.csv`; "
-            f"nothing else was dropped."
+            f"{plural(n_rejected, 'row')} could not be used and "
+            f"{'was' if n_rejected == 1 else 'were'} set aside ({'; '.join(per_table)}), each with its reason in "
+            f"`exports/rejected_rows.csv`; nothing else was dropped."
         )
     else:
         findings.append("Every row of every file could be read; no row was set aside.")
@@ -171,6 +182,26 @@ def loading_findings(overview: dict, tables: pd.DataFrame, coverage_table: pd.Da
             "the related figures are left out rather than guessed."
         )
     return findings
+
+
+UNKNOWN = "(unknown)"
+
+
+def attribute_finding(by_value: pd.DataFrame, attribute: str, label: str) -> str:
+    """One sentence on the largest known value of a customer attribute, and how much revenue has none.
+
+    ``by_value`` is the output of :func:`portfolio_helpers.engine.revenue_by_attribute`.
+    """
+    known = by_value[by_value[attribute] != UNKNOWN]
+    unknown_share = float(by_value.loc[by_value[attribute] == UNKNOWN, "revenue_share"].sum())
+    if known.empty:
+        return f"No {label} is recorded for the buying customers."
+    top = known.iloc[0]
+    sentence = (f"Largest {label}: **{top[attribute]}**, {fmt_pct(top['revenue_share'])} of revenue "
+                f"from {plural(int(top['n_customers']), 'customer')}")
+    if unknown_share > 0.0005:
+        sentence += f" ({fmt_pct(unknown_share)} of revenue comes from customers with no {label} recorded)"
+    return sentence + "."
 
 
 def fmt_int_columns(frame: pd.DataFrame, columns) -> dict:

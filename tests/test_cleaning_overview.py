@@ -64,7 +64,7 @@ def test_findings_quote_the_figures(portfolio):
         overview, cleaning.tables_overview(portfolio), cleaning.coverage(portfolio), "Tiny", "EUR"))
     assert "5 transaction lines from 3 customers in 4 orders" in text
     assert fmt_money(330.0, "EUR") in text and "€30 of credit notes" in text
-    assert "1 row (12.50% of the rows in the files)" in text
+    assert "1 row could not be used and was set aside (1 of 6 transactions rows (16.67%))" in text
     assert f"{fmt_pct(10 / 330)} of revenue" in text
     assert "Not provided: payments, tickets, leads" in text
 
@@ -74,3 +74,14 @@ def test_money_and_percent_formatting():
     assert fmt_money(-950, "USD") == "-$950"
     assert fmt_money(12_500, "SEK") == "SEK 12.5 k"
     assert fmt_pct(0.1834) == "18.3%"
+
+
+def test_attribute_finding_names_the_largest_known_value():
+    by_value = pd.DataFrame({"industry": ["(unknown)", "food", "retail"], "revenue": [50.0, 30.0, 20.0],
+                             "n_customers": [9, 2, 1], "revenue_share": [0.5, 0.3, 0.2]})
+    text = cleaning.attribute_finding(by_value, "industry", "industry")
+    assert text == ("Largest industry: **food**, 30.0% of revenue from 2 customers "
+                    "(50.0% of revenue comes from customers with no industry recorded).")
+    only_unknown = by_value.iloc[:1]
+    assert cleaning.attribute_finding(only_unknown, "industry", "industry") == (
+        "No industry is recorded for the buying customers.")
