@@ -150,8 +150,8 @@ def loading_findings(overview: dict, tables: pd.DataFrame, coverage_table: pd.Da
     n_rejected = overview["n_rejected_rows"]
     if n_rejected:
         per_table = [
-            f"{fmt_int(row['rows set aside'])} of {fmt_int(row['rows in file'])} {row['table']} rows "
-            f"({fmt_pct(row['rows set aside'] / row['rows in file'], 2)})"
+            f"{row['table']}: {fmt_int(row['rows set aside'])} of {fmt_int(row['rows in file'])} rows, "
+            f"{fmt_pct(row['rows set aside'] / row['rows in file'], 2)}"
             for _, row in tables.iterrows() if row["rows set aside"]
         ]
         findings.append(

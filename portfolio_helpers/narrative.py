@@ -79,6 +79,10 @@ def show_table(frame: pd.DataFrame, caption: str | None = None, formats: dict | 
     from IPython.display import display
 
     styler = frame.style.hide(axis="index")
+    # Text reads best left-aligned, numbers right-aligned.
+    text_columns = [col for col in frame.columns if not pd.api.types.is_numeric_dtype(frame[col])]
+    styler = styler.set_properties(subset=text_columns, **{"text-align": "left"})
+    styler = styler.set_table_styles([{"selector": "th", "props": [("text-align", "left")]}])
     if formats:
         styler = styler.format(formats, na_rep="")
     else:

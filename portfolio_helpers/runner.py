@@ -688,7 +688,9 @@ def run_report(
             "portfolio": portfolio.config.name,
             "currency": portfolio.config.currency,
             "as_of": as_of,
-            "parameters": parameters,
+            # Notebooks wrote into the partial folder; record where that folder is published.
+            "parameters": {name: {**params, "output_dir": str(out_dir / run_id)}
+                           for name, params in parameters.items()},
             "inputs": [
                 {key: item.get(key) for key in ("table", "path", "sha256", "rows")}
                 for item in portfolio.inputs

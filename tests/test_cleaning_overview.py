@@ -64,7 +64,7 @@ def test_findings_quote_the_figures(portfolio):
         overview, cleaning.tables_overview(portfolio), cleaning.coverage(portfolio), "Tiny", "EUR"))
     assert "5 transaction lines from 3 customers in 4 orders" in text
     assert fmt_money(330.0, "EUR") in text and "€30 of credit notes" in text
-    assert "1 row could not be used and was set aside (1 of 6 transactions rows (16.67%))" in text
+    assert "1 row could not be used and was set aside (transactions: 1 of 6 rows, 16.67%)" in text
     assert f"{fmt_pct(10 / 330)} of revenue" in text
     assert "Not provided: payments, tickets, leads" in text
 

@@ -239,9 +239,8 @@ def test_run_json_records_everything(good_run, notebooks):
 def test_parameters_injected_and_overridden(good_run):
     result, _ = good_run
     params = json.loads((result.run_dir / "run.json").read_text())["parameters"]
-    run_dir = str(result.run_dir.parent / f".partial-{result.run_dir.name}")
     for name in ("01_load", "02_checks", "03_analysis"):
-        assert params[name]["output_dir"] == run_dir  # notebooks write into the folder being built
+        assert params[name]["output_dir"] == str(result.run_dir)  # where the notebooks' outputs now are
         assert params[name]["seed"] == 7 and params[name]["strict"] is False
     assert params["03_analysis"]["top_share"] == 0.25  # scoped override
     assert params["03_analysis"]["label"] == "hello"  # plain override, only where declared

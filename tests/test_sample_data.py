@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -515,3 +516,13 @@ def test_load_truth_returns_tidy_frames(dirty_dir, dirty_truth):
     raw = json.loads((dirty_dir / "truth.json").read_text(encoding="utf-8"))
     assert set(raw) >= {"meta", "customers", "duplicate_groups", "defects", "leads", "unprofitable_candidates"}
     assert raw["meta"]["dirty"] is True
+
+
+def test_committed_sample_is_what_the_generator_makes(tmp_path):
+    """data/sample must be exactly `make sample`'s output: regenerate and compare bytes."""
+    committed = Path(__file__).resolve().parents[1] / "data" / "sample"
+    write_demo_data(tmp_path, n_customers=2000, seed=42, dirty=True)
+    names = sorted(p.name for p in committed.iterdir())
+    assert names == sorted(p.name for p in tmp_path.iterdir())
+    for name in names:
+        assert (committed / name).read_bytes() == (tmp_path / name).read_bytes(), f"{name} is stale: run make sample"
