@@ -94,9 +94,8 @@ def customer_summary(
     >>> customer_summary(tx)[["customer_id", "n_orders", "revenue"]].to_dict("records")
     [{'customer_id': 'a', 'n_orders': 2, 'revenue': 80.0}, {'customer_id': 'b', 'n_orders': 1, 'revenue': 50.0}]
     """
-    has_orders = order_col is not None and order_col in transactions.columns
-    columns = [customer_col, date_col, amount_col] + ([order_col] if has_orders else [])
-    t = _table(transactions, columns, con)
+    order_col = order_col if order_col in transactions.columns else None
+    t = _table(transactions, [customer_col, date_col, amount_col] + ([order_col] if order_col else []), con)
     amount = t[amount_col]
     day = t[date_col].cast("date")
     expr = (
@@ -104,7 +103,7 @@ def customer_summary(
         .aggregate(
             first_purchase=t[date_col].min(),
             last_purchase=t[date_col].max(),
-            n_orders=_order_count(t, order_col if has_orders else None),
+            n_orders=_order_count(t, order_col),
             n_lines=t.count(),
             n_purchase_days=day.nunique(),
             revenue=amount.sum(),
@@ -137,15 +136,14 @@ def revenue_by_period(
     units = {"day": "D", "week": "W", "month": "M", "quarter": "Q", "year": "Y"}
     if freq not in units:
         raise ValueError(f"freq must be one of {', '.join(units)}, got {freq!r}")
-    has_orders = order_col is not None and order_col in transactions.columns
-    columns = [customer_col, date_col, amount_col] + ([order_col] if has_orders else [])
-    t = _table(transactions, columns, con)
+    order_col = order_col if order_col in transactions.columns else None
+    t = _table(transactions, [customer_col, date_col, amount_col] + ([order_col] if order_col else []), con)
     period = t[date_col].truncate(units[freq]).cast("date").name("period")
     expr = (
         t.group_by(period)
         .aggregate(
             revenue=t[amount_col].sum(),
-            n_orders=_order_count(t, order_col if has_orders else None),
+            n_orders=_order_count(t, order_col),
             n_customers=t[customer_col].nunique(),
         )
         .order_by("period")
