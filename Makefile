@@ -22,7 +22,7 @@ report: $(STAMP)
 ## Run the whole test suite (unit, end-to-end, notebooks under nbval, ruff)
 test: $(STAMP)
 	$(BIN)/ruff check .
-	MPLBACKEND=Agg $(BIN)/python -m pytest -q -p no:cacheprovider tests
+	MPLBACKEND=Agg $(BIN)/python -m pytest -q -p no:cacheprovider --doctest-modules portfolio_helpers tests
 	MPLBACKEND=Agg $(BIN)/python -m pytest -q -p no:cacheprovider --nbval-lax --nbval-current-env notebooks
 
 lint: $(STAMP)

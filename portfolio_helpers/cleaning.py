@@ -61,6 +61,9 @@ def load_overview(portfolio: Portfolio) -> dict:
         "n_rejected_rows": portfolio.n_rejected_rows,
         "n_cleared_values": int((portfolio.rejected["action"] != ROW_REJECTED).sum()),
     }
+    cancelled = tx["status"].eq("cancelled").fillna(False) if "status" in tx.columns else pd.Series(False, index=tx.index)
+    overview["n_cancelled_lines"] = int(cancelled.sum())
+    overview["cancelled_amount"] = float(tx.loc[cancelled, "amount"].sum())
     if "customer_known" in tx.columns:
         unknown = ~tx["customer_known"]
         overview["n_unknown_customer_lines"] = int(unknown.sum())
@@ -147,6 +150,13 @@ def loading_findings(overview: dict, tables: pd.DataFrame, coverage_table: pd.Da
            f"({plural(overview['n_credit_note_lines'], 'negative line')})."
            if overview["n_credit_note_lines"] else ", with no credit note or return."),
     ]
+    if overview.get("n_cancelled_lines"):
+        findings.append(
+            f"{plural(overview['n_cancelled_lines'], 'line')} ({fmt_money(overview['cancelled_amount'], currency)}) "
+            f"{'is' if overview['n_cancelled_lines'] == 1 else 'are'} marked cancelled: included in the total "
+            f"above, left out of revenue in the analyses that follow "
+            f"({fmt_money(overview['revenue_total'] - overview['cancelled_amount'], currency)})."
+        )
     n_rejected = overview["n_rejected_rows"]
     if n_rejected:
         per_table = [

@@ -15,7 +15,20 @@ import ibis
 import ibis.expr.types as ir
 import pandas as pd
 
-__all__ = ["connect", "customer_summary", "revenue_by_period", "revenue_by_attribute"]
+__all__ = ["connect", "revenue_lines", "customer_summary", "revenue_by_period", "revenue_by_attribute"]
+
+CANCELLED = "cancelled"
+
+
+def revenue_lines(transactions: pd.DataFrame, status_col: str = "status") -> pd.DataFrame:
+    """The lines that count as revenue in every analysis: all except cancelled ones.
+
+    Credit notes and returns (negative amounts) are kept, so revenue is net. Without a
+    status column every line counts.
+    """
+    if status_col not in transactions.columns:
+        return transactions
+    return transactions[transactions[status_col].fillna("") != CANCELLED]
 
 
 @functools.cache

@@ -74,6 +74,8 @@ KERNEL_NAME = "portfolio-kit-python"
 NOTEBOOK_PATTERN = re.compile(r"^\d{2}_[a-z0-9_]+\.ipynb$")
 #: Parameters the runner injects into every notebook; each must declare them.
 REQUIRED_PARAMETERS = ("config_path", "output_dir", "seed", "strict")
+# Optional parameters the runner sets whenever a notebook declares them (overridable with --set).
+HEADLESS_PARAMETERS = {"interactive": False}
 _VERSIONED_PACKAGES = (
     "pandas",
     "numpy",
@@ -316,6 +318,11 @@ def resolve_parameters(
         If an override targets nothing, or tries to set an injected parameter.
     """
     params = {p.stem: dict(injected) for p in notebooks}
+    # Headless runs show static charts and tables: widgets would be dead in the HTML.
+    for notebook in notebooks:
+        for name, value in HEADLESS_PARAMETERS.items():
+            if name in declared[notebook.stem]:
+                params[notebook.stem][name] = value
     overrides = dict(overrides or {})
     for key in overrides:
         name = key.rpartition(".")[2]

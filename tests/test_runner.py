@@ -505,3 +505,16 @@ def test_metrics_recorder_converts_validates_and_writes_atomically(tmp_path):
     assert list((tmp_path / "metrics").iterdir()) == [tmp_path / "metrics" / "02_pareto.json"]
     MetricsRecorder(tmp_path, "01_load").record("n_customers", 10)
     assert read_metrics(tmp_path, ["01_load", "02_pareto", "03_missing"])["n_customers"] == 12
+
+
+def test_headless_runs_switch_interactive_notebooks_to_static(tmp_path):
+    from portfolio_helpers.runner import resolve_parameters
+
+    notebooks = [tmp_path / "01_a.ipynb", tmp_path / "02_b.ipynb"]
+    declared = {"01_a": {"config_path": "", "output_dir": "", "seed": 0, "strict": False},
+                "02_b": {"config_path": "", "output_dir": "", "seed": 0, "strict": False, "interactive": True}}
+    injected = {"config_path": "c", "output_dir": "o", "seed": 1, "strict": False}
+    params = resolve_parameters(notebooks, declared, injected, None)
+    assert "interactive" not in params["01_a"] and params["02_b"]["interactive"] is False
+    forced = resolve_parameters(notebooks, declared, injected, {"interactive": True})
+    assert forced["02_b"]["interactive"] is True
