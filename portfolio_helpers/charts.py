@@ -13,7 +13,16 @@ from matplotlib.ticker import FuncFormatter
 
 from .narrative import fmt_money, fmt_pct
 
-__all__ = ["use_report_style", "money_axis", "revenue_over_time", "share_bars"]
+__all__ = [
+    "use_report_style",
+    "money_axis",
+    "revenue_over_time",
+    "share_bars",
+    "pareto_chart",
+    "lorenz_chart",
+    "trend_chart",
+    "matrix_heatmap",
+]
 
 PRIMARY = "#1f5f8b"
 NEGATIVE = "#c0392b"
@@ -72,5 +81,90 @@ def share_bars(frame: pd.DataFrame, label: str, value: str, currency: str, title
     ax.set_ylabel("")
     money_axis(ax, currency, axis="x")
     ax.margins(x=0.12)
+    plt.close(fig)
+    return fig
+
+
+def pareto_chart(table: pd.DataFrame, value: str, currency: str, title: str, target: float = 0.8):
+    """Pareto chart: each customer's value (largest first, filled) and the cumulative share (line).
+
+    ``table`` is the output of :func:`portfolio_helpers.pareto.pareto_table`. The x axis is
+    in % of customers, so the chart reads the same for 50 or 5 million customers; the
+    dashed lines mark where ``target`` of the total is reached.
+    """
+    n_customers = len(table)
+    customer_pct = (pd.RangeIndex(1, n_customers + 1) / n_customers * 100).to_numpy()
+    fig, ax = plt.subplots(figsize=(9, 4.5))
+    label = value.replace("_", " ")
+    ax.fill_between(customer_pct, table[value].clip(lower=0), step="pre", color=PRIMARY, alpha=0.55,
+                    linewidth=0, label=f"{label} per customer")
+    ax.set_xlabel("Customers, largest first (% of customers)")
+    ax.set_ylabel(f"{label.capitalize()} per customer ({currency})")
+    money_axis(ax, currency)
+    ax.set_xlim(0, 100)
+    ax.set_ylim(bottom=0)
+    line_ax = ax.twinx()
+    line_ax.plot(customer_pct, table["cumulative_share"] * 100, color=NEGATIVE, linewidth=2,
+                 label=f"cumulative share of {label}")
+    line_ax.axhline(target * 100, color=MUTED, linestyle="--", linewidth=1)
+    reached = (table["cumulative_share"] >= target - 1e-12).to_numpy()
+    if reached.any():
+        x_target = customer_pct[reached.argmax()]
+        line_ax.axvline(x_target, color=MUTED, linestyle="--", linewidth=1)
+        line_ax.annotate(f"{x_target:.1f}% of customers make {target:.0%}", (x_target, target * 100),
+                         xytext=(6, -14), textcoords="offset points", fontsize=9)
+    line_ax.set_ylim(0, 105)
+    line_ax.set_ylabel("Cumulative share (%)")
+    line_ax.grid(False)
+    handles = ax.get_legend_handles_labels()[0] + line_ax.get_legend_handles_labels()[0]
+    line_ax.legend(handles, [h.get_label() for h in handles], loc="lower right", frameon=False)
+    ax.set_title(title)
+    plt.close(fig)
+    return fig
+
+
+def lorenz_chart(curves: dict[str, pd.DataFrame], title: str):
+    """Lorenz curves (``customer_share``, ``value_share``) against the line of equality."""
+    fig, ax = plt.subplots(figsize=(5.5, 5.5))
+    ax.plot([0, 100], [0, 100], color=MUTED, linestyle="--", label="perfect equality")
+    for (label, curve), color in zip(curves.items(), (PRIMARY, NEGATIVE, "#27ae60"), strict=False):
+        ax.plot(curve["customer_share"] * 100, curve["value_share"] * 100, color=color, linewidth=2, label=label)
+    ax.set_xlabel("Customers, smallest first (cumulative %)")
+    ax.set_ylabel("Cumulative share of the total (%)")
+    ax.set_xlim(0, 100)
+    ax.set_ylim(0, 100)
+    ax.set_title(title)
+    ax.legend(loc="upper left", frameon=False)
+    plt.close(fig)
+    return fig
+
+
+def trend_chart(frame: pd.DataFrame, period: str, series: dict[str, str], title: str, ylabel: str,
+                period_format: str = "%Y"):
+    """Lines over periods; ``series`` maps column -> label. Values are shares shown in %."""
+    fig, ax = plt.subplots(figsize=(9, 4))
+    labels = frame[period].dt.strftime(period_format) if hasattr(frame[period], "dt") else frame[period].astype(str)
+    for (column, label), color in zip(series.items(), (PRIMARY, NEGATIVE, "#27ae60", MUTED), strict=False):
+        ax.plot(labels, frame[column] * 100, marker="o", color=color, label=label)
+    ax.set_ylabel(ylabel)
+    ax.set_xlabel("")
+    ax.set_ylim(0, 100)
+    ax.set_title(title)
+    ax.legend(frameon=False, loc="lower right")
+    plt.close(fig)
+    return fig
+
+
+def matrix_heatmap(matrix: pd.DataFrame, title: str, xlabel: str, ylabel: str, fmt: str = "d",
+                   value_label: str = ""):
+    """A labelled heatmap of a small matrix (e.g. class migration counts)."""
+    import seaborn as sns
+
+    fig, ax = plt.subplots(figsize=(1.3 * matrix.shape[1] + 2.5, 0.8 * matrix.shape[0] + 1.5))
+    sns.heatmap(matrix, annot=True, fmt=fmt, cmap="Blues", cbar_kws={"label": value_label}, ax=ax,
+                linewidths=0.5)
+    ax.set_title(title)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
     plt.close(fig)
     return fig

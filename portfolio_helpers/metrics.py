@@ -33,7 +33,8 @@ from .files import atomic_write_json
 
 __all__ = ["MetricsRecorder", "read_metrics", "metrics_path"]
 
-_METRIC_NAME = re.compile(r"^[a-z][a-z0-9]*(_[a-z0-9]+)*$")
+# snake_case; capitals are allowed after an underscore for class labels such as n_customers_A.
+_METRIC_NAME = re.compile(r"^[a-z][a-z0-9]*(_[A-Za-z0-9]+)*$")
 _NOTEBOOK_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_\-]*$")
 
 
@@ -102,7 +103,7 @@ class MetricsRecorder:
         Parameters
         ----------
         name : str
-            snake_case name, e.g. ``revenue_total``.
+            snake_case name, e.g. ``revenue_total`` (``n_customers_A``: class labels may be capitals).
         value : number, str, bool or date
             numpy/pandas scalars are converted; dates become ``YYYY-MM-DD``.
 
@@ -115,8 +116,8 @@ class MetricsRecorder:
         """
         if not isinstance(name, str) or not _METRIC_NAME.match(name):
             raise ValueError(
-                f"metric name {name!r} must be snake_case: lowercase letters, digits and single "
-                "underscores, starting with a letter (e.g. 'revenue_total')"
+                f"metric name {name!r} must be snake_case: letters, digits and single underscores, "
+                "starting with a lowercase letter (e.g. 'revenue_total', 'n_customers_A')"
             )
         self.values[name] = _to_json_scalar(name, value)
         atomic_write_json(self.path, self.values)

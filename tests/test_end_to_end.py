@@ -170,3 +170,53 @@ def test_strict_mode_turns_row_problems_into_exit_2(tmp_path, capsys):
                  str(tmp_path / "reports"), "--strict"])
     err = capsys.readouterr().err
     assert code == 2 and "--strict" in err and "Traceback" not in err
+
+
+def independent_pareto(transactions_csv: Path) -> tuple[pd.Series, dict]:
+    """Revenue per customer (cancelled lines out) and the headline measures, with plain numpy."""
+    import numpy as np
+
+    tx = pd.read_csv(transactions_csv, dtype={"customer_id": str})
+    tx = tx[(pd.to_datetime(tx["date"]) <= AS_OF) & (tx["status"] != "cancelled")]
+    revenue = tx.groupby("customer_id")["amount"].sum()
+    values = np.sort(revenue.clip(lower=0).to_numpy())  # ascending
+    n = len(values)
+    total = values.sum()
+    # Gini = sum_i (2i - n - 1) x_i / (n * total), i = 1..n ascending
+    gini = float(((2 * np.arange(1, n + 1) - n - 1) * values).sum() / (n * total))
+    descending = values[::-1]
+    cumulative = np.cumsum(descending) / total
+    top_n = int(np.ceil(0.2 * n - 1e-9))
+    n_for_80 = int(np.argmax(cumulative >= 0.8 - 1e-12)) + 1
+    before = np.concatenate([[0.0], cumulative[:-1]])
+    n_a = int(((before < 0.8) & (descending > 0)).sum())
+    shares = descending / total
+    return revenue, {
+        "gini": gini,
+        "top20_share": float(cumulative[top_n - 1]),
+        "share_customers_for_80pct": n_for_80 / n,
+        "hhi": float(((shares * 100) ** 2).sum()),
+        "n_customers_A": n_a,
+        "n_major_customers": int((shares >= 0.10).sum()),
+    }
+
+
+def test_pareto_metrics_and_customer_export(clean_run, clean_sample):
+    _code, out = clean_run
+    run = json.loads((out / "latest" / "run.json").read_text(encoding="utf-8"))
+    assert {nb["name"]: nb["status"] for nb in run["notebooks"]}["02_pareto"] == "ok"
+    revenue, expected = independent_pareto(clean_sample / "transactions.csv")
+    for name, value in expected.items():
+        assert run["metrics"][name] == pytest.approx(value, abs=1e-9), name
+    counts = run["metrics"]
+    assert counts["n_customers_A"] + counts["n_customers_B"] + counts["n_customers_C"] == len(revenue)
+
+    export = pd.read_csv(out / "latest" / "exports" / "customers.csv", dtype={"customer_id": str})
+    assert {"customer_id", "revenue", "revenue_rank", "revenue_share", "cumulative_share", "abc_class"} <= set(export)
+    assert len(export) == len(revenue) and export["customer_id"].is_unique
+    by_id = export.set_index("customer_id")
+    assert by_id["revenue"].to_dict() == pytest.approx(revenue.to_dict())
+    assert by_id["revenue_share"].sum() == pytest.approx(1.0)
+    assert by_id.loc[by_id["revenue_rank"] == 1, "revenue"].iloc[0] == pytest.approx(revenue.max())
+    html = (out / "latest" / "02_pareto.html").read_text(encoding="utf-8")
+    assert find_network_references(html) == [] and "widget-view" not in html and "widget-state" not in html

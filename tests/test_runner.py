@@ -498,8 +498,11 @@ def test_metrics_recorder_converts_validates_and_writes_atomically(tmp_path):
     for bad in (float("nan"), np.inf, pd.NaT, None):
         with pytest.raises(ValueError, match="top_share"):
             metrics.record("top_share", bad)
-    with pytest.raises(ValueError, match="snake_case"):
-        metrics.record("Top Share", 1)
+    for bad_name in ("Top Share", "TopShare", "top__share", "_top"):
+        with pytest.raises(ValueError, match="snake_case"):
+            metrics.record(bad_name, 1)
+    metrics.record("n_customers_A", 3)  # class labels may be capitals
+    del metrics.values["n_customers_A"]
     with pytest.raises(TypeError, match="list"):
         metrics.record("values", [1, 2])
     assert list((tmp_path / "metrics").iterdir()) == [tmp_path / "metrics" / "02_pareto.json"]
