@@ -28,6 +28,9 @@ __all__ = [
     "trend_table",
     "trend_formats",
     "migration_sentences",
+    "value_comparison",
+    "value_comparison_formats",
+    "trend_frequency",
 ]
 
 # Customer attributes (one value per customer) and line attributes (a customer may span several values).
@@ -186,10 +189,12 @@ def _line_dimension(lines: pd.DataFrame, dimension: str) -> pd.DataFrame:
     return grouped.sort_values(["value", dimension], ascending=[False, True]).reset_index(drop=True)
 
 
-def trend_table(trend: pd.DataFrame) -> pd.DataFrame:
+def trend_table(trend: pd.DataFrame, freq: str = "year") -> pd.DataFrame:
     """The per-period measures, labelled for readers."""
+    labels = (trend["period"].dt.strftime("%Y") if freq == "year"
+              else trend["period"].dt.year.astype(str) + " Q" + trend["period"].dt.quarter.astype(str))
     return pd.DataFrame({
-        "period": trend["period"].dt.strftime("%Y"),
+        "period": labels,
         "customers": trend["n_customers"],
         "revenue": trend["revenue"],
         "Gini": trend["gini"],
@@ -230,3 +235,34 @@ def migration_sentences(counts: pd.DataFrame, revenue: pd.DataFrame, currency: s
         sentences.append(f"{plural(lost_total, 'customer')} active the year before did not buy in the last "
                          f"12 months ({fmt_money(revenue['lost'].sum(), currency)} of revenue then).")
     return sentences
+
+
+def value_comparison(per_customer: pd.DataFrame, values: dict[str, str], top: float = 0.2) -> pd.DataFrame:
+    """The headline measures side by side for several value columns (revenue vs gross margin, profit).
+
+    ``values`` maps column -> label. Answers "is profit more concentrated than revenue?".
+    """
+    rows = []
+    for column, label in values.items():
+        summary = pareto.concentration_summary(per_customer[column], top=top)
+        rows.append({
+            "measure on": label,
+            "total": summary["total"],
+            "Gini": summary["gini"],
+            f"top {top:.0%} share": summary["top_share"],
+            "customers for 80%": summary["share_customers_for_target"],
+            "class A customers": summary["n_customers_A"],
+            "customers with a negative value": summary["n_negative"],
+        })
+    return pd.DataFrame(rows)
+
+
+def value_comparison_formats(currency: str, top: float = 0.2) -> dict:
+    return {"total": lambda v: fmt_money(v, currency), "Gini": "{:.2f}", f"top {top:.0%} share": fmt_pct,
+            "customers for 80%": fmt_pct, "class A customers": fmt_int, "customers with a negative value": fmt_int}
+
+
+def trend_frequency(transactions: pd.DataFrame) -> str:
+    """Years when the data spans at least two calendar years, quarters otherwise."""
+    years = transactions["date"].dt.year
+    return "year" if years.nunique() >= 2 else "quarter"

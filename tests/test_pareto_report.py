@@ -69,3 +69,16 @@ def test_dependence_and_migration_sentences():
                             "and 1 bought nothing in the last 12 months (€10 of revenue the year before).")
     assert sentences[1].startswith("6 new customers in the last 12 months brought €60; 1 of them")
     assert sentences[2].startswith("3 customers active the year before did not buy")
+
+
+def test_value_comparison_and_trend_frequency(tables):
+    per_customer = report.customer_revenue(tables)
+    comparison = report.value_comparison(per_customer, {"revenue": "revenue", "gross_margin": "gross margin"})
+    assert comparison["measure on"].tolist() == ["revenue", "gross margin"]
+    assert comparison["total"].tolist() == [95.0, 56.0]
+    assert comparison.loc[1, "Gini"] == pytest.approx(pareto.gini(per_customer["gross_margin"]))
+    assert report.trend_frequency(tables["transactions"]) == "quarter"  # one calendar year only
+    two_years = tables["transactions"].assign(date=pd.to_datetime(["2024-01-05"] * 3 + ["2025-01-01"] * 4))
+    assert report.trend_frequency(two_years) == "year"
+    trend = pareto.measures_by_period(tables["transactions"], freq="quarter")
+    assert report.trend_table(trend, "quarter")["period"].tolist() == ["2025 Q1", "2025 Q2"]
