@@ -15,9 +15,19 @@ import ibis
 import ibis.expr.types as ir
 import pandas as pd
 
-__all__ = ["connect", "revenue_lines", "customer_summary", "revenue_by_period", "revenue_by_attribute"]
+__all__ = [
+    "connect",
+    "revenue_lines",
+    "customer_summary",
+    "customer_values",
+    "period_bounds",
+    "revenue_by_period",
+    "revenue_by_attribute",
+]
 
 CANCELLED = "cancelled"
+# Calendar periods and their Ibis truncation units.
+PERIOD_UNITS = {"day": "D", "week": "W", "month": "M", "quarter": "Q", "year": "Y"}
 
 
 def revenue_lines(transactions: pd.DataFrame, status_col: str = "status") -> pd.DataFrame:
@@ -146,12 +156,11 @@ def revenue_by_period(
     ``freq`` is one of ``"day"``, ``"week"``, ``"month"``, ``"quarter"``, ``"year"``.
     Periods without any transaction are included with zeros, so charts show gaps honestly.
     """
-    units = {"day": "D", "week": "W", "month": "M", "quarter": "Q", "year": "Y"}
-    if freq not in units:
-        raise ValueError(f"freq must be one of {', '.join(units)}, got {freq!r}")
+    if freq not in PERIOD_UNITS:
+        raise ValueError(f"freq must be one of {', '.join(PERIOD_UNITS)}, got {freq!r}")
     order_col = order_col if order_col in transactions.columns else None
     t = _table(transactions, [customer_col, date_col, amount_col] + ([order_col] if order_col else []), con)
-    period = t[date_col].truncate(units[freq]).cast("date").name("period")
+    period = t[date_col].truncate(PERIOD_UNITS[freq]).cast("date").name("period")
     expr = (
         t.group_by(period)
         .aggregate(
@@ -197,3 +206,81 @@ def revenue_by_attribute(
     result["revenue_share"] = result["revenue"] / total if total else float("nan")
     result[attribute] = result[attribute].astype("string")
     return result.sort_values(["revenue", attribute], ascending=[False, True]).reset_index(drop=True)
+
+
+def period_bounds(period, name: str = "period") -> tuple[pd.Timestamp, pd.Timestamp]:
+    """Validate a ``(start, end)`` pair of dates (inclusive)."""
+    try:
+        start, end = (pd.Timestamp(bound) for bound in period)
+    except (TypeError, ValueError) as error:
+        raise ValueError(f"{name} must be a (start, end) pair of dates, got {period!r}: {error}") from None
+    if pd.isna(start) or pd.isna(end) or start > end:
+        raise ValueError(f"{name} must be a (start, end) pair of dates with start <= end, got {period!r}")
+    return start, end
+
+
+def customer_values(
+    transactions: pd.DataFrame,
+    freq: str | None = None,
+    period: tuple | None = None,
+    customer_col: str = "customer_id",
+    date_col: str = "date",
+    amount_col: str = "amount",
+    con=None,
+) -> pd.DataFrame:
+    """Net value per customer (per customer and period with ``freq``), aggregated by the engine.
+
+    Lines without a customer id or a date are left out: they belong to no customer or no
+    period. Each customer with at least one line is present, even with a net value of 0.
+
+    Parameters
+    ----------
+    transactions : DataFrame
+        One row per transaction line.
+    freq : {"year", "quarter", "month", "week", "day"} or None
+        Calendar period; ``None`` for one value per customer.
+    period : (start, end) pair, optional
+        Only lines dated from ``start`` to ``end`` inclusive (an ``end`` at midnight covers
+        that whole day).
+    customer_col, date_col, amount_col : str
+        Column names.
+    con : ibis backend, optional
+        Engine to run on; default an in-memory DuckDB.
+
+    Returns
+    -------
+    DataFrame
+        Columns ``[period,] <customer_col>, value``, sorted by period then customer id;
+        ``period`` is the first day of the period.
+
+    Examples
+    --------
+    >>> tx = pd.DataFrame({"customer_id": ["a", "b", "a", "a"],
+    ...                    "date": pd.to_datetime(["2023-05-01 00:00", "2024-01-02 00:00", "2024-03-01 00:00",
+    ...                                            "2024-12-31 18:00"]),
+    ...                    "amount": [10.0, 5.0, 20.0, -8.0]})
+    >>> customer_values(tx, "year").to_dict("list")  # doctest: +NORMALIZE_WHITESPACE
+    {'period': [Timestamp('2023-01-01 00:00:00'), Timestamp('2024-01-01 00:00:00'), Timestamp('2024-01-01 00:00:00')],
+     'customer_id': ['a', 'a', 'b'], 'value': [10.0, 12.0, 5.0]}
+    >>> customer_values(tx, period=("2024-01-01", "2024-12-31")).to_dict("list")
+    {'customer_id': ['a', 'b'], 'value': [12.0, 5.0]}
+    """
+    if freq is not None and freq not in PERIOD_UNITS:
+        raise ValueError(f"freq must be one of {', '.join(PERIOD_UNITS)} or None, got {freq!r}")
+    t = _table(transactions, [customer_col, date_col, amount_col], con)
+    t = t.filter(t[customer_col].notnull(), t[date_col].notnull())
+    if period is not None:
+        start, end = period_bounds(period, "period")
+        before_end = (t[date_col] < end + pd.Timedelta(days=1)) if end == end.normalize() else (t[date_col] <= end)
+        t = t.filter(t[date_col] >= start, before_end)
+    keys = {customer_col: t[customer_col]}
+    if freq is not None:
+        keys = {"period": t[date_col].truncate(PERIOD_UNITS[freq]).cast("date"), **keys}
+    expr = t.group_by(**keys).aggregate(value=t[amount_col].sum()).order_by(list(keys))
+    result = _execute(expr, con)
+    if freq is not None:
+        result["period"] = pd.to_datetime(result["period"])
+    if pd.api.types.is_string_dtype(result[customer_col]):
+        result[customer_col] = result[customer_col].astype("string")
+    result["value"] = result["value"].astype("float64")
+    return result.reset_index(drop=True)

@@ -50,10 +50,10 @@ def customer_revenue(tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
     ``gross_margin`` (revenue − cost of goods) when transactions carry a ``cost`` column, plus
     the customer attributes of :data:`CUSTOMER_DIMENSIONS` the customers table has."""
     lines = revenue_transactions(tables)
-    per_customer = pareto.customer_values(lines).rename(columns={"value": "revenue"})
+    per_customer = engine.customer_values(lines).rename(columns={"value": "revenue"})
     if "cost" in lines.columns and lines["cost"].notna().any():
         margin_lines = lines.assign(gross_margin=lines["amount"] - lines["cost"].fillna(0.0))
-        margin = pareto.customer_values(margin_lines, amount_col="gross_margin")
+        margin = engine.customer_values(margin_lines, amount_col="gross_margin")
         per_customer = per_customer.merge(margin.rename(columns={"value": "gross_margin"}), on="customer_id")
     customers = tables.get("customers")
     if customers is not None:
