@@ -98,7 +98,21 @@ def _timestamp_or_text(loader: _Loader, node: yaml.ScalarNode) -> Any:
         return loader.construct_scalar(node)
 
 
+def _mapping_without_duplicates(loader: _Loader, node: yaml.MappingNode, deep: bool = False) -> dict:
+    # PyYAML keeps the last of two equal keys silently; a rate given twice must be an error instead.
+    seen: dict = {}
+    for key_node, _value_node in node.value:
+        key = loader.construct_object(key_node, deep=deep)
+        if key in seen:
+            raise yaml.constructor.ConstructorError(
+                None, None, f"'{key}' is given twice (first at line {seen[key] + 1})", key_node.start_mark
+            )
+        seen[key] = key_node.start_mark.line
+    return loader.construct_mapping(node, deep=deep)
+
+
 _Loader.add_constructor("tag:yaml.org,2002:timestamp", _timestamp_or_text)
+_Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _mapping_without_duplicates)
 
 
 def _read_yaml(path: Path) -> dict:

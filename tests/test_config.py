@@ -324,3 +324,12 @@ def test_first_error_wins_but_names_its_own_key(folder):
     path = write(folder, "tables: {transactions: tx.csv, client: clients.csv}\nseed: -4\n")
     message = config_error(path, "tables.client", "unknown table")
     assert "seed" not in message
+
+
+def test_a_key_given_twice_is_an_error(tmp_path):
+    (tmp_path / "tx.csv").write_text("customer_id,date,amount\nA,2024-01-01,1\n", encoding="utf-8")
+    path = tmp_path / "p.yml"
+    path.write_text("tables:\n  transactions: tx.csv\ncosts:\n  per_order: 1\n  per_order: 2\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"'per_order' is given twice \(first at line 4\)") as error:
+        load_config(path)
+    assert "line 5" in str(error.value) and str(path) in str(error.value)
