@@ -48,7 +48,7 @@ import portfolio_helpers
 
 from .errors import PortfolioError
 from .files import atomic_write_json, atomic_write_text
-from .html_export import find_network_references, notebook_to_html, render_index
+from .html_export import find_network_references, notebook_title, notebook_to_html, render_index
 from .loaders import load_portfolio
 from .metrics import read_metrics
 
@@ -105,6 +105,8 @@ class NotebookResult:
         0-based index of the failing cell in the source notebook.
     html : str or None
         Page of the executed notebook, relative to the run folder.
+    title : str or None
+        The notebook's first heading, shown on the index page.
     """
 
     name: str
@@ -113,6 +115,7 @@ class NotebookResult:
     error: str | None = None
     cell: int | None = None
     html: str | None = None
+    title: str | None = None
 
 
 @dataclass
@@ -663,7 +666,8 @@ def run_report(
                 name = source.stem
                 prefix = f"[{number}/{len(selected)}] {name} ..."
                 if gate_failed:
-                    results.append(NotebookResult(name, "skipped", error=f"skipped: {gate_failed} failed"))
+                    results.append(NotebookResult(name, "skipped", error=f"skipped: {gate_failed} failed",
+                                                  title=notebook_title(nbformat.read(source, as_version=4), name)))
                     progress(f"{prefix} skipped ({gate_failed} failed)")
                     continue
                 progress(prefix)
@@ -673,7 +677,8 @@ def run_report(
                     error, cell = _execute(
                         source, executed, parameters[name], kernel_name=kernel_name, cell_timeout=cell_timeout
                     )
-                result = NotebookResult(name, "failed" if error else "ok", error=error, cell=cell)
+                result = NotebookResult(name, "failed" if error else "ok", error=error, cell=cell,
+                                        title=notebook_title(nbformat.read(source, as_version=4), name))
                 if executed.is_file():
                     _export_html(source, executed, result, header, progress)
                 result.seconds = round(time.monotonic() - tick, 2)

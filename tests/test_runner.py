@@ -229,7 +229,7 @@ def test_run_json_records_everything(good_run, notebooks):
     assert record["git"] is None  # the notebooks folder is not in a git repository
     assert record["notebooks"][0] == {
         "name": "01_load", "status": "ok", "seconds": record["notebooks"][0]["seconds"],
-        "error": None, "cell": None, "html": "01_load.html",
+        "error": None, "cell": None, "html": "01_load.html", "title": "Data loading",
     }  # fmt: skip
     assert record["metrics"] == {
         "n_customers": 1500, "top_share": 0.25, "revenue_total": 1234567.891, "label_used": "hello",
@@ -310,8 +310,9 @@ def test_later_failure_is_published_without_moving_latest(failed_run, good_run, 
     assert record["status"] == "failed"
     assert record["notebooks"][1] | {"seconds": None} == {
         "name": "02_checks", "status": "failed", "seconds": None, "error": failed.error,
-        "cell": 3, "html": "02_checks.html",
+        "cell": 3, "html": "02_checks.html", "title": record["notebooks"][1]["title"],
     }  # fmt: skip
+    assert 'Data loading</a>' in result.index_path.read_text()  # the index shows titles
     index = result.index_path.read_text()
     assert "ValueError: threshold must be positive" in index and "failed" in index
     page = (result.run_dir / "02_checks.html").read_text()
