@@ -22,6 +22,9 @@ __all__ = [
     "lorenz_chart",
     "trend_chart",
     "matrix_heatmap",
+    "whale_chart",
+    "quadrant_chart",
+    "driver_bars",
 ]
 
 PRIMARY = "#1f5f8b"
@@ -166,5 +169,68 @@ def matrix_heatmap(matrix: pd.DataFrame, title: str, xlabel: str, ylabel: str, f
     ax.set_title(title)
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
+    plt.close(fig)
+    return fig
+
+
+def whale_chart(curve: pd.DataFrame, title: str):
+    """Whale curve: cumulative profit (% of total) against customers ranked by profit, most profitable first."""
+    fig, ax = plt.subplots(figsize=(9, 4.5))
+    x = curve["customer_share"] * 100
+    y = curve["cumulative_profit_share"] * 100
+    ax.plot(x, y, color=PRIMARY, linewidth=2)
+    ax.axhline(100, color=MUTED, linestyle="--", linewidth=1)
+    peak = int(y.to_numpy().argmax())
+    ax.scatter([x.iloc[peak]], [y.iloc[peak]], color=NEGATIVE, zorder=3)
+    ax.annotate(f"peak {y.iloc[peak]:.0f}% of total profit\nwith {x.iloc[peak]:.0f}% of customers",
+                (x.iloc[peak], y.iloc[peak]), xytext=(10, -30), textcoords="offset points", fontsize=9)
+    ax.set_xlabel("Customers ranked by profit, most profitable first (% of customers)")
+    ax.set_ylabel("Cumulative profit (% of total profit)")
+    ax.set_xlim(0, 100)
+    ax.set_ylim(bottom=min(0, float(y.min()) - 5))
+    ax.set_title(title)
+    plt.close(fig)
+    return fig
+
+
+def quadrant_chart(pnl: pd.DataFrame, currency: str, title: str, revenue_split: float, labels: pd.Series | None = None):
+    """Revenue (x, log scale) against profit (y): the large-but-unprofitable customers stand out bottom right."""
+    fig, ax = plt.subplots(figsize=(9, 5))
+    positive = pnl[pnl["revenue"] > 0]
+    colors = [NEGATIVE if profit < 0 else PRIMARY for profit in positive["profit"]]
+    ax.scatter(positive["revenue"], positive["profit"], s=12, alpha=0.6, c=colors, linewidths=0)
+    ax.set_xscale("log")
+    ax.axhline(0, color=MUTED, linewidth=1)
+    ax.axvline(revenue_split, color=MUTED, linestyle="--", linewidth=1)
+    if labels is not None:
+        for customer_id, label in labels.items():
+            row = positive[positive["customer_id"] == customer_id]
+            if not row.empty:
+                ax.annotate(label, (row["revenue"].iloc[0], row["profit"].iloc[0]), xytext=(4, -10),
+                            textcoords="offset points", fontsize=8, color=NEGATIVE)
+    ax.text(0.99, 0.02, "large & unprofitable", transform=ax.transAxes, ha="right", fontsize=9, color=NEGATIVE)
+    ax.text(0.99, 0.97, "large & profitable", transform=ax.transAxes, ha="right", va="top", fontsize=9)
+    ax.set_xlabel(f"Net revenue ({currency}, log scale)")
+    ax.set_ylabel(f"Profit after cost to serve ({currency})")
+    money_axis(ax, currency, axis="x")
+    money_axis(ax, currency)
+    ax.set_title(title)
+    plt.close(fig)
+    return fig
+
+
+def driver_bars(totals: pd.Series, currency: str, title: str):
+    """Horizontal bars of cost totals per driver, annotated with their share."""
+    data = totals[totals > 0].sort_values()
+    fig, ax = plt.subplots(figsize=(9, 0.5 * max(len(data), 1) + 1.2))
+    ax.barh(data.index.astype(str), data.to_numpy(), color=PRIMARY)
+    total = data.sum()
+    for position, amount in enumerate(data.to_numpy()):
+        ax.annotate(fmt_pct(amount / total if total else float("nan")), (amount, position), xytext=(4, 0),
+                    textcoords="offset points", va="center", fontsize=9)
+    ax.set_xlabel(f"Cost ({currency})")
+    money_axis(ax, currency, axis="x")
+    ax.margins(x=0.12)
+    ax.set_title(title)
     plt.close(fig)
     return fig
