@@ -1,0 +1,58 @@
+"""Every report chart has a title and labelled axes with units, and draws from the data given."""
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import pandas as pd  # noqa: E402
+import pytest  # noqa: E402
+
+from portfolio_helpers import charts, pareto  # noqa: E402
+
+
+def titled(fig):
+    ax = fig.axes[0]
+    assert ax.get_title(), "chart without a title"
+    return ax
+
+
+@pytest.fixture
+def table():
+    per_customer = pd.DataFrame({"customer_id": list("abcde"), "revenue": [50.0, 30.0, 10.0, 5.0, 5.0]})
+    return pareto.pareto_table(per_customer)
+
+
+def test_revenue_and_share_charts():
+    periods = pd.DataFrame({"period": pd.date_range("2024-01-01", periods=3, freq="MS"),
+                            "revenue": [10.0, -2.0, 5.0]})
+    ax = titled(charts.revenue_over_time(periods, "EUR", "Revenue"))
+    assert "EUR" in ax.get_ylabel() and len(ax.patches) == 3
+    frame = pd.DataFrame({"country": ["FR", "DE"], "revenue": [3.0, 1.0]})
+    ax = titled(charts.share_bars(frame, "country", "revenue", "EUR", "By country"))
+    assert "EUR" in ax.get_xlabel() and [t.get_text() for t in ax.texts] == ["75.0%", "25.0%"]
+
+
+def test_pareto_lorenz_trend_and_heatmap(table):
+    fig = charts.pareto_chart(table, "revenue", "EUR", "Pareto")
+    ax = titled(fig)
+    assert "EUR" in ax.get_ylabel() and "%" in fig.axes[1].get_ylabel()
+    assert any("make 80%" in t.get_text() for t in fig.axes[1].texts)
+    ax = titled(charts.lorenz_chart({"revenue": pareto.lorenz_curve([1, 2, 6, 7, 8])}, "Lorenz"))
+    assert "%" in ax.get_xlabel() and "%" in ax.get_ylabel()
+    trend = pd.DataFrame({"period": pd.to_datetime(["2024-01-01", "2025-01-01"]), "gini": [0.5, 0.6]})
+    ax = titled(charts.trend_chart(trend, "period", {"gini": "Gini"}, "Trend", "%"))
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["2024", "2025"]
+    matrix = pd.DataFrame([[1, 2], [3, 4]], index=["A", "B"], columns=["A", "B"])
+    ax = titled(charts.matrix_heatmap(matrix, "Migration", "after", "before"))
+    assert ax.get_xlabel() == "after"
+
+
+def test_profitability_charts():
+    curve = pd.DataFrame({"customer_share": [0, 0.5, 1.0], "cumulative_profit_share": [0, 1.4, 1.0]})
+    ax = titled(charts.whale_chart(curve, "Whale"))
+    assert any("peak 140%" in t.get_text() for t in ax.texts)
+    pnl = pd.DataFrame({"customer_id": ["a", "b"], "revenue": [100.0, 1000.0], "profit": [20.0, -50.0]})
+    ax = titled(charts.quadrant_chart(pnl, "EUR", "Quadrant", revenue_split=500, labels=pd.Series({"b": "B corp"})))
+    assert "EUR" in ax.get_xlabel() and any(t.get_text() == "B corp" for t in ax.texts)
+    ax = titled(charts.driver_bars(pd.Series({"orders": 30.0, "service": 10.0, "account": 0.0}), "EUR", "Drivers"))
+    assert len(ax.patches) == 2 and "EUR" in ax.get_xlabel()
