@@ -17,8 +17,13 @@ from sklearn.model_selection import train_test_split
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
+from portfolio_helpers.config import load_config
 from portfolio_helpers.contract import TABLES
+from portfolio_helpers.profitability import COST_KEYS, cost_model_from_config
 from portfolio_helpers.sample_data import (
+    CATEGORIES,
+    CATEGORY_COST_RATE,
+    SAMPLE_COSTS,
     SEGMENT_NAMES,
     SERVICE_COST_PER_HOUR,
     TABLE_NAMES,
@@ -140,6 +145,17 @@ def test_portfolio_yml_points_at_the_files(clean_dir):
     for table, spec in config["tables"].items():
         assert (clean_dir / spec["path"]).is_file(), table
     assert config == generate_portfolio(50, seed=42).config | {"name": config["name"]}
+
+
+def test_portfolio_yml_costs_section_prices_like_the_generator(clean_dir, dirty_dir):
+    for directory in (clean_dir, dirty_dir):
+        config = load_config(directory / "portfolio.yml")
+        assert config.sections["costs"] == SAMPLE_COSTS
+        model = cost_model_from_config(config.sections["costs"], config.path)  # valid
+        assert model.per_service_minute == SERVICE_COST_PER_HOUR / 60
+        assert model.cogs_rate_by_category == dict(zip(CATEGORIES, CATEGORY_COST_RATE.tolist(), strict=True))
+        assert model.nonzero_rates() == list(COST_KEYS)  # every driver of the model is exercised
+    assert "# costs: " in (clean_dir / "portfolio.yml").read_text(encoding="utf-8")
 
 
 def test_sample_portfolio_in_memory_matches_files(clean_dir):
