@@ -203,11 +203,13 @@ def quadrant_chart(pnl: pd.DataFrame, currency: str, title: str, revenue_split: 
     ax.axhline(0, color=MUTED, linewidth=1)
     ax.axvline(revenue_split, color=MUTED, linestyle="--", linewidth=1)
     if labels is not None:
-        for customer_id, label in labels.items():
+        # Staggered offsets with leader lines: the largest loss-makers often sit close together.
+        for position, (customer_id, label) in enumerate(labels.items()):
             row = positive[positive["customer_id"] == customer_id]
             if not row.empty:
-                ax.annotate(label, (row["revenue"].iloc[0], row["profit"].iloc[0]), xytext=(4, -10),
-                            textcoords="offset points", fontsize=8, color=NEGATIVE)
+                ax.annotate(label, (row["revenue"].iloc[0], row["profit"].iloc[0]),
+                            xytext=(-150, -18 - 16 * position), textcoords="offset points", fontsize=8,
+                            color=NEGATIVE, arrowprops={"arrowstyle": "-", "color": NEGATIVE, "lw": 0.6})
     ax.text(0.99, 0.02, "large & unprofitable", transform=ax.transAxes, ha="right", fontsize=9, color=NEGATIVE)
     ax.text(0.99, 0.97, "large & profitable", transform=ax.transAxes, ha="right", va="top", fontsize=9)
     ax.set_xlabel(f"Net revenue ({currency}, log scale)")

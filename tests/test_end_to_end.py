@@ -220,3 +220,25 @@ def test_pareto_metrics_and_customer_export(clean_run, clean_sample):
     assert by_id.loc[by_id["revenue_rank"] == 1, "revenue"].iloc[0] == pytest.approx(revenue.max())
     html = (out / "latest" / "02_pareto.html").read_text(encoding="utf-8")
     assert find_network_references(html) == [] and "widget-view" not in html and "widget-state" not in html
+
+
+def test_profitability_metrics_and_export(clean_run, clean_sample):
+    _code, out = clean_run
+    run = json.loads((out / "latest" / "run.json").read_text(encoding="utf-8"))
+    assert {nb["name"]: nb["status"] for nb in run["notebooks"]}["03_profitability"] == "ok"
+    metrics = run["metrics"]
+    export = pd.read_csv(out / "latest" / "exports" / "customers.csv", dtype={"customer_id": str})
+    from portfolio_helpers.profitability import DRIVER_COLUMNS, EXPORT_COLUMNS
+
+    assert set(EXPORT_COLUMNS) <= set(export.columns)
+    # The export and the metrics tell the same story, and profit adds up driver by driver.
+    assert export["profit"].sum() == pytest.approx(metrics["total_profit"], abs=0.01)
+    assert export["cost_to_serve"].sum() == pytest.approx(metrics["cost_to_serve_total"], abs=0.01)
+    assert export[list(DRIVER_COLUMNS)].sum(axis=1).to_numpy() == pytest.approx(export["cost_to_serve"].to_numpy())
+    assert (export["revenue"] - export["cogs"] - export["cost_to_serve"]).to_numpy() == pytest.approx(
+        export["profit"].to_numpy())
+    assert metrics["share_unprofitable_customers"] == pytest.approx((export["profit"] < 0).mean())
+    assert metrics["whale_peak_pct"] >= 100.0
+    # Cost of goods: the clean sample has a cost on every line, so it is exactly the sum of costs.
+    tx = pd.read_csv(clean_sample / "transactions.csv")
+    assert export["cogs"].sum() == pytest.approx(tx.loc[tx["status"] != "cancelled", "cost"].sum(), abs=0.01)
