@@ -25,6 +25,8 @@ __all__ = [
     "whale_chart",
     "quadrant_chart",
     "driver_bars",
+    "completeness_chart",
+    "count_bars",
 ]
 
 PRIMARY = "#1f5f8b"
@@ -233,6 +235,37 @@ def driver_bars(totals: pd.Series, currency: str, title: str):
     ax.set_xlabel(f"Cost ({currency})")
     money_axis(ax, currency, axis="x")
     ax.margins(x=0.12)
+    ax.set_title(title)
+    plt.close(fig)
+    return fig
+
+
+def completeness_chart(scorecard: pd.DataFrame, title: str, max_rows: int = 20):
+    """Share of records filled per table.column (lowest first), from a quality scorecard."""
+    rows = scorecard[scorecard["dimension"] == "completeness"].copy()
+    rows["field"] = rows["table"] + "." + rows["column"]
+    rows = rows.sort_values("score").head(max_rows).iloc[::-1]
+    fig, ax = plt.subplots(figsize=(9, 0.32 * max(len(rows), 1) + 1.2))
+    colors = [NEGATIVE if score < 0.9 else PRIMARY for score in rows["score"]]
+    ax.barh(rows["field"], rows["score"] * 100, color=colors)
+    ax.set_xlim(0, 100)
+    ax.set_xlabel("Records with a value (%)")
+    ax.set_ylabel("")
+    ax.set_title(title)
+    plt.close(fig)
+    return fig
+
+
+def count_bars(counts: pd.Series, title: str, xlabel: str):
+    """Horizontal bars of counts (largest on top), each annotated with its count."""
+    data = counts.sort_values()
+    fig, ax = plt.subplots(figsize=(9, 0.4 * max(len(data), 1) + 1.2))
+    ax.barh(data.index.astype(str), data.to_numpy(), color=PRIMARY)
+    for position, count in enumerate(data.to_numpy()):
+        ax.annotate(f"{int(count):,}", (count, position), xytext=(4, 0), textcoords="offset points",
+                    va="center", fontsize=9)
+    ax.set_xlabel(xlabel)
+    ax.margins(x=0.1)
     ax.set_title(title)
     plt.close(fig)
     return fig

@@ -21,6 +21,9 @@ __all__ = [
     "coverage",
     "loading_findings",
     "attribute_finding",
+    "duplicate_findings",
+    "truth_file",
+    "problem_counts",
 ]
 
 # What each optional table makes possible, shown beside its coverage.
@@ -99,7 +102,7 @@ def tables_overview(portfolio: Portfolio) -> pd.DataFrame:
             "file": Path(item["path"]).name,
             "read as": _format_note(detected),
             "rows in file": item["rows"],
-            "rows loaded": len(portfolio.tables[table]),
+            "rows after cleaning": len(portfolio.tables[table]),
             "rows set aside": int(n_rejected),
             "columns used": ", ".join(sorted(detected.get("columns", {}))),
         })
@@ -212,6 +215,39 @@ def attribute_finding(by_value: pd.DataFrame, attribute: str, label: str) -> str
     if unknown_share > 0.0005:
         sentence += f" ({fmt_pct(unknown_share)} of revenue comes from customers with no {label} recorded)"
     return sentence + "."
+
+
+def duplicate_findings(result, n_records: int) -> list[str]:
+    """Sentences on the duplicate customers found (``result`` is a :class:`~portfolio_helpers.dedup.DuplicateResult`)."""
+    if result is None:
+        return ["No customers table: duplicate customers cannot be looked for."]
+    groups = result.groups
+    n_groups = int(groups["group_id"].nunique()) if len(groups) else 0
+    if not n_groups:
+        lines = [f"No duplicate customer among {plural(n_records, 'record')}."]
+    else:
+        lines = [
+            f"**{plural(n_groups, 'customer')} {'was' if n_groups == 1 else 'were'} entered more than once**: "
+            f"{plural(result.n_merged, 'record')} merged into their survivor (the most complete, then most "
+            f"recent record). Their orders, payments, tickets and leads now count under one customer; "
+            f"`exports/id_mapping.csv` keeps every original id, so the merge can be undone."
+        ]
+    if len(result.review):
+        lines.append(f"{plural(len(result.review), 'pair')} look alike but not enough to merge automatically: "
+                     f"listed for a human decision in `exports/duplicates_review.csv`.")
+    return lines
+
+
+def problem_counts(issues: pd.DataFrame, top: int = 12) -> pd.Series:
+    """Records per table and problem, for a chart; line numbers are dropped so problems group together."""
+    problem = issues["problem"].astype(str).str.replace(r"\bline \d+", "an earlier line", regex=True)
+    return (issues["table"].astype(str) + ": " + problem).value_counts().head(top)
+
+
+def truth_file(config_path) -> Path | None:
+    """The answer key of a generated sample (``truth.json`` beside its config), when there is one."""
+    candidate = Path(config_path).expanduser().resolve().parent / "truth.json"
+    return candidate if candidate.is_file() else None
 
 
 def fmt_int_columns(frame: pd.DataFrame, columns) -> dict:

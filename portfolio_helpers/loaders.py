@@ -13,7 +13,6 @@ from __future__ import annotations
 import codecs
 import csv
 import io
-import json
 import os
 import re
 from dataclasses import dataclass, field
@@ -35,7 +34,6 @@ __all__ = [
     "read_raw",
     "save_portfolio",
     "read_saved_tables",
-    "open_portfolio",
     "REJECTED_COLUMNS",
 ]
 
@@ -521,37 +519,6 @@ def save_portfolio(portfolio: Portfolio, output_dir: str | os.PathLike) -> Path:
         "n_rejected_rows": portfolio.n_rejected_rows,
     })
     return output_dir / "data"
-
-
-def open_portfolio(config_path: str | os.PathLike, output_dir: str | os.PathLike,
-                   strict: bool = False) -> tuple[dict[str, pd.DataFrame], dict]:
-    """The tables an analysis notebook starts from, and their description.
-
-    Reads what notebook 01 saved in ``output_dir/data`` when it was made from the same
-    config and the input files have not changed since (checked by sha256); otherwise
-    loads the portfolio from the config and saves it there. So notebooks 02+ also run
-    on their own in JupyterLab, and never analyse stale data.
-
-    Returns
-    -------
-    tables : dict of DataFrame
-    info : dict
-        ``name``, ``currency``, ``as_of`` (Timestamp), ``config``, ``inputs``, ``n_rejected_rows``.
-    """
-    config_path = Path(config_path).expanduser().resolve()
-    info_path = Path(output_dir) / "data" / "portfolio.json"
-    fresh = False
-    if info_path.is_file():
-        info = json.loads(info_path.read_text(encoding="utf-8"))
-        sources = [{"path": str(config_path), "sha256": info.get("config_sha256")}, *info["inputs"]]
-        fresh = info.get("config") == str(config_path) and all(
-            Path(item["path"]).is_file() and sha256_file(item["path"]) == item["sha256"] for item in sources
-        )
-    if not fresh:
-        save_portfolio(load_portfolio(config_path, strict=strict), output_dir)
-        info = json.loads(info_path.read_text(encoding="utf-8"))
-    info["as_of"] = pd.Timestamp(info["as_of"])
-    return read_saved_tables(output_dir), info
 
 
 def read_saved_tables(output_dir: str | os.PathLike) -> dict[str, pd.DataFrame]:

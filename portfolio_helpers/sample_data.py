@@ -1063,6 +1063,34 @@ def _slug(text: str, sep: str = "") -> str:
     return sep.join(words)
 
 
+def _valid_phone(template: str, digits: str, country_code: str) -> str:
+    """Fill a number template with digits, adjusting them until the number is a real, assignable one.
+
+    Random digits often land in unassigned ranges (French "04 04 ...", "06 92 ..." which is
+    Réunion), and an area code longer than the template assumes gives a number of the wrong
+    length (Namur "081", Zaragoza "976", London "020"). A sample whose phones are invalid for
+    no planted reason would mislead anyone scoring phone validation. The digits are rotated,
+    the first one replaced, and the template shortened or lengthened by one digit, in that
+    order: deterministic, and no new random draw.
+    """
+    import phonenumbers
+
+    first_digit = template.index("#")
+    templates = (template, template[:first_digit] + template[first_digit + 1:],
+                 template[:first_digit] + "#" + template[first_digit:])
+    for shape in templates:
+        for shift in range(len(digits)):
+            rotated = digits[shift:] + digits[:shift]
+            for lead in (rotated[0], *"123456789"):
+                candidate = _fill_digits(shape, lead + rotated[1:])
+                try:
+                    if phonenumbers.is_valid_number(phonenumbers.parse(candidate, country_code)):
+                        return candidate
+                except phonenumbers.NumberParseException:
+                    break
+    return _fill_digits(template, digits)
+
+
 def _fill_digits(template: str, digits: str) -> str:
     out, k = [], 0
     for ch in template:
@@ -1136,16 +1164,15 @@ def _customer_records(people: pd.DataFrame, leads: dict[str, Any], calendar: _Ca
             company_names.add(_slug(core))
             names.append(f"{core} {legal_form}")
             genders.append(None)
-            phones.append(_fill_digits(spec.landline.replace("{area}", area), number))
+            phones.append(_valid_phone(spec.landline.replace("{area}", area), number, spec.code))
             domain = f"{_slug(core, '-')}.{spec.web_tld}"
             local = f"{_slug(first, '-')}.{_slug(last, '-')}"
         else:
             names.append(f"{first} {last}")
             genders.append("F" if female else "M")
-            if u[7] < 0.8:
-                phones.append(_fill_digits(spec.mobiles[int(len(spec.mobiles) * u[8])], number))
-            else:
-                phones.append(_fill_digits(spec.landline.replace("{area}", area), number))
+            template = (spec.mobiles[int(len(spec.mobiles) * u[8])] if u[7] < 0.8
+                        else spec.landline.replace("{area}", area))
+            phones.append(_valid_phone(template, number, spec.code))
             domain = spec.mail_domains[int(len(spec.mail_domains) * u[9] ** 1.5)]
             pattern = int(4 * u[10])
             local = (f"{_slug(first, '-')}.{_slug(last, '-')}", f"{_slug(first)[0]}{_slug(last)}",

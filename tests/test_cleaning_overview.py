@@ -44,7 +44,7 @@ def test_load_overview_by_hand(portfolio):
 def test_tables_overview_and_coverage(portfolio):
     tables = cleaning.tables_overview(portfolio).set_index("table")
     assert tables.loc["transactions", "rows in file"] == 6
-    assert tables.loc["transactions", "rows loaded"] == 5
+    assert tables.loc["transactions", "rows after cleaning"] == 5
     assert tables.loc["transactions", "rows set aside"] == 1
     cover = cleaning.coverage(portfolio).set_index("table")
     assert cover.loc["customers", "buying customers covered"] == pytest.approx(2 / 3)

@@ -242,3 +242,72 @@ def test_profitability_metrics_and_export(clean_run, clean_sample):
     # Cost of goods: the clean sample has a cost on every line, so it is exactly the sum of costs.
     tx = pd.read_csv(clean_sample / "transactions.csv")
     assert export["cogs"].sum() == pytest.approx(tx.loc[tx["status"] != "cancelled", "cost"].sum(), abs=0.01)
+
+
+@pytest.fixture(scope="module")
+def dirty_run(tmp_path_factory):
+    """The dirty sample generator's output, with pseudonymization switched on."""
+    folder = tmp_path_factory.mktemp("dirty_private")
+    write_demo_data(folder, n_customers=300, seed=8, dirty=True)
+    config = folder / "portfolio.yml"
+    config.write_text(config.read_text(encoding="utf-8") + "pseudonymize: true\n", encoding="utf-8")
+    out = tmp_path_factory.mktemp("reports_private")
+    code = main(["report", "--config", str(config), "--out", str(out)])
+    return code, folder, (out / "latest").resolve()
+
+
+def test_cleaning_exports_and_merge_keep_every_transaction(dirty_run):
+    from portfolio_helpers.sample_data import load_truth
+
+    code, folder, run_dir = dirty_run
+    assert code == 0
+    run = json.loads((run_dir / "run.json").read_text(encoding="utf-8"))
+    metrics = run["metrics"]
+    for name in ("quality_score", "n_duplicate_groups", "n_records_merged", "n_invalid_emails",
+                 "n_invalid_phones", "n_customers"):
+        assert name in metrics, name
+    assert 0 <= metrics["quality_score"] <= 100
+    exports = run_dir / "exports"
+    mapping = pd.read_csv(exports / "id_mapping.csv", dtype=str)
+    raw_customers = pd.read_csv(folder / "customers.csv", dtype=str)
+    # One row per original customer id; survivors map to themselves.
+    assert sorted(mapping["customer_id"]) == sorted(raw_customers["customer_id"])
+    survivors = set(mapping["survivor_id"])
+    assert all(mapping.loc[mapping["customer_id"].isin(survivors), "survivor_id"]
+               == mapping.loc[mapping["customer_id"].isin(survivors), "customer_id"])
+    assert metrics["n_records_merged"] == (mapping["customer_id"] != mapping["survivor_id"]).sum()
+    assert metrics["n_customers"] == len(survivors)
+    truth = load_truth(folder / "truth.json")["duplicate_groups"]
+    assert metrics["n_duplicate_groups"] >= 0.9 * truth["group_id"].nunique()
+    # No transaction lost in the merge: every loaded line is there, under its survivor's id.
+    tx = pd.read_parquet(run_dir / "data" / "transactions.parquet")
+    assert set(tx["customer_id"]) <= survivors | set(tx.loc[~tx["customer_known"], "customer_id"])
+    rejected = pd.read_csv(exports / "rejected_rows.csv", dtype=str)
+    rejected_tx = rejected[(rejected["table"] == "transactions") & (rejected["action"] == "row rejected")]
+    n_lines = len(pd.read_csv(folder / "transactions.csv", dtype=str))
+    assert len(tx) + rejected_tx["line"].nunique() == n_lines
+    assert (tx["customer_id"] != tx["original_customer_id"]).any()  # merged ids were rewritten, and kept
+    for name in ("cleaning_log.csv", "duplicates.csv", "duplicates_review.csv", "quality_issues.csv"):
+        assert (exports / name).is_file(), name
+    log = pd.read_csv(exports / "cleaning_log.csv", dtype=str)
+    assert {"table", "row_key", "column", "old_value", "new_value", "rule"} <= set(log.columns)
+    assert {"phone_e164", "credit_note"} <= set(log["rule"])
+
+
+def test_pseudonymized_report_leaks_no_personal_value(dirty_run):
+    from portfolio_helpers.privacy import find_personal_values
+
+    _code, folder, run_dir = dirty_run
+    raw = {"customers": pd.read_csv(folder / "customers.csv", dtype=str)}
+    checked = 0
+    for path in [*run_dir.glob("*.html"), *(run_dir / "exports").glob("*.csv")]:
+        leaks = find_personal_values(path.read_text(encoding="utf-8"), raw)
+        assert leaks == [], f"{path.name} shows personal data: {leaks[:5]}"
+        checked += 1
+    assert checked >= 8
+    customers = pd.read_parquet(run_dir / "data" / "customers.parquet")
+    assert find_personal_values(customers.to_csv(), raw) == []
+    assert customers["name"].str.startswith("Customer ").all()
+    # The key stays beside the config, never in the report folder.
+    assert (folder / ".portfolio_pseudonym.key").is_file()
+    assert not list(run_dir.rglob("*.key"))

@@ -4,7 +4,8 @@ import pandas as pd
 import pytest
 
 from portfolio_helpers.exports import read_customer_export, update_customer_export
-from portfolio_helpers.loaders import load_portfolio, open_portfolio, save_portfolio
+from portfolio_helpers.loaders import load_portfolio, save_portfolio
+from portfolio_helpers.pipeline import open_portfolio
 
 
 @pytest.fixture
