@@ -12,10 +12,10 @@ rounded to the cent (many ties: ties are broken by customer id with a stable sor
 from __future__ import annotations
 
 import argparse
-import time
 
 import numpy as np
 import pandas as pd
+from common import timed
 
 from portfolio_helpers.pareto import concentration_summary, pareto_table
 
@@ -33,12 +33,6 @@ def per_customer_table(n_customers: int, cents: bool, ids: str = "sorted", seed:
         labels = pd.Index(np.char.add("C", np.char.zfill(np.arange(n_customers).astype(str), 8)), dtype="string")
         customer_id = pd.Categorical.from_codes(numbers, dtype=pd.CategoricalDtype(labels))
     return pd.DataFrame({"customer_id": customer_id, "revenue": revenue})
-
-
-def timed(function, *args, **kwargs):
-    start = time.perf_counter()
-    result = function(*args, **kwargs)
-    return result, time.perf_counter() - start
 
 
 def main() -> None:

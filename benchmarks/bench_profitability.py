@@ -18,10 +18,10 @@ aggregation re-priced).
 from __future__ import annotations
 
 import argparse
-import time
 
 import numpy as np
 import pandas as pd
+from common import timed
 
 from portfolio_helpers.profitability import (
     cost_model_from_config,
@@ -87,11 +87,6 @@ def synthetic_tables(n_lines: int, n_customers: int, seed: int = 0) -> dict[str,
     })
     return {"transactions": transactions, "payments": payments, "tickets": tickets}
 
-
-def timed(function, *args, **kwargs):
-    start = time.perf_counter()
-    result = function(*args, **kwargs)
-    return result, time.perf_counter() - start
 
 
 def run(label: str, tables: dict[str, pd.DataFrame], as_of) -> None:

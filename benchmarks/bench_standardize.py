@@ -14,9 +14,9 @@ from __future__ import annotations
 
 import argparse
 import tempfile
-import time
 
 import pandas as pd
+from common import timed
 
 from portfolio_helpers import quality
 from portfolio_helpers.loaders import load_portfolio
@@ -27,12 +27,6 @@ from portfolio_helpers.standardize import (
     standardize_portfolio,
     standardize_transactions,
 )
-
-
-def timed(function, *args, **kwargs):
-    start = time.perf_counter()
-    result = function(*args, **kwargs)
-    return result, time.perf_counter() - start
 
 
 def main() -> None:
