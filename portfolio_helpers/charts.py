@@ -27,6 +27,9 @@ __all__ = [
     "driver_bars",
     "completeness_chart",
     "count_bars",
+    "k_selection_chart",
+    "projection_chart",
+    "segment_value_chart",
 ]
 
 PRIMARY = "#1f5f8b"
@@ -266,6 +269,62 @@ def count_bars(counts: pd.Series, title: str, xlabel: str):
                     va="center", fontsize=9)
     ax.set_xlabel(xlabel)
     ax.margins(x=0.1)
+    ax.set_title(title)
+    plt.close(fig)
+    return fig
+
+
+def k_selection_chart(k_scores: pd.DataFrame, suggested_k: int, title: str):
+    """Elbow, silhouette, Calinski-Harabasz and Davies-Bouldin side by side, the suggested k marked.
+
+    ``k_scores`` has a ``k`` column (or index) and ``inertia``, ``silhouette``,
+    ``calinski_harabasz``, ``davies_bouldin`` columns.
+    """
+    frame = k_scores.reset_index() if "k" not in k_scores.columns else k_scores
+    panels = (("inertia", "Elbow: within-cluster spread (lower is tighter)"),
+              ("silhouette", "Silhouette (higher is better)"),
+              ("calinski_harabasz", "Calinski-Harabasz (higher is better)"),
+              ("davies_bouldin", "Davies-Bouldin (lower is better)"))
+    fig, axes = plt.subplots(1, 4, figsize=(14, 3.4))
+    for ax, (column, label) in zip(axes, panels, strict=True):
+        ax.plot(frame["k"], frame[column], marker="o", color=PRIMARY)
+        ax.axvline(suggested_k, color=NEGATIVE, linestyle="--", linewidth=1)
+        ax.set_title(label, fontsize=10)
+        ax.set_xlabel("number of segments k")
+    fig.suptitle(title, fontweight="bold")
+    fig.tight_layout()
+    plt.close(fig)
+    return fig
+
+
+def projection_chart(projection: pd.DataFrame, names: pd.Series, title: str, explained: tuple | None = None,
+                     max_points: int = 5000, seed: int = 0):
+    """2-D PCA projection (``pc1``, ``pc2``) coloured by segment name."""
+    import seaborn as sns
+
+    data = projection.assign(segment=names.to_numpy())
+    if len(data) > max_points:
+        data = data.sample(max_points, random_state=seed)
+    fig, ax = plt.subplots(figsize=(8, 5.5))
+    sns.scatterplot(data=data, x="pc1", y="pc2", hue="segment", s=14, alpha=0.7, linewidth=0, ax=ax)
+    suffix = [f" ({share:.0%} of variance)" for share in explained] if explained else ["", ""]
+    ax.set_xlabel("first principal component" + suffix[0])
+    ax.set_ylabel("second principal component" + suffix[1])
+    ax.legend(frameon=False, fontsize=8, loc="best")
+    ax.set_title(title)
+    plt.close(fig)
+    return fig
+
+
+def segment_value_chart(summary: pd.DataFrame, label: str, title: str):
+    """Share of customers beside share of revenue (and of profit when present) per segment."""
+    columns = [col for col in ("share of customers", "share of revenue", "share of profit") if col in summary]
+    data = summary.set_index(label)[columns] * 100
+    fig, ax = plt.subplots(figsize=(9, 0.55 * len(data) + 1.5))
+    data.iloc[::-1].plot.barh(ax=ax, color=[MUTED, PRIMARY, NEGATIVE][: len(columns)], width=0.8)
+    ax.set_xlabel("% of the total")
+    ax.set_ylabel("")
+    ax.legend(frameon=False, loc="lower right")
     ax.set_title(title)
     plt.close(fig)
     return fig

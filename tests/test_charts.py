@@ -56,3 +56,16 @@ def test_profitability_charts():
     assert "EUR" in ax.get_xlabel() and any(t.get_text() == "B corp" for t in ax.texts)
     ax = titled(charts.driver_bars(pd.Series({"orders": 30.0, "service": 10.0, "account": 0.0}), "EUR", "Drivers"))
     assert len(ax.patches) == 2 and "EUR" in ax.get_xlabel()
+
+
+def test_segmentation_charts():
+    k_scores = pd.DataFrame({"k": [2, 3, 4], "inertia": [9.0, 5.0, 4.0], "silhouette": [0.3, 0.5, 0.4],
+                             "calinski_harabasz": [100.0, 150.0, 120.0], "davies_bouldin": [1.2, 0.8, 1.0]})
+    fig = charts.k_selection_chart(k_scores, 3, "Choosing k")
+    assert len(fig.axes) == 4 and all(ax.get_xlabel() == "number of segments k" for ax in fig.axes)
+    projection = pd.DataFrame({"pc1": [0.0, 1.0, 2.0], "pc2": [1.0, 0.0, 1.0]})
+    ax = titled(charts.projection_chart(projection, pd.Series(["a", "b", "a"]), "PCA", explained=(0.5, 0.3)))
+    assert "50% of variance" in ax.get_xlabel()
+    summary = pd.DataFrame({"segment": ["x", "y"], "share of customers": [0.7, 0.3], "share of revenue": [0.2, 0.8]})
+    ax = titled(charts.segment_value_chart(summary, "segment", "Size vs value"))
+    assert ax.get_xlabel() == "% of the total" and len(ax.patches) == 4
