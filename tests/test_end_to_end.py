@@ -311,3 +311,23 @@ def test_pseudonymized_report_leaks_no_personal_value(dirty_run):
     # The key stays beside the config, never in the report folder.
     assert (folder / ".portfolio_pseudonym.key").is_file()
     assert not list(run_dir.rglob("*.key"))
+
+
+def test_segmentation_metrics_and_exports(clean_run):
+    _code, out = clean_run
+    run = json.loads((out / "latest" / "run.json").read_text(encoding="utf-8"))
+    assert {nb["name"]: nb["status"] for nb in run["notebooks"]}["04_segmentation"] == "ok"
+    metrics = run["metrics"]
+    export = pd.read_csv(out / "latest" / "exports" / "customers.csv", dtype={"customer_id": str})
+    columns = ["recency_days", "frequency", "monetary", "r_score", "f_score", "m_score", "rfm_segment", "cluster",
+               "cluster_name", "lifecycle_stage"]
+    assert set(columns) <= set(export.columns)
+    buyers = export[export["frequency"].notna()]
+    assert buyers[["r_score", "f_score", "m_score"]].isin([1, 2, 3, 4, 5]).all().all()
+    assert metrics["n_segments"] == buyers["cluster"].nunique()
+    assert metrics["n_champions"] == (buyers["rfm_segment"] == "Champions").sum()
+    assert metrics["n_at_risk"] == (buyers["rfm_segment"] == "At Risk").sum()
+    assert -1 <= metrics["silhouette"] <= 1 and -1 <= metrics["stability_ari"] <= 1
+    assert buyers["monetary"].to_numpy() == pytest.approx(buyers["revenue"].to_numpy())  # one revenue definition
+    segments = pd.read_csv(out / "latest" / "exports" / "segments.csv")
+    assert len(segments) == metrics["n_segments"] and segments["name"].is_unique
