@@ -16,6 +16,7 @@ __all__ = [
     "previous_segments",
     "migration_findings",
     "lifecycle_leads",
+    "cluster_name_overrides",
 ]
 
 
@@ -112,3 +113,19 @@ def lifecycle_leads(tables: dict[str, pd.DataFrame]) -> pd.DataFrame | None:
         if customers["stage"].isin(["lead", "prospect", "qualified"]).any():
             return None
     return tables.get("leads")
+
+
+def cluster_name_overrides(section, config_path=None) -> dict | None:
+    """The ``segments:`` config section: ``{names: {cluster number: "name"}}``, validated."""
+    from .errors import ConfigError
+
+    if section is None:
+        return None
+    where = f"{config_path}: segments" if config_path else "segments"
+    if not isinstance(section, dict) or set(section) - {"names"}:
+        raise ConfigError(f"{where}: expected only `names: {{0: \"My segment\", ...}}`, got {section!r}")
+    names = section.get("names") or {}
+    if not isinstance(names, dict) or not all(str(key).isdigit() and str(value).strip()
+                                              for key, value in names.items()):
+        raise ConfigError(f"{where}.names: expected cluster numbers mapped to non-empty names, got {names!r}")
+    return {int(key): str(value).strip() for key, value in names.items()}

@@ -48,3 +48,17 @@ def test_lifecycle_leads_avoid_counting_crm_leads_twice():
     assert report.lifecycle_leads({"customers": crm_with_leads, "leads": leads}) is None
     assert report.lifecycle_leads({"customers": crm_customers_only, "leads": leads}) is leads
     assert report.lifecycle_leads({"leads": leads}) is leads
+
+
+def test_cluster_name_overrides_are_validated():
+    import pytest
+
+    from portfolio_helpers.errors import ConfigError
+
+    assert report.cluster_name_overrides(None) is None
+    assert report.cluster_name_overrides({"names": {0: " Key accounts ", "2": "Small"}}) == {0: "Key accounts",
+                                                                                          2: "Small"}
+    with pytest.raises(ConfigError, match="segments"):
+        report.cluster_name_overrides({"nmes": {0: "x"}})
+    with pytest.raises(ConfigError, match="segments.names"):
+        report.cluster_name_overrides({"names": {"first": "x"}})
