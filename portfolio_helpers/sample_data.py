@@ -36,11 +36,19 @@ Generating segments
     B2C customers who bought regularly early in the period (often with
     promotions) and then stopped.
 
+In the four regular segments, 5% of the customers with at least a year of
+history churn: they stop buying 4 to 11 months before the end
+(``truth["churned_customers"]``), the valuable customers an "at risk" flag
+should catch.
+
 Part of the B2B customers come from the ``leads`` table: a lead converts with
 a probability driven by its fit (source, role, industry, size, budget) and by
 a latent interest that also drives its downloads, meetings and calls. Open
 leads that went far enough stay in ``customers`` at stage ``lead``,
-``prospect`` or ``qualified``, without transactions.
+``prospect`` or ``qualified``, without transactions. Leads keep arriving
+until three weeks before the end of the period, so the latest ones are still
+open when the data ends: their events after the end are not in the data, and
+``truth.json`` tells whether (and when) they convert later.
 
 Defects (dirty mode)
 --------------------
@@ -225,6 +233,7 @@ YEARLY_GROWTH = 0.06
 # --------------------------------------------------------------------------------------------------
 # Leads
 # --------------------------------------------------------------------------------------------------
+CHURN_SHARE = 0.05  # regular customers who stop buying during the last year
 LEADS_PER_CUSTOMER = 0.6
 EVENTS = ("form", "download", "email_open", "email_click", "visit", "meeting", "call")
 # Poisson rate of each event for an average lead and how strongly it follows the lead's interest.
@@ -509,7 +518,7 @@ def generate_portfolio(n_customers: int = 2000, seed: int = 42, dirty: bool = Fa
         ``defects`` (``table``, ``key``, ``row``, ``column``, ``defect``,
         ``value``), ``leads`` (``lead_id``, ``converted``, ``customer_id``,
         ``conversion_date``, ``conversion_probability``) and
-        ``unprofitable_candidates``. See :func:`load_truth`.
+        ``unprofitable_candidates`` and ``churned_customers``. See :func:`load_truth`.
 
     Examples
     --------
@@ -647,16 +656,19 @@ def load_truth(path: str | os.PathLike) -> dict[str, pd.DataFrame]:
             One row per customer record: ``customer_id``, ``segment`` (null
             for open leads that never bought), ``customer_type``,
             ``duplicate_of``, ``lead_id`` (converted lead), ``source_lead_id``
-            (lead the record was created from, converted or not) and
-            ``unprofitable_candidate`` (bool).
+            (lead the record was created from, converted or not),
+            ``unprofitable_candidate`` (bool) and ``churned`` (bool: a regular
+            customer who stopped buying 4 to 11 months before the end).
         ``duplicate_groups``
             One row per member: ``group_id``, ``customer_id``, ``original_id``.
         ``defects``
             ``table``, ``key``, ``row`` (0-based data row of the CSV),
             ``column``, ``defect``, ``value`` (as written, null if empty).
         ``leads``
-            ``lead_id``, ``converted``, ``customer_id``, ``conversion_date``,
-            ``conversion_probability``.
+            ``lead_id``, ``converted`` (eventually, possibly after the data
+            ends), ``customer_id`` (when the conversion is in the data),
+            ``conversion_date`` (may be after the period end: such leads are
+            still open in the data) and ``conversion_probability``.
 
     Examples
     --------
@@ -676,6 +688,7 @@ def load_truth(path: str | os.PathLike) -> dict[str, pd.DataFrame]:
 
     customers = pd.DataFrame(raw["customers"], columns=list(_TRUTH_CUSTOMER_FIELDS))
     customers["unprofitable_candidate"] = customers["customer_id"].isin(raw.get("unprofitable_candidates", []))
+    customers["churned"] = customers["customer_id"].isin(raw.get("churned_customers", []))
     groups = pd.DataFrame(
         [{"group_id": g["group_id"], "customer_id": member, "original_id": g["original_id"]}
          for g in raw["duplicate_groups"] for member in g["customer_ids"]],
@@ -795,7 +808,9 @@ def _simulate_leads(n_customers: int, calendar: _Calendar, rng: np.random.Genera
     noise.
     """
     n = max(20, round(LEADS_PER_CUSTOMER * n_customers))
-    created = np.sort(rng.integers(0, max(1, calendar.n_days - 240), n))  # lead ids follow creation
+    # Leads keep arriving until three weeks before the end, so the most recent ones are still open
+    # (their outcome lies after the data ends; truth.json knows it). Lead ids follow creation.
+    created = np.sort(rng.integers(0, max(1, calendar.n_days - 21), n))
     source = _choose(np.tile(_SOURCE_SHARE, (n, 1)), rng)
     role = _choose(np.tile(_ROLE_SHARE, (n, 1)), rng)
     industry = _choose(np.tile(_INDUSTRY_SHARE, (n, 1)), rng)
@@ -827,24 +842,29 @@ def _simulate_leads(n_customers: int, calendar: _Calendar, rng: np.random.Genera
     last_day = np.full(n, -1)
     np.maximum.at(last_day, lead_idx, day)
     conversion_day = np.where(converted, last_day + rng.integers(7, 46, n), -1)
+    # What the data shows at its end: later events and conversions have not happened yet.
+    observed = day <= calendar.last_day
+    converted_in_data = converted & (conversion_day <= calendar.last_day)
+    observed_counts = np.zeros_like(counts)
+    np.add.at(observed_counts, (lead_idx[observed], event[observed]), 1)
 
     # Post-conversion follow-up events carry the new customer's id.
-    follow_ups = np.where(converted, 1 + np.minimum(rng.poisson(1.0, n), 2), 0)
+    follow_ups = np.where(converted_in_data, 1 + np.minimum(rng.poisson(1.0, n), 2), 0)
     follow_lead = np.repeat(np.arange(n), follow_ups)
     follow_event = np.array([5, 6, 2, 4])[_choose(np.tile([0.35, 0.25, 0.25, 0.15], (follow_lead.size, 1)), rng)]
     follow_day = conversion_day[follow_lead] + rng.integers(0, 91, follow_lead.size)
     keep = follow_day <= calendar.last_day
     events = {
-        "lead": np.concatenate([lead_idx, follow_lead[keep]]),
-        "event": np.concatenate([event, follow_event[keep]]),
-        "day": np.concatenate([day, follow_day[keep]]),
-        "after_conversion": np.concatenate([np.zeros(lead_idx.size, bool), np.ones(keep.sum(), bool)]),
+        "lead": np.concatenate([lead_idx[observed], follow_lead[keep]]),
+        "event": np.concatenate([event[observed], follow_event[keep]]),
+        "day": np.concatenate([day[observed], follow_day[keep]]),
+        "after_conversion": np.concatenate([np.zeros(observed.sum(), bool), np.ones(keep.sum(), bool)]),
     }
     return {
         "n": n, "created": created, "source": source, "role": role, "industry": industry,
         "employees": employees, "budget": budget, "expected_day": created + horizon, "interest": interest,
-        "probability": probability, "converted": converted, "conversion_day": conversion_day,
-        "counts": counts, "events": events,
+        "probability": probability, "converted": converted, "converted_in_data": converted_in_data,
+        "conversion_day": conversion_day, "counts": observed_counts, "events": events,
     }
 
 
@@ -853,7 +873,7 @@ def _simulate_customers(n_customers: int, leads: dict[str, Any], calendar: _Cale
     """Buying customers: segment, activity window and behavioural parameters."""
     n_days = calendar.n_days
     # Converted leads become B2B customers; large companies become key or service-heavy accounts.
-    lead_ids = np.flatnonzero(leads["converted"])[:n_customers]
+    lead_ids = np.flatnonzero(leads["converted_in_data"])[:n_customers]
     large = leads["employees"][lead_ids] >= 250
     lead_segment = np.where(large, np.where(rng.random(lead_ids.size) < 0.6, _SEG["key_accounts"],
                                             _SEG["service_heavy"]), _SEG["smb_regulars"])
@@ -908,6 +928,14 @@ def _simulate_customers(n_customers: int, leads: dict[str, Any], calendar: _Cale
     terms_choice = rng.random(n)
     frame["terms"] = [SEGMENTS[s].payment_terms[int(t * len(SEGMENTS[s].payment_terms))]
                       for s, t in zip(segment, terms_choice, strict=True)]
+
+    # Churn: a few regular customers with enough history stop buying 4 to 11 months before the
+    # end. They are the valuable customers an "at risk" flag should catch (truth: churned_customers).
+    regular = ~np.isin(segment, [_SEG["occasional_consumers"], _SEG["lapsed"]])
+    churn_day = calendar.last_day - rng.integers(120, 330, n)
+    churned = regular & (rng.random(n) < CHURN_SHARE) & (window_lo <= churn_day - 365)
+    frame["churned"] = churned
+    frame.loc[churned, "window_hi"] = churn_day[churned]
     return frame
 
 
@@ -952,7 +980,7 @@ def _simulate_orders(people: pd.DataFrame, calendar: _Calendar, catalog: _Catalo
     line_segment = order_segment[order]
     category = _choose(np.array([s.category_mix for s in SEGMENTS])[line_segment], rng)
     units = 1 + rng.poisson(_segment_param("extra_units")[line_segment])
-    product = _pick_products(catalog, category, target / units, rng)
+    product = _distinct_products(order, category, _pick_products(catalog, category, target / units, rng), catalog)
     price = catalog.price[product]
     quantity = np.maximum(1, np.round(target / price)).astype(int)
     gross = quantity * price
@@ -994,6 +1022,25 @@ def _pick_products(catalog: _Catalog, category: np.ndarray, unit_price: np.ndarr
         mask = category == c
         position = np.searchsorted(np.log(catalog.price[members]), np.log(unit_price[mask]))
         product[mask] = members[np.clip(position + jitter[mask], 0, members.size - 1)]
+    return product
+
+
+def _distinct_products(order: np.ndarray, category: np.ndarray, product: np.ndarray,
+                       catalog: _Catalog) -> np.ndarray:
+    """Move a product picked twice for one order to its neighbour in the category.
+
+    Two lines of an order for the same product would be identical rows, which
+    the kit rightly flags as possible double imports: a clean sample has none.
+    """
+    product = product.copy()
+    for _ in range(10):
+        repeated = pd.DataFrame({"order": order, "product": product}).duplicated().to_numpy()
+        if not repeated.any():
+            break
+        for c, members in enumerate(catalog.by_category):
+            mask = repeated & (category == c)
+            position = np.searchsorted(members, product[mask])
+            product[mask] = members[(position + 1) % members.size]
     return product
 
 
@@ -1113,7 +1160,7 @@ def _customer_records(people: pd.DataFrame, leads: dict[str, Any], calendar: _Ca
     n_buyers = len(people)
     # Open leads that reached the sales team are CRM records at an earlier stage.
     counts = leads["counts"]
-    open_leads = np.flatnonzero(~leads["converted"])
+    open_leads = np.flatnonzero(~leads["converted_in_data"])
     has_meeting = counts[open_leads, EVENTS.index("meeting")] > 0
     has_call = counts[open_leads, EVENTS.index("call")] > 0
     stage = np.where(has_meeting, "qualified", np.where(has_call, "prospect", "lead"))
@@ -1381,6 +1428,7 @@ def _build_truth(records: pd.DataFrame, people: pd.DataFrame, leads: dict[str, A
         "defects": [],
         "leads": lead_truth,
         "unprofitable_candidates": sorted(id_of_person[p] for p in planted),
+        "churned_customers": sorted(id_of_person[p] for p in np.flatnonzero(people["churned"].to_numpy())),
     }
 
 
@@ -1656,7 +1704,10 @@ def _invalid_email(email: str, style: str, rng: np.random.Generator) -> str:
     if style == "no_domain":
         return f"{local}@"
     if style == "typo_domain":
-        return f"{local}@{_DOMAIN_TYPOS.get(domain, domain.replace('.', '', 1))}"
+        # Unknown domains get a comma for their last dot ("acme.co,uk"): dropping a dot can
+        # leave a valid address ("acme-bros.co.uk" -> "acme-brosco.uk") that nobody could catch.
+        head, _, tld = domain.rpartition(".")
+        return f"{local}@{_DOMAIN_TYPOS.get(domain, f'{head},{tld}' if head else domain + ',')}"
     if style == "no_at":
         return f"{local}.{domain}"
     if style == "space":

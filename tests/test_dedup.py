@@ -335,7 +335,8 @@ def test_precision_and_recall_on_the_committed_sample(result, sample):
     truth = load_truth(SAMPLE / "truth.json")["duplicate_groups"]
     ids = set(sample.tables["customers"]["customer_id"])
     scores = dedup.pairwise_scores(result.mapping[result.mapping["customer_id"].isin(ids)], truth)
-    assert scores["n_true_pairs"] == 112
+    sizes = truth.groupby("group_id").size()
+    assert scores["n_true_pairs"] == int((sizes * (sizes - 1) // 2).sum()) > 50
     assert scores["precision"] >= 0.95
     assert scores["recall"] >= 0.90
     review = result.review[result.review["customer_id_l"].isin(ids) & result.review["customer_id_r"].isin(ids)]

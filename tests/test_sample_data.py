@@ -233,10 +233,16 @@ def test_truth_customers_match_customers_file(clean, clean_truth):
         assert set(clean[table]["customer_id"]) <= set(buyers), table
 
 
-def test_converted_leads_become_customers(clean, clean_truth):
+def test_converted_leads_become_customers(clean, clean_truth, clean_dir):
     leads = clean_truth["leads"]
-    converted = leads[leads["converted"]]
     assert 0.1 < leads["converted"].mean() < 0.5
+    end = pd.Timestamp(json.loads((clean_dir / "truth.json").read_text())["meta"]["end"])
+    # Leads converting after the data ends are still open in the data: no customer yet, no linked event.
+    later = leads[leads["converted"] & (leads["conversion_date"] > end)]
+    assert len(later) > 0 and later["customer_id"].isna().all()
+    assert clean["leads"].loc[clean["leads"]["lead_id"].isin(later["lead_id"]), "customer_id"].isna().all()
+    assert (clean["leads"]["date"] <= end).all()
+    converted = leads[leads["converted"] & (leads["conversion_date"] <= end)]
     customers = clean["customers"].set_index("customer_id")
     assert converted["customer_id"].notna().all() and converted["customer_id"].is_unique
     assert (customers.loc[converted["customer_id"], "stage"] == "customer").all()
@@ -255,6 +261,7 @@ def test_converted_leads_become_customers(clean, clean_truth):
     assert (linked["date"] >= linked["conversion_date"]).all()
     before = events[events["converted"] & events["customer_id"].isna()]
     assert (before["date"] < before["conversion_date"]).all()
+    assert linked["lead_id"].isin(converted["lead_id"]).all()
     assert set(events["event"]) == {"form", "download", "email_open", "email_click", "visit", "meeting", "call"}
     assert events.groupby("lead_id").size().median() >= 4  # several events per lead
 
