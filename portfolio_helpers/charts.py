@@ -30,6 +30,12 @@ __all__ = [
     "k_selection_chart",
     "projection_chart",
     "segment_value_chart",
+    "roc_chart",
+    "calibration_chart",
+    "gains_chart",
+    "lift_chart",
+    "score_histogram",
+    "grade_rates_chart",
 ]
 
 PRIMARY = "#1f5f8b"
@@ -325,6 +331,147 @@ def segment_value_chart(summary: pd.DataFrame, label: str, title: str):
     ax.set_xlabel("% of the total")
     ax.set_ylabel("")
     ax.legend(frameon=False, loc="lower right")
+    ax.set_title(title)
+    plt.close(fig)
+    return fig
+
+
+SERIES_COLORS = (PRIMARY, NEGATIVE, "#27ae60", "#8e44ad", MUTED)
+
+
+def _percent_axis(ax, axis: str = "both") -> None:
+    formatter = FuncFormatter(lambda value, _pos: f"{value:.0f}%")
+    if axis in ("x", "both"):
+        ax.xaxis.set_major_formatter(formatter)
+    if axis in ("y", "both"):
+        ax.yaxis.set_major_formatter(formatter)
+
+
+def roc_chart(curves: dict[str, pd.DataFrame], title: str, auc: dict[str, float] | None = None):
+    """ROC curves (``fpr``, ``tpr`` from :func:`portfolio_helpers.propensity.roc_points`) against chance.
+
+    ``auc`` maps a curve's name to its ROC AUC, shown in the legend.
+    """
+    fig, ax = plt.subplots(figsize=(5.5, 5.5))
+    ax.plot([0, 100], [0, 100], color=MUTED, linestyle="--", linewidth=1, label="random order (AUC 0.50)")
+    for (label, curve), color in zip(curves.items(), SERIES_COLORS, strict=False):
+        name = f"{label} (AUC {auc[label]:.2f})" if auc and label in auc else label
+        ax.plot(curve["fpr"] * 100, curve["tpr"] * 100, color=color, linewidth=2, label=name)
+    ax.set_xlabel("False positive rate: negatives flagged (%)")
+    ax.set_ylabel("True positive rate: positives flagged (%)")
+    ax.set_xlim(0, 100)
+    ax.set_ylim(0, 100)
+    _percent_axis(ax)
+    ax.set_title(title)
+    ax.legend(loc="lower right", frameon=False)
+    plt.close(fig)
+    return fig
+
+
+def calibration_chart(tables: dict[str, pd.DataFrame], title: str):
+    """Observed rate against mean predicted probability per bin (``calibration_table``), with the diagonal.
+
+    Points are sized by the number of contacts in the bin. Both axes share the same range,
+    zoomed on the probabilities present (low base rates stay readable).
+    """
+    fig, ax = plt.subplots(figsize=(5.5, 5.5))
+    top = max([float(max(t["mean_predicted"].max(), t["observed_rate"].max())) for t in tables.values()
+               if len(t)] + [0.01])
+    limit = min(100.0, top * 100 * 1.08)
+    ax.plot([0, limit], [0, limit], color=MUTED, linestyle="--", linewidth=1, label="perfect calibration")
+    largest = max([int(t["contacts"].max()) for t in tables.values() if len(t)] + [1])
+    for (label, table), color in zip(tables.items(), SERIES_COLORS, strict=False):
+        x, y = table["mean_predicted"] * 100, table["observed_rate"] * 100
+        ax.plot(x, y, color=color, linewidth=1.2, alpha=0.8)
+        ax.scatter(x, y, s=20 + 130 * table["contacts"] / largest, color=color, alpha=0.8, zorder=3,
+                   label=label)
+    ax.set_xlabel("Predicted probability (%)")
+    ax.set_ylabel("Observed rate (%)")
+    ax.set_xlim(0, limit)
+    ax.set_ylim(0, limit)
+    _percent_axis(ax)
+    ax.set_title(title)
+    ax.legend(loc="upper left", frameon=False)
+    plt.close(fig)
+    return fig
+
+
+def gains_chart(tables: dict[str, pd.DataFrame], title: str):
+    """Cumulative gains from ``lift_table``s: share of positives found against share of contacts called.
+
+    Every curve starts at (0, 0); the diagonal is calling in random order.
+    """
+    fig, ax = plt.subplots(figsize=(5.5, 5.5))
+    ax.plot([0, 100], [0, 100], color=MUTED, linestyle="--", linewidth=1, label="random order")
+    for (label, table), color in zip(tables.items(), SERIES_COLORS, strict=False):
+        x = [0.0, *(table["cumulative_contacts_share"] * 100)]
+        y = [0.0, *(table["cumulative_positives_share"] * 100)]
+        ax.plot(x, y, color=color, linewidth=2, marker="o", markersize=4, label=label)
+    ax.set_xlabel("Contacts called, highest score first (% of contacts)")
+    ax.set_ylabel("Positives found (% of all positives)")
+    ax.set_xlim(0, 100)
+    ax.set_ylim(0, 102)
+    _percent_axis(ax)
+    ax.set_title(title)
+    ax.legend(loc="lower right", frameon=False)
+    plt.close(fig)
+    return fig
+
+
+def lift_chart(table: pd.DataFrame, title: str):
+    """Lift per decile (``lift_table``): bars above 1 beat the average rate, annotated ``2.3×``."""
+    fig, ax = plt.subplots(figsize=(9, 4))
+    lift = table["lift"].fillna(0)
+    colors = [PRIMARY if value >= 1 else MUTED for value in lift]
+    ax.bar(table["decile"].astype(str), lift, color=colors)
+    ax.axhline(1, color=NEGATIVE, linestyle="--", linewidth=1)
+    ax.annotate("average", (1, 1), xycoords=("axes fraction", "data"), xytext=(-4, 3),
+                textcoords="offset points", ha="right", fontsize=9, color=NEGATIVE)
+    for position, value in enumerate(lift):
+        ax.annotate(f"{value:.1f}×", (position, value), xytext=(0, 3), textcoords="offset points",
+                    ha="center", fontsize=9)
+    ax.set_xlabel("Decile (1 = highest score)")
+    ax.set_ylabel("Lift (× average rate)")
+    ax.set_ylim(0, max(float(lift.max()), 1.0) * 1.15)
+    ax.set_title(title)
+    plt.close(fig)
+    return fig
+
+
+def score_histogram(scores: pd.Series, thresholds: dict[str, float], title: str,
+                    xlabel: str = "Score (0–100)"):
+    """Distribution of scores with a labelled vertical line at each grade threshold (grade -> lower bound)."""
+    fig, ax = plt.subplots(figsize=(9, 4))
+    values = pd.Series(scores).dropna().astype(float)
+    ax.hist(values, bins=min(40, max(10, int(len(values) ** 0.5))), color=PRIMARY, alpha=0.8)
+    for label, value in thresholds.items():
+        ax.axvline(value, color=NEGATIVE, linestyle="--", linewidth=1)
+        ax.annotate(f"{label} ≥ {value:g}", (value, 1), xycoords=("data", "axes fraction"), xytext=(3, -12),
+                    textcoords="offset points", fontsize=9, color=NEGATIVE)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel("Contacts")
+    ax.set_title(title)
+    plt.close(fig)
+    return fig
+
+
+def grade_rates_chart(frame: pd.DataFrame, title: str, average_rate: float):
+    """Observed conversion rate per grade (``grade``, ``contacts``, ``rate``), the average as a line."""
+    fig, ax = plt.subplots(figsize=(9, 4))
+    rates = frame["rate"] * 100
+    colors = [PRIMARY if rate >= average_rate else MUTED for rate in frame["rate"]]
+    ax.bar(frame["grade"].astype(str), rates, color=colors)
+    ax.axhline(average_rate * 100, color=NEGATIVE, linestyle="--", linewidth=1)
+    ax.annotate(f"average {fmt_pct(average_rate)}", (1, average_rate * 100),
+                xycoords=("axes fraction", "data"), xytext=(-4, 3), textcoords="offset points", ha="right",
+                fontsize=9, color=NEGATIVE)
+    for position, (rate, contacts) in enumerate(zip(frame["rate"], frame["contacts"], strict=True)):
+        ax.annotate(f"{fmt_pct(rate)}\n{int(contacts):,} contacts", (position, rate * 100), xytext=(0, 3),
+                    textcoords="offset points", ha="center", fontsize=9)
+    ax.set_xlabel("Grade")
+    ax.set_ylabel("Observed conversion rate (%)")
+    ax.set_ylim(0, max(float(rates.max()), average_rate * 100) * 1.25 or 1)
+    _percent_axis(ax, "y")
     ax.set_title(title)
     plt.close(fig)
     return fig

@@ -82,6 +82,22 @@ def _suggest(name: str, options) -> str:
     return f"; did you mean '{close[0]}'?" if close else ""
 
 
+def check_known_keys(keys, known, where: str) -> None:
+    """Raise a :class:`ConfigError` naming the first key not in ``known``, with a suggestion.
+
+    >>> check_known_keys(["cap", "criterias"], ["cap", "criteria"], "scoring.leads.fit")
+    Traceback (most recent call last):
+    ...
+    portfolio_helpers.errors.ConfigError: scoring.leads.fit: unknown key 'criterias' (did you mean 'criteria'?); expected one of: cap, criteria
+    """
+    unknown = [key for key in keys if key not in known]
+    if unknown:
+        key = unknown[0]
+        close = difflib.get_close_matches(str(key), [str(k) for k in known], n=1)
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        raise ConfigError(f"{where}: unknown key {key!r}{hint}; expected one of: {', '.join(map(str, known))}")
+
+
 def _fail(config_path: Path, where: str, message: str) -> ConfigError:
     return ConfigError(f"{config_path}: {where}: {message}")
 

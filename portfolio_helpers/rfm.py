@@ -68,13 +68,13 @@ Config
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
+from .config import check_known_keys
 from .errors import ConfigError
 
 __all__ = [
@@ -305,15 +305,6 @@ def _score_range(value, where: str, n: int) -> tuple[int, int]:
     return int(low), int(high)
 
 
-def _unknown_keys(keys, known, where: str) -> None:
-    unknown = [key for key in keys if key not in known]
-    if unknown:
-        key = unknown[0]
-        close = difflib.get_close_matches(str(key), [str(k) for k in known], n=1)
-        hint = f" (did you mean {close[0]!r}?)" if close else ""
-        raise ConfigError(f"{where}: unknown key {key!r}{hint}; expected one of: {', '.join(map(str, known))}")
-
-
 def segment_map_from_config(section: Mapping | None) -> SegmentMap:
     """The segment map of the config's ``rfm:`` section (the default map without one).
 
@@ -337,7 +328,7 @@ def segment_map_from_config(section: Mapping | None) -> SegmentMap:
         return DEFAULT_SEGMENT_MAP
     if not isinstance(section, Mapping):
         raise ConfigError(f"rfm must be a mapping with a 'segments' key; got {section!r}")
-    _unknown_keys(section, RFM_KEYS, "rfm")
+    check_known_keys(section, RFM_KEYS, "rfm")
     spec = section.get("segments")
     if spec is None:
         return DEFAULT_SEGMENT_MAP
@@ -348,7 +339,7 @@ def segment_map_from_config(section: Mapping | None) -> SegmentMap:
         where = f"rfm.segments.{name}"
         if not isinstance(ranges, Mapping):
             raise ConfigError(f"{where} must be {{r: [low, high], f: [low, high]}}; got {ranges!r}")
-        _unknown_keys(ranges, SEGMENT_KEYS, where)
+        check_known_keys(ranges, SEGMENT_KEYS, where)
         missing = [key for key in SEGMENT_KEYS if key not in ranges]
         if missing:
             raise ConfigError(f"{where}: missing {', '.join(missing)} (score ranges, e.g. r: [4, 5])")
@@ -465,13 +456,13 @@ def playbook(section: Mapping | None = None, segment_map: SegmentMap = DEFAULT_S
     section = section or {}
     if not isinstance(section, Mapping):
         raise ConfigError(f"playbook must map segment names to {{field: text}}; got {section!r}")
-    _unknown_keys(section, segment_map.names, "playbook")
+    check_known_keys(section, segment_map.names, "playbook")
     rows = {name: dict.fromkeys(PLAYBOOK_FIELDS, "") | DEFAULT_PLAYBOOK.get(name, {}) for name in segment_map.names}
     for name, fields in section.items():
         where = f"playbook.{name}"
         if not isinstance(fields, Mapping):
             raise ConfigError(f"{where} must map fields ({', '.join(PLAYBOOK_FIELDS)}) to text; got {fields!r}")
-        _unknown_keys(fields, PLAYBOOK_FIELDS, where)
+        check_known_keys(fields, PLAYBOOK_FIELDS, where)
         for key, text in fields.items():
             if not isinstance(text, str | int | float) or isinstance(text, bool):
                 raise ConfigError(f"{where}.{key} must be text; got {text!r}")

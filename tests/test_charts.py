@@ -69,3 +69,53 @@ def test_segmentation_charts():
     summary = pd.DataFrame({"segment": ["x", "y"], "share of customers": [0.7, 0.3], "share of revenue": [0.2, 0.8]})
     ax = titled(charts.segment_value_chart(summary, "segment", "Size vs value"))
     assert ax.get_xlabel() == "% of the total" and len(ax.patches) == 4
+
+
+def closed(fig):
+    import matplotlib.pyplot as plt
+
+    assert fig.number not in plt.get_fignums(), "chart left open"
+    return titled(fig)
+
+
+def test_propensity_charts():
+    from portfolio_helpers import propensity
+
+    y = [1, 0, 1, 0, 0, 1, 0, 0, 0, 0, 1, 0]
+    scores = [0.9, 0.8, 0.7, 0.6, 0.5, 0.45, 0.4, 0.3, 0.2, 0.15, 0.1, 0.05]
+    roc = propensity.roc_points(y, scores)
+    ax = closed(charts.roc_chart({"Logistic": roc, "Boosting": roc}, "ROC", auc={"Logistic": 0.71}))
+    assert "%" in ax.get_xlabel() and "%" in ax.get_ylabel() and len(ax.lines) == 3
+    assert [t.get_text() for t in ax.get_legend().get_texts()][1:] == ["Logistic (AUC 0.71)", "Boosting"]
+
+    calibration = propensity.calibration_table(y, scores, n_bins=3)
+    ax = closed(charts.calibration_chart({"Logistic": calibration}, "Calibration"))
+    assert ax.get_xlabel() == "Predicted probability (%)" and ax.get_ylabel() == "Observed rate (%)"
+    assert len(ax.collections) == 1 and len(ax.collections[0].get_offsets()) == 3
+    assert ax.lines[0].get_label() == "perfect calibration"
+
+    lift = propensity.lift_table(y, scores, n_bins=4)
+    ax = closed(charts.gains_chart({"Logistic": lift, "Boosting": lift}, "Gains"))
+    assert len(ax.lines) == 3 and "%" in ax.get_xlabel() and "%" in ax.get_ylabel()
+    x, y_line = ax.lines[1].get_data()
+    assert (x[0], y_line[0]) == (0, 0) and x[-1] == pytest.approx(100) and y_line[-1] == pytest.approx(100)
+
+    ax = closed(charts.lift_chart(lift, "Lift"))
+    assert ax.get_xlabel() == "Decile (1 = highest score)" and ax.get_ylabel() == "Lift (× average rate)"
+    assert len(ax.patches) == 4 and [t.get_text() for t in ax.get_xticklabels()] == ["1", "2", "3", "4"]
+    assert any(line.get_ydata()[0] == 1 for line in ax.lines)
+
+
+def test_score_and_grade_charts():
+    scores = pd.Series([5.0, 20.0, 35.0, 50.0, 65.0, 80.0, 95.0, None])
+    ax = closed(charts.score_histogram(scores, {"A": 80, "B": 60, "C": 40}, "Scores"))
+    assert ax.get_xlabel() == "Score (0–100)" and ax.get_ylabel() == "Contacts"
+    assert len(ax.lines) == 3 and [t.get_text() for t in ax.texts] == ["A ≥ 80", "B ≥ 60", "C ≥ 40"]
+    assert sum(patch.get_height() for patch in ax.patches) == 7
+    grades = pd.DataFrame({"grade": ["A", "B", "C", "D"], "contacts": [100, 300, 400, 1200],
+                           "rate": [0.4, 0.2, 0.1, 0.02]})
+    ax = closed(charts.grade_rates_chart(grades, "Conversion by grade", average_rate=0.074))
+    assert ax.get_xlabel() == "Grade" and "%" in ax.get_ylabel() and len(ax.patches) == 4
+    assert ax.lines[0].get_ydata()[0] == pytest.approx(7.4)
+    assert "average 7.4%" in [t.get_text() for t in ax.texts]
+    assert "40.0%\n100 contacts" in [t.get_text() for t in ax.texts]
