@@ -80,12 +80,14 @@ read by :mod:`portfolio_helpers.profitability`) priced the same way: support
 time at ``SERVICE_COST_PER_HOUR / 60`` per minute, the category cost rates of
 the generator for lines without a cost, and typical handling, delivery,
 returns, dunning and account rates, so that the planted candidates come out
-unprofitable while the key accounts stay profitable.
+unprofitable while the key accounts stay profitable. Its ``scoring:`` section
+(:data:`SAMPLE_SCORING`) holds editable lead and customer scorecards.
 """
 
 from __future__ import annotations
 
 import functools
+import copy
 import json
 import os
 import unicodedata
@@ -103,6 +105,7 @@ __all__ = [
     "GENERATOR_VERSION",
     "SEGMENT_NAMES",
     "SAMPLE_COSTS",
+    "SAMPLE_SCORING",
     "SERVICE_COST_PER_HOUR",
     "TABLE_NAMES",
     "SamplePortfolio",
@@ -143,6 +146,65 @@ SAMPLE_COSTS: dict[str, Any] = {
     "capital_rate": 0.08,
     "per_late_invoice": 5.0,
     "per_customer": 5.0,
+}
+
+#: The ``scoring:`` section of the generated ``portfolio.yml``: scorecards for the sample's leads and
+#: customers (see :mod:`portfolio_helpers.scoring`). The lead points follow what a sales team would
+#: write from experience, not the generator's hidden coefficients, so the report can check how well a
+#: hand-made scorecard ranks against the fitted models.
+SAMPLE_SCORING: dict[str, Any] = {
+    "open_days": 90,
+    "horizon_days": 180,
+    "leads": {
+        "fit": {"cap": 50, "criteria": [
+            {"column": "role", "in": ["CEO / owner", "purchasing manager"], "points": 15,
+             "label": "decision maker"},
+            {"column": "role", "equals": "student / intern", "points": -20, "label": "student or intern"},
+            {"column": "employees", "between": [50, 250], "points": 10},
+            {"column": "employees", "at_least": 250, "points": 15},
+            {"column": "employees", "at_most": 4, "points": -10},
+            {"column": "industry", "in": ["Manufacturing", "Logistics", "Healthcare", "Construction"],
+             "points": 10, "label": "target industry"},
+            {"column": "industry", "in": ["Public sector", "Education"], "points": -10,
+             "label": "public sector or education"},
+            {"column": "budget", "at_least": 20000, "points": 10},
+            {"column": "days_to_expected_purchase", "at_most": 90, "points": 5,
+             "label": "expected purchase within 90 days"},
+        ]},
+        "engagement": {"cap": 50, "criteria": [
+            {"event": "meeting", "at_least": 1, "points": 15},
+            {"event": "meeting", "at_least": 2, "points": 10},
+            {"event": "download", "at_least": 3, "within_days": 60, "points": 10},
+            {"event": "email_click", "points_each": 2, "max_points": 8},
+            {"event": "visit", "points_each": 1, "max_points": 5},
+            {"column": "source", "equals": "referral", "points": 10},
+            {"column": "source", "in": ["paid ads", "outbound call"], "points": -5, "label": "cold source"},
+            {"column": "days_since_last_event", "at_least": 60, "points": -10},
+        ]},
+        "decay": {"half_life_days": 90},
+        "grades": {"A": 60, "B": 35},
+        "grid": {"fit": [30, 15], "engagement": [30, 15]},
+    },
+    "customers": {
+        "fit": {"cap": 40, "criteria": [
+            {"column": "monetary_percentile", "at_least": 0.8, "points": 25, "label": "top 20% by revenue"},
+            {"column": "monetary_percentile", "between": [0.5, 0.8], "points": 12, "label": "top 50% by revenue"},
+            {"column": "profit", "at_most": 0, "points": -15, "label": "not profitable"},
+            {"column": "profit_margin", "at_least": 0.2, "points": 15, "label": "profit margin 20%+"},
+        ]},
+        "engagement": {"cap": 60, "criteria": [
+            {"event": "order", "at_least": 1, "within_days": 90, "points": 25, "label": "ordered in the last 90 days"},
+            {"event": "order", "at_least": 4, "within_days": 365, "points": 15, "label": "4+ orders in 12 months"},
+            {"event": "order", "points_each": 2, "max_points": 10, "label": "recent orders (decayed)"},
+            {"column": "revenue_trend", "at_least": 0.1, "points": 10, "label": "revenue growing 10%+"},
+            {"column": "revenue_trend", "at_most": -0.5, "points": -10, "label": "revenue halved"},
+            {"column": "days_since_last_event", "at_least": 365, "points": -15, "label": "no order for a year"},
+        ]},
+        "decay": {"half_life_days": 180},
+        "grades": {"A": 70, "B": 40},
+    },
+    "value_weights": {"recency": 0.25, "frequency": 0.2, "monetary": 0.25, "profit": 0.2, "growth": 0.1},
+    "at_risk": {"top_share": 0.5, "rhythm_factor": 2.0, "min_orders": 3, "min_days": 45},
 }
 
 
@@ -564,8 +626,36 @@ def generate_portfolio(n_customers: int = 2000, seed: int = 42, dirty: bool = Fa
         "seed": seed,
         "tables": {table: {"path": f"{table}.csv"} for table in TABLE_NAMES},
         "costs": {key: dict(value) if isinstance(value, dict) else value for key, value in SAMPLE_COSTS.items()},
+        "scoring": copy.deepcopy(SAMPLE_SCORING),
     }
     return SamplePortfolio(tables=tables, truth=truth, config=config)
+
+
+class _FlowDict(dict):
+    """A mapping written on one line (``{column: role, equals: CEO, points: 15}``)."""
+
+
+class _ConfigDumper(yaml.SafeDumper):
+    pass
+
+
+_ConfigDumper.add_representer(
+    _FlowDict, lambda dumper, data: dumper.represent_mapping("tag:yaml.org,2002:map", data.items(), flow_style=True))
+_ConfigDumper.add_representer(
+    list, lambda dumper, data: dumper.represent_sequence(
+        "tag:yaml.org,2002:seq", data, flow_style=not any(isinstance(item, dict) for item in data)))
+
+
+def _flow_leaves(value: Any) -> Any:
+    """Mappings of scalars and lists of scalars on one line each, so the config reads as a table."""
+    if isinstance(value, dict):
+        items = {key: _flow_leaves(item) for key, item in value.items()}
+        leaf = all(not isinstance(item, dict) and not (isinstance(item, list) and any(
+            isinstance(x, dict) for x in item)) for item in value.values())
+        return _FlowDict(items) if leaf and value else items
+    if isinstance(value, list):
+        return [_flow_leaves(item) for item in value]
+    return value
 
 
 def write_portfolio(sample: SamplePortfolio, out_dir: str | os.PathLike) -> Path:
@@ -605,9 +695,11 @@ def write_portfolio(sample: SamplePortfolio, out_dir: str | os.PathLike) -> Path
     header = (f"# Generated by portfolio_helpers.sample_data {meta['generator_version']}: "
               f"{meta['n_customers']} customers, seed {meta['seed']}{', dirty' if meta['dirty'] else ''}.\n"
               "# The answer key (segments, duplicates, defects, lead outcomes) is in truth.json.\n"
-              "# costs: rates (EUR) of the cost-to-serve model, see portfolio_helpers.profitability.\n")
+              "# costs: rates (EUR) of the cost-to-serve model, see portfolio_helpers.profitability.\n"
+              "# scoring: lead and customer scorecards, value score weights, see portfolio_helpers.scoring.\n")
     atomic_write_text(out_dir / "portfolio.yml",
-                      header + yaml.safe_dump(sample.config, sort_keys=False, allow_unicode=True))
+                      header + yaml.dump(_flow_leaves(sample.config), Dumper=_ConfigDumper, sort_keys=False,
+                                          allow_unicode=True, width=120))
     atomic_write_text(out_dir / "truth.json", _truth_json(sample.truth))
     return out_dir
 
