@@ -86,8 +86,8 @@ unprofitable while the key accounts stay profitable. Its ``scoring:`` section
 
 from __future__ import annotations
 
-import functools
 import copy
+import functools
 import json
 import os
 import unicodedata
@@ -204,7 +204,7 @@ SAMPLE_SCORING: dict[str, Any] = {
         "grades": {"A": 70, "B": 40},
     },
     "value_weights": {"recency": 0.25, "frequency": 0.2, "monetary": 0.25, "profit": 0.2, "growth": 0.1},
-    "at_risk": {"top_share": 0.5, "rhythm_factor": 2.0, "min_orders": 3, "min_days": 45},
+    "at_risk": {"top_share": 0.5, "rhythm_factor": 2.0, "min_orders": 3, "min_days": 45, "max_days": 365},
 }
 
 

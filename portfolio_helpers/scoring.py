@@ -39,7 +39,7 @@ Config (``scoring:`` section, every key optional)
       horizon_days: 180      # next-purchase window of the purchase model
       test_share: 0.3        # share of the most recent leads held out to test the conversion model
       value_weights: {recency: 0.25, frequency: 0.2, monetary: 0.25, profit: 0.2, growth: 0.1}
-      at_risk: {top_share: 0.5, rhythm_factor: 2.0, min_orders: 3, min_days: 45}
+      at_risk: {top_share: 0.5, rhythm_factor: 2.0, min_orders: 3, min_days: 45, max_days: 365}
 """
 
 from __future__ import annotations
@@ -65,6 +65,8 @@ __all__ = [
     "lead_profiles",
     "lead_model_frame",
     "split_by_time",
+    "ConversionModels",
+    "fit_conversion_models",
     "tables_until",
     "purchase_frame",
     "PurchaseModels",
@@ -120,7 +122,8 @@ DEFAULT_CUSTOMER_SCORECARD: dict = {
 }
 DEFAULT_VALUE_WEIGHTS: dict[str, float] = {"recency": 0.25, "frequency": 0.2, "monetary": 0.25, "profit": 0.2,
                                            "growth": 0.1}
-DEFAULT_AT_RISK: dict[str, float] = {"top_share": 0.5, "rhythm_factor": 2.0, "min_orders": 3, "min_days": 45}
+DEFAULT_AT_RISK: dict[str, float] = {"top_share": 0.5, "rhythm_factor": 2.0, "min_orders": 3, "min_days": 45,
+                                     "max_days": 365}
 SCORING_KEYS = ("leads", "customers", "open_days", "horizon_days", "test_share", "value_weights", "at_risk")
 
 #: Lead columns that are not fit attributes.
@@ -176,6 +179,9 @@ def _at_risk_settings(spec, where: str) -> dict[str, float]:
     if out["rhythm_factor"] < 1:
         raise ConfigError(f"{where}.rhythm_factor: expected at least 1 (times the usual gap), "
                           f"got {out['rhythm_factor']!r}")
+    if out["max_days"] <= out["min_days"]:
+        raise ConfigError(f"{where}.max_days: expected more than min_days ({out['min_days']:g}), "
+                          f"got {out['max_days']!r}")
     if out["min_orders"] < 2:
         raise ConfigError(f"{where}.min_orders: a rhythm needs at least 2 orders, got {out['min_orders']!r}")
     return out
@@ -328,8 +334,9 @@ def lead_model_frame(profiles: pd.DataFrame, events: pd.DataFrame) -> tuple[pd.D
     """Features of the conversion model: fit attributes and event counts before the outcome.
 
     Returns the frame (indexed like ``profiles``) and its numeric and categorical feature
-    names. Event counts are ``n_<event>``; ``days_active`` is the span from the first to the
-    last event. The analysis date is not a feature, so open and historical leads are
+    names. Event counts are named by the event in the plural (``meetings``, ``downloads``,
+    ...; ``events`` for all of them), so explanations read "+12 pts meetings=3";
+    ``days_active`` is the span from the first to the last event. The analysis date is not a feature, so open and historical leads are
     described the same way.
 
     Examples
@@ -341,20 +348,20 @@ def lead_model_frame(profiles: pd.DataFrame, events: pd.DataFrame) -> tuple[pd.D
     ...     ["2025-01-01", "2025-01-05", "2025-01-11", "2025-02-01"]),
     ...     "event": ["form", "meeting", "meeting", "form"]})
     >>> frame, numeric, categorical = lead_model_frame(profiles, events)
-    >>> frame[["n_form", "n_meeting", "days_active", "employees", "role"]].reset_index()
-      lead_id  n_form  n_meeting  days_active  employees    role
-    0      L1       1          2           10        120     CEO
-    1      L2       1          0            0          4  intern
+    >>> frame[["forms", "meetings", "days_active", "employees", "role"]].reset_index()
+      lead_id  forms  meetings  days_active  employees    role
+    0      L1      1         2           10        120     CEO
+    1      L2      1         0            0          4  intern
     >>> numeric, categorical
-    (['n_events', 'days_active', 'employees', 'n_form', 'n_meeting'], ['role'])
+    (['events', 'days_active', 'employees', 'forms', 'meetings'], ['role'])
     """
     frame = pd.DataFrame(index=profiles.index)
-    frame["n_events"] = profiles["n_events"].astype("int64")
+    frame["events"] = profiles["n_events"].astype("int64")
     span = (profiles["last_activity"] - profiles["created"]).dt.days
     frame["days_active"] = span.fillna(0).astype("int64")
     skip = {"created", "last_activity", "n_events", "customer_id", "converted", "conversion_date", "status",
             "outcome_known", "reference_date"}
-    numeric, categorical = ["n_events", "days_active"], []
+    numeric, categorical = ["events", "days_active"], []
     for column in profiles.columns:
         if column in skip:
             continue
@@ -370,7 +377,8 @@ def lead_model_frame(profiles: pd.DataFrame, events: pd.DataFrame) -> tuple[pd.D
         frame[column] = values
     if not events.empty:
         counts = pd.crosstab(events["lead_id"], events["event"].astype("string"))
-        counts.columns = [f"n_{name}" for name in counts.columns]
+        counts.columns = [f"{name}s" for name in counts.columns]
+        counts = counts.drop(columns=[c for c in counts.columns if c in frame.columns or c in profiles.columns])
         counts = counts.reindex(profiles.index, fill_value=0).astype("int64")
         frame = frame.join(counts)
         numeric += list(counts.columns)
@@ -396,6 +404,60 @@ def split_by_time(dates: pd.Series, test_share: float = 0.3) -> tuple[pd.Index, 
     test = ordered.index[ordered >= cut]
     train = ordered.index[ordered < cut]
     return train, test
+
+
+@dataclass
+class ConversionModels:
+    """Lead conversion models: evaluated on the most recent leads, refitted on all known outcomes.
+
+    Attributes
+    ----------
+    frame : DataFrame
+        :func:`lead_model_frame` of every lead, with ``converted``.
+    numeric, categorical : list of str
+    train, test : Index
+        Known-outcome leads used to fit and to test (the most recent ``test_share``).
+    evaluation : ModelSet
+        Models fitted on ``train`` only.
+    test_probability : DataFrame
+        One column per model: probabilities for the test leads.
+    final : ModelSet
+        Models refitted on every known outcome; ``probability`` uses its best model.
+    probability : Series
+        Conversion probability of every lead (open leads are the ones that matter).
+    """
+
+    frame: pd.DataFrame
+    numeric: list[str]
+    categorical: list[str]
+    train: pd.Index
+    test: pd.Index
+    evaluation: propensity.ModelSet
+    test_probability: pd.DataFrame
+    final: propensity.ModelSet
+    probability: pd.Series
+
+
+def fit_conversion_models(profiles: pd.DataFrame, events: pd.DataFrame, test_share: float = 0.3,
+                          seed: int = 42) -> ConversionModels:
+    """Fit and evaluate the lead conversion models (see :class:`ConversionModels`).
+
+    Only leads with a known outcome (converted or closed) are used; the most recent
+    ``test_share`` of them (by creation date) are held out, so the test imitates scoring
+    new leads with a model trained on older ones.
+    """
+    frame, numeric, categorical = lead_model_frame(profiles, events)
+    frame["converted"] = profiles["converted"].astype("int64")
+    known = profiles.index[profiles["outcome_known"]]
+    train, test = split_by_time(profiles.loc[known, "created"], test_share)
+    evaluation = propensity.fit_models(frame.loc[train], frame.loc[train, "converted"], numeric, categorical,
+                                       seed=seed)
+    test_probability = pd.DataFrame({name: evaluation.predict(frame.loc[test], name) for name in evaluation.models},
+                                    index=test)
+    final = propensity.fit_models(frame.loc[known], frame.loc[known, "converted"], numeric, categorical, seed=seed)
+    probability = pd.Series(final.predict(frame), index=frame.index, name="conversion_probability")
+    return ConversionModels(frame, numeric, categorical, train, test, evaluation, test_probability, final,
+                            probability)
 
 
 # --------------------------------------------------------------------------- customers
@@ -633,7 +695,9 @@ def at_risk(customer_features: pd.DataFrame, settings: Mapping[str, float] | Non
     their *usual gap* is the average number of days between purchase days
     (``(last_purchase - first_purchase) / (n_purchase_days - 1)``, needs ``min_orders``
     purchase days); they are *at risk* when valuable and the days since their last purchase
-    exceed ``rhythm_factor`` times their usual gap and at least ``min_days``.
+    exceed ``rhythm_factor`` times their usual gap and at least ``min_days``, but not
+    ``max_days``: a customer silent for longer has already lapsed (the RFM segments of
+    notebook 04 call them Hibernating or Lost) and is a win-back target, not a risk.
 
     Returns ``customer_id``, ``usual_gap_days``, ``days_overdue`` (days beyond
     ``rhythm_factor`` x the gap, 0 when not late) and ``at_risk``.
@@ -644,7 +708,7 @@ def at_risk(customer_features: pd.DataFrame, settings: Mapping[str, float] | Non
     ...     "n_purchase_days": [10, 10, 3], "recency_days": [200, 20, 400],
     ...     "first_purchase": pd.to_datetime(["2024-01-01"] * 3),
     ...     "last_purchase": pd.to_datetime(["2024-10-28", "2024-10-28", "2024-03-01"])})
-    >>> at_risk(f, {"top_share": 0.7, "rhythm_factor": 2, "min_orders": 3, "min_days": 45})
+    >>> at_risk(f, {"top_share": 0.7, "rhythm_factor": 2, "min_orders": 3, "min_days": 45, "max_days": 365})
       customer_id  usual_gap_days  days_overdue  at_risk
     0           a            33.4         133.1     True
     1           b            33.4           0.0    False
@@ -657,7 +721,8 @@ def at_risk(customer_features: pd.DataFrame, settings: Mapping[str, float] | Non
     valuable = _percentile(customer_features["monetary"].astype("float64")) >= 1 - params["top_share"]
     limit = params["rhythm_factor"] * usual
     recency = customer_features["recency_days"].astype("float64")
-    late = valuable & usual.notna() & (recency > limit) & (recency >= params["min_days"])
+    late = (valuable & usual.notna() & (recency > limit) & (recency >= params["min_days"])
+            & (recency <= params["max_days"]))
     return pd.DataFrame({"customer_id": customer_features["customer_id"].to_numpy(),
                          "usual_gap_days": usual.round(1).to_numpy(),
                          "days_overdue": np.where(late, (recency - limit).round(1), 0.0),
