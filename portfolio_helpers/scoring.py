@@ -46,7 +46,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import pandas as pd
@@ -54,7 +54,7 @@ import pandas as pd
 from . import engine, features, propensity
 from .config import check_known_keys
 from .errors import ConfigError
-from .scorecard import Scorecard, scorecard_from_config
+from .scorecard import PSEUDO_COLUMNS, Scorecard, scorecard_from_config
 
 __all__ = [
     "DEFAULT_LEAD_SCORECARD",
@@ -62,6 +62,7 @@ __all__ = [
     "DEFAULT_VALUE_WEIGHTS",
     "ScoringSettings",
     "scoring_settings",
+    "applicable",
     "lead_profiles",
     "lead_model_frame",
     "split_by_time",
@@ -143,6 +144,25 @@ class ScoringSettings:
     test_share: float = 0.3
     value_weights: dict = field(default_factory=lambda: dict(DEFAULT_VALUE_WEIGHTS))
     at_risk: dict = field(default_factory=lambda: dict(DEFAULT_AT_RISK))
+    lead_default: bool = False  # the built-in scorecards adapt to the columns the data has
+    customer_default: bool = False
+
+
+def applicable(card: Scorecard, columns) -> Scorecard:
+    """The scorecard without the column rules whose column is absent (used for the built-in defaults).
+
+    A user's own scorecard is never trimmed: a rule on a missing column is an error there.
+
+    Examples
+    --------
+    >>> card = scoring_settings(None).lead_scorecard
+    >>> trimmed = applicable(card, ["employees", "budget"])
+    >>> [c.label for c in card.fit if c not in trimmed.fit]
+    ['expected purchase within 90 days']
+    """
+    available = set(columns) | set(PSEUDO_COLUMNS)
+    keep = lambda criteria: tuple(c for c in criteria if c.column is None or c.column in available)  # noqa: E731
+    return replace(card, fit=keep(card.fit), engagement=keep(card.engagement))
 
 
 def _positive_int(value, where: str) -> int:
@@ -215,6 +235,8 @@ def scoring_settings(section: Mapping | None, config_path=None) -> ScoringSettin
         open_days=_positive_int(section.get("open_days", 90), f"{where}.open_days"),
         horizon_days=_positive_int(section.get("horizon_days", 180), f"{where}.horizon_days"),
         test_share=float(test_share),
+        lead_default="leads" not in section,
+        customer_default="customers" not in section,
         value_weights=_weights(section.get("value_weights", DEFAULT_VALUE_WEIGHTS), f"{where}.value_weights"),
         at_risk=_at_risk_settings(section.get("at_risk", {}), f"{where}.at_risk"),
     )

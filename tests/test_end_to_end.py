@@ -331,3 +331,35 @@ def test_segmentation_metrics_and_exports(clean_run):
     assert buyers["monetary"].to_numpy() == pytest.approx(buyers["revenue"].to_numpy())  # one revenue definition
     segments = pd.read_csv(out / "latest" / "exports" / "segments.csv")
     assert len(segments) == metrics["n_segments"] and segments["name"].is_unique
+
+
+def test_scoring_metrics_and_exports(clean_run, clean_sample):
+    _code, out = clean_run
+    run = json.loads((out / "latest" / "run.json").read_text(encoding="utf-8"))
+    assert {nb["name"]: nb["status"] for nb in run["notebooks"]}["05_scoring"] == "ok"
+    metrics = run["metrics"]
+    leads = pd.read_csv(out / "latest" / "exports" / "leads_scored.csv", dtype={"lead_id": str})
+    assert list(leads.columns[:9]) == ["lead_id", "fit_score", "engagement_score", "total_score", "grade", "grid",
+                                       "conversion_probability", "top_reasons", "model_factors"]
+    assert metrics["n_leads_scored"] == len(leads) > 0 and leads["lead_id"].is_unique
+    assert metrics["n_grade_a"] == (leads["grade"] == "A").sum()
+    assert ((leads["fit_score"] + leads["engagement_score"]).round(1) == leads["total_score"]).all()
+    assert leads["total_score"].between(0, 100).all() and leads["conversion_probability"].between(0, 1).all()
+    assert leads["grid"].str.fullmatch(r"[ABC][123]").all()
+    # Open leads, independently: no customer id on any row and an event in the last 90 days.
+    raw = pd.read_csv(clean_sample / "leads.csv", dtype={"lead_id": str, "customer_id": str}, parse_dates=["date"])
+    linked = raw.groupby("lead_id")["customer_id"].apply(lambda ids: ids.notna().any())
+    last = raw.groupby("lead_id")["date"].max()
+    open_leads = set(linked.index[~linked & (last >= AS_OF - pd.Timedelta(days=90))])
+    assert set(leads["lead_id"]) == open_leads
+    for name in ("auc_conversion", "auc_next_purchase"):
+        assert 0.5 < metrics[name] <= 1, name
+    assert 0 <= metrics["brier_conversion"] <= 0.25
+    customers = pd.read_csv(out / "latest" / "exports" / "customers.csv", dtype={"customer_id": str})
+    assert {"value_score", "purchase_probability", "at_risk", "score_grade"} <= set(customers.columns)
+    buyers = customers[customers["value_score"].notna()]
+    assert buyers["value_score"].between(0, 100).all() and buyers["purchase_probability"].between(0, 1).all()
+    assert buyers["score_grade"].isin(["A", "B", "C"]).all()
+    assert metrics["n_customers_at_risk"] == buyers["at_risk"].astype(str).eq("True").sum()
+    html = (out / "latest" / "05_scoring.html").read_text(encoding="utf-8")
+    assert "hot lead" in html and "Traceback" not in html and not find_network_references(html)
