@@ -128,7 +128,8 @@ DEFAULT_AT_RISK: dict[str, float] = {"top_share": 0.5, "rhythm_factor": 2.0, "mi
 SCORING_KEYS = ("leads", "customers", "open_days", "horizon_days", "test_share", "value_weights", "at_risk")
 
 #: Lead columns that are not fit attributes.
-_LEAD_EVENT_COLUMNS = ("lead_id", "date", "event", "customer_id", "original_customer_id")
+_LEAD_EVENT_COLUMNS = ("lead_id", "date", "event", "customer_id", "original_customer_id", "source_line",
+                       "source_file")
 
 
 # --------------------------------------------------------------------------- settings
@@ -166,7 +167,8 @@ def applicable(card: Scorecard, columns) -> Scorecard:
 
 
 def _positive_int(value, where: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int | float) or value != int(value) or value <= 0:
+    if (isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value)
+            or value != int(value) or value <= 0):
         raise ConfigError(f"{where}: expected a positive whole number of days, got {value!r}")
     return int(value)
 
@@ -342,8 +344,7 @@ def lead_profiles(leads: pd.DataFrame, as_of, customers: pd.DataFrame | None = N
     attributes = [c for c in rows.columns if c not in _LEAD_EVENT_COLUMNS]
     if attributes:
         # Attributes as last known before the outcome (a CRM field may be filled in later).
-        source = before if not before.empty else rows
-        known = source.sort_values(["lead_id", "date"], kind="stable").groupby("lead_id", sort=True)[attributes]
+        known = before.sort_values(["lead_id", "date"], kind="stable").groupby("lead_id", sort=True)[attributes]
         profiles = profiles.join(known.last().reindex(ids))
     if "expected_date" in profiles.columns:
         expected = pd.to_datetime(profiles.pop("expected_date")).dt.normalize()
@@ -420,7 +421,7 @@ def split_by_time(dates: pd.Series, test_share: float = 0.3) -> tuple[pd.Index, 
     >>> list(train), list(test)
     (['a', 'b'], ['c', 'd'])
     """
-    ordered = dates.sort_values(kind="stable")
+    ordered = dates.dropna().sort_values(kind="stable")  # an undated row can be in neither set
     n_test = max(1, int(round(len(ordered) * test_share)))
     cut = ordered.iloc[len(ordered) - n_test]
     test = ordered.index[ordered >= cut]
@@ -636,8 +637,15 @@ def order_events(transactions: pd.DataFrame, as_of=None) -> pd.DataFrame:
     if as_of is not None:
         lines = lines[lines["date"] < pd.Timestamp(as_of).normalize() + pd.Timedelta(days=1)]
     lines = lines[lines["amount"] > 0]
-    keys = ["customer_id", "order_id"] if "order_id" in lines.columns else ["customer_id", "date"]
-    orders = lines.assign(date=lines["date"].dt.normalize()).groupby(keys, sort=True, dropna=False)["date"].min()
+    day = lines["date"].dt.normalize()
+    if "order_id" in lines.columns:
+        # As everywhere in the kit, a line without an order id is an order of its own.
+        key = lines["order_id"].astype("string").fillna(pd.Series(
+            [f"line {i}" for i in range(len(lines))], index=lines.index, dtype="string"))
+    else:
+        key = day.dt.strftime("%Y-%m-%d")  # one order per customer and purchase day
+    orders = pd.DataFrame({"customer_id": lines["customer_id"], "key": key, "date": day}).groupby(
+        ["customer_id", "key"], sort=True)["date"].min()
     out = orders.reset_index()[["customer_id", "date"]].sort_values(["customer_id", "date"], kind="stable")
     return out.assign(event="order").reset_index(drop=True)
 
@@ -737,7 +745,8 @@ def at_risk(customer_features: pd.DataFrame, settings: Mapping[str, float] | Non
     2           c            30.0           0.0    False
     """
     params = dict(DEFAULT_AT_RISK, **(settings or {}))
-    gaps = (customer_features["last_purchase"] - customer_features["first_purchase"]).dt.days
+    gaps = (customer_features["last_purchase"].dt.normalize()
+            - customer_features["first_purchase"].dt.normalize()).dt.days
     purchase_days = customer_features["n_purchase_days"].astype("float64")
     usual = (gaps / (purchase_days - 1)).where(purchase_days >= params["min_orders"])
     valuable = _percentile(customer_features["monetary"].astype("float64")) >= 1 - params["top_share"]
