@@ -100,6 +100,7 @@ import pandas as pd
 import yaml
 
 from portfolio_helpers.files import atomic_to_csv, atomic_write_text
+from portfolio_helpers.scoring import DEFAULT_AT_RISK, DEFAULT_CUSTOMER_SCORECARD, DEFAULT_VALUE_WEIGHTS
 
 __all__ = [
     "GENERATOR_VERSION",
@@ -185,26 +186,10 @@ SAMPLE_SCORING: dict[str, Any] = {
         "grades": {"A": 60, "B": 35},
         "grid": {"fit": [30, 15], "engagement": [30, 15]},
     },
-    "customers": {
-        "fit": {"cap": 40, "criteria": [
-            {"column": "monetary_percentile", "at_least": 0.8, "points": 25, "label": "top 20% by revenue"},
-            {"column": "monetary_percentile", "between": [0.5, 0.8], "points": 12, "label": "top 50% by revenue"},
-            {"column": "profit", "at_most": 0, "points": -15, "label": "not profitable"},
-            {"column": "profit_margin", "at_least": 0.2, "points": 15, "label": "profit margin 20%+"},
-        ]},
-        "engagement": {"cap": 60, "criteria": [
-            {"event": "order", "at_least": 1, "within_days": 90, "points": 25, "label": "ordered in the last 90 days"},
-            {"event": "order", "at_least": 4, "within_days": 365, "points": 15, "label": "4+ orders in 12 months"},
-            {"event": "order", "points_each": 2, "max_points": 10, "label": "recent orders (decayed)"},
-            {"column": "revenue_trend", "at_least": 0.1, "points": 10, "label": "revenue growing 10%+"},
-            {"column": "revenue_trend", "at_most": -0.5, "points": -10, "label": "revenue halved"},
-            {"column": "days_since_last_event", "at_least": 365, "points": -15, "label": "no order for a year"},
-        ]},
-        "decay": {"half_life_days": 180},
-        "grades": {"A": 70, "B": 40},
-    },
-    "value_weights": {"recency": 0.25, "frequency": 0.2, "monetary": 0.25, "profit": 0.2, "growth": 0.1},
-    "at_risk": {"top_share": 0.5, "rhythm_factor": 2.0, "min_orders": 3, "min_days": 45, "max_days": 365},
+    # Existing customers, value weights and at-risk rule: the kit's defaults, written out to be edited.
+    "customers": copy.deepcopy(DEFAULT_CUSTOMER_SCORECARD),
+    "value_weights": dict(DEFAULT_VALUE_WEIGHTS),
+    "at_risk": dict(DEFAULT_AT_RISK),
 }
 
 
