@@ -1,6 +1,6 @@
 """Benchmark: duplicate detection on about 100,000 customer records.
 
-Generates a dirty portfolio with :func:`portfolio_helpers.sample_data.generate_portfolio`
+Generates a dirty portfolio with :func:`portfolio_helpers.app.sample_data.generate_portfolio`
 (81,000 buying customers give about 100,500 customer records once the open leads and the
 planted near-duplicates are added; generating is not timed), then times
 :func:`find_duplicates` and scores its mapping against the planted duplicate groups
@@ -15,8 +15,8 @@ import argparse
 import os
 import time
 
-from portfolio_helpers.dedup import find_duplicates, pairwise_scores
-from portfolio_helpers.sample_data import generate_portfolio
+from portfolio_helpers.app.sample_data import generate_portfolio
+from portfolio_helpers.cleaning.dedup import find_duplicates, pairwise_scores
 
 TARGET_SECONDS = 60.0
 

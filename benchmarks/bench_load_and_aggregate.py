@@ -17,8 +17,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from portfolio_helpers.engine import customer_summary, revenue_by_period
-from portfolio_helpers.loaders import load_portfolio
+from portfolio_helpers.analysis.engine import customer_summary, revenue_by_period
+from portfolio_helpers.ingest.loaders import load_portfolio
 
 
 def write_export(folder: Path, n_lines: int, seed: int = 0) -> Path:

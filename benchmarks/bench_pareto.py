@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 from common import timed
 
-from portfolio_helpers.pareto import concentration_summary, pareto_table
+from portfolio_helpers.analysis.pareto import concentration_summary, pareto_table
 
 
 def per_customer_table(n_customers: int, cents: bool, ids: str = "sorted", seed: int = 0) -> pd.DataFrame:

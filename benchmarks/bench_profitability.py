@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 from common import timed
 
-from portfolio_helpers.profitability import (
+from portfolio_helpers.analysis.profitability import (
     cost_model_from_config,
     customer_pnl,
     driver_quantities,
@@ -31,7 +31,7 @@ from portfolio_helpers.profitability import (
     sensitivity,
     whale_summary,
 )
-from portfolio_helpers.sample_data import SAMPLE_COSTS, generate_portfolio
+from portfolio_helpers.app.sample_data import SAMPLE_COSTS, generate_portfolio
 
 
 def synthetic_tables(n_lines: int, n_customers: int, seed: int = 0) -> dict[str, pd.DataFrame]:

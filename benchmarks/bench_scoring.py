@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 from common import timed
 
-from portfolio_helpers import propensity, scorecard, scoring
+from portfolio_helpers.analysis import propensity, scorecard, scoring
 
 EVENTS = np.array(["form", "download", "email_open", "email_click", "visit", "meeting", "call"])
 ROLES = np.array(["CEO / owner", "purchasing manager", "IT manager", "student / intern"])

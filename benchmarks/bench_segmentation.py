@@ -21,8 +21,8 @@ import numpy as np
 import pandas as pd
 from common import timed
 
-from portfolio_helpers.engine import customer_summary
-from portfolio_helpers.segmentation import _silhouette, fit_segments, name_clusters, profiles
+from portfolio_helpers.analysis.engine import customer_summary
+from portfolio_helpers.analysis.segmentation import _silhouette, fit_segments, name_clusters, profiles
 
 # group share, orders/year, median order value, recency scale (days), service minutes/year, B2B
 GROUPS = (

@@ -2,9 +2,9 @@
 
 Generates a dirty sample portfolio (``sample_data.generate_portfolio(..., dirty=True)``), writes
 it to a temporary folder and loads it as the kit does, then times
-:func:`~portfolio_helpers.standardize.standardize_customers`,
-:func:`~portfolio_helpers.standardize.standardize_transactions`, the whole
-:func:`~portfolio_helpers.standardize.standardize_portfolio`, the quality scorecard and issue
+:func:`~portfolio_helpers.cleaning.standardize.standardize_customers`,
+:func:`~portfolio_helpers.cleaning.standardize.standardize_transactions`, the whole
+:func:`~portfolio_helpers.cleaning.standardize.standardize_portfolio`, the quality scorecard and issue
 list, and pseudonymization. Generation and loading are timed too but are not the subject.
 
     .venv/bin/python benchmarks/bench_standardize.py [--customers 100000] [--seed 1]
@@ -18,15 +18,15 @@ import tempfile
 import pandas as pd
 from common import timed
 
-from portfolio_helpers import quality
-from portfolio_helpers.loaders import load_portfolio
-from portfolio_helpers.privacy import Pseudonymizer, pseudonymize_long, pseudonymize_tables
-from portfolio_helpers.sample_data import generate_portfolio, write_portfolio
-from portfolio_helpers.standardize import (
+from portfolio_helpers.app.sample_data import generate_portfolio, write_portfolio
+from portfolio_helpers.cleaning import quality
+from portfolio_helpers.cleaning.privacy import Pseudonymizer, pseudonymize_long, pseudonymize_tables
+from portfolio_helpers.cleaning.standardize import (
     standardize_customers,
     standardize_portfolio,
     standardize_transactions,
 )
+from portfolio_helpers.ingest.loaders import load_portfolio
 
 
 def main() -> None:

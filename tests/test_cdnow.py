@@ -5,8 +5,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from portfolio_helpers.engine import customer_summary
-from portfolio_helpers.loaders import load_portfolio
+from portfolio_helpers.analysis.engine import customer_summary
+from portfolio_helpers.ingest.loaders import load_portfolio
 
 CDNOW = Path(__file__).resolve().parents[1] / "data" / "cdnow" / "portfolio.yml"
 

@@ -7,7 +7,8 @@ matplotlib.use("Agg")
 import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
 
-from portfolio_helpers import charts, pareto  # noqa: E402
+from portfolio_helpers.analysis import pareto  # noqa: E402
+from portfolio_helpers.reporting import charts  # noqa: E402
 
 
 def titled(fig):
@@ -79,7 +80,7 @@ def closed(fig):
 
 
 def test_propensity_charts():
-    from portfolio_helpers import propensity
+    from portfolio_helpers.analysis import propensity
 
     y = [1, 0, 1, 0, 0, 1, 0, 0, 0, 0, 1, 0]
     scores = [0.9, 0.8, 0.7, 0.6, 0.5, 0.45, 0.4, 0.3, 0.2, 0.15, 0.1, 0.05]

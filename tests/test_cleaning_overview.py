@@ -3,9 +3,9 @@
 import pandas as pd
 import pytest
 
-from portfolio_helpers import cleaning
-from portfolio_helpers.loaders import load_portfolio
-from portfolio_helpers.narrative import fmt_money, fmt_pct
+from portfolio_helpers.ingest.loaders import load_portfolio
+from portfolio_helpers.reporting import cleaning
+from portfolio_helpers.reporting.narrative import fmt_money, fmt_pct
 
 
 @pytest.fixture

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from portfolio_helpers import cli, runner
-from portfolio_helpers.errors import ConfigError
+from portfolio_helpers.app import cli, runner
+from portfolio_helpers.core.errors import ConfigError
 
 
 def fake_result(tmp_path: Path, status: str) -> runner.RunResult:
@@ -100,9 +100,9 @@ def test_demo_data_calls_sample_data_lazily(monkeypatch, capsys, tmp_path):
         seen.update(out_dir=out_dir, n_customers=n_customers, seed=seed, dirty=dirty)
         return Path(out_dir) / "portfolio.yml"
 
-    fake = types.ModuleType("portfolio_helpers.sample_data")
+    fake = types.ModuleType("portfolio_helpers.app.sample_data")
     fake.write_demo_data = write_demo_data
-    monkeypatch.setitem(sys.modules, "portfolio_helpers.sample_data", fake)
+    monkeypatch.setitem(sys.modules, "portfolio_helpers.app.sample_data", fake)
     out = str(tmp_path / "demo")
     assert cli.main(["demo-data", "--out", out, "--customers", "50", "--seed", "1", "--dirty"]) == 0
     assert seen == {"out_dir": out, "n_customers": 50, "seed": 1, "dirty": True}
@@ -110,7 +110,7 @@ def test_demo_data_calls_sample_data_lazily(monkeypatch, capsys, tmp_path):
 
 
 def test_python_m_portfolio_helpers_reports_config_errors_without_traceback(tmp_path):
-    pytest.importorskip("portfolio_helpers.loaders")
+    pytest.importorskip("portfolio_helpers.ingest.loaders")
     missing = tmp_path / "missing.yml"
     proc = subprocess.run(
         [

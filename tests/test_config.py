@@ -8,9 +8,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from portfolio_helpers.config import READ_OPTIONS, TOP_LEVEL_KEYS, PortfolioConfig, load_config
-from portfolio_helpers.contract import TABLES
-from portfolio_helpers.errors import ConfigError, PortfolioError
+from portfolio_helpers.core.config import READ_OPTIONS, TOP_LEVEL_KEYS, PortfolioConfig, load_config
+from portfolio_helpers.core.contract import TABLES
+from portfolio_helpers.core.errors import ConfigError, PortfolioError
 
 TX = "customer_id,date,amount\nC1,2024-01-05,10\n"
 

@@ -1,13 +1,13 @@
 from pathlib import Path
 
-from portfolio_helpers.contract import TABLES, contract_markdown, normalize_label
+from portfolio_helpers.core.contract import TABLES, contract_markdown, normalize_label
 
 DOC = Path(__file__).resolve().parents[1] / "docs" / "data_contract.md"
 
 
 def test_doc_page_is_generated_from_the_contract():
     assert DOC.read_text(encoding="utf-8").strip() == contract_markdown().strip(), (
-        "docs/data_contract.md is stale: python -m portfolio_helpers.contract > docs/data_contract.md"
+        "docs/data_contract.md is stale: python -m portfolio_helpers.core.contract > docs/data_contract.md"
     )
 
 

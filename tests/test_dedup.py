@@ -1,4 +1,4 @@
-"""Duplicate customer detection (portfolio_helpers.dedup).
+"""Duplicate customer detection (portfolio_helpers.cleaning.dedup).
 
 Hand-made cases are added to the committed dirty sample (2,463 records), so that
 the model is trained on a realistic background; the sample's truth.json then
@@ -13,9 +13,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from portfolio_helpers import dedup
-from portfolio_helpers.loaders import load_portfolio
-from portfolio_helpers.sample_data import load_truth
+from portfolio_helpers.app.sample_data import load_truth
+from portfolio_helpers.cleaning import dedup
+from portfolio_helpers.ingest.loaders import load_portfolio
 
 SAMPLE = Path(__file__).resolve().parents[1] / "data" / "sample"
 N = None

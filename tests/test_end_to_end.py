@@ -10,9 +10,9 @@ import pandas as pd
 import pytest
 import yaml
 
-from portfolio_helpers.cli import main
-from portfolio_helpers.html_export import find_network_references
-from portfolio_helpers.sample_data import write_demo_data
+from portfolio_helpers.app.cli import main
+from portfolio_helpers.app.sample_data import write_demo_data
+from portfolio_helpers.reporting.html import find_network_references
 
 AS_OF = pd.Timestamp("2025-12-31")
 
@@ -228,7 +228,7 @@ def test_profitability_metrics_and_export(clean_run, clean_sample):
     assert {nb["name"]: nb["status"] for nb in run["notebooks"]}["03_profitability"] == "ok"
     metrics = run["metrics"]
     export = pd.read_csv(out / "latest" / "exports" / "customers.csv", dtype={"customer_id": str})
-    from portfolio_helpers.profitability import DRIVER_COLUMNS, EXPORT_COLUMNS
+    from portfolio_helpers.analysis.profitability import DRIVER_COLUMNS, EXPORT_COLUMNS
 
     assert set(EXPORT_COLUMNS) <= set(export.columns)
     # The export and the metrics tell the same story, and profit adds up driver by driver.
@@ -257,7 +257,7 @@ def dirty_run(tmp_path_factory):
 
 
 def test_cleaning_exports_and_merge_keep_every_transaction(dirty_run):
-    from portfolio_helpers.sample_data import load_truth
+    from portfolio_helpers.app.sample_data import load_truth
 
     code, folder, run_dir = dirty_run
     assert code == 0
@@ -295,7 +295,7 @@ def test_cleaning_exports_and_merge_keep_every_transaction(dirty_run):
 
 
 def test_pseudonymized_report_leaks_no_personal_value(dirty_run):
-    from portfolio_helpers.privacy import find_personal_values
+    from portfolio_helpers.cleaning.privacy import find_personal_values
 
     _code, folder, run_dir = dirty_run
     raw = {"customers": pd.read_csv(folder / "customers.csv", dtype=str)}

@@ -6,7 +6,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from portfolio_helpers.engine import connect, customer_summary, revenue_by_attribute, revenue_by_period
+from portfolio_helpers.analysis.engine import (
+    connect,
+    customer_summary,
+    revenue_by_attribute,
+    revenue_by_period,
+)
 
 TS = pd.Timestamp
 

@@ -6,8 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from portfolio_helpers.features import FEATURE_DEFINITIONS, customer_features, lifetimes_summary
-from portfolio_helpers.loaders import load_portfolio
+from portfolio_helpers.analysis.features import FEATURE_DEFINITIONS, customer_features, lifetimes_summary
+from portfolio_helpers.ingest.loaders import load_portfolio
 
 CDNOW = Path(__file__).resolve().parents[1] / "data" / "cdnow" / "portfolio.yml"
 AS_OF = pd.Timestamp("2025-12-31")

@@ -3,9 +3,9 @@
 import pandas as pd
 import pytest
 
-from portfolio_helpers.exports import read_customer_export, update_customer_export
-from portfolio_helpers.loaders import load_portfolio, save_portfolio
-from portfolio_helpers.pipeline import open_portfolio
+from portfolio_helpers.cleaning.pipeline import open_portfolio
+from portfolio_helpers.ingest.loaders import load_portfolio, save_portfolio
+from portfolio_helpers.reporting.exports import read_customer_export, update_customer_export
 
 
 @pytest.fixture

@@ -12,9 +12,9 @@ import pandas as pd
 import pytest
 import yaml
 
-from portfolio_helpers.config import TableSource, load_config
-from portfolio_helpers.errors import ConfigError, InputError, RowProblemsError
-from portfolio_helpers.loaders import (
+from portfolio_helpers.core.config import TableSource, load_config
+from portfolio_helpers.core.errors import ConfigError, InputError, RowProblemsError
+from portfolio_helpers.ingest.loaders import (
     REJECTED_COLUMNS,
     load_portfolio,
     load_table,

@@ -5,7 +5,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from portfolio_helpers.runner import REQUIRED_PARAMETERS, discover_notebooks, read_parameters
+from portfolio_helpers.app.runner import REQUIRED_PARAMETERS, discover_notebooks, read_parameters
 
 NOTEBOOKS = discover_notebooks(Path(__file__).resolve().parents[1] / "notebooks")
 

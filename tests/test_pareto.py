@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from portfolio_helpers.pareto import (
+from portfolio_helpers.analysis.pareto import (
     abc_classes,
     abc_migration,
     concentration_by,

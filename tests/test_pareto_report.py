@@ -3,8 +3,8 @@
 import pandas as pd
 import pytest
 
-from portfolio_helpers import pareto
-from portfolio_helpers import pareto_report as report
+from portfolio_helpers.analysis import pareto
+from portfolio_helpers.reporting import pareto as report
 
 
 @pytest.fixture

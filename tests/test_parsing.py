@@ -11,8 +11,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from portfolio_helpers.contract import TABLES
-from portfolio_helpers.parsing import (
+from portfolio_helpers.core.contract import TABLES
+from portfolio_helpers.ingest.parsing import (
     MISSING_TOKENS,
     missing_mask,
     parse_category,

@@ -9,9 +9,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from portfolio_helpers import quality
-from portfolio_helpers.loaders import load_portfolio
-from portfolio_helpers.privacy import (
+from portfolio_helpers.cleaning import quality
+from portfolio_helpers.cleaning.privacy import (
     KEY_ENV_VAR,
     KEY_FILENAME,
     Pseudonymizer,
@@ -22,7 +21,8 @@ from portfolio_helpers.privacy import (
     pseudonymize_long,
     pseudonymize_tables,
 )
-from portfolio_helpers.standardize import standardize_portfolio
+from portfolio_helpers.cleaning.standardize import standardize_portfolio
+from portfolio_helpers.ingest.loaders import load_portfolio
 
 SAMPLE = Path(__file__).resolve().parents[1] / "data" / "sample"
 KEY = bytes(range(32))

@@ -11,10 +11,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from portfolio_helpers.config import load_config
-from portfolio_helpers.errors import ConfigError
-from portfolio_helpers.loaders import load_portfolio
-from portfolio_helpers.profitability import (
+from portfolio_helpers.analysis.profitability import (
     COST_KEYS,
     DRIVER_COLUMNS,
     DRIVER_LABELS,
@@ -37,7 +34,10 @@ from portfolio_helpers.profitability import (
     whale_curve,
     whale_summary,
 )
-from portfolio_helpers.sample_data import load_truth
+from portfolio_helpers.app.sample_data import load_truth
+from portfolio_helpers.core.config import load_config
+from portfolio_helpers.core.errors import ConfigError
+from portfolio_helpers.ingest.loaders import load_portfolio
 
 SAMPLE = Path(__file__).resolve().parents[1] / "data" / "sample"
 AS_OF = pd.Timestamp("2025-12-31")

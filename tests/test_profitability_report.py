@@ -1,8 +1,8 @@
 import pandas as pd
 import pytest
 
-from portfolio_helpers import profitability
-from portfolio_helpers import profitability_report as report
+from portfolio_helpers.analysis import profitability
+from portfolio_helpers.reporting import profitability as report
 
 
 @pytest.fixture

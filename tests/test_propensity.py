@@ -1,4 +1,4 @@
-"""Tests of portfolio_helpers.propensity: metrics by hand, models on a learnable synthetic problem."""
+"""Tests of portfolio_helpers.analysis.propensity: metrics by hand, models on a learnable synthetic problem."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from threadpoolctl import threadpool_limits
 
-from portfolio_helpers import propensity
-from portfolio_helpers.propensity import (
+from portfolio_helpers.analysis import propensity
+from portfolio_helpers.analysis.propensity import (
     MODEL_NAMES,
     ModelSet,
     calibration_table,

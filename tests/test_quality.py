@@ -5,11 +5,11 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from portfolio_helpers import quality
-from portfolio_helpers.loaders import load_portfolio
-from portfolio_helpers.narrative import fmt_int
-from portfolio_helpers.sample_data import load_truth
-from portfolio_helpers.standardize import standardize_portfolio
+from portfolio_helpers.app.sample_data import load_truth
+from portfolio_helpers.cleaning import quality
+from portfolio_helpers.cleaning.standardize import standardize_portfolio
+from portfolio_helpers.ingest.loaders import load_portfolio
+from portfolio_helpers.reporting.narrative import fmt_int
 
 SAMPLE = Path(__file__).resolve().parents[1] / "data" / "sample"
 AS_OF = pd.Timestamp("2024-06-30")

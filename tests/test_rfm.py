@@ -8,11 +8,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from portfolio_helpers import rfm
-from portfolio_helpers.errors import ConfigError
-from portfolio_helpers.features import customer_features
-from portfolio_helpers.loaders import load_portfolio
-from portfolio_helpers.pipeline import open_portfolio
+from portfolio_helpers.analysis import rfm
+from portfolio_helpers.analysis.features import customer_features
+from portfolio_helpers.cleaning.pipeline import open_portfolio
+from portfolio_helpers.core.errors import ConfigError
+from portfolio_helpers.ingest.loaders import load_portfolio
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 

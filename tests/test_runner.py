@@ -23,10 +23,10 @@ import pytest
 from nbconvert import HTMLExporter
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
-from portfolio_helpers import runner
-from portfolio_helpers.errors import ConfigError, PortfolioError
-from portfolio_helpers.html_export import find_network_references, format_metric
-from portfolio_helpers.metrics import MetricsRecorder, read_metrics
+from portfolio_helpers.app import runner
+from portfolio_helpers.core.errors import ConfigError, PortfolioError
+from portfolio_helpers.reporting.html import find_network_references, format_metric
+from portfolio_helpers.reporting.metrics import MetricsRecorder, read_metrics
 
 PARAMS = 'config_path = "portfolio.yml"\noutput_dir = "out"\nseed = 0\nstrict = False\n'
 
@@ -63,7 +63,7 @@ def notebooks(tmp_path_factory):
         PARAMS + "fail = False\n",
         """
         import sys
-        from portfolio_helpers.metrics import MetricsRecorder
+        from portfolio_helpers.reporting.metrics import MetricsRecorder
         metrics = MetricsRecorder(output_dir, "01_load")
         if fail:
             raise RuntimeError("cannot read the exports")
@@ -97,7 +97,7 @@ def notebooks(tmp_path_factory):
         import ipywidgets
         import matplotlib.pyplot as plt
         import pandas as pd
-        from portfolio_helpers.metrics import MetricsRecorder
+        from portfolio_helpers.reporting.metrics import MetricsRecorder
         metrics = MetricsRecorder(output_dir, "03_analysis")
         metrics.record("top_share", top_share)
         metrics.record("revenue_total", 1234567.891)
@@ -512,7 +512,7 @@ def test_metrics_recorder_converts_validates_and_writes_atomically(tmp_path):
 
 
 def test_headless_runs_switch_interactive_notebooks_to_static(tmp_path):
-    from portfolio_helpers.runner import resolve_parameters
+    from portfolio_helpers.app.runner import resolve_parameters
 
     notebooks = [tmp_path / "01_a.ipynb", tmp_path / "02_b.ipynb"]
     declared = {"01_a": {"config_path": "", "output_dir": "", "seed": 0, "strict": False},

@@ -1,4 +1,4 @@
-"""Tests of the generated sample portfolio (portfolio_helpers.sample_data)."""
+"""Tests of the generated sample portfolio (portfolio_helpers.app.sample_data)."""
 
 from __future__ import annotations
 
@@ -17,10 +17,8 @@ from sklearn.model_selection import train_test_split
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from portfolio_helpers.config import load_config
-from portfolio_helpers.contract import TABLES
-from portfolio_helpers.profitability import COST_KEYS, cost_model_from_config
-from portfolio_helpers.sample_data import (
+from portfolio_helpers.analysis.profitability import COST_KEYS, cost_model_from_config
+from portfolio_helpers.app.sample_data import (
     CATEGORIES,
     CATEGORY_COST_RATE,
     SAMPLE_COSTS,
@@ -32,6 +30,8 @@ from portfolio_helpers.sample_data import (
     write_demo_data,
     write_portfolio,
 )
+from portfolio_helpers.core.config import load_config
+from portfolio_helpers.core.contract import TABLES
 
 OUTPUT_FILES = [f"{t}.csv" for t in TABLE_NAMES] + ["portfolio.yml", "truth.json"]
 ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")

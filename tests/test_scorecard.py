@@ -6,8 +6,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from portfolio_helpers import scorecard as sc
-from portfolio_helpers.errors import ConfigError
+from portfolio_helpers.analysis import scorecard as sc
+from portfolio_helpers.core.errors import ConfigError
 
 REF = "2024-06-01"
 MINUS = "\u2212"

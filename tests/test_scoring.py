@@ -13,13 +13,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from sklearn.metrics import roc_auc_score
 
-from portfolio_helpers import propensity, scoring
-from portfolio_helpers.config import load_config
-from portfolio_helpers.errors import ConfigError
-from portfolio_helpers.features import customer_features
-from portfolio_helpers.pipeline import open_portfolio
-from portfolio_helpers.sample_data import load_truth
-from portfolio_helpers.scoring import (
+from portfolio_helpers.analysis import propensity, scoring
+from portfolio_helpers.analysis.features import customer_features
+from portfolio_helpers.analysis.scoring import (
     DEFAULT_AT_RISK,
     DEFAULT_VALUE_WEIGHTS,
     at_risk,
@@ -36,6 +32,10 @@ from portfolio_helpers.scoring import (
     tables_until,
     value_scores,
 )
+from portfolio_helpers.app.sample_data import load_truth
+from portfolio_helpers.cleaning.pipeline import open_portfolio
+from portfolio_helpers.core.config import load_config
+from portfolio_helpers.core.errors import ConfigError
 
 SAMPLE = Path(__file__).resolve().parents[1] / "data" / "sample"
 AS_OF = pd.Timestamp("2025-12-31")

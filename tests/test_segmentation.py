@@ -1,4 +1,4 @@
-"""Tests of portfolio_helpers.segmentation on hand-made data and on the generated sample portfolio."""
+"""Tests of portfolio_helpers.analysis.segmentation on hand-made data and on the generated sample portfolio."""
 
 from __future__ import annotations
 
@@ -9,9 +9,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from sklearn.metrics import adjusted_rand_score
 
-from portfolio_helpers import engine
-from portfolio_helpers.sample_data import SEGMENT_NAMES, generate_portfolio
-from portfolio_helpers.segmentation import (
+from portfolio_helpers.analysis import engine
+from portfolio_helpers.analysis.segmentation import (
     FUNNEL_STAGES,
     LIFECYCLE_STAGES,
     fit_segments,
@@ -26,6 +25,7 @@ from portfolio_helpers.segmentation import (
     stability,
     stage_funnel,
 )
+from portfolio_helpers.app.sample_data import SEGMENT_NAMES, generate_portfolio
 
 AS_OF = pd.Timestamp("2025-12-31")
 
@@ -374,8 +374,8 @@ def test_migration_conserves_customers(before, after):
 
 
 def test_with_customer_features_module(sample, truth, features):
-    """Same recovery on the features of portfolio_helpers.features, when that module is available."""
-    module = pytest.importorskip("portfolio_helpers.features")
+    """Same recovery on the features of portfolio_helpers.analysis.features, when that module is available."""
+    module = pytest.importorskip("portfolio_helpers.analysis.features")
     real = module.customer_features(sample.tables, sample.config["as_of"])
     segments = pd.DataFrame(sample.truth["customers"]).set_index("customer_id")["segment"]
     result = fit_segments(real, k=len(SEGMENT_NAMES), score_k=False)

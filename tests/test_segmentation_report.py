@@ -1,7 +1,7 @@
 import pandas as pd
 
-from portfolio_helpers import rfm
-from portfolio_helpers import segmentation_report as report
+from portfolio_helpers.analysis import rfm
+from portfolio_helpers.reporting import segmentation as report
 
 
 def test_rfm_findings_and_grid():
@@ -53,7 +53,7 @@ def test_lifecycle_leads_avoid_counting_crm_leads_twice():
 def test_cluster_name_overrides_are_validated():
     import pytest
 
-    from portfolio_helpers.errors import ConfigError
+    from portfolio_helpers.core.errors import ConfigError
 
     assert report.cluster_name_overrides(None) is None
     assert report.cluster_name_overrides({"names": {0: " Key accounts ", "2": "Small"}}) == {0: "Key accounts",

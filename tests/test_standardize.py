@@ -9,9 +9,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from portfolio_helpers.loaders import load_portfolio
-from portfolio_helpers.sample_data import COUNTRIES, load_truth
-from portfolio_helpers.standardize import (
+from portfolio_helpers.app.sample_data import COUNTRIES, load_truth
+from portfolio_helpers.cleaning.standardize import (
     CHANGE_COLUMNS,
     COUNTRY_NAMES,
     RULES,
@@ -31,6 +30,7 @@ from portfolio_helpers.standardize import (
     standardize_text,
     standardize_transactions,
 )
+from portfolio_helpers.ingest.loaders import load_portfolio
 
 SAMPLE = Path(__file__).resolve().parents[1] / "data" / "sample"
 

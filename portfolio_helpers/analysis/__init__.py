@@ -1,0 +1,1 @@
+"""Analysis: computations that return frames and numbers (no sentences, no charts)."""

@@ -1,0 +1,321 @@
+"""Customer features: one row per buying customer, for RFM, clustering and CLV models.
+
+:func:`customer_features` turns the cleaned tables (``pipeline.open_portfolio``) into one
+row per customer with recency, frequency, monetary value, trend, mix and service traits;
+:data:`FEATURE_DEFINITIONS` says what each column means in plain words.
+:func:`lifetimes_summary` gives the ``frequency, recency, T, monetary_value`` summary of
+the BG/NBD and Gamma-Gamma models (``lifetimes`` / ``pymc-marketing`` convention).
+
+Scope
+-----
+Features use the revenue lines (:func:`portfolio_helpers.analysis.engine.revenue_lines`: every line
+except cancelled ones, credit notes included) dated on or before the day of ``as_of``, with
+a customer id. A customer is in the table when it has at least one such line. Days are
+calendar days (times of day are ignored).
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+import numpy as np
+import pandas as pd
+
+from portfolio_helpers.analysis import engine
+
+__all__ = ["customer_features", "lifetimes_summary", "FEATURE_DEFINITIONS", "TIME_UNITS", "RETURN_STATUSES"]
+
+RETURN_STATUSES = ("returned", "cancelled", "modified")
+#: Days per time unit of :func:`lifetimes_summary` (a month is an average calendar month).
+TIME_UNITS = {"D": 1.0, "W": 7.0, "M": 365.25 / 12}
+_DAYS_PER_YEAR = 365.25
+SIZE_BANDS = ("1-9", "10-49", "50-249", "250+")
+AGE_BANDS = ("<30", "30-44", "45-59", "60+")
+
+FEATURE_DEFINITIONS: dict[str, str] = {
+    "customer_id": "Customer identifier.",
+    "first_purchase": "Date and time of the customer's first revenue line.",
+    "last_purchase": "Date and time of the customer's last revenue line.",
+    "recency_days": "Days from the last purchase day to the as-of date (0 = bought on the as-of day).",
+    "frequency": "Number of distinct orders (a line without an order number is an order of its own).",
+    "monetary": "Net revenue: sum of the amounts of all non-cancelled lines, credit notes deducted.",
+    "n_purchase_days": "Number of distinct days with a purchase.",
+    "tenure_days": "Days from the first purchase day to the as-of date.",
+    "orders_per_year": "Orders per year of tenure: frequency / max(tenure in years, 1/12); "
+                       "a tenure under one month counts as one month so new customers are not inflated.",
+    "avg_order_value": "Average order value: monetary / frequency.",
+    "revenue_last": "Net revenue in the last period (the `period_months` months up to the as-of date).",
+    "revenue_previous": "Net revenue in the period of the same length just before the last one.",
+    "revenue_trend": "Revenue change between the two periods: (last - previous) / max(previous, 1); "
+                     "a customer new in the last period shows its revenue_last as the change (previous = 1).",
+    "discount_share": "Share of net revenue bought on lines with a discount (0 without a discount column "
+                      "or when net revenue is not positive).",
+    "return_rate": "Lines returned, cancelled or modified divided by all lines (cancelled ones included).",
+    "days_late": "Mean days between due date and payment over paid invoices (negative = paid early; "
+                 "0 without payments).",
+    "service_minutes_per_1000": "After-sales ticket minutes per 1,000 of net revenue (0 without tickets "
+                                "or when net revenue is not positive).",
+    "gross_margin": "Revenue minus cost over the revenue lines with a known cost (only with a cost column).",
+    "margin_rate": "Gross margin divided by the revenue of those lines (0 when that revenue is not positive).",
+    "profit": "Profit after cost-to-serve, from the profitability P&L (only when it is given).",
+    "profit_margin": "Profit divided by revenue, from the profitability P&L (NaN when revenue <= 0).",
+    "share_<category>": "Share of the customer's positive line amounts in that product category "
+                        "(the shares add up to 1; all 0 for a customer with no positive line).",
+    "customer_type": "Customer type from the customer table (e.g. B2B, B2C).",
+    "industry": "Industry from the customer table.",
+    "size_band": "Company size from the number of employees: 1-9, 10-49, 50-249, 250+.",
+    "country": "Country code (or country name when there is no code) from the customer table.",
+    "age_band": "Age at the as-of date from the birth year: <30, 30-44, 45-59, 60+.",
+    "income_band": "Income band from the customer table.",
+}
+
+
+# --------------------------------------------------------------------------- helpers
+
+def _day(values) -> pd.Series:
+    return pd.to_datetime(values).dt.normalize()
+
+
+def _days_between(later, earlier) -> pd.Series:
+    return (later - earlier).dt.days.astype("int64")
+
+
+def _category_column(value: str) -> str:
+    """``"Hardware & Tools"`` -> ``"share_hardware_tools"``."""
+    text = unicodedata.normalize("NFKD", str(value))
+    text = "".join(ch for ch in text if not unicodedata.combining(ch)).lower()
+    return "share_" + (re.sub(r"[^a-z0-9]+", "_", text).strip("_") or "unknown")
+
+
+def _scoped_lines(transactions: pd.DataFrame, as_of: pd.Timestamp) -> pd.DataFrame:
+    """Lines with a customer id and a date on or before the as-of day."""
+    tx = transactions[transactions["customer_id"].notna() & transactions["date"].notna()]
+    return tx[_day(tx["date"]) <= as_of]
+
+
+def _sum_by_customer(frame: pd.DataFrame, values: pd.Series, index: pd.Index) -> pd.Series:
+    return values.groupby(frame["customer_id"]).sum().reindex(index, fill_value=0.0).astype("float64")
+
+
+def _period_revenue(lines: pd.DataFrame, start: pd.Timestamp, end: pd.Timestamp, index: pd.Index) -> pd.Series:
+    """Revenue per customer over the days in ``(start, end]``."""
+    day = _day(lines["date"])
+    inside = lines[(day > start) & (day <= end)]
+    return _sum_by_customer(inside, inside["amount"], index)
+
+
+def size_band(employees: pd.Series) -> pd.Series:
+    """Company size band from a number of employees.
+
+    Examples
+    --------
+    >>> size_band(pd.Series([3, 10, 249, 250, None], dtype="Int64")).tolist()
+    ['1-9', '10-49', '50-249', '250+', <NA>]
+    """
+    bands = pd.cut(pd.to_numeric(employees).astype("float64"), [-np.inf, 9, 49, 249, np.inf], labels=SIZE_BANDS)
+    return bands.astype("string")
+
+
+def age_band(birth_year: pd.Series, as_of) -> pd.Series:
+    """Age band at ``as_of`` (age = as-of year - birth year).
+
+    Examples
+    --------
+    >>> age_band(pd.Series([1996, 1995, 1981, 1980, 1966, 1965, None], dtype="Int64"), "2025-12-31").tolist()
+    ['<30', '30-44', '30-44', '45-59', '45-59', '60+', <NA>]
+    """
+    age = pd.Timestamp(as_of).year - pd.to_numeric(birth_year).astype("float64")
+    return pd.cut(age, [-np.inf, 29, 44, 59, np.inf], labels=AGE_BANDS).astype("string")
+
+
+def _attributes(customers: pd.DataFrame, as_of: pd.Timestamp) -> pd.DataFrame:
+    customers = customers.drop_duplicates("customer_id").set_index("customer_id")
+    out = pd.DataFrame(index=customers.index)
+    for col in ("customer_type", "industry"):
+        if col in customers.columns:
+            out[col] = customers[col].astype("string")
+    if "employees" in customers.columns:
+        out["size_band"] = size_band(customers["employees"])
+    country = next((col for col in ("country_code", "country") if col in customers.columns), None)
+    if country is not None:
+        out["country"] = customers[country].astype("string")
+    if "birth_year" in customers.columns:
+        out["age_band"] = age_band(customers["birth_year"], as_of)
+    if "income_band" in customers.columns:
+        out["income_band"] = customers["income_band"].astype("string")
+    return out
+
+
+# --------------------------------------------------------------------------- features
+
+def customer_features(tables: dict, as_of, period_months: int = 12, pnl: pd.DataFrame | None = None) -> pd.DataFrame:
+    """One row of features per customer with at least one revenue line.
+
+    Parameters
+    ----------
+    tables : dict of DataFrame
+        Cleaned tables: ``transactions`` (``customer_id, date, amount``; optional ``order_id,
+        status, category, discount, cost``), optional ``customers``, ``payments``, ``tickets``.
+    as_of : date-like
+        Reference date; lines dated after its day are ignored.
+    period_months : int
+        Length of the two periods compared by ``revenue_last``, ``revenue_previous`` and
+        ``revenue_trend``.
+    pnl : DataFrame, optional
+        :func:`portfolio_helpers.analysis.profitability.customer_pnl`; adds ``profit`` and ``profit_margin``.
+
+    Returns
+    -------
+    DataFrame
+        Sorted by ``customer_id``; columns as in :data:`FEATURE_DEFINITIONS` (optional ones
+        only when their source exists).
+
+    Examples
+    --------
+    >>> tx = pd.DataFrame({"customer_id": ["a", "a", "b"], "order_id": ["o1", "o2", "o3"],
+    ...                    "date": pd.to_datetime(["2024-06-01", "2025-03-01", "2025-12-01"]),
+    ...                    "amount": [100.0, 300.0, 50.0]})
+    >>> f = customer_features({"transactions": tx}, "2025-12-31")
+    >>> f[["customer_id", "recency_days", "frequency", "monetary", "revenue_last", "revenue_trend"]]
+      customer_id  recency_days  frequency  monetary  revenue_last  revenue_trend
+    0           a           305          2     400.0         300.0            2.0
+    1           b            30          1      50.0          50.0           50.0
+    """
+    as_of = pd.Timestamp(as_of).normalize()
+    all_lines = _scoped_lines(tables["transactions"], as_of)
+    lines = engine.revenue_lines(all_lines)
+    summary = engine.customer_summary(lines)
+    ids = pd.Index(summary["customer_id"], name="customer_id")
+
+    out = pd.DataFrame({"customer_id": summary["customer_id"].astype("string")})
+    out["first_purchase"] = summary["first_purchase"].to_numpy()
+    out["last_purchase"] = summary["last_purchase"].to_numpy()
+    out["recency_days"] = _days_between(as_of, _day(summary["last_purchase"])).to_numpy()
+    out["frequency"] = summary["n_orders"].astype("int64").to_numpy()
+    out["monetary"] = summary["revenue"].astype("float64").to_numpy()
+    out["n_purchase_days"] = summary["n_purchase_days"].astype("int64").to_numpy()
+    out["tenure_days"] = _days_between(as_of, _day(summary["first_purchase"])).to_numpy()
+    years = np.maximum(out["tenure_days"] / _DAYS_PER_YEAR, 1 / 12)
+    out["orders_per_year"] = out["frequency"] / years
+    out["avg_order_value"] = out["monetary"] / out["frequency"]
+
+    offset = pd.DateOffset(months=period_months)
+    last = _period_revenue(lines, as_of - offset, as_of, ids)
+    previous = _period_revenue(lines, as_of - 2 * offset, as_of - offset, ids)
+    out["revenue_last"] = last.to_numpy()
+    out["revenue_previous"] = previous.to_numpy()
+    out["revenue_trend"] = ((last - previous) / np.maximum(previous, 1.0)).to_numpy()
+
+    positive_revenue = out["monetary"].to_numpy() > 0
+    if "discount" in lines.columns:
+        discounted = lines["amount"].where(lines["discount"].fillna(0) > 0, 0.0)
+        share = _sum_by_customer(lines, discounted, ids).to_numpy() / np.where(positive_revenue, out["monetary"], 1)
+        out["discount_share"] = np.where(positive_revenue, share, 0.0)
+    else:
+        out["discount_share"] = 0.0
+
+    if "status" in all_lines.columns:
+        returned = all_lines["status"].isin(RETURN_STATUSES).fillna(False).astype("float64")
+        out["return_rate"] = returned.groupby(all_lines["customer_id"]).mean().reindex(ids).to_numpy()
+    else:
+        out["return_rate"] = 0.0
+
+    out["days_late"] = _days_late(tables.get("payments"), ids).to_numpy()
+    minutes = _ticket_minutes(tables.get("tickets"), as_of, ids).to_numpy()
+    out["service_minutes_per_1000"] = np.where(
+        positive_revenue, 1000 * minutes / np.where(positive_revenue, out["monetary"], 1), 0.0)
+
+    if "cost" in lines.columns:
+        known = lines[lines["cost"].notna()]
+        margin = _sum_by_customer(known, known["amount"] - known["cost"], ids)
+        base = _sum_by_customer(known, known["amount"], ids)
+        out["gross_margin"] = margin.to_numpy()
+        out["margin_rate"] = np.where(base > 0, margin / base.where(base > 0, 1.0), 0.0)
+
+    if pnl is not None:
+        profit = pnl.drop_duplicates("customer_id").set_index("customer_id")[["profit", "profit_margin"]]
+        out = out.join(profit, on="customer_id")
+
+    if "category" in lines.columns:
+        out = out.join(_category_shares(lines, ids), on="customer_id")
+
+    if tables.get("customers") is not None:
+        out = out.join(_attributes(tables["customers"], as_of), on="customer_id")
+    return out.reset_index(drop=True)
+
+
+def _days_late(payments: pd.DataFrame | None, ids: pd.Index) -> pd.Series:
+    if payments is None or not {"customer_id", "due_date", "paid_date"} <= set(payments.columns):
+        return pd.Series(0.0, index=ids)
+    paid = payments[payments["paid_date"].notna() & payments["due_date"].notna()]
+    late = _days_between(_day(paid["paid_date"]), _day(paid["due_date"])).astype("float64")
+    return late.groupby(paid["customer_id"]).mean().reindex(ids, fill_value=0.0)
+
+
+def _ticket_minutes(tickets: pd.DataFrame | None, as_of: pd.Timestamp, ids: pd.Index) -> pd.Series:
+    if tickets is None or not {"customer_id", "minutes"} <= set(tickets.columns):
+        return pd.Series(0.0, index=ids)
+    if "date" in tickets.columns:
+        tickets = tickets[tickets["date"].isna() | (_day(tickets["date"]) <= as_of)]
+    return _sum_by_customer(tickets, tickets["minutes"].fillna(0.0), ids)
+
+
+def _category_shares(lines: pd.DataFrame, ids: pd.Index) -> pd.DataFrame:
+    positive = lines[lines["amount"] > 0]
+    column = positive["category"].astype("string").fillna("unknown").map(_category_column)
+    table = positive.pivot_table(index="customer_id", columns=column.rename("category"), values="amount",
+                                 aggfunc="sum", fill_value=0.0, observed=True)
+    table = table.div(table.sum(axis=1), axis=0).reindex(ids, fill_value=0.0)
+    table.columns = table.columns.astype(str)
+    return table[sorted(table.columns)].rename_axis(columns=None).astype("float64")
+
+
+# --------------------------------------------------------------------------- lifetimes
+
+def lifetimes_summary(transactions: pd.DataFrame, as_of, time_unit: str = "W") -> pd.DataFrame:
+    """The recency-frequency summary of the BG/NBD, Pareto/NBD and Gamma-Gamma models.
+
+    Same convention as ``lifetimes.utils.summary_data_from_transaction_data`` with daily
+    purchases and ``pymc_marketing.clv.rfm_summary``: the revenue lines dated on or before
+    the day of ``as_of`` are merged per customer and calendar day (amounts summed), then
+
+    - ``frequency``: repeat purchase days (purchase days - 1);
+    - ``recency``: time from the first to the last purchase day (0 without repeat);
+    - ``T``: time from the first purchase day to ``as_of``;
+    - ``monetary_value``: mean value of the repeat purchase days (the first one left
+      out), 0 when ``frequency`` is 0.
+
+    Times are in ``time_unit``: ``"D"`` days, ``"W"`` weeks (7 days), ``"M"`` average
+    months (365.25 / 12 days).
+
+    Examples
+    --------
+    >>> tx = pd.DataFrame({"customer_id": ["a", "a", "a", "b"],
+    ...                    "date": pd.to_datetime(["1997-01-01", "1997-01-18", "1997-01-18", "1997-03-01"]),
+    ...                    "amount": [29.33, 20.0, 9.73, 10.0]})
+    >>> lifetimes_summary(tx, "1997-09-30", "D")
+      customer_id  frequency  recency      T  monetary_value
+    0           a          1     17.0  272.0           29.73
+    1           b          0      0.0  213.0            0.00
+    """
+    if time_unit not in TIME_UNITS:
+        raise ValueError(f"time_unit must be one of {', '.join(TIME_UNITS)}, got {time_unit!r}")
+    as_of = pd.Timestamp(as_of).normalize()
+    lines = engine.revenue_lines(_scoped_lines(transactions, as_of))
+    days = (lines.assign(day=_day(lines["date"])).groupby(["customer_id", "day"], sort=True)["amount"]
+            .sum().reset_index())
+    first = days.groupby("customer_id").nth(0).set_index("customer_id")
+    per = days.groupby("customer_id").agg(first=("day", "min"), last=("day", "max"), n=("day", "size"),
+                                          total=("amount", "sum"))
+    unit = TIME_UNITS[time_unit]
+    frequency = (per["n"] - 1).astype("int64")
+    repeat_value = (per["total"] - first["amount"].reindex(per.index)) / frequency.where(frequency > 0, 1)
+    out = pd.DataFrame({
+        "frequency": frequency,
+        "recency": (per["last"] - per["first"]).dt.days / unit,
+        "T": (as_of - per["first"]).dt.days / unit,
+        "monetary_value": repeat_value.where(frequency > 0, 0.0).astype("float64"),
+    })
+    out.index = out.index.astype("string")
+    return out.rename_axis("customer_id").reset_index()

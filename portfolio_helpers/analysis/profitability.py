@@ -1,0 +1,1360 @@
+"""Customer profitability: a per-customer P&L with an activity-based cost-to-serve model.
+
+Revenue alone flatters the customers who order often and small, return a lot, pay late
+or call the help desk every week. This module prices those activities with the rates of
+the ``costs:`` section of the portfolio config (:class:`CostModel`) and gives one P&L
+line per customer (:func:`customer_pnl`), the whale curve, the large-but-unprofitable
+customers with the lever that would fix each, and a sensitivity analysis of the rates.
+
+Config
+------
+.. code-block:: yaml
+
+    costs:
+      default_cogs_rate: 0.60          # share of revenue; where transactions have no `cost` value
+      cogs_rate_by_category: {hardware: 0.70, services: 0.35}
+      per_order: 12.0                  # order handling, per distinct order
+      per_line: 1.5                    # per transaction line
+      per_delivery: 8.0                # per distinct order with a positive net amount
+      per_return: 25.0                 # per line returned, cancelled or modified
+      per_ticket: 30.0                 # per after-sales ticket
+      per_service_minute: 0.8          # per ticket minute
+      capital_rate: 0.08               # annual cost of capital, for paying late
+      per_late_invoice: 5.0            # dunning cost per late invoice
+      per_customer: 0.0                # yearly account-management cost per active customer
+
+Every rate defaults to 0 except ``default_cogs_rate`` (0.60). Categories compare
+case- and accent-insensitively (``Hardware`` is ``hardware``).
+
+Definitions
+-----------
+The P&L covers every transaction line given (the loader already leaves out lines dated
+after ``as_of``), not one year: counts and costs are totals over the data period.
+
+Customers
+    Every customer with at least one transaction line (even if all its lines are
+    cancelled). Customers with tickets or invoices but no transaction line are not in
+    the P&L; :func:`customers_without_transactions` lists them.
+Revenue
+    Sum of ``amount`` over the revenue lines, i.e. every line except cancelled ones
+    (:func:`portfolio_helpers.analysis.engine.revenue_lines`); credit notes count, negative.
+Cost of goods (``cogs``)
+    Line by line on the revenue lines: the ``cost`` value where the column exists and
+    the value is not missing, else ``amount`` times the line category's rate
+    (``cogs_rate_by_category``), else times ``default_cogs_rate``.
+    ``gross_margin = revenue - cogs``.
+Orders (``cost_orders = per_order x n_orders``)
+    Distinct ``order_id`` values over *all* lines, cancelled ones included (the order was
+    handled); a line without ``order_id`` (or every line, without the column) is an
+    order of its own.
+Lines (``cost_lines = per_line x n_lines``)
+    All lines, cancelled ones included.
+Deliveries (``cost_delivery = per_delivery x n_deliveries``)
+    Distinct orders whose net amount over their non-cancelled lines is positive.
+Returns (``cost_returns = per_return x n_return_lines``)
+    Lines with status ``returned``, ``cancelled`` or ``modified`` (0 without a status
+    column).
+Late payment (``cost_late_payment``)
+    From the ``payments`` table. An invoice is late when it was paid after its due date
+    (late by ``paid_date - due_date`` days) or is unpaid and was due before ``as_of``
+    (late by ``as_of - due_date`` days); an invoice due after ``as_of`` is not late.
+    Only invoices with a positive amount count (a credit note is owed *to* the
+    customer): ``capital_days = sum(amount x days late)`` and ``cost_late_payment =
+    capital_days x capital_rate / 365 + per_late_invoice x n_late_invoices``. Dates
+    are compared by calendar day.
+Service (``cost_service``)
+    From the ``tickets`` table: ``per_ticket x n_tickets + per_service_minute x
+    service_minutes`` plus the tickets' own ``cost`` column when given.
+Account (``cost_account = per_customer x n_active_years``)
+    ``n_active_years`` counts the 12-month windows ``(as_of - (k+1) years, as_of - k
+    years]``, k = 0, 1, 2, ..., in which the customer has at least one revenue line
+    with a positive amount.
+Cost to serve and profit
+    ``cost_to_serve`` is the sum of the seven ``cost_*`` drivers (:data:`DRIVER_COLUMNS`);
+    ``profit = revenue - cogs - cost_to_serve``; ``profit_margin = profit / revenue`` and
+    ``margin_rate = gross_margin / revenue`` (both NaN when revenue <= 0).
+    ``profit_rank`` is 1 for the most profitable customer, ties broken by customer id.
+    A customer is *unprofitable* when its profit is negative (below 0).
+Discounts
+    Net ``amount`` already has the discount taken off, so discounts are never subtracted
+    again: ``discount_given`` (sum of the ``discount`` column over revenue lines) and
+    ``discount_share`` (share of revenue bought on lines with a discount > 0) are
+    reported beside the P&L, NaN without a ``discount`` column.
+Traits
+    ``orders_per_year = n_orders / max(years from first to last line, 1)`` (at least
+    one year, so a new customer's rate is not inflated); ``avg_order_value = revenue /
+    n_deliveries``; ``return_rate = n_return_lines / n_lines``; ``avg_days_late`` is the
+    mean of ``paid_date - due_date`` over paid invoices (negative when paid early);
+    ``avg_days_to_pay`` the mean of ``paid_date`` minus the order date (first line of
+    the ``order_id`` in transactions) over paid invoices whose ``order_id`` links;
+    ``service_minutes_per_1000`` is service minutes per 1,000 of revenue (NaN when
+    revenue <= 0).
+
+Missing optional tables (``payments``, ``tickets``) make their drivers 0;
+:func:`missing_driver_notes` says so in words for the report.
+
+Example
+-------
+>>> import pandas as pd
+>>> tables = {"transactions": pd.DataFrame({
+...     "customer_id": ["a", "a", "b"], "order_id": ["o1", "o2", "o3"],
+...     "date": pd.to_datetime(["2025-01-10", "2025-03-01", "2025-02-01"]),
+...     "amount": [1000.0, 50.0, 300.0], "cost": [600.0, None, 150.0]})}
+>>> model = CostModel(default_cogs_rate=0.5, per_order=20.0, per_delivery=10.0)
+>>> pnl = customer_pnl(tables, model, as_of="2025-12-31")
+>>> pnl[["customer_id", "revenue", "cogs", "cost_to_serve", "profit", "profit_rank"]]
+  customer_id  revenue   cogs  cost_to_serve  profit  profit_rank
+0           a   1050.0  625.0           60.0   365.0            1
+1           b    300.0  150.0           30.0   120.0            2
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import math
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from numbers import Real
+
+import ibis
+import numpy as np
+import pandas as pd
+
+from portfolio_helpers.analysis import engine
+from portfolio_helpers.core.contract import normalize_label
+from portfolio_helpers.core.errors import ConfigError
+from portfolio_helpers.reporting.cleaning import UNKNOWN
+from portfolio_helpers.reporting.narrative import fmt_int, fmt_money, fmt_pct
+
+__all__ = [
+    "CostModel",
+    "COST_KEYS",
+    "DRIVER_COLUMNS",
+    "DRIVER_LABELS",
+    "EXPORT_COLUMNS",
+    "PNL_COLUMNS",
+    "cost_model_from_config",
+    "load_cost_model",
+    "driver_quantities",
+    "price",
+    "customer_pnl",
+    "missing_driver_notes",
+    "customers_without_transactions",
+    "whale_curve",
+    "whale_summary",
+    "quadrants",
+    "QUADRANTS",
+    "loss_explanations",
+    "cost_breakdown",
+    "sensitivity",
+    "profitability_metrics",
+]
+
+# --------------------------------------------------------------------------- names
+
+#: Rates that are a share (of revenue, or per year) and so cannot exceed 1.
+_SHARE_RATES = ("default_cogs_rate", "capital_rate")
+#: Cost-to-serve rates, in config order.
+_SERVICE_RATES = ("per_order", "per_line", "per_delivery", "per_return", "per_ticket", "per_service_minute",
+                  "capital_rate", "per_late_invoice", "per_customer")
+#: Every key of the ``costs:`` section, in config order.
+COST_KEYS = ("default_cogs_rate", "cogs_rate_by_category", *_SERVICE_RATES)
+_RATE_MEANINGS = {
+    "default_cogs_rate": "a share of revenue between 0 and 1 (0.60 = 60%)",
+    "cogs_rate_by_category": "a share of revenue between 0 and 1 (0.70 = 70%)",
+    "capital_rate": "an annual rate between 0 and 1 (0.08 = 8% a year)",
+}
+RETURN_STATUSES = ("returned", "cancelled", "modified")
+
+DRIVER_COLUMNS: tuple[str, ...] = (
+    "cost_orders", "cost_lines", "cost_delivery", "cost_returns", "cost_late_payment", "cost_service",
+    "cost_account",
+)
+DRIVER_LABELS: dict[str, str] = {
+    "cost_orders": "order handling",
+    "cost_lines": "order lines",
+    "cost_delivery": "deliveries",
+    "cost_returns": "returns and changes",
+    "cost_late_payment": "late payment",
+    "cost_service": "after-sales service",
+    "cost_account": "account management",
+}
+TRAIT_COLUMNS: tuple[str, ...] = (
+    "n_orders", "n_lines", "orders_per_year", "avg_order_value", "discount_given", "discount_share",
+    "return_rate", "avg_days_late", "avg_days_to_pay", "n_tickets", "service_minutes",
+    "service_minutes_per_1000", "margin_rate",
+)
+#: The other driver quantities, kept in the P&L so each cost can be traced to its count.
+QUANTITY_COLUMNS: tuple[str, ...] = ("n_deliveries", "n_return_lines", "n_late_invoices", "capital_days",
+                                     "ticket_cost", "n_active_years")
+PNL_COLUMNS: tuple[str, ...] = (
+    "customer_id", "revenue", "cogs", "gross_margin", *DRIVER_COLUMNS, "cost_to_serve", "profit",
+    "profit_margin", "profit_rank", *TRAIT_COLUMNS, *QUANTITY_COLUMNS,
+)
+#: Columns the notebook writes to ``exports/customers.csv`` (besides ``customer_id``).
+EXPORT_COLUMNS: tuple[str, ...] = ("cogs", "gross_margin", *DRIVER_COLUMNS, "cost_to_serve", "profit",
+                                   "profit_margin", "profit_rank")
+QUADRANTS = ("large & profitable", "large & unprofitable", "small & profitable", "small & unprofitable")
+# Cost drivers a commercial lever acts on together (loss_explanations).
+_LEVER_GROUPS: dict[str, tuple[str, ...]] = {
+    "order handling": ("cost_orders", "cost_lines", "cost_delivery"),
+    "returns": ("cost_returns",),
+    "late payment": ("cost_late_payment",),
+    "after-sales service": ("cost_service",),
+    "account management": ("cost_account",),
+}
+_UNCOSTED_DEFAULT = "uncosted_revenue"  # revenue of lines without cost, priced at default_cogs_rate
+
+
+def _uncosted_column(category: str) -> str:
+    return f"uncosted_revenue[{category}]"
+
+
+# --------------------------------------------------------------------------- the cost model
+
+
+@dataclass(frozen=True)
+class CostModel:
+    """The rates of the activity-based cost-to-serve model (the ``costs:`` config section).
+
+    Category keys of ``cogs_rate_by_category`` are stored normalized
+    (:func:`~portfolio_helpers.core.contract.normalize_label`: lower case, no accents). The
+    constructor checks the rates are finite and not negative (``ValueError``); the
+    stricter config rules (shares at most 1) are applied by :func:`cost_model_from_config`,
+    so that :meth:`scaled` can explore scenarios beyond them.
+
+    Examples
+    --------
+    >>> model = CostModel(per_order=12.0, cogs_rate_by_category={"Hardware": 0.7})
+    >>> model.cogs_rate_by_category
+    {'hardware': 0.7}
+    >>> model.scaled("per_order", 1.5).per_order
+    18.0
+    >>> model.cost_to_serve_rates()
+    {'per_order': 12.0}
+    """
+
+    default_cogs_rate: float = 0.60
+    cogs_rate_by_category: dict[str, float] = field(default_factory=dict)
+    per_order: float = 0.0
+    per_line: float = 0.0
+    per_delivery: float = 0.0
+    per_return: float = 0.0
+    per_ticket: float = 0.0
+    per_service_minute: float = 0.0
+    capital_rate: float = 0.0
+    per_late_invoice: float = 0.0
+    per_customer: float = 0.0
+
+    def __post_init__(self) -> None:
+        for name in ("default_cogs_rate", *_SERVICE_RATES):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, Real) or not math.isfinite(value) or value < 0:
+                raise ValueError(f"CostModel.{name} must be a finite number >= 0, got {value!r}")
+            object.__setattr__(self, name, float(value))
+        if not isinstance(self.cogs_rate_by_category, Mapping):
+            raise ValueError("CostModel.cogs_rate_by_category must be a mapping category -> rate, "
+                             f"got {type(self.cogs_rate_by_category).__name__}")
+        rates: dict[str, float] = {}
+        for category, rate in self.cogs_rate_by_category.items():
+            label = normalize_label(category)
+            if label in rates:
+                raise ValueError(f"CostModel.cogs_rate_by_category: category {category!r} is given twice")
+            if isinstance(rate, bool) or not isinstance(rate, Real) or not math.isfinite(rate) or rate < 0:
+                raise ValueError(f"CostModel.cogs_rate_by_category[{category!r}] must be a finite number >= 0, "
+                                 f"got {rate!r}")
+            rates[label] = float(rate)
+        object.__setattr__(self, "cogs_rate_by_category", rates)
+
+    def scaled(self, name: str, factor: float) -> CostModel:
+        """A copy with one rate multiplied by ``factor`` (``cogs_rate_by_category``: every category rate).
+
+        Examples
+        --------
+        >>> CostModel(cogs_rate_by_category={"hardware": 0.5}).scaled("cogs_rate_by_category", 2).cogs_rate_by_category
+        {'hardware': 1.0}
+        """
+        if name not in COST_KEYS:
+            raise ValueError(f"unknown rate {name!r} (rates: {', '.join(COST_KEYS)}){_suggest(name, COST_KEYS)}")
+        if isinstance(factor, bool) or not isinstance(factor, Real) or not math.isfinite(factor) or factor < 0:
+            raise ValueError(f"factor must be a finite number >= 0, got {factor!r}")
+        if name == "cogs_rate_by_category":
+            return dataclasses.replace(self, cogs_rate_by_category={
+                category: rate * factor for category, rate in self.cogs_rate_by_category.items()})
+        return dataclasses.replace(self, **{name: getattr(self, name) * factor})
+
+    def cost_to_serve_rates(self) -> dict[str, float]:
+        """The non-zero cost-to-serve rates, in config order."""
+        return {name: getattr(self, name) for name in _SERVICE_RATES if getattr(self, name) > 0}
+
+    def nonzero_rates(self) -> list[str]:
+        """Names of the rates that are not 0 (``cogs_rate_by_category`` when it has a non-zero rate)."""
+        names = ["default_cogs_rate"] if self.default_cogs_rate > 0 else []
+        if any(rate > 0 for rate in self.cogs_rate_by_category.values()):
+            names.append("cogs_rate_by_category")
+        return names + list(self.cost_to_serve_rates())
+
+
+def _suggest(name, options) -> str:
+    close = difflib.get_close_matches(str(name), list(options), n=1, cutoff=0.6)
+    return f"; did you mean '{close[0]}'?" if close else ""
+
+
+def _config_rate(value, where: str, key: str, fail) -> float:
+    meaning = _RATE_MEANINGS.get(key, "a number >= 0 in the report currency, e.g. 12.0")
+    if value is None:
+        raise fail(where, f"no value given; expected {meaning}")
+    if isinstance(value, bool) or not isinstance(value, Real):
+        shown = f"text {value!r}" if isinstance(value, str) else f"{type(value).__name__} {value!r}"
+        hint = " (write the number without quotes or % sign)" if isinstance(value, str) else ""
+        raise fail(where, f"expected {meaning}, got {shown}{hint}")
+    if not math.isfinite(value):
+        raise fail(where, f"expected {meaning}, got {value!r}")
+    if value < 0:
+        raise fail(where, f"must not be negative; expected {meaning}, got {value!r}")
+    if key in _RATE_MEANINGS and value > 1:
+        raise fail(where, f"must be at most 1; expected {meaning}, got {value!r}"
+                          f"{f' (write {value / 100:g} for {value:g}%)' if value <= 100 else ''}")
+    return float(value)
+
+
+def cost_model_from_config(section, config_path: str | os.PathLike | None = None) -> CostModel:
+    """Validate the ``costs:`` section of a portfolio config and build the :class:`CostModel`.
+
+    Parameters
+    ----------
+    section : mapping or None
+        ``PortfolioConfig.sections.get("costs")``; ``None`` (no section) gives the defaults:
+        every rate 0 except ``default_cogs_rate`` = 0.60.
+    config_path : path, optional
+        The config file, named in error messages.
+
+    Raises
+    ------
+    ConfigError
+        Naming the config file, ``costs.<key>`` and what is expected: unknown key (with
+        the closest allowed key), a rate that is not a number or is negative, a share
+        (``default_cogs_rate``, category rates, ``capital_rate``) above 1, a category
+        given twice (case- and accent-insensitively), ``cogs_rate_by_category`` that is
+        not a mapping.
+
+    Examples
+    --------
+    >>> cost_model_from_config({"per_order": 12, "cogs_rate_by_category": {"Hardware": 0.7}})
+    ... # doctest: +NORMALIZE_WHITESPACE
+    CostModel(default_cogs_rate=0.6, cogs_rate_by_category={'hardware': 0.7}, per_order=12.0, per_line=0.0,
+              per_delivery=0.0, per_return=0.0, per_ticket=0.0, per_service_minute=0.0, capital_rate=0.0,
+              per_late_invoice=0.0, per_customer=0.0)
+    >>> cost_model_from_config({"per_oder": 12}, "portfolio.yml")
+    Traceback (most recent call last):
+    ...
+    portfolio_helpers.core.errors.ConfigError: portfolio.yml: costs.per_oder: unknown key; did you mean 'per_order'? (allowed: default_cogs_rate, cogs_rate_by_category, per_order, per_line, per_delivery, per_return, per_ticket, per_service_minute, capital_rate, per_late_invoice, per_customer)
+    """
+    source = str(config_path) if config_path is not None else "portfolio config"
+
+    def fail(where: str, message: str) -> ConfigError:
+        return ConfigError(f"{source}: {where}: {message}")
+
+    if section is None:
+        return CostModel()
+    if not isinstance(section, Mapping):
+        raise fail("costs", f"expected a mapping of rates such as `costs: {{per_order: 12.0, per_line: 1.5}}`, "
+                            f"got {type(section).__name__} {section!r}")
+    for key in section:
+        if key not in COST_KEYS:
+            raise fail(f"costs.{key}", f"unknown key{_suggest(key, COST_KEYS)} (allowed: {', '.join(COST_KEYS)})")
+    rates = {key: _config_rate(section[key], f"costs.{key}", key, fail)
+             for key in ("default_cogs_rate", *_SERVICE_RATES) if key in section}
+    categories = section.get("cogs_rate_by_category")
+    category_rates: dict[str, float] = {}
+    if categories is not None:
+        if not isinstance(categories, Mapping):
+            raise fail("costs.cogs_rate_by_category",
+                       "expected a mapping category: rate, such as `{hardware: 0.70, services: 0.35}`, "
+                       f"got {type(categories).__name__} {categories!r}")
+        spelled: dict[str, str] = {}
+        for category, value in categories.items():
+            where = f"costs.cogs_rate_by_category.{category}"
+            label = normalize_label(category)
+            if not label:
+                raise fail(where, "the category name is empty")
+            if label in spelled:
+                raise fail(where, f"category given twice: '{spelled[label]}' and '{category}' are the same category "
+                                  "(categories compare ignoring case and accents); keep one")
+            spelled[label] = str(category)
+            category_rates[label] = _config_rate(value, where, "cogs_rate_by_category", fail)
+    return CostModel(cogs_rate_by_category=category_rates, **rates)
+
+
+def load_cost_model(config_path: str | os.PathLike) -> CostModel:
+    """The :class:`CostModel` of a portfolio config file (defaults without a ``costs:`` section)."""
+    from portfolio_helpers.core.config import load_config
+
+    config = load_config(config_path)
+    return cost_model_from_config(config.sections.get("costs"), config.path)
+
+
+# --------------------------------------------------------------------------- validation helpers
+
+
+_DATE_COLUMNS = ("date", "due_date", "paid_date")
+
+
+def _require(frame, table: str, columns: Sequence[str]) -> pd.DataFrame:
+    if not isinstance(frame, pd.DataFrame):
+        raise ValueError(f"the {table} table must be a DataFrame, got {type(frame).__name__}")
+    missing = [col for col in columns if col not in frame.columns]
+    if missing:
+        raise ValueError(f"the {table} table has no {', '.join(missing)} column; it has "
+                         f"{', '.join(map(str, frame.columns))}")
+    for col in _DATE_COLUMNS:
+        if col in frame.columns and not pd.api.types.is_datetime64_any_dtype(frame[col]):
+            raise ValueError(f"{table}.{col} must hold dates (datetime64), got dtype {frame[col].dtype}; "
+                             "load the tables with portfolio_helpers.ingest.loaders or convert with pd.to_datetime")
+    return frame
+
+
+def _transactions(tables: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
+    if not isinstance(tables, Mapping) or "transactions" not in tables:
+        raise ValueError("tables must be a dict holding at least a 'transactions' DataFrame")
+    transactions = _require(tables["transactions"], "transactions", ["customer_id", "date", "amount"])
+    n_missing = int(transactions["amount"].isna().sum())
+    if n_missing:
+        raise ValueError(f"transactions.amount has {n_missing:,} missing value(s); every line needs an amount")
+    return transactions[transactions["customer_id"].notna()]
+
+
+def _optional(tables: Mapping[str, pd.DataFrame], name: str, required: Sequence[str]) -> pd.DataFrame | None:
+    frame = tables.get(name)
+    if frame is None:
+        return None
+    frame = _require(frame, name, required)
+    return frame[frame["customer_id"].notna()]
+
+
+def _as_of(as_of, transactions: pd.DataFrame) -> pd.Timestamp:
+    if as_of is None:
+        as_of = transactions["date"].max()
+    try:
+        stamp = pd.Timestamp(as_of)
+    except (TypeError, ValueError) as error:
+        raise ValueError(f"as_of must be a date, got {as_of!r}: {error}") from None
+    if pd.isna(stamp):
+        raise ValueError("as_of is missing (no dated transaction?)")
+    return stamp.normalize()
+
+
+def _check_not_negative(values: pd.Series, where: str) -> None:
+    negative = values < 0
+    if negative.any():
+        examples = ", ".join(f"{v:g}" for v in values[negative].head(3))
+        raise ValueError(f"{where} has {int(negative.sum()):,} negative value(s) (e.g. {examples}); "
+                         "a time or a cost cannot be negative: fix them in the export")
+
+
+# --------------------------------------------------------------------------- driver quantities
+
+
+def _window_index(dates: pd.Series, as_of: pd.Timestamp) -> np.ndarray:
+    """k such that as_of - (k+1) years < date <= as_of - k years (by calendar day); -1 after as_of or NaT."""
+    known = dates.notna().to_numpy()
+    year = dates.dt.year.fillna(0).to_numpy(dtype=np.int64)
+    month = dates.dt.month.fillna(0).to_numpy(dtype=np.int64)
+    day = dates.dt.day.fillna(0).to_numpy(dtype=np.int64)
+    months = (as_of.year - year) * 12 + (as_of.month - month) - (day > as_of.day)  # whole months to as_of
+    after = (dates.dt.normalize() > as_of).to_numpy()
+    return np.where(known & ~after, months // 12, -1)
+
+
+def _line_frame(transactions: pd.DataFrame, model: CostModel, as_of: pd.Timestamp) -> tuple[pd.DataFrame, list]:
+    """One row per transaction line with the numbers the engine sums (vectorized, no loop over lines)."""
+    n = len(transactions)
+    positions = transactions.reset_index(drop=True).assign(_position=np.arange(n))
+    is_revenue = np.zeros(n, dtype=bool)
+    is_revenue[engine.revenue_lines(positions)["_position"].to_numpy()] = True
+    amount = transactions["amount"].to_numpy(dtype=np.float64)
+    revenue_amount = np.where(is_revenue, amount, 0.0)
+
+    if "order_id" in transactions.columns:
+        codes, _ = pd.factorize(transactions["order_id"], use_na_sentinel=True)
+        own = codes < 0  # a line without order id is an order of its own
+        codes = np.where(own, codes.max(initial=-1) + 1 + np.cumsum(own), codes)
+    else:
+        codes = np.arange(n)
+    if "status" in transactions.columns:
+        flagged = transactions["status"].isin(RETURN_STATUSES).fillna(False).to_numpy(dtype=bool)
+    else:
+        flagged = np.zeros(n, dtype=bool)
+
+    if "cost" in transactions.columns:
+        cost = transactions["cost"].to_numpy(dtype=np.float64, na_value=np.nan)
+        has_cost = ~np.isnan(cost)
+    else:
+        cost, has_cost = np.zeros(n), np.zeros(n, dtype=bool)
+    categories = list(model.cogs_rate_by_category)
+    if categories and "category" in transactions.columns:
+        category_codes, labels = pd.factorize(transactions["category"], use_na_sentinel=True)
+        bucket_of_label = np.array([categories.index(lab) + 1 if lab in categories else 0
+                                    for lab in map(normalize_label, labels)] + [0], dtype=np.int64)
+        bucket = bucket_of_label[category_codes]  # the -1 sentinel (no category) picks the trailing 0
+    else:
+        bucket = np.zeros(n, dtype=np.int64)
+
+    if "discount" in transactions.columns:
+        discount = np.nan_to_num(transactions["discount"].to_numpy(dtype=np.float64, na_value=np.nan))
+    else:
+        discount = np.zeros(n)
+    dates = transactions["date"]
+    window = _window_index(dates, as_of)
+    frame = pd.DataFrame({
+        "customer_id": transactions["customer_id"].to_numpy(),
+        "order_code": codes.astype(np.int64),
+        "date": dates.to_numpy(),
+        "revenue_amount": revenue_amount,
+        "cogs_known": np.where(is_revenue & has_cost, cost, 0.0),
+        "uncosted": np.where(is_revenue & ~has_cost, amount, 0.0),
+        "bucket": bucket,
+        "flagged": flagged.astype(np.int64),
+        "discount": np.where(is_revenue, discount, 0.0),
+        "discounted_revenue": np.where(is_revenue & (discount > 0), amount, 0.0),
+        # a purchase: a revenue line with a positive amount; its 12-month window before as_of
+        "window": np.where(is_revenue & (amount > 0), window, -1),
+    })
+    frame["customer_id"] = frame["customer_id"].astype(transactions["customer_id"].dtype)
+    return frame, categories
+
+
+def _aggregate_lines(frame: pd.DataFrame, categories: list, con=None) -> pd.DataFrame:
+    """Per-customer sums and counts of the lines, on the Ibis engine (DuckDB by default)."""
+    t = engine._table(frame, list(frame.columns), con)
+    uncosted = {_UNCOSTED_DEFAULT: ibis.ifelse(t.bucket == 0, t.uncosted, 0.0).sum()}
+    for i, category in enumerate(categories, start=1):
+        uncosted[_uncosted_column(category)] = ibis.ifelse(t.bucket == i, t.uncosted, 0.0).sum()
+    lines = t.group_by("customer_id").aggregate(
+        revenue=t.revenue_amount.sum(),
+        cogs_known=t.cogs_known.sum(),
+        **uncosted,
+        n_lines=t.count(),
+        n_return_lines=t.flagged.sum(),
+        discount_given=t.discount.sum(),
+        discounted_revenue=t.discounted_revenue.sum(),
+        first_date=t.date.min(),
+        last_date=t.date.max(),
+    )
+    per_order = t.group_by(["customer_id", "order_code"]).aggregate(net=t.revenue_amount.sum())
+    orders = per_order.group_by(customer=per_order.customer_id).aggregate(
+        n_orders=per_order.count(),
+        n_deliveries=(per_order.net > 0).cast("int64").sum(),
+    )
+    bought = t.filter(t.window >= 0)
+    active = bought.group_by(buyer=bought.customer_id).aggregate(n_active_years=bought.window.nunique())
+    joined = lines.join(orders, lines.customer_id == orders.customer).left_join(
+        active, lines.customer_id == active.buyer)
+    expr = joined.select(
+        *[joined[col] for col in lines.columns], joined.n_orders, joined.n_deliveries,
+        n_active_years=joined.n_active_years.fill_null(0),
+    ).order_by("customer_id")
+    result = engine._execute(expr, con)
+    result["customer_id"] = result["customer_id"].astype(frame["customer_id"].dtype)
+    for col in ("n_lines", "n_return_lines", "n_orders", "n_deliveries", "n_active_years"):
+        result[col] = result[col].astype(np.int64)
+    for col in ("first_date", "last_date"):
+        result[col] = pd.to_datetime(result[col])
+    return result
+
+
+def _payment_quantities(payments: pd.DataFrame | None, order_dates: pd.Series | None,
+                        as_of: pd.Timestamp) -> pd.DataFrame | None:
+    if payments is None or "paid_date" not in payments.columns:
+        return None
+    due = payments["due_date"].dt.normalize()
+    paid = payments["paid_date"].dt.normalize()
+    amount = payments["amount"].astype("float64").fillna(0.0)
+    days_after_due = (paid - due).dt.days.astype("float64")  # NaN while unpaid
+    overdue = ((as_of - due).dt.days.astype("float64")).where(paid.isna() & (due < as_of))
+    days_late = days_after_due.fillna(overdue).fillna(0.0).clip(lower=0.0)
+    late = (days_late > 0) & (amount > 0)
+    if order_dates is not None and "order_id" in payments.columns:
+        order_date = payments["order_id"].map(order_dates)
+        days_to_pay = (paid - pd.to_datetime(order_date).dt.normalize()).dt.days.astype("float64")
+    else:
+        days_to_pay = pd.Series(np.nan, index=payments.index)
+    per_invoice = pd.DataFrame({
+        "customer_id": payments["customer_id"],
+        "capital_days": np.where(late, amount * days_late, 0.0),
+        "n_late_invoices": late.astype(np.int64),
+        "avg_days_late": days_after_due,
+        "avg_days_to_pay": days_to_pay,
+    })
+    return per_invoice.groupby("customer_id", sort=False).agg(
+        capital_days=("capital_days", "sum"), n_late_invoices=("n_late_invoices", "sum"),
+        avg_days_late=("avg_days_late", "mean"), avg_days_to_pay=("avg_days_to_pay", "mean"),
+    )
+
+
+def _ticket_quantities(tickets: pd.DataFrame | None) -> pd.DataFrame | None:
+    if tickets is None:
+        return None
+    minutes = tickets["minutes"].astype("float64") if "minutes" in tickets.columns else None
+    cost = tickets["cost"].astype("float64") if "cost" in tickets.columns else None
+    for values, where in ((minutes, "tickets.minutes"), (cost, "tickets.cost")):
+        if values is not None:
+            _check_not_negative(values, where)
+    per_ticket = pd.DataFrame({
+        "customer_id": tickets["customer_id"],
+        "n_tickets": np.ones(len(tickets), dtype=np.int64),
+        "service_minutes": 0.0 if minutes is None else minutes.fillna(0.0),
+        "ticket_cost": 0.0 if cost is None else cost.fillna(0.0),
+    })
+    return per_ticket.groupby("customer_id", sort=False).sum()
+
+
+def _ratio(numerator, denominator) -> np.ndarray:
+    """numerator / denominator where the denominator is positive, else NaN."""
+    numerator = np.asarray(numerator, dtype=np.float64)
+    denominator = np.asarray(denominator, dtype=np.float64)
+    positive = denominator > 0
+    return np.divide(numerator, denominator, out=np.full(numerator.shape, np.nan), where=positive)
+
+
+def driver_quantities(tables: Mapping[str, pd.DataFrame], model: CostModel | None = None, as_of=None,
+                      con=None) -> pd.DataFrame:
+    """Per-customer activity counts, the input of :func:`price` (aggregated once, priced many times).
+
+    Parameters
+    ----------
+    tables : dict of DataFrame
+        ``transactions`` (required: ``customer_id, date, amount``), optionally ``payments``
+        and ``tickets``, with the canonical column names of the data contract.
+    model : CostModel, optional
+        Only its category list matters here (revenue without a ``cost`` value is kept per
+        configured category, so category rates can be re-priced). Default: ``CostModel()``.
+    as_of : date, optional
+        The analysis date (late payments, 12-month windows); default the last transaction date.
+    con : ibis backend, optional
+        Engine for the line aggregation; default an in-memory DuckDB.
+
+    Returns
+    -------
+    DataFrame
+        One row per customer with a transaction line, sorted by ``customer_id``: revenue,
+        ``cogs_known`` (sum of the ``cost`` values), ``uncosted_revenue`` and
+        ``uncosted_revenue[<category>]`` (revenue of lines without cost), the counts and
+        quantities of each driver and the model-independent traits. ``attrs`` holds
+        ``as_of`` and ``categories``.
+
+    Examples
+    --------
+    >>> tx = pd.DataFrame({"customer_id": ["a", "a", "a"], "order_id": ["o1", "o1", None],
+    ...                    "date": pd.to_datetime(["2025-01-10", "2025-01-10", "2025-02-01"]),
+    ...                    "amount": [100.0, 20.0, -30.0], "status": ["completed", "cancelled", "returned"]})
+    >>> q = driver_quantities({"transactions": tx}, as_of="2025-12-31")
+    >>> q[["revenue", "n_orders", "n_lines", "n_deliveries", "n_return_lines"]].to_dict("records")
+    [{'revenue': 70.0, 'n_orders': 2, 'n_lines': 3, 'n_deliveries': 1, 'n_return_lines': 2}]
+    """
+    model = CostModel() if model is None else model
+    transactions = _transactions(tables)
+    as_of = _as_of(as_of, transactions)
+    payments = _optional(tables, "payments", ["customer_id", "due_date", "amount"])
+    tickets = _optional(tables, "tickets", ["customer_id"])
+
+    frame, categories = _line_frame(transactions, model, as_of)
+    quantities = _aggregate_lines(frame, categories, con)
+    order_dates = None
+    if "order_id" in transactions.columns:
+        order_dates = transactions.groupby("order_id", sort=False)["date"].min()
+
+    ids = pd.Index(quantities["customer_id"])
+    payment = _payment_quantities(payments, order_dates, as_of)
+    ticket = _ticket_quantities(tickets)
+    for name in ("capital_days", "n_late_invoices", "avg_days_late", "avg_days_to_pay"):
+        values = payment[name].reindex(ids).to_numpy() if payment is not None else np.full(len(ids), np.nan)
+        quantities[name] = values if name.startswith("avg_") else np.nan_to_num(values)
+    for name in ("n_tickets", "service_minutes", "ticket_cost"):
+        values = ticket[name].reindex(ids).to_numpy() if ticket is not None else np.zeros(len(ids))
+        quantities[name] = np.nan_to_num(values.astype(np.float64))
+    for name in ("n_late_invoices", "n_tickets"):
+        quantities[name] = quantities[name].astype(np.int64)
+
+    revenue = quantities["revenue"].to_numpy()
+    has_discount = "discount" in transactions.columns
+    span_years = (quantities["last_date"] - quantities["first_date"]).dt.days.fillna(0).to_numpy() / 365.25
+    quantities["orders_per_year"] = quantities["n_orders"] / np.maximum(span_years, 1.0)
+    quantities["avg_order_value"] = _ratio(revenue, quantities["n_deliveries"])
+    quantities["discount_share"] = _ratio(quantities["discounted_revenue"], revenue) if has_discount else np.nan
+    if not has_discount:
+        quantities["discount_given"] = np.nan
+    quantities["return_rate"] = _ratio(quantities["n_return_lines"], quantities["n_lines"])
+    quantities["service_minutes_per_1000"] = 1000.0 * _ratio(quantities["service_minutes"], revenue)
+    quantities = quantities.drop(columns=["discounted_revenue", "first_date", "last_date"])
+    quantities.attrs = {"as_of": as_of, "categories": tuple(categories)}
+    return quantities
+
+
+# --------------------------------------------------------------------------- pricing
+
+
+def _cogs(quantities: pd.DataFrame, model: CostModel) -> np.ndarray:
+    computed_for = set(quantities.attrs.get("categories", ()))
+    missing = [c for c in model.cogs_rate_by_category if c not in computed_for]
+    if missing:
+        raise ValueError(f"the quantities were computed without the categories {', '.join(missing)}: "
+                         "recompute them with driver_quantities(tables, model, as_of) for this model")
+    cogs = quantities["cogs_known"].to_numpy() + model.default_cogs_rate * quantities[_UNCOSTED_DEFAULT].to_numpy()
+    for category in quantities.attrs.get("categories", ()):
+        rate = model.cogs_rate_by_category.get(category, model.default_cogs_rate)
+        cogs = cogs + rate * quantities[_uncosted_column(category)].to_numpy()
+    return cogs
+
+
+def _price_in_quantity_order(quantities: pd.DataFrame, model: CostModel) -> pd.DataFrame:
+    """The P&L in the row order of ``quantities`` (no ranking)."""
+    q = quantities
+    revenue = q["revenue"].to_numpy(dtype=np.float64)
+    cogs = _cogs(q, model)
+    drivers = {
+        "cost_orders": model.per_order * q["n_orders"].to_numpy(),
+        "cost_lines": model.per_line * q["n_lines"].to_numpy(),
+        "cost_delivery": model.per_delivery * q["n_deliveries"].to_numpy(),
+        "cost_returns": model.per_return * q["n_return_lines"].to_numpy(),
+        "cost_late_payment": q["capital_days"].to_numpy() * model.capital_rate / 365.0
+        + model.per_late_invoice * q["n_late_invoices"].to_numpy(),
+        "cost_service": model.per_ticket * q["n_tickets"].to_numpy()
+        + model.per_service_minute * q["service_minutes"].to_numpy() + q["ticket_cost"].to_numpy(),
+        "cost_account": model.per_customer * q["n_active_years"].to_numpy(),
+    }
+    drivers = {name: np.asarray(values, dtype=np.float64) for name, values in drivers.items()}
+    cost_to_serve = np.sum(list(drivers.values()), axis=0) if len(q) else np.zeros(0)
+    gross_margin = revenue - cogs
+    profit = gross_margin - cost_to_serve
+    pnl = pd.DataFrame({"customer_id": q["customer_id"].to_numpy(), "revenue": revenue, "cogs": cogs,
+                        "gross_margin": gross_margin, **drivers, "cost_to_serve": cost_to_serve,
+                        "profit": profit, "profit_margin": _ratio(profit, revenue)})
+    pnl["customer_id"] = pnl["customer_id"].astype(q["customer_id"].dtype)
+    for col in TRAIT_COLUMNS + QUANTITY_COLUMNS:
+        if col != "margin_rate":
+            pnl[col] = q[col].to_numpy()
+    pnl["margin_rate"] = _ratio(gross_margin, revenue)
+    return pnl
+
+
+def _rank_order(profit: np.ndarray, customer_id: pd.Series) -> np.ndarray:
+    """Positions sorted by profit (largest first), ties by customer id."""
+    by_id = np.asarray(customer_id.argsort(kind="stable"))
+    return by_id[np.argsort(-profit[by_id], kind="stable")]
+
+
+def price(quantities: pd.DataFrame, model: CostModel) -> pd.DataFrame:
+    """Price :func:`driver_quantities` with a :class:`CostModel`: the per-customer P&L.
+
+    Returns
+    -------
+    DataFrame
+        The columns of :data:`PNL_COLUMNS` (see :func:`customer_pnl`), sorted by ``profit_rank``.
+
+    Examples
+    --------
+    >>> tx = pd.DataFrame({"customer_id": ["a", "b"], "date": pd.to_datetime(["2025-01-10", "2025-02-01"]),
+    ...                    "amount": [100.0, 40.0]})
+    >>> q = driver_quantities({"transactions": tx}, as_of="2025-12-31")
+    >>> price(q, CostModel(default_cogs_rate=0.5, per_order=25.0))[["customer_id", "profit", "profit_rank"]]
+      customer_id  profit  profit_rank
+    0           a    25.0            1
+    1           b    -5.0            2
+    """
+    pnl = _price_in_quantity_order(quantities, model)
+    order = _rank_order(pnl["profit"].to_numpy(), pnl["customer_id"])
+    pnl = pnl.iloc[order].reset_index(drop=True)
+    pnl.insert(PNL_COLUMNS.index("profit_rank"), "profit_rank", np.arange(1, len(pnl) + 1, dtype=np.int64))
+    pnl.attrs = dict(quantities.attrs)
+    return pnl[list(PNL_COLUMNS)]
+
+
+def customer_pnl(tables: Mapping[str, pd.DataFrame], model: CostModel, as_of=None, con=None) -> pd.DataFrame:
+    """One P&L line per customer: revenue, cost of goods, the seven cost-to-serve drivers, profit.
+
+    Parameters
+    ----------
+    tables : dict of DataFrame
+        ``transactions`` (required), ``payments`` and ``tickets`` (optional), canonical columns.
+    model : CostModel
+        The rates (:func:`cost_model_from_config`).
+    as_of : date, optional
+        Analysis date: unpaid invoices due before it are late up to it, and the account
+        cost counts 12-month windows ending at it. Default: the last transaction date.
+    con : ibis backend, optional
+        Engine for the line aggregation; default an in-memory DuckDB.
+
+    Returns
+    -------
+    DataFrame
+        One row per customer with at least one transaction line, sorted by ``profit_rank``
+        (1 = most profitable, ties by customer id). Columns (:data:`PNL_COLUMNS`):
+        ``customer_id, revenue, cogs, gross_margin``, the seven :data:`DRIVER_COLUMNS`,
+        ``cost_to_serve, profit, profit_margin, profit_rank``, the traits ``n_orders,
+        n_lines, orders_per_year, avg_order_value, discount_given, discount_share,
+        return_rate, avg_days_late, avg_days_to_pay, n_tickets, service_minutes,
+        service_minutes_per_1000, margin_rate`` and the other driver quantities
+        ``n_deliveries, n_return_lines, n_late_invoices, capital_days, ticket_cost,
+        n_active_years``. Definitions: see the module docstring.
+
+    Examples
+    --------
+    >>> tables = {
+    ...     "transactions": pd.DataFrame({"customer_id": ["a", "b"], "order_id": ["o1", "o2"],
+    ...                                   "date": pd.to_datetime(["2025-03-01", "2025-04-01"]),
+    ...                                   "amount": [500.0, 200.0], "cost": [250.0, 100.0]}),
+    ...     "payments": pd.DataFrame({"customer_id": ["a", "b"], "order_id": ["o1", "o2"],
+    ...                               "due_date": pd.to_datetime(["2025-04-01", "2025-05-01"]),
+    ...                               "paid_date": pd.to_datetime(["2025-04-01", "2025-08-09"]),
+    ...                               "amount": [500.0, 200.0]}),
+    ...     "tickets": pd.DataFrame({"customer_id": ["b", "b"], "date": pd.to_datetime(["2025-05-01"] * 2),
+    ...                              "minutes": [30.0, 45.0]})}
+    >>> model = CostModel(per_order=10.0, per_ticket=5.0, per_service_minute=1.0, capital_rate=0.073,
+    ...                   per_late_invoice=2.0)
+    >>> pnl = customer_pnl(tables, model, as_of="2025-12-31")
+    >>> pnl[["customer_id", "gross_margin", "cost_late_payment", "cost_service", "profit"]]
+      customer_id  gross_margin  cost_late_payment  cost_service  profit
+    0           a         250.0                0.0           0.0   240.0
+    1           b         100.0                6.0          85.0    -1.0
+    """
+    return price(driver_quantities(tables, model, as_of, con), model)
+
+
+# --------------------------------------------------------------------------- notes on the data
+
+
+def customers_without_transactions(tables: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
+    """Customers with invoices or tickets but no transaction line: not in the P&L, listed here.
+
+    Returns
+    -------
+    DataFrame
+        ``customer_id, n_invoices, invoiced_amount, n_tickets, service_minutes``, sorted by id.
+
+    Examples
+    --------
+    >>> tables = {"transactions": pd.DataFrame({"customer_id": ["a"], "date": pd.to_datetime(["2025-01-01"]),
+    ...                                         "amount": [10.0]}),
+    ...           "tickets": pd.DataFrame({"customer_id": ["a", "z"], "minutes": [5.0, 20.0]})}
+    >>> customers_without_transactions(tables).to_dict("records")
+    [{'customer_id': 'z', 'n_invoices': 0, 'invoiced_amount': 0.0, 'n_tickets': 1, 'service_minutes': 20.0}]
+    """
+    transactions = _transactions(tables)
+    known = pd.Index(transactions["customer_id"].unique())
+    parts = []
+    payments = _optional(tables, "payments", ["customer_id", "amount"])
+    if payments is not None:
+        parts.append(pd.DataFrame({"customer_id": payments["customer_id"], "n_invoices": 1,
+                                   "invoiced_amount": payments["amount"].astype("float64"),
+                                   "n_tickets": 0, "service_minutes": 0.0}))
+    tickets = _optional(tables, "tickets", ["customer_id"])
+    if tickets is not None:
+        minutes = tickets["minutes"].astype("float64").fillna(0.0) if "minutes" in tickets.columns else 0.0
+        parts.append(pd.DataFrame({"customer_id": tickets["customer_id"], "n_invoices": 0,
+                                   "invoiced_amount": 0.0, "n_tickets": 1, "service_minutes": minutes}))
+    columns = ["customer_id", "n_invoices", "invoiced_amount", "n_tickets", "service_minutes"]
+    if not parts:
+        return pd.DataFrame({col: pd.Series(dtype="float64") for col in columns}).astype(
+            {"customer_id": transactions["customer_id"].dtype, "n_invoices": "int64", "n_tickets": "int64"})
+    activity = pd.concat(parts, ignore_index=True)
+    activity = activity[~activity["customer_id"].isin(known)]
+    result = activity.groupby("customer_id", sort=True, as_index=False).sum()
+    return result.astype({"n_invoices": "int64", "n_tickets": "int64"})[columns]
+
+
+def missing_driver_notes(tables: Mapping[str, pd.DataFrame], model: CostModel) -> list[str]:
+    """What the P&L could not measure, or measured with an assumption, in plain words.
+
+    Examples
+    --------
+    >>> tx = pd.DataFrame({"customer_id": ["a"], "date": pd.to_datetime(["2025-01-01"]), "amount": [10.0]})
+    >>> for note in missing_driver_notes({"transactions": tx}, CostModel()):
+    ...     print(note)
+    No cost column: cost of goods = 60% of revenue (default_cogs_rate).
+    No discount column: the discount given is unknown (n/a).
+    No order_id column: each transaction line counts as one order.
+    No status column: no line counts as cancelled, returned or modified; return cost is 0.
+    No payments table: late-payment cost is 0.
+    No tickets table: after-sales service cost is 0.
+    Cost-to-serve rates are all 0: profit equals gross margin.
+    """
+    transactions = _transactions(tables)
+    notes: list[str] = []
+    categories = model.cogs_rate_by_category
+    category_rates = ", ".join(f"{name} {fmt_pct(rate, 0)}" for name, rate in categories.items())
+    with_categories = "category" in transactions.columns and bool(categories)
+    rule = (f"the category rate ({category_rates}), else {fmt_pct(model.default_cogs_rate, 0)} "
+            "(default_cogs_rate)" if with_categories else
+            f"{fmt_pct(model.default_cogs_rate, 0)} of revenue (default_cogs_rate)")
+    revenue_lines = engine.revenue_lines(transactions)
+    if "cost" not in transactions.columns:
+        notes.append(f"No cost column: cost of goods = {rule}.")
+    else:
+        n_missing = int(revenue_lines["cost"].isna().sum())
+        if n_missing:
+            notes.append(f"Cost missing on {fmt_int(n_missing)} of {fmt_int(len(revenue_lines))} revenue lines: "
+                         f"their cost of goods = {'revenue x ' if with_categories else ''}{rule}.")
+    if categories and "category" not in transactions.columns:
+        notes.append("No category column: cogs_rate_by_category is not used.")
+    if "discount" not in transactions.columns:
+        notes.append("No discount column: the discount given is unknown (n/a).")
+    if "order_id" not in transactions.columns:
+        notes.append("No order_id column: each transaction line counts as one order.")
+    if "status" not in transactions.columns:
+        notes.append("No status column: no line counts as cancelled, returned or modified; return cost is 0.")
+
+    payments = tables.get("payments")
+    if payments is None:
+        notes.append("No payments table: late-payment cost is 0.")
+    elif "paid_date" not in payments.columns:
+        notes.append("The payments table has no paid_date column: late-payment cost is 0.")
+    tickets = tables.get("tickets")
+    if tickets is None:
+        notes.append("No tickets table: after-sales service cost is 0.")
+    elif "minutes" not in tickets.columns and model.per_service_minute > 0:
+        notes.append("The tickets table has no minutes column: per_service_minute is not used.")
+
+    zero = [name for name in _SERVICE_RATES if getattr(model, name) == 0]
+    if len(zero) == len(_SERVICE_RATES):
+        notes.append("Cost-to-serve rates are all 0: profit equals gross margin.")
+    elif zero:
+        notes.append(f"Rates at 0 (these activities cost nothing in this model): {', '.join(zero)}.")
+    orphans = customers_without_transactions(tables)
+    if len(orphans):
+        notes.append(f"{fmt_int(len(orphans))} customer id(s) have invoices or tickets but no transaction line: "
+                     "they are not in the P&L (see customers_without_transactions).")
+    return notes
+
+
+# --------------------------------------------------------------------------- whale curve
+
+
+def _require_pnl(pnl: pd.DataFrame, columns: Sequence[str]) -> None:
+    if not isinstance(pnl, pd.DataFrame):
+        raise ValueError(f"expected the DataFrame of customer_pnl, got {type(pnl).__name__}")
+    missing = [col for col in columns if col not in pnl.columns]
+    if missing:
+        raise ValueError(f"columns not in the P&L: {', '.join(missing)}; available: {', '.join(map(str, pnl.columns))}")
+    for col in columns:
+        if col != "customer_id" and pnl[col].isna().any():
+            raise ValueError(f"{col} has {int(pnl[col].isna().sum()):,} missing value(s)")
+
+
+def whale_curve(pnl: pd.DataFrame) -> pd.DataFrame:
+    """Cumulative profit, as a share of total profit, of customers ranked by profit (most profitable first).
+
+    Returns
+    -------
+    DataFrame
+        ``n + 1`` points ``customer_share, cumulative_profit_share`` from (0, 0) to
+        (1, 1.0) exactly. The curve rises above 1 while profitable customers add up, and
+        comes back down to 1 as the unprofitable ones give profit back. When total profit
+        is 0 or negative, shares of it are undefined: ``cumulative_profit_share`` is NaN
+        after the origin (see the ``note`` of :func:`whale_summary`).
+
+    Examples
+    --------
+    >>> pnl = pd.DataFrame({"customer_id": ["a", "b", "c", "d"], "profit": [80.0, -40.0, 50.0, 10.0]})
+    >>> whale_curve(pnl).to_dict("list")
+    {'customer_share': [0.0, 0.25, 0.5, 0.75, 1.0], 'cumulative_profit_share': [0.0, 0.8, 1.3, 1.4, 1.0]}
+    """
+    _require_pnl(pnl, ["customer_id", "profit"])
+    profit = pnl["profit"].to_numpy(dtype=np.float64)
+    n = profit.size
+    if n == 0:
+        return pd.DataFrame({"customer_share": [0.0], "cumulative_profit_share": [0.0]})
+    cumulative = np.concatenate(([0.0], np.cumsum(profit[_rank_order(profit, pnl["customer_id"])])))
+    total = cumulative[-1]
+    if total > 0:
+        share = cumulative / total
+        share[-1] = 1.0  # exactly, whatever the rounding of the running sum
+    else:
+        share = np.where(np.arange(n + 1) == 0, 0.0, np.nan)
+    return pd.DataFrame({"customer_share": np.arange(n + 1) / n, "cumulative_profit_share": share})
+
+
+def whale_summary(pnl: pd.DataFrame) -> dict:
+    """Headline figures of the whale curve.
+
+    Returns
+    -------
+    dict
+        ``total_profit``; ``peak_share`` (highest cumulative profit as a share of total
+        profit, e.g. 1.45) and ``peak_customer_share`` (share of customers, most profitable
+        first, where it is reached); ``n_unprofitable`` (profit < 0) and
+        ``share_unprofitable_customers``; ``profit_given_back`` (sum of the losses, as a
+        positive number); ``unprofitable_revenue_share`` (their revenue / total revenue,
+        NaN when total revenue <= 0); ``note``: empty, or why shares are NaN (total profit
+        0 or negative, no customer).
+
+    Examples
+    --------
+    >>> pnl = pd.DataFrame({"customer_id": ["a", "b", "c", "d"], "profit": [80.0, -40.0, 50.0, 10.0],
+    ...                     "revenue": [400.0, 300.0, 200.0, 100.0]})
+    >>> summary = whale_summary(pnl)
+    >>> summary["peak_share"], summary["peak_customer_share"], summary["profit_given_back"]
+    (1.4, 0.75, 40.0)
+    """
+    _require_pnl(pnl, ["customer_id", "profit", "revenue"])
+    curve = whale_curve(pnl)
+    profit = pnl["profit"].to_numpy(dtype=np.float64)
+    revenue = pnl["revenue"].to_numpy(dtype=np.float64)
+    n = profit.size
+    unprofitable = profit < 0
+    total = float(profit.sum())
+    total_revenue = float(revenue.sum())
+    note = ""
+    if n == 0:
+        peak, peak_at = math.nan, math.nan
+        note = "No customer: the whale curve is empty."
+    elif total <= 0:
+        peak, peak_at = math.nan, math.nan
+        note = (f"Total profit is {'zero' if total == 0 else 'negative'} ({fmt_money(total)}): shares of it are "
+                "undefined, so the whale curve and its peak are not shown (NaN).")
+    else:
+        shares = curve["cumulative_profit_share"].to_numpy()
+        at = int(np.argmax(shares))
+        peak, peak_at = float(shares[at]), float(curve["customer_share"].iloc[at])
+    return {
+        "total_profit": total,
+        "peak_share": peak,
+        "peak_customer_share": peak_at,
+        "n_unprofitable": int(unprofitable.sum()),
+        "share_unprofitable_customers": float(unprofitable.mean()) if n else math.nan,
+        "profit_given_back": float(-profit[unprofitable].sum()),
+        "unprofitable_revenue_share": float(revenue[unprofitable].sum() / total_revenue)
+        if total_revenue > 0 else math.nan,
+        "note": note,
+    }
+
+
+def profitability_metrics(pnl: pd.DataFrame) -> dict[str, float]:
+    """The headline metrics notebook 03 records (NaN where :func:`whale_summary` explains why).
+
+    Examples
+    --------
+    >>> pnl = pd.DataFrame({"customer_id": ["a", "b"], "revenue": [300.0, 100.0], "gross_margin": [150.0, 40.0],
+    ...                     "cost_to_serve": [50.0, 60.0], "profit": [100.0, -20.0]})
+    >>> profitability_metrics(pnl)  # doctest: +NORMALIZE_WHITESPACE
+    {'total_profit': 80.0, 'gross_margin_total': 190.0, 'cost_to_serve_total': 110.0, 'whale_peak_pct': 125.0,
+     'share_unprofitable_customers': 0.5, 'unprofitable_revenue_share': 0.25}
+    """
+    _require_pnl(pnl, ["customer_id", "revenue", "gross_margin", "cost_to_serve", "profit"])
+    summary = whale_summary(pnl)
+    return {
+        "total_profit": summary["total_profit"],
+        "gross_margin_total": float(pnl["gross_margin"].sum()),
+        "cost_to_serve_total": float(pnl["cost_to_serve"].sum()),
+        "whale_peak_pct": summary["peak_share"] * 100.0,
+        "share_unprofitable_customers": summary["share_unprofitable_customers"],
+        "unprofitable_revenue_share": summary["unprofitable_revenue_share"],
+    }
+
+
+# --------------------------------------------------------------------------- who loses money, and why
+
+
+def quadrants(pnl: pd.DataFrame, revenue_split: float | None = None, profit_split: float = 0) -> pd.Series:
+    """Label each customer large/small (revenue) and profitable/unprofitable (profit).
+
+    *Large* means revenue at or above ``revenue_split`` (default: the median revenue);
+    *unprofitable* means profit below ``profit_split`` (default 0, so a break-even customer
+    counts as profitable).
+
+    Returns
+    -------
+    Series
+        Categorical with the labels of :data:`QUADRANTS`, aligned on ``pnl``'s index.
+
+    Examples
+    --------
+    >>> pnl = pd.DataFrame({"revenue": [900.0, 800.0, 50.0, 20.0], "profit": [120.0, -30.0, 5.0, -8.0]})
+    >>> quadrants(pnl).tolist()
+    ['large & profitable', 'large & unprofitable', 'small & profitable', 'small & unprofitable']
+    """
+    _require_pnl(pnl, ["revenue", "profit"])
+    if revenue_split is None:
+        revenue_split = float(pnl["revenue"].median()) if len(pnl) else 0.0
+    for name, value in (("revenue_split", revenue_split), ("profit_split", profit_split)):
+        if isinstance(value, bool) or not isinstance(value, Real) or not math.isfinite(value):
+            raise ValueError(f"{name} must be a finite number, got {value!r}")
+    large = (pnl["revenue"] >= revenue_split).to_numpy()
+    unprofitable = (pnl["profit"] < profit_split).to_numpy()
+    codes = np.where(large, 0, 2) + unprofitable.astype(int)
+    return pd.Series(pd.Categorical.from_codes(codes, categories=list(QUADRANTS)), index=pnl.index,
+                     name="quadrant")
+
+
+def _lever(group: str, row, share: float, group_cost: float, small_orders: bool, currency: str) -> str:
+    loss = -row.profit
+    if group_cost >= loss:
+        part = loss / group_cost
+        part_text = "under 1%" if part < 0.005 else fmt_pct(part, 0)
+        outcome = f"recovering {fmt_money(loss, currency)} ({part_text} of this cost) would restore profit"
+    else:
+        outcome = (f"would cut the loss ({fmt_money(loss, currency)}) by at most {fmt_money(group_cost, currency)}, "
+                   "not remove it")
+    start = f"{fmt_pct(share, 0)} of cost to serve comes from"
+    if group == "order handling":
+        size = "small " if small_orders else ""
+        text = (f"{start} {row.orders_per_year:.0f} {size}orders a year (average "
+                f"{fmt_money(row.avg_order_value, currency)}): a minimum order or a delivery fee {outcome}.")
+    elif group == "returns":
+        text = (f"{start} returns, cancellations and changes ({fmt_int(row.n_return_lines)} of "
+                f"{fmt_int(row.n_lines)} lines, {fmt_pct(row.return_rate, 0)}): a restocking fee or a stricter "
+                f"returns policy {outcome}.")
+    elif group == "late payment":
+        days = "" if math.isnan(row.avg_days_late) else f", {row.avg_days_late:.0f} days late on average"
+        text = (f"{start} late payment ({fmt_int(row.n_late_invoices)} late invoices{days}): stricter payment "
+                f"terms or a late-payment fee {outcome}.")
+    elif group == "after-sales service":
+        text = (f"{start} after-sales service ({fmt_int(row.n_tickets)} tickets, "
+                f"{fmt_int(row.service_minutes / 60)} hours): a paid service contract {outcome}.")
+    else:
+        text = (f"{start} account management ({fmt_int(row.n_active_years)} active years): a lighter coverage "
+                f"model (inside sales, web ordering) {outcome}.")
+    if row.discount_given > 0 and row.discount_given >= loss:
+        text += (f" Discounts given ({fmt_money(row.discount_given, currency)}) exceed the loss: review the "
+                 "discount policy.")
+    return text
+
+
+def loss_explanations(pnl: pd.DataFrame, n: int = 10, min_revenue_quantile: float = 0.5,
+                      currency: str = "EUR") -> pd.DataFrame:
+    """The largest unprofitable customers, their main cost driver and the lever that would fix it.
+
+    Customers with a negative profit and a revenue at least the ``min_revenue_quantile``
+    quantile of all customers' revenue, largest revenue first (ties by customer id), at
+    most ``n``. The main driver is the largest of the cost groups a commercial lever acts
+    on: *order handling* (orders + lines + deliveries), *returns*, *late payment*,
+    *after-sales service*, *account management*; its share is of the customer's cost to
+    serve. A customer whose gross margin is already negative has main driver *cost of
+    goods* (share NaN). The lever sentence is built from the customer's own numbers and
+    says whether recovering that cost would restore profit; when discounts exceed the
+    loss it adds "review the discount policy". Orders are called *small* when the
+    average order value is below the median of all customers.
+
+    Returns
+    -------
+    DataFrame
+        ``customer_id, revenue, profit, main_driver, main_driver_share, lever``.
+
+    Examples
+    --------
+    >>> tx = pd.DataFrame({"customer_id": ["a"] * 40 + ["b", "c", "d", "d"],
+    ...                    "order_id": [f"o{i}" for i in range(44)], "date": pd.Timestamp("2025-06-01"),
+    ...                    "amount": [85.0] * 40 + [3000.0, 10.0, 500.0, 500.0],
+    ...                    "cost": [70.0] * 40 + [1500.0, 5.0, 250.0, 250.0]})
+    >>> pnl = customer_pnl({"transactions": tx}, CostModel(per_order=12.0, per_delivery=8.0), "2025-12-31")
+    >>> explained = loss_explanations(pnl, min_revenue_quantile=0.5)
+    >>> explained[["customer_id", "profit", "main_driver", "main_driver_share"]]
+      customer_id  profit     main_driver  main_driver_share
+    0           a  -200.0  order handling                1.0
+    >>> print(explained["lever"].iloc[0])
+    100% of cost to serve comes from 40 small orders a year (average €85): a minimum order or a delivery fee recovering €200 (25% of this cost) would restore profit.
+    """
+    needed = ["customer_id", "revenue", "profit", "gross_margin", "cost_to_serve", *DRIVER_COLUMNS]
+    _require_pnl(pnl, needed)
+    traits = ["orders_per_year", "avg_order_value", "n_return_lines", "n_lines", "return_rate",
+              "n_late_invoices", "avg_days_late", "n_tickets", "service_minutes", "n_active_years",
+              "discount_given"]
+    missing = [col for col in traits if col not in pnl.columns]
+    if missing:
+        raise ValueError(f"columns not in the P&L: {', '.join(missing)}; pass the frame of customer_pnl")
+    if isinstance(n, bool) or not isinstance(n, int | np.integer) or n < 0:
+        raise ValueError(f"n must be a non-negative integer, got {n!r}")
+    if isinstance(min_revenue_quantile, bool) or not isinstance(min_revenue_quantile, Real) \
+            or not 0 <= min_revenue_quantile <= 1:
+        raise ValueError(f"min_revenue_quantile must be in [0, 1], got {min_revenue_quantile!r}")
+    columns = ["customer_id", "revenue", "profit", "main_driver", "main_driver_share", "lever"]
+    if pnl.empty:
+        return pd.DataFrame({col: pd.Series(dtype="float64" if col in ("revenue", "profit", "main_driver_share")
+                                            else "string") for col in columns})
+    threshold = float(pnl["revenue"].quantile(min_revenue_quantile))
+    selected = pnl[(pnl["profit"] < 0) & (pnl["revenue"] >= threshold)]
+    by_revenue = np.lexsort((selected["customer_id"].to_numpy(dtype=str), -selected["revenue"].to_numpy()))
+    selected = selected.iloc[by_revenue[:n]]
+
+    group_costs = np.column_stack([selected[list(cols)].sum(axis=1).to_numpy() for cols in _LEVER_GROUPS.values()]) \
+        if len(selected) else np.zeros((0, len(_LEVER_GROUPS)))
+    names = np.array(list(_LEVER_GROUPS))
+    main = group_costs.argmax(axis=1) if len(selected) else np.zeros(0, dtype=int)
+    main_cost = group_costs[np.arange(len(selected)), main]
+    cost_to_serve = selected["cost_to_serve"].to_numpy()
+    share = _ratio(main_cost, cost_to_serve)
+    below_cost = (selected["gross_margin"] < 0).to_numpy()
+    median_order = float(pnl["avg_order_value"].median())
+
+    levers, drivers = [], []
+    for row, group, group_share, cost, negative_margin in zip(
+            selected.itertuples(index=False), names[main], share, main_cost, below_cost, strict=True):
+        if negative_margin:
+            discount = ("" if math.isnan(row.discount_given) or row.discount_given <= 0
+                        else f" after {fmt_money(row.discount_given, currency)} of discounts")
+            levers.append(f"Sells below cost of goods: gross margin {fmt_money(row.gross_margin, currency)} on "
+                          f"{fmt_money(row.revenue, currency)} of revenue{discount}: review prices and the "
+                          "discount policy.")
+            drivers.append("cost of goods")
+        else:
+            small = not math.isnan(row.avg_order_value) and row.avg_order_value < median_order
+            levers.append(_lever(str(group), row, float(group_share), float(cost), small, currency))
+            drivers.append(str(group))
+    return pd.DataFrame({
+        "customer_id": selected["customer_id"].to_numpy(),
+        "revenue": selected["revenue"].to_numpy(dtype=np.float64),
+        "profit": selected["profit"].to_numpy(dtype=np.float64),
+        "main_driver": pd.array(drivers, dtype="string"),
+        "main_driver_share": np.where(below_cost, np.nan, share),
+        "lever": pd.array(levers, dtype="string"),
+    }).astype({"customer_id": pnl["customer_id"].dtype})
+
+
+def cost_breakdown(pnl: pd.DataFrame, by: str | None = None) -> pd.DataFrame:
+    """Cost-to-serve totals per driver, or the P&L per group of customers.
+
+    Parameters
+    ----------
+    pnl : DataFrame
+        Output of :func:`customer_pnl` (with ``by`` merged in by the caller, e.g. ``industry``).
+    by : str, optional
+        A column of ``pnl``. Missing values are grouped under ``"(unknown)"``.
+
+    Returns
+    -------
+    DataFrame
+        Without ``by``: one row per driver (:data:`DRIVER_COLUMNS` order) with ``driver,
+        label, cost, share_of_cost_to_serve, share_of_revenue``. With ``by``: one row per
+        group, largest revenue first, with ``<by>, n_customers, revenue, gross_margin``,
+        the seven drivers, ``cost_to_serve, profit, profit_margin``.
+
+    Examples
+    --------
+    >>> pnl = customer_pnl({"transactions": pd.DataFrame({
+    ...     "customer_id": ["a", "a", "b"], "date": pd.Timestamp("2025-06-01"), "amount": [100.0, 60.0, 40.0]})},
+    ...     CostModel(default_cogs_rate=0.5, per_line=2.0, per_order=3.0), "2025-12-31")
+    >>> cost_breakdown(pnl)[["driver", "cost", "share_of_cost_to_serve"]].head(2)
+            driver  cost  share_of_cost_to_serve
+    0  cost_orders   9.0                     0.6
+    1   cost_lines   6.0                     0.4
+    >>> cost_breakdown(pnl.assign(kind=["B2B", "B2C"]), by="kind")[["kind", "n_customers", "profit"]]
+      kind  n_customers  profit
+    0  B2B            1    70.0
+    1  B2C            1    15.0
+    """
+    money = ["revenue", "gross_margin", *DRIVER_COLUMNS, "cost_to_serve", "profit"]
+    _require_pnl(pnl, money)
+    if by is None:
+        costs = pnl[list(DRIVER_COLUMNS)].sum().to_numpy(dtype=np.float64)
+        total_cost, total_revenue = float(pnl["cost_to_serve"].sum()), float(pnl["revenue"].sum())
+        return pd.DataFrame({
+            "driver": list(DRIVER_COLUMNS),
+            "label": [DRIVER_LABELS[col] for col in DRIVER_COLUMNS],
+            "cost": costs,
+            "share_of_cost_to_serve": costs / total_cost if total_cost > 0 else np.nan,
+            "share_of_revenue": costs / total_revenue if total_revenue > 0 else np.nan,
+        })
+    if by not in pnl.columns:
+        raise ValueError(f"column {by!r} not in the P&L; merge it first (available: {', '.join(map(str, pnl.columns))})")
+    groups = pnl[by].astype("string").fillna(UNKNOWN)
+    table = pnl[money].groupby(groups.rename(by), sort=False).sum()
+    table.insert(0, "n_customers", groups.value_counts().reindex(table.index).to_numpy(dtype=np.int64))
+    table["profit_margin"] = _ratio(table["profit"], table["revenue"])
+    table = table.reset_index()
+    order = np.lexsort((table[by].to_numpy(dtype=str), -table["revenue"].to_numpy()))
+    return table.iloc[order].reset_index(drop=True)
+
+
+# --------------------------------------------------------------------------- sensitivity
+
+
+def _ranks(values: np.ndarray) -> np.ndarray:
+    return pd.Series(values).rank(method="average").to_numpy()
+
+
+def _spearman(base_ranks: np.ndarray, values: np.ndarray) -> float:
+    ranks = _ranks(values)
+    if np.array_equal(ranks, base_ranks):
+        return 1.0
+    if ranks.size < 2 or np.ptp(ranks) == 0 or np.ptp(base_ranks) == 0:
+        return math.nan
+    return float(np.corrcoef(base_ranks, ranks)[0, 1])
+
+
+def _jaccard(a: np.ndarray, b: np.ndarray) -> float:
+    """Overlap of two sets of positions; two empty sets are identical (1.0)."""
+    union = np.union1d(a, b).size
+    return 1.0 if union == 0 else np.intersect1d(a, b).size / union
+
+
+def sensitivity(tables: Mapping[str, pd.DataFrame], model: CostModel, as_of=None,
+                factors: Sequence[float] = (0.5, 1.5), top: int = 20,
+                quantities: pd.DataFrame | None = None) -> pd.DataFrame:
+    """How the results move when each non-zero rate is multiplied by each factor.
+
+    The activity counts are aggregated once (:func:`driver_quantities`, or pass
+    ``quantities``) and only re-priced per scenario, so a scenario costs milliseconds.
+
+    Returns
+    -------
+    DataFrame
+        One row per rate (:meth:`CostModel.nonzero_rates`) and factor: ``rate, factor,
+        value`` (the scaled rate; NaN for ``cogs_rate_by_category``, where every category
+        rate is scaled), ``total_profit``, ``profit_change`` (vs the base model),
+        ``n_unprofitable``, ``rank_correlation`` (Spearman correlation of customers'
+        profits with the base), ``top_overlap`` (Jaccard overlap of the ``top`` most
+        profitable customers with the base's) and ``unprofitable_overlap`` (Jaccard
+        overlap of the unprofitable customers; 1.0 when both sets are empty).
+
+    Examples
+    --------
+    >>> tx = pd.DataFrame({"customer_id": ["a", "a", "b"], "order_id": ["o1", "o2", "o3"],
+    ...                    "date": pd.Timestamp("2025-06-01"), "amount": [100.0, 100.0, 90.0]})
+    >>> table = sensitivity({"transactions": tx}, CostModel(default_cogs_rate=0.5, per_order=40.0),
+    ...                     "2025-12-31", factors=(0.5, 2.0), top=1)
+    >>> table[["rate", "factor", "total_profit", "profit_change", "n_unprofitable"]]
+                    rate  factor  total_profit  profit_change  n_unprofitable
+    0  default_cogs_rate     0.5          97.5           72.5               0
+    1  default_cogs_rate     2.0        -120.0         -145.0               2
+    2          per_order     0.5          85.0           60.0               0
+    3          per_order     2.0         -95.0         -120.0               2
+    """
+    factors = list(factors)
+    for factor in factors:
+        if isinstance(factor, bool) or not isinstance(factor, Real) or not math.isfinite(factor) or factor < 0:
+            raise ValueError(f"factors must be finite numbers >= 0, got {factor!r}")
+    if isinstance(top, bool) or not isinstance(top, int | np.integer) or top < 1:
+        raise ValueError(f"top must be a positive integer, got {top!r}")
+    if quantities is None:
+        quantities = driver_quantities(tables, model, as_of)
+    ids = quantities["customer_id"]
+
+    def outcome(scenario: CostModel) -> tuple[np.ndarray, np.ndarray]:
+        profit = _price_in_quantity_order(quantities, scenario)["profit"].to_numpy()
+        return profit, _rank_order(profit, ids)
+
+    base_profit, base_order = outcome(model)
+    base_ranks = _ranks(base_profit)
+    k = min(top, base_profit.size)
+    rows = []
+    for name in model.nonzero_rates():
+        for factor in factors:
+            scenario = model.scaled(name, factor)
+            profit, order = outcome(scenario)
+            total = float(profit.sum())
+            rows.append({
+                "rate": name,
+                "factor": float(factor),
+                "value": math.nan if name == "cogs_rate_by_category" else float(getattr(scenario, name)),
+                "total_profit": total,
+                "profit_change": total - float(base_profit.sum()),
+                "n_unprofitable": int((profit < 0).sum()),
+                "rank_correlation": _spearman(base_ranks, profit),
+                "top_overlap": _jaccard(base_order[:k], order[:k]) if k else math.nan,
+                "unprofitable_overlap": _jaccard(np.flatnonzero(base_profit < 0), np.flatnonzero(profit < 0)),
+            })
+    columns = ["rate", "factor", "value", "total_profit", "profit_change", "n_unprofitable", "rank_correlation",
+               "top_overlap", "unprofitable_overlap"]
+    return pd.DataFrame(rows, columns=columns).astype({"n_unprofitable": "int64"})

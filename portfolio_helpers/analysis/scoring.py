@@ -1,0 +1,864 @@
+"""Scoring: whom should sales call first?
+
+Builds the inputs of the scorecards (:mod:`portfolio_helpers.analysis.scorecard`) and of the
+propensity models (:mod:`portfolio_helpers.analysis.propensity`) from the cleaned tables, without
+ever letting the outcome reach the features:
+
+Leads
+    One row per lead (:func:`lead_profiles`): its fit attributes, its events *before the
+    outcome*, and a status. A lead is ``converted`` when one of its rows carries a customer
+    id; its conversion date is the earliest of that customer's acquisition date, first
+    purchase and first linked event, and only events strictly before it are kept. A lead
+    that has not converted is ``open`` while it was active in the last ``open_days`` days
+    and ``closed`` after (a cold lead: the usual CRM rule). Converted and closed leads
+    have a known outcome and train the conversion model; open leads are the ones to call.
+    Historical leads are scored as of their last activity before the outcome, the moment
+    sales knew most without knowing the result; open leads as of the analysis date.
+Customers
+    The next-purchase model uses a time-based split (:func:`purchase_frame`): features
+    from the data up to a cut-off date only (:func:`tables_until`), outcome = a purchase in
+    the ``horizon_days`` after it. It is trained on one cut-off and tested on the next
+    (out of time), then refitted on the latest complete window to score today's customers.
+Value score
+    0-100 from percentile ranks of recency, frequency, monetary value, profit and revenue
+    growth, with weights from the config (:func:`value_scores`); :func:`at_risk` flags
+    valuable customers whose purchase rhythm has stopped.
+Look-alike
+    :func:`lookalike_scores` rates prospects by how much their traits (industry, size, ...)
+    resemble the most profitable customer segment, naive-Bayes style, and says which
+    traits match.
+
+Config (``scoring:`` section, every key optional)
+---------------------------------------------------
+.. code-block:: yaml
+
+    scoring:
+      leads: {fit: ..., engagement: ..., decay: ..., grades: ..., grid: ...}   # a scorecard
+      customers: {fit: ..., engagement: ...}     # scorecard of existing customers (follow-up)
+      open_days: 90          # a lead without activity for this long is closed (lost)
+      horizon_days: 180      # next-purchase window of the purchase model
+      test_share: 0.3        # share of the most recent leads held out to test the conversion model
+      value_weights: {recency: 0.25, frequency: 0.2, monetary: 0.25, profit: 0.2, growth: 0.1}
+      at_risk: {top_share: 0.5, rhythm_factor: 2.0, min_orders: 3, min_days: 45, max_days: 365}
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+import pandas as pd
+
+from portfolio_helpers.analysis import engine, features, propensity
+from portfolio_helpers.analysis.scorecard import PSEUDO_COLUMNS, Scorecard, scorecard_from_config
+from portfolio_helpers.core.config import check_known_keys
+from portfolio_helpers.core.errors import ConfigError
+
+__all__ = [
+    "DEFAULT_LEAD_SCORECARD",
+    "DEFAULT_CUSTOMER_SCORECARD",
+    "DEFAULT_VALUE_WEIGHTS",
+    "ScoringSettings",
+    "scoring_settings",
+    "applicable",
+    "lead_profiles",
+    "lead_model_frame",
+    "split_by_time",
+    "ConversionModels",
+    "fit_conversion_models",
+    "tables_until",
+    "purchase_frame",
+    "PurchaseModels",
+    "fit_purchase_models",
+    "order_events",
+    "customer_attributes",
+    "value_scores",
+    "at_risk",
+    "best_segment",
+    "lookalike_scores",
+]
+
+# Generic scorecards on the data contract's canonical events and columns: used when the config
+# has no ``scoring:`` section. The generated sample ships a tailored one in its portfolio.yml.
+DEFAULT_LEAD_SCORECARD: dict = {
+    "fit": {"cap": 50, "criteria": [
+        {"column": "employees", "between": [10, 50], "points": 10},
+        {"column": "employees", "between": [50, 250], "points": 20},
+        {"column": "employees", "at_least": 250, "points": 25},
+        {"column": "budget", "at_least": 10000, "points": 15},
+        {"column": "budget", "missing": True, "points": -5},
+        {"column": "days_to_expected_purchase", "at_most": 90, "points": 10,
+         "label": "expected purchase within 90 days"},
+    ]},
+    "engagement": {"cap": 50, "criteria": [
+        {"event": "meeting", "at_least": 1, "points": 20},
+        {"event": "download", "at_least": 2, "within_days": 60, "points": 10},
+        {"event": "email_click", "points_each": 3, "max_points": 9},
+        {"event": "visit", "points_each": 2, "max_points": 8},
+        {"event": "call", "at_least": 1, "within_days": 90, "points": 5},
+        {"column": "days_since_last_event", "at_least": 60, "points": -10},
+    ]},
+    "decay": {"half_life_days": 60},
+    "grades": {"A": 70, "B": 40},
+}
+DEFAULT_CUSTOMER_SCORECARD: dict = {
+    "fit": {"cap": 40, "criteria": [
+        {"column": "monetary_percentile", "at_least": 0.8, "points": 25, "label": "top 20% by revenue"},
+        {"column": "monetary_percentile", "between": [0.5, 0.8], "points": 12, "label": "top 50% by revenue"},
+        {"column": "profit", "at_most": 0, "points": -15, "label": "not profitable"},
+        {"column": "profit_margin", "at_least": 0.2, "points": 15, "label": "profit margin 20%+"},
+    ]},
+    "engagement": {"cap": 60, "criteria": [
+        {"event": "order", "at_least": 1, "within_days": 90, "points": 25, "label": "ordered in the last 90 days"},
+        {"event": "order", "at_least": 4, "within_days": 365, "points": 15, "label": "4+ orders in 12 months"},
+        {"event": "order", "points_each": 2, "max_points": 10, "label": "recent orders (decayed)"},
+        {"column": "revenue_trend", "at_least": 0.1, "points": 10, "label": "revenue growing 10%+"},
+        {"column": "revenue_trend", "at_most": -0.5, "points": -10, "label": "revenue halved"},
+        {"column": "days_since_last_event", "at_least": 365, "points": -15, "label": "no order for a year"},
+    ]},
+    "decay": {"half_life_days": 180},
+    "grades": {"A": 70, "B": 40},
+}
+DEFAULT_VALUE_WEIGHTS: dict[str, float] = {"recency": 0.25, "frequency": 0.2, "monetary": 0.25, "profit": 0.2,
+                                           "growth": 0.1}
+DEFAULT_AT_RISK: dict[str, float] = {"top_share": 0.5, "rhythm_factor": 2.0, "min_orders": 3, "min_days": 45,
+                                     "max_days": 365}
+SCORING_KEYS = ("leads", "customers", "open_days", "horizon_days", "test_share", "value_weights", "at_risk")
+
+#: Lead columns that are not fit attributes.
+_LEAD_EVENT_COLUMNS = ("lead_id", "date", "event", "customer_id", "original_customer_id", "source_line",
+                       "source_file")
+
+
+# --------------------------------------------------------------------------- settings
+
+@dataclass(frozen=True)
+class ScoringSettings:
+    """The validated ``scoring:`` section (see the module docstring)."""
+
+    lead_scorecard: Scorecard
+    customer_scorecard: Scorecard
+    open_days: int = 90
+    horizon_days: int = 180
+    test_share: float = 0.3
+    value_weights: dict = field(default_factory=lambda: dict(DEFAULT_VALUE_WEIGHTS))
+    at_risk: dict = field(default_factory=lambda: dict(DEFAULT_AT_RISK))
+    lead_default: bool = False  # the built-in scorecards adapt to the columns the data has
+    customer_default: bool = False
+
+
+def applicable(card: Scorecard, columns) -> Scorecard:
+    """The scorecard without the column rules whose column is absent (used for the built-in defaults).
+
+    A user's own scorecard is never trimmed: a rule on a missing column is an error there.
+
+    Examples
+    --------
+    >>> card = scoring_settings(None).lead_scorecard
+    >>> trimmed = applicable(card, ["employees", "budget"])
+    >>> [c.label for c in card.fit if c not in trimmed.fit]
+    ['expected purchase within 90 days']
+    """
+    available = set(columns) | set(PSEUDO_COLUMNS)
+    keep = lambda criteria: tuple(c for c in criteria if c.column is None or c.column in available)  # noqa: E731
+    return replace(card, fit=keep(card.fit), engagement=keep(card.engagement))
+
+
+def _positive_int(value, where: str) -> int:
+    if (isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value)
+            or value != int(value) or value <= 0):
+        raise ConfigError(f"{where}: expected a positive whole number of days, got {value!r}")
+    return int(value)
+
+
+def _weights(spec, where: str) -> dict[str, float]:
+    if not isinstance(spec, Mapping):
+        raise ConfigError(f"{where}: expected a mapping like {DEFAULT_VALUE_WEIGHTS}, got {spec!r}")
+    check_known_keys(spec, tuple(DEFAULT_VALUE_WEIGHTS), where)
+    weights = {}
+    for key, value in spec.items():
+        if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value) or value < 0:
+            raise ConfigError(f"{where}.{key}: expected a weight >= 0, got {value!r}")
+        weights[key] = float(value)
+    if sum(weights.values()) <= 0:
+        raise ConfigError(f"{where}: at least one weight must be positive, got {spec!r}")
+    return weights
+
+
+def _at_risk_settings(spec, where: str) -> dict[str, float]:
+    if not isinstance(spec, Mapping):
+        raise ConfigError(f"{where}: expected a mapping like {DEFAULT_AT_RISK}, got {spec!r}")
+    check_known_keys(spec, tuple(DEFAULT_AT_RISK), where)
+    out = dict(DEFAULT_AT_RISK)
+    for key, value in spec.items():
+        if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+            raise ConfigError(f"{where}.{key}: expected a number, got {value!r}")
+        out[key] = float(value)
+    if not 0 < out["top_share"] <= 1:
+        raise ConfigError(f"{where}.top_share: expected a share in (0, 1], got {out['top_share']!r}")
+    if out["rhythm_factor"] < 1:
+        raise ConfigError(f"{where}.rhythm_factor: expected at least 1 (times the usual gap), "
+                          f"got {out['rhythm_factor']!r}")
+    if out["max_days"] <= out["min_days"]:
+        raise ConfigError(f"{where}.max_days: expected more than min_days ({out['min_days']:g}), "
+                          f"got {out['max_days']!r}")
+    if out["min_orders"] < 2:
+        raise ConfigError(f"{where}.min_orders: a rhythm needs at least 2 orders, got {out['min_orders']!r}")
+    return out
+
+
+def scoring_settings(section: Mapping | None, config_path=None) -> ScoringSettings:
+    """Validate the config's ``scoring:`` section; defaults for everything left out.
+
+    Examples
+    --------
+    >>> settings = scoring_settings({"open_days": 60, "value_weights": {"monetary": 1}})
+    >>> settings.open_days, settings.value_weights, settings.lead_scorecard.grade_names
+    (60, {'monetary': 1.0}, ('A', 'B', 'C'))
+    >>> scoring_settings({"open_day": 60})
+    Traceback (most recent call last):
+    ...
+    portfolio_helpers.core.errors.ConfigError: scoring: unknown key 'open_day' (did you mean 'open_days'?); expected one of: leads, customers, open_days, horizon_days, test_share, value_weights, at_risk
+    """
+    where = f"{config_path}: scoring" if config_path else "scoring"
+    section = {} if section is None else section
+    if not isinstance(section, Mapping):
+        raise ConfigError(f"{where}: expected a mapping with keys like {', '.join(SCORING_KEYS)}, got {section!r}")
+    check_known_keys(section, SCORING_KEYS, where)
+    test_share = section.get("test_share", 0.3)
+    if isinstance(test_share, bool) or not isinstance(test_share, int | float) or not 0.1 <= test_share <= 0.5:
+        raise ConfigError(f"{where}.test_share: expected a share between 0.1 and 0.5, got {test_share!r}")
+    return ScoringSettings(
+        lead_scorecard=scorecard_from_config(section.get("leads", DEFAULT_LEAD_SCORECARD), f"{where}.leads"),
+        customer_scorecard=scorecard_from_config(section.get("customers", DEFAULT_CUSTOMER_SCORECARD),
+                                                 f"{where}.customers"),
+        open_days=_positive_int(section.get("open_days", 90), f"{where}.open_days"),
+        horizon_days=_positive_int(section.get("horizon_days", 180), f"{where}.horizon_days"),
+        test_share=float(test_share),
+        lead_default="leads" not in section,
+        customer_default="customers" not in section,
+        value_weights=_weights(section.get("value_weights", DEFAULT_VALUE_WEIGHTS), f"{where}.value_weights"),
+        at_risk=_at_risk_settings(section.get("at_risk", {}), f"{where}.at_risk"),
+    )
+
+
+# --------------------------------------------------------------------------- leads
+
+def _conversion_dates(leads: pd.DataFrame, customers: pd.DataFrame | None,
+                      transactions: pd.DataFrame | None) -> pd.DataFrame:
+    """Customer id and conversion date of each converted lead (earliest evidence of the conversion)."""
+    linked = leads[leads["customer_id"].notna()]
+    if linked.empty:
+        return pd.DataFrame({"customer_id": pd.Series(dtype="string"),
+                             "conversion_date": pd.Series(dtype="datetime64[s]")},
+                            index=pd.Index([], name="lead_id", dtype="string"))
+    first = linked.sort_values("date", kind="stable").groupby("lead_id", sort=True).agg(
+        customer_id=("customer_id", "first"), conversion_date=("date", "min"))
+    evidence = [first["conversion_date"]]
+    if customers is not None and "acquisition_date" in customers.columns:
+        acquired = customers.drop_duplicates("customer_id").set_index("customer_id")["acquisition_date"]
+        evidence.append(pd.Series(first["customer_id"].map(acquired).to_numpy(), index=first.index))
+    if transactions is not None and not transactions.empty:
+        first_purchase = transactions.groupby("customer_id")["date"].min()
+        evidence.append(pd.Series(first["customer_id"].map(first_purchase).to_numpy(), index=first.index))
+    dates = pd.concat([pd.to_datetime(s).dt.normalize() for s in evidence], axis=1).min(axis=1)
+    return first.assign(conversion_date=dates)
+
+
+def lead_profiles(leads: pd.DataFrame, as_of, customers: pd.DataFrame | None = None,
+                  transactions: pd.DataFrame | None = None, open_days: int = 90) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """One row per lead with its status, and its events before the outcome.
+
+    Parameters
+    ----------
+    leads : DataFrame
+        The leads table: ``lead_id``, ``date``, optional ``event``, ``customer_id`` and fit
+        attributes (``source``, ``role``, ``employees``, ``industry``, ``budget``,
+        ``expected_date``, any extra column).
+    as_of : date-like
+        Analysis date; rows after it are ignored.
+    customers, transactions : DataFrame, optional
+        Give the conversion date its earliest evidence (acquisition date, first purchase).
+    open_days : int
+        A lead that has not converted and shows no activity for this many days is closed.
+
+    Returns
+    -------
+    profiles : DataFrame
+        Indexed by ``lead_id`` (sorted): ``created``, ``last_activity`` (last event before the
+        outcome), ``n_events``, ``customer_id``, ``converted``, ``conversion_date``,
+        ``status`` (``converted`` / ``closed`` / ``open``), ``outcome_known``,
+        ``reference_date`` (the date the lead is scored as of), the fit attributes (last
+        known value before the outcome) and ``days_to_expected_purchase`` when
+        ``expected_date`` is given.
+    events : DataFrame
+        ``lead_id``, ``date``, ``event``: the events before each lead's outcome (never
+        after the conversion).
+
+    Examples
+    --------
+    >>> rows = pd.DataFrame({"lead_id": ["L1", "L1", "L1", "L2"],
+    ...     "date": pd.to_datetime(["2025-01-05", "2025-02-01", "2025-03-10", "2025-11-20"]),
+    ...     "event": ["form", "meeting", "call", "form"],
+    ...     "customer_id": [None, None, "C9", None], "industry": ["Food", None, None, "Retail"]})
+    >>> profiles, events = lead_profiles(rows, "2025-12-31")
+    >>> profiles[["status", "n_events", "conversion_date", "reference_date", "industry"]].reset_index()
+      lead_id     status  n_events conversion_date reference_date industry
+    0      L1  converted         2      2025-03-10     2025-02-01     Food
+    1      L2       open         1             NaT     2025-12-31   Retail
+    >>> events["event"].tolist()   # the call after the conversion is not an input
+    ['form', 'meeting', 'form']
+    """
+    missing = [c for c in ("lead_id", "date") if c not in leads.columns]
+    if missing:
+        raise ValueError(f"the leads table needs {', '.join(missing)}; it has {', '.join(leads.columns)}")
+    as_of = pd.Timestamp(as_of).normalize()
+    rows = leads[leads["date"].notna() & (leads["date"] <= as_of + pd.Timedelta(days=1) - pd.Timedelta(1))]
+    rows = rows.assign(lead_id=rows["lead_id"].astype("string"))
+    if "customer_id" not in rows.columns:
+        rows = rows.assign(customer_id=pd.Series(pd.NA, index=rows.index, dtype="string"))
+    if "event" not in rows.columns:
+        rows = rows.assign(event="activity")
+    conversions = _conversion_dates(rows, customers, transactions)
+    conversion_date = rows["lead_id"].map(conversions["conversion_date"])
+    day = rows["date"].dt.normalize()
+    before = rows[rows["customer_id"].isna() & (conversion_date.isna() | (day < conversion_date))]
+    before = before.sort_values(["lead_id", "date"], kind="stable")
+
+    ids = pd.Index(sorted(rows["lead_id"].unique()), name="lead_id", dtype="string")
+    grouped = before.groupby("lead_id", sort=True)
+    profiles = pd.DataFrame(index=ids)
+    profiles["created"] = rows.groupby("lead_id")["date"].min().dt.normalize().reindex(ids)
+    profiles["last_activity"] = grouped["date"].max().dt.normalize().reindex(ids)
+    profiles["n_events"] = grouped.size().reindex(ids, fill_value=0).astype("int64")
+    profiles["customer_id"] = conversions["customer_id"].reindex(ids).astype("string")
+    profiles["converted"] = profiles["customer_id"].notna()
+    profiles["conversion_date"] = conversions["conversion_date"].reindex(ids)
+    cold = profiles["last_activity"].isna() | (profiles["last_activity"] < as_of - pd.Timedelta(days=open_days))
+    profiles["status"] = np.where(profiles["converted"], "converted", np.where(cold, "closed", "open"))
+    profiles["outcome_known"] = profiles["status"] != "open"
+    profiles["reference_date"] = profiles["last_activity"].where(profiles["outcome_known"], as_of)
+
+    attributes = [c for c in rows.columns if c not in _LEAD_EVENT_COLUMNS]
+    if attributes:
+        # Attributes as last known before the outcome (a CRM field may be filled in later).
+        known = before.sort_values(["lead_id", "date"], kind="stable").groupby("lead_id", sort=True)[attributes]
+        profiles = profiles.join(known.last().reindex(ids))
+    if "expected_date" in profiles.columns:
+        expected = pd.to_datetime(profiles.pop("expected_date")).dt.normalize()
+        profiles["days_to_expected_purchase"] = (expected - profiles["reference_date"]).dt.days.astype("float64")
+    events = before[["lead_id", "date", "event"]].reset_index(drop=True)
+    return profiles, events
+
+
+def lead_model_frame(profiles: pd.DataFrame, events: pd.DataFrame) -> tuple[pd.DataFrame, list[str], list[str]]:
+    """Features of the conversion model: fit attributes and event counts before the outcome.
+
+    Returns the frame (indexed like ``profiles``) and its numeric and categorical feature
+    names. Event counts are named by the event in the plural (``meetings``, ``downloads``,
+    ...; ``events`` for all of them), so explanations read "+12 pts meetings=3";
+    ``days_active`` is the span from the first to the last event. The analysis date is not a feature, so open and historical leads are
+    described the same way.
+
+    Examples
+    --------
+    >>> profiles = pd.DataFrame({"created": pd.to_datetime(["2025-01-01", "2025-02-01"]),
+    ...     "last_activity": pd.to_datetime(["2025-01-11", "2025-02-01"]), "n_events": [3, 1],
+    ...     "role": ["CEO", "intern"], "employees": [120, 4]}, index=pd.Index(["L1", "L2"], name="lead_id"))
+    >>> events = pd.DataFrame({"lead_id": ["L1", "L1", "L1", "L2"], "date": pd.to_datetime(
+    ...     ["2025-01-01", "2025-01-05", "2025-01-11", "2025-02-01"]),
+    ...     "event": ["form", "meeting", "meeting", "form"]})
+    >>> frame, numeric, categorical = lead_model_frame(profiles, events)
+    >>> frame[["forms", "meetings", "days_active", "employees", "role"]].reset_index()
+      lead_id  forms  meetings  days_active  employees    role
+    0      L1      1         2           10        120     CEO
+    1      L2      1         0            0          4  intern
+    >>> numeric, categorical
+    (['events', 'days_active', 'employees', 'forms', 'meetings'], ['role'])
+    """
+    frame = pd.DataFrame(index=profiles.index)
+    frame["events"] = profiles["n_events"].astype("int64")
+    span = (profiles["last_activity"] - profiles["created"]).dt.days
+    frame["days_active"] = span.fillna(0).astype("int64")
+    skip = {"created", "last_activity", "n_events", "customer_id", "converted", "conversion_date", "status",
+            "outcome_known", "reference_date"}
+    numeric, categorical = ["events", "days_active"], []
+    for column in profiles.columns:
+        if column in skip:
+            continue
+        values = profiles[column]
+        if pd.api.types.is_bool_dtype(values) or pd.api.types.is_datetime64_any_dtype(values):
+            continue
+        if pd.api.types.is_numeric_dtype(values):
+            numeric.append(column)
+        elif values.nunique() <= 50:  # free text (names, notes) is not a feature
+            categorical.append(column)
+        else:
+            continue
+        frame[column] = values
+    if not events.empty:
+        counts = pd.crosstab(events["lead_id"], events["event"].astype("string"))
+        counts.columns = [f"{name}s" for name in counts.columns]
+        counts = counts.drop(columns=[c for c in counts.columns if c in frame.columns or c in profiles.columns])
+        counts = counts.reindex(profiles.index, fill_value=0).astype("int64")
+        frame = frame.join(counts)
+        numeric += list(counts.columns)
+    return frame, numeric, categorical
+
+
+def split_by_time(dates: pd.Series, test_share: float = 0.3) -> tuple[pd.Index, pd.Index]:
+    """Train and test index: the most recent ``test_share`` of rows (by date) are the test set.
+
+    Ties on the cut-off date all go to the test set, so no day is split between the two.
+
+    Examples
+    --------
+    >>> dates = pd.Series(pd.to_datetime(["2025-01-01", "2025-02-01", "2025-03-01", "2025-03-01"]),
+    ...                   index=["a", "b", "c", "d"])
+    >>> train, test = split_by_time(dates, 0.3)
+    >>> list(train), list(test)
+    (['a', 'b'], ['c', 'd'])
+    """
+    ordered = dates.dropna().sort_values(kind="stable")  # an undated row can be in neither set
+    n_test = max(1, int(round(len(ordered) * test_share)))
+    cut = ordered.iloc[len(ordered) - n_test]
+    test = ordered.index[ordered >= cut]
+    train = ordered.index[ordered < cut]
+    return train, test
+
+
+@dataclass
+class ConversionModels:
+    """Lead conversion models: evaluated on the most recent leads, refitted on all known outcomes.
+
+    Attributes
+    ----------
+    frame : DataFrame
+        :func:`lead_model_frame` of every lead, with ``converted``.
+    numeric, categorical : list of str
+    train, test : Index
+        Known-outcome leads used to fit and to test (the most recent ``test_share``).
+    evaluation : ModelSet
+        Models fitted on ``train`` only.
+    test_probability : DataFrame
+        One column per model: probabilities for the test leads.
+    final : ModelSet
+        Models refitted on every known outcome; ``probability`` uses its best model.
+    probability : Series
+        Conversion probability of every lead (open leads are the ones that matter).
+    """
+
+    frame: pd.DataFrame
+    numeric: list[str]
+    categorical: list[str]
+    train: pd.Index
+    test: pd.Index
+    evaluation: propensity.ModelSet
+    test_probability: pd.DataFrame
+    final: propensity.ModelSet
+    probability: pd.Series
+
+
+def fit_conversion_models(profiles: pd.DataFrame, events: pd.DataFrame, test_share: float = 0.3,
+                          seed: int = 42) -> ConversionModels:
+    """Fit and evaluate the lead conversion models (see :class:`ConversionModels`).
+
+    Only leads with a known outcome (converted or closed) are used; the most recent
+    ``test_share`` of them (by creation date) are held out, so the test imitates scoring
+    new leads with a model trained on older ones.
+    """
+    frame, numeric, categorical = lead_model_frame(profiles, events)
+    frame["converted"] = profiles["converted"].astype("int64")
+    known = profiles.index[profiles["outcome_known"]]
+    train, test = split_by_time(profiles.loc[known, "created"], test_share)
+    evaluation = propensity.fit_models(frame.loc[train], frame.loc[train, "converted"], numeric, categorical,
+                                       seed=seed)
+    test_probability = pd.DataFrame({name: evaluation.predict(frame.loc[test], name) for name in evaluation.models},
+                                    index=test)
+    final = propensity.fit_models(frame.loc[known], frame.loc[known, "converted"], numeric, categorical, seed=seed)
+    probability = pd.Series(final.predict(frame), index=frame.index, name="conversion_probability")
+    return ConversionModels(frame, numeric, categorical, train, test, evaluation, test_probability, final,
+                            probability)
+
+
+# --------------------------------------------------------------------------- customers
+
+def tables_until(tables: Mapping[str, pd.DataFrame], cutoff) -> dict[str, pd.DataFrame]:
+    """The tables as they were known at the end of ``cutoff``'s day.
+
+    Transactions, tickets and lead events after the cut-off are dropped; invoices due after
+    it are dropped and payments made after it become unpaid; customers acquired after it
+    are dropped. Features computed on the result cannot see the outcome period.
+
+    Examples
+    --------
+    >>> payments = pd.DataFrame({"customer_id": ["a"], "due_date": pd.to_datetime(["2025-01-31"]),
+    ...                          "paid_date": pd.to_datetime(["2025-03-15"]), "amount": [10.0]})
+    >>> tables_until({"payments": payments}, "2025-02-28")["payments"]["paid_date"].isna().item()
+    True
+    """
+    end = pd.Timestamp(cutoff).normalize() + pd.Timedelta(days=1)
+    out: dict[str, pd.DataFrame] = {}
+    for name, table in tables.items():
+        if table is None:
+            out[name] = table
+        elif name in ("transactions", "tickets", "leads") and "date" in table.columns:
+            out[name] = table[table["date"] < end].copy()
+        elif name == "payments" and "due_date" in table.columns:
+            kept = table[table["due_date"] < end].copy()
+            if "paid_date" in kept.columns:
+                kept["paid_date"] = kept["paid_date"].where(kept["paid_date"] < end)
+            out[name] = kept
+        elif name == "customers" and "acquisition_date" in table.columns:
+            out[name] = table[table["acquisition_date"].isna() | (table["acquisition_date"] < end)].copy()
+        else:
+            out[name] = table.copy()
+    return out
+
+
+#: Features of the next-purchase model (those present in the customer feature table are used).
+PURCHASE_NUMERIC = ("recency_days", "frequency", "n_purchase_days", "monetary", "tenure_days", "orders_per_year",
+                    "avg_order_value", "revenue_last", "revenue_previous", "revenue_trend", "discount_share",
+                    "return_rate", "days_late", "service_minutes_per_1000", "margin_rate", "employees")
+PURCHASE_CATEGORICAL = ("customer_type", "industry", "size_band", "country", "age_band", "income_band")
+
+
+def purchase_frame(tables: Mapping[str, pd.DataFrame], cutoff, horizon_days: int = 180,
+                   label: bool = True) -> pd.DataFrame:
+    """Customer features at ``cutoff`` and whether each customer bought in the next ``horizon_days``.
+
+    Features come from :func:`tables_until` (nothing after the cut-off); the label
+    ``purchased`` is 1 when the customer has a revenue line (not cancelled, positive amount)
+    in ``(cutoff, cutoff + horizon_days]``. With ``label=False`` the frame is the features only
+    (to score customers today).
+
+    Examples
+    --------
+    >>> tx = pd.DataFrame({"customer_id": ["a", "a", "b", "b"], "order_id": ["1", "2", "3", "4"],
+    ...     "date": pd.to_datetime(["2025-01-10", "2025-03-01", "2025-02-01", "2025-09-01"]),
+    ...     "amount": [100.0, 50.0, 80.0, 90.0]})
+    >>> frame = purchase_frame({"transactions": tx}, "2025-03-31", horizon_days=90)
+    >>> frame[["customer_id", "frequency", "monetary", "purchased"]]
+      customer_id  frequency  monetary  purchased
+    0           a          2     150.0          0
+    1           b          1      80.0          0
+    >>> purchase_frame({"transactions": tx}, "2025-06-30", horizon_days=90)["purchased"].tolist()
+    [0, 1]
+    """
+    cutoff = pd.Timestamp(cutoff).normalize()
+    frame = features.customer_features(tables_until(tables, cutoff), cutoff)
+    if label:
+        lines = engine.revenue_lines(tables["transactions"])
+        end = cutoff + pd.Timedelta(days=horizon_days + 1)
+        future = lines[(lines["date"] >= cutoff + pd.Timedelta(days=1)) & (lines["date"] < end)
+                       & (lines["amount"] > 0)]
+        frame["purchased"] = frame["customer_id"].isin(set(future["customer_id"])).astype("int64")
+    return frame
+
+
+def purchase_features(frame: pd.DataFrame) -> tuple[list[str], list[str]]:
+    """Numeric and categorical features of :data:`PURCHASE_NUMERIC` / ``_CATEGORICAL`` present in ``frame``."""
+    numeric = [c for c in PURCHASE_NUMERIC if c in frame.columns]
+    categorical = [c for c in PURCHASE_CATEGORICAL if c in frame.columns and frame[c].notna().any()]
+    return numeric, categorical
+
+
+@dataclass
+class PurchaseModels:
+    """Next-purchase models: trained on one cut-off, tested on the next, refitted for today.
+
+    Attributes
+    ----------
+    train_cutoff, test_cutoff : Timestamp
+        Features up to ``train_cutoff`` with the outcome in the following ``horizon_days``
+        train the models; the same at ``test_cutoff`` (= as_of - horizon) tests them.
+    evaluation : ModelSet
+        Models fitted on the training window.
+    test : DataFrame
+        The test window with the probability of each model (``p_<model>``).
+    final : ModelSet
+        Models refitted on the latest complete window, used on today's features.
+    current : DataFrame
+        Today's features with ``purchase_probability`` (best model of ``final``).
+    """
+
+    train_cutoff: pd.Timestamp
+    test_cutoff: pd.Timestamp
+    horizon_days: int
+    evaluation: propensity.ModelSet
+    test: pd.DataFrame
+    final: propensity.ModelSet
+    current: pd.DataFrame
+
+
+def fit_purchase_models(tables: Mapping[str, pd.DataFrame], as_of, horizon_days: int = 180,
+                        seed: int = 42) -> PurchaseModels:
+    """Out-of-time next-purchase models (see :class:`PurchaseModels`).
+
+    Needs at least two horizons of history before ``as_of`` plus some: a ValueError says
+    how much there is otherwise.
+    """
+    as_of = pd.Timestamp(as_of).normalize()
+    test_cutoff = as_of - pd.Timedelta(days=horizon_days)
+    train_cutoff = test_cutoff - pd.Timedelta(days=horizon_days)
+    first = tables["transactions"]["date"].min()
+    if pd.isna(first) or first > train_cutoff - pd.Timedelta(days=90):
+        raise ValueError(f"the next-purchase model needs history from before {train_cutoff:%Y-%m-%d} "
+                         f"(two windows of {horizon_days} days plus 90 days); the data starts "
+                         f"{first:%Y-%m-%d}. Lower scoring.horizon_days.")
+    train = purchase_frame(tables, train_cutoff, horizon_days)
+    test = purchase_frame(tables, test_cutoff, horizon_days)
+    numeric, categorical = purchase_features(train)
+    evaluation = propensity.fit_models(train, train["purchased"], numeric, categorical, seed=seed)
+    for name in evaluation.models:
+        test[f"p_{name}"] = evaluation.predict(test, name)
+    final = propensity.fit_models(test, test["purchased"], numeric, categorical, seed=seed)
+    current = purchase_frame(tables, as_of, horizon_days, label=False)
+    current["purchase_probability"] = final.predict(current)
+    return PurchaseModels(train_cutoff, test_cutoff, horizon_days, evaluation, test, final, current)
+
+
+def order_events(transactions: pd.DataFrame, as_of=None) -> pd.DataFrame:
+    """One ``order`` event per customer and order (or purchase day), for customer scorecards.
+
+    Examples
+    --------
+    >>> tx = pd.DataFrame({"customer_id": ["a", "a", "a"], "order_id": ["1", "1", "2"],
+    ...                    "date": pd.to_datetime(["2025-01-10", "2025-01-10", "2025-02-01"]),
+    ...                    "amount": [10.0, 5.0, 7.0]})
+    >>> order_events(tx)
+      customer_id       date  event
+    0           a 2025-01-10  order
+    1           a 2025-02-01  order
+    """
+    lines = engine.revenue_lines(transactions)
+    if as_of is not None:
+        lines = lines[lines["date"] < pd.Timestamp(as_of).normalize() + pd.Timedelta(days=1)]
+    lines = lines[lines["amount"] > 0]
+    day = lines["date"].dt.normalize()
+    if "order_id" in lines.columns:
+        # As everywhere in the kit, a line without an order id is an order of its own.
+        key = lines["order_id"].astype("string").fillna(pd.Series(
+            [f"line {i}" for i in range(len(lines))], index=lines.index, dtype="string"))
+    else:
+        key = day.dt.strftime("%Y-%m-%d")  # one order per customer and purchase day
+    orders = pd.DataFrame({"customer_id": lines["customer_id"], "key": key, "date": day}).groupby(
+        ["customer_id", "key"], sort=True)["date"].min()
+    out = orders.reset_index()[["customer_id", "date"]].sort_values(["customer_id", "date"], kind="stable")
+    return out.assign(event="order").reset_index(drop=True)
+
+
+# --------------------------------------------------------------------------- value and risk
+
+def _percentile(values: pd.Series) -> pd.Series:
+    """Mid-rank percentile in [0, 1]: lowest 0, highest 1, ties share their average rank."""
+    n = values.notna().sum()
+    if n <= 1:
+        return pd.Series(np.where(values.notna(), 1.0, np.nan), index=values.index)
+    return (values.rank(method="average") - 1) / (n - 1)
+
+
+def customer_attributes(customer_features: pd.DataFrame) -> pd.DataFrame:
+    """The customer feature table plus the percentile columns customer scorecards can use.
+
+    Adds ``monetary_percentile`` and, with profit, ``profit_percentile`` (0 = lowest,
+    1 = highest, ties share their mid rank), so a rule like "top 20% by revenue" reads
+    ``{column: monetary_percentile, at_least: 0.8}`` whatever the currency.
+
+    Examples
+    --------
+    >>> customer_attributes(pd.DataFrame({"customer_id": ["a", "b", "c"],
+    ...                                   "monetary": [10.0, 30.0, 20.0]}))["monetary_percentile"].tolist()
+    [0.0, 1.0, 0.5]
+    """
+    out = customer_features.copy()
+    out["monetary_percentile"] = _percentile(out["monetary"].astype("float64"))
+    if "profit" in out.columns:
+        out["profit_percentile"] = _percentile(out["profit"].astype("float64"))
+    return out
+
+
+def value_scores(customer_features: pd.DataFrame, weights: Mapping[str, float] | None = None) -> pd.DataFrame:
+    """Customer value score 0-100: weighted percentile ranks of recency, frequency, value, profit, growth.
+
+    Each component is the customer's percentile rank among all customers (0 = lowest,
+    1 = highest; a more recent purchase ranks higher; ties share their mid rank):
+    ``recency`` from ``recency_days``, ``frequency``, ``monetary``, ``profit`` (when the
+    column exists) and ``growth`` from ``revenue_trend``. The score is
+    ``100 * sum(weight * rank) / sum(weights of the components present)``.
+
+    Examples
+    --------
+    >>> f = pd.DataFrame({"customer_id": ["a", "b", "c"], "recency_days": [10, 200, 10],
+    ...                   "frequency": [5, 1, 2], "monetary": [900.0, 50.0, 300.0]})
+    >>> value_scores(f, {"recency": 1, "frequency": 1, "monetary": 2})
+      customer_id  recency  frequency  monetary  value_score
+    0           a     0.75        1.0       1.0         93.8
+    1           b     0.00        0.0       0.0          0.0
+    2           c     0.75        0.5       0.5         56.2
+    """
+    weights = dict(DEFAULT_VALUE_WEIGHTS if weights is None else weights)
+    sources = {"recency": ("recency_days", -1), "frequency": ("frequency", 1), "monetary": ("monetary", 1),
+               "profit": ("profit", 1), "growth": ("revenue_trend", 1)}
+    out = pd.DataFrame({"customer_id": customer_features["customer_id"].to_numpy()}, index=customer_features.index)
+    used = {}
+    for name, weight in weights.items():
+        column, sign = sources[name]
+        if weight > 0 and column in customer_features.columns:
+            out[name] = _percentile(sign * customer_features[column].astype("float64"))
+            used[name] = weight
+    if not used:
+        raise ValueError(f"none of the weighted components is available: {sorted(weights)}; "
+                         f"the features have {', '.join(customer_features.columns)}")
+    total = sum(used.values())
+    score = sum(out[name].fillna(0.5) * weight for name, weight in used.items()) / total
+    out["value_score"] = (100 * score).round(1)
+    return out
+
+
+def at_risk(customer_features: pd.DataFrame, settings: Mapping[str, float] | None = None) -> pd.DataFrame:
+    """Flag valuable customers whose purchase rhythm has stopped.
+
+    A customer is *valuable* when their revenue (``monetary``) is in the top ``top_share``;
+    their *usual gap* is the average number of days between purchase days
+    (``(last_purchase - first_purchase) / (n_purchase_days - 1)``, needs ``min_orders``
+    purchase days); they are *at risk* when valuable and the days since their last purchase
+    exceed ``rhythm_factor`` times their usual gap and at least ``min_days``, but not
+    ``max_days``: a customer silent for longer has already lapsed (the RFM segments of
+    notebook 04 call them Hibernating or Lost) and is a win-back target, not a risk.
+
+    Returns ``customer_id``, ``usual_gap_days``, ``days_overdue`` (days beyond
+    ``rhythm_factor`` x the gap, 0 when not late) and ``at_risk``.
+
+    Examples
+    --------
+    >>> f = pd.DataFrame({"customer_id": ["a", "b", "c"], "monetary": [900.0, 800.0, 10.0],
+    ...     "n_purchase_days": [10, 10, 3], "recency_days": [200, 20, 400],
+    ...     "first_purchase": pd.to_datetime(["2024-01-01"] * 3),
+    ...     "last_purchase": pd.to_datetime(["2024-10-28", "2024-10-28", "2024-03-01"])})
+    >>> at_risk(f, {"top_share": 0.7, "rhythm_factor": 2, "min_orders": 3, "min_days": 45, "max_days": 365})
+      customer_id  usual_gap_days  days_overdue  at_risk
+    0           a            33.4         133.1     True
+    1           b            33.4           0.0    False
+    2           c            30.0           0.0    False
+    """
+    params = dict(DEFAULT_AT_RISK, **(settings or {}))
+    gaps = (customer_features["last_purchase"].dt.normalize()
+            - customer_features["first_purchase"].dt.normalize()).dt.days
+    purchase_days = customer_features["n_purchase_days"].astype("float64")
+    usual = (gaps / (purchase_days - 1)).where(purchase_days >= params["min_orders"])
+    valuable = _percentile(customer_features["monetary"].astype("float64")) >= 1 - params["top_share"]
+    limit = params["rhythm_factor"] * usual
+    recency = customer_features["recency_days"].astype("float64")
+    late = (valuable & usual.notna() & (recency > limit) & (recency >= params["min_days"])
+            & (recency <= params["max_days"]))
+    return pd.DataFrame({"customer_id": customer_features["customer_id"].to_numpy(),
+                         "usual_gap_days": usual.round(1).to_numpy(),
+                         "days_overdue": np.where(late, (recency - limit).round(1), 0.0),
+                         "at_risk": late.to_numpy()}, index=customer_features.index)
+
+
+# --------------------------------------------------------------------------- look-alike
+
+def best_segment(customer_features: pd.DataFrame, segments: pd.Series | None = None, min_size: int = 20,
+                 top_share: float = 0.2) -> tuple[pd.Series, str]:
+    """The reference group of look-alike scoring: the most profitable customer segment.
+
+    With ``segments`` (a label per row, e.g. cluster names), the segment with the highest
+    median profit (revenue when there is no profit) among segments of at least ``min_size``
+    customers; otherwise the top ``top_share`` of customers by profit. Returns a boolean mask
+    and a description.
+    """
+    value_col = "profit" if "profit" in customer_features.columns else "monetary"
+    value = customer_features[value_col].astype("float64")
+    if segments is not None and segments.notna().any():
+        labels = pd.Series(segments.to_numpy(), index=customer_features.index)
+        stats = value.groupby(labels).agg(["median", "size"])
+        stats = stats[stats["size"] >= min_size]
+        if not stats.empty:
+            best = stats["median"].idxmax()
+            return (labels == best).fillna(False), f"segment “{best}” (highest median {value_col})"
+    mask = _percentile(value) >= 1 - top_share
+    return mask.fillna(False), f"top {top_share:.0%} of customers by {value_col}"
+
+
+def _trait_values(frame: pd.DataFrame, traits: list[str]) -> pd.DataFrame:
+    out = pd.DataFrame(index=frame.index)
+    for trait in traits:
+        if trait == "size_band":
+            source = frame["size_band"] if "size_band" in frame.columns else features.size_band(frame["employees"])
+            out[trait] = source.astype("string")
+        else:
+            out[trait] = frame[trait].astype("string").str.strip()
+    return out
+
+
+def lookalike_scores(customers: pd.DataFrame, reference: pd.Series, prospects: pd.DataFrame,
+                     traits: list[str] | None = None, smoothing: float = 1.0, min_ratio: float = 1.3) -> pd.DataFrame:
+    """How much each prospect looks like the reference customers (0-100), and why.
+
+    For each trait (industry, size band, ...) the likelihood ratio
+    ``P(value | reference customers) / P(value | other customers)`` is estimated with
+    additive smoothing; a prospect's score is the naive-Bayes probability of belonging to
+    the reference group given its traits (x 100), missing traits counting as neutral.
+    ``matching_traits`` lists the prospect's values at least ``min_ratio`` times as common
+    among the reference customers, strongest first.
+
+    Parameters
+    ----------
+    customers : DataFrame
+        Customer attributes (``industry``, ``employees`` or ``size_band``, ``country``, ...).
+    reference : Series of bool
+        Aligned with ``customers``: the best customers (see :func:`best_segment`).
+    prospects : DataFrame
+        Leads or prospects with some of the same attributes.
+    traits : list of str, optional
+        Traits to compare; by default those of ``industry``, ``size_band`` (from
+        ``employees``), ``country``, ``customer_type`` present in both frames.
+
+    Examples
+    --------
+    >>> customers = pd.DataFrame({"industry": ["Food", "Food", "Retail", "Retail", "Retail", "Food"]})
+    >>> reference = pd.Series([True, True, False, False, False, False])
+    >>> out = lookalike_scores(customers, reference, pd.DataFrame({"industry": ["Food", "Retail"]}))
+    >>> out["lookalike_score"].tolist()   # Food: (2+1)/(2+2) / ((1+1)/(4+2)) = 2.25; odds 1/2 x 2.25
+    [52.9, 15.8]
+    >>> out["matching_traits"].tolist()
+    ['industry=Food (2.2× as common among the best)', '']
+    """
+    reference = pd.Series(np.asarray(reference, dtype=bool), index=customers.index)
+    if traits is None:
+        candidates = ("industry", "size_band", "country", "customer_type")
+        traits = [t for t in candidates
+                  if (t in customers.columns or (t == "size_band" and "employees" in customers.columns))
+                  and (t in prospects.columns or (t == "size_band" and "employees" in prospects.columns))]
+    if not traits:
+        raise ValueError("no trait in common between customers and prospects "
+                         "(looked for industry, employees/size_band, country, customer_type)")
+    if reference.sum() == 0 or (~reference).sum() == 0:
+        raise ValueError("the reference group must hold some but not all customers")
+    known = _trait_values(customers, traits)
+    asked = _trait_values(prospects, traits)
+    prior = float(reference.mean())
+    log_odds = np.full(len(prospects), math.log(prior / (1 - prior)))
+    matches: list[list[tuple[float, str]]] = [[] for _ in range(len(prospects))]
+    for trait in traits:
+        values = known[trait]
+        levels = values.dropna().unique()
+        k = max(len(levels), 1)
+        best_counts = values[reference].value_counts()
+        other_counts = values[~reference].value_counts()
+        n_best, n_other = values[reference].notna().sum(), values[~reference].notna().sum()
+        ratio = ((best_counts.reindex(levels, fill_value=0) + smoothing) / (n_best + smoothing * k)) / (
+            (other_counts.reindex(levels, fill_value=0) + smoothing) / (n_other + smoothing * k))
+        prospect_ratio = asked[trait].map(ratio).astype("float64").fillna(1.0).to_numpy()
+        log_odds += np.log(prospect_ratio)
+        for i in np.flatnonzero(prospect_ratio >= min_ratio):
+            matches[i].append((prospect_ratio[i], f"{trait}={asked[trait].iloc[i]} "
+                                                  f"({prospect_ratio[i]:.1f}× as common among the best)"))
+    probability = 1 / (1 + np.exp(-log_odds))
+    text = ["; ".join(label for _, label in sorted(found, key=lambda item: -item[0])) for found in matches]
+    return pd.DataFrame({"lookalike_score": np.round(100 * probability, 1), "matching_traits": text},
+                        index=prospects.index)

@@ -1,0 +1,1016 @@
+"""Customer segmentation: clusters of customers with similar behaviour, named and profiled.
+
+:func:`fit_segments` clusters a customer feature table (one row per customer, e.g.
+:func:`portfolio_helpers.analysis.features.customer_features`); :func:`stability` checks that the
+clusters survive a bootstrap; :func:`profiles` and :func:`name_clusters` describe them in
+plain words; :func:`pca_projection` gives a 2-D map; :func:`segment_migration` follows
+customers between two segmentations. :func:`lifecycle_stages` and :func:`stage_funnel`
+place every contact on the lead-to-customer lifecycle.
+
+Pipeline of :func:`fit_segments`
+--------------------------------
+1. **Features.** By default the behavioural columns of :data:`DEFAULT_NUMERIC` that are in
+   the table (recency, frequency, monetary value, order value, orders per year, tenure,
+   discount share, return rate, days late, service minutes) and ``customer_type`` as the
+   only categorical attribute. Without any of those, every numeric column except
+   ``customer_id``. ``revenue_trend`` and the product-mix shares are left out by default:
+   the trend is a ratio with extreme values for new customers and the mix splits
+   customers by what they buy rather than how; pass ``numeric=`` to use them.
+   Missing numeric values are replaced by the column median.
+2. **Log transform.** A numeric column whose skewness is above 1 is transformed with
+   ``log1p`` when it has no negative value, and with the signed ``sign(x) * log1p(|x|)``
+   otherwise (e.g. days late, negative when customers pay early), so that a few very
+   large customers do not decide the clusters on their own.
+3. **Robust scaling.** :class:`sklearn.preprocessing.RobustScaler` centred on the median
+   and scaled by the 5th-95th percentile range (``unit_variance=True``: one unit is about
+   one standard deviation of a normal variable). The wide range matters: most customers
+   share the same value of some traits (no ticket, paid at checkout), which makes the
+   usual interquartile range 0 or tiny and would blow those traits up. A column whose
+   5-95 range is still 0 is scaled by its standard deviation instead.
+4. **Categorical attributes** are one-hot encoded (a missing value is a category of its
+   own) and multiplied by ``categorical_weight`` (default 0.5): two customers that differ
+   in one attribute are ``sqrt(2) * 0.5 ≈ 0.7`` apart on it, against about 1 for one
+   standard deviation of a numeric trait. 0 ignores the attributes; 1 or more lets them
+   dominate (clusters tend to split by attribute first).
+5. **Clustering.** ``KMeans(n_clusters=k, init="k-means++", n_init=10, random_state=seed)``,
+   or :class:`~sklearn.mixture.GaussianMixture` with ``algorithm="gmm"``. Above
+   :data:`MINIBATCH_ROWS` (200,000) rows, :class:`~sklearn.cluster.MiniBatchKMeans`
+   (batches of 4,096, 3 initialisations) replaces ``KMeans``: within a few percent of the
+   same inertia, many times faster.
+
+Choosing k
+----------
+For each k of ``k_range``: inertia (within-cluster sum of squares), silhouette (on a
+seeded sample of at most 10,000 rows), Calinski-Harabasz and Davies-Bouldin.
+The suggested k has the best silhouette; k values within 0.01 of the best count as
+tied and the highest Calinski-Harabasz among them wins. The elbow of the inertia curve
+(kneedle: the point farthest below the chord of the normalised curve) is reported beside.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sklearn.cluster import KMeans, MiniBatchKMeans
+from sklearn.decomposition import PCA
+from sklearn.metrics import (
+    adjusted_rand_score,
+    calinski_harabasz_score,
+    davies_bouldin_score,
+    silhouette_score,
+)
+from sklearn.mixture import GaussianMixture
+from sklearn.preprocessing import RobustScaler
+
+from portfolio_helpers.reporting.narrative import fmt_pct, plural
+
+__all__ = [
+    "DEFAULT_NUMERIC",
+    "DEFAULT_CATEGORICAL",
+    "MINIBATCH_ROWS",
+    "SILHOUETTE_SAMPLE",
+    "LIFECYCLE_STAGES",
+    "FUNNEL_STAGES",
+    "SegmentationResult",
+    "prepare_matrix",
+    "fit_segments",
+    "knee_point",
+    "stability",
+    "profiles",
+    "name_clusters",
+    "pca_projection",
+    "lifecycle_stages",
+    "stage_funnel",
+    "segment_migration",
+    "segmentation_findings",
+]
+
+#: Behavioural features used by default (those present in the table).
+DEFAULT_NUMERIC: tuple[str, ...] = (
+    "recency_days", "frequency", "monetary", "avg_order_value", "orders_per_year", "tenure_days",
+    "discount_share", "return_rate", "days_late", "service_minutes_per_1000",
+)
+#: Categorical attributes used by default (those present in the table).
+DEFAULT_CATEGORICAL: tuple[str, ...] = ("customer_type",)
+#: Above this number of rows, MiniBatchKMeans replaces KMeans.
+MINIBATCH_ROWS = 200_000
+#: Maximum rows of the (seeded) sample on which the silhouette is computed.
+SILHOUETTE_SAMPLE = 10_000
+#: Silhouette difference under which two k count as tied.
+SILHOUETTE_TIE = 0.01
+#: Mean bootstrap ARI under which :func:`stability` warns.
+STABILITY_THRESHOLD = 0.6
+SKEW_THRESHOLD = 1.0
+_QUANTILE_RANGE = (5.0, 95.0)
+
+LIFECYCLE_STAGES: tuple[str, ...] = (
+    "lead", "prospect", "qualified prospect",
+    "customer — new", "customer — active", "customer — at risk", "customer — lapsed",
+)
+FUNNEL_STAGES: tuple[str, ...] = ("lead", "prospect", "qualified prospect", "customer")
+_CRM_STAGES = {"lead": "lead", "prospect": "prospect", "qualified": "qualified prospect",
+               "qualified prospect": "qualified prospect", "customer": "customer — new"}
+_ENGAGED_EVENTS = ("meeting", "call")
+
+
+# --------------------------------------------------------------------------------------------------
+# Preparation
+# --------------------------------------------------------------------------------------------------
+
+@dataclass
+class _Preparation:
+    numeric: list[str]
+    categorical: list[str]
+    categorical_weight: float
+    fill: dict[str, float]
+    transforms: dict[str, str]  # column -> "log1p" | "signed_log1p"
+    scaler: RobustScaler
+    categories: dict[str, list[str]]
+
+    def transform(self, features: pd.DataFrame) -> pd.DataFrame:
+        numeric = _numeric_block(features, self.numeric, self.fill, self.transforms)
+        scaled = self.scaler.transform(numeric)
+        blocks = [pd.DataFrame(scaled, index=features.index, columns=self.numeric)]
+        for col in self.categorical:
+            values = features[col].astype("string").fillna("(missing)").to_numpy(dtype=object)
+            cats = self.categories[col]
+            onehot = (values[:, None] == np.array(cats, dtype=object)[None, :]).astype("float64")
+            blocks.append(pd.DataFrame(onehot * self.categorical_weight, index=features.index,
+                                       columns=[f"{col}={cat}" for cat in cats]))
+        return pd.concat(blocks, axis=1) if len(blocks) > 1 else blocks[0]
+
+
+def _numeric_block(features: pd.DataFrame, columns: list[str], fill: dict[str, float],
+                   transforms: dict[str, str]) -> np.ndarray:
+    out = np.empty((len(features), len(columns)), dtype="float64")
+    for j, col in enumerate(columns):
+        x = pd.to_numeric(features[col], errors="coerce").astype("float64").to_numpy(na_value=np.nan)
+        x = np.where(np.isnan(x), fill[col], x)
+        kind = transforms.get(col)
+        if kind == "log1p":
+            x = np.log1p(np.maximum(x, 0.0))
+        elif kind == "signed_log1p":
+            x = np.sign(x) * np.log1p(np.abs(x))
+        out[:, j] = x
+    return out
+
+
+def _is_numeric(series: pd.Series) -> bool:
+    return pd.api.types.is_numeric_dtype(series)
+
+
+def _choose_columns(features: pd.DataFrame, numeric, categorical) -> tuple[list[str], list[str]]:
+    if numeric is None:
+        numeric = [c for c in DEFAULT_NUMERIC if c in features.columns]
+        if not numeric:
+            numeric = [c for c in features.columns if c != "customer_id" and _is_numeric(features[c])]
+    if categorical is None:
+        categorical = [c for c in DEFAULT_CATEGORICAL if c in features.columns]
+    numeric, categorical = list(numeric), list(categorical)
+    missing = [c for c in numeric + categorical if c not in features.columns]
+    if missing:
+        raise KeyError(f"columns not in the features: {', '.join(missing)}")
+    if not numeric and not categorical:
+        raise ValueError("no feature to cluster on: pass numeric= or categorical= columns")
+    return numeric, categorical
+
+
+def prepare_matrix(features: pd.DataFrame, numeric: Sequence[str] | None = None,
+                   categorical: Sequence[str] | None = None,
+                   categorical_weight: float = 0.5) -> tuple[pd.DataFrame, _Preparation]:
+    """The clustering matrix: log-transformed, robust-scaled numeric traits and weighted one-hots.
+
+    See the module documentation for each step. Returns the matrix (a float DataFrame
+    indexed like ``features``) and the fitted preparation, whose ``transform(features)``
+    applies the same steps to another table.
+
+    Examples
+    --------
+    >>> f = pd.DataFrame({"customer_id": ["a", "b", "c", "d"], "monetary": [10.0, 20.0, 30.0, 5000.0],
+    ...                   "customer_type": ["B2C", "B2C", "B2B", None]})
+    >>> matrix, prep = prepare_matrix(f)
+    >>> list(matrix.columns)
+    ['monetary', 'customer_type=(missing)', 'customer_type=B2B', 'customer_type=B2C']
+    >>> prep.transforms
+    {'monetary': 'log1p'}
+    >>> matrix["customer_type=B2B"].tolist()
+    [0.0, 0.0, 0.5, 0.0]
+    """
+    numeric, categorical = _choose_columns(features, numeric, categorical)
+    fill, transforms = {}, {}
+    for col in numeric:
+        x = pd.to_numeric(features[col], errors="coerce").astype("float64")
+        median = x.median()
+        fill[col] = 0.0 if pd.isna(median) else float(median)
+        x = x.fillna(fill[col])
+        skew = x.skew() if len(x) > 2 else 0.0
+        if pd.notna(skew) and abs(skew) > SKEW_THRESHOLD:
+            transforms[col] = "log1p" if x.min() >= 0 else "signed_log1p"
+    block = _numeric_block(features, numeric, fill, transforms)
+    if numeric:
+        scaler = RobustScaler(quantile_range=_QUANTILE_RANGE, unit_variance=True).fit(block)
+        low, high = np.percentile(block, _QUANTILE_RANGE, axis=0)
+        std = block.std(axis=0)
+        flat = (high - low) <= 1e-12
+        scaler.scale_ = np.where(flat, np.where(std > 0, std, 1.0), scaler.scale_)
+    else:
+        scaler = RobustScaler().fit(np.zeros((1, 0)))
+    categories = {col: sorted(features[col].astype("string").fillna("(missing)").unique().tolist())
+                  for col in categorical}
+    prep = _Preparation(numeric, categorical, float(categorical_weight), fill, transforms, scaler, categories)
+    return prep.transform(features), prep
+
+
+# --------------------------------------------------------------------------------------------------
+# Clustering
+# --------------------------------------------------------------------------------------------------
+
+@dataclass
+class SegmentationResult:
+    """Outcome of :func:`fit_segments`.
+
+    Attributes
+    ----------
+    labels : Series
+        Cluster of each customer (0 .. k-1, largest cluster first), indexed like the features.
+    k : int
+        Number of clusters fitted.
+    model : estimator
+        The fitted ``KMeans``, ``MiniBatchKMeans`` or ``GaussianMixture`` (its own cluster
+        numbers; ``labels`` are renumbered by size).
+    matrix : DataFrame
+        The transformed matrix the model was fitted on.
+    k_scores : DataFrame or None
+        One row per k of ``k_range``: ``k, inertia, silhouette, calinski_harabasz,
+        davies_bouldin`` (None when k was given on a large table, see ``score_k``).
+    suggested_k : int or None
+        The k suggested by the scores.
+    k_reason : str
+        Why, in one or two plain sentences.
+    silhouette : float
+        Silhouette of the fitted clusters (on a seeded sample of at most 10,000 rows).
+    """
+
+    labels: pd.Series
+    k: int
+    model: Any
+    matrix: pd.DataFrame
+    k_scores: pd.DataFrame | None
+    suggested_k: int | None
+    k_reason: str
+    silhouette: float
+    algorithm: str = "kmeans"
+    seed: int = 42
+    numeric: list[str] = field(default_factory=list)
+    categorical: list[str] = field(default_factory=list)
+    preparation: Any = None
+    elbow_k: int | None = None
+
+    def transform(self, features: pd.DataFrame) -> pd.DataFrame:
+        """Apply the fitted preparation (fill values, logs, scaling, one-hots) to another table."""
+        return self.preparation.transform(features)
+
+
+def _make_model(k: int, algorithm: str, seed: int, n_rows: int):
+    if algorithm == "kmeans":
+        if n_rows > MINIBATCH_ROWS:
+            return MiniBatchKMeans(n_clusters=k, init="k-means++", n_init=3, batch_size=4096,
+                                   random_state=seed)
+        return KMeans(n_clusters=k, init="k-means++", n_init=10, random_state=seed)
+    if algorithm == "gmm":
+        return GaussianMixture(n_components=k, covariance_type="full", n_init=3, reg_covar=1e-4,
+                               random_state=seed)
+    raise ValueError(f"algorithm must be 'kmeans' or 'gmm', got {algorithm!r}")
+
+
+def _fit_predict(X: np.ndarray, k: int, algorithm: str, seed: int):
+    model = _make_model(k, algorithm, seed, len(X))
+    labels = model.fit_predict(X)
+    return model, np.asarray(labels)
+
+
+def _sample_index(n: int, seed: int, size: int = SILHOUETTE_SAMPLE) -> np.ndarray:
+    if n <= size:
+        return np.arange(n)
+    return np.sort(np.random.default_rng(seed).choice(n, size=size, replace=False))
+
+
+def _silhouette(X: np.ndarray, labels: np.ndarray, seed: int) -> float:
+    idx = _sample_index(len(X), seed)
+    if len(np.unique(labels[idx])) < 2 or len(idx) < 3:
+        return float("nan")
+    return float(silhouette_score(X[idx], labels[idx]))
+
+
+def _inertia(X: np.ndarray, labels: np.ndarray) -> float:
+    total = 0.0
+    for cluster in np.unique(labels):
+        part = X[labels == cluster]
+        total += float(((part - part.mean(axis=0)) ** 2).sum())
+    return total
+
+
+def _scores(X: np.ndarray, labels: np.ndarray, seed: int) -> dict[str, float]:
+    several = len(np.unique(labels)) >= 2
+    return {
+        "inertia": _inertia(X, labels),
+        "silhouette": _silhouette(X, labels, seed),
+        "calinski_harabasz": float(calinski_harabasz_score(X, labels)) if several else float("nan"),
+        "davies_bouldin": float(davies_bouldin_score(X, labels)) if several else float("nan"),
+    }
+
+
+def _relabel_by_size(labels: np.ndarray) -> np.ndarray:
+    """Renumber clusters 0..k-1 by decreasing size (ties: original number)."""
+    values, counts = np.unique(labels, return_counts=True)
+    order = values[np.lexsort((values, -counts))]
+    mapping = np.empty(values.max() + 1, dtype=np.int64)
+    mapping[order] = np.arange(len(order))
+    return mapping[labels]
+
+
+def knee_point(x: Sequence[float], y: Sequence[float]) -> float | None:
+    """Elbow of a decreasing convex curve (kneedle): the x farthest below the normalised chord.
+
+    Both axes are scaled to [0, 1]; the knee maximises ``(1 - x_n) - y_n``, the vertical
+    distance under the straight line from the first to the last point. None when the
+    curve never dips below that line (no elbow) or has fewer than three points.
+
+    Examples
+    --------
+    >>> knee_point([1, 2, 3, 4, 5, 6], [100, 40, 20, 15, 12, 10])
+    3
+    >>> knee_point([1, 2, 3], [3, 2, 1]) is None
+    True
+    """
+    x = np.asarray(x, dtype=float)
+    y = np.asarray(y, dtype=float)
+    if len(x) < 3 or np.ptp(x) == 0 or np.ptp(y) == 0:
+        return None
+    xn = (x - x.min()) / np.ptp(x)
+    yn = (y - y.min()) / np.ptp(y)
+    gap = (1 - xn) - yn
+    best = int(np.argmax(gap))
+    if gap[best] <= 1e-9:
+        return None
+    value = x[best]
+    return int(value) if float(value).is_integer() else float(value)
+
+
+def _suggest_k(scores: pd.DataFrame) -> tuple[int | None, str, int | None]:
+    elbow = knee_point(scores["k"], scores["inertia"]) if scores["inertia"].notna().all() else None
+    valid = scores[scores["silhouette"].notna()]
+    elbow_text = f" The elbow of the inertia curve (kneedle) is at k = {elbow}." if elbow is not None \
+        else " The inertia curve has no clear elbow."
+    if valid.empty:
+        return None, "No k could be scored (fewer than two clusters found)." + elbow_text, elbow
+    best = valid["silhouette"].max()
+    tied = valid[valid["silhouette"] >= best - SILHOUETTE_TIE]
+    chosen = tied.sort_values(["calinski_harabasz", "k"], ascending=[False, True]).iloc[0]
+    k = int(chosen["k"])
+    if len(tied) == 1:
+        reason = f"k = {k} has the best silhouette ({chosen['silhouette']:.2f})."
+    else:
+        others = ", ".join(str(int(v)) for v in tied["k"] if int(v) != k)
+        reason = (f"k = {k} has the best silhouette ({chosen['silhouette']:.2f}) within {SILHOUETTE_TIE} "
+                  f"of the best, tied with k = {others}; the tie is broken by the highest "
+                  f"Calinski-Harabasz score ({chosen['calinski_harabasz']:,.0f}).")
+    return k, reason + elbow_text, elbow
+
+
+def fit_segments(features: pd.DataFrame, numeric: Sequence[str] | None = None,
+                 categorical: Sequence[str] | None = None, k: int | None = None,
+                 algorithm: str = "kmeans", seed: int = 42, k_range: Sequence[int] = range(2, 11),
+                 categorical_weight: float = 0.5, score_k: bool | None = None) -> SegmentationResult:
+    """Cluster customers on their features; suggest a number of clusters.
+
+    Parameters
+    ----------
+    features : DataFrame
+        One row per customer: ``customer_id`` plus numeric and categorical columns.
+    numeric, categorical : list of str, optional
+        Columns to use; defaults in :data:`DEFAULT_NUMERIC` and :data:`DEFAULT_CATEGORICAL`
+        (those present). See the module documentation for the transformations.
+    k : int, optional
+        Number of clusters. By default the suggested k (best silhouette over ``k_range``).
+    algorithm : {"kmeans", "gmm"}
+        k-means (MiniBatchKMeans above 200,000 rows) or a Gaussian mixture (full covariance).
+    seed : int
+        Random state of the models and of the silhouette sample.
+    k_range : sequence of int
+        Values of k scored for the suggestion.
+    categorical_weight : float, default 0.5
+        Weight of the one-hot columns (0 ignores the categorical attributes).
+    score_k : bool, optional
+        Score every k of ``k_range``. Default: when ``k`` is None, or on tables up to
+        50,000 rows (cheap), so the suggestion is available beside a fixed k.
+
+    Returns
+    -------
+    SegmentationResult
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(0)
+    >>> f = pd.DataFrame({"customer_id": range(300),
+    ...                   "frequency": np.r_[rng.normal(2, .3, 150), rng.normal(20, 2, 150)],
+    ...                   "monetary": np.r_[rng.normal(100, 10, 150), rng.normal(5000, 300, 150)]})
+    >>> result = fit_segments(f, k_range=range(2, 5))
+    >>> result.k, result.suggested_k, result.labels.value_counts().tolist()
+    (2, 2, [150, 150])
+    >>> result.k_scores.columns.tolist()
+    ['k', 'inertia', 'silhouette', 'calinski_harabasz', 'davies_bouldin']
+    >>> result.k_reason.split(".")[0]
+    'k = 2 has the best silhouette (0'
+    """
+    if algorithm not in ("kmeans", "gmm"):
+        raise ValueError(f"algorithm must be 'kmeans' or 'gmm', got {algorithm!r}")
+    if len(features) < 3:
+        raise ValueError(f"need at least 3 customers to cluster, got {len(features)}")
+    matrix, prep = prepare_matrix(features, numeric, categorical, categorical_weight)
+    X = matrix.to_numpy(dtype="float64")
+    n = len(X)
+    if score_k is None:
+        score_k = k is None or n <= 50_000
+    if k is None and not score_k:
+        raise ValueError("k is required when score_k=False")
+
+    k_scores, suggested, reason, elbow = None, None, "k was given; no k was scored.", None
+    if score_k:
+        rows = []
+        for candidate in k_range:
+            candidate = int(candidate)
+            if not 2 <= candidate < n:
+                continue
+            _, labels = _fit_predict(X, candidate, algorithm, seed)
+            rows.append({"k": candidate, **_scores(X, labels, seed)})
+        if not rows:
+            raise ValueError(f"no k of k_range is between 2 and the number of customers - 1 ({n - 1})")
+        k_scores = pd.DataFrame(rows)
+        suggested, reason, elbow = _suggest_k(k_scores)
+        if k is not None and suggested is not None and k != suggested:
+            reason += f" k = {k} was imposed."
+    if k is None:
+        k = suggested if suggested is not None else 2
+    k = int(k)
+    if not 1 <= k <= n:
+        raise ValueError(f"k must be between 1 and the number of customers ({n}), got {k}")
+    model, raw = _fit_predict(X, k, algorithm, seed)
+    labels = pd.Series(_relabel_by_size(raw), index=features.index, name="segment")
+    return SegmentationResult(
+        labels=labels, k=k, model=model, matrix=matrix, k_scores=k_scores, suggested_k=suggested,
+        k_reason=reason, silhouette=_silhouette(X, labels.to_numpy(), seed), algorithm=algorithm,
+        seed=seed, numeric=prep.numeric, categorical=prep.categorical, preparation=prep, elbow_k=elbow,
+    )
+
+
+def _as_matrix(data, **prepare) -> np.ndarray:
+    if isinstance(data, SegmentationResult):
+        return data.matrix.to_numpy(dtype="float64")
+    if isinstance(data, pd.DataFrame):
+        is_features = "customer_id" in data.columns or not all(
+            pd.api.types.is_numeric_dtype(data[c]) for c in data.columns)
+        if is_features:
+            return prepare_matrix(data, **prepare)[0].to_numpy(dtype="float64")
+        return data.to_numpy(dtype="float64")
+    return np.asarray(data, dtype="float64")
+
+
+def stability(data, k: int, n_boot: int = 20, seed: int = 42, algorithm: str = "kmeans",
+              **prepare) -> dict[str, Any]:
+    """Bootstrap stability of a clustering: do the clusters come back on resampled data?
+
+    The model is fitted on all rows (reference labels), then ``n_boot`` times on a
+    bootstrap sample (rows drawn with replacement); each bootstrap model assigns every
+    row and the adjusted Rand index (ARI) with the reference labels is recorded.
+    ARI is 1 for identical partitions and about 0 for unrelated ones.
+
+    Parameters
+    ----------
+    data : DataFrame, ndarray or SegmentationResult
+        A features table (it has ``customer_id`` or a non-numeric column: it is prepared
+        as in :func:`fit_segments`, ``prepare`` keywords such as ``numeric=`` passed on),
+        an already transformed matrix (all-numeric DataFrame or array) or a result.
+    k : int
+        Number of clusters.
+    n_boot : int
+        Number of bootstrap refits.
+    seed : int
+        Seed of the bootstrap draws and of the models.
+
+    Returns
+    -------
+    dict
+        ``mean_ari``, ``min_ari``, ``aris`` (list) and ``warning`` (a sentence when the
+        mean ARI is below 0.6, else None).
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(1)
+    >>> X = np.r_[rng.normal(0, 1, (100, 2)), rng.normal(10, 1, (100, 2))]
+    >>> out = stability(X, k=2, n_boot=5)
+    >>> out["mean_ari"], out["warning"]
+    (1.0, None)
+    """
+    X = _as_matrix(data, **prepare)
+    n = len(X)
+    if not 2 <= k < n:
+        raise ValueError(f"k must be between 2 and {n - 1}, got {k}")
+    _, reference = _fit_predict(X, k, algorithm, seed)
+    rng = np.random.default_rng(seed)
+    aris = []
+    for b in range(n_boot):
+        sample = rng.integers(0, n, size=n)
+        model = _make_model(k, algorithm, seed + b + 1, n)
+        model.fit(X[sample])
+        aris.append(float(adjusted_rand_score(reference, model.predict(X))))
+    mean_ari = round(float(np.mean(aris)), 6) if aris else float("nan")
+    min_ari = round(float(np.min(aris)), 6) if aris else float("nan")
+    warning = None
+    if aris and mean_ari < STABILITY_THRESHOLD:
+        warning = (f"The {k} segments are unstable: refitted on {n_boot} bootstrap samples they agree with "
+                   f"the segments of the full data with a mean adjusted Rand index of {mean_ari:.2f} "
+                   f"(below {STABILITY_THRESHOLD}). Treat them as a rough grouping; try another k or "
+                   f"fewer features.")
+    return {"mean_ari": mean_ari, "min_ari": min_ari, "aris": aris, "warning": warning}
+
+
+# --------------------------------------------------------------------------------------------------
+# Profiles and names
+# --------------------------------------------------------------------------------------------------
+
+_NAME_ALIASES = {"recency_days": "recency", "service_minutes_per_1000": "service minutes",
+                 "avg_order_value": "order value", "orders_per_year": "orders/year", "tenure_days": "tenure",
+                 "discount_share": "discount share", "return_rate": "returns", "days_late": "days late",
+                 "monetary": "revenue"}
+
+
+def _describe_difference(col: str, cluster_mean: float, overall_mean: float, smd: float) -> str:
+    label = _NAME_ALIASES.get(col, col.replace("_", " "))
+    if overall_mean > 0 and cluster_mean >= 0:
+        ratio = cluster_mean / overall_mean
+        if ratio >= 2:
+            return f"{label} ×{ratio:.1f}"
+        change = (ratio - 1) * 100
+        sign = "+" if change >= 0 else "−"
+        return f"{label} {sign}{abs(change):.0f}%"
+    sign = "+" if smd >= 0 else "−"
+    return f"{label} {sign}{abs(smd):.1f} sd"
+
+
+def profiles(features: pd.DataFrame, labels: pd.Series, value_col: str = "monetary",
+             profit_col: str | None = None, numeric: Sequence[str] | None = None,
+             n_top: int = 3) -> pd.DataFrame:
+    """One row per cluster: size, value shares, medians, indexes and what sets it apart.
+
+    Parameters
+    ----------
+    features : DataFrame
+        The customer features.
+    labels : Series
+        Cluster of each customer, aligned on ``features.index`` (e.g. ``result.labels``).
+    value_col : str
+        Revenue column for ``revenue`` and ``revenue_share``.
+    profit_col : str, optional
+        Profit column for ``profit`` and ``profit_share``.
+    numeric : list of str, optional
+        Columns profiled; default every numeric column except ``customer_id``.
+    n_top : int
+        Number of distinguishing features in ``top_features``.
+
+    Returns
+    -------
+    DataFrame
+        Indexed by ``cluster`` (sorted): ``size``, ``share_customers``, ``revenue``,
+        ``revenue_share`` (cluster revenue / total revenue), ``profit`` and
+        ``profit_share`` (with ``profit_col``), ``customer_type`` and
+        ``customer_type_share`` (majority type, when the column exists), ``top_features``
+        (the ``n_top`` features with the largest absolute standardised mean difference,
+        ``(cluster mean - overall mean) / overall standard deviation``, written as
+        ``"frequency ×3.2, recency −60%"``: a ratio to the average from ×2, else a
+        percentage change; in standard deviations when the overall mean is not positive),
+        then ``median_<col>`` (original units) and ``index_<col>`` (cluster mean / overall
+        mean × 100: 100 = the average customer; NaN when the overall mean is not positive)
+        for each profiled column.
+
+    Examples
+    --------
+    >>> f = pd.DataFrame({"customer_id": list("abcd"), "monetary": [100.0, 300.0, 50.0, 50.0],
+    ...                   "frequency": [4, 8, 1, 1]})
+    >>> p = profiles(f, pd.Series([0, 0, 1, 1]))
+    >>> p[["size", "revenue_share", "index_monetary"]].to_dict("index")
+    {0: {'size': 2, 'revenue_share': 0.8, 'index_monetary': 160.0}, 1: {'size': 2, 'revenue_share': 0.2, 'index_monetary': 40.0}}
+    >>> p["top_features"].tolist()
+    ['frequency +71%, revenue +60%', 'frequency −71%, revenue −60%']
+    """
+    labels = pd.Series(labels).reindex(features.index)
+    if labels.isna().any():
+        raise ValueError(f"{int(labels.isna().sum())} customers have no cluster label")
+    if numeric is None:
+        numeric = [c for c in features.columns if c != "customer_id" and _is_numeric(features[c])]
+    numeric = list(numeric)
+    values = features[numeric].apply(pd.to_numeric, errors="coerce").astype("float64")
+    groups = values.groupby(labels.to_numpy(), sort=True)
+    out = pd.DataFrame(index=pd.Index(sorted(labels.unique()), name="cluster"))
+    out["size"] = labels.value_counts().reindex(out.index).astype("int64")
+    out["share_customers"] = out["size"] / len(labels)
+    for col, name in ((value_col, "revenue"), (profit_col, "profit")):
+        if col is None:
+            continue
+        amount = pd.to_numeric(features[col], errors="coerce").astype("float64").fillna(0.0)
+        per = amount.groupby(labels.to_numpy()).sum().reindex(out.index)
+        total = amount.sum()
+        out[name] = per
+        out[f"{name}_share"] = per / total if total != 0 else np.nan
+    if "customer_type" in features.columns:
+        kind = features["customer_type"].astype("string").fillna("(missing)")
+        counts = pd.crosstab(labels.to_numpy(), kind.to_numpy()).reindex(out.index)
+        out["customer_type"] = counts.idxmax(axis=1).astype("string")
+        out["customer_type_share"] = counts.max(axis=1) / counts.sum(axis=1)
+
+    means = groups.mean()
+    overall = values.mean()
+    std = values.std(ddof=0).replace(0.0, np.nan)
+    smd = (means - overall) / std
+    tops = []
+    for cluster in out.index:
+        row = smd.loc[cluster].dropna()
+        order = row.abs().sort_values(ascending=False, kind="stable").index[:n_top]
+        tops.append(", ".join(_describe_difference(c, means.loc[cluster, c], overall[c], row[c]) for c in order))
+    out["top_features"] = pd.array(tops, dtype="string")
+    medians = groups.median().reindex(out.index)
+    index = (means / overall.where(overall > 0) * 100).reindex(out.index)
+    for col in numeric:
+        out[f"median_{col}"] = medians[col]
+    for col in numeric:
+        out[f"index_{col}"] = index[col]
+    return out
+
+
+def _index(row: pd.Series, col: str) -> float:
+    value = row.get(f"index_{col}", np.nan)
+    return float(value) if pd.notna(value) else 100.0
+
+
+def _auto_name(row: pd.Series) -> str:
+    monetary, frequency = _index(row, "monetary"), _index(row, "frequency")
+    recency, tenure = _index(row, "recency_days"), _index(row, "tenure_days")
+    service, discount = _index(row, "service_minutes_per_1000"), _index(row, "discount_share")
+    kind = None
+    if "customer_type" in row.index and pd.notna(row["customer_type"]) \
+            and row.get("customer_type_share", 0) >= 0.8 and row["customer_type"] != "(missing)":
+        kind = str(row["customer_type"])
+    if service >= 300:
+        return f"Service-heavy {kind} accounts" if kind else "Service-heavy accounts"
+    words = []
+    if recency >= 200:
+        words.append("lapsed")
+    elif tenure <= 50:
+        words.append("new")
+    if monetary >= 250:
+        words.append("high-value")
+    elif monetary <= 40:
+        words.append("small")
+    if recency < 200:
+        if frequency >= 150 and recency <= 80:
+            words.append("loyal")
+        elif frequency <= 50:
+            words.append("occasional")
+    if discount >= 150:
+        words.append("discount-driven")
+    noun = kind or ("buyers" if "small" in words or "occasional" in words else "customers")
+    if not words:
+        words.append("core" if kind is None else "average")
+    name = " ".join(words + [noun])
+    return name[0].upper() + name[1:]
+
+
+def name_clusters(profiles: pd.DataFrame, overrides: Mapping | None = None) -> dict:
+    """Descriptive names for the clusters from their profile; ``overrides`` win.
+
+    Rules on the indexes of :func:`profiles` (100 = average customer): service minutes
+    ≥ 300 -> "Service-heavy accounts"; otherwise words in this order: "lapsed" (recency
+    ≥ 200) or "new" (tenure ≤ 50), "high-value" (monetary ≥ 250) or "small" (≤ 40),
+    "loyal" (frequency ≥ 150 and recency ≤ 80) or "occasional" (frequency ≤ 50),
+    "discount-driven" (discount share ≥ 150), then the majority customer type when it
+    covers at least 80% of the cluster (else "buyers"/"customers"); "Average ..." when no
+    rule fires. Missing indexes count as 100. Names are unique: a repeated name gets
+    " 2", " 3", ... Overrides (e.g. the config ``segments: {names: {0: "My name"}}``; keys
+    may be numbers or their text) replace the automatic names.
+
+    Examples
+    --------
+    >>> p = pd.DataFrame({"index_monetary": [400.0, 20.0, 25.0], "index_frequency": [300.0, 30.0, 30.0],
+    ...                   "index_recency_days": [20.0, 300.0, 320.0]}, index=[0, 1, 2])
+    >>> name_clusters(p)
+    {0: 'High-value loyal customers', 1: 'Lapsed small buyers', 2: 'Lapsed small buyers 2'}
+    >>> name_clusters(p, overrides={"1": "Win-back list"})[1]
+    'Win-back list'
+    """
+    overrides = {str(key): str(value) for key, value in (overrides or {}).items()}
+    names: dict = {}
+    taken = set(overrides.values())
+    for cluster in profiles.index:
+        if str(cluster) in overrides:
+            names[cluster] = overrides[str(cluster)]
+    for cluster, row in profiles.iterrows():
+        if cluster in names:
+            continue
+        base = _auto_name(row)
+        name, n = base, 2
+        while name in taken:
+            name, n = f"{base} {n}", n + 1
+        taken.add(name)
+        names[cluster] = name
+    return {cluster: names[cluster] for cluster in profiles.index}
+
+
+def pca_projection(matrix, seed: int = 42) -> pd.DataFrame:
+    """Two principal components of the clustering matrix, for a scatter plot of the segments.
+
+    Returns a DataFrame ``pc1, pc2`` indexed like ``matrix`` (a DataFrame, an array or a
+    :class:`SegmentationResult`); ``.attrs["explained_variance_ratio"]`` holds the share
+    of variance of each component (also in ``.attrs["explained_variance"]``, total).
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(0)
+    >>> m = pd.DataFrame(rng.normal(size=(50, 3)) * [5.0, 1.0, 0.1])
+    >>> pcs = pca_projection(m)
+    >>> pcs.columns.tolist(), round(pcs.attrs["explained_variance_ratio"][0], 2)
+    (['pc1', 'pc2'], 0.98)
+    """
+    if isinstance(matrix, SegmentationResult):
+        matrix = matrix.matrix
+    index = matrix.index if isinstance(matrix, pd.DataFrame) else pd.RangeIndex(len(matrix))
+    X = np.asarray(matrix, dtype="float64")
+    n_comp = min(2, X.shape[1], X.shape[0])
+    pca = PCA(n_components=n_comp, random_state=seed)
+    coords = pca.fit_transform(X)
+    if n_comp < 2:
+        coords = np.column_stack([coords, np.zeros((len(X), 2 - n_comp))])
+    out = pd.DataFrame(coords[:, :2], index=index, columns=["pc1", "pc2"])
+    ratio = [float(v) for v in pca.explained_variance_ratio_] + [0.0] * (2 - n_comp)
+    out.attrs["explained_variance_ratio"] = ratio
+    out.attrs["explained_variance"] = float(sum(ratio))
+    return out
+
+
+# --------------------------------------------------------------------------------------------------
+# Lifecycle
+# --------------------------------------------------------------------------------------------------
+
+def lifecycle_stages(customers: pd.DataFrame | None, features: pd.DataFrame, leads: pd.DataFrame | None = None,
+                     as_of=None, active_days: int = 180, at_risk_days: int = 365,
+                     new_days: int = 90) -> pd.DataFrame:
+    """Lifecycle stage of every contact: lead, prospect, qualified prospect or customer status.
+
+    Rules
+    -----
+    * A contact **with purchases** (a row in ``features``) is a customer:
+      "customer — new" when the first purchase is at most ``new_days`` before ``as_of``
+      (``tenure_days``), else "customer — active" when the last one is at most
+      ``active_days`` before (``recency_days``), "customer — at risk" within
+      ``at_risk_days``, else "customer — lapsed". Without ``recency_days`` /
+      ``tenure_days``, they are computed from ``last_purchase`` / ``first_purchase``
+      and ``as_of``.
+    * A contact of ``customers`` **without purchases** takes its CRM ``stage``: ``lead``,
+      ``prospect``, ``qualified`` (-> "qualified prospect"); a record at stage
+      ``customer`` without any purchase (signed, not yet bought) is "customer — new";
+      a missing or unknown stage counts as "lead".
+    * A lead of ``leads`` not linked to a customer (no event carries a ``customer_id``)
+      is a contact of its own, identified by ``lead_id``: "prospect" when it had a
+      ``meeting`` or a ``call``, else "lead". A CRM that also keeps its open leads as
+      customer records (stage ``lead``/``prospect``/``qualified``) cannot be matched to the
+      lead table without an id: pass ``leads=None`` then to avoid counting them twice.
+
+    Returns
+    -------
+    DataFrame
+        ``contact_id, lifecycle_stage`` (an ordered categorical over
+        :data:`LIFECYCLE_STAGES`): the customers table order, customers with purchases
+        missing from it, then lead-only contacts.
+
+    Examples
+    --------
+    >>> crm = pd.DataFrame({"customer_id": ["c1", "c2", "c3"], "stage": ["customer", "qualified", "lead"]})
+    >>> feats = pd.DataFrame({"customer_id": ["c1"], "recency_days": [200], "tenure_days": [700]})
+    >>> leads = pd.DataFrame({"lead_id": ["L1", "L1", "L2"], "event": ["form", "meeting", "visit"],
+    ...                       "customer_id": [None, None, None]})
+    >>> lifecycle_stages(crm, feats, leads)
+      contact_id     lifecycle_stage
+    0         c1  customer — at risk
+    1         c2  qualified prospect
+    2         c3                lead
+    3         L1            prospect
+    4         L2                lead
+    """
+    feats = features.drop_duplicates("customer_id").set_index(features["customer_id"].astype("string")
+                                                               .drop_duplicates().to_numpy())
+    if "recency_days" in feats.columns:
+        recency = pd.to_numeric(feats["recency_days"], errors="coerce")
+    else:
+        recency = (pd.Timestamp(as_of).normalize() - pd.to_datetime(feats["last_purchase"]).dt.normalize()).dt.days
+    if "tenure_days" in feats.columns:
+        tenure = pd.to_numeric(feats["tenure_days"], errors="coerce")
+    else:
+        tenure = (pd.Timestamp(as_of).normalize() - pd.to_datetime(feats["first_purchase"]).dt.normalize()).dt.days
+    bought = pd.Series(
+        np.select([tenure <= new_days, recency <= active_days, recency <= at_risk_days],
+                  ["customer — new", "customer — active", "customer — at risk"], "customer — lapsed"),
+        index=feats.index, dtype=object)
+
+    ids: list = []
+    stages: list = []
+    seen = set()
+    if customers is not None and len(customers):
+        crm_ids = customers["customer_id"].astype("string")
+        crm_stage = (customers["stage"].astype("string").str.strip().str.lower()
+                     if "stage" in customers.columns else pd.Series(pd.NA, index=customers.index))
+        for cid, stage in zip(crm_ids, crm_stage, strict=True):
+            if pd.isna(cid) or cid in seen:
+                continue
+            seen.add(cid)
+            ids.append(cid)
+            if cid in bought.index:
+                stages.append(bought[cid])
+            else:
+                stages.append(_CRM_STAGES.get(stage if isinstance(stage, str) else "", "lead"))
+    for cid in bought.index:
+        if cid not in seen:
+            seen.add(cid)
+            ids.append(cid)
+            stages.append(bought[cid])
+    if leads is not None and len(leads):
+        linked = leads["customer_id"].notna() if "customer_id" in leads.columns \
+            else pd.Series(False, index=leads.index)
+        linked_leads = set(leads.loc[linked, "lead_id"])
+        open_leads = leads[~leads["lead_id"].isin(linked_leads)]
+        engaged = open_leads.loc[open_leads["event"].isin(_ENGAGED_EVENTS), "lead_id"] \
+            if "event" in open_leads.columns else pd.Series([], dtype=object)
+        engaged = set(engaged)
+        for lead in pd.unique(open_leads["lead_id"]):
+            if pd.isna(lead) or str(lead) in seen:
+                continue
+            seen.add(str(lead))
+            ids.append(str(lead))
+            stages.append("prospect" if lead in engaged else "lead")
+    return pd.DataFrame({
+        "contact_id": pd.array(ids, dtype="string"),
+        "lifecycle_stage": pd.Categorical(stages, categories=list(LIFECYCLE_STAGES), ordered=True),
+    })
+
+
+def stage_funnel(stages) -> pd.DataFrame:
+    """Lead-to-customer funnel from a snapshot of lifecycle stages.
+
+    Every "customer — ..." stage counts as ``customer``. ``contacts`` is the number of
+    contacts currently at the stage; ``reached`` the number at that stage or a later one
+    (a customer went through every earlier stage); ``conversion`` is ``reached`` over the
+    ``reached`` of the previous stage (NaN for the first stage or when that is 0).
+
+    Parameters
+    ----------
+    stages : DataFrame or Series
+        :func:`lifecycle_stages` output, or its ``lifecycle_stage`` column.
+
+    Examples
+    --------
+    >>> s = pd.Series(["lead"] * 5 + ["prospect"] * 3 + ["qualified prospect"] * 2
+    ...               + ["customer — active"] * 2 + ["customer — lapsed"] * 2)
+    >>> stage_funnel(s)
+                    stage  contacts  reached  conversion
+    0                lead         5       14         NaN
+    1            prospect         3        9    0.642857
+    2  qualified prospect         2        6    0.666667
+    3            customer         4        4    0.666667
+    """
+    if isinstance(stages, pd.DataFrame):
+        stages = stages["lifecycle_stage"]
+    text = pd.Series(stages).astype("string")
+    funnel = text.where(~text.str.startswith("customer").fillna(False), "customer")
+    counts = funnel.value_counts().reindex(list(FUNNEL_STAGES), fill_value=0).astype("int64")
+    reached = counts[::-1].cumsum()[::-1]
+    previous = reached.shift(1)
+    conversion = (reached / previous.where(previous > 0)).astype("float64")
+    return pd.DataFrame({"stage": list(FUNNEL_STAGES), "contacts": counts.to_numpy(),
+                         "reached": reached.to_numpy(), "conversion": conversion.to_numpy()})
+
+
+# --------------------------------------------------------------------------------------------------
+# Migration and findings
+# --------------------------------------------------------------------------------------------------
+
+def _label_order(values) -> list:
+    unique = pd.unique(pd.Series(values).dropna()).tolist()
+    try:
+        return sorted(unique)
+    except TypeError:
+        return sorted(unique, key=str)
+
+
+def segment_migration(labels_before: pd.Series, labels_after: pd.Series,
+                      revenue_after: pd.Series | None = None) -> tuple[pd.DataFrame, pd.DataFrame | None]:
+    """Customers moving between segments from one segmentation to the next.
+
+    Both label Series are indexed by customer id. A customer only in ``labels_after``
+    comes from the row ``"new"``; one only in ``labels_before`` goes to the column
+    ``"gone"`` (missing labels count as absent).
+
+    Returns
+    -------
+    counts : DataFrame
+        Customers per (segment before, segment after): rows ``before`` segments then
+        ``"new"``, columns ``after`` segments then ``"gone"``.
+    revenue : DataFrame or None
+        Sum of ``revenue_after`` (indexed by customer id; absent = 0) in each cell, None
+        without ``revenue_after``.
+
+    Examples
+    --------
+    >>> before = pd.Series({"a": 0, "b": 0, "c": 1, "d": 1})
+    >>> after = pd.Series({"a": 0, "b": 1, "c": 1, "e": 1})
+    >>> counts, revenue = segment_migration(before, after, pd.Series({"a": 10.0, "b": 5.0, "c": 7.0, "e": 1.0}))
+    >>> counts.to_dict("index")
+    {0: {0: 1, 1: 1, 'gone': 0}, 1: {0: 0, 1: 1, 'gone': 1}, 'new': {0: 0, 1: 1, 'gone': 0}}
+    >>> revenue.loc[0, 1], revenue.loc["new", 1]
+    (np.float64(5.0), np.float64(1.0))
+    """
+    before = pd.Series(labels_before).dropna()
+    after = pd.Series(labels_after).dropna()
+    ids = before.index.union(after.index, sort=False)
+    b = pd.Series(before.tolist(), index=before.index, dtype=object).reindex(ids, fill_value="new")
+    a = pd.Series(after.tolist(), index=after.index, dtype=object).reindex(ids, fill_value="gone")
+    rows = _label_order(before) + ["new"]
+    cols = _label_order(after) + ["gone"]
+    frame = pd.DataFrame({"before": b.to_numpy(), "after": a.to_numpy()})
+    counts = (frame.groupby(["before", "after"], sort=False).size()
+              .unstack(fill_value=0).reindex(index=rows, columns=cols, fill_value=0).astype("int64"))
+    counts.index.name, counts.columns.name = "before", "after"
+    revenue = None
+    if revenue_after is not None:
+        frame["revenue"] = pd.Series(revenue_after).reindex(ids).fillna(0.0).astype("float64").to_numpy()
+        revenue = (frame.groupby(["before", "after"], sort=False)["revenue"].sum()
+                   .unstack(fill_value=0.0).reindex(index=rows, columns=cols, fill_value=0.0))
+        revenue.index.name, revenue.columns.name = "before", "after"
+    return counts, revenue
+
+
+def segmentation_findings(result: SegmentationResult, profile: pd.DataFrame | None = None,
+                          names: Mapping | None = None, stability_check: Mapping | None = None) -> list[str]:
+    """A few plain sentences on a segmentation: k and why, largest and most valuable segment, stability.
+
+    Parameters
+    ----------
+    result : SegmentationResult
+    profile : DataFrame, optional
+        :func:`profiles` of the result (for the revenue sentence).
+    names : dict, optional
+        :func:`name_clusters` output; default "segment <number>".
+    stability_check : dict, optional
+        :func:`stability` output.
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(0)
+    >>> f = pd.DataFrame({"customer_id": range(200), "monetary": np.r_[rng.normal(100, 5, 150),
+    ...                                                             rng.normal(900, 30, 50)]})
+    >>> r = fit_segments(f, k_range=range(2, 4))
+    >>> for line in segmentation_findings(r, profiles(f, r.labels)):
+    ...     print(line)
+    The customers fall into 2 segments: k = 2 has the best silhouette (0.98).
+    The largest segment, segment 0, holds 150 customers (75.0%).
+    Segment 1 brings 74.9% of revenue with 25.0% of the customers.
+    """
+    def label(cluster) -> str:
+        return names.get(cluster, f"segment {cluster}") if names else f"segment {cluster}"
+
+    lines = []
+    why = re.split(r" The (?:elbow|inertia)", result.k_reason)[0] if result.suggested_k == result.k else ""
+    if result.suggested_k is not None and result.suggested_k != result.k:
+        why = f"k was set to {result.k}; the scores suggest k = {result.suggested_k}"
+    elif not why:
+        why = "k was set by the analyst"
+    lines.append(f"The customers fall into {plural(result.k, 'segment')}: {why.rstrip('.')}.")
+    sizes = result.labels.value_counts()
+    largest = sizes.index[0]
+    text = label(largest)
+    lines.append(f"The largest segment, {text}, holds {plural(int(sizes.iloc[0]), 'customer')} "
+                 f"({fmt_pct(sizes.iloc[0] / sizes.sum())}).")
+    if profile is not None and "revenue_share" in profile.columns and profile["revenue_share"].notna().any():
+        top = profile["revenue_share"].idxmax()
+        name = label(top)
+        lines.append(f"{name[0].upper() + name[1:]} brings {fmt_pct(profile.loc[top, 'revenue_share'])} of revenue "
+                     f"with {fmt_pct(profile.loc[top, 'share_customers'])} of the customers.")
+    if stability_check is not None:
+        if stability_check.get("warning"):
+            lines.append(stability_check["warning"])
+        else:
+            lines.append(f"The segments are stable: bootstrap refits agree with them at a mean adjusted Rand "
+                         f"index of {stability_check['mean_ari']:.2f}.")
+    return lines

@@ -1,0 +1,1 @@
+"""Application: the command line, the report runner and the sample generator."""

@@ -1,0 +1,149 @@
+"""The ``portfolio`` command.
+
+``portfolio report`` runs the notebooks and prints where the report is;
+``portfolio demo-data`` writes a synthetic portfolio to try the kit on.
+
+Exit codes: 0 success, 1 a notebook failed (the report is still published),
+2 a problem with the user's input or configuration (one ``error:`` line, no
+traceback), 130 interrupted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from portfolio_helpers.core.errors import PortfolioError
+
+__all__ = ["main", "build_parser"]
+
+
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number of seconds, got {text!r}") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be positive, got {text}")
+    return value
+
+
+def _non_negative_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must not be negative, got {text}")
+    return value
+
+
+class _Parser(argparse.ArgumentParser):
+    """Usage errors exit with code 2 like every other input problem, in one line."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.exit(2, f"error: {message} (see `{self.prog} --help`)\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Return the argument parser of the ``portfolio`` command."""
+    parser = _Parser(prog="portfolio", description="Customer portfolio analysis kit.")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND", parser_class=_Parser)
+
+    report = commands.add_parser(
+        "report",
+        help="run the analysis notebooks and publish an HTML report",
+        description="Run the analysis notebooks on a portfolio and publish OUT/<run-id>/index.html.",
+    )
+    report.add_argument("--config", metavar="FILE", help="portfolio config (default: the bundled sample)")
+    report.add_argument(
+        "--out", metavar="DIR", default="reports", help="reports folder (default: %(default)s)"
+    )
+    report.add_argument(
+        "--only",
+        nargs="+",
+        action="extend",
+        metavar="NAME",
+        help="run only these notebooks: full name (02_pareto), name (pareto) or number (02)",
+    )
+    report.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override a notebook parameter, for every notebook declaring it (top_share=0.2) "
+        "or for one (02_pareto.top_share=0.2); repeatable",
+    )
+    report.add_argument("--strict", action="store_true", help="treat rejected rows as an error")
+    report.add_argument(
+        "--timeout",
+        type=_positive_float,
+        default=600,
+        metavar="SECONDS",
+        help="maximum run time of a single notebook cell (default: %(default)s)",
+    )
+
+    demo = commands.add_parser(
+        "demo-data",
+        help="write a synthetic portfolio (CSV exports and a config)",
+        description="Write a synthetic customer portfolio to try the kit on.",
+    )
+    demo.add_argument("--out", metavar="DIR", required=True, help="folder to write into")
+    demo.add_argument(
+        "--customers", type=_non_negative_int, default=2000, metavar="N", help="default: %(default)s"
+    )
+    demo.add_argument("--seed", type=_non_negative_int, default=42, metavar="S", help="default: %(default)s")
+    demo.add_argument("--dirty", action="store_true", help="add the defects real exports have")
+    return parser
+
+
+def _report(args: argparse.Namespace) -> int:
+    from portfolio_helpers.app.runner import parse_overrides, run_report
+
+    result = run_report(
+        config_path=args.config,
+        out_dir=args.out,
+        only=args.only,
+        overrides=parse_overrides(args.overrides),
+        strict=args.strict,
+        cell_timeout=args.timeout,
+    )
+    for notebook in result.notebooks:
+        if notebook.status == "failed":
+            print(f"failed: {notebook.name}: {notebook.error}", file=sys.stderr)
+    print(f"Report: {result.index_path}")
+    if result.exit_code:
+        print(
+            "The report is incomplete: `latest` still points to the previous successful run.", file=sys.stderr
+        )
+    return result.exit_code
+
+
+def _demo_data(args: argparse.Namespace) -> int:
+    from portfolio_helpers.app.sample_data import write_demo_data  # heavy imports only for this command
+
+    path = write_demo_data(args.out, n_customers=args.customers, seed=args.seed, dirty=args.dirty)
+    print(f"Demo data: {path}")
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the ``portfolio`` command; return its exit code."""
+    try:
+        args = build_parser().parse_args(argv)
+    except SystemExit as exc:  # --help, or a usage error already printed
+        return int(exc.code or 0)
+    try:
+        return {"report": _report, "demo-data": _demo_data}[args.command](args)
+    except PortfolioError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

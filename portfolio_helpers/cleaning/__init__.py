@@ -1,0 +1,1 @@
+"""Cleaning: standardization, duplicate customers, quality scorecard, privacy, the cleaning pipeline."""

@@ -1,0 +1,202 @@
+"""The cleaning pipeline of notebook ``01_data_cleaning``, and the hand-over to notebooks 02+.
+
+load (typed, rejected rows kept) -> standardize (change log; exact duplicate lines and sign
+errors flagged, not dropped) -> merge duplicate customers (reversible id mapping, applied to
+every table) -> quality scorecard -> pseudonymize when the config says so -> save.
+
+The analysis notebooks call :func:`open_portfolio`: it reuses the tables notebook 01 saved
+when they are fresh, and otherwise runs this same pipeline, so a notebook opened on its own
+in JupyterLab sees exactly what the report sees.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from portfolio_helpers.cleaning import dedup, privacy, quality, standardize
+from portfolio_helpers.core.config import load_config
+from portfolio_helpers.core.files import atomic_to_csv, atomic_to_parquet, atomic_write_json, sha256_file
+from portfolio_helpers.ingest.loaders import (
+    ROW_REJECTED,
+    Portfolio,
+    load_portfolio,
+    read_saved_tables,
+)
+
+__all__ = ["CleanPortfolio", "clean_portfolio", "open_portfolio", "EXPORTS"]
+
+EXPORTS = {
+    "rejected_rows": "exports/rejected_rows.csv",
+    "cleaning_log": "exports/cleaning_log.csv",
+    "duplicates": "exports/duplicates.csv",
+    "duplicates_review": "exports/duplicates_review.csv",
+    "id_mapping": "exports/id_mapping.csv",
+    "quality_issues": "exports/quality_issues.csv",
+}
+
+
+@dataclass
+class CleanPortfolio:
+    """Everything notebook 01 shows and saves."""
+
+    portfolio: Portfolio  # as loaded: typed, before any cleaning
+    tables: dict[str, pd.DataFrame]  # cleaned: standardized, duplicates removed, customers merged
+    changes: pd.DataFrame  # the cleaning log
+    rejected: pd.DataFrame  # rows left out when loading, with the reason
+    duplicates: dedup.DuplicateResult | None
+    scorecard: pd.DataFrame
+    issues: pd.DataFrame
+    pseudonymizer: privacy.Pseudonymizer | None = None
+    info: dict = field(default_factory=dict)
+
+    # The loaded portfolio's description, so the overview functions of `cleaning` take either object.
+    @property
+    def config(self):
+        return self.portfolio.config
+
+    @property
+    def as_of(self) -> pd.Timestamp:
+        return self.portfolio.as_of
+
+    @property
+    def inputs(self) -> list[dict]:
+        return self.portfolio.inputs
+
+    @property
+    def detected(self) -> dict:
+        return self.portfolio.detected
+
+    @property
+    def transactions(self) -> pd.DataFrame:
+        return self.tables["transactions"]
+
+    @property
+    def n_rejected_rows(self) -> int:
+        rows = self.rejected[self.rejected["action"] == ROW_REJECTED]
+        return int(rows[["table", "line"]].drop_duplicates().shape[0])
+
+    def published(self) -> dict[str, pd.DataFrame]:
+        """What may leave the pipeline: the tables, log and lists, pseudonymized when configured."""
+        out = {"tables": self.tables, "changes": self.changes, "issues": self.issues, "rejected": self.rejected}
+        if self.pseudonymizer is None:
+            return out
+        p = self.pseudonymizer
+        return {
+            "tables": privacy.pseudonymize_tables(self.tables, p),
+            "changes": privacy.pseudonymize_long(self.changes, p),
+            "issues": privacy.pseudonymize_long(self.issues, p, "field", ("value",)),
+            "rejected": privacy.pseudonymize_long(self.rejected, p, "column", ("value",)),
+        }
+
+    def save(self, output_dir: str | os.PathLike) -> None:
+        """Write the cleaned tables (``data/*.parquet``) and every export, atomically."""
+        output_dir = Path(output_dir)
+        published = self.published()
+        for name, frame in published["tables"].items():
+            atomic_to_parquet(frame, output_dir / "data" / f"{name}.parquet")
+        atomic_to_csv(published["rejected"], output_dir / EXPORTS["rejected_rows"])
+        atomic_to_csv(published["changes"], output_dir / EXPORTS["cleaning_log"])
+        atomic_to_csv(published["issues"], output_dir / EXPORTS["quality_issues"])
+        if self.duplicates is not None:
+            atomic_to_csv(self.duplicates.duplicates_table(), output_dir / EXPORTS["duplicates"])
+            atomic_to_csv(self.duplicates.review, output_dir / EXPORTS["duplicates_review"])
+            atomic_to_csv(self.duplicates.mapping, output_dir / EXPORTS["id_mapping"])
+        atomic_write_json(output_dir / "data" / "portfolio.json", self.info)
+
+
+def clean_portfolio(config_path: str | os.PathLike, strict: bool = False, seed: int | None = None,
+                    today: pd.Timestamp | None = None, report_dir: str | os.PathLike | None = None) -> CleanPortfolio:
+    """Run the whole cleaning pipeline on a portfolio config.
+
+    Parameters
+    ----------
+    config_path : path
+        Portfolio config.
+    strict : bool
+        Row-level problems raise instead of being set aside.
+    seed : int, optional
+        Seed of the duplicate detection's random sampling; default the config's ``seed``.
+    today : Timestamp, optional
+        Reference date for future dates (default: now).
+    report_dir : path, optional
+        Where outputs go; the pseudonymization key is refused there.
+    """
+    portfolio = load_portfolio(config_path, strict=strict, today=today)
+    config = portfolio.config
+    tables, changes = standardize.standardize_portfolio(portfolio.tables, as_of=portfolio.as_of)
+
+    # Lines identical on every column are flagged (log and quality issues), not dropped: without a line
+    # number in the export, an order holding the same item twice looks exactly like a double import.
+    rejected = portfolio.rejected
+    duplicates = None
+    if "customers" in tables and len(tables["customers"]):
+        last_activity = tables["transactions"].groupby("customer_id")["date"].max()
+        duplicates = dedup.find_duplicates(tables["customers"], seed=config.seed if seed is None else seed,
+                                           last_activity=last_activity)
+        tables = dedup.apply_mapping(tables, duplicates.mapping)
+        # After merging, ids are known if their survivor is (flag recomputed on the merged ids).
+        known = tables["customers"]["customer_id"].dropna().unique()
+        tables["transactions"]["customer_known"] = tables["transactions"]["customer_id"].isin(known)
+
+    period_start = tables["transactions"]["date"].min()
+    scorecard = quality.quality_scorecard(tables, portfolio.as_of, period_start=period_start)
+    issues = quality.quality_issues(tables, portfolio.as_of, period_start=period_start)
+
+    pseudonymizer = None
+    if config.pseudonymize:
+        key = privacy.load_or_create_key(privacy.key_path_for(config.path), report_dir=report_dir)
+        pseudonymizer = privacy.Pseudonymizer(key)
+
+    cleaned = CleanPortfolio(portfolio, tables, changes, rejected, duplicates, scorecard, issues, pseudonymizer)
+    cleaned.info = {
+        "config": str(config.path),
+        "config_sha256": sha256_file(config.path),
+        "name": config.name,
+        "currency": config.currency,
+        "as_of": portfolio.as_of.date().isoformat(),
+        "pseudonymized": config.pseudonymize,
+        "tables": sorted(tables),
+        "inputs": portfolio.inputs,
+        "n_rejected_rows": cleaned.n_rejected_rows,
+    }
+    return cleaned
+
+
+def _is_fresh(info_path: Path, config_path: Path) -> bool:
+    if not info_path.is_file():
+        return False
+    info = json.loads(info_path.read_text(encoding="utf-8"))
+    sources = [{"path": str(config_path), "sha256": info.get("config_sha256")}, *info.get("inputs", [])]
+    return info.get("config") == str(config_path) and all(
+        Path(item["path"]).is_file() and sha256_file(item["path"]) == item["sha256"] for item in sources
+    )
+
+
+def open_portfolio(config_path: str | os.PathLike, output_dir: str | os.PathLike,
+                   strict: bool = False) -> tuple[dict[str, pd.DataFrame], dict]:
+    """The cleaned tables an analysis notebook starts from, and their description.
+
+    Reads what notebook 01 saved in ``output_dir/data`` when it was made from the same
+    config and neither the config nor the input files changed since (checked by sha256);
+    otherwise runs :func:`clean_portfolio` and saves its result there first.
+
+    Returns
+    -------
+    tables : dict of DataFrame
+    info : dict
+        ``name``, ``currency``, ``as_of`` (Timestamp), ``config``, ``inputs``, ``n_rejected_rows``,
+        ``pseudonymized``.
+    """
+    config_path = Path(config_path).expanduser().resolve()
+    info_path = Path(output_dir) / "data" / "portfolio.json"
+    if not _is_fresh(info_path, config_path):
+        load_config(config_path)  # a config error surfaces before any work
+        clean_portfolio(config_path, strict=strict, report_dir=output_dir).save(output_dir)
+    info = json.loads(info_path.read_text(encoding="utf-8"))
+    info["as_of"] = pd.Timestamp(info["as_of"])
+    return read_saved_tables(output_dir), info

@@ -1,0 +1,757 @@
+"""Data quality scorecard, per-record issues and before/after view of standardization.
+
+Five dimensions, each measured by *checks* (one per table and column):
+
+``completeness``
+    Share of records where a field is filled (only where it applies: ``industry`` for B2B
+    customers, ``birth_year`` for B2C, ``acquisition_date`` for customers at stage ``customer``;
+    ``payments.paid_date`` and ``leads.customer_id`` are empty by design and not scored).
+``validity``
+    Share of filled values that are well-formed and plausible (valid e-mail, phone, country,
+    postal code; amounts non-zero and not a sign error; dates not after ``as_of``; counts and
+    money not negative; birth year within 110 years and 15 years before ``as_of``).
+``uniqueness``
+    ``customer_id`` unique in customers; no exact duplicate line in transactions, payments, tickets.
+``consistency``
+    References resolve: transactions, payments, tickets and converted leads point at known
+    customers; payments at known orders, of the same customer as the order.
+``freshness``
+    Age of the latest record of each table against ``as_of``.
+
+:func:`quality_scorecard` lists the checks, :func:`quality_score` turns them into one
+0-100 figure and says how, :func:`quality_issues` lists the failing records (the
+``exports/quality_issues.csv`` users fix their CRM from), :func:`before_after` summarizes the
+change log of :mod:`portfolio_helpers.cleaning.standardize`, and the ``*_findings`` helpers write the
+plain-language sentences of the report, every figure taken from the data.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from portfolio_helpers.cleaning.standardize import (
+    RULES,
+    _isin,
+    flag_exact_duplicates,
+    record_keys,
+    standardize_customers,
+    standardize_transactions,
+)
+from portfolio_helpers.core.contract import TABLES
+from portfolio_helpers.reporting.narrative import fmt_date, fmt_int, fmt_money, fmt_pct, plural
+
+__all__ = [
+    "DIMENSIONS",
+    "DIMENSION_WEIGHTS",
+    "SCORECARD_COLUMNS",
+    "ISSUE_COLUMNS",
+    "quality_scorecard",
+    "dimension_scores",
+    "quality_score",
+    "quality_issues",
+    "before_after",
+    "variety_before_after",
+    "quality_findings",
+    "standardization_findings",
+]
+
+DIMENSIONS = ("completeness", "validity", "uniqueness", "consistency", "freshness")
+#: Weights of the overall score (they sum to 100). Validity weighs most: a wrong value misleads,
+#: a missing one only narrows the analysis; freshness least, since a dated export is still usable.
+DIMENSION_WEIGHTS = {"completeness": 25, "validity": 30, "uniqueness": 15, "consistency": 20, "freshness": 10}
+SCORECARD_COLUMNS = ["table", "column", "dimension", "check", "checked", "failed", "score", "detail"]
+ISSUE_COLUMNS = ["table", "record_key", "field", "problem", "value"]
+
+# A record older than this is still "fresh"; the freshness score falls to 0 at STALE_DAYS.
+FRESH_DAYS, STALE_DAYS = 31, 365
+_CONTACT_FIELDS = ("name", "email", "phone", "address", "postal_code", "city", "country")
+_NOT_SCORED_FOR_COMPLETENESS = {("payments", "paid_date"), ("leads", "customer_id")}
+_FRESHNESS_DATE = {"transactions": "date", "customers": "acquisition_date", "payments": "due_date",
+                   "tickets": "date", "leads": "date"}
+# How the sentences of the report call a table's records.
+_RECORDS = {"transactions": "transaction lines", "customers": "customer records", "payments": "payments",
+            "tickets": "tickets", "leads": "lead events"}
+
+
+@dataclass
+class _Check:
+    table: str
+    column: str
+    dimension: str
+    check: str  # the rule, in words
+    applies: pd.Series  # bool: records the check looks at
+    fails: pd.Series  # bool: records that fail it (a subset of ``applies``)
+    problem: str | pd.Series = ""  # per failing record, for quality_issues
+    value: pd.Series | None = None
+    listed: bool = True  # failing records go to quality_issues
+
+    @property
+    def checked(self) -> int:
+        return int(self.applies.sum())
+
+    @property
+    def failed(self) -> int:
+        return int((self.fails & self.applies).sum())
+
+
+def _bool(values, index) -> pd.Series:
+    return pd.Series(values, index=index).fillna(False).astype(bool)
+
+
+def _prepare(tables: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
+    """Standardize what has not been (the checks read ``email_valid``, ``negative_kind``, ...)."""
+    tables = dict(tables)
+    if "customers" in tables and "email_issue" not in tables["customers"] and (
+            {"email", "phone", "country", "postal_code", "name"} & set(tables["customers"].columns)):
+        tables["customers"] = standardize_customers(tables["customers"])[0]
+    if "transactions" in tables and "negative_kind" not in tables["transactions"]:
+        tables["transactions"] = standardize_transactions(tables["transactions"])[0]
+    return tables
+
+
+# --------------------------------------------------------------------------- checks
+
+
+def _completeness_checks(tables: dict[str, pd.DataFrame]) -> list[_Check]:
+    checks = []
+    customers = tables.get("customers")
+    scope: dict[tuple[str, str], tuple[pd.Series, str]] = {}
+    if customers is not None:
+        if "customer_type" in customers:
+            b2b, b2c = customers["customer_type"].eq("B2B"), customers["customer_type"].eq("B2C")
+            for column in ("industry", "employees", "annual_revenue"):
+                scope[("customers", column)] = (_bool(b2b, customers.index), "B2B customer records")
+            for column in ("birth_year", "gender", "income_band"):
+                scope[("customers", column)] = (_bool(b2c, customers.index), "B2C customer records")
+        if "stage" in customers:
+            buyers = _bool(customers["stage"].eq("customer"), customers.index)
+            scope[("customers", "acquisition_date")] = (buyers, "records at stage customer")
+    for table, frame in tables.items():
+        if table not in TABLES:
+            continue
+        for column in TABLES[table].column_names:
+            if column not in frame.columns or (table, column) in _NOT_SCORED_FOR_COMPLETENESS:
+                continue
+            applies, among = scope.get((table, column), (pd.Series(True, index=frame.index), _RECORDS[table]))
+            original = f"{column}_original" if f"{column}_original" in frame else column
+            missing = frame[original].isna() & applies
+            checks.append(_Check(table, column, "completeness", f"{column} filled ({among})", applies, missing,
+                                 "missing", frame[original], listed=table == "customers" and column in _CONTACT_FIELDS))
+    return checks
+
+
+def _flag_check(table, frame, column, issue_column, check) -> _Check | None:
+    if issue_column not in frame:
+        return None
+    issue = frame[issue_column].astype("string")
+    applies = (_bool(frame[column].notna(), frame.index) & ~_bool(issue.eq("missing"), frame.index)
+               & ~_bool(issue.str.startswith("not checked"), frame.index))
+    fails = _bool(issue.notna() & applies, frame.index)
+    return _Check(table, column, "validity", check, applies, fails, issue, frame[column])
+
+
+def _range_check(table, frame, column, ok, check, problem) -> _Check | None:
+    """Validity of the filled values of ``column``: ``ok(values)`` says which pass."""
+    if column not in frame:
+        return None
+    applies = _bool(frame[column].notna(), frame.index)
+    fails = applies & ~_bool(ok(frame[column]), frame.index)
+    return _Check(table, column, "validity", check, applies, fails, problem, frame[column])
+
+
+def _validity_checks(tables: dict[str, pd.DataFrame], as_of: pd.Timestamp,
+                     period_start: pd.Timestamp | None) -> list[_Check]:
+    checks: list[_Check | None] = []
+    day_after = as_of.normalize() + pd.Timedelta(days=1)  # a date-time on as_of itself is fine
+    customers = tables.get("customers")
+    if customers is not None:
+        checks += [
+            _flag_check("customers", customers, "email", "email_issue", "well-formed address, not a placeholder or a typo domain"),
+            _flag_check("customers", customers, "phone", "phone_issue", "valid number for the customer's country (phonenumbers)"),
+            _flag_check("customers", customers, "postal_code", "postal_code_issue", "matches the country's postal code format"),
+        ]
+        if "country_code" in customers:
+            applies = _bool(customers["country"].notna(), customers.index)
+            checks.append(_Check("customers", "country", "validity", "recognised country (ISO 3166-1)", applies,
+                                 applies & _bool(customers["country_code"].isna(), customers.index),
+                                 "unknown country", customers["country"]))
+        year = as_of.year
+        checks += [
+            _range_check("customers", customers, "employees", lambda v: v >= 0,
+                         "employees >= 0", "negative number of employees"),
+            _range_check("customers", customers, "annual_revenue", lambda v: v >= 0,
+                         "annual revenue >= 0", "negative annual revenue"),
+            _range_check("customers", customers, "birth_year",
+                         lambda v: v.between(year - 110, year - 15),
+                         f"birth year between {year - 110} and {year - 15}", "implausible birth year"),
+            _range_check("customers", customers, "acquisition_date",
+                         lambda v: v < day_after,
+                         "acquisition date not after as_of", "acquisition date after as_of"),
+        ]
+    tx = tables.get("transactions")
+    if tx is not None:
+        zero = _bool(tx["amount"] == 0, tx.index)
+        sign_error = _bool(tx.get("negative_kind", pd.Series(pd.NA, index=tx.index)).eq("negative_error"), tx.index)
+        finite = _bool(np.isfinite(tx["amount"]), tx.index)
+        problem = pd.Series("not a finite number", index=tx.index, dtype=object)
+        problem[zero] = "zero amount"
+        problem[sign_error] = "negative amount with no matching purchase (sign error?)"
+        checks.append(_Check("transactions", "amount", "validity",
+                             "finite, non-zero, negative only when matched to a purchase",
+                             _bool(tx["amount"].notna(), tx.index), zero | sign_error | ~finite, problem,
+                             tx["amount"]))
+        start = period_start if period_start is not None else pd.Timestamp.min
+        rule = "on or before as_of" if period_start is None else f"between {period_start.date()} and as_of"
+        checks.append(_range_check("transactions", tx, "date", lambda v: (v >= start) & (v < day_after),
+                                   f"date {rule}",
+                                   f"date outside the analysis period ({rule})"))
+        if "quantity" in tx:
+            checks.append(_range_check("transactions", tx, "quantity", lambda v: v != 0, "quantity not zero",
+                                       "zero quantity"))
+        if "discount" in tx:
+            checks.append(_range_check("transactions", tx, "discount", lambda v: v >= 0, "discount >= 0",
+                                       "negative discount"))
+        if "cost" in tx:
+            checks.append(_range_check("transactions", tx, "cost", lambda v: v * tx["amount"] >= 0,
+                                       "cost has the sign of the amount", "cost and amount of opposite signs"))
+    payments = tables.get("payments")
+    if payments is not None:
+        checks += [
+            _range_check("payments", payments, "amount", lambda v: v != 0, "amount not zero",
+                         "zero amount"),
+            _range_check("payments", payments, "paid_date", lambda v: v < day_after,
+                         "paid date not after as_of", "paid after as_of"),
+        ]
+    tickets = tables.get("tickets")
+    if tickets is not None:
+        checks += [
+            _range_check("tickets", tickets, "date", lambda v: v < day_after, "date not after as_of",
+                         "date after as_of"),
+            _range_check("tickets", tickets, "minutes", lambda v: v >= 0, "minutes >= 0",
+                         "negative minutes"),
+            _range_check("tickets", tickets, "cost", lambda v: v >= 0, "cost >= 0",
+                         "negative cost"),
+        ]
+    leads = tables.get("leads")
+    if leads is not None:
+        checks += [
+            _range_check("leads", leads, "date", lambda v: v < day_after, "date not after as_of",
+                         "date after as_of"),
+            _range_check("leads", leads, "employees", lambda v: v >= 0, "employees >= 0",
+                         "negative number of employees"),
+            _range_check("leads", leads, "budget", lambda v: v >= 0, "budget >= 0",
+                         "negative budget"),
+        ]
+    return [check for check in checks if check is not None]
+
+
+def _uniqueness_checks(tables: dict[str, pd.DataFrame]) -> list[_Check]:
+    checks = []
+    customers = tables.get("customers")
+    if customers is not None:
+        present = _bool(customers["customer_id"].notna(), customers.index)
+        repeated = _bool(customers["customer_id"].duplicated(keep="first"), customers.index) & present
+        checks.append(_Check("customers", "customer_id", "uniqueness", "customer_id unique", present, repeated,
+                             "customer_id used by an earlier record", customers["customer_id"]))
+    for table in ("transactions", "payments", "tickets"):
+        frame = tables.get(table)
+        if frame is None:
+            continue
+        if "is_exact_duplicate" in frame:
+            duplicate, first_line = frame["is_exact_duplicate"], frame["duplicate_of_line"]
+        else:
+            flags = flag_exact_duplicates(frame, [c for c in TABLES[table].column_names if c in frame])
+            duplicate, first_line = flags["is_exact_duplicate"], flags["duplicate_of_line"]
+        checks.append(_Check(table, "*", "uniqueness", "no exact duplicate line (all contract columns)",
+                             pd.Series(True, index=frame.index), _bool(duplicate, frame.index),
+                             "exact duplicate of line " + first_line.astype("string"), None))
+    return checks
+
+
+def _consistency_checks(tables: dict[str, pd.DataFrame]) -> list[_Check]:
+    checks = []
+    customers = tables.get("customers")
+    known = customers["customer_id"].dropna().unique() if customers is not None else None
+    tx = tables.get("transactions")
+    if known is not None:
+        for table in ("transactions", "payments", "tickets", "leads"):
+            frame = tables.get(table)
+            if frame is None or "customer_id" not in frame:
+                continue
+            applies = _bool(frame["customer_id"].notna(), frame.index)
+            unknown = applies & ~_isin(frame["customer_id"], known)
+            checks.append(_Check(table, "customer_id", "consistency", "customer_id found in customers", applies,
+                                 unknown, "customer id not in the customers table", frame["customer_id"]))
+    payments = tables.get("payments")
+    if payments is not None and tx is not None and "order_id" in payments and "order_id" in tx:
+        order_owner = tx.dropna(subset=["order_id"]).drop_duplicates("order_id").set_index("order_id")["customer_id"]
+        applies = _bool(payments["order_id"].notna(), payments.index)
+        unknown = applies & ~_isin(payments["order_id"], order_owner.index)
+        checks.append(_Check("payments", "order_id", "consistency", "order_id found in transactions", applies,
+                             unknown, "order id not in the transactions", payments["order_id"]))
+        owner = payments["order_id"].map(order_owner)
+        applies = _bool(owner.notna() & payments["customer_id"].notna(), payments.index)
+        other = applies & _bool(owner != payments["customer_id"], payments.index)
+        checks.append(_Check("payments", "customer_id", "consistency", "same customer as the order", applies, other,
+                             "customer differs from the order's customer (" + owner.astype("string") + ")",
+                             payments["customer_id"]))
+    return checks
+
+
+def _freshness_rows(tables: dict[str, pd.DataFrame], as_of: pd.Timestamp, fresh_days: int,
+                    stale_days: int) -> list[dict]:
+    rows = []
+    for table, column in _FRESHNESS_DATE.items():
+        frame = tables.get(table)
+        if frame is None or column not in frame:
+            continue
+        # Dates after as_of (due dates to come, typos) say nothing about how recent the export is.
+        dates = frame[column][frame[column] < as_of.normalize() + pd.Timedelta(days=1)].dropna()
+        if dates.empty:
+            continue
+        latest = dates.max().normalize()
+        age = int((as_of.normalize() - latest).days)
+        score = float(np.clip(1 - (age - fresh_days) / (stale_days - fresh_days), 0, 1))
+        rows.append({"table": table, "column": column, "dimension": "freshness",
+                     "check": f"latest record at most {fresh_days} days before as_of (0 at {stale_days} days)",
+                     "checked": 1, "failed": int(score < 1), "score": score,
+                     "detail": f"latest {column} {latest.date()}, {plural(age, 'day')} before as_of"})
+    return rows
+
+
+def _all_checks(tables, as_of, period_start) -> list[_Check]:
+    return (_completeness_checks(tables) + _validity_checks(tables, as_of, period_start)
+            + _uniqueness_checks(tables) + _consistency_checks(tables))
+
+
+def _share(share: float) -> str:
+    """A share as a percentage with enough digits that a few records out of many do not read "0.0%"."""
+    if 0 < share < 0.0001:
+        return "<0.01%"
+    return fmt_pct(share, 2 if share < 0.01 else 1)
+
+
+def _detail(check: _Check) -> str:
+    if not check.failed:
+        return ""
+    problems = check.problem if isinstance(check.problem, pd.Series) else pd.Series(check.problem, index=check.fails.index)
+    counts = problems[check.fails & check.applies].astype("string").str.replace(r"line \d+", "line N", regex=True)
+    top = counts.value_counts().head(3)
+    return "; ".join(f"{problem}: {fmt_int(n)}" for problem, n in top.items())
+
+
+# --------------------------------------------------------------------------- public API
+
+
+def quality_scorecard(tables: dict[str, pd.DataFrame], as_of, period_start=None,
+                      fresh_days: int = FRESH_DAYS, stale_days: int = STALE_DAYS) -> pd.DataFrame:
+    """Every quality check of every table present, one row each.
+
+    Parameters
+    ----------
+    tables : dict of str to pandas.DataFrame
+        Typed tables, preferably already through
+        :func:`~portfolio_helpers.cleaning.standardize.standardize_portfolio` (customers and
+        transactions are standardized here otherwise).
+    as_of : Timestamp
+        Analysis date: later dates are invalid, freshness is measured against it.
+    period_start : Timestamp, optional
+        First day of the analysis period; earlier transaction dates count as invalid.
+    fresh_days, stale_days : int, default 31 and 365
+        Freshness score: 1 up to ``fresh_days`` of age, falling linearly to 0 at ``stale_days``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns :data:`SCORECARD_COLUMNS`: ``table``, ``column`` (``*`` for whole lines),
+        ``dimension`` (one of :data:`DIMENSIONS`), ``check`` (the rule in words), ``checked``
+        (records looked at), ``failed``, ``score`` (share passing, 0-1) and ``detail`` (the
+        main problems and their counts). Checks that apply to no record are left out.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> tables = {"transactions": pd.DataFrame({
+    ...     "customer_id": ["A", "A", "Z"], "date": pd.to_datetime(["2024-05-01", "2024-05-01", "2024-06-01"]),
+    ...     "amount": [10.0, 10.0, 0.0], "source_line": [2, 3, 4]})}
+    >>> card = quality_scorecard(tables, as_of=pd.Timestamp("2024-06-30"))
+    >>> card.loc[card["dimension"] == "uniqueness", ["checked", "failed"]].values.tolist()
+    [[3, 1]]
+    >>> card.loc[(card["dimension"] == "validity") & (card["column"] == "amount"), "detail"].item()
+    'zero amount: 1'
+    """
+    as_of = pd.Timestamp(as_of)
+    period_start = pd.Timestamp(period_start) if period_start is not None else None
+    tables = _prepare(tables)
+    rows = []
+    for check in _all_checks(tables, as_of, period_start):
+        if check.checked == 0:
+            continue
+        rows.append({"table": check.table, "column": check.column, "dimension": check.dimension,
+                     "check": check.check, "checked": check.checked, "failed": check.failed,
+                     "score": 1 - check.failed / check.checked, "detail": _detail(check)})
+    rows += _freshness_rows(tables, as_of, fresh_days, stale_days)
+    card = pd.DataFrame(rows, columns=SCORECARD_COLUMNS)
+    order = {name: i for i, name in enumerate(DIMENSIONS)}
+    return (card.sort_values(["dimension", "table"], key=lambda s: s.map(order) if s.name == "dimension" else s,
+                             kind="stable")
+            .reset_index(drop=True))
+
+
+def dimension_scores(scorecard: pd.DataFrame) -> pd.Series:
+    """Score 0-100 of each dimension: the mean of its checks' scores (dimensions without checks omitted).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> card = pd.DataFrame({"dimension": ["validity", "validity", "uniqueness"], "score": [1.0, 0.9, 0.98]})
+    >>> dimension_scores(card).round(1).to_dict()
+    {'validity': 95.0, 'uniqueness': 98.0}
+    """
+    means = scorecard.groupby("dimension", sort=False)["score"].mean() * 100
+    return means.reindex([d for d in DIMENSIONS if d in means.index]).astype(float)
+
+
+def quality_score(scorecard: pd.DataFrame, weights: dict[str, float] | None = None) -> tuple[float, str]:
+    """The overall quality score (0-100) and its formula, written out with the figures.
+
+    The score is the weighted mean of the dimension scores (:func:`dimension_scores`) with
+    :data:`DIMENSION_WEIGHTS` (completeness 25, validity 30, uniqueness 15, consistency 20,
+    freshness 10); weights of dimensions that have no check are left out and the others
+    re-normalized.
+
+    Returns
+    -------
+    score : float
+    formula : str
+        E.g. ``"Quality score = (30 × validity 95.0 + 15 × uniqueness 98.0) / 45 = 96.0"``
+        followed by how each dimension is scored.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> card = pd.DataFrame({"dimension": ["validity", "validity", "uniqueness"], "score": [1.0, 0.9, 0.98]})
+    >>> score, formula = quality_score(card)
+    >>> round(score, 1)
+    96.0
+    >>> formula.splitlines()[0]
+    'Quality score = (30 × validity 95.0 + 15 × uniqueness 98.0) / 45 = 96.0'
+    """
+    weights = dict(DIMENSION_WEIGHTS if weights is None else weights)
+    scores = dimension_scores(scorecard)
+    used = {d: weights[d] for d in scores.index if weights.get(d, 0) > 0}
+    if not used:
+        raise ValueError("the scorecard has no check in any weighted dimension")
+    total = sum(used.values())
+    score = float(sum(w * scores[d] for d, w in used.items()) / total)
+    terms = " + ".join(f"{w:g} × {d} {scores[d]:.1f}" for d, w in used.items())
+    formula = (f"Quality score = ({terms}) / {total:g} = {score:.1f}\n"
+               "Each dimension score is the mean, over its checks (one per table and column), of the share of "
+               "records that pass the check, times 100. Freshness: 100 when a table's latest record is at most "
+               f"{FRESH_DAYS} days older than the analysis date, falling linearly to 0 at {STALE_DAYS} days.")
+    return score, formula
+
+
+def quality_issues(tables: dict[str, pd.DataFrame], as_of, period_start=None) -> pd.DataFrame:
+    """One row per record and problem, for users to fix their CRM/ERP (``exports/quality_issues.csv``).
+
+    Lists the failing records of every validity, uniqueness and consistency check of
+    :func:`quality_scorecard`, and the missing contact fields of customers (name, e-mail,
+    phone, address, postal code, city, country). Other missing values are counted in the
+    scorecard but not listed.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns :data:`ISSUE_COLUMNS`: ``table``, ``record_key`` (customer id, or
+        ``<order_id> line <N>`` / ``line <N>`` with N the line in the source file), ``field``,
+        ``problem`` and ``value`` (as text). Personal data (e-mails, phones, names) appear in
+        ``value``: pseudonymize it before export when the portfolio asks for it
+        (:func:`portfolio_helpers.cleaning.privacy.pseudonymize_long`).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> customers = pd.DataFrame({"customer_id": ["C1", "C2"], "email": ["ok@free.fr", "x@gmial.com"]})
+    >>> quality_issues({"customers": customers}, as_of="2024-12-31").values.tolist()
+    [['customers', 'C2', 'email', 'typo domain (did you mean gmail.com?)', 'x@gmial.com']]
+    """
+    as_of = pd.Timestamp(as_of)
+    period_start = pd.Timestamp(period_start) if period_start is not None else None
+    tables = _prepare(tables)
+    parts = []
+    keys_cache: dict[str, pd.Series] = {}
+    for check in _all_checks(tables, as_of, period_start):
+        failing = (check.fails & check.applies).to_numpy()
+        if not check.listed or not failing.any():
+            continue
+        frame = tables[check.table]
+        if check.table not in keys_cache:
+            keys_cache[check.table] = record_keys(check.table, frame)
+        problem = (check.problem if isinstance(check.problem, pd.Series)
+                   else pd.Series(check.problem, index=frame.index))
+        value = check.value if check.value is not None else pd.Series(pd.NA, index=frame.index)
+        parts.append(pd.DataFrame({
+            "table": check.table,
+            "record_key": keys_cache[check.table][failing].to_numpy(),
+            "field": check.column,
+            "problem": problem[failing].astype("string").to_numpy(),
+            "value": value[failing].astype("string").to_numpy(),
+        }))
+    if not parts:
+        return pd.DataFrame({col: pd.Series(dtype="string") for col in ISSUE_COLUMNS})
+    return pd.concat(parts, ignore_index=True).astype("string")
+
+
+def before_after(raw_tables: dict[str, pd.DataFrame], clean_tables: dict[str, pd.DataFrame],
+                 changes: pd.DataFrame, examples: int = 3) -> pd.DataFrame:
+    """What standardization did: records per rule, share of the table, and a few examples.
+
+    Parameters
+    ----------
+    raw_tables, clean_tables : dict of str to pandas.DataFrame
+        The tables before and after :func:`~portfolio_helpers.cleaning.standardize.standardize_portfolio`
+        (row counts of both are shown; standardization removes no row).
+    changes : pandas.DataFrame
+        Its change log.
+    examples : int, default 3
+        Examples per rule (``old → new``).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``table``, ``rule``, ``kind`` (fix/flag/info), ``description``, ``columns``, ``records``
+        (distinct records concerned), ``share`` (of the table's rows), ``rows_before``,
+        ``rows_after`` and ``examples``; fixes first, then flags, then information, largest first.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from portfolio_helpers.cleaning.standardize import standardize_portfolio
+    >>> raw = {"customers": pd.DataFrame({"customer_id": ["C1", "C2"], "name": ["JEAN DUPONT", "Ann Lee"]})}
+    >>> clean, changes = standardize_portfolio(raw)
+    >>> before_after(raw, clean, changes)[["rule", "records", "share", "examples"]].values.tolist()
+    [['name_case', 1, 0.5, "'JEAN DUPONT' → 'Jean Dupont'"]]
+    """
+    columns = ["table", "rule", "kind", "description", "columns", "records", "share", "rows_before",
+               "rows_after", "examples"]
+    if changes.empty:
+        return pd.DataFrame(columns=columns)
+
+    def show(value) -> str:
+        return "(empty)" if pd.isna(value) else repr(str(value))
+
+    rows = []
+    for (table, rule), group in changes.groupby(["table", "rule"], sort=False):
+        kind, description = RULES.get(rule, ("?", rule))
+        n_before = len(raw_tables[table]) if table in raw_tables else np.nan
+        # Examples that show a difference first ("'Frankreich' → 'FR'" says more than "'FR' → 'FR'").
+        sample = group.drop_duplicates(["old_value", "new_value"])
+        sample = sample.iloc[np.argsort((sample["old_value"] == sample["new_value"]).fillna(False).to_numpy(),
+                                        kind="stable")].head(examples)
+        rows.append({
+            "table": table, "rule": rule, "kind": kind, "description": description,
+            "columns": ", ".join(group["column"].unique()),
+            "records": int(group["row_key"].nunique()),
+            "share": group["row_key"].nunique() / n_before if n_before else np.nan,
+            "rows_before": n_before,
+            "rows_after": len(clean_tables[table]) if table in clean_tables else np.nan,
+            "examples": "; ".join(f"{show(o)} → {show(n)}" for o, n in zip(sample["old_value"], sample["new_value"],
+                                                                        strict=True)),
+        })
+    summary = pd.DataFrame(rows, columns=columns)
+    kind_order = {"fix": 0, "flag": 1, "info": 2}
+    summary["_kind"] = summary["kind"].map(kind_order).fillna(3)
+    return (summary.sort_values(["_kind", "records"], ascending=[True, False], kind="stable")
+            .drop(columns="_kind").reset_index(drop=True))
+
+
+_VARIETY = (("customers", "name", "name_key"), ("customers", "email", "email"), ("customers", "phone", "phone"),
+            ("customers", "country", "country_code"), ("customers", "postal_code", "postal_code"),
+            ("customers", "city", "city"))
+
+
+def variety_before_after(raw_tables: dict[str, pd.DataFrame], clean_tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
+    """Distinct spellings before and after standardization (e.g. 22 country spellings -> 7 codes).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from portfolio_helpers.cleaning.standardize import standardize_portfolio
+    >>> raw = {"customers": pd.DataFrame({"customer_id": ["C1", "C2", "C3"],
+    ...                                   "country": ["France", "FRANCE", "Frankreich"]})}
+    >>> clean, _ = standardize_portfolio(raw)
+    >>> variety_before_after(raw, clean).values.tolist()
+    [['customers', 'country', 3, 'country_code', 1]]
+    """
+    rows = []
+    for table, before, after in _VARIETY:
+        if table in raw_tables and table in clean_tables and before in raw_tables[table] \
+                and after in clean_tables[table]:
+            rows.append({"table": table, "column": before, "distinct_before": int(raw_tables[table][before].nunique()),
+                         "standardized_column": after,
+                         "distinct_after": int(clean_tables[table][after].nunique())})
+    return pd.DataFrame(rows, columns=["table", "column", "distinct_before", "standardized_column",
+                                       "distinct_after"])
+
+
+# --------------------------------------------------------------------------- sentences
+
+
+def quality_findings(scorecard: pd.DataFrame, top: int = 5) -> list[str]:
+    """Plain-language sentences on the scorecard, every figure from it.
+
+    The overall score, the ``top`` validity/uniqueness/consistency problems with the most
+    records, the least complete fields and any table that is not fresh.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> card = pd.DataFrame([
+    ...     {"table": "customers", "column": "email", "dimension": "validity", "check": "", "checked": 1998,
+    ...      "failed": 62, "score": 1 - 62 / 1998, "detail": ""}])
+    >>> quality_findings(card)[1]
+    '3.1% of e-mail addresses are invalid (62 of 1,998).'
+    """
+    score, _ = quality_score(scorecard)
+    scores = dimension_scores(scorecard)
+    findings = [f"Overall data quality score: **{score:.1f} / 100** ("
+                + ", ".join(f"{d} {s:.1f}" for d, s in scores.items()) + ")."]
+    what = {}
+    for check in _CHECK_WORDS:
+        what[(check[0], check[1], check[2])] = (check[3], check[4])
+    problems = scorecard[(scorecard["failed"] > 0) & (scorecard["dimension"].isin(["validity", "uniqueness",
+                                                                                     "consistency"]))]
+    problems = problems.assign(share=problems["failed"] / problems["checked"]).sort_values(
+        "failed", ascending=False, kind="stable").head(top)
+    for row in problems.itertuples():
+        subject, claim = what.get((row.table, row.column, row.dimension),
+                                  (f"{row.table}.{row.column} values", f"fail the check '{row.check}'"))
+        findings.append(f"{_share(row.share)} of {subject} {claim} "
+                        f"({fmt_int(row.failed)} of {fmt_int(row.checked)}).")
+    completeness = scorecard[(scorecard["dimension"] == "completeness") & (scorecard["score"] < 1)]
+    if not completeness.empty:
+        worst = completeness.sort_values("score", kind="stable").head(3)
+        findings.append("Least complete fields: " + ", ".join(
+            f"{r.table}.{r.column} ({_share(r.score)} filled)" for r in worst.itertuples()) + ".")
+    elif (scorecard["dimension"] == "completeness").any():
+        findings.append("Every scored field is filled in every record where it applies.")
+    stale = scorecard[(scorecard["dimension"] == "freshness") & (scorecard["score"] < 1)]
+    for row in stale.itertuples():
+        findings.append(f"The {row.table} table looks out of date: {row.detail}.")
+    return findings
+
+
+# (table, column, dimension, subject, claim) of the findings sentences; anything else is worded generically.
+_CHECK_WORDS = (
+    ("customers", "email", "validity", "e-mail addresses", "are invalid"),
+    ("customers", "phone", "validity", "phone numbers", "are not valid numbers for their country"),
+    ("customers", "postal_code", "validity", "postal codes", "do not match their country's format"),
+    ("customers", "country", "validity", "countries", "are not recognised"),
+    ("customers", "birth_year", "validity", "birth years", "are implausible"),
+    ("customers", "customer_id", "uniqueness", "customer records", "reuse a customer_id already taken"),
+    ("transactions", "amount", "validity", "transaction amounts",
+     "are zero or negative without a matching purchase"),
+    ("transactions", "date", "validity", "transaction dates", "fall outside the analysis period"),
+    ("transactions", "cost", "validity", "line costs", "have the opposite sign of their amount"),
+    ("transactions", "*", "uniqueness", "transaction lines", "are exact duplicates of an earlier line"),
+    ("payments", "*", "uniqueness", "payment rows", "are exact duplicates of an earlier row"),
+    ("tickets", "*", "uniqueness", "ticket rows", "are exact duplicates of an earlier row"),
+    ("transactions", "customer_id", "consistency", "transaction lines",
+     "belong to a customer missing from the customers table"),
+    ("payments", "customer_id", "consistency", "payment rows",
+     "name a customer missing from the customers table or other than their order's"),
+    ("payments", "order_id", "consistency", "payment rows", "refer to an order missing from the transactions"),
+    ("tickets", "customer_id", "consistency", "tickets", "belong to a customer missing from the customers table"),
+    ("leads", "customer_id", "consistency", "lead events", "name a customer missing from the customers table"),
+)
+
+
+def standardization_findings(changes: pd.DataFrame, tables: dict[str, pd.DataFrame],
+                             currency: str = "EUR") -> list[str]:
+    """Plain-language sentences on what standardization fixed and flagged, figures from the change log.
+
+    ``tables`` are the standardized tables (for totals such as the amount of sign errors).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from portfolio_helpers.cleaning.standardize import standardize_portfolio
+    >>> raw = {"customers": pd.DataFrame({"customer_id": ["C1", "C2"], "email": ["a@gmial.com", "b@free.fr"]})}
+    >>> clean, changes = standardize_portfolio(raw)
+    >>> standardization_findings(changes, clean)
+    ['1 of 2 e-mail addresses (50.0%) cannot be used as they are: 1 on a misspelt domain (e.g. gmial.com → gmail.com). They are kept and listed in the quality issues.']
+    """
+    findings = []
+    counts = changes.groupby("rule")["row_key"].nunique() if not changes.empty else pd.Series(dtype=int)
+
+    def n(rule: str) -> int:
+        return int(counts.get(rule, 0))
+
+    customers = tables.get("customers")
+    names = changes[(changes["table"] == "customers") & (changes["column"] == "name")] if not changes.empty \
+        else changes
+    if not names.empty:
+        recased = names.loc[names["rule"] == "name_case", "row_key"].nunique()
+        spaced = names.loc[names["rule"] == "text_whitespace", "row_key"].nunique()
+        findings.append(f"{plural(names['row_key'].nunique(), 'customer name')} tidied "
+                        f"({fmt_int(recased)} re-cased from ALL CAPS or all lower case, {fmt_int(spaced)} with "
+                        f"stray spaces); the originals are kept in `name_original`.")
+    if customers is not None and "email_issue" in customers:
+        present = customers["email_issue"].ne("missing")
+        bad = present & ~customers["email_valid"]
+        if bad.any():
+            issue = customers.loc[bad, "email_issue"].astype("string")
+            typo = issue.str.startswith("typo")
+            parts = [f"{fmt_int((issue == 'syntax').sum())} malformed" if (issue == "syntax").any() else "",
+                     plural(int((issue == "placeholder").sum()), "placeholder") if (issue == "placeholder").any() else "",
+                     f"{fmt_int(typo.sum())} on a misspelt domain" if typo.any() else ""]
+            example = ""
+            if typo.any():
+                first = customers.loc[bad & customers["email_issue"].astype("string").str.startswith("typo", na=False)].iloc[0]
+                example = f" (e.g. {first['email'].split('@')[-1]} → {first['email_suggestion'].split('@')[-1]})"
+            findings.append(f"{fmt_int(bad.sum())} of {plural(int(present.sum()), 'e-mail address', 'e-mail addresses')} "
+                            f"({fmt_pct(bad.sum() / present.sum())}) cannot be used as they are: "
+                            + ", ".join(p for p in parts if p) + example
+                            + ". They are kept and listed in the quality issues.")
+    if customers is not None and "phone_valid" in customers:
+        present = customers["phone_issue"].ne("missing")
+        if present.any():
+            findings.append(f"{fmt_int(n('phone_e164'))} phone numbers rewritten in international form (E.164); "
+                            f"{fmt_int((present & ~customers['phone_valid']).sum())} of {fmt_int(present.sum())} "
+                            f"({_share((present & ~customers['phone_valid']).sum() / present.sum())}) are not valid "
+                            f"numbers for their country and were kept as typed.")
+    if customers is not None and "country_code" in customers:
+        unknown = customers["country"].notna() & customers["country_code"].isna()
+        findings.append(f"{customers['country'].nunique()} country spellings coded as "
+                        f"{customers['country_code'].nunique()} ISO countries ({fmt_int(n('country_variant'))} "
+                        f"records written another way than the English name)"
+                        + (f"; {plural(int(unknown.sum()), 'record')} with an unrecognised country." if unknown.any()
+                           else "; every country was recognised."))
+    if n("postal_leading_zero") or n("postal_invalid"):
+        findings.append(f"Postal codes: {fmt_int(n('postal_leading_zero'))} lost leading zeros restored, "
+                        f"{fmt_int(n('postal_invalid'))} not matching their country's format.")
+    tx = tables.get("transactions")
+    if tx is not None and "negative_kind" in tx:
+        errors = tx["negative_kind"].eq("negative_error").fillna(False)
+        credits = tx["negative_kind"].eq("credit_note").fillna(False)
+        if errors.any() or credits.any():
+            findings.append(
+                f"{plural(int(credits.sum()), 'negative line')} ({fmt_money(-tx.loc[credits, 'amount'].sum(), currency)}) "
+                f"match an earlier purchase and are credit notes; "
+                f"{plural(int(errors.sum()), 'negative line')} ({fmt_money(-tx.loc[errors, 'amount'].sum(), currency)}) "
+                f"match none and look like sign errors.")
+        if tx["is_exact_duplicate"].any():
+            findings.append(f"{plural(int(tx['is_exact_duplicate'].sum()), 'transaction line')} "
+                            f"({fmt_money(tx.loc[tx['is_exact_duplicate'], 'amount'].sum(), currency)}) "
+                            f"repeat an earlier line on every column: flagged as exact duplicates, first one kept.")
+        if tx["is_zero_amount"].any():
+            findings.append(f"{plural(int(tx['is_zero_amount'].sum()), 'transaction line')} with a zero amount.")
+        if tx["is_future_date"].any():
+            latest = tx.loc[tx["is_future_date"], "date"].max()
+            findings.append(f"{plural(int(tx['is_future_date'].sum()), 'transaction line')} dated after the run "
+                            f"date (latest {fmt_date(latest)}).")
+    return findings

@@ -1,0 +1,1 @@
+"""Core: the data contract, configuration, errors, file writing and shared vocabulary."""

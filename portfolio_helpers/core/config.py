@@ -1,0 +1,271 @@
+"""Portfolio config: a YAML file mapping a user's exports onto the data contract.
+
+Example
+-------
+.. code-block:: yaml
+
+    name: Acme portfolio        # shown in reports
+    currency: EUR
+    as_of: 2025-12-31           # optional; default: last transaction date (not in the future)
+    tables:
+      transactions:
+        path: invoices.csv      # relative to this file
+        read: {sep: ";", decimal: ",", encoding: cp1252, dayfirst: true}
+        columns: {customer_id: "N° client", date: "Date facture", amount: "Montant HT"}
+      customers: {path: clients.xlsx, columns: {customer_id: Code, name: "Raison sociale"}}
+
+Every mistake is reported as a :class:`~portfolio_helpers.core.errors.ConfigError`
+naming the config file, the key and, where it helps, the closest valid name.
+"""
+
+from __future__ import annotations
+
+import codecs
+import datetime as dt
+import difflib
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import yaml
+
+from portfolio_helpers.core.contract import TABLES
+from portfolio_helpers.core.errors import ConfigError
+
+__all__ = ["TableSource", "PortfolioConfig", "load_config", "READ_OPTIONS", "TOP_LEVEL_KEYS"]
+
+# Sections owned by the analysis modules; each validates its own content.
+ANALYSIS_SECTIONS = ("costs", "scoring", "segments", "playbook", "rfm")
+TOP_LEVEL_KEYS = ("name", "currency", "as_of", "seed", "pseudonymize", "tables", *ANALYSIS_SECTIONS)
+READ_OPTIONS = {
+    "sep": "field separator, e.g. ';' (autodetected)",
+    "decimal": "decimal separator '.' or ',' (autodetected per column)",
+    "thousands": "thousands separator (spaces are always accepted)",
+    "encoding": "text encoding, e.g. utf-8, cp1252 (autodetected)",
+    "dayfirst": "true for dd/mm/yyyy dates (autodetected, default true when ambiguous)",
+    "sheet": "Excel sheet name or index (default: the first sheet)",
+    "skiprows": "number of lines to skip above the header",
+}
+TABLE_KEYS = ("path", "read", "columns")
+
+
+@dataclass(frozen=True)
+class TableSource:
+    """Where one canonical table comes from and how to read it."""
+
+    name: str
+    path: Path
+    read: dict[str, Any] = field(default_factory=dict)
+    columns: dict[str, str] = field(default_factory=dict)  # canonical -> column in the file
+
+
+@dataclass(frozen=True)
+class PortfolioConfig:
+    path: Path
+    name: str
+    currency: str
+    as_of: pd.Timestamp | None
+    seed: int
+    pseudonymize: bool
+    tables: dict[str, TableSource]
+    sections: dict[str, Any] = field(default_factory=dict)  # costs:, scoring:, ... untouched
+
+    @property
+    def base_dir(self) -> Path:
+        return self.path.parent
+
+
+def _suggest(name: str, options) -> str:
+    close = difflib.get_close_matches(str(name), list(options), n=1, cutoff=0.6)
+    return f"; did you mean '{close[0]}'?" if close else ""
+
+
+def check_known_keys(keys, known, where: str) -> None:
+    """Raise a :class:`ConfigError` naming the first key not in ``known``, with a suggestion.
+
+    >>> check_known_keys(["cap", "criterias"], ["cap", "criteria"], "scoring.leads.fit")
+    Traceback (most recent call last):
+    ...
+    portfolio_helpers.core.errors.ConfigError: scoring.leads.fit: unknown key 'criterias' (did you mean 'criteria'?); expected one of: cap, criteria
+    """
+    unknown = [key for key in keys if key not in known]
+    if unknown:
+        key = unknown[0]
+        close = difflib.get_close_matches(str(key), [str(k) for k in known], n=1)
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        raise ConfigError(f"{where}: unknown key {key!r}{hint}; expected one of: {', '.join(map(str, known))}")
+
+
+def _fail(config_path: Path, where: str, message: str) -> ConfigError:
+    return ConfigError(f"{config_path}: {where}: {message}")
+
+
+class _Loader(yaml.SafeLoader):
+    """Safe YAML, except that a date-shaped value that is no date (``2025-02-30``) stays text, so the
+    key it belongs to can be named in the error instead of a bare ValueError escaping from PyYAML."""
+
+
+def _timestamp_or_text(loader: _Loader, node: yaml.ScalarNode) -> Any:
+    try:
+        return loader.construct_yaml_timestamp(node)
+    except ValueError:
+        return loader.construct_scalar(node)
+
+
+def _mapping_without_duplicates(loader: _Loader, node: yaml.MappingNode, deep: bool = False) -> dict:
+    # PyYAML keeps the last of two equal keys silently; a rate given twice must be an error instead.
+    seen: dict = {}
+    for key_node, _value_node in node.value:
+        key = loader.construct_object(key_node, deep=deep)
+        if key in seen:
+            raise yaml.constructor.ConstructorError(
+                None, None, f"'{key}' is given twice (first at line {seen[key] + 1})", key_node.start_mark
+            )
+        seen[key] = key_node.start_mark.line
+    return loader.construct_mapping(node, deep=deep)
+
+
+_Loader.add_constructor("tag:yaml.org,2002:timestamp", _timestamp_or_text)
+_Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _mapping_without_duplicates)
+
+
+def _read_yaml(path: Path) -> dict:
+    if not path.is_file():
+        raise ConfigError(f"config file not found: {path}")
+    try:
+        data = yaml.load(path.read_text(encoding="utf-8-sig"), Loader=_Loader)
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path}: the config must be UTF-8 text ({exc.reason} at byte {exc.start})") from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise ConfigError(f"{path}: invalid YAML{where}: {problem}") from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: expected a mapping with a 'tables' section, found {type(data).__name__}")
+    return data
+
+
+def _parse_as_of(value: Any, config_path: Path) -> pd.Timestamp | None:
+    if value is None:
+        return None
+    if isinstance(value, dt.date):  # YAML reads `as_of: 2025-12-31 10:00` as a datetime: keep the day
+        return pd.Timestamp(value).normalize()
+    try:
+        return pd.Timestamp(dt.date.fromisoformat(str(value).strip()))
+    except ValueError:
+        raise _fail(config_path, "as_of", f"'{value}' is not a date in YYYY-MM-DD form") from None
+
+
+def _table_source(name: str, spec: Any, config_path: Path) -> TableSource:
+    where = f"tables.{name}"
+    if isinstance(spec, str):  # shorthand: `transactions: invoices.csv`
+        spec = {"path": spec}
+    if not isinstance(spec, dict):
+        raise _fail(config_path, where, "expected a mapping with at least 'path'")
+    for key in spec:
+        if key not in TABLE_KEYS:
+            raise _fail(config_path, f"{where}.{key}",
+                        f"unknown key (allowed: {', '.join(TABLE_KEYS)}){_suggest(key, TABLE_KEYS)}")
+    if not spec.get("path"):
+        raise _fail(config_path, where, "'path' is missing")
+    path = Path(os.path.expanduser(str(spec["path"])))
+    if not path.is_absolute():
+        path = config_path.parent / path
+    if not path.is_file():
+        raise _fail(config_path, f"{where}.path", f"file not found: {path}")
+
+    read = spec.get("read") or {}
+    if not isinstance(read, dict):
+        raise _fail(config_path, f"{where}.read", "expected a mapping such as {sep: ';', decimal: ','}")
+    for key, value in read.items():
+        if key not in READ_OPTIONS:
+            options = ", ".join(READ_OPTIONS)
+            raise _fail(config_path, f"{where}.read.{key}", f"unknown option (allowed: {options}){_suggest(key, READ_OPTIONS)}")
+        if key == "decimal" and value not in (".", ","):
+            raise _fail(config_path, f"{where}.read.decimal", f"must be '.' or ',', got {value!r}")
+        if key == "dayfirst" and not isinstance(value, bool):
+            raise _fail(config_path, f"{where}.read.dayfirst", f"must be true or false, got {value!r}")
+        if key == "skiprows" and (not isinstance(value, int) or isinstance(value, bool) or value < 0):
+            raise _fail(config_path, f"{where}.read.skiprows", f"must be a non-negative integer, got {value!r}")
+        if key in ("sep", "thousands", "encoding") and not isinstance(value, str):
+            example = {"sep": "';'", "thousands": "'.'", "encoding": "cp1252"}[key]
+            raise _fail(config_path, f"{where}.read.{key}", f"must be text such as {key}: {example}, got {value!r}")
+        if key == "sheet" and (not isinstance(value, str | int) or isinstance(value, bool)):
+            raise _fail(config_path, f"{where}.read.sheet", f"must be a sheet name or a 0-based index, got {value!r}")
+        if key == "encoding":
+            try:
+                codecs.lookup(str(value))
+            except LookupError:
+                raise _fail(config_path, f"{where}.read.encoding", f"unknown encoding {value!r}") from None
+
+    columns = spec.get("columns") or {}
+    if not isinstance(columns, dict):
+        raise _fail(config_path, f"{where}.columns", "expected a mapping canonical_name: 'Column in your file'")
+    table = TABLES[name]
+    known = table.column_names
+    for canonical, source in columns.items():
+        if canonical not in known and not table.allow_extra:
+            raise _fail(config_path, f"{where}.columns.{canonical}",
+                        f"'{canonical}' is not a column of the {name} table "
+                        f"(known: {', '.join(known)}){_suggest(canonical, known)}")
+        if source is None or str(source).strip() == "":
+            raise _fail(config_path, f"{where}.columns.{canonical}", "the source column name is empty")
+    return TableSource(name, path.resolve(), dict(read), {str(k): str(v) for k, v in columns.items()})
+
+
+def load_config(path: str | os.PathLike) -> PortfolioConfig:
+    """Read and validate a portfolio config.
+
+    Paths inside the config are resolved relative to the config file. Only the
+    ``transactions`` table is required.
+
+    Raises
+    ------
+    ConfigError
+        With a message naming the file, the key and what is expected.
+    """
+    config_path = Path(path).expanduser().resolve()
+    data = _read_yaml(config_path)
+    for key in data:
+        if key not in TOP_LEVEL_KEYS:
+            raise _fail(config_path, str(key),
+                        f"unknown section (allowed: {', '.join(TOP_LEVEL_KEYS)}){_suggest(key, TOP_LEVEL_KEYS)}")
+
+    tables_spec = data.get("tables")
+    if not isinstance(tables_spec, dict) or not tables_spec:
+        raise _fail(config_path, "tables", "missing; at least 'tables: {transactions: {path: ...}}' is required")
+    for name in tables_spec:
+        if name not in TABLES:
+            raise _fail(config_path, f"tables.{name}",
+                        f"unknown table (known: {', '.join(TABLES)}){_suggest(name, TABLES)}")
+    if "transactions" not in tables_spec:
+        raise _fail(config_path, "tables", "the 'transactions' table is required")
+
+    seed = data.get("seed", 42)
+    if not isinstance(seed, int) or isinstance(seed, bool) or seed < 0:
+        raise _fail(config_path, "seed", f"must be a non-negative integer, got {seed!r}")
+    pseudonymize = data.get("pseudonymize", False)
+    if not isinstance(pseudonymize, bool):
+        raise _fail(config_path, "pseudonymize", f"must be true or false, got {pseudonymize!r}")
+    currency = str(data.get("currency") or "EUR").strip()
+    name = str(data.get("name") or config_path.stem).strip()
+
+    tables = {
+        table: _table_source(table, tables_spec[table], config_path)
+        for table in TABLES  # canonical order
+        if table in tables_spec
+    }
+    sections = {key: data[key] for key in ANALYSIS_SECTIONS if key in data}
+    return PortfolioConfig(
+        path=config_path,
+        name=name,
+        currency=currency,
+        as_of=_parse_as_of(data.get("as_of"), config_path),
+        seed=seed,
+        pseudonymize=pseudonymize,
+        tables=tables,
+        sections=sections,
+    )

@@ -1,0 +1,224 @@
+"""The data contract: canonical tables and columns, defined once.
+
+Every loader, notebook and export refers to these names. A user's export is
+mapped onto them through the ``columns:`` section of the portfolio config.
+``docs/data_contract.md`` is generated from this module (see
+:func:`contract_markdown`) and a test keeps the two in sync.
+
+Column kinds
+------------
+``id``
+    Identifier, kept as text (leading zeros survive; ``1001.0`` read from
+    Excel becomes ``"1001"``).
+``date``
+    Calendar date or timestamp; day-first and ISO formats are recognised.
+``number``
+    Decimal number; decimal comma, thousands separators and currency
+    symbols/codes are accepted.
+``integer``
+    Whole number (same parsing as ``number``).
+``text``
+    Free text, kept as given (trimmed).
+``category``
+    One of a fixed set of values; common spellings are mapped onto it
+    (``Cancelled``, ``canceled``, ``annulée`` -> ``cancelled``).
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from dataclasses import dataclass, field
+
+__all__ = [
+    "Column",
+    "Table",
+    "TABLES",
+    "TABLE_ORDER",
+    "normalize_label",
+    "contract_markdown",
+    "PERSONAL_DATA_COLUMNS",
+]
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    kind: str  # id | date | number | integer | text | category
+    required: bool = False
+    description: str = ""
+    # category columns: canonical value -> accepted spellings (normalized with normalize_label)
+    values: dict[str, tuple[str, ...]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Table:
+    name: str
+    description: str
+    columns: tuple[Column, ...]
+    # leads carry open-ended fit attributes (role, budget, ...): extra mapped names are allowed
+    allow_extra: bool = False
+
+    @property
+    def column_names(self) -> list[str]:
+        return [c.name for c in self.columns]
+
+    @property
+    def required(self) -> list[str]:
+        return [c.name for c in self.columns if c.required]
+
+    def column(self, name: str) -> Column | None:
+        return next((c for c in self.columns if c.name == name), None)
+
+
+def normalize_label(value: str) -> str:
+    """Lower-case, strip accents and collapse separators: ``"N° Client "`` -> ``"n client"``."""
+    text = unicodedata.normalize("NFKD", str(value))
+    text = "".join(ch for ch in text if not unicodedata.combining(ch))
+    text = text.lower().replace("_", " ").replace("-", " ").replace("°", " ")
+    return " ".join(text.split())
+
+
+_STATUS = {
+    "completed": ("completed", "complete", "done", "paid", "invoiced", "ok", "delivered", "shipped",
+                  "closed", "termine", "terminee", "livre", "livree", "facture", "facturee", "valide"),
+    "cancelled": ("cancelled", "canceled", "cancel", "annule", "annulee", "void", "voided"),
+    "returned": ("returned", "return", "retour", "retourne", "retournee", "refunded", "rembourse"),
+    "modified": ("modified", "changed", "amended", "modifie", "modifiee"),
+}
+_CUSTOMER_TYPE = {
+    "B2B": ("b2b", "business", "company", "professional", "pro", "entreprise", "societe", "corporate"),
+    "B2C": ("b2c", "consumer", "private", "individual", "person", "particulier", "retail"),
+}
+_STAGE = {
+    "lead": ("lead", "suspect", "contact"),
+    "prospect": ("prospect",),
+    "qualified": ("qualified", "qualified prospect", "sql", "opportunity", "prospect qualifie", "qualifie"),
+    "customer": ("customer", "client", "won", "active customer"),
+}
+_EVENT = {
+    "form": ("form", "form fill", "form submitted", "formulaire"),
+    "download": ("download", "telechargement"),
+    "email_open": ("email open", "email opened", "open", "ouverture email"),
+    "email_click": ("email click", "email clicked", "click", "clic email"),
+    "visit": ("visit", "web visit", "page view", "visite"),
+    "meeting": ("meeting", "demo", "rendez vous", "rdv", "reunion"),
+    "call": ("call", "phone call", "appel"),
+}
+
+TABLES: dict[str, Table] = {
+    "transactions": Table(
+        "transactions",
+        "One row per invoice or order line (required table).",
+        (
+            Column("customer_id", "id", True, "Customer identifier; links to the customers table."),
+            Column("date", "date", True, "Invoice or order date."),
+            Column("amount", "number", True,
+                   "Net revenue excluding tax; negative for credit notes and returns."),
+            Column("order_id", "id", False, "Order or invoice number (several lines may share one)."),
+            Column("quantity", "number", False, "Units on the line."),
+            Column("product_id", "id", False, "Product or SKU."),
+            Column("category", "text", False, "Product category."),
+            Column("cost", "number", False, "Cost of goods sold for the line."),
+            Column("discount", "number", False, "Discount granted on the line, in currency."),
+            Column("status", "category", False, "Line status.", _STATUS),
+            Column("channel", "text", False, "Sales channel (web, store, field sales, ...)."),
+        ),
+    ),
+    "customers": Table(
+        "customers",
+        "One row per customer record (CRM account or contact).",
+        (
+            Column("customer_id", "id", True, "Customer identifier."),
+            Column("name", "text", False, "Company or person name (personal data)."),
+            Column("email", "text", False, "E-mail address (personal data)."),
+            Column("phone", "text", False, "Phone number (personal data)."),
+            Column("address", "text", False, "Street address (personal data)."),
+            Column("postal_code", "text", False, "Postal code, kept as text."),
+            Column("city", "text", False, "City."),
+            Column("country", "text", False, "Country name or code."),
+            Column("customer_type", "category", False, "B2B or B2C.", _CUSTOMER_TYPE),
+            Column("industry", "text", False, "Industry (B2B)."),
+            Column("employees", "integer", False, "Number of employees (B2B)."),
+            Column("annual_revenue", "number", False, "Customer's own annual revenue (B2B)."),
+            Column("birth_year", "integer", False, "Year of birth (B2C)."),
+            Column("gender", "text", False, "Gender (B2C)."),
+            Column("income_band", "text", False, "Income band (B2C)."),
+            Column("acquisition_date", "date", False, "Date the customer was acquired."),
+            Column("acquisition_channel", "text", False, "Channel the customer came from."),
+            Column("stage", "category", False, "Lifecycle stage.", _STAGE),
+            Column("owner", "text", False, "Account owner / sales rep."),
+        ),
+    ),
+    "payments": Table(
+        "payments",
+        "One row per invoice to be paid, with its due and payment dates.",
+        (
+            Column("customer_id", "id", True, "Customer identifier."),
+            Column("order_id", "id", False, "Order or invoice number."),
+            Column("due_date", "date", True, "Payment due date."),
+            Column("paid_date", "date", False, "Date paid; empty when still unpaid."),
+            Column("amount", "number", True, "Invoice amount."),
+        ),
+    ),
+    "tickets": Table(
+        "tickets",
+        "After-sales service tickets.",
+        (
+            Column("customer_id", "id", True, "Customer identifier."),
+            Column("date", "date", True, "Date the ticket was opened."),
+            Column("minutes", "number", False, "Time spent handling the ticket."),
+            Column("cost", "number", False, "Direct cost of the ticket (parts, travel, ...)."),
+        ),
+    ),
+    "leads": Table(
+        "leads",
+        "Prospects and their activity: one row per event. Extra fit attributes are allowed.",
+        (
+            Column("lead_id", "id", True, "Lead / contact identifier."),
+            Column("date", "date", True, "Date of the event."),
+            Column("event", "category", False, "Activity type.", _EVENT),
+            Column("customer_id", "id", False, "Customer id once the lead has converted."),
+            Column("source", "text", False, "Lead source (webinar, referral, ads, ...)."),
+            Column("role", "text", False, "Contact's role (fit attribute)."),
+            Column("employees", "integer", False, "Company size (fit attribute)."),
+            Column("industry", "text", False, "Industry (fit attribute)."),
+            Column("budget", "number", False, "Declared budget (fit attribute)."),
+            Column("expected_date", "date", False, "Expected purchase date (fit attribute)."),
+        ),
+        allow_extra=True,
+    ),
+}
+
+TABLE_ORDER: tuple[str, ...] = tuple(TABLES)
+
+PERSONAL_DATA_COLUMNS: dict[str, tuple[str, ...]] = {
+    "customers": ("name", "email", "phone", "address"),
+}
+
+
+def contract_markdown() -> str:
+    """Render the contract as the Markdown page ``docs/data_contract.md``."""
+    lines = [
+        "# Data contract",
+        "",
+        "Generated from `portfolio_helpers/contract.py` (do not edit by hand: run",
+        "`python -m portfolio_helpers.core.contract > docs/data_contract.md`).",
+        "",
+        "Only `transactions` is required. Within a table that is given, columns marked **yes** are required.",
+        "Map your own column names onto these with the `columns:` section of the portfolio config.",
+        "",
+    ]
+    for table in TABLES.values():
+        lines += [f"## {table.name}", "", table.description, "",
+                  "| column | kind | required | description |", "|---|---|---|---|"]
+        for col in table.columns:
+            desc = col.description
+            if col.values:
+                desc += " Values: " + ", ".join(f"`{v}`" for v in col.values) + "."
+            lines.append(f"| `{col.name}` | {col.kind} | {'**yes**' if col.required else ''} | {desc} |")
+        lines.append("")
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    print(contract_markdown())

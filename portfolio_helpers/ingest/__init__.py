@@ -1,0 +1,1 @@
+"""Ingest: reading raw exports into typed tables."""

@@ -1,0 +1,537 @@
+"""Load a portfolio: read each export, map it onto the contract, type it, keep every rejected row.
+
+The boundary of the kit. Everything that comes out of :func:`load_portfolio`
+has canonical column names and proper dtypes; everything that could not be
+read is either an error with a clear message (file-level problems) or a row in
+:attr:`Portfolio.rejected` (row-level problems), never silently dropped.
+
+Raw input files are only ever opened for reading.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import io
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from portfolio_helpers.core.config import PortfolioConfig, TableSource, load_config
+from portfolio_helpers.core.contract import TABLES, Table, normalize_label
+from portfolio_helpers.core.errors import InputError, RowProblemsError
+from portfolio_helpers.core.files import atomic_to_csv, atomic_to_parquet, atomic_write_json, sha256_file
+from portfolio_helpers.ingest.parsing import (
+    Parsed,
+    missing_mask,
+    parse_category,
+    parse_date,
+    parse_id,
+    parse_number,
+    parse_text,
+)
+
+__all__ = [
+    "Portfolio",
+    "load_portfolio",
+    "load_table",
+    "read_raw",
+    "save_portfolio",
+    "read_saved_tables",
+    "REJECTED_COLUMNS",
+]
+
+REJECTED_COLUMNS = ["table", "file", "line", "column", "source_column", "value", "reason", "action"]
+ROW_REJECTED = "row rejected"
+VALUE_CLEARED = "value cleared, row kept"
+_CSV_SUFFIXES = {".csv", ".tsv", ".txt", ".dat"}
+_EXCEL_SUFFIXES = {".xlsx", ".xlsm"}
+_PARQUET_SUFFIXES = {".parquet", ".pq"}
+_SEPARATORS = (";", ",", "\t", "|")
+
+
+@dataclass
+class RawTable:
+    """A file as read, before mapping: string cells (or Excel/Parquet native values)."""
+
+    frame: pd.DataFrame
+    lines: np.ndarray  # line (text/Excel) or row (Parquet) number of each record, 1-based
+    path: Path
+    detected: dict = field(default_factory=dict)
+
+
+@dataclass
+class Portfolio:
+    """A loaded, typed portfolio."""
+
+    config: PortfolioConfig
+    tables: dict[str, pd.DataFrame]
+    rejected: pd.DataFrame
+    as_of: pd.Timestamp
+    inputs: list[dict]
+    detected: dict[str, dict]
+
+    @property
+    def n_rejected_rows(self) -> int:
+        """Rows left out of the analysis (cells that were only cleared do not count)."""
+        rows = self.rejected[self.rejected["action"] == ROW_REJECTED]
+        return int(rows[["table", "line"]].drop_duplicates().shape[0])
+
+    @property
+    def transactions(self) -> pd.DataFrame:
+        return self.tables["transactions"]
+
+
+# --------------------------------------------------------------------------- reading files
+
+
+def _detect_encoding(raw: bytes) -> str:
+    if raw.startswith(codecs.BOM_UTF8):
+        return "utf-8-sig"
+    if raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return "utf-16"
+    try:
+        raw.decode("utf-8")
+        return "utf-8"
+    except UnicodeDecodeError:
+        pass
+    try:
+        raw.decode("cp1252")
+        return "cp1252"
+    except UnicodeDecodeError:
+        return "latin-1"  # decodes any byte sequence
+
+
+def _decode(raw: bytes, path: Path, encoding: str | None) -> tuple[str, str]:
+    chosen = encoding or _detect_encoding(raw)
+    if codecs.lookup(chosen).name == "utf-8" and raw.startswith(codecs.BOM_UTF8):
+        chosen = "utf-8-sig"
+    try:
+        return raw.decode(chosen), chosen
+    except UnicodeDecodeError as exc:
+        line = raw.count(b"\n", 0, exc.start) + 1
+        snippet = raw[max(0, exc.start - 20): exc.end + 20].decode(chosen, errors="replace")
+        guess = _detect_encoding(raw)
+        raise InputError(
+            f"{path}: cannot be read as {chosen}: byte {raw[exc.start:exc.start + 1]!r} at line {line} "
+            f"(near {snippet!r}). The file looks like {guess}: set `read: {{encoding: {guess}}}` "
+            f"for this table, or remove the encoding option to autodetect it."
+        ) from None
+
+
+def _detect_separator(text: str) -> str:
+    sample_lines = [line for line in text.splitlines()[:50] if line.strip()]
+    if not sample_lines:
+        return ","
+    best, best_score = None, (0, 0)
+    for sep in _SEPARATORS:
+        counts = [len(row) for row in csv.reader(sample_lines, delimiter=sep)]
+        header = counts[0]
+        if header < 2:
+            continue
+        consistency = sum(count == header for count in counts)
+        score = (consistency, header)
+        if score > best_score:
+            best, best_score = sep, score
+    if best is not None:
+        return best
+    # Fixed-width-ish exports such as the CDNOW log: columns separated by runs of spaces.
+    if all(len(line.split()) == len(sample_lines[0].split()) > 1 for line in sample_lines):
+        return r"\s+"
+    return ","
+
+
+def _record_lines(text: str, sep: str, skip: int) -> np.ndarray | None:
+    """Physical line of each record, when quoted fields span lines (rare, so a plain pass is fine)."""
+    if len(sep) != 1 or '"' not in text:  # regex separators (r"\s+", "||") do not quote
+        return None
+    reader = csv.reader(io.StringIO(text), delimiter=sep)
+    starts = []
+    position = reader.line_num
+    for row in reader:
+        if reader.line_num > skip + 1 and any(cell.strip() for cell in row):
+            starts.append(position + 1)
+        position = reader.line_num
+    return np.asarray(starts, dtype="int64")
+
+
+def _read_text_table(path: Path, raw: bytes, read: dict) -> RawTable:
+    text, encoding = _decode(raw, path, read.get("encoding"))
+    text = text.lstrip("\ufeff")
+    skip = int(read.get("skiprows", 0))
+    all_lines = text.splitlines()
+    while skip < len(all_lines) and not all_lines[skip].strip():
+        skip += 1  # blank lines above the header: the header is the first line with content
+    body = "\n".join(all_lines[skip:])
+    if not body.strip():
+        raise InputError(f"{path}: the file is empty (no header, no rows)")
+    sep = read.get("sep") or _detect_separator(body)
+    try:
+        frame = pd.read_csv(
+            io.StringIO(text), sep=sep, dtype=str, keep_default_na=False, na_values=[],
+            skip_blank_lines=False, skiprows=skip, engine="python" if len(sep) > 1 else "c",
+            quotechar='"', skipinitialspace=False,
+        )
+    except pd.errors.EmptyDataError:
+        raise InputError(f"{path}: the file is empty (no header, no rows)") from None
+    except pd.errors.ParserError as exc:
+        match = re.search(r"line (\d+)", str(exc))
+        where = f" at line {match.group(1)}" if match else ""
+        raise InputError(
+            f"{path}: the rows do not have a consistent number of fields{where} with separator {sep!r} "
+            f"({exc}). Check the `read: {{sep: ...}}` option or quoting in the export."
+        ) from None
+    frame.columns = [str(col).strip() for col in frame.columns]
+    # Physical line numbers: header is line skip+1, then one record per line unless quotes span lines.
+    lines = np.arange(len(frame), dtype="int64") + skip + 2
+    blank = frame.apply(lambda col: col.str.strip().eq("") | col.isna()).all(axis=1).to_numpy()
+    frame, lines = frame.loc[~blank].reset_index(drop=True), lines[~blank]
+    exact = _record_lines(text, sep, skip)
+    if exact is not None and len(exact) == len(frame):
+        lines = exact
+    detected = {"format": "csv", "encoding": encoding,
+                "sep": {"\t": "tab", r"\s+": "spaces"}.get(sep, sep)}
+    return RawTable(frame, lines, path, detected)
+
+
+def read_raw(source: TableSource) -> RawTable:
+    """Read a file (CSV/TSV/TXT, Excel or Parquet) without interpreting any value."""
+    path = source.path
+    suffix = path.suffix.lower()
+    if path.stat().st_size == 0:
+        raise InputError(f"{path}: the file is empty (0 bytes)")
+    if suffix in _EXCEL_SUFFIXES:
+        try:
+            frame = pd.read_excel(path, sheet_name=source.read.get("sheet", 0), dtype=object,
+                                  skiprows=source.read.get("skiprows", 0))
+        except Exception as exc:  # unknown sheet; a corrupt workbook raises BadZipFile, KeyError, ...
+            raise InputError(f"{path}: cannot read the Excel file: {type(exc).__name__}: {exc}") from None
+        frame.columns = [str(col).strip() for col in frame.columns]
+        lines = np.arange(len(frame), dtype="int64") + int(source.read.get("skiprows", 0)) + 2
+        blank = frame.isna().all(axis=1).to_numpy()
+        return RawTable(frame.loc[~blank].reset_index(drop=True), lines[~blank], path, {"format": "excel"})
+    if suffix == ".xls":
+        raise InputError(f"{path}: old .xls workbooks are not supported; save it as .xlsx or CSV")
+    if suffix in _PARQUET_SUFFIXES:
+        try:
+            frame = pd.read_parquet(path)
+        except Exception as exc:  # pyarrow raises several types for corrupt files
+            raise InputError(f"{path}: cannot read the Parquet file: {exc}") from None
+        frame.columns = [str(col).strip() for col in frame.columns]
+        return RawTable(frame, np.arange(len(frame), dtype="int64") + 1, path, {"format": "parquet"})
+    if suffix not in _CSV_SUFFIXES:
+        raise InputError(
+            f"{path}: unsupported file type '{suffix}' (use .csv, .tsv, .txt, .xlsx or .parquet)"
+        )
+    return _read_text_table(path, path.read_bytes(), source.read)
+
+
+# --------------------------------------------------------------------------- mapping and typing
+
+
+def _map_columns(raw: RawTable, source: TableSource, table: Table) -> dict[str, str]:
+    """Canonical column -> column in the file. Unmapped canonical names match case/accent-insensitively."""
+    available = list(raw.frame.columns)
+    by_label = {normalize_label(col): col for col in available}
+    mapping: dict[str, str] = {}
+    for canonical, wanted in source.columns.items():
+        if wanted in available:
+            mapping[canonical] = wanted
+        elif normalize_label(wanted) in by_label:
+            mapping[canonical] = by_label[normalize_label(wanted)]
+        else:
+            raise InputError(
+                f"{raw.path}: column '{wanted}' (mapped to {table.name}.{canonical}) is not in the file. "
+                f"Columns in the file: {', '.join(repr(c) for c in available)}"
+            )
+    for column in table.column_names:
+        if column not in mapping and normalize_label(column) in by_label:
+            candidate = by_label[normalize_label(column)]
+            if candidate not in mapping.values():
+                mapping[column] = candidate
+    missing = [col for col in table.required if col not in mapping]
+    if missing:
+        raise InputError(
+            f"{raw.path}: required column(s) {', '.join(missing)} of the {table.name} table not found. "
+            f"Columns in the file: {', '.join(repr(c) for c in available)}. "
+            f"Map them in the config, e.g. `columns: {{{missing[0]}: \"Your column name\"}}`."
+        )
+    return mapping
+
+
+def _parse_column(values: pd.Series, kind: str, column, read: dict, decimal_hint: str | None) -> Parsed:
+    if kind == "id":
+        return parse_id(values)
+    if kind == "date":
+        return parse_date(values, dayfirst=read.get("dayfirst"))
+    if kind in ("number", "integer"):
+        parsed = parse_number(values, decimal=read.get("decimal"), thousands=read.get("thousands"),
+                              decimal_hint=decimal_hint)
+        if kind == "integer":
+            fractional = parsed.values.notna() & (parsed.values % 1 != 0)
+            parsed.values = parsed.values.where(~fractional).round().astype("Int64")
+            parsed.bad = parsed.bad | fractional
+        return parsed
+    if kind == "category":
+        return parse_category(values, column.values)
+    return parse_text(values)
+
+
+def _snake(name: str) -> str:
+    return re.sub(r"\W+", "_", normalize_label(name)).strip("_") or "column"
+
+
+def _problem_rows(mask: pd.Series, raw_values: pd.Series, lines: np.ndarray, table: str, file: Path,
+                  column: str, source_column: str, reason: str, action: str) -> pd.DataFrame:
+    positions = np.flatnonzero(mask.to_numpy())
+    return pd.DataFrame({
+        "table": table,
+        "file": str(file),
+        "line": lines[positions],
+        "column": column,
+        "source_column": source_column,
+        "value": raw_values.iloc[positions].astype("string").to_numpy(),
+        "reason": reason,
+        "action": action,
+    })
+
+
+_REASONS = {
+    "id": "not a valid identifier",
+    "date": "not a valid date",
+    "number": "not a number",
+    "integer": "not a whole number",
+    "category": "unknown value (expected one of: {values})",
+    "text": "unreadable text",
+}
+
+
+def _type_table(raw: RawTable, source: TableSource, table: Table) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
+    mapping = _map_columns(raw, source, table)
+    frame, read = raw.frame, source.read
+    decimal_hint = read.get("decimal") or ("," if raw.detected.get("sep") == ";" else None)
+    typed: dict[str, pd.Series] = {}
+    problems: list[pd.DataFrame] = []
+    reject = pd.Series(False, index=frame.index)
+    detected: dict = {"columns": mapping}
+
+    # Extra columns of the file are kept (snake_case names) when they can be used as attributes.
+    declared = {c.name: c for c in table.columns}
+    extra_targets = {}
+    for canonical in source.columns:
+        if canonical not in declared:  # open-ended fit attributes of leads
+            extra_targets[canonical] = mapping[canonical]
+    for col in frame.columns:
+        if col not in mapping.values():
+            name = _snake(col)
+            if name not in declared and name not in extra_targets:
+                extra_targets[name] = col
+
+    for column in table.columns:
+        if column.name not in mapping:
+            continue
+        source_column = mapping[column.name]
+        raw_values = frame[source_column]
+        parsed = _parse_column(raw_values, column.kind, column, read, decimal_hint)
+        typed[column.name] = parsed.values
+        if parsed.detected:
+            detected[column.name] = parsed.detected
+        if column.required:
+            present = ~missing_mask(raw_values)
+            if len(frame) and not (present & ~parsed.bad).any():
+                examples = ", ".join(repr(v) for v in raw_values[present].astype(str).unique()[:5])
+                hint = " Check the decimal/dayfirst read options or the column mapping." if present.any() else ""
+                raise InputError(
+                    f"{raw.path}: column '{source_column}' ({table.name}.{column.name}) has no readable "
+                    f"{column.kind} value in any of its {len(frame)} rows"
+                    + (f"; examples: {examples}." if examples else " (all empty).") + hint
+                )
+            if (~present).any():
+                problems.append(_problem_rows(~present, raw_values, raw.lines, table.name, raw.path,
+                                              column.name, source_column, "missing required value", ROW_REJECTED))
+            action = ROW_REJECTED
+            reject |= ~present | parsed.bad
+        else:
+            action = VALUE_CLEARED
+        if parsed.bad.any():
+            reason = _REASONS[column.kind].format(values=", ".join(column.values))
+            problems.append(_problem_rows(parsed.bad, raw_values, raw.lines, table.name, raw.path,
+                                          column.name, source_column, reason, action))
+
+    for name, col in extra_targets.items():
+        typed[name] = parse_text(frame[col]).values
+
+    out = pd.DataFrame(typed, index=frame.index)
+    out["source_line"] = raw.lines
+    out = out.loc[~reject.to_numpy()].reset_index(drop=True)
+    problem_frame = pd.concat(problems, ignore_index=True) if problems else _empty_rejected()
+    # An optional value on a row that is rejected anyway is not "cleared, row kept".
+    rejected_lines = raw.lines[reject.to_numpy()]
+    problem_frame.loc[problem_frame["line"].isin(rejected_lines), "action"] = ROW_REJECTED
+    return out, problem_frame, detected
+
+
+def _empty_rejected() -> pd.DataFrame:
+    return pd.DataFrame({col: pd.Series(dtype="int64" if col == "line" else "string") for col in REJECTED_COLUMNS})
+
+
+def load_table(source: TableSource) -> tuple[pd.DataFrame, pd.DataFrame, dict, int]:
+    """Read, map and type one table.
+
+    Returns
+    -------
+    typed : DataFrame
+        Canonical columns (plus any extra columns of the file, as text, and ``source_line``).
+    rejected : DataFrame
+        One row per problem cell, columns :data:`REJECTED_COLUMNS`.
+    detected : dict
+        How the file was read (format, encoding, separator, decimal, date order, mapping).
+    n_rows : int
+        Data rows in the file.
+    """
+    table = TABLES[source.name]
+    raw = read_raw(source)
+    if raw.frame.empty:
+        raise InputError(f"{source.path}: the file has a header but no data rows "
+                         f"(columns: {', '.join(map(repr, raw.frame.columns))})")
+    typed, rejected, detected = _type_table(raw, source, table)
+    return typed, rejected, {**raw.detected, **detected}, len(raw.frame)
+
+
+# --------------------------------------------------------------------------- the whole portfolio
+
+
+def _date_window(transactions: pd.DataFrame, as_of: pd.Timestamp | None, today: pd.Timestamp, file: Path,
+                 date_column: str = "date"):
+    """Split off transactions dated after the analysis date; return (kept, problems, as_of)."""
+    dates = transactions["date"]
+    if as_of is None:
+        # Default: the last transaction date that is not in the future. A stray "2031" typo
+        # must not move the analysis date years ahead.
+        plausible = dates[dates.dt.normalize() <= today]
+        if plausible.empty:
+            raise InputError(f"{file}: every transaction is dated after today ({today.date()}); "
+                             f"set `as_of:` in the config")
+        as_of = plausible.max().normalize()
+        reason = f"date in the future (after today, {today.date()})"
+    else:
+        reason = f"dated after the analysis date as_of={as_of.date()}"
+    late = (dates.dt.normalize() > as_of).to_numpy()
+    problems = pd.DataFrame({
+        "table": "transactions", "file": str(file), "line": transactions.loc[late, "source_line"].to_numpy(),
+        "column": "date", "source_column": date_column, "value": dates[late].dt.strftime("%Y-%m-%d").to_numpy(),
+        "reason": reason, "action": ROW_REJECTED,
+    })
+    return transactions.loc[~late].reset_index(drop=True), problems, as_of
+
+
+def load_portfolio(config: PortfolioConfig | str | os.PathLike, strict: bool = False,
+                   today: pd.Timestamp | None = None) -> Portfolio:
+    """Load every table of a portfolio config.
+
+    Parameters
+    ----------
+    config : PortfolioConfig or path
+        The config object or the path of its YAML file.
+    strict : bool, default False
+        Raise :class:`RowProblemsError` when any row-level problem is found instead of
+        setting the rows aside in :attr:`Portfolio.rejected`.
+    today : Timestamp, optional
+        Reference "now" used to spot future dates (default: the current date).
+
+    Returns
+    -------
+    Portfolio
+
+    Notes
+    -----
+    * Transactions dated after ``as_of`` are left out of the analysis and listed in
+      ``rejected``. Without ``as_of`` in the config it defaults to the last transaction
+      date that is not after ``today``.
+    * Transactions whose customer is absent from the customers table are kept (they are
+      revenue) and flagged with ``customer_known = False``.
+    """
+    if not isinstance(config, PortfolioConfig):
+        config = load_config(config)
+    today = (today or pd.Timestamp.today()).normalize()
+    tables: dict[str, pd.DataFrame] = {}
+    rejected: list[pd.DataFrame] = []
+    inputs: list[dict] = []
+    detected: dict[str, dict] = {}
+    for name, source in config.tables.items():
+        typed, problems, info, n_rows = load_table(source)
+        tables[name] = typed
+        rejected.append(problems)
+        detected[name] = info
+        inputs.append({"table": name, "path": str(source.path), "sha256": sha256_file(source.path),
+                       "rows": n_rows})
+
+    if tables["transactions"].empty:  # not "dated after today": every row had a row-level problem
+        raise InputError(_strict_message(pd.concat(rejected, ignore_index=True),
+                                         f"{config.tables['transactions'].path}: every transaction row was "
+                                         f"rejected, none is left to analyse:"))
+    transactions, late, as_of = _date_window(tables["transactions"], config.as_of, today,
+                                             config.tables["transactions"].path,
+                                             detected["transactions"]["columns"]["date"])
+    rejected.append(late)
+    if transactions.empty:
+        raise InputError(f"{config.tables['transactions'].path}: no transaction is left to analyse "
+                         f"on or before as_of={as_of.date()}")
+    if "customers" in tables:
+        known_ids = tables["customers"]["customer_id"].dropna().unique()
+        transactions["customer_known"] = transactions["customer_id"].isin(known_ids)
+    tables["transactions"] = transactions
+
+    rejected_frame = pd.concat([r for r in rejected if not r.empty] or [_empty_rejected()], ignore_index=True)
+    rejected_frame = rejected_frame.astype({col: "string" for col in REJECTED_COLUMNS if col != "line"})
+    portfolio = Portfolio(config, tables, rejected_frame, as_of, inputs, detected)
+    if strict and not rejected_frame.empty:
+        raise RowProblemsError(_strict_message(rejected_frame))
+    return portfolio
+
+
+def _strict_message(rejected: pd.DataFrame, headline: str | None = None) -> str:
+    summary = (rejected.groupby(["file", "column", "reason"], sort=False)
+               .agg(rows=("line", "size"), lines=("line", lambda s: list(s[:5])),
+                    # formatted here: a list returned to agg comes back as a numpy array ("['a' 'b']")
+                    examples=("value", lambda s: str([str(v) for v in s.dropna().unique()[:3]]))))
+    parts = [headline or f"{len(rejected)} row-level problem(s) found and --strict is set:"]
+    for (file, column, reason), row in summary.iterrows():
+        lines = ", ".join(map(str, row["lines"])) + (", ..." if row["rows"] > 5 else "")
+        parts.append(f"  {Path(file).name}: column {column}: {reason}: {row['rows']} row(s) "
+                     f"(lines {lines}; examples {row['examples']})")
+    return "\n".join(parts)
+
+
+# --------------------------------------------------------------------------- hand-over between notebooks
+
+
+def save_portfolio(portfolio: Portfolio, output_dir: str | os.PathLike) -> Path:
+    """Write the typed tables (``data/*.parquet``), ``data/portfolio.json`` and ``exports/rejected_rows.csv``."""
+    output_dir = Path(output_dir)
+    for name, frame in portfolio.tables.items():
+        atomic_to_parquet(frame, output_dir / "data" / f"{name}.parquet")
+    atomic_to_csv(portfolio.rejected, output_dir / "exports" / "rejected_rows.csv")
+    atomic_write_json(output_dir / "data" / "portfolio.json", {
+        "config": str(portfolio.config.path),
+        "config_sha256": sha256_file(portfolio.config.path),
+        "name": portfolio.config.name,
+        "currency": portfolio.config.currency,
+        "as_of": portfolio.as_of.date().isoformat(),
+        "tables": sorted(portfolio.tables),
+        "inputs": portfolio.inputs,
+        "n_rejected_rows": portfolio.n_rejected_rows,
+    })
+    return output_dir / "data"
+
+
+def read_saved_tables(output_dir: str | os.PathLike) -> dict[str, pd.DataFrame]:
+    """The typed tables written by :func:`save_portfolio` (the input of notebooks 02+)."""
+    data_dir = Path(output_dir) / "data"
+    if not data_dir.is_dir():
+        raise InputError(f"{data_dir}: no loaded tables here; run 01_data_cleaning first")
+    return {path.stem: pd.read_parquet(path) for path in sorted(data_dir.glob("*.parquet"))}

@@ -1,0 +1,255 @@
+"""Data loading and quality overview (notebook ``01_data_cleaning``).
+
+Pure functions over a loaded :class:`~portfolio_helpers.ingest.loaders.Portfolio`:
+what was loaded, what was set aside and why, how well the optional tables
+cover the customers, and the plain-language findings built from those figures.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from portfolio_helpers.ingest.loaders import ROW_REJECTED, Portfolio
+from portfolio_helpers.reporting.narrative import fmt_date, fmt_int, fmt_money, fmt_pct, plural
+
+__all__ = [
+    "load_overview",
+    "tables_overview",
+    "rejected_summary",
+    "coverage",
+    "loading_findings",
+    "attribute_finding",
+    "duplicate_findings",
+    "truth_file",
+    "problem_counts",
+]
+
+# What each optional table makes possible, shown beside its coverage.
+TABLE_PURPOSE = {
+    "customers": "segmentation by customer traits, duplicate detection, lifecycle stages",
+    "payments": "late-payment cost in customer profitability",
+    "tickets": "after-sales service cost in customer profitability",
+    "leads": "lead scoring, conversion model, look-alike prospects",
+}
+
+
+def _order_count(transactions: pd.DataFrame) -> int:
+    """Distinct orders; a line without an order id counts as its own order (as in the engine)."""
+    if "order_id" not in transactions.columns:
+        return len(transactions)
+    order_ids = transactions["order_id"]
+    return int(order_ids.nunique() + order_ids.isna().sum())
+
+
+def load_overview(portfolio: Portfolio) -> dict:
+    """Headline figures of the loaded transactions.
+
+    ``revenue_total`` is the sum of ``amount`` over every analysed line, credit notes
+    (negative lines) included, whatever their status.
+    """
+    tx = portfolio.transactions
+    credit = tx["amount"] < 0
+    overview = {
+        "n_transactions": len(tx),
+        "n_customer_ids": int(tx["customer_id"].nunique()),
+        "n_orders": _order_count(tx),
+        "revenue_total": float(tx["amount"].sum()),
+        "credit_notes_total": float(tx.loc[credit, "amount"].sum()),
+        "n_credit_note_lines": int(credit.sum()),
+        "period_start": tx["date"].min().normalize(),
+        "period_end": tx["date"].max().normalize(),
+        "as_of": portfolio.as_of,
+        "n_rejected_rows": portfolio.n_rejected_rows,
+        "n_cleared_values": int((portfolio.rejected["action"] != ROW_REJECTED).sum()),
+    }
+    cancelled = tx["status"].eq("cancelled").fillna(False) if "status" in tx.columns else pd.Series(False, index=tx.index)
+    overview["n_cancelled_lines"] = int(cancelled.sum())
+    overview["cancelled_amount"] = float(tx.loc[cancelled, "amount"].sum())
+    if "customer_known" in tx.columns:
+        unknown = ~tx["customer_known"]
+        overview["n_unknown_customer_lines"] = int(unknown.sum())
+        overview["n_unknown_customer_ids"] = int(tx.loc[unknown, "customer_id"].nunique())
+        overview["unknown_customer_revenue"] = float(tx.loc[unknown, "amount"].sum())
+    return overview
+
+
+def _format_note(detected: dict) -> str:
+    if detected.get("format") != "csv":
+        return detected.get("format", "")
+    parts = [f"CSV, {detected.get('encoding')}", f"separator '{detected.get('sep')}'"]
+    decimals = {info.get("decimal") for info in detected.values() if isinstance(info, dict) and "decimal" in info}
+    decimals.discard("native")
+    if decimals:
+        parts.append("decimal " + "/".join(f"'{d}'" for d in sorted(decimals)))
+    date_orders = {info.get("dayfirst") for info in detected.values() if isinstance(info, dict) and "dayfirst" in info}
+    if date_orders:
+        parts.append("dates day-first" if date_orders == {True} else "dates month-first")
+    return ", ".join(parts)
+
+
+def tables_overview(portfolio: Portfolio) -> pd.DataFrame:
+    """One row per loaded table: file, how it was read, rows read/kept/rejected, mapped columns."""
+    rejected_rows = portfolio.rejected[portfolio.rejected["action"] == ROW_REJECTED]
+    rows = []
+    for item in portfolio.inputs:
+        table = item["table"]
+        detected = portfolio.detected.get(table, {})
+        n_rejected = rejected_rows.loc[rejected_rows["table"] == table, "line"].nunique()
+        rows.append({
+            "table": table,
+            "file": Path(item["path"]).name,
+            "read as": _format_note(detected),
+            "rows in file": item["rows"],
+            "rows after cleaning": len(portfolio.tables[table]),
+            "rows set aside": int(n_rejected),
+            "columns used": ", ".join(sorted(detected.get("columns", {}))),
+        })
+    return pd.DataFrame(rows)
+
+
+def rejected_summary(rejected: pd.DataFrame, examples: int = 3) -> pd.DataFrame:
+    """Problems grouped by table, column and reason, with counts, example values and lines."""
+    if rejected.empty:
+        return pd.DataFrame(columns=["table", "column", "problem", "what happened", "rows", "examples", "lines"])
+    grouped = rejected.groupby(["table", "column", "reason", "action"], sort=False)
+    summary = grouped.agg(
+        rows=("line", "size"),
+        examples=("value", lambda s: ", ".join(repr(v) for v in s.dropna().astype(str).unique()[:examples])),
+        lines=("line", lambda s: ", ".join(map(str, sorted(s)[:examples])) + (", ..." if len(s) > examples else "")),
+    ).reset_index()
+    summary = summary.rename(columns={"reason": "problem", "action": "what happened"})
+    return summary.sort_values("rows", ascending=False, kind="stable").reset_index(drop=True)
+
+
+def coverage(portfolio: Portfolio) -> pd.DataFrame:
+    """For each optional table: is it there, how many rows, which share of buying customers it covers."""
+    buyers = portfolio.transactions["customer_id"].dropna().unique()
+    rows = []
+    for table, purpose in TABLE_PURPOSE.items():
+        frame = portfolio.tables.get(table)
+        if frame is None:
+            rows.append({"table": table, "provided": "no", "rows": 0, "buying customers covered": None,
+                         "used for": purpose})
+            continue
+        ids = frame["customer_id"].dropna().unique() if "customer_id" in frame.columns else []
+        covered = pd.Index(buyers).isin(ids).mean() if len(buyers) else float("nan")
+        rows.append({"table": table, "provided": "yes", "rows": len(frame),
+                     "buying customers covered": covered, "used for": purpose})
+    return pd.DataFrame(rows)
+
+
+def loading_findings(overview: dict, tables: pd.DataFrame, coverage_table: pd.DataFrame,
+                     portfolio_name: str, currency: str) -> list[str]:
+    """Plain-language sentences, every figure taken from the data."""
+    findings = [
+        f"**{portfolio_name}** holds {plural(overview['n_transactions'], 'transaction line')} "
+        f"from {plural(overview['n_customer_ids'], 'customer')} in {plural(overview['n_orders'], 'order')}, "
+        f"dated {fmt_date(overview['period_start'])} to {fmt_date(overview['period_end'])} "
+        f"(analysis date {fmt_date(overview['as_of'])}).",
+        f"Net revenue is **{fmt_money(overview['revenue_total'], currency)}**"
+        + (f", after {fmt_money(-overview['credit_notes_total'], currency)} of credit notes and returns "
+           f"({plural(overview['n_credit_note_lines'], 'negative line')})."
+           if overview["n_credit_note_lines"] else ", with no credit note or return."),
+    ]
+    if overview.get("n_cancelled_lines"):
+        findings.append(
+            f"{plural(overview['n_cancelled_lines'], 'line')} ({fmt_money(overview['cancelled_amount'], currency)}) "
+            f"{'is' if overview['n_cancelled_lines'] == 1 else 'are'} marked cancelled: included in the total "
+            f"above, left out of revenue in the analyses that follow "
+            f"({fmt_money(overview['revenue_total'] - overview['cancelled_amount'], currency)})."
+        )
+    n_rejected = overview["n_rejected_rows"]
+    if n_rejected:
+        per_table = [
+            f"{row['table']}: {fmt_int(row['rows set aside'])} of {fmt_int(row['rows in file'])} rows, "
+            f"{fmt_pct(row['rows set aside'] / row['rows in file'], 2)}"
+            for _, row in tables.iterrows() if row["rows set aside"]
+        ]
+        findings.append(
+            f"{plural(n_rejected, 'row')} could not be used and "
+            f"{'was' if n_rejected == 1 else 'were'} set aside ({'; '.join(per_table)}), each with its reason in "
+            f"`exports/rejected_rows.csv`; nothing else was dropped."
+        )
+    else:
+        findings.append("Every row of every file could be read; no row was set aside.")
+    n_cleared = overview.get("n_cleared_values", 0)
+    if n_cleared:
+        findings.append(
+            f"{plural(n_cleared, 'optional value')} could not be read and "
+            + ("was left empty; its row was kept." if n_cleared == 1 else "were left empty; their rows were kept.")
+        )
+    if overview.get("n_unknown_customer_lines"):
+        share = overview["unknown_customer_revenue"] / overview["revenue_total"] if overview["revenue_total"] else 0
+        findings.append(
+            f"{plural(overview['n_unknown_customer_lines'], 'transaction line')} "
+            f"({fmt_money(overview['unknown_customer_revenue'], currency)}, {fmt_pct(share)} of revenue) "
+            f"belong to {plural(overview['n_unknown_customer_ids'], 'customer id')} missing from the customers "
+            f"table; they are kept as revenue and flagged."
+        )
+    missing_tables = coverage_table.loc[coverage_table["provided"] == "no", "table"].tolist()
+    if missing_tables:
+        findings.append(
+            "Not provided: " + ", ".join(missing_tables) + ". The analyses that need them say so; "
+            "the related figures are left out rather than guessed."
+        )
+    return findings
+
+
+UNKNOWN = "(unknown)"
+
+
+def attribute_finding(by_value: pd.DataFrame, attribute: str, label: str) -> str:
+    """One sentence on the largest known value of a customer attribute, and how much revenue has none.
+
+    ``by_value`` is the output of :func:`portfolio_helpers.analysis.engine.revenue_by_attribute`.
+    """
+    known = by_value[by_value[attribute] != UNKNOWN]
+    unknown_share = float(by_value.loc[by_value[attribute] == UNKNOWN, "revenue_share"].sum())
+    if known.empty:
+        return f"No {label} is recorded for the buying customers."
+    top = known.iloc[0]
+    sentence = (f"Largest {label}: **{top[attribute]}**, {fmt_pct(top['revenue_share'])} of revenue "
+                f"from {plural(int(top['n_customers']), 'customer')}")
+    if unknown_share > 0.0005:
+        sentence += f" ({fmt_pct(unknown_share)} of revenue comes from customers with no {label} recorded)"
+    return sentence + "."
+
+
+def duplicate_findings(result, n_records: int) -> list[str]:
+    """Sentences on the duplicate customers found (``result`` is a :class:`~portfolio_helpers.cleaning.dedup.DuplicateResult`)."""
+    if result is None:
+        return ["No customers table: duplicate customers cannot be looked for."]
+    groups = result.groups
+    n_groups = int(groups["group_id"].nunique()) if len(groups) else 0
+    if not n_groups:
+        lines = [f"No duplicate customer among {plural(n_records, 'record')}."]
+    else:
+        lines = [
+            f"**{plural(n_groups, 'customer')} {'was' if n_groups == 1 else 'were'} entered more than once**: "
+            f"{plural(result.n_merged, 'record')} merged into their survivor (the most complete, then most "
+            f"recent record). Their orders, payments, tickets and leads now count under one customer; "
+            f"`exports/id_mapping.csv` keeps every original id, so the merge can be undone."
+        ]
+    if len(result.review):
+        lines.append(f"{plural(len(result.review), 'pair')} look alike but not enough to merge automatically: "
+                     f"listed for a human decision in `exports/duplicates_review.csv`.")
+    return lines
+
+
+def problem_counts(issues: pd.DataFrame, top: int = 12) -> pd.Series:
+    """Records per table and problem, for a chart; line numbers are dropped so problems group together."""
+    problem = issues["problem"].astype(str).str.replace(r"\bline \d+", "an earlier line", regex=True)
+    return (issues["table"].astype(str) + ": " + problem).value_counts().head(top)
+
+
+def truth_file(config_path) -> Path | None:
+    """The answer key of a generated sample (``truth.json`` beside its config), when there is one."""
+    candidate = Path(config_path).expanduser().resolve().parent / "truth.json"
+    return candidate if candidate.is_file() else None
+
+
+def fmt_int_columns(frame: pd.DataFrame, columns) -> dict:
+    """Formatter mapping for :func:`~portfolio_helpers.reporting.narrative.show_table`."""
+    return {col: fmt_int for col in columns if col in frame.columns}

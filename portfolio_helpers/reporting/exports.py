@@ -1,0 +1,78 @@
+"""CSV exports ready to load back into a CRM or a spreadsheet.
+
+``exports/customers.csv`` is shared by all notebooks: one row per customer,
+``customer_id`` first, and each analysis adds (or refreshes) its own columns.
+Re-running a notebook replaces its columns and leaves the others alone.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pandas as pd
+
+from portfolio_helpers.core.files import atomic_to_csv
+
+__all__ = ["CUSTOMER_EXPORT", "update_customer_export", "read_customer_export"]
+
+CUSTOMER_EXPORT = Path("exports") / "customers.csv"
+
+
+def read_customer_export(output_dir: str | os.PathLike) -> pd.DataFrame | None:
+    """The current shared customer export, or ``None`` when no notebook has written it yet."""
+    path = Path(output_dir) / CUSTOMER_EXPORT
+    if not path.is_file():
+        return None
+    return pd.read_csv(path, dtype={"customer_id": "string"}, keep_default_na=True)
+
+
+def update_customer_export(output_dir: str | os.PathLike, columns: pd.DataFrame,
+                           customer_col: str = "customer_id") -> Path:
+    """Add or replace ``columns`` in ``exports/customers.csv``, keyed by customer id.
+
+    Parameters
+    ----------
+    output_dir : path
+        Run folder (the notebooks' ``output_dir``).
+    columns : DataFrame
+        One row per customer: ``customer_col`` plus the columns this analysis contributes.
+    customer_col : str
+        Customer id column of ``columns``.
+
+    Returns
+    -------
+    Path of the export. Customers already in the file but absent from ``columns`` keep
+    their row (with empty values in the new columns); new customers are appended.
+
+    Examples
+    --------
+    >>> import tempfile, pandas as pd
+    >>> folder = tempfile.mkdtemp()
+    >>> _ = update_customer_export(folder, pd.DataFrame({"customer_id": ["a", "b"], "revenue": [5.0, 3.0]}))
+    >>> _ = update_customer_export(folder, pd.DataFrame({"customer_id": ["b", "c"], "cluster": [1, 2]}))
+    >>> read_customer_export(folder).to_dict("list")
+    {'customer_id': ['a', 'b', 'c'], 'revenue': [5.0, 3.0, nan], 'cluster': [nan, 1.0, 2.0]}
+    """
+    if customer_col not in columns.columns:
+        raise ValueError(f"the frame has no {customer_col!r} column; it has {', '.join(columns.columns)}")
+    if columns[customer_col].duplicated().any():
+        examples = columns.loc[columns[customer_col].duplicated(), customer_col].head(3).tolist()
+        raise ValueError(f"one row per customer expected; duplicated ids, e.g. {examples}")
+    new = columns.rename(columns={customer_col: "customer_id"}).copy()
+    new["customer_id"] = new["customer_id"].astype("string")
+    current = read_customer_export(output_dir)
+    if current is None:
+        merged = new
+    else:
+        merged = current.merge(new, on="customer_id", how="outer", sort=False, suffixes=("", "__new"))
+        # A re-run replaces its whole columns (in place, so the column order stays stable).
+        for column in new.columns.drop("customer_id"):
+            if column in current.columns:
+                merged[column] = merged.pop(f"{column}__new")
+        # Existing rows keep their order; new customers follow in the order given.
+        order = {cid: pos for pos, cid in enumerate(current["customer_id"])}
+        offset = len(order)
+        order.update({cid: offset + pos for pos, cid in enumerate(new["customer_id"]) if cid not in order})
+        merged = merged.sort_values("customer_id", key=lambda ids: ids.map(order)).reset_index(drop=True)
+    return atomic_to_csv(merged, Path(output_dir) / CUSTOMER_EXPORT)

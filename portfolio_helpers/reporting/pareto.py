@@ -1,0 +1,268 @@
+"""Tables and plain-language findings of notebook ``02_pareto``, built on :mod:`portfolio_helpers.analysis.pareto`.
+
+The measures live in :mod:`~portfolio_helpers.analysis.pareto`; this module turns them into
+what a manager reads: sentences with the figures, and small formatted tables.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from portfolio_helpers.analysis import engine, pareto
+from portfolio_helpers.reporting.narrative import fmt_int, fmt_money, fmt_pct, plural
+
+__all__ = [
+    "CUSTOMER_DIMENSIONS",
+    "RISK_DIMENSIONS",
+    "LINE_DIMENSIONS",
+    "revenue_transactions",
+    "customer_revenue",
+    "findings",
+    "gini_sentence",
+    "abc_summary",
+    "abc_summary_formats",
+    "dependence_sentences",
+    "top_customers",
+    "top_customers_formats",
+    "dimension_frames",
+    "trend_table",
+    "trend_formats",
+    "migration_sentences",
+    "value_comparison",
+    "value_comparison_formats",
+    "trend_frequency",
+]
+
+# Customer attributes (one value per customer) and line attributes (a customer may span several values).
+CUSTOMER_DIMENSIONS = ("country", "industry", "customer_type", "owner")
+# Where one dominant value is a risk (a market, a sector, a salesperson); B2B vs B2C is a mix, not a risk.
+RISK_DIMENSIONS = ("country", "industry", "owner")
+LINE_DIMENSIONS = ("category", "channel")
+
+
+def revenue_transactions(tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
+    """Transaction lines that count as revenue (cancelled lines excluded, credit notes kept)."""
+    return engine.revenue_lines(tables["transactions"])
+
+
+def customer_revenue(tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
+    """One row per customer with at least one revenue line: ``customer_id, revenue``, plus
+    ``gross_margin`` (revenue − cost of goods) when transactions carry a ``cost`` column, plus
+    the customer attributes of :data:`CUSTOMER_DIMENSIONS` the customers table has."""
+    lines = revenue_transactions(tables)
+    per_customer = engine.customer_values(lines).rename(columns={"value": "revenue"})
+    if "cost" in lines.columns and lines["cost"].notna().any():
+        margin_lines = lines.assign(gross_margin=lines["amount"] - lines["cost"].fillna(0.0))
+        margin = engine.customer_values(margin_lines, amount_col="gross_margin")
+        per_customer = per_customer.merge(margin.rename(columns={"value": "gross_margin"}), on="customer_id")
+    customers = tables.get("customers")
+    if customers is not None:
+        attributes = [col for col in CUSTOMER_DIMENSIONS if col in customers.columns]
+        if attributes:
+            first_record = customers.drop_duplicates("customer_id")[["customer_id", *attributes]]
+            per_customer = per_customer.merge(first_record, on="customer_id", how="left")
+    return per_customer
+
+
+def findings(summary: dict, table: pd.DataFrame, currency: str, top: float = 0.2, a: float = 0.8) -> list[str]:
+    """The headline sentences of the Pareto analysis, every figure from ``summary``."""
+    n = summary["n_customers"]
+    lines = [
+        f"**{plural(summary['n_customers_for_target'], 'customer')} "
+        f"({fmt_pct(summary['share_customers_for_target'])} of {fmt_int(n)}) bring 80% of revenue**"
+        + (" — close to the 80/20 rule." if abs(summary["share_customers_for_target"] - 0.2) <= 0.05 else
+           (" — more concentrated than the 80/20 rule." if summary["share_customers_for_target"] < 0.2
+            else " — less concentrated than the 80/20 rule.")),
+        f"The top {fmt_pct(top, 0)} ({plural(summary['top_n'], 'customer')}) bring "
+        f"{fmt_pct(summary['top_share'])} of revenue.",
+        f"Class A ({plural(summary['n_customers_A'], 'customer')}) makes {fmt_pct(summary['value_share_A'])} "
+        f"of revenue; class C ({plural(summary['n_customers_C'], 'customer')}) "
+        f"{fmt_pct(summary['value_share_C'])}.",
+    ]
+    if summary["n_major_customers"]:
+        lines.append(f"{plural(summary['n_major_customers'], 'customer')} each exceed the major-customer "
+                     f"threshold: a loss would be felt at once.")
+    if summary["n_negative"]:
+        lines.append(
+            f"{plural(summary['n_negative'], 'customer')} returned more than they bought "
+            f"({fmt_money(summary['negative_total'], currency)} net): counted as zero in the concentration "
+            f"measures and placed in class C."
+        )
+    zero = int((table["revenue"] == 0).sum()) if "revenue" in table else 0
+    if zero:
+        lines.append(f"{plural(zero, 'customer')} bought and returned everything (net revenue 0): "
+                     f"kept in the population, in class C.")
+    return lines
+
+
+def gini_sentence(summary: dict) -> str:
+    g = summary["gini"]
+    strength = "very unequal" if g >= 0.7 else "unequal" if g >= 0.5 else "moderately unequal" if g >= 0.3 else "fairly even"
+    return (f"Gini coefficient **{g:.2f}** ({strength}); with the small-sample correction n/(n−1): "
+            f"{summary['gini_corrected']:.2f}.")
+
+
+def abc_summary(table: pd.DataFrame, value: str = "revenue") -> pd.DataFrame:
+    """Per ABC class: customers, their share, value, its share, and the average value per customer."""
+    grouped = table.groupby("abc_class", observed=False).agg(customers=("customer_id", "size"),
+                                                             value=(value, "sum"))
+    grouped = grouped.reindex(["A", "B", "C"], fill_value=0)
+    total_customers = grouped["customers"].sum()
+    total_value = grouped["value"].sum()
+    out = pd.DataFrame({
+        "class": grouped.index.astype(str),
+        "customers": grouped["customers"].to_numpy(),
+        "share of customers": grouped["customers"].to_numpy() / total_customers,
+        value: grouped["value"].to_numpy(),
+        f"share of {value}": grouped["value"].to_numpy() / total_value if total_value else float("nan"),
+        f"average {value} per customer": (grouped["value"] / grouped["customers"].where(grouped["customers"] > 0))
+        .to_numpy(),
+    })
+    return out
+
+
+def abc_summary_formats(currency: str, value: str = "revenue") -> dict:
+    money = lambda v: fmt_money(v, currency)  # noqa: E731
+    return {"customers": fmt_int, "share of customers": fmt_pct, value: money, f"share of {value}": fmt_pct,
+            f"average {value} per customer": money}
+
+
+def dependence_sentences(summary: dict, majors: pd.Series, currency: str, threshold: float = 0.10,
+                         hhi_thresholds: tuple[float, float] = (1500, 2500)) -> str:
+    """Major customers (≥ threshold) and the HHI, in words."""
+    parts = []
+    if len(majors):
+        listed = ", ".join(f"{customer} ({fmt_pct(share)})" for customer, share in majors.items())
+        parts.append(f"**{plural(len(majors), 'customer')}** at or above {fmt_pct(threshold, 0)} of revenue "
+                     f"(the IFRS 8 / ASC 280 disclosure threshold): {listed}.")
+    else:
+        parts.append(f"No customer reaches {fmt_pct(threshold, 0)} of revenue, the IFRS 8 / ASC 280 threshold "
+                     f"for disclosing a major customer.")
+    parts.append(f"Herfindahl-Hirschman Index: **{fmt_int(summary['hhi'])} points**, "
+                 f"{summary['hhi_level']} on the customer base (scale of the 2010 US DOJ/FTC guidelines: below "
+                 f"{fmt_int(hhi_thresholds[0])} unconcentrated, above {fmt_int(hhi_thresholds[1])} highly "
+                 f"concentrated).")
+    return " ".join(parts)
+
+
+def top_customers(table: pd.DataFrame, per_customer: pd.DataFrame, n: int = 10) -> pd.DataFrame:
+    """The ``n`` largest customers with rank, revenue, shares, class and their attributes."""
+    attributes = [col for col in CUSTOMER_DIMENSIONS if col in per_customer.columns]
+    top = table.head(n).merge(per_customer[["customer_id", *attributes]], on="customer_id", how="left")
+    columns = ["revenue_rank", "customer_id", "revenue", "revenue_share", "cumulative_share", "abc_class",
+               *attributes]
+    return top[columns].rename(columns={"revenue_rank": "rank", "revenue_share": "share",
+                                        "cumulative_share": "cumulative", "abc_class": "class"})
+
+
+def top_customers_formats(currency: str) -> dict:
+    return {"rank": fmt_int, "revenue": lambda v: fmt_money(v, currency), "share": fmt_pct, "cumulative": fmt_pct}
+
+
+def dimension_frames(tables: dict[str, pd.DataFrame], per_customer: pd.DataFrame) -> dict[str, pd.DataFrame]:
+    """Revenue concentration per dimension the data has, keyed by dimension name.
+
+    Customer attributes use :func:`pareto.concentration_by`; line attributes (category,
+    channel) sum the revenue lines, so a customer buying in two categories counts in both.
+    Every frame has ``<dimension>, n_customers, value, value_share, customer_share``.
+    """
+    frames: dict[str, pd.DataFrame] = {}
+    for dimension in CUSTOMER_DIMENSIONS:
+        if dimension in per_customer.columns and per_customer[dimension].notna().any():
+            frames[dimension] = pareto.concentration_by(per_customer, dimension)
+    lines = revenue_transactions(tables)
+    n_customers = lines["customer_id"].nunique()
+    for dimension in LINE_DIMENSIONS:
+        if dimension in lines.columns and lines[dimension].notna().any():
+            labelled = lines.assign(**{dimension: lines[dimension].fillna("(unknown)")})
+            by_value = _line_dimension(labelled, dimension)
+            by_value["customer_share"] = by_value["n_customers"] / n_customers
+            frames[dimension] = by_value
+    return frames
+
+
+def _line_dimension(lines: pd.DataFrame, dimension: str) -> pd.DataFrame:
+    grouped = lines.groupby(dimension, observed=True).agg(n_customers=("customer_id", "nunique"),
+                                                          value=("amount", "sum")).reset_index()
+    total = grouped["value"].clip(lower=0).sum()
+    grouped["value_share"] = grouped["value"].clip(lower=0) / total if total else float("nan")
+    return grouped.sort_values(["value", dimension], ascending=[False, True]).reset_index(drop=True)
+
+
+def trend_table(trend: pd.DataFrame, freq: str = "year") -> pd.DataFrame:
+    """The per-period measures, labelled for readers."""
+    labels = (trend["period"].dt.strftime("%Y") if freq == "year"
+              else trend["period"].dt.year.astype(str) + " Q" + trend["period"].dt.quarter.astype(str))
+    return pd.DataFrame({
+        "period": labels,
+        "customers": trend["n_customers"],
+        "revenue": trend["revenue"],
+        "Gini": trend["gini"],
+        "top 20% share": trend["top_share"],
+        "customers for 80%": trend["share_customers_for_80pct"],
+        "HHI (points)": trend["hhi"],
+    })
+
+
+def trend_formats(currency: str) -> dict:
+    return {"customers": fmt_int, "revenue": lambda v: fmt_money(v, currency), "Gini": "{:.2f}",
+            "top 20% share": fmt_pct, "customers for 80%": fmt_pct, "HHI (points)": fmt_int}
+
+
+def migration_sentences(counts: pd.DataFrame, revenue: pd.DataFrame, currency: str) -> list[str]:
+    """What the ABC migration matrix says, in words."""
+    sentences = []
+    a_before = int(counts.loc["A"].sum()) if "A" in counts.index else 0
+    if a_before:
+        stayed = int(counts.loc["A", "A"])
+        slipped = int(counts.loc["A", ["B", "C"]].sum())
+        lost = int(counts.loc["A", "lost"])
+        moves = [f"{fmt_int(stayed)} stayed A", f"{fmt_int(slipped)} slipped to B or C"]
+        if lost:
+            moves.append(f"{fmt_int(lost)} bought nothing in the last 12 months "
+                         f"({fmt_money(revenue.loc['A', 'lost'], currency)} of revenue the year before)")
+        sentences.append(f"Of the {plural(a_before, 'A customer')} of the previous 12 months, "
+                         + ", ".join(moves[:-1]) + " and " + moves[-1] + ".")
+    if "new" in counts.index:
+        new_total = int(counts.loc["new"].sum())
+        new_a = int(counts.loc["new", "A"])
+        sentences.append(
+            f"{plural(new_total, 'new customer')} in the last 12 months brought "
+            f"{fmt_money(revenue.loc['new'].sum(), currency)}; {fmt_int(new_a)} of them are already in class A."
+        )
+    lost_total = int(counts["lost"].sum()) if "lost" in counts.columns else 0
+    if lost_total:
+        sentences.append(f"{plural(lost_total, 'customer')} active the year before did not buy in the last "
+                         f"12 months ({fmt_money(revenue['lost'].sum(), currency)} of revenue then).")
+    return sentences
+
+
+def value_comparison(per_customer: pd.DataFrame, values: dict[str, str], top: float = 0.2) -> pd.DataFrame:
+    """The headline measures side by side for several value columns (revenue vs gross margin, profit).
+
+    ``values`` maps column -> label. Answers "is profit more concentrated than revenue?".
+    """
+    rows = []
+    for column, label in values.items():
+        summary = pareto.concentration_summary(per_customer[column], top=top)
+        rows.append({
+            "measure on": label,
+            "total": summary["total"],
+            "Gini": summary["gini"],
+            f"top {top:.0%} share": summary["top_share"],
+            "customers for 80%": summary["share_customers_for_target"],
+            "class A customers": summary["n_customers_A"],
+            "customers with a negative value": summary["n_negative"],
+        })
+    return pd.DataFrame(rows)
+
+
+def value_comparison_formats(currency: str, top: float = 0.2) -> dict:
+    return {"total": lambda v: fmt_money(v, currency), "Gini": "{:.2f}", f"top {top:.0%} share": fmt_pct,
+            "customers for 80%": fmt_pct, "class A customers": fmt_int, "customers with a negative value": fmt_int}
+
+
+def trend_frequency(transactions: pd.DataFrame) -> str:
+    """Years when the data spans at least two calendar years, quarters otherwise."""
+    years = transactions["date"].dt.year
+    return "year" if years.nunique() >= 2 else "quarter"

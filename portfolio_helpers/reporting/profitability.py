@@ -1,0 +1,184 @@
+"""Tables and plain-language findings of notebook ``03_profitability``, built on
+:mod:`portfolio_helpers.analysis.profitability`."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from portfolio_helpers.analysis import profitability
+from portfolio_helpers.reporting.narrative import fmt_int, fmt_money, fmt_pct, plural
+
+__all__ = [
+    "findings",
+    "cost_model_table",
+    "pnl_table",
+    "pnl_formats",
+    "traits_table",
+    "traits_formats",
+    "breakdown_table",
+    "segment_breakdown",
+    "sensitivity_table",
+    "sensitivity_formats",
+    "display_names",
+]
+
+
+def findings(pnl: pd.DataFrame, summary: dict, currency: str) -> list[str]:
+    """Headline sentences: profit, cost to serve, who loses money and what they give back."""
+    revenue = pnl["revenue"].sum()
+    gross_margin = pnl["gross_margin"].sum()
+    cost_to_serve = pnl["cost_to_serve"].sum()
+    profit = pnl["profit"].sum()
+    lines = [
+        f"Net revenue {fmt_money(revenue, currency)}, gross margin {fmt_money(gross_margin, currency)} "
+        f"({fmt_pct(gross_margin / revenue if revenue else float('nan'))}); serving the customers costs "
+        f"{fmt_money(cost_to_serve, currency)}, leaving **{fmt_money(profit, currency)} of profit** "
+        f"({fmt_pct(profit / revenue if revenue else float('nan'))} of revenue).",
+    ]
+    if summary["n_unprofitable"]:
+        lines.append(
+            f"**{plural(summary['n_unprofitable'], 'customer')} ({fmt_pct(summary['share_unprofitable_customers'])}) "
+            f"cost more than they bring**: together they lose {fmt_money(summary['profit_given_back'], currency)} "
+            f"while bringing {fmt_pct(summary['unprofitable_revenue_share'])} of revenue."
+        )
+    else:
+        lines.append("Every customer is profitable after cost to serve.")
+    if not summary.get("note"):
+        lines.append(
+            f"The most profitable {fmt_pct(summary['peak_customer_share'], 0)} of customers earn "
+            f"{fmt_pct(summary['peak_share'], 0)} of total profit; the rest give back the difference "
+            f"(the whale curve below)."
+        )
+    else:
+        lines.append(summary["note"])
+    drivers = pnl[list(profitability.DRIVER_COLUMNS)].sum()
+    if cost_to_serve > 0:
+        top_driver = drivers.idxmax()
+        lines.append(f"The largest cost-to-serve driver is {profitability.DRIVER_LABELS[top_driver]}: "
+                     f"{fmt_pct(drivers[top_driver] / cost_to_serve)} of cost to serve.")
+    large = pnl[pnl["revenue"] >= pnl["revenue"].quantile(0.9)]
+    large_losers = int((large["profit"] < 0).sum())
+    if large_losers:
+        lines.append(f"{plural(large_losers, 'customer')} among the 10% largest by revenue "
+                     f"{'is' if large_losers == 1 else 'are'} unprofitable.")
+    return lines
+
+
+def cost_model_table(model: profitability.CostModel, currency: str) -> pd.DataFrame:
+    """The rates used, with what each one prices."""
+    def rate(value: float) -> str:  # rates are small amounts: cents matter
+        return f"{value:,.2f} {currency}"
+
+    rows = [
+        ("default_cogs_rate", fmt_pct(model.default_cogs_rate, 0), "cost of goods where a line has no cost"),
+        *[(f"cogs rate: {category}", fmt_pct(rate, 0), "cost of goods for that category")
+          for category, rate in model.cogs_rate_by_category.items()],
+        ("per_order", rate(model.per_order), "per distinct order handled"),
+        ("per_line", rate(model.per_line), "per transaction line"),
+        ("per_delivery", rate(model.per_delivery), "per order delivered"),
+        ("per_return", rate(model.per_return),
+         "per line returned, cancelled or modified"),
+        ("per_ticket", rate(model.per_ticket), "per after-sales ticket"),
+        ("per_service_minute", rate(model.per_service_minute), "per minute of after-sales service"),
+        ("capital_rate", fmt_pct(model.capital_rate, 1), "yearly cost of money, on invoices paid late"),
+        ("per_late_invoice", rate(model.per_late_invoice), "per late invoice"),
+        ("per_customer", rate(model.per_customer),
+         "per active customer and year (account management)"),
+    ]
+    return pd.DataFrame(rows, columns=["rate", "value", "what it prices"])
+
+
+_PNL_COLUMNS = ["profit_rank", "customer_id", "revenue", "gross_margin", "cost_to_serve", "profit", "profit_margin"]
+
+
+def pnl_table(pnl: pd.DataFrame, customers: pd.DataFrame | None, n: int = 10, worst: bool = False) -> pd.DataFrame:
+    """The ``n`` most (or least) profitable customers' P&L, with name and type when known."""
+    rows = pnl.nsmallest(n, "profit") if worst else pnl.nsmallest(n, "profit_rank")
+    table = rows[_PNL_COLUMNS]
+    if customers is not None:
+        extra = [col for col in ("name", "customer_type", "industry") if col in customers.columns]
+        table = table.merge(customers.drop_duplicates("customer_id")[["customer_id", *extra]], on="customer_id",
+                            how="left")
+    return table.rename(columns={"profit_rank": "rank"})
+
+
+def pnl_formats(currency: str) -> dict:
+    money = lambda v: fmt_money(v, currency)  # noqa: E731
+    return {"rank": fmt_int, "revenue": money, "gross_margin": money, "cost_to_serve": money, "profit": money,
+            "profit_margin": fmt_pct}
+
+
+_TRAITS = {
+    "margin_rate": "gross margin rate",
+    "discount_share": "bought at a discount",
+    "avg_order_value": "average order",
+    "orders_per_year": "orders per year",
+    "return_rate": "returned / cancelled / modified lines",
+    "avg_days_late": "days paid late (average)",
+    "service_minutes_per_1000": "service minutes per 1,000 of revenue",
+}
+
+
+def traits_table(pnl: pd.DataFrame) -> pd.DataFrame:
+    """Median profitability traits of profitable versus unprofitable customers, side by side."""
+    groups = {"profitable customers": pnl[pnl["profit"] >= 0], "unprofitable customers": pnl[pnl["profit"] < 0]}
+    rows = []
+    for column, label in _TRAITS.items():
+        if column in pnl.columns:
+            rows.append({"trait (median)": label, **{name: group[column].median() for name, group in groups.items()}})
+    return pd.DataFrame(rows)
+
+
+def traits_formats() -> dict:
+    def smart(value):
+        if pd.isna(value):
+            return "n/a"
+        return f"{value:,.2f}" if abs(value) < 10 else f"{value:,.0f}"
+
+    return {"profitable customers": smart, "unprofitable customers": smart}
+
+
+def breakdown_table(pnl: pd.DataFrame) -> pd.DataFrame:
+    """Cost to serve per driver with its share of cost to serve and of revenue."""
+    breakdown = profitability.cost_breakdown(pnl)
+    return breakdown[["label", "cost", "share_of_cost_to_serve", "share_of_revenue"]].rename(
+        columns={"label": "driver", "share_of_cost_to_serve": "share of cost to serve",
+                 "share_of_revenue": "share of revenue"})
+
+
+def segment_breakdown(pnl: pd.DataFrame, customers: pd.DataFrame | None, column: str) -> pd.DataFrame | None:
+    """P&L per value of a customer attribute (customer type, industry); None when not available."""
+    if customers is None or column not in customers.columns or customers[column].isna().all():
+        return None
+    labelled = pnl.merge(customers.drop_duplicates("customer_id")[["customer_id", column]], on="customer_id",
+                         how="left")
+    labelled[column] = labelled[column].fillna("(unknown)")
+    table = profitability.cost_breakdown(labelled, by=column)
+    keep = [column, "n_customers", "revenue", "gross_margin", "cost_to_serve", "profit", "profit_margin"]
+    return table[[col for col in keep if col in table.columns]].sort_values("profit", ascending=False)
+
+
+def sensitivity_table(sensitivity: pd.DataFrame) -> pd.DataFrame:
+    """Only the rates that change something, labelled for readers."""
+    moving = sensitivity[sensitivity["profit_change"] != 0]
+    return moving.assign(change=moving["factor"].map(lambda f: f"{f - 1:+.0%}"))[
+        ["rate", "change", "total_profit", "profit_change", "n_unprofitable", "rank_correlation",
+         "unprofitable_overlap"]
+    ].rename(columns={"total_profit": "total profit", "profit_change": "profit change",
+                      "n_unprofitable": "unprofitable customers", "rank_correlation": "ranking kept (Spearman)",
+                      "unprofitable_overlap": "same unprofitable customers (Jaccard)"})
+
+
+def sensitivity_formats(currency: str) -> dict:
+    money = lambda v: fmt_money(v, currency)  # noqa: E731
+    return {"total profit": money, "profit change": money, "unprofitable customers": fmt_int,
+            "ranking kept (Spearman)": "{:.3f}", "same unprofitable customers (Jaccard)": fmt_pct}
+
+
+def display_names(customer_ids: pd.Series, customers: pd.DataFrame | None) -> pd.Series:
+    """customer id -> name for charts (the name is already a pseudonym when the config says so)."""
+    ids = pd.Series(customer_ids.to_numpy(), index=customer_ids.to_numpy())
+    if customers is None or "name" not in customers.columns:
+        return ids
+    names = customers.drop_duplicates("customer_id").set_index("customer_id")["name"]
+    return ids.map(names).fillna(ids)
