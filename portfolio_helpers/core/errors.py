@@ -25,3 +25,14 @@ class InputError(PortfolioError):
 
 class RowProblemsError(InputError):
     """Row-level problems were found and ``strict`` mode turns them into an error."""
+
+
+class ColumnError(PortfolioError, KeyError, ValueError):
+    """A table handed to a function lacks a column it needs (or is not a table).
+
+    Also a ``KeyError`` and a ``ValueError``, the two types the kit's functions raised before
+    :func:`portfolio_helpers.core.validation.require_columns` was the one check.
+    """
+
+    def __str__(self) -> str:  # KeyError would quote the message
+        return str(self.args[0]) if self.args else ""
