@@ -19,14 +19,16 @@ $(STAMP): pyproject.toml $(CONSTRAINTS)
 report: $(STAMP)
 	$(BIN)/portfolio report --out reports
 
-## Run the whole test suite (unit, end-to-end, notebooks under nbval, ruff)
+## Run the whole test suite (ruff, import layers, unit, end-to-end, notebooks under nbval)
 test: $(STAMP)
 	$(BIN)/ruff check .
+	$(BIN)/lint-imports
 	MPLBACKEND=Agg $(BIN)/python -m pytest -q -p no:cacheprovider --doctest-modules portfolio_helpers tests
 	MPLBACKEND=Agg $(BIN)/python -m pytest -q -p no:cacheprovider --nbval-lax --nbval-current-env notebooks
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
+	$(BIN)/lint-imports
 
 ## Open the notebooks in JupyterLab (installs it on first use)
 lab: $(STAMP)

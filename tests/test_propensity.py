@@ -238,7 +238,7 @@ def test_input_validation(data):
     few[:4] = 1
     with pytest.raises(ValueError, match="at least 5 positives.*4 positive and 1196 negative"):
         fit_models(X_train, few, NUMERIC, CATEGORICAL, seed=0)
-    with pytest.raises(ValueError, match="missing.*employees, industry"):
+    with pytest.raises(ValueError, match="features table has no employees, industry columns"):
         fit_models(X_train, y_train, [*NUMERIC, "employees"], [*CATEGORICAL, "industry"], seed=0)
     with pytest.raises(ValueError, match="0/1"):
         fit_models(X_train, np.where(y_train == 1, "yes", "no"), NUMERIC, CATEGORICAL, seed=0)

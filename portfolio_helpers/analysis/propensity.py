@@ -58,6 +58,8 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import FunctionTransformer, OneHotEncoder, OrdinalEncoder, StandardScaler
 from threadpoolctl import threadpool_limits
 
+from portfolio_helpers.core.validation import require_columns
+
 __all__ = [
     "MODEL_NAMES",
     "MIN_CLASS_COUNT",
@@ -102,18 +104,6 @@ def _threads(n_rows: int):
     return threadpool_limits(limits=1) if n_rows < SINGLE_THREAD_ROWS else nullcontext()
 
 
-def _missing_columns(X: pd.DataFrame, columns: Sequence[str]) -> list[str]:
-    return [column for column in columns if column not in X.columns]
-
-
-def _check_columns(X: pd.DataFrame, numeric: Sequence[str], categorical: Sequence[str]) -> None:
-    if not isinstance(X, pd.DataFrame):
-        raise TypeError(f"X must be a pandas DataFrame, not {type(X).__name__}")
-    missing = _missing_columns(X, [*numeric, *categorical])
-    if missing:
-        raise ValueError(f"feature columns missing from the data: {', '.join(map(str, missing))}")
-
-
 def _numeric_column(series: pd.Series) -> np.ndarray:
     if isinstance(series.dtype, pd.CategoricalDtype):
         series = series.astype(object)
@@ -136,7 +126,7 @@ def _categorical_column(series: pd.Series) -> np.ndarray:
 
 def _prepare(X: pd.DataFrame, numeric: Sequence[str] = (), categorical: Sequence[str] = ()) -> pd.DataFrame:
     """The feature columns only, numeric as ``float64`` and categorical as ``object`` strings / ``NaN``."""
-    _check_columns(X, numeric, categorical)
+    require_columns(X, [*numeric, *categorical], table="features")
     data = {column: _numeric_column(X[column]) for column in numeric}
     data.update({column: _categorical_column(X[column]) for column in categorical})
     return pd.DataFrame(data, index=X.index, columns=[*numeric, *categorical])
