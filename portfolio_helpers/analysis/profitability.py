@@ -125,8 +125,8 @@ import pandas as pd
 from portfolio_helpers.analysis import engine
 from portfolio_helpers.core.contract import normalize_label
 from portfolio_helpers.core.errors import ConfigError
+from portfolio_helpers.core.formatting import fmt_int, fmt_money, fmt_pct
 from portfolio_helpers.reporting.cleaning import UNKNOWN
-from portfolio_helpers.reporting.narrative import fmt_int, fmt_money, fmt_pct
 
 __all__ = [
     "CostModel",

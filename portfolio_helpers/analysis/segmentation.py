@@ -67,7 +67,7 @@ from sklearn.metrics import (
 from sklearn.mixture import GaussianMixture
 from sklearn.preprocessing import RobustScaler
 
-from portfolio_helpers.reporting.narrative import fmt_pct, plural
+from portfolio_helpers.core.formatting import fmt_pct, plural
 
 __all__ = [
     "DEFAULT_NUMERIC",

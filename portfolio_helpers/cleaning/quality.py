@@ -41,7 +41,7 @@ from portfolio_helpers.cleaning.standardize import (
     standardize_transactions,
 )
 from portfolio_helpers.core.contract import TABLES
-from portfolio_helpers.reporting.narrative import fmt_date, fmt_int, fmt_money, fmt_pct, plural
+from portfolio_helpers.core.formatting import fmt_date, fmt_int, fmt_money, fmt_pct, plural
 
 __all__ = [
     "DIMENSIONS",
