@@ -213,7 +213,10 @@ def _table_source(name: str, spec: Any, config_path: Path) -> TableSource:
         if canonical not in known and not table.allow_extra:
             raise _fail(config_path, f"{where}.columns.{canonical}",
                         f"'{canonical}' is not a column of the {name} table "
-                        f"(known: {', '.join(known)}){_suggest(canonical, known)}")
+                        f"(known: {', '.join(table.column_names)}"
+                        + (f"; and the {table.attributes_of} attributes the lines may repeat: "
+                           f"{', '.join(table.attribute_columns)}" if table.attributes_of else "")
+                        + f"){_suggest(canonical, known)}")
         if source is None or str(source).strip() == "":
             raise _fail(config_path, f"{where}.columns.{canonical}", "the source column name is empty")
     return TableSource(name, path.resolve(), dict(read), {str(k): str(v) for k, v in columns.items()})
