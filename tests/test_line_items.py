@@ -10,6 +10,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from portfolio_helpers.cleaning.pipeline import clean_portfolio
 from portfolio_helpers.core.config import load_config
@@ -162,6 +164,36 @@ def test_attributes_from_lines_directly():
     assert out["owner"].tolist() == ["Ann", "Ann"]
     assert out["employees"].tolist() == [10, 20]  # A: tie -> 10 (latest); B: 20 twice beats 30 once
     assert str(out["employees"].dtype) == "Int64"
+
+
+def _reference_attribute(lines: pd.DataFrame, column: str) -> dict:
+    """Plain-Python reference: per customer, the most frequent value; ties: the value of the latest line."""
+    out = {}
+    for customer, group in lines.groupby("customer_id"):
+        rows = sorted((row.date, row.source_line, getattr(row, column)) for row in group.itertuples()
+                      if not pd.isna(getattr(row, column)))
+        counts: dict = {}
+        latest: dict = {}
+        for rank, (_, _, value) in enumerate(rows):
+            counts[value] = counts.get(value, 0) + 1
+            latest[value] = rank
+        out[customer] = max(counts, key=lambda v: (counts[v], latest[v])) if counts else None
+    return out
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from(["A", "B", "C"]), st.integers(0, 3),
+                          st.sampled_from(["FR", "DE", "IT", None])), min_size=1, max_size=30))
+def test_attributes_from_lines_match_a_plain_reference(rows):
+    lines = pd.DataFrame({
+        "customer_id": [r[0] for r in rows],
+        "date": pd.Timestamp("2025-01-01") + pd.to_timedelta([r[1] for r in rows], unit="D"),
+        "source_line": range(2, len(rows) + 2),
+        "country": pd.array([r[2] for r in rows], dtype="string"),
+    })
+    got = attributes_from_lines(lines, ["country"]).set_index("customer_id")["country"]
+    got = {key: (None if pd.isna(value) else value) for key, value in got.items()}
+    assert got == _reference_attribute(lines, "country")
 
 
 def test_customer_attribute_on_lines_is_accepted_by_the_config_and_typed(tmp_path):

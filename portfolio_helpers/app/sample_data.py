@@ -105,6 +105,8 @@ from portfolio_helpers.analysis.scoring import (
     DEFAULT_CUSTOMER_SCORECARD,
     DEFAULT_VALUE_WEIGHTS,
 )
+from portfolio_helpers.core.config import load_config
+from portfolio_helpers.core.errors import ConfigError
 from portfolio_helpers.core.files import atomic_to_csv, atomic_write_text
 
 __all__ = [
@@ -733,7 +735,8 @@ def load_truth(path: str | os.PathLike) -> dict[str, pd.DataFrame]:
     Parameters
     ----------
     path : str or path-like
-        The ``truth.json`` file, or the directory that holds it.
+        The answer key file, or the directory of a generated sample: the file its
+        ``portfolio.yml`` names in ``answer_key:`` is read (never a file found by its name).
 
     Returns
     -------
@@ -769,7 +772,10 @@ def load_truth(path: str | os.PathLike) -> dict[str, pd.DataFrame]:
     """
     path = Path(path)
     if path.is_dir():
-        path = path / "truth.json"
+        config = load_config(path / "portfolio.yml")
+        if config.answer_key is None:
+            raise ConfigError(f"{config.path}: no `answer_key:`; this config names no answer key")
+        path = config.answer_key
     raw = json.loads(path.read_text(encoding="utf-8"))
 
     customers = pd.DataFrame(raw["customers"], columns=list(_TRUTH_CUSTOMER_FIELDS))
