@@ -357,3 +357,20 @@ def test_cli_exits_2_with_one_message_on_a_broken_answer_key(tmp_path, capsys):
     assert main(["report", "--config", str(path), "--out", str(tmp_path / "reports")]) == 2
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and "answer_key" in err and "not valid JSON" in err
+
+
+def test_report_ignores_an_unnamed_truth_json(tmp_path):
+    """The issue's case: a truth.json of another format beside a config that does not name it crashed notebook 01."""
+    from portfolio_helpers.app.cli import main
+    from portfolio_helpers.app.sample_data import write_demo_data
+
+    folder = write_demo_data(tmp_path / "sample", n_customers=120, seed=5, dirty=True)
+    named = (folder / "portfolio.yml").read_text(encoding="utf-8")
+    assert "\nanswer_key: truth.json\n" in named
+    (folder / "portfolio.yml").write_text(named.replace("\nanswer_key: truth.json\n", "\n"), encoding="utf-8")
+    (folder / "truth.json").write_text(json.dumps({"format": "another tool's", "items": [1, 2, 3]}), encoding="utf-8")
+    out = tmp_path / "reports"
+    assert main(["report", "--config", str(folder / "portfolio.yml"), "--out", str(out), "--only", "01"]) == 0
+    html = (out / "latest" / "01_data_cleaning.html").read_text(encoding="utf-8")
+    assert "How well did it do?" not in html  # no answer key named: no scoring against one
+
