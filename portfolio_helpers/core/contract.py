@@ -9,7 +9,7 @@ Column kinds
 ------------
 ``id``
     Identifier, kept as text (leading zeros survive; ``1001.0`` read from
-    Excel becomes ``"1001"``).
+    Excel, or written as text by an earlier tool, becomes ``"1001"`` in every table).
 ``date``
     Calendar date or timestamp; day-first and ISO formats are recognised.
 ``number``
@@ -229,6 +229,8 @@ def contract_markdown() -> str:
         "Only `transactions` is required. Within a table that is given, columns marked **yes** are required.",
         "Map your own column names onto these with the `columns:` section of the portfolio config.",
         "An optional column that is entirely empty counts as absent: the loader drops it and says so.",
+        "Identifiers (kind `id`) are text: leading zeros stay (`00123`), and an id an earlier tool wrote as a",
+        "float (`17450.0`) is read as `17450` in every table, so that tables still join.",
         "",
     ]
     for table in TABLES.values():
