@@ -333,3 +333,26 @@ def test_a_key_given_twice_is_an_error(tmp_path):
     with pytest.raises(ConfigError, match=r"'per_order' is given twice \(first at line 4\)") as error:
         load_config(path)
     assert "line 5" in str(error.value) and str(path) in str(error.value)
+
+
+def test_customer_attributes_and_unit_price_may_be_mapped_on_the_transactions(folder):
+    path = write(folder, "tables:\n  transactions:\n    path: tx.csv\n    columns: {country: Pays, owner: Rep, "
+                         "unit_price: PU, customer_type: Type}\n")
+    assert load_config(path).tables["transactions"].columns == {"country": "Pays", "owner": "Rep",
+                                                                "unit_price": "PU", "customer_type": "Type"}
+    message = config_error(write(folder, "tables:\n  transactions:\n    path: tx.csv\n    columns: {contry: Pays}\n"),
+                           "tables.transactions.columns.contry", "'contry' is not a column of the transactions table",
+                           "customers attributes the lines may repeat: name, email", "did you mean 'country'?")
+    assert "customer_id, date, amount" in message
+    config_error(write(folder, "tables:\n  payments: {path: tx.csv, columns: {country: Pays}}\n  transactions: tx.csv\n"),
+                 "'country' is not a column of the payments table")
+
+
+def test_answer_key_is_optional_and_resolved_against_the_config(folder):
+    assert load_config(write(folder, "tables: {transactions: tx.csv}\n")).answer_key is None
+    (folder / "keys").mkdir()
+    (folder / "keys" / "k.json").write_text('{"customers": [], "duplicate_groups": [], "defects": [], "leads": []}',
+                                            encoding="utf-8")
+    path = write(folder, "answer_key: keys/k.json\ntables: {transactions: tx.csv}\n")
+    assert load_config(path).answer_key == (folder / "keys" / "k.json").resolve()
+    config_error(write(folder, "answer_key: 3\ntables: {transactions: tx.csv}\n"), "answer_key: expected the name")

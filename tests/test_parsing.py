@@ -536,3 +536,41 @@ def test_property_iso_dates_round_trip(stamps, with_time):
     parsed = parse_date(pd.Series(texts))
     assert parsed.n_bad == 0
     assert parsed.values.tolist() == [pd.Timestamp(s) for s in stamps]
+
+
+def test_parse_id_float_text_by_hand():
+    parsed = parse_id(pd.Series(["17450.0", "17450", "00123", "00123.0", " 12.00 ", "1.5", "A-12.0", "1e3", "", None]))
+    assert parsed.values.fillna("<missing>").tolist() == [
+        "17450", "17450", "00123", "00123", "12", "1.5", "A-12.0", "1e3", "<missing>", "<missing>"]
+    assert parsed.rewritten.tolist() == [True, False, False, True, True, False, False, False, False, False]
+    assert not parsed.bad.any()
+
+
+_ID_TEXT = st.one_of(
+    st.from_regex(r"\A[0-9]{1,12}\Z"),                      # plain, possibly with leading zeros
+    st.from_regex(r"\A[0-9]{1,12}\.0{1,3}\Z"),               # written as a float
+    st.from_regex(r"\A[A-Z]{0,3}-?[0-9]{0,6}(\.[0-9]{1,2})?\Z"),  # codes, other decimals
+    st.text(alphabet=st.characters(codec="utf-8", exclude_categories=("Cs",)), max_size=12),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(_ID_TEXT, min_size=1, max_size=20))
+def test_parse_id_is_idempotent(values):
+    once = parse_id(pd.Series(values, dtype=object)).values
+    twice = parse_id(once).values
+    assert once.fillna("<missing>").tolist() == twice.fillna("<missing>").tolist()
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.from_regex(r"\A[0-9]{1,15}\Z"), st.integers(min_value=1, max_value=4))
+def test_parse_id_float_text_and_plain_text_are_the_same_id(digits, zeros):
+    parsed = parse_id(pd.Series([digits, f"{digits}.{'0' * zeros}"])).values.tolist()
+    assert parsed == [digits, digits]  # leading zeros included
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.integers(min_value=0, max_value=2**53))
+def test_parse_id_float_cell_and_plain_text_are_the_same_id(number):
+    parsed = parse_id(pd.Series([str(number), float(number), f"{number}.0"], dtype=object)).values.tolist()
+    assert parsed == [str(number)] * 3

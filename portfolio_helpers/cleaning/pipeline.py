@@ -129,6 +129,7 @@ def clean_portfolio(config_path: str | os.PathLike, strict: bool = False, seed: 
     portfolio = load_portfolio(config_path, strict=strict, today=today)
     config = portfolio.config
     tables, changes = standardize.standardize_portfolio(portfolio.tables, as_of=portfolio.as_of)
+    changes = pd.concat([_id_rewrite_changes(portfolio), changes], ignore_index=True)
 
     # Lines identical on every column are flagged (log and quality issues), not dropped: without a line
     # number in the export, an order holding the same item twice looks exactly like a double import.
@@ -165,6 +166,19 @@ def clean_portfolio(config_path: str | os.PathLike, strict: bool = False, seed: 
         "n_rejected_rows": cleaned.n_rejected_rows,
     }
     return cleaned
+
+
+def _id_rewrite_changes(portfolio: Portfolio) -> pd.DataFrame:
+    """Change-log rows (rule ``id_float``) for the ids the loader rewrote, keyed like every other change."""
+    parts = [standardize.empty_changes()]
+    for (table, column), rewrites in portfolio.id_rewrites.groupby(["table", "column"], sort=False):
+        frame = portfolio.tables[table]
+        keys = standardize.record_keys(table, frame).set_axis(frame["source_line"].to_numpy())
+        keys = keys[~keys.index.duplicated()].reindex(rewrites["source_line"].to_numpy())
+        parts.append(pd.DataFrame({"table": table, "row_key": keys.to_numpy(), "column": column,
+                                   "old_value": rewrites["old_value"].to_numpy(),
+                                   "new_value": rewrites["new_value"].to_numpy(), "rule": "id_float"}).astype("string"))
+    return pd.concat(parts, ignore_index=True)
 
 
 def _is_fresh(info_path: Path, config_path: Path) -> bool:

@@ -63,6 +63,7 @@ CHANGE_COLUMNS = ["table", "row_key", "column", "old_value", "new_value", "rule"
 #: Every rule of the change log: code -> (kind, what it means). ``fix``: the value was changed;
 #: ``flag``: the value was kept and marked for review; ``info``: a classification, nothing wrong.
 RULES: dict[str, tuple[str, str]] = {
+    "id_float": ("fix", "identifier written as a number by an earlier tool ('17450.0') restored ('17450')"),
     "text_whitespace": ("fix", "spaces trimmed/collapsed, Unicode normalized (NFC)"),
     "name_case": ("fix", "ALL-CAPS or all-lower name re-cased"),
     "email_lowercase": ("fix", "e-mail lower-cased / trimmed"),

@@ -23,6 +23,7 @@ from __future__ import annotations
 import codecs
 import datetime as dt
 import difflib
+import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,14 +32,14 @@ from typing import Any
 import pandas as pd
 import yaml
 
-from portfolio_helpers.core.contract import TABLES
+from portfolio_helpers.core.contract import ANSWER_KEY_SECTIONS, TABLES
 from portfolio_helpers.core.errors import ConfigError
 
 __all__ = ["TableSource", "PortfolioConfig", "load_config", "READ_OPTIONS", "TOP_LEVEL_KEYS"]
 
 # Sections owned by the analysis modules; each validates its own content.
 ANALYSIS_SECTIONS = ("costs", "scoring", "segments", "playbook", "rfm")
-TOP_LEVEL_KEYS = ("name", "currency", "as_of", "seed", "pseudonymize", "tables", *ANALYSIS_SECTIONS)
+TOP_LEVEL_KEYS = ("name", "currency", "as_of", "seed", "pseudonymize", "answer_key", "tables", *ANALYSIS_SECTIONS)
 READ_OPTIONS = {
     "sep": "field separator, e.g. ';' (autodetected)",
     "decimal": "decimal separator '.' or ',' (autodetected per column)",
@@ -71,6 +72,8 @@ class PortfolioConfig:
     pseudonymize: bool
     tables: dict[str, TableSource]
     sections: dict[str, Any] = field(default_factory=dict)  # costs:, scoring:, ... untouched
+    # the answer key of a generated sample (`answer_key: truth.json`), checked to parse; None otherwise
+    answer_key: Path | None = None
 
     @property
     def base_dir(self) -> Path:
@@ -205,15 +208,46 @@ def _table_source(name: str, spec: Any, config_path: Path) -> TableSource:
     if not isinstance(columns, dict):
         raise _fail(config_path, f"{where}.columns", "expected a mapping canonical_name: 'Column in your file'")
     table = TABLES[name]
-    known = table.column_names
+    known = table.column_names + table.attribute_columns
     for canonical, source in columns.items():
         if canonical not in known and not table.allow_extra:
             raise _fail(config_path, f"{where}.columns.{canonical}",
                         f"'{canonical}' is not a column of the {name} table "
-                        f"(known: {', '.join(known)}){_suggest(canonical, known)}")
+                        f"(known: {', '.join(table.column_names)}"
+                        + (f"; and the {table.attributes_of} attributes the lines may repeat: "
+                           f"{', '.join(table.attribute_columns)}" if table.attributes_of else "")
+                        + f"){_suggest(canonical, known)}")
         if source is None or str(source).strip() == "":
             raise _fail(config_path, f"{where}.columns.{canonical}", "the source column name is empty")
     return TableSource(name, path.resolve(), dict(read), {str(k): str(v) for k, v in columns.items()})
+
+
+def _answer_key(value: Any, config_path: Path) -> Path | None:
+    """The answer key named by ``answer_key:``: a JSON object holding the :data:`ANSWER_KEY_SECTIONS` lists."""
+    if value is None:
+        return None
+    if not isinstance(value, str) or not value.strip():
+        raise _fail(config_path, "answer_key", f"expected the name of a JSON file such as truth.json, got {value!r}")
+    path = Path(os.path.expanduser(value.strip()))
+    if not path.is_absolute():
+        path = config_path.parent / path
+    if not path.is_file():
+        raise _fail(config_path, "answer_key", f"file not found: {path}")
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except UnicodeDecodeError as exc:
+        raise _fail(config_path, "answer_key", f"{path} is not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+    except json.JSONDecodeError as exc:
+        raise _fail(config_path, "answer_key",
+                    f"{path} is not valid JSON ({exc.msg} at line {exc.lineno}, column {exc.colno})") from None
+    if not isinstance(data, dict):
+        raise _fail(config_path, "answer_key", f"{path}: expected a JSON object, found {type(data).__name__}")
+    wrong = [key for key in ANSWER_KEY_SECTIONS if not isinstance(data.get(key), list)]
+    if wrong:
+        raise _fail(config_path, "answer_key",
+                    f"{path} is not an answer key written by `portfolio demo-data`: "
+                    f"{', '.join(repr(key) for key in wrong)} missing or not a list")
+    return path.resolve()
 
 
 def load_config(path: str | os.PathLike) -> PortfolioConfig:
@@ -268,4 +302,5 @@ def load_config(path: str | os.PathLike) -> PortfolioConfig:
         pseudonymize=pseudonymize,
         tables=tables,
         sections=sections,
+        answer_key=_answer_key(data.get("answer_key"), config_path),
     )

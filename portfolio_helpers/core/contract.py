@@ -9,7 +9,7 @@ Column kinds
 ------------
 ``id``
     Identifier, kept as text (leading zeros survive; ``1001.0`` read from
-    Excel becomes ``"1001"``).
+    Excel, or written as text by an earlier tool, becomes ``"1001"`` in every table).
 ``date``
     Calendar date or timestamp; day-first and ISO formats are recognised.
 ``number``
@@ -37,6 +37,7 @@ __all__ = [
     "normalize_label",
     "contract_markdown",
     "PERSONAL_DATA_COLUMNS",
+    "ANSWER_KEY_SECTIONS",
 ]
 
 
@@ -57,6 +58,11 @@ class Table:
     columns: tuple[Column, ...]
     # leads carry open-ended fit attributes (role, budget, ...): extra mapped names are allowed
     allow_extra: bool = False
+    # another table whose columns may also be mapped here (customer attributes that line-item
+    # exports repeat on every line): see Table.attribute_columns
+    attributes_of: str | None = None
+    # canonical column -> the columns it is computed from when it is not mapped
+    derived: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
     @property
     def column_names(self) -> list[str]:
@@ -68,6 +74,13 @@ class Table:
 
     def column(self, name: str) -> Column | None:
         return next((c for c in self.columns if c.name == name), None)
+
+    @property
+    def attribute_columns(self) -> list[str]:
+        """Columns of :attr:`attributes_of` that may be mapped on this table (all but ``customer_id``)."""
+        if self.attributes_of is None:
+            return []
+        return [name for name in TABLES[self.attributes_of].column_names if name != "customer_id"]
 
 
 def normalize_label(value: str) -> str:
@@ -113,9 +126,12 @@ TABLES: dict[str, Table] = {
             Column("customer_id", "id", True, "Customer identifier; links to the customers table."),
             Column("date", "date", True, "Invoice or order date."),
             Column("amount", "number", True,
-                   "Net revenue excluding tax; negative for credit notes and returns."),
+                   "Net revenue excluding tax; negative for credit notes and returns. When it is not "
+                   "mapped, it is computed as `quantity` × `unit_price` − `discount` (discount when given)."),
             Column("order_id", "id", False, "Order or invoice number (several lines may share one)."),
             Column("quantity", "number", False, "Units on the line."),
+            Column("unit_price", "number", False,
+                   "Price of one unit, excluding tax; with `quantity`, replaces `amount` when that is not mapped."),
             Column("product_id", "id", False, "Product or SKU."),
             Column("category", "text", False, "Product category."),
             Column("cost", "number", False, "Cost of goods sold for the line."),
@@ -123,6 +139,8 @@ TABLES: dict[str, Table] = {
             Column("status", "category", False, "Line status.", _STATUS),
             Column("channel", "text", False, "Sales channel (web, store, field sales, ...)."),
         ),
+        attributes_of="customers",
+        derived={"amount": ("quantity", "unit_price")},
     ),
     "customers": Table(
         "customers",
@@ -195,6 +213,10 @@ PERSONAL_DATA_COLUMNS: dict[str, tuple[str, ...]] = {
     "customers": ("name", "email", "phone", "address"),
 }
 
+#: Sections an answer key (``answer_key:`` of the config, written by ``portfolio demo-data``) must
+#: hold, each a JSON list.
+ANSWER_KEY_SECTIONS: tuple[str, ...] = ("customers", "duplicate_groups", "defects", "leads")
+
 
 def contract_markdown() -> str:
     """Render the contract as the Markdown page ``docs/data_contract.md``."""
@@ -206,6 +228,9 @@ def contract_markdown() -> str:
         "",
         "Only `transactions` is required. Within a table that is given, columns marked **yes** are required.",
         "Map your own column names onto these with the `columns:` section of the portfolio config.",
+        "An optional column that is entirely empty counts as absent: the loader drops it and says so.",
+        "Identifiers (kind `id`) are text: leading zeros stay (`00123`), and an id an earlier tool wrote as a",
+        "float (`17450.0`) is read as `17450` in every table, so that tables still join.",
         "",
     ]
     for table in TABLES.values():
@@ -215,8 +240,20 @@ def contract_markdown() -> str:
             desc = col.description
             if col.values:
                 desc += " Values: " + ", ".join(f"`{v}`" for v in col.values) + "."
-            lines.append(f"| `{col.name}` | {col.kind} | {'**yes**' if col.required else ''} | {desc} |")
+            required = "**yes**" if col.required else ""
+            if col.required and col.name in table.derived:
+                required += " (or " + " and ".join(f"`{name}`" for name in table.derived[col.name]) + ")"
+            lines.append(f"| `{col.name}` | {col.kind} | {required} | {desc} |")
         lines.append("")
+        if table.attributes_of:
+            lines += [
+                f"Any column of the `{table.attributes_of}` table except `customer_id` (`country`, "
+                f"`customer_type`, `industry`, `owner`, ...) may also be mapped here, when the export repeats "
+                f"it on every line. Each customer gets their most frequent value over their lines (ties: the "
+                f"value of their latest line), used only where the `{table.attributes_of}` table gives none; "
+                f"without a `{table.attributes_of}` table, one is made from the customer ids of the lines.",
+                "",
+            ]
     return "\n".join(lines)
 
 

@@ -43,9 +43,16 @@ __all__ = [
     "save_portfolio",
     "read_saved_tables",
     "REJECTED_COLUMNS",
+    "ID_REWRITE_COLUMNS",
+    "attributes_from_lines",
 ]
 
 REJECTED_COLUMNS = ["table", "file", "line", "column", "source_column", "value", "reason", "action"]
+#: Ids rewritten while loading ("17450.0" -> "17450"), one row per value, rows kept in the analysis only.
+ID_REWRITE_COLUMNS = ["table", "column", "source_line", "old_value", "new_value"]
+EMPTY_COLUMN_COLUMNS = ["table", "column", "source_column"]
+LINE_ATTRIBUTE_COLUMNS = ["attribute", "source_column", "customers_with_value_on_lines", "customers_filled_from_lines",
+                          "customers_kept_from_table"]
 ROW_REJECTED = "row rejected"
 VALUE_CLEARED = "value cleared, row kept"
 _CSV_SUFFIXES = {".csv", ".tsv", ".txt", ".dat"}
@@ -64,6 +71,10 @@ class RawTable:
     detected: dict = field(default_factory=dict)
 
 
+def _frame_of(columns: list[str]) -> pd.DataFrame:
+    return pd.DataFrame({col: pd.Series(dtype="string") for col in columns})
+
+
 @dataclass
 class Portfolio:
     """A loaded, typed portfolio."""
@@ -74,6 +85,14 @@ class Portfolio:
     as_of: pd.Timestamp
     inputs: list[dict]
     detected: dict[str, dict]
+    #: optional columns dropped because entirely empty (columns :data:`EMPTY_COLUMN_COLUMNS`)
+    empty_columns: pd.DataFrame = field(default_factory=lambda: _frame_of(EMPTY_COLUMN_COLUMNS))
+    #: problems with the config that do not stop the load (a file column mapped twice, ...)
+    warnings: list[str] = field(default_factory=list)
+    #: customer attributes taken from the transaction lines (columns :data:`LINE_ATTRIBUTE_COLUMNS`)
+    line_attributes: pd.DataFrame = field(default_factory=lambda: _frame_of(LINE_ATTRIBUTE_COLUMNS))
+    #: ids written as floats and rewritten (columns :data:`ID_REWRITE_COLUMNS`)
+    id_rewrites: pd.DataFrame = field(default_factory=lambda: _empty_rewrites())
 
     @property
     def n_rejected_rows(self) -> int:
@@ -87,6 +106,26 @@ class Portfolio:
 
 
 # --------------------------------------------------------------------------- reading files
+
+
+_MAGIC = {
+    b"\x89PNG": "a PNG image", b"\xff\xd8\xff": "a JPEG image", b"GIF8": "a GIF image", b"%PDF": "a PDF document",
+    b"PK\x03\x04": "a zip archive, such as an Excel workbook", b"\xd0\xcf\x11\xe0": "an old Office file (.xls)",
+    b"PAR1": "a Parquet file", b"\x1f\x8b": "a gzip archive",
+}
+
+
+def _binary_kind(raw: bytes) -> str | None:
+    """What a file is when it is not text (``"a PNG image"``, ...), or None for text.
+
+    Text in any 8-bit encoding or in UTF-8 has no NUL byte; UTF-16 text (which has) starts with its BOM.
+    """
+    for magic, kind in _MAGIC.items():
+        if raw.startswith(magic):
+            return kind
+    if raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return None
+    return "binary content" if b"\x00" in raw[:65536] else None
 
 
 def _detect_encoding(raw: bytes) -> str:
@@ -227,7 +266,12 @@ def read_raw(source: TableSource) -> RawTable:
         raise InputError(
             f"{path}: unsupported file type '{suffix}' (use .csv, .tsv, .txt, .xlsx or .parquet)"
         )
-    return _read_text_table(path, path.read_bytes(), source.read)
+    raw = path.read_bytes()
+    kind = _binary_kind(raw)
+    if kind is not None:
+        raise InputError(f"{path}: not a text file ({kind}); export the table as CSV, Excel (.xlsx) or Parquet "
+                         f"and point `path:` at that file")
+    return _read_text_table(path, raw, source.read)
 
 
 # --------------------------------------------------------------------------- mapping and typing
@@ -253,12 +297,16 @@ def _map_columns(raw: RawTable, source: TableSource, table: Table) -> dict[str, 
             candidate = by_label[normalize_label(column)]
             if candidate not in mapping.values():
                 mapping[column] = candidate
-    missing = [col for col in table.required if col not in mapping]
+    derivable = _amount_inputs(table, mapping)
+    missing = [col for col in table.required if col not in mapping and col not in derivable]
     if missing:
+        alternatives = "".join(
+            f" ({col} may instead be computed from {' and '.join(table.derived[col])}: map those)"
+            for col in missing if col in table.derived)
         raise InputError(
             f"{raw.path}: required column(s) {', '.join(missing)} of the {table.name} table not found. "
             f"Columns in the file: {', '.join(repr(c) for c in available)}. "
-            f"Map them in the config, e.g. `columns: {{{missing[0]}: \"Your column name\"}}`."
+            f"Map them in the config, e.g. `columns: {{{missing[0]}: \"Your column name\"}}`.{alternatives}"
         )
     return mapping
 
@@ -310,17 +358,58 @@ _REASONS = {
 }
 
 
-def _type_table(raw: RawTable, source: TableSource, table: Table) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
+@dataclass
+class _Typed:
+    """One table as typed by :func:`_type_table`, with what the loader noticed on the way."""
+
+    frame: pd.DataFrame
+    problems: pd.DataFrame
+    detected: dict
+    id_rewrites: pd.DataFrame  # ID_REWRITE_COLUMNS
+    empty_columns: dict[str, str]  # canonical -> source column, dropped because entirely empty
+    warnings: list[str]
+
+
+def _amount_inputs(table: Table, mapping: dict[str, str]) -> dict[str, tuple[str, ...]]:
+    """Derived columns to compute (not mapped, every input mapped) -> their inputs."""
+    return {name: inputs for name, inputs in table.derived.items()
+            if name not in mapping and all(col in mapping for col in inputs)}
+
+
+def _shared_sources(mapping: dict[str, str], table: Table, path: Path) -> list[str]:
+    """One warning per file column mapped onto two or more canonical columns."""
+    by_source: dict[str, list[str]] = {}
+    for canonical, source_column in mapping.items():
+        by_source.setdefault(source_column, []).append(canonical)
+    return [
+        f"Column '{source_column}' of {path.name} is mapped to {' and '.join(f'{table.name}.{c}' for c in canonicals)}: "
+        f"they hold the same values (with `amount` and `cost` on one column, the gross margin is 0 everywhere). "
+        f"Check the `columns:` section of the config."
+        for source_column, canonicals in by_source.items() if len(canonicals) > 1
+    ]
+
+
+def _type_table(raw: RawTable, source: TableSource, table: Table) -> _Typed:
     mapping = _map_columns(raw, source, table)
     frame, read = raw.frame, source.read
     decimal_hint = read.get("decimal") or ("," if raw.detected.get("sep") == ";" else None)
     typed: dict[str, pd.Series] = {}
     problems: list[pd.DataFrame] = []
+    rewrites: list[pd.DataFrame] = []
+    empty: dict[str, str] = {}
     reject = pd.Series(False, index=frame.index)
     detected: dict = {"columns": mapping}
+    derived = _amount_inputs(table, mapping)
+    # Inputs of a derived column are needed on every row; a discount, when given, must be readable.
+    needed = {col: name for name, inputs in derived.items() for col in inputs}
+    if derived and "discount" in mapping:
+        needed_if_given = {"discount": next(iter(derived))}
+    else:
+        needed_if_given = {}
 
-    # Extra columns of the file are kept (snake_case names) when they can be used as attributes.
-    declared = {c.name: c for c in table.columns}
+    # Customer attributes mapped on the lines are typed like the column of their own table.
+    attributes = [TABLES[table.attributes_of].column(name) for name in table.attribute_columns if name in mapping]
+    declared = {c.name: c for c in (*table.columns, *attributes)}
     extra_targets = {}
     for canonical in source.columns:
         if canonical not in declared:  # open-ended fit attributes of leads
@@ -331,40 +420,69 @@ def _type_table(raw: RawTable, source: TableSource, table: Table) -> tuple[pd.Da
             if name not in declared and name not in extra_targets:
                 extra_targets[name] = col
 
-    for column in table.columns:
+    for column in declared.values():
         if column.name not in mapping:
             continue
         source_column = mapping[column.name]
         raw_values = frame[source_column]
+        present = ~missing_mask(raw_values)
+        required = column.required or column.name in needed
+        if not required and not present.any():  # an optional column left empty counts as absent
+            empty[column.name] = source_column
+            continue
         parsed = _parse_column(raw_values, column.kind, column, read, decimal_hint)
         typed[column.name] = parsed.values
         if parsed.detected:
             detected[column.name] = parsed.detected
-        if column.required:
-            present = ~missing_mask(raw_values)
+        if parsed.rewritten is not None and parsed.rewritten.any():
+            rewritten = parsed.rewritten.to_numpy()
+            rewrites.append(pd.DataFrame({
+                "table": table.name, "column": column.name, "source_line": raw.lines[rewritten],
+                "old_value": raw_values[rewritten].astype("string").to_numpy(),
+                "new_value": parsed.values[rewritten].to_numpy(),
+            }))
+        if required:
+            what = "" if column.required else f" (needed to compute {needed[column.name]})"
             if len(frame) and not (present & ~parsed.bad).any():
                 examples = ", ".join(repr(v) for v in raw_values[present].astype(str).unique()[:5])
                 hint = " Check the decimal/dayfirst read options or the column mapping." if present.any() else ""
                 raise InputError(
-                    f"{raw.path}: column '{source_column}' ({table.name}.{column.name}) has no readable "
+                    f"{raw.path}: column '{source_column}' ({table.name}.{column.name}{what}) has no readable "
                     f"{column.kind} value in any of its {len(frame)} rows"
                     + (f"; examples: {examples}." if examples else " (all empty).") + hint
                 )
             if (~present).any():
+                reason = "missing required value" if column.required else f"missing value{what}"
                 problems.append(_problem_rows(~present, raw_values, raw.lines, table.name, raw.path,
-                                              column.name, source_column, "missing required value", ROW_REJECTED))
+                                              column.name, source_column, reason, ROW_REJECTED))
             action = ROW_REJECTED
             reject |= ~present | parsed.bad
+        elif column.name in needed_if_given:
+            action = ROW_REJECTED
+            reject |= parsed.bad
         else:
             action = VALUE_CLEARED
         if parsed.bad.any():
             reason = _REASONS[column.kind].format(values=", ".join(column.values))
+            if column.name in needed or column.name in needed_if_given:
+                reason += f" (needed to compute {needed.get(column.name) or needed_if_given[column.name]})"
             problems.append(_problem_rows(parsed.bad, raw_values, raw.lines, table.name, raw.path,
                                           column.name, source_column, reason, action))
 
-    for name, col in extra_targets.items():
-        typed[name] = parse_text(frame[col]).values
+    if "amount" in derived:
+        discount = typed["discount"].fillna(0.0) if "discount" in typed else 0.0
+        typed["amount"] = typed["quantity"] * typed["unit_price"] - discount
+        detected["amount"] = {"derived": "quantity × unit_price" + (" − discount" if "discount" in typed else "")}
 
+    for name, col in extra_targets.items():
+        values = parse_text(frame[col]).values
+        if name in source.columns and values.isna().all():  # a mapped extra attribute left empty
+            empty[name] = col
+            continue
+        typed[name] = values
+
+    order = [name for name in (*table.column_names, *declared) if name in typed]
+    typed = {name: typed[name] for name in dict.fromkeys(order)} | typed
     out = pd.DataFrame(typed, index=frame.index)
     out["source_line"] = raw.lines
     out = out.loc[~reject.to_numpy()].reset_index(drop=True)
@@ -372,7 +490,15 @@ def _type_table(raw: RawTable, source: TableSource, table: Table) -> tuple[pd.Da
     # An optional value on a row that is rejected anyway is not "cleared, row kept".
     rejected_lines = raw.lines[reject.to_numpy()]
     problem_frame.loc[problem_frame["line"].isin(rejected_lines), "action"] = ROW_REJECTED
-    return out, problem_frame, detected
+    rewrite_frame = pd.concat(rewrites, ignore_index=True) if rewrites else _empty_rewrites()
+    if empty:
+        detected["empty_columns"] = empty
+    return _Typed(out, problem_frame, detected, rewrite_frame, empty, _shared_sources(mapping, table, raw.path))
+
+
+def _empty_rewrites() -> pd.DataFrame:
+    return pd.DataFrame({col: pd.Series(dtype="int64" if col == "source_line" else "string")
+                         for col in ID_REWRITE_COLUMNS})
 
 
 def _empty_rejected() -> pd.DataFrame:
@@ -393,13 +519,18 @@ def load_table(source: TableSource) -> tuple[pd.DataFrame, pd.DataFrame, dict, i
     n_rows : int
         Data rows in the file.
     """
-    table = TABLES[source.name]
+    typed, n_rows = _load_table(source)
+    return typed.frame, typed.problems, typed.detected, n_rows
+
+
+def _load_table(source: TableSource) -> tuple[_Typed, int]:
     raw = read_raw(source)
     if raw.frame.empty:
         raise InputError(f"{source.path}: the file has a header but no data rows "
                          f"(columns: {', '.join(map(repr, raw.frame.columns))})")
-    typed, rejected, detected = _type_table(raw, source, table)
-    return typed, rejected, {**raw.detected, **detected}, len(raw.frame)
+    typed = _type_table(raw, source, TABLES[source.name])
+    typed.detected = {**raw.detected, **typed.detected}
+    return typed, len(raw.frame)
 
 
 # --------------------------------------------------------------------------- the whole portfolio
@@ -429,6 +560,80 @@ def _date_window(transactions: pd.DataFrame, as_of: pd.Timestamp | None, today: 
     return transactions.loc[~late].reset_index(drop=True), problems, as_of
 
 
+def attributes_from_lines(transactions: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
+    """Each customer's most frequent value of attributes repeated on their lines.
+
+    Parameters
+    ----------
+    transactions : pandas.DataFrame
+        Lines with ``customer_id``, ``date``, ``source_line`` and the attribute ``columns``.
+    columns : list of str
+        Customer attributes mapped on the lines (``country``, ``industry``, ...).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per customer id of the lines (sorted), ``customer_id`` and one column per
+        attribute: the value found on most of the customer's lines, missing values ignored;
+        on a tie, the value of the latest line among the tied values (latest date, then
+        latest line of the file). Missing when none of the customer's lines has a value.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> lines = pd.DataFrame({"customer_id": ["A", "A", "A", "B", "B"],
+    ...                       "date": pd.to_datetime(["2024-01-01", "2024-02-01", "2024-03-01", "2024-01-01", "2024-01-02"]),
+    ...                       "source_line": [2, 3, 4, 5, 6], "country": ["FR", "FR", "DE", "DE", "BE"]})
+    >>> attributes_from_lines(lines, ["country"])["country"].tolist()
+    ['FR', 'BE']
+    """
+    ordered = transactions.dropna(subset=["customer_id"]).sort_values(["date", "source_line"], kind="stable")
+    position = pd.Series(np.arange(len(ordered)), index=ordered.index)
+    customers = pd.Index(np.sort(ordered["customer_id"].unique()), name="customer_id")
+    out = pd.DataFrame(index=customers)
+    for column in columns:
+        valued = ordered[column].notna()
+        stats = (pd.DataFrame({"customer_id": ordered.loc[valued, "customer_id"], "value": ordered.loc[valued, column],
+                               "position": position[valued]})
+                 .groupby(["customer_id", "value"], sort=False, observed=True, dropna=False)["position"]
+                 .agg(["size", "max"]).reset_index())
+        best = (stats.sort_values(["size", "max"], ascending=False, kind="stable")
+                .drop_duplicates("customer_id").set_index("customer_id")["value"])
+        out[column] = best.reindex(customers).astype(ordered[column].dtype)
+    return out.reset_index()
+
+
+def _fill_customer_attributes(transactions: pd.DataFrame, customers: pd.DataFrame | None,
+                              mapping: dict[str, str]) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """Move the customer attributes mapped on the lines into the customers table (made when absent).
+
+    Returns the lines without those columns, the customers table and one summary row per attribute.
+    """
+    columns = [col for col in TABLES["transactions"].attribute_columns if col in transactions.columns]
+    per_customer = attributes_from_lines(transactions, columns).set_index("customer_id")
+    if customers is None:
+        customers = pd.DataFrame({"customer_id": per_customer.index.astype("string")})
+    else:
+        customers = customers.copy()
+    rows = []
+    for column in columns:
+        from_lines = customers["customer_id"].map(per_customer[column])
+        if column in customers.columns:
+            given = customers[column].notna()
+            fill = ~given & from_lines.notna()
+            customers[column] = customers[column].where(~fill, from_lines)
+        else:
+            given = pd.Series(False, index=customers.index)
+            fill = from_lines.notna()
+            customers[column] = from_lines.astype(per_customer[column].dtype)
+        rows.append({"attribute": column, "source_column": mapping[column],
+                     "customers_with_value_on_lines": int(per_customer[column].notna().sum()),
+                     "customers_filled_from_lines": int(fill.sum()),
+                     "customers_kept_from_table": int((given & from_lines.notna()).sum())})
+    summary = pd.DataFrame(rows, columns=LINE_ATTRIBUTE_COLUMNS)
+    return transactions.drop(columns=columns), customers, summary
+
+
 def load_portfolio(config: PortfolioConfig | str | os.PathLike, strict: bool = False,
                    today: pd.Timestamp | None = None) -> Portfolio:
     """Load every table of a portfolio config.
@@ -454,6 +659,12 @@ def load_portfolio(config: PortfolioConfig | str | os.PathLike, strict: bool = F
       date that is not after ``today``.
     * Transactions whose customer is absent from the customers table are kept (they are
       revenue) and flagged with ``customer_known = False``.
+    * Optional columns that are entirely empty are dropped (:attr:`Portfolio.empty_columns`).
+    * Customer attributes mapped on the transactions (``country``, ``industry``, ...) go to the
+      customers table, where it gives none (:func:`attributes_from_lines`); without a customers
+      table, one is made from the customer ids of the lines (:attr:`Portfolio.line_attributes`).
+    * Ids written as floats (``17450.0``) are rewritten ``17450`` in every table
+      (:attr:`Portfolio.id_rewrites`), so that tables still join.
     """
     if not isinstance(config, PortfolioConfig):
         config = load_config(config)
@@ -462,11 +673,16 @@ def load_portfolio(config: PortfolioConfig | str | os.PathLike, strict: bool = F
     rejected: list[pd.DataFrame] = []
     inputs: list[dict] = []
     detected: dict[str, dict] = {}
+    rewrites, empty, warnings = [], [], []
     for name, source in config.tables.items():
-        typed, problems, info, n_rows = load_table(source)
-        tables[name] = typed
-        rejected.append(problems)
-        detected[name] = info
+        typed, n_rows = _load_table(source)
+        tables[name] = typed.frame
+        rejected.append(typed.problems)
+        detected[name] = typed.detected
+        rewrites.append(typed.id_rewrites)
+        empty += [{"table": name, "column": column, "source_column": source_column}
+                  for column, source_column in typed.empty_columns.items()]
+        warnings += [f"{name}: {warning}" for warning in typed.warnings]
         inputs.append({"table": name, "path": str(source.path), "sha256": sha256_file(source.path),
                        "rows": n_rows})
 
@@ -481,6 +697,10 @@ def load_portfolio(config: PortfolioConfig | str | os.PathLike, strict: bool = F
     if transactions.empty:
         raise InputError(f"{config.tables['transactions'].path}: no transaction is left to analyse "
                          f"on or before as_of={as_of.date()}")
+    line_attributes = _frame_of(LINE_ATTRIBUTE_COLUMNS)
+    if any(col in transactions.columns for col in TABLES["transactions"].attribute_columns):
+        transactions, tables["customers"], line_attributes = _fill_customer_attributes(
+            transactions, tables.get("customers"), detected["transactions"]["columns"])
     if "customers" in tables:
         known_ids = tables["customers"]["customer_id"].dropna().unique()
         transactions["customer_known"] = transactions["customer_id"].isin(known_ids)
@@ -488,7 +708,12 @@ def load_portfolio(config: PortfolioConfig | str | os.PathLike, strict: bool = F
 
     rejected_frame = pd.concat([r for r in rejected if not r.empty] or [_empty_rejected()], ignore_index=True)
     rejected_frame = rejected_frame.astype({col: "string" for col in REJECTED_COLUMNS if col != "line"})
-    portfolio = Portfolio(config, tables, rejected_frame, as_of, inputs, detected)
+    # Rewrites of rows left out of the analysis are not changes to it.
+    rewrites = [r[r["source_line"].isin(tables[r["table"].iloc[0]]["source_line"])] for r in rewrites if len(r)]
+    portfolio = Portfolio(config, tables, rejected_frame, as_of, inputs, detected,
+                          empty_columns=pd.DataFrame(empty, columns=EMPTY_COLUMN_COLUMNS).astype("string"),
+                          warnings=warnings, line_attributes=line_attributes,
+                          id_rewrites=pd.concat(rewrites, ignore_index=True) if rewrites else _empty_rewrites())
     if strict and not rejected_frame.empty:
         raise RowProblemsError(_strict_message(rejected_frame))
     return portfolio

@@ -39,6 +39,8 @@ _CURRENCY_AFFIX = rf"^(?:[A-Za-z]{{3}}|[A-Za-z]{{0,2}}{_CURRENCY_SYMBOLS})\s*|\s
 # ... also after a minus sign: "-$1,234.56", and "($1,234.56)" once turned into "-$1,234.56".
 _NEGATIVE_CURRENCY_PREFIX = rf"^-\s*(?:[A-Za-z]{{3}}|[A-Za-z]{{0,2}}{_CURRENCY_SYMBOLS})\s*"
 _MIN_YEAR, _MAX_YEAR = 1900, 2100
+# An id an earlier tool wrote as a float: digits, then a fractional part of zeros only.
+_FLOAT_ID = r"\d+\.0+"
 
 
 @dataclass
@@ -48,6 +50,7 @@ class Parsed:
     values: pd.Series
     bad: pd.Series  # True where a value was present but unreadable
     detected: dict = field(default_factory=dict)
+    rewritten: pd.Series | None = None  # True where a readable value was rewritten (ids: "17450.0" -> "17450")
 
     @property
     def n_bad(self) -> int:
@@ -339,16 +342,32 @@ def _parse_date_values(series: pd.Series, dayfirst: bool | None) -> Parsed:
 
 
 def parse_id(series: pd.Series) -> Parsed:
-    """Identifiers as text: ``1001.0`` from a spreadsheet becomes ``"1001"``; leading zeros survive."""
+    """Identifiers as text, the same whether or not an earlier tool wrote them as numbers.
+
+    A whole number written as a float, as a spreadsheet cell (``1001.0``) or as text
+    (``"17450.0"``, ``"17450.00"``), becomes ``"1001"`` / ``"17450"``, so that it joins with the
+    same id written plainly in another table. Leading zeros survive (``"00123"``), and so does
+    any other text. ``rewritten`` marks the values changed that way.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> parse_id(pd.Series(["17450.0", "00123", "A-12.0", 1001.0, None])).values.tolist()
+    ['17450', '00123', 'A-12.0', '1001', <NA>]
+    """
     missing = missing_mask(series)
+    native = pd.Series(False, index=series.index)
     if pd.api.types.is_float_dtype(series) or pd.api.types.is_object_dtype(series):
-        integral_float = series.map(lambda v: isinstance(v, float | np.floating) and float(v).is_integer())
-        integral_float = integral_float.astype(bool)
-        if integral_float.any():
+        native = series.map(lambda v: isinstance(v, float | np.floating) and float(v).is_integer()).astype(bool)
+        if native.any():
             series = series.astype(object)
-            series[integral_float] = series[integral_float].map(lambda v: str(int(v)))
+            series[native] = series[native].map(lambda v: str(int(v)))
     values = _as_string(series).where(~missing)
-    return Parsed(values.astype("string"), pd.Series(False, index=series.index))
+    float_text = values.str.fullmatch(_FLOAT_ID).fillna(False).astype(bool) & ~native
+    if float_text.any():
+        values[float_text] = values[float_text].str.replace(r"\.0+$", "", regex=True)
+    return Parsed(values.astype("string"), pd.Series(False, index=series.index),
+                  rewritten=(native | float_text).astype(bool))
 
 
 def parse_text(series: pd.Series) -> Parsed:

@@ -11,8 +11,9 @@ from pathlib import Path
 
 import pandas as pd
 
+from portfolio_helpers.core.config import load_config
 from portfolio_helpers.ingest.loaders import ROW_REJECTED, Portfolio
-from portfolio_helpers.reporting.narrative import fmt_date, fmt_int, fmt_money, fmt_pct, plural
+from portfolio_helpers.reporting.narrative import bullets, fmt_date, fmt_int, fmt_money, fmt_pct, plural
 
 __all__ = [
     "load_overview",
@@ -24,6 +25,9 @@ __all__ = [
     "duplicate_findings",
     "truth_file",
     "problem_counts",
+    "load_warnings",
+    "empty_columns_note",
+    "line_attributes_note",
 ]
 
 # What each optional table makes possible, shown beside its coverage.
@@ -104,7 +108,9 @@ def tables_overview(portfolio: Portfolio) -> pd.DataFrame:
             "rows in file": item["rows"],
             "rows after cleaning": len(portfolio.tables[table]),
             "rows set aside": int(n_rejected),
-            "columns used": ", ".join(sorted(detected.get("columns", {}))),
+            "columns used": ", ".join(sorted(detected.get("columns", {})) + [
+                f"{column} (= {info['derived']})" for column, info in detected.items()
+                if isinstance(info, dict) and "derived" in info]),
         })
     return pd.DataFrame(rows)
 
@@ -245,9 +251,69 @@ def problem_counts(issues: pd.DataFrame, top: int = 12) -> pd.Series:
 
 
 def truth_file(config_path) -> Path | None:
-    """The answer key of a generated sample (``truth.json`` beside its config), when there is one."""
-    candidate = Path(config_path).expanduser().resolve().parent / "truth.json"
-    return candidate if candidate.is_file() else None
+    """The answer key of a generated sample: the file the config names in ``answer_key:``, or None.
+
+    No file is ever picked up by its name: a ``truth.json`` beside a config that does not name it
+    is ignored. The config check already made sure the named file parses (else ``ConfigError``).
+    """
+    return load_config(config_path).answer_key
+
+
+def _loaded(portfolio) -> Portfolio:
+    """The loaded :class:`Portfolio` behind a portfolio or a cleaned one (``CleanPortfolio.portfolio``)."""
+    return getattr(portfolio, "portfolio", portfolio)
+
+
+def load_warnings(portfolio) -> str:
+    """Markdown warning on config problems that did not stop the load (a file column mapped twice), or ``""``."""
+    warnings = _loaded(portfolio).warnings
+    if not warnings:
+        return ""
+    return "**Check the config:**\n\n" + bullets(warnings)
+
+
+def empty_columns_note(portfolio) -> str:
+    """One sentence per optional column dropped because entirely empty, or ``""``.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from types import SimpleNamespace
+    >>> empty = pd.DataFrame({"table": ["customers"], "column": ["email"], "source_column": ["E-mail"]})
+    >>> print(empty_columns_note(SimpleNamespace(empty_columns=empty)))
+    - Column `email` of the customers table (`E-mail` in the file) is empty: treated as absent.
+    """
+    empty = _loaded(portfolio).empty_columns
+    return bullets(
+        f"Column `{row.column}` of the {row.table} table"
+        + (f" (`{row.source_column}` in the file)" if row.source_column != row.column else "")
+        + " is empty: treated as absent."
+        for row in empty.itertuples()
+    )
+
+
+def line_attributes_note(portfolio) -> str:
+    """Which customer attributes came from the transaction lines, and for how many customers; or ``""``."""
+    loaded = _loaded(portfolio)
+    summary = loaded.line_attributes
+    if summary.empty:
+        return ""
+    made = "customers" not in loaded.config.tables
+    parts = [
+        f"`{row.attribute}` (column `{row.source_column}`): "
+        f"{plural(row.customers_filled_from_lines, 'customer')} from their lines"
+        + (f", {fmt_int(row.customers_kept_from_table)} kept the value of the customers table"
+           if row.customers_kept_from_table else "")
+        for row in summary.itertuples()
+    ]
+    head = ("Customer attributes taken from the transaction lines (each customer's most frequent value over "
+            "their lines; on a tie, the value of the latest line)")
+    if made:
+        n_customers = len(loaded.tables["customers"])
+        head += f"; no customers table was given, so one was made from the {plural(n_customers, 'customer id')} of the lines"
+    else:
+        head += ", used where the customers table gives none"
+    return head + ":\n\n" + bullets(parts)
 
 
 def fmt_int_columns(frame: pd.DataFrame, columns) -> dict:
