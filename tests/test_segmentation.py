@@ -21,11 +21,11 @@ from portfolio_helpers.analysis.segmentation import (
     prepare_matrix,
     profiles,
     segment_migration,
-    segmentation_findings,
     stability,
     stage_funnel,
 )
 from portfolio_helpers.app.sample_data import SEGMENT_NAMES, generate_portfolio
+from portfolio_helpers.reporting.segmentation import segmentation_findings
 
 AS_OF = pd.Timestamp("2025-12-31")
 
@@ -113,8 +113,9 @@ def test_recovers_generating_segments(fitted, truth, features):
 
 def test_suggested_k_and_scores(fitted):
     scores = fitted.k_scores
-    assert scores.columns.tolist() == ["k", "inertia", "silhouette", "calinski_harabasz", "davies_bouldin"]
-    assert scores["k"].tolist() == list(range(2, 11))
+    assert scores.columns.tolist() == ["k", "inertia", "silhouette", "calinski_harabasz", "davies_bouldin",
+                                       "smallest_share", "min_features_apart"]
+    assert scores["k"].tolist() == list(range(2, 9))
     assert scores.notna().all().all()
     assert scores["inertia"].is_monotonic_decreasing
     assert fitted.suggested_k in scores["k"].tolist()
@@ -136,9 +137,15 @@ def test_deterministic(features, fitted):
 
 
 def test_gmm_alternative(features, truth):
-    result = fit_segments(features, k=6, algorithm="gmm", score_k=False)
+    result = fit_segments(features, k=6, algorithm="gmm", score_k=False, min_share=0)
     assert result.k_scores is None and result.labels.nunique() == 6
     assert adjusted_rand_score(truth, result.labels) > 0.5
+    # with the default 2% minimum, a component under 2% of the customers joins its neighbours
+    merged = fit_segments(features, k=6, algorithm="gmm", score_k=False)
+    sizes = merged.labels.value_counts(normalize=True)
+    assert merged.k_fitted == 6 and merged.k == len(sizes) and sizes.min() >= 0.02
+    assert sum(m["customers"] for m in merged.merged) == (result.labels.value_counts() < 0.02 * len(features)).pipe(
+        lambda small: result.labels.value_counts()[small].sum())
 
 
 def test_matrix_and_transform(features, fitted):

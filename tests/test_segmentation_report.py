@@ -26,7 +26,7 @@ def test_previous_segments_use_only_earlier_data():
     tx = pd.DataFrame({"customer_id": ["a", "a", "b"], "order_id": ["1", "2", "3"],
                        "date": pd.to_datetime(["2024-01-10", "2025-06-01", "2025-07-01"]),
                        "amount": [10.0, 20.0, 30.0]})
-    before, earlier = report.previous_segments({"transactions": tx}, pd.Timestamp("2025-12-31"),
+    before, earlier = rfm.previous_segments({"transactions": tx}, pd.Timestamp("2025-12-31"),
                                                rfm.DEFAULT_SEGMENT_MAP)
     assert earlier == pd.Timestamp("2024-12-31")
     assert before.index.tolist() == ["a"]  # b had not bought yet
