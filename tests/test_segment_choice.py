@@ -55,7 +55,7 @@ def test_flat_features_by_hand():
     assert out["feature"].tolist() == ["margin", "returns", "kind"]
     assert out["reason"].tolist() == ["constant", "near-constant", "near-constant"]
     assert out["share"].tolist() == [1.0, 0.95, 0.95]
-    assert out["value"].tolist() == ["0.4", "0.0", "B2C"]
+    assert out["value"].tolist() == ["0.4", "0", "B2C"]
     # missing numbers count as the median they are replaced by
     g = pd.DataFrame({"z": [1.0] * 10 + [np.nan] * 9 + [7.0]})
     assert flat_features(g)["share"].tolist() == [0.95]
@@ -75,12 +75,12 @@ def test_near_constant_column_is_dropped_and_named_in_the_report():
     f = blobs([(0, 0), (5, 0), (0, 5)], [40, 40, 40])
     f["return_rate"] = [0.0] * 115 + [1.0] * 5  # 95.8% the same
     result = fit_segments(f, numeric=["x", "y", "return_rate"], categorical=[])
-    assert result.dropped.to_dict("list") == {"feature": ["return_rate"], "value": ["0.0"],
+    assert result.dropped.to_dict("list") == {"feature": ["return_rate"], "value": ["0"],
                                               "share": [round(115 / 120, 6)], "reason": ["near-constant"]}
     assert "return_rate" not in result.numeric
     assert report.dropped_sentence(result.dropped) == (
         "Left out of the clustering because (almost) every customer has the same value: "
-        "return rate (0.0 for 95.8% of the customers).")
+        "return rate (0 for 95.8% of the customers).")
 
 
 def test_every_feature_flat_is_an_error_for_fit_and_a_reason_for_segment_customers():

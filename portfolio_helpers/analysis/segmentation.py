@@ -502,7 +502,7 @@ def flat_features(features: pd.DataFrame, columns: Sequence[str] | None = None,
     -------
     DataFrame
         One row per flat column, in the order of ``columns``: ``feature``, ``value`` (the
-        most frequent value, as text), ``share`` (of the rows holding it) and ``reason``
+        most frequent value, as text; numbers to 9 significant digits), ``share`` (of the rows holding it) and ``reason``
         (``"constant"`` or ``"near-constant"``).
 
     Examples
@@ -511,7 +511,7 @@ def flat_features(features: pd.DataFrame, columns: Sequence[str] | None = None,
     >>> flat_features(f)
        feature value  share         reason
     0   margin   0.4  1.000       constant
-    1  returns   0.0  0.975  near-constant
+    1  returns     0  0.975  near-constant
     """
     columns = [c for c in features.columns if c != "customer_id"] if columns is None else list(columns)
     rows = []
@@ -526,7 +526,10 @@ def flat_features(features: pd.DataFrame, columns: Sequence[str] | None = None,
         counts = values.value_counts(sort=True)
         top = float(counts.iloc[0] / len(values)) if len(values) else 1.0
         if len(counts) <= 1 or top >= share:
-            rows.append({"feature": col, "value": str(counts.index[0]) if len(counts) else "",
+            top_value = counts.index[0] if len(counts) else ""
+            if isinstance(top_value, float):
+                top_value = f"{top_value:.9g}"
+            rows.append({"feature": col, "value": str(top_value),
                          "share": round(top, 6), "reason": "constant" if len(counts) <= 1 else "near-constant"})
     return pd.DataFrame(rows, columns=["feature", "value", "share", "reason"])
 

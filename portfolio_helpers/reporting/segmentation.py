@@ -246,10 +246,10 @@ def dropped_sentence(dropped: pd.DataFrame) -> str | None:
 
     Examples
     --------
-    >>> d = pd.DataFrame({"feature": ["profit_margin", "return_rate"], "value": ["0.4", "0.0"],
+    >>> d = pd.DataFrame({"feature": ["profit_margin", "return_rate"], "value": ["0.4", "0"],
     ...                   "share": [1.0, 0.97], "reason": ["constant", "near-constant"]})
     >>> dropped_sentence(d)
-    'Left out of the clustering because (almost) every customer has the same value: profit margin (0.4 for every customer), return rate (0.0 for 97.0% of the customers).'
+    'Left out of the clustering because (almost) every customer has the same value: profit margin (0.4 for every customer), return rate (0 for 97.0% of the customers).'
     """
     if dropped is None or dropped.empty:
         return None
