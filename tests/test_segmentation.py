@@ -388,3 +388,43 @@ def test_with_customer_features_module(sample, truth, features):
     result = fit_segments(real, k=len(SEGMENT_NAMES), score_k=False)
     ari = adjusted_rand_score(segments.reindex(real["customer_id"].astype(str)), result.labels)
     assert ari >= 0.7
+
+
+# --------------------------------------------------------------------------------------------------
+# The saved segments table (read by later notebooks instead of the user-facing export)
+# --------------------------------------------------------------------------------------------------
+
+def test_segment_table_save_and_load(tmp_path):
+    from portfolio_helpers.analysis.rfm import score_rfm
+    from portfolio_helpers.analysis.segmentation import (
+        SEGMENT_COLUMNS,
+        load_segments,
+        save_segments,
+        segment_customers,
+        segment_table,
+    )
+
+    assert load_segments(tmp_path) is None  # notebook 04 has not run
+    feats = pd.DataFrame({"customer_id": ["b", "a"], "recency_days": [5, 300], "frequency": [9, 1],
+                          "monetary": [900.0, 20.0]})
+    stages = pd.DataFrame({"contact_id": ["a", "b", "lead-1"],
+                           "lifecycle_stage": pd.Categorical(["customer — lapsed", "customer — active", "lead"])})
+    table = segment_table(score_rfm(feats), segment_customers(feats), stages)
+    assert table.columns.tolist() == ["customer_id", "recency_days", "frequency", "monetary", "r_score", "f_score",
+                                      "m_score", "rfm_segment", "cluster", "cluster_name", "lifecycle_stage"]
+    assert table["customer_id"].tolist() == ["b", "a"]  # the order of the scores; leads are not customers
+    assert table["lifecycle_stage"].tolist() == ["customer — active", "customer — lapsed"]
+    assert table["cluster"].isna().all()  # 2 customers: no clustering
+
+    table.loc[0, "cluster"] = 1
+    path = save_segments(table, tmp_path)
+    assert path == tmp_path / "data" / "segments.parquet"
+    assert sorted(p.name for p in path.parent.iterdir()) == ["segments.parquet"]  # no temporary file left
+    loaded = load_segments(tmp_path)
+    assert loaded.columns.tolist() == list(SEGMENT_COLUMNS)
+    assert loaded.dtypes.astype(str).tolist() == ["string", "string", "Int64", "string", "string"]
+    assert loaded["customer_id"].tolist() == ["b", "a"]
+    assert loaded["cluster"].tolist()[0] == 1 and pd.isna(loaded["cluster"].tolist()[1])
+    assert loaded["rfm_segment"].tolist() == table["rfm_segment"].tolist()
+    with pytest.raises(KeyError, match="cluster_name, lifecycle_stage"):
+        save_segments(table.drop(columns=["cluster_name", "lifecycle_stage"]), tmp_path)

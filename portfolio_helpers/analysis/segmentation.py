@@ -116,6 +116,8 @@ __all__ = [
     "name_clusters",
     "pca_projection",
     "lifecycle_stages",
+    "lifecycle_leads",
+    "portfolio_stages",
     "stage_funnel",
     "segment_migration",
     "ACTIONABLE_K",
@@ -1164,6 +1166,42 @@ def lifecycle_stages(customers: pd.DataFrame | None, features: pd.DataFrame, lea
         "contact_id": pd.array(ids, dtype="string"),
         "lifecycle_stage": pd.Categorical(stages, categories=list(LIFECYCLE_STAGES), ordered=True),
     })
+
+
+def lifecycle_leads(tables: dict[str, pd.DataFrame]) -> pd.DataFrame | None:
+    """The leads table to add to the CRM stages, or None when the CRM already holds the open leads.
+
+    Leads that have not converted carry no customer id, so when the customers table also lists
+    contacts at the lead / prospect / qualified stages, adding the leads table would count those
+    people twice: the CRM's own stages are then the funnel.
+
+    Examples
+    --------
+    >>> leads = pd.DataFrame({"lead_id": ["L1"]})
+    >>> crm = pd.DataFrame({"customer_id": ["C1", "C2"], "stage": ["customer", "prospect"]})
+    >>> lifecycle_leads({"customers": crm, "leads": leads}) is None, lifecycle_leads({"leads": leads}) is leads
+    (True, True)
+    """
+    customers = tables.get("customers")
+    if customers is not None and "stage" in customers.columns:
+        if customers["stage"].isin(["lead", "prospect", "qualified"]).any():
+            return None
+    return tables.get("leads")
+
+
+def portfolio_stages(tables: Mapping[str, pd.DataFrame], features: pd.DataFrame, as_of) -> pd.DataFrame:
+    """:func:`lifecycle_stages` of a portfolio: its customers table and leads when present (see :func:`lifecycle_leads`).
+
+    Parameters
+    ----------
+    tables : dict of DataFrame
+        The cleaned tables; ``customers`` and ``leads`` are optional.
+    features : DataFrame
+        The customer features (customers with purchases).
+    as_of : date-like
+        Analysis date.
+    """
+    return lifecycle_stages(tables.get("customers"), features, lifecycle_leads(tables), as_of=as_of)
 
 
 def stage_funnel(stages) -> pd.DataFrame:

@@ -52,7 +52,6 @@ __all__ = [
     "rfm_grid",
     "rfm_summary_formats",
     "migration_findings",
-    "lifecycle_leads",
     "cluster_name_overrides",
 ]
 
@@ -117,20 +116,6 @@ def migration_findings(counts: pd.DataFrame, earlier, currency: str, revenue: pd
         lines.append(f"{plural(moved, 'former Champion or Loyal customer')} slipped to At Risk, Can't Lose Them, "
                      f"Hibernating or Lost.")
     return lines
-
-
-def lifecycle_leads(tables: dict[str, pd.DataFrame]) -> pd.DataFrame | None:
-    """The leads table to add to the CRM stages, or None when the CRM already holds the open leads.
-
-    Leads that have not converted carry no customer id, so when the customers table also lists
-    contacts at the lead / prospect / qualified stages, adding the leads table would count those
-    people twice: the CRM's own stages are then the funnel.
-    """
-    customers = tables.get("customers")
-    if customers is not None and "stage" in customers.columns:
-        if customers["stage"].isin(["lead", "prospect", "qualified"]).any():
-            return None
-    return tables.get("leads")
 
 
 def cluster_name_overrides(section, config_path=None) -> dict | None:
