@@ -190,3 +190,17 @@ def test_notebook_04_holds_no_logic():
         assert "def " not in cell.source and "lambda" not in cell.source, number
         assert len(cell.source.splitlines()) <= 15, (number, len(cell.source.splitlines()))
         assert "tables.get(" not in cell.source and '" in customer_features' not in cell.source, number
+
+
+def test_explorer_widgets_build_or_say_why_not():
+    widgets = pytest.importorskip("ipywidgets")
+    one = segmentation.segment_customers(pd.DataFrame({"customer_id": ["c1"], "monetary": [5.0]}))
+    skipped = report.explorer(pd.DataFrame({"customer_id": ["c1"], "monetary": [5.0]}), one)
+    assert isinstance(skipped, widgets.HTML) and "this portfolio has 1" in skipped.value
+    rng = np.random.default_rng(0)
+    feats = pd.DataFrame({"customer_id": [f"c{i}" for i in range(40)], "recency_days": rng.integers(1, 400, 40),
+                          "frequency": rng.integers(1, 9, 40), "monetary": rng.gamma(2.0, 100.0, 40)})
+    ran = segmentation.segment_customers(feats, n_boot=2)
+    box = report.explorer(feats, ran)
+    picker = box.children[0].children[0]
+    assert isinstance(box, widgets.VBox) and list(picker.options) == ran.result.numeric
