@@ -21,11 +21,11 @@ from portfolio_helpers.analysis.segmentation import (
     prepare_matrix,
     profiles,
     segment_migration,
-    segmentation_findings,
     stability,
     stage_funnel,
 )
 from portfolio_helpers.app.sample_data import SEGMENT_NAMES, generate_portfolio
+from portfolio_helpers.reporting.segmentation import segmentation_findings
 
 AS_OF = pd.Timestamp("2025-12-31")
 
@@ -113,8 +113,9 @@ def test_recovers_generating_segments(fitted, truth, features):
 
 def test_suggested_k_and_scores(fitted):
     scores = fitted.k_scores
-    assert scores.columns.tolist() == ["k", "inertia", "silhouette", "calinski_harabasz", "davies_bouldin"]
-    assert scores["k"].tolist() == list(range(2, 11))
+    assert scores.columns.tolist() == ["k", "inertia", "silhouette", "calinski_harabasz", "davies_bouldin",
+                                       "smallest_share", "min_features_apart"]
+    assert scores["k"].tolist() == list(range(2, 9))
     assert scores.notna().all().all()
     assert scores["inertia"].is_monotonic_decreasing
     assert fitted.suggested_k in scores["k"].tolist()
@@ -136,9 +137,15 @@ def test_deterministic(features, fitted):
 
 
 def test_gmm_alternative(features, truth):
-    result = fit_segments(features, k=6, algorithm="gmm", score_k=False)
+    result = fit_segments(features, k=6, algorithm="gmm", score_k=False, min_share=0)
     assert result.k_scores is None and result.labels.nunique() == 6
     assert adjusted_rand_score(truth, result.labels) > 0.5
+    # with the default 2% minimum, a component under 2% of the customers joins its neighbours
+    merged = fit_segments(features, k=6, algorithm="gmm", score_k=False)
+    sizes = merged.labels.value_counts(normalize=True)
+    assert merged.k_fitted == 6 and merged.k == len(sizes) and sizes.min() >= 0.02
+    assert sum(m["customers"] for m in merged.merged) == (result.labels.value_counts() < 0.02 * len(features)).pipe(
+        lambda small: result.labels.value_counts()[small].sum())
 
 
 def test_matrix_and_transform(features, fitted):
@@ -381,3 +388,43 @@ def test_with_customer_features_module(sample, truth, features):
     result = fit_segments(real, k=len(SEGMENT_NAMES), score_k=False)
     ari = adjusted_rand_score(segments.reindex(real["customer_id"].astype(str)), result.labels)
     assert ari >= 0.7
+
+
+# --------------------------------------------------------------------------------------------------
+# The saved segments table (read by later notebooks instead of the user-facing export)
+# --------------------------------------------------------------------------------------------------
+
+def test_segment_table_save_and_load(tmp_path):
+    from portfolio_helpers.analysis.rfm import score_rfm
+    from portfolio_helpers.analysis.segmentation import (
+        SEGMENT_COLUMNS,
+        load_segments,
+        save_segments,
+        segment_customers,
+        segment_table,
+    )
+
+    assert load_segments(tmp_path) is None  # notebook 04 has not run
+    feats = pd.DataFrame({"customer_id": ["b", "a"], "recency_days": [5, 300], "frequency": [9, 1],
+                          "monetary": [900.0, 20.0]})
+    stages = pd.DataFrame({"contact_id": ["a", "b", "lead-1"],
+                           "lifecycle_stage": pd.Categorical(["customer — lapsed", "customer — active", "lead"])})
+    table = segment_table(score_rfm(feats), segment_customers(feats), stages)
+    assert table.columns.tolist() == ["customer_id", "recency_days", "frequency", "monetary", "r_score", "f_score",
+                                      "m_score", "rfm_segment", "cluster", "cluster_name", "lifecycle_stage"]
+    assert table["customer_id"].tolist() == ["b", "a"]  # the order of the scores; leads are not customers
+    assert table["lifecycle_stage"].tolist() == ["customer — active", "customer — lapsed"]
+    assert table["cluster"].isna().all()  # 2 customers: no clustering
+
+    table.loc[0, "cluster"] = 1
+    path = save_segments(table, tmp_path)
+    assert path == tmp_path / "data" / "segments.parquet"
+    assert sorted(p.name for p in path.parent.iterdir()) == ["segments.parquet"]  # no temporary file left
+    loaded = load_segments(tmp_path)
+    assert loaded.columns.tolist() == list(SEGMENT_COLUMNS)
+    assert loaded.dtypes.astype(str).tolist() == ["string", "string", "Int64", "string", "string"]
+    assert loaded["customer_id"].tolist() == ["b", "a"]
+    assert loaded["cluster"].tolist()[0] == 1 and pd.isna(loaded["cluster"].tolist()[1])
+    assert loaded["rfm_segment"].tolist() == table["rfm_segment"].tolist()
+    with pytest.raises(KeyError, match="cluster_name, lifecycle_stage"):
+        save_segments(table.drop(columns=["cluster_name", "lifecycle_stage"]), tmp_path)

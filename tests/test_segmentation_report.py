@@ -1,6 +1,7 @@
 import pandas as pd
 
 from portfolio_helpers.analysis import rfm
+from portfolio_helpers.analysis.segmentation import lifecycle_leads
 from portfolio_helpers.reporting import segmentation as report
 
 
@@ -26,7 +27,7 @@ def test_previous_segments_use_only_earlier_data():
     tx = pd.DataFrame({"customer_id": ["a", "a", "b"], "order_id": ["1", "2", "3"],
                        "date": pd.to_datetime(["2024-01-10", "2025-06-01", "2025-07-01"]),
                        "amount": [10.0, 20.0, 30.0]})
-    before, earlier = report.previous_segments({"transactions": tx}, pd.Timestamp("2025-12-31"),
+    before, earlier = rfm.previous_segments({"transactions": tx}, pd.Timestamp("2025-12-31"),
                                                rfm.DEFAULT_SEGMENT_MAP)
     assert earlier == pd.Timestamp("2024-12-31")
     assert before.index.tolist() == ["a"]  # b had not bought yet
@@ -45,9 +46,9 @@ def test_lifecycle_leads_avoid_counting_crm_leads_twice():
     leads = pd.DataFrame({"lead_id": ["L1"], "date": pd.to_datetime(["2025-01-01"])})
     crm_with_leads = pd.DataFrame({"customer_id": ["C1", "C2"], "stage": ["customer", "prospect"]})
     crm_customers_only = pd.DataFrame({"customer_id": ["C1"], "stage": ["customer"]})
-    assert report.lifecycle_leads({"customers": crm_with_leads, "leads": leads}) is None
-    assert report.lifecycle_leads({"customers": crm_customers_only, "leads": leads}) is leads
-    assert report.lifecycle_leads({"leads": leads}) is leads
+    assert lifecycle_leads({"customers": crm_with_leads, "leads": leads}) is None
+    assert lifecycle_leads({"customers": crm_customers_only, "leads": leads}) is leads
+    assert lifecycle_leads({"leads": leads}) is leads
 
 
 def test_cluster_name_overrides_are_validated():

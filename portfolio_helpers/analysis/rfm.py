@@ -74,6 +74,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from portfolio_helpers.analysis import features as customer_features_module
+from portfolio_helpers.analysis.segmentation import segment_migration
 from portfolio_helpers.core.config import check_known_keys
 from portfolio_helpers.core.errors import ConfigError
 
@@ -91,6 +93,9 @@ __all__ = [
     "check_coverage",
     "assign_segments",
     "unreachable_segments",
+    "score_rfm",
+    "previous_segments",
+    "migration_since",
     "segment_summary",
     "playbook",
 ]
@@ -370,6 +375,76 @@ def assign_segments(scores: pd.DataFrame, segment_map: SegmentMap = DEFAULT_SEGM
                      dtype="string")
 
 
+def score_rfm(features: pd.DataFrame, segment_map: SegmentMap = DEFAULT_SEGMENT_MAP) -> pd.DataFrame:
+    """RFM scores (:func:`rfm_scores`) and the named segment of each customer (column ``rfm_segment``).
+
+    Examples
+    --------
+    >>> f = pd.DataFrame({"customer_id": ["a", "b"], "recency_days": [5, 300], "frequency": [9, 1],
+    ...                   "monetary": [900.0, 20.0]})
+    >>> score_rfm(f)[["customer_id", "rfm_segment"]].to_dict("list")
+    {'customer_id': ['a', 'b'], 'rfm_segment': ['Champions', 'About to Sleep']}
+    """
+    scores = rfm_scores(features)
+    scores["rfm_segment"] = assign_segments(scores, segment_map).to_numpy()
+    return scores
+
+
+def previous_segments(tables: dict[str, pd.DataFrame], as_of, segment_map: SegmentMap = DEFAULT_SEGMENT_MAP,
+                      months: int = 12) -> tuple[pd.Series, pd.Timestamp]:
+    """The RFM segment each customer had ``months`` before ``as_of`` (same rules, data up to then).
+
+    Returns
+    -------
+    segments : Series
+        ``rfm_segment`` indexed by customer id; empty when no purchase is that old.
+    earlier : Timestamp
+        ``as_of`` minus ``months``.
+    """
+    earlier = pd.Timestamp(as_of) - pd.DateOffset(months=months)
+    transactions = tables["transactions"]
+    past = {**tables, "transactions": transactions[transactions["date"] <= earlier]}
+    if past["transactions"].empty:
+        return pd.Series(dtype="string", name="rfm_segment"), earlier
+    scored = score_rfm(customer_features_module.customer_features(past, earlier), segment_map)
+    return scored.set_index("customer_id")["rfm_segment"], earlier
+
+
+def migration_since(tables: dict[str, pd.DataFrame], as_of, scores: pd.DataFrame, features: pd.DataFrame,
+                    segment_map: SegmentMap = DEFAULT_SEGMENT_MAP, months: int = 12):
+    """Customers (and last-12-months revenue) moving between RFM segments over the last ``months``.
+
+    Parameters
+    ----------
+    tables : dict of DataFrame
+        The cleaned tables (``transactions`` is re-scored up to ``as_of - months``).
+    as_of : date-like
+        Analysis date.
+    scores : DataFrame
+        :func:`score_rfm` at ``as_of``.
+    features : DataFrame
+        The customer features at ``as_of`` (``customer_id``, ``revenue_last``).
+    segment_map : SegmentMap
+    months : int
+
+    Returns
+    -------
+    counts : DataFrame or None
+        :func:`portfolio_helpers.analysis.segmentation.segment_migration` counts; None when
+        no purchase is older than ``as_of - months`` (no earlier segmentation).
+    revenue : DataFrame or None
+        Revenue of the last 12 months (``revenue_last``) per migration cell.
+    earlier : Timestamp
+        ``as_of - months``.
+    """
+    before, earlier = previous_segments(tables, as_of, segment_map, months)
+    if before.empty:
+        return None, None, earlier
+    now = scores.set_index("customer_id")["rfm_segment"]
+    counts, revenue = segment_migration(before, now, features.set_index("customer_id")["revenue_last"])
+    return counts, revenue, earlier
+
+
 def unreachable_segments(scores: pd.DataFrame, segment_map: SegmentMap = DEFAULT_SEGMENT_MAP) -> list[str]:
     """Segments no (r, f) pair of the scores actually used can reach (ties leave scores unused).
 
@@ -394,7 +469,8 @@ def segment_summary(scored: pd.DataFrame, features: pd.DataFrame,
     Parameters
     ----------
     scored : DataFrame
-        ``customer_id`` and ``segment`` (:func:`rfm_scores` plus :func:`assign_segments`).
+        ``customer_id`` and ``segment`` (:func:`rfm_scores` plus :func:`assign_segments`), or
+        ``rfm_segment`` when there is no ``segment`` column (:func:`score_rfm`).
     features : DataFrame
         ``customer_id, recency_days, frequency, monetary``.
     segment_map : SegmentMap, optional
@@ -417,6 +493,8 @@ def segment_summary(scored: pd.DataFrame, features: pd.DataFrame,
     0     Top          2        0.666667            0.8
     1    Lost          1        0.333333            0.2
     """
+    if "segment" not in scored.columns and "rfm_segment" in scored.columns:
+        scored = scored.rename(columns={"rfm_segment": "segment"})
     data = scored[["customer_id", "segment"]].merge(
         features[["customer_id", "recency_days", "frequency", "monetary"]], on="customer_id", how="left")
     grouped = data.groupby("segment", observed=True, sort=False)

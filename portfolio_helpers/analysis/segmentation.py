@@ -10,9 +10,11 @@ place every contact on the lead-to-customer lifecycle.
 Pipeline of :func:`fit_segments`
 --------------------------------
 1. **Features.** By default the behavioural columns of :data:`DEFAULT_NUMERIC` that are in
-   the table (recency, frequency, monetary value, order value, orders per year, tenure,
-   discount share, return rate, days late, service minutes) and ``customer_type`` as the
-   only categorical attribute. Without any of those, every numeric column except
+   the table (recency, frequency, monetary value, order value, discount share, return
+   rate, days late, service minutes, margin rate) and ``customer_type`` as the only
+   categorical attribute; constant and near-constant ones are dropped (see below).
+   Orders per year and tenure are left out: for the many customers who bought once they
+   only restate recency. Without any of those, every numeric column except
    ``customer_id``. ``revenue_trend`` and the product-mix shares are left out by default:
    the trend is a ratio with extreme values for new customers and the mix splits
    customers by what they buy rather than how; pass ``numeric=`` to use them.
@@ -38,20 +40,49 @@ Pipeline of :func:`fit_segments`
    (batches of 4,096, 3 initialisations) replaces ``KMeans``: within a few percent of the
    same inertia, many times faster.
 
+Dropped features
+----------------
+Before clustering, a feature on which (almost) every customer has the same value is
+dropped (:func:`flat_features`): its most frequent value (missing values counted as the
+median they are replaced by) covers at least :data:`FLAT_SHARE` (95%) of the customers.
+Such a column cannot separate segments; it only adds noise, and a constant one (a profit
+margin of 40% for everyone when no cost is configured) would otherwise show up as a
+"top feature" of every segment. The result lists them in ``dropped``.
+
 Choosing k
 ----------
-For each k of ``k_range``: inertia (within-cluster sum of squares), silhouette (on a
-seeded sample of at most 10,000 rows), Calinski-Harabasz and Davies-Bouldin.
-The suggested k has the best silhouette; k values within 0.01 of the best count as
-tied and the highest Calinski-Harabasz among them wins. The elbow of the inertia curve
-(kneedle: the point farthest below the chord of the normalised curve) is reported beside.
+For each k of ``k_range`` (2 to 8 by default): inertia (within-cluster sum of squares),
+silhouette (on a seeded sample of at most 10,000 rows), Calinski-Harabasz and
+Davies-Bouldin, plus two usability measures: ``smallest_share`` (the share of customers
+in the smallest segment) and ``min_features_apart`` (over every pair of segments, the
+number of features on which the two differ by a standardized mean difference of at least
+:data:`DIFFERENCE_SMD` (0.5): the gap between the two segment means divided by the
+standard deviation of the feature over all customers, on the clustering scale; the
+smallest count over all pairs).
+
+The suggested k is chosen among the numbers a marketing team can act on,
+:data:`ACTIONABLE_K` (3 to 8): a k is *usable* when its smallest segment holds at least
+:data:`MIN_SEGMENT_SHARE` (2%) of the customers and every pair of segments differs on at
+least :data:`MIN_FEATURES_APART` (2) features. Among usable k, the best silhouette wins
+(how much closer each customer is to its own segment than to the next one); k values
+within 0.01 of the best count as tied and the highest Calinski-Harabasz among them wins.
+Without a usable k, the k with segments large enough, then any k of the range, is taken
+by the same rule. The elbow of the inertia curve (kneedle) is reported beside.
+
+Two segments are often the strongest split (one-time against repeat buyers) but too
+coarse to act on: when the silhouette of k = 2 exceeds the best of 3 to 8 by at least
+:data:`TWO_WAY_MARGIN` (0.05), ``two_way`` reports it as a finding.
+
+Finally, a segment smaller than :data:`MIN_SEGMENT_SHARE` of the customers (possible when
+``k`` is imposed or no k of the range is usable) is merged: its customers join the
+nearest remaining segment centre; ``merged`` lists what was merged.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -67,7 +98,7 @@ from sklearn.metrics import (
 from sklearn.mixture import GaussianMixture
 from sklearn.preprocessing import RobustScaler
 
-from portfolio_helpers.core.formatting import fmt_pct, plural
+from portfolio_helpers.core.files import atomic_to_parquet
 
 __all__ = [
     "DEFAULT_NUMERIC",
@@ -85,15 +116,29 @@ __all__ = [
     "name_clusters",
     "pca_projection",
     "lifecycle_stages",
+    "lifecycle_leads",
+    "portfolio_stages",
     "stage_funnel",
     "segment_migration",
-    "segmentation_findings",
+    "ACTIONABLE_K",
+    "SEGMENT_COLUMNS",
+    "CustomerSegments",
+    "segment_customers",
+    "segment_table",
+    "save_segments",
+    "load_segments",
+    "MIN_SEGMENT_SHARE",
+    "FLAT_SHARE",
+    "MIN_CUSTOMERS",
+    "flat_features",
+    "segment_separation",
+    "merge_small_segments",
 ]
 
 #: Behavioural features used by default (those present in the table).
 DEFAULT_NUMERIC: tuple[str, ...] = (
-    "recency_days", "frequency", "monetary", "avg_order_value", "orders_per_year", "tenure_days",
-    "discount_share", "return_rate", "days_late", "service_minutes_per_1000",
+    "recency_days", "frequency", "monetary", "avg_order_value", "discount_share", "return_rate", "days_late",
+    "service_minutes_per_1000", "margin_rate",
 )
 #: Categorical attributes used by default (those present in the table).
 DEFAULT_CATEGORICAL: tuple[str, ...] = ("customer_type",)
@@ -106,6 +151,20 @@ SILHOUETTE_TIE = 0.01
 #: Mean bootstrap ARI under which :func:`stability` warns.
 STABILITY_THRESHOLD = 0.6
 SKEW_THRESHOLD = 1.0
+#: Numbers of segments a marketing team can act on: the suggested k is taken in this range.
+ACTIONABLE_K: tuple[int, int] = (3, 8)
+#: Smallest share of customers a proposed segment must hold.
+MIN_SEGMENT_SHARE = 0.02
+#: A feature whose most frequent value covers this share of the customers is dropped.
+FLAT_SHARE = 0.95
+#: Standardized mean difference from which two segments count as different on a feature.
+DIFFERENCE_SMD = 0.5
+#: Features on which every pair of segments must differ for a k to be usable.
+MIN_FEATURES_APART = 2
+#: Silhouette advantage of k = 2 over the best actionable k from which the two-way split is reported.
+TWO_WAY_MARGIN = 0.05
+#: Fewest customers with purchases that :func:`segment_customers` clusters.
+MIN_CUSTOMERS = 20
 _QUANTILE_RANGE = (5.0, 95.0)
 
 LIFECYCLE_STAGES: tuple[str, ...] = (
@@ -254,6 +313,15 @@ class SegmentationResult:
         Why, in one or two plain sentences.
     silhouette : float
         Silhouette of the fitted clusters (on a seeded sample of at most 10,000 rows).
+    dropped : DataFrame
+        The constant and near-constant features left out (:func:`flat_features`).
+    merged : list of dict
+        Segments under the minimum share merged into their neighbours
+        (:func:`merge_small_segments`); ``k`` counts the segments left, ``k_fitted`` the
+        clusters fitted.
+    two_way : dict or None
+        When k = 2 has a silhouette at least :data:`TWO_WAY_MARGIN` above the chosen k:
+        ``silhouette_2``, ``silhouette_k``, ``k``, ``smallest_share_2``.
     """
 
     labels: pd.Series
@@ -270,6 +338,10 @@ class SegmentationResult:
     categorical: list[str] = field(default_factory=list)
     preparation: Any = None
     elbow_k: int | None = None
+    dropped: pd.DataFrame = field(default_factory=lambda: flat_features(pd.DataFrame()))
+    merged: list[dict] = field(default_factory=list)
+    two_way: dict | None = None
+    k_fitted: int | None = None
 
     def transform(self, features: pd.DataFrame) -> pd.DataFrame:
         """Apply the fitted preparation (fill values, logs, scaling, one-hots) to another table."""
@@ -362,31 +434,223 @@ def knee_point(x: Sequence[float], y: Sequence[float]) -> float | None:
     return int(value) if float(value).is_integer() else float(value)
 
 
-def _suggest_k(scores: pd.DataFrame) -> tuple[int | None, str, int | None]:
+def _pick(pool: pd.DataFrame) -> tuple[pd.Series, pd.DataFrame]:
+    best = pool["silhouette"].max()
+    tied = pool[pool["silhouette"] >= best - SILHOUETTE_TIE]
+    return tied.sort_values(["calinski_harabasz", "k"], ascending=[False, True]).iloc[0], tied
+
+
+def _suggest_k(scores: pd.DataFrame, actionable: tuple[int, int] = ACTIONABLE_K,
+               min_share: float = MIN_SEGMENT_SHARE) -> tuple[int | None, str, int | None, dict | None]:
     elbow = knee_point(scores["k"], scores["inertia"]) if scores["inertia"].notna().all() else None
     valid = scores[scores["silhouette"].notna()]
     elbow_text = f" The elbow of the inertia curve (kneedle) is at k = {elbow}." if elbow is not None \
         else " The inertia curve has no clear elbow."
     if valid.empty:
-        return None, "No k could be scored (fewer than two clusters found)." + elbow_text, elbow
-    best = valid["silhouette"].max()
-    tied = valid[valid["silhouette"] >= best - SILHOUETTE_TIE]
-    chosen = tied.sort_values(["calinski_harabasz", "k"], ascending=[False, True]).iloc[0]
-    k = int(chosen["k"])
-    if len(tied) == 1:
-        reason = f"k = {k} has the best silhouette ({chosen['silhouette']:.2f})."
+        return None, "No k could be scored (fewer than two clusters found)." + elbow_text, elbow, None
+    low, high = actionable
+    in_range = valid[valid["k"].between(low, high)]
+    span = f"from {low} to {high}"
+    if in_range.empty:
+        in_range, span = valid, f"from {int(valid['k'].min())} to {int(valid['k'].max())} (too few customers " \
+                                f"for {low} to {high})"
+    sized = in_range[in_range["smallest_share"] >= min_share]
+    usable = sized[sized["min_features_apart"] >= MIN_FEATURES_APART]
+    rule = (f"each segment holds at least {min_share:.0%} of the customers and every two segments differ "
+            f"on at least {MIN_FEATURES_APART} features")
+    if not usable.empty:
+        pool, scope = usable, f"among the numbers of segments {span} where {rule}"
+    elif not sized.empty:
+        pool, scope = sized, (f"among the numbers of segments {span}; none gives segments that all differ on "
+                              f"{MIN_FEATURES_APART} features, so only the {min_share:.0%} minimum size applies")
     else:
+        pool, scope = in_range, (f"among the numbers of segments {span}; each of them leaves a segment under "
+                                 f"{min_share:.0%} of the customers, which is merged into its neighbours")
+    chosen, tied = _pick(pool)
+    k = int(chosen["k"])
+    reason = f"k = {k} has the best silhouette ({chosen['silhouette']:.2f}) {scope}."
+    if len(tied) > 1:
         others = ", ".join(str(int(v)) for v in tied["k"] if int(v) != k)
-        reason = (f"k = {k} has the best silhouette ({chosen['silhouette']:.2f}) within {SILHOUETTE_TIE} "
-                  f"of the best, tied with k = {others}; the tie is broken by the highest "
-                  f"Calinski-Harabasz score ({chosen['calinski_harabasz']:,.0f}).")
-    return k, reason + elbow_text, elbow
+        reason += (f" It is within {SILHOUETTE_TIE} of k = {others}; the tie is broken by the highest "
+                   f"Calinski-Harabasz score ({chosen['calinski_harabasz']:,.0f}).")
+    two_way = None
+    pair = valid[valid["k"] == 2]
+    if k != 2 and not pair.empty and pair["silhouette"].iloc[0] - chosen["silhouette"] >= TWO_WAY_MARGIN:
+        labels_two = pair.iloc[0]
+        two_way = {"silhouette_2": float(labels_two["silhouette"]), "silhouette_k": float(chosen["silhouette"]),
+                   "k": k, "smallest_share_2": float(labels_two["smallest_share"])}
+    return k, reason + elbow_text, elbow, two_way
+
+
+def flat_features(features: pd.DataFrame, columns: Sequence[str] | None = None,
+                  share: float = FLAT_SHARE) -> pd.DataFrame:
+    """Constant and near-constant features: the most frequent value covers ``share`` of the rows or more.
+
+    Numeric values are compared rounded to 9 decimals (so ``0.39999999999999997`` and
+    ``0.4`` are the same value) with missing values counted as the median they are
+    replaced by before clustering; categorical values as text, a missing value being a
+    value of its own.
+
+    Parameters
+    ----------
+    features : DataFrame
+        One row per customer.
+    columns : list of str, optional
+        Columns checked; default every column except ``customer_id``.
+    share : float, default :data:`FLAT_SHARE`
+        Share of the rows from which the most frequent value makes a column near-constant.
+
+    Returns
+    -------
+    DataFrame
+        One row per flat column, in the order of ``columns``: ``feature``, ``value`` (the
+        most frequent value, as text; numbers to 9 significant digits), ``share`` (of the rows holding it) and ``reason``
+        (``"constant"`` or ``"near-constant"``).
+
+    Examples
+    --------
+    >>> f = pd.DataFrame({"margin": [0.4] * 40, "returns": [0.0] * 39 + [1.0], "spend": range(40)})
+    >>> flat_features(f)
+       feature value  share         reason
+    0   margin   0.4  1.000       constant
+    1  returns     0  0.975  near-constant
+    """
+    columns = [c for c in features.columns if c != "customer_id"] if columns is None else list(columns)
+    rows = []
+    for col in columns:
+        values = features[col]
+        if _is_numeric(values):
+            x = pd.to_numeric(values, errors="coerce").astype("float64")
+            median = x.median()
+            values = x.fillna(0.0 if pd.isna(median) else median).round(9)
+        else:
+            values = values.astype("string").fillna("(missing)")
+        counts = values.value_counts(sort=True)
+        top = float(counts.iloc[0] / len(values)) if len(values) else 1.0
+        if len(counts) <= 1 or top >= share:
+            top_value = counts.index[0] if len(counts) else ""
+            if isinstance(top_value, float):
+                top_value = f"{top_value:.9g}"
+            rows.append({"feature": col, "value": str(top_value),
+                         "share": round(top, 6), "reason": "constant" if len(counts) <= 1 else "near-constant"})
+    return pd.DataFrame(rows, columns=["feature", "value", "share", "reason"])
+
+
+def _feature_groups(columns: Sequence[str], categorical: Sequence[str]) -> np.ndarray:
+    """Source feature of each matrix column (one-hot ``col=value`` columns belong to ``col``)."""
+    out = []
+    for column in columns:
+        owner = next((c for c in categorical if column.startswith(f"{c}=")), column)
+        out.append(owner)
+    return np.asarray(out, dtype=object)
+
+
+def _features_apart(X: np.ndarray, labels: np.ndarray, groups: np.ndarray) -> dict[tuple, list[str]]:
+    std = X.std(axis=0)
+    std = np.where(std > 1e-12, std, np.nan)
+    clusters = np.unique(labels)
+    means = {c: X[labels == c].mean(axis=0) for c in clusters}
+    out = {}
+    for i, a in enumerate(clusters):
+        for b in clusters[i + 1:]:
+            with np.errstate(invalid="ignore"):
+                smd = np.abs(means[a] - means[b]) / std
+            apart = smd >= DIFFERENCE_SMD
+            out[(a, b)] = list(dict.fromkeys(groups[apart]))
+    return out
+
+
+def segment_separation(matrix: pd.DataFrame, labels: pd.Series, categorical: Sequence[str] = ()) -> pd.DataFrame:
+    """How much every two segments differ: features with a standardized mean difference of at least 0.5.
+
+    The standardized mean difference of a feature between segments A and B is
+    ``|mean_A - mean_B| / sd``, ``sd`` being the standard deviation of the feature over
+    all customers, on the clustering scale (after the log transform; one-hot columns of
+    a categorical attribute count for their attribute).
+
+    Parameters
+    ----------
+    matrix : DataFrame
+        The clustering matrix (``SegmentationResult.matrix``).
+    labels : Series
+        Segment of each row of ``matrix``.
+    categorical : list of str
+        Categorical attributes whose one-hot columns ``col=value`` are in ``matrix``.
+
+    Returns
+    -------
+    DataFrame
+        One row per pair of segments: ``segment_a``, ``segment_b``, ``features_apart``
+        (count) and ``features`` (their names, comma-separated).
+
+    Examples
+    --------
+    >>> m = pd.DataFrame({"x": [0.0, 0.1, 5.0, 5.1], "y": [1.0, 1.0, 1.0, 1.1]})
+    >>> segment_separation(m, pd.Series([0, 0, 1, 1]))
+       segment_a  segment_b  features_apart features
+    0          0          1               2     x, y
+    """
+    X = np.asarray(matrix, dtype="float64")
+    groups = _feature_groups(list(matrix.columns), categorical)
+    pairs = _features_apart(X, np.asarray(labels), groups)
+    return pd.DataFrame([{"segment_a": a, "segment_b": b, "features_apart": len(names),
+                          "features": ", ".join(names)} for (a, b), names in pairs.items()],
+                        columns=["segment_a", "segment_b", "features_apart", "features"])
+
+
+def merge_small_segments(matrix, labels, min_share: float = MIN_SEGMENT_SHARE) -> tuple[np.ndarray, list[dict]]:
+    """Merge every segment under ``min_share`` of the rows into the nearest remaining segment centres.
+
+    The smallest segment goes first: each of its rows joins the segment whose centre (mean
+    of its rows in ``matrix``) is nearest; the centres are recomputed and the next small
+    segment follows, until every segment holds at least ``min_share`` (or one is left).
+    Segments are then renumbered 0..k-1 by decreasing size.
+
+    Returns
+    -------
+    labels : ndarray
+        The new segment of every row.
+    merged : list of dict
+        One entry per merged segment: ``customers``, ``share``, ``into`` (the segments of the
+        returned labels that received them).
+
+    Examples
+    --------
+    >>> X = np.r_[np.zeros((50, 1)), np.full((49, 1), 10.0), [[11.0]]]
+    >>> labels = np.r_[np.zeros(50, int), np.ones(49, int), [2]]
+    >>> new, merged = merge_small_segments(X, labels, 0.02)
+    >>> int(new[-1]), merged
+    (1, [{'customers': 1, 'share': 0.01, 'into': [1]}])
+    """
+    X = np.asarray(matrix, dtype="float64")
+    current = np.asarray(labels).copy()
+    merged, receivers = [], []
+    n = len(current)
+    while True:
+        values, counts = np.unique(current, return_counts=True)
+        small = counts < min_share * n
+        if len(values) <= 1 or not small.any():
+            break
+        victim = values[small][np.argmin(counts[small])]
+        keep = values[values != victim]
+        centres = np.array([X[current == c].mean(axis=0) for c in keep])
+        members = np.flatnonzero(current == victim)
+        distance = ((X[members, None, :] - centres[None, :, :]) ** 2).sum(axis=2)
+        current[members] = keep[distance.argmin(axis=1)]
+        merged.append({"customers": int(len(members)), "share": round(len(members) / n, 6)})
+        receivers.append(members)
+    final = _relabel_by_size(current)
+    for entry, members in zip(merged, receivers, strict=True):
+        entry["into"] = sorted(int(v) for v in np.unique(final[members]))
+    return final, merged
 
 
 def fit_segments(features: pd.DataFrame, numeric: Sequence[str] | None = None,
                  categorical: Sequence[str] | None = None, k: int | None = None,
-                 algorithm: str = "kmeans", seed: int = 42, k_range: Sequence[int] = range(2, 11),
-                 categorical_weight: float = 0.5, score_k: bool | None = None) -> SegmentationResult:
+                 algorithm: str = "kmeans", seed: int = 42, k_range: Sequence[int] = range(2, 9),
+                 categorical_weight: float = 0.5, score_k: bool | None = None, drop_flat: bool = True,
+                 min_share: float = MIN_SEGMENT_SHARE,
+                 actionable: tuple[int, int] = ACTIONABLE_K) -> SegmentationResult:
     """Cluster customers on their features; suggest a number of clusters.
 
     Parameters
@@ -397,62 +661,90 @@ def fit_segments(features: pd.DataFrame, numeric: Sequence[str] | None = None,
         Columns to use; defaults in :data:`DEFAULT_NUMERIC` and :data:`DEFAULT_CATEGORICAL`
         (those present). See the module documentation for the transformations.
     k : int, optional
-        Number of clusters. By default the suggested k (best silhouette over ``k_range``).
+        Number of clusters. By default the suggested k (see "Choosing k" in the module
+        documentation: the best silhouette among the usable k of ``actionable``).
     algorithm : {"kmeans", "gmm"}
         k-means (MiniBatchKMeans above 200,000 rows) or a Gaussian mixture (full covariance).
     seed : int
         Random state of the models and of the silhouette sample.
     k_range : sequence of int
-        Values of k scored for the suggestion.
+        Values of k scored (2 is scored to report a dominant two-way split).
     categorical_weight : float, default 0.5
         Weight of the one-hot columns (0 ignores the categorical attributes).
     score_k : bool, optional
         Score every k of ``k_range``. Default: when ``k`` is None, or on tables up to
         50,000 rows (cheap), so the suggestion is available beside a fixed k.
+    drop_flat : bool, default True
+        Leave out the constant and near-constant features (:func:`flat_features`).
+    min_share : float, default :data:`MIN_SEGMENT_SHARE`
+        Smallest share of customers of a segment; smaller segments are merged (0: never).
+    actionable : (int, int), default :data:`ACTIONABLE_K`
+        Range of k among which the suggestion is taken.
 
     Returns
     -------
     SegmentationResult
 
+    Raises
+    ------
+    ValueError
+        With fewer than 3 customers, when every feature is flat, or when no k of
+        ``k_range`` can be fitted.
+
     Examples
     --------
     >>> rng = np.random.default_rng(0)
     >>> f = pd.DataFrame({"customer_id": range(300),
-    ...                   "frequency": np.r_[rng.normal(2, .3, 150), rng.normal(20, 2, 150)],
-    ...                   "monetary": np.r_[rng.normal(100, 10, 150), rng.normal(5000, 300, 150)]})
-    >>> result = fit_segments(f, k_range=range(2, 5))
+    ...                   "frequency": np.r_[rng.normal(2, .3, 100), rng.normal(20, 2, 100),
+    ...                                      rng.normal(8, 1, 100)],
+    ...                   "monetary": np.r_[rng.normal(100, 10, 100), rng.normal(5000, 300, 100),
+    ...                                     rng.normal(800, 50, 100)]})
+    >>> result = fit_segments(f, k_range=range(2, 6))
     >>> result.k, result.suggested_k, result.labels.value_counts().tolist()
-    (2, 2, [150, 150])
+    (3, 3, [100, 100, 100])
     >>> result.k_scores.columns.tolist()
-    ['k', 'inertia', 'silhouette', 'calinski_harabasz', 'davies_bouldin']
-    >>> result.k_reason.split(".")[0]
-    'k = 2 has the best silhouette (0'
+    ['k', 'inertia', 'silhouette', 'calinski_harabasz', 'davies_bouldin', 'smallest_share', 'min_features_apart']
+    >>> result.k_reason.split(" among")[0]
+    'k = 3 has the best silhouette (0.87)'
     """
     if algorithm not in ("kmeans", "gmm"):
         raise ValueError(f"algorithm must be 'kmeans' or 'gmm', got {algorithm!r}")
     if len(features) < 3:
         raise ValueError(f"need at least 3 customers to cluster, got {len(features)}")
+    numeric, categorical = _choose_columns(features, numeric, categorical)
+    dropped = flat_features(features, numeric + categorical) if drop_flat else flat_features(features, [])
+    numeric = [c for c in numeric if c not in set(dropped["feature"])]
+    categorical = [c for c in categorical if c not in set(dropped["feature"])]
+    if not numeric and not categorical:
+        raise ValueError(f"every feature is constant or near-constant (one value for at least "
+                         f"{FLAT_SHARE:.0%} of the customers): {', '.join(dropped['feature'])}")
     matrix, prep = prepare_matrix(features, numeric, categorical, categorical_weight)
     X = matrix.to_numpy(dtype="float64")
     n = len(X)
+    n_distinct = len(np.unique(X, axis=0))
+    groups = _feature_groups(list(matrix.columns), prep.categorical)
     if score_k is None:
         score_k = k is None or n <= 50_000
     if k is None and not score_k:
         raise ValueError("k is required when score_k=False")
 
-    k_scores, suggested, reason, elbow = None, None, "k was given; no k was scored.", None
+    k_scores, suggested, reason, elbow, two_way = None, None, "k was given; no k was scored.", None, None
     if score_k:
         rows = []
         for candidate in k_range:
             candidate = int(candidate)
-            if not 2 <= candidate < n:
+            if not 2 <= candidate < n or candidate > n_distinct:
                 continue
             _, labels = _fit_predict(X, candidate, algorithm, seed)
-            rows.append({"k": candidate, **_scores(X, labels, seed)})
+            apart = _features_apart(X, labels, groups)
+            rows.append({"k": candidate, **_scores(X, labels, seed),
+                         "smallest_share": float(np.bincount(labels).min() / n),
+                         "min_features_apart": min((len(v) for v in apart.values()), default=0)})
         if not rows:
-            raise ValueError(f"no k of k_range is between 2 and the number of customers - 1 ({n - 1})")
+            raise ValueError(f"no k of k_range is between 2 and the number of distinct customers "
+                             f"({min(n - 1, n_distinct)})")
         k_scores = pd.DataFrame(rows)
-        suggested, reason, elbow = _suggest_k(k_scores)
+        suggested, reason, elbow, two_way = _suggest_k(k_scores, actionable, min_share)
         if k is not None and suggested is not None and k != suggested:
             reason += f" k = {k} was imposed."
     if k is None:
@@ -461,11 +753,14 @@ def fit_segments(features: pd.DataFrame, numeric: Sequence[str] | None = None,
     if not 1 <= k <= n:
         raise ValueError(f"k must be between 1 and the number of customers ({n}), got {k}")
     model, raw = _fit_predict(X, k, algorithm, seed)
-    labels = pd.Series(_relabel_by_size(raw), index=features.index, name="segment")
+    final, merged = merge_small_segments(X, _relabel_by_size(raw), min_share) if min_share > 0 \
+        else (_relabel_by_size(raw), [])
+    labels = pd.Series(final, index=features.index, name="segment")
     return SegmentationResult(
-        labels=labels, k=k, model=model, matrix=matrix, k_scores=k_scores, suggested_k=suggested,
-        k_reason=reason, silhouette=_silhouette(X, labels.to_numpy(), seed), algorithm=algorithm,
-        seed=seed, numeric=prep.numeric, categorical=prep.categorical, preparation=prep, elbow_k=elbow,
+        labels=labels, k=int(labels.nunique()), model=model, matrix=matrix, k_scores=k_scores,
+        suggested_k=suggested, k_reason=reason, silhouette=_silhouette(X, labels.to_numpy(), seed),
+        algorithm=algorithm, seed=seed, numeric=prep.numeric, categorical=prep.categorical,
+        preparation=prep, elbow_k=elbow, dropped=dropped, merged=merged, two_way=two_way, k_fitted=k,
     )
 
 
@@ -565,7 +860,7 @@ def _describe_difference(col: str, cluster_mean: float, overall_mean: float, smd
 
 def profiles(features: pd.DataFrame, labels: pd.Series, value_col: str = "monetary",
              profit_col: str | None = None, numeric: Sequence[str] | None = None,
-             n_top: int = 3) -> pd.DataFrame:
+             n_top: int = 3, top_from: Sequence[str] | None = None) -> pd.DataFrame:
     """One row per cluster: size, value shares, medians, indexes and what sets it apart.
 
     Parameters
@@ -582,6 +877,10 @@ def profiles(features: pd.DataFrame, labels: pd.Series, value_col: str = "moneta
         Columns profiled; default every numeric column except ``customer_id``.
     n_top : int
         Number of distinguishing features in ``top_features``.
+    top_from : list of str, optional
+        Columns eligible for ``top_features`` (e.g. the clustering features); default all
+        profiled columns. A column whose standard deviation is nil (up to float noise) is
+        never a top feature.
 
     Returns
     -------
@@ -635,8 +934,11 @@ def profiles(features: pd.DataFrame, labels: pd.Series, value_col: str = "moneta
 
     means = groups.mean()
     overall = values.mean()
-    std = values.std(ddof=0).replace(0.0, np.nan)
+    std = values.std(ddof=0)
+    std = std.where(std > 1e-9 * overall.abs().clip(lower=1.0))
     smd = (means - overall) / std
+    if top_from is not None:
+        smd = smd[[c for c in numeric if c in set(top_from)]]
     tops = []
     for cluster in out.index:
         row = smd.loc[cluster].dropna()
@@ -866,6 +1168,42 @@ def lifecycle_stages(customers: pd.DataFrame | None, features: pd.DataFrame, lea
     })
 
 
+def lifecycle_leads(tables: dict[str, pd.DataFrame]) -> pd.DataFrame | None:
+    """The leads table to add to the CRM stages, or None when the CRM already holds the open leads.
+
+    Leads that have not converted carry no customer id, so when the customers table also lists
+    contacts at the lead / prospect / qualified stages, adding the leads table would count those
+    people twice: the CRM's own stages are then the funnel.
+
+    Examples
+    --------
+    >>> leads = pd.DataFrame({"lead_id": ["L1"]})
+    >>> crm = pd.DataFrame({"customer_id": ["C1", "C2"], "stage": ["customer", "prospect"]})
+    >>> lifecycle_leads({"customers": crm, "leads": leads}) is None, lifecycle_leads({"leads": leads}) is leads
+    (True, True)
+    """
+    customers = tables.get("customers")
+    if customers is not None and "stage" in customers.columns:
+        if customers["stage"].isin(["lead", "prospect", "qualified"]).any():
+            return None
+    return tables.get("leads")
+
+
+def portfolio_stages(tables: Mapping[str, pd.DataFrame], features: pd.DataFrame, as_of) -> pd.DataFrame:
+    """:func:`lifecycle_stages` of a portfolio: its customers table and leads when present (see :func:`lifecycle_leads`).
+
+    Parameters
+    ----------
+    tables : dict of DataFrame
+        The cleaned tables; ``customers`` and ``leads`` are optional.
+    features : DataFrame
+        The customer features (customers with purchases).
+    as_of : date-like
+        Analysis date.
+    """
+    return lifecycle_stages(tables.get("customers"), features, lifecycle_leads(tables), as_of=as_of)
+
+
 def stage_funnel(stages) -> pd.DataFrame:
     """Lead-to-customer funnel from a snapshot of lifecycle stages.
 
@@ -903,7 +1241,7 @@ def stage_funnel(stages) -> pd.DataFrame:
 
 
 # --------------------------------------------------------------------------------------------------
-# Migration and findings
+# Migration
 # --------------------------------------------------------------------------------------------------
 
 def _label_order(values) -> list:
@@ -961,56 +1299,205 @@ def segment_migration(labels_before: pd.Series, labels_after: pd.Series,
     return counts, revenue
 
 
-def segmentation_findings(result: SegmentationResult, profile: pd.DataFrame | None = None,
-                          names: Mapping | None = None, stability_check: Mapping | None = None) -> list[str]:
-    """A few plain sentences on a segmentation: k and why, largest and most valuable segment, stability.
+# --------------------------------------------------------------------------------------------------
+# Notebook 04: the whole segmentation, or why it could not run; the saved segments table
+# --------------------------------------------------------------------------------------------------
+
+#: Columns of the saved segments table (``data/segments.parquet``), read by later notebooks.
+SEGMENT_COLUMNS: tuple[str, ...] = ("customer_id", "rfm_segment", "cluster", "cluster_name", "lifecycle_stage")
+#: RFM columns added to the per-customer table beside :data:`SEGMENT_COLUMNS`.
+_RFM_COLUMNS = ("recency_days", "frequency", "monetary", "r_score", "f_score", "m_score")
+SEGMENTS_FILE = "data/segments.parquet"
+
+
+@dataclass
+class CustomerSegments:
+    """Outcome of :func:`segment_customers`: the segmentation, or why it could not run.
+
+    Attributes
+    ----------
+    n_customers : int
+        Customers with purchases (rows of the features).
+    skipped : str or None
+        None when the clustering ran, else why not: ``"too_few_customers"`` (fewer than
+        ``needed`` customers), ``"no_varying_feature"`` (every feature is constant or
+        near-constant) or ``"too_few_distinct"`` (fewer than ``needed`` customers with
+        different features).
+    needed : int or None
+        The minimum that was not met.
+    n_distinct : int or None
+        Customers with different clustering features (when counted).
+    result, stability, profiles, names
+        :func:`fit_segments`, :func:`stability` (None with fewer than 2 segments),
+        :func:`profiles` and :func:`name_clusters` outputs (None / empty when skipped).
+    clusters : DataFrame
+        ``customer_id, cluster, cluster_name`` for every customer (missing when skipped).
+    dropped : DataFrame
+        :func:`flat_features` of the candidate features.
+    """
+
+    n_customers: int
+    clusters: pd.DataFrame
+    dropped: pd.DataFrame
+    skipped: str | None = None
+    needed: int | None = None
+    n_distinct: int | None = None
+    result: SegmentationResult | None = None
+    stability: dict | None = None
+    profiles: pd.DataFrame | None = None
+    names: dict = field(default_factory=dict)
+
+    @property
+    def ran(self) -> bool:
+        """Whether the clustering ran."""
+        return self.skipped is None
+
+
+def _no_clusters(features: pd.DataFrame) -> pd.DataFrame:
+    return pd.DataFrame({"customer_id": features["customer_id"].astype("string").to_numpy(),
+                         "cluster": pd.array([pd.NA] * len(features), dtype="Int64"),
+                         "cluster_name": pd.array([pd.NA] * len(features), dtype="string")})
+
+
+def segment_customers(features: pd.DataFrame, k: int | None = None, algorithm: str = "kmeans", seed: int = 42,
+                      categorical_weight: float = 0.5, name_overrides: Mapping | None = None,
+                      n_boot: int = 20, value_col: str = "monetary") -> CustomerSegments:
+    """Notebook 04's clustering: fit, check stability, profile and name the segments, or say why not.
+
+    Runs :func:`fit_segments` on the default features (:data:`DEFAULT_NUMERIC`,
+    :data:`DEFAULT_CATEGORICAL`, those present, flat ones dropped) when the portfolio
+    allows it: at least :data:`MIN_CUSTOMERS` customers with purchases, at least one
+    feature that varies, and at least ``ACTIONABLE_K[0]`` customers with different
+    features. Otherwise nothing is fitted and ``skipped`` says which condition failed.
+    The profiles cover every numeric feature that is not flat (with ``profit`` as the
+    profit column when present); their ``top_features`` come from the clustering features.
 
     Parameters
     ----------
-    result : SegmentationResult
-    profile : DataFrame, optional
-        :func:`profiles` of the result (for the revenue sentence).
-    names : dict, optional
-        :func:`name_clusters` output; default "segment <number>".
-    stability_check : dict, optional
-        :func:`stability` output.
+    features : DataFrame
+        :func:`portfolio_helpers.analysis.features.customer_features`.
+    k : int, optional
+        Number of clusters; default the suggested one.
+    algorithm, seed, categorical_weight
+        As in :func:`fit_segments`.
+    name_overrides : dict, optional
+        Cluster names from the config (:func:`name_clusters`).
+    n_boot : int
+        Bootstrap refits of :func:`stability`.
+    value_col : str
+        Revenue column of the profiles.
+
+    Returns
+    -------
+    CustomerSegments
 
     Examples
     --------
-    >>> rng = np.random.default_rng(0)
-    >>> f = pd.DataFrame({"customer_id": range(200), "monetary": np.r_[rng.normal(100, 5, 150),
-    ...                                                             rng.normal(900, 30, 50)]})
-    >>> r = fit_segments(f, k_range=range(2, 4))
-    >>> for line in segmentation_findings(r, profiles(f, r.labels)):
-    ...     print(line)
-    The customers fall into 2 segments: k = 2 has the best silhouette (0.98).
-    The largest segment, segment 0, holds 150 customers (75.0%).
-    Segment 1 brings 74.9% of revenue with 25.0% of the customers.
+    >>> one = pd.DataFrame({"customer_id": ["c1"], "recency_days": [10], "monetary": [5.0]})
+    >>> out = segment_customers(one)
+    >>> out.ran, out.skipped, out.needed, out.n_customers
+    (False, 'too_few_customers', 20, 1)
     """
-    def label(cluster) -> str:
-        return names.get(cluster, f"segment {cluster}") if names else f"segment {cluster}"
+    n = len(features)
+    numeric, categorical = _choose_columns(features, None, None)
+    dropped = flat_features(features, numeric + categorical)
+    kept = [c for c in numeric + categorical if c not in set(dropped["feature"])]
+    base = {"n_customers": n, "clusters": _no_clusters(features), "dropped": dropped}
+    if n < MIN_CUSTOMERS:
+        return CustomerSegments(**base, skipped="too_few_customers", needed=MIN_CUSTOMERS)
+    if not kept:
+        return CustomerSegments(**base, skipped="no_varying_feature")
+    n_distinct = len(features[kept].drop_duplicates())
+    if n_distinct < ACTIONABLE_K[0]:
+        return CustomerSegments(**base, skipped="too_few_distinct", needed=ACTIONABLE_K[0], n_distinct=n_distinct)
+    result = fit_segments(features, k=k, algorithm=algorithm, seed=seed, categorical_weight=categorical_weight)
+    check = stability(result.matrix, result.k, n_boot=n_boot, seed=seed, algorithm=algorithm) \
+        if 2 <= result.k < n else None
+    profiled = [c for c in features.columns if c != "customer_id" and _is_numeric(features[c])]
+    profiled = [c for c in profiled if c not in set(flat_features(features, profiled)["feature"])]
+    profit_col = "profit" if "profit" in features.columns else None
+    profile = profiles(features, result.labels, value_col=value_col, profit_col=profit_col, numeric=profiled,
+                       top_from=result.numeric + result.categorical)
+    names = name_clusters(profile, overrides=name_overrides)
+    clusters = pd.DataFrame({"customer_id": features["customer_id"].astype("string").to_numpy(),
+                             "cluster": pd.array(result.labels.to_numpy(), dtype="Int64"),
+                             "cluster_name": pd.array(result.labels.map(names).to_numpy(), dtype="string")})
+    return CustomerSegments(n_customers=n, clusters=clusters, dropped=dropped, n_distinct=n_distinct,
+                            result=result, stability=check, profiles=profile, names=names)
 
-    lines = []
-    why = re.split(r" The (?:elbow|inertia)", result.k_reason)[0] if result.suggested_k == result.k else ""
-    if result.suggested_k is not None and result.suggested_k != result.k:
-        why = f"k was set to {result.k}; the scores suggest k = {result.suggested_k}"
-    elif not why:
-        why = "k was set by the analyst"
-    lines.append(f"The customers fall into {plural(result.k, 'segment')}: {why.rstrip('.')}.")
-    sizes = result.labels.value_counts()
-    largest = sizes.index[0]
-    text = label(largest)
-    lines.append(f"The largest segment, {text}, holds {plural(int(sizes.iloc[0]), 'customer')} "
-                 f"({fmt_pct(sizes.iloc[0] / sizes.sum())}).")
-    if profile is not None and "revenue_share" in profile.columns and profile["revenue_share"].notna().any():
-        top = profile["revenue_share"].idxmax()
-        name = label(top)
-        lines.append(f"{name[0].upper() + name[1:]} brings {fmt_pct(profile.loc[top, 'revenue_share'])} of revenue "
-                     f"with {fmt_pct(profile.loc[top, 'share_customers'])} of the customers.")
-    if stability_check is not None:
-        if stability_check.get("warning"):
-            lines.append(stability_check["warning"])
-        else:
-            lines.append(f"The segments are stable: bootstrap refits agree with them at a mean adjusted Rand "
-                         f"index of {stability_check['mean_ari']:.2f}.")
-    return lines
+
+def segment_table(scores: pd.DataFrame, segments: CustomerSegments, stages: pd.DataFrame) -> pd.DataFrame:
+    """One row per customer: RFM values, scores and segment, cluster and its name, lifecycle stage.
+
+    Parameters
+    ----------
+    scores : DataFrame
+        :func:`portfolio_helpers.analysis.rfm.score_rfm` output.
+    segments : CustomerSegments
+        :func:`segment_customers` output (clusters missing when it did not run).
+    stages : DataFrame
+        :func:`lifecycle_stages` output (``contact_id, lifecycle_stage``).
+
+    Returns
+    -------
+    DataFrame
+        ``customer_id``, the RFM values and scores, then :data:`SEGMENT_COLUMNS`, in the
+        order of ``scores``.
+    """
+    table = scores[["customer_id", *_RFM_COLUMNS, "rfm_segment"]].copy()
+    table["customer_id"] = table["customer_id"].astype("string")
+    table["rfm_segment"] = table["rfm_segment"].astype("string")
+    table = table.merge(segments.clusters, on="customer_id", how="left")
+    lifecycle = pd.DataFrame({"customer_id": stages["contact_id"].astype("string").to_numpy(),
+                              "lifecycle_stage": stages["lifecycle_stage"].astype("string").to_numpy()})
+    return table.merge(lifecycle, on="customer_id", how="left")
+
+
+def save_segments(frame: pd.DataFrame, output_dir) -> Path:
+    """Write the segments table to ``<output_dir>/data/segments.parquet`` (atomically).
+
+    Parameters
+    ----------
+    frame : DataFrame
+        Holds at least :data:`SEGMENT_COLUMNS` (e.g. :func:`segment_table`); only those are saved,
+        typed: ``customer_id``, ``rfm_segment``, ``cluster_name`` and ``lifecycle_stage`` as
+        strings, ``cluster`` as a nullable integer.
+    output_dir : path
+        Run folder of the notebooks.
+
+    Returns
+    -------
+    Path of the file.
+
+    Raises
+    ------
+    KeyError
+        When a column of :data:`SEGMENT_COLUMNS` is missing (the message names them).
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> folder = tempfile.mkdtemp()
+    >>> frame = pd.DataFrame({"customer_id": ["a"], "rfm_segment": ["Champions"], "cluster": [0],
+    ...                       "cluster_name": ["Loyal"], "lifecycle_stage": ["customer — active"]})
+    >>> _ = save_segments(frame, folder)
+    >>> load_segments(folder).dtypes.astype(str).tolist()
+    ['string', 'string', 'Int64', 'string', 'string']
+    """
+    missing = [c for c in SEGMENT_COLUMNS if c not in frame.columns]
+    if missing:
+        raise KeyError(f"the segments table has no column {', '.join(missing)}; it has {', '.join(map(str, frame.columns))}")
+    out = pd.DataFrame({c: frame[c].astype("string").to_numpy() for c in SEGMENT_COLUMNS if c != "cluster"})
+    out.insert(2, "cluster", pd.array(pd.to_numeric(frame["cluster"]).to_numpy(), dtype="Int64"))
+    return atomic_to_parquet(out, Path(output_dir) / SEGMENTS_FILE, index=False)
+
+
+def load_segments(output_dir) -> pd.DataFrame | None:
+    """The segments table saved by notebook 04 (:func:`save_segments`), or None when it did not run."""
+    path = Path(output_dir) / SEGMENTS_FILE
+    if not path.is_file():
+        return None
+    frame = pd.read_parquet(path)
+    for col in SEGMENT_COLUMNS:
+        frame[col] = frame[col].astype("Int64" if col == "cluster" else "string")
+    return frame[list(SEGMENT_COLUMNS)]

@@ -1,30 +1,59 @@
-"""Tables and plain-language findings of notebook ``04_segmentation``, built on
-:mod:`portfolio_helpers.analysis.features`, :mod:`portfolio_helpers.analysis.rfm` and :mod:`portfolio_helpers.analysis.segmentation`."""
+"""Tables, charts and plain-language findings of notebook ``04_segmentation``, built on
+:mod:`portfolio_helpers.analysis.features`, :mod:`portfolio_helpers.analysis.rfm` and
+:mod:`portfolio_helpers.analysis.segmentation` (which compute; this module only writes up)."""
 
 from __future__ import annotations
+
+import html
+import re
+from collections.abc import Mapping
+from pathlib import Path
 
 import pandas as pd
 
 from portfolio_helpers.analysis import features, rfm
-from portfolio_helpers.reporting.narrative import fmt_int, fmt_money, fmt_pct, plural
+from portfolio_helpers.analysis.segmentation import (
+    ACTIONABLE_K,
+    FLAT_SHARE,
+    MIN_SEGMENT_SHARE,
+    CustomerSegments,
+    SegmentationResult,
+)
+from portfolio_helpers.core.files import atomic_to_csv
+from portfolio_helpers.reporting import charts
+from portfolio_helpers.reporting.narrative import (
+    fmt_int,
+    fmt_money,
+    fmt_pct,
+    plural,
+    show_markdown,
+    show_table,
+)
 
 __all__ = [
-    "score_rfm",
+    "segmentation_findings",
+    "segments_findings",
+    "skipped_sentence",
+    "dropped_sentence",
+    "two_way_sentence",
+    "merged_sentence",
+    "segmentation_metrics",
+    "feature_definitions",
+    "segment_map_table",
+    "rfm_value_view",
+    "show_k_choice",
+    "show_profiles",
+    "show_lifecycle",
+    "show_migration",
+    "export_profiles",
+    "explorer",
+    "settings_text",
     "rfm_findings",
     "rfm_grid",
     "rfm_summary_formats",
-    "previous_segments",
     "migration_findings",
-    "lifecycle_leads",
     "cluster_name_overrides",
 ]
-
-
-def score_rfm(customer_features: pd.DataFrame, segment_map: rfm.SegmentMap) -> pd.DataFrame:
-    """RFM scores and the named segment of each customer (column ``rfm_segment``)."""
-    scores = rfm.rfm_scores(customer_features)
-    scores["rfm_segment"] = rfm.assign_segments(scores, segment_map).to_numpy()
-    return scores
 
 
 def rfm_findings(summary: pd.DataFrame, currency: str) -> list[str]:
@@ -37,13 +66,13 @@ def rfm_findings(summary: pd.DataFrame, currency: str) -> list[str]:
                      f"of customers) bring {fmt_pct(champions['revenue_share'])} of revenue: they bought recently "
                      f"and often.")
     slipping = [name for name in ("At Risk", "Can't Lose Them") if name in by_name.index]
-    if slipping:
-        customers = int(by_name.loc[slipping, "customers"].sum())
+    customers = int(by_name.loc[slipping, "customers"].sum()) if slipping else 0
+    if customers:
         revenue = float(by_name.loc[slipping, "revenue"].sum())
         lines.append(f"{plural(customers, 'customer')} who used to buy often have stopped (At Risk, Can't Lose "
                      f"Them): {fmt_money(revenue, currency)} of revenue over the period, worth a call now.")
     gone = [name for name in ("Hibernating", "Lost") if name in by_name.index]
-    if gone:
+    if gone and by_name.loc[gone, "customers"].sum() > 0:
         lines.append(f"{fmt_pct(by_name.loc[gone, 'customer_share'].sum())} of customers are Hibernating or Lost, "
                      f"with {fmt_pct(by_name.loc[gone, 'revenue_share'].sum())} of revenue.")
     empty = by_name.index[by_name["customers"] == 0].tolist()
@@ -64,18 +93,6 @@ def rfm_summary_formats(currency: str) -> dict:
     money = lambda v: fmt_money(v, currency)  # noqa: E731
     return {"customers": fmt_int, "customer_share": fmt_pct, "revenue": money, "revenue_share": fmt_pct,
             "median_recency_days": fmt_int, "median_frequency": fmt_int, "median_monetary": money}
-
-
-def previous_segments(tables: dict[str, pd.DataFrame], as_of, segment_map: rfm.SegmentMap,
-                      months: int = 12) -> tuple[pd.Series, pd.Timestamp]:
-    """The RFM segment each customer had ``months`` before ``as_of`` (same rules, data up to then)."""
-    earlier = pd.Timestamp(as_of) - pd.DateOffset(months=months)
-    transactions = tables["transactions"]
-    past = {**tables, "transactions": transactions[transactions["date"] <= earlier]}
-    if past["transactions"].empty:
-        return pd.Series(dtype="string", name="rfm_segment"), earlier
-    scored = score_rfm(features.customer_features(past, earlier), segment_map)
-    return scored.set_index("customer_id")["rfm_segment"], earlier
 
 
 def migration_findings(counts: pd.DataFrame, earlier, currency: str, revenue: pd.DataFrame | None = None) -> list[str]:
@@ -101,20 +118,6 @@ def migration_findings(counts: pd.DataFrame, earlier, currency: str, revenue: pd
     return lines
 
 
-def lifecycle_leads(tables: dict[str, pd.DataFrame]) -> pd.DataFrame | None:
-    """The leads table to add to the CRM stages, or None when the CRM already holds the open leads.
-
-    Leads that have not converted carry no customer id, so when the customers table also lists
-    contacts at the lead / prospect / qualified stages, adding the leads table would count those
-    people twice: the CRM's own stages are then the funnel.
-    """
-    customers = tables.get("customers")
-    if customers is not None and "stage" in customers.columns:
-        if customers["stage"].isin(["lead", "prospect", "qualified"]).any():
-            return None
-    return tables.get("leads")
-
-
 def cluster_name_overrides(section, config_path=None) -> dict | None:
     """The ``segments:`` config section: ``{names: {cluster number: "name"}}``, validated."""
     from portfolio_helpers.core.errors import ConfigError
@@ -129,3 +132,315 @@ def cluster_name_overrides(section, config_path=None) -> dict | None:
                                               for key, value in names.items()):
         raise ConfigError(f"{where}.names: expected cluster numbers mapped to non-empty names, got {names!r}")
     return {int(key): str(value).strip() for key, value in names.items()}
+
+
+# --------------------------------------------------------------------------------------------------
+# Clusters: findings
+# --------------------------------------------------------------------------------------------------
+
+def _label(names: Mapping | None, cluster) -> str:
+    return names.get(cluster, f"segment {cluster}") if names else f"segment {cluster}"
+
+
+def segmentation_findings(result: SegmentationResult, profile: pd.DataFrame | None = None,
+                          names: Mapping | None = None, stability_check: Mapping | None = None) -> list[str]:
+    """A few plain sentences on a segmentation: k and why, largest and most valuable segment, stability.
+
+    Parameters
+    ----------
+    result : SegmentationResult
+    profile : DataFrame, optional
+        :func:`~portfolio_helpers.analysis.segmentation.profiles` of the result (for the revenue sentence).
+    names : dict, optional
+        :func:`~portfolio_helpers.analysis.segmentation.name_clusters` output; default "segment <number>".
+    stability_check : dict, optional
+        :func:`~portfolio_helpers.analysis.segmentation.stability` output.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from portfolio_helpers.analysis.segmentation import fit_segments, profiles
+    >>> rng = np.random.default_rng(0)
+    >>> f = pd.DataFrame({"customer_id": range(300), "monetary": np.r_[rng.normal(100, 5, 150),
+    ...                   rng.normal(900, 30, 100), rng.normal(3000, 50, 50)],
+    ...                   "frequency": np.r_[rng.normal(2, .2, 150), rng.normal(6, .5, 100), rng.normal(12, 1, 50)]})
+    >>> r = fit_segments(f, k_range=range(2, 5))
+    >>> for line in segmentation_findings(r, profiles(f, r.labels)):
+    ...     print(line)  # doctest: +ELLIPSIS
+    The customers fall into 3 segments: k = 3 has the best silhouette (0.9...) among the numbers of segments ...
+    The largest segment, segment 0, holds 150 customers (50.0%).
+    Segment 2 brings 58.8% of revenue with 16.7% of the customers.
+    """
+    lines = []
+    why = re.split(r" The (?:elbow|inertia)", result.k_reason)[0] if result.suggested_k == result.k_fitted else ""
+    if result.suggested_k is not None and result.suggested_k != result.k_fitted:
+        why = f"k was set to {result.k_fitted}; the scores suggest k = {result.suggested_k}"
+    elif not why:
+        why = "k was set by the analyst"
+    lines.append(f"The customers fall into {plural(result.k, 'segment')}: {why.rstrip('.')}.")
+    sizes = result.labels.value_counts()
+    largest = sizes.index[0]
+    lines.append(f"The largest segment, {_label(names, largest)}, holds {plural(int(sizes.iloc[0]), 'customer')} "
+                 f"({fmt_pct(sizes.iloc[0] / sizes.sum())}).")
+    if profile is not None and "revenue_share" in profile.columns and profile["revenue_share"].notna().any():
+        top = profile["revenue_share"].idxmax()
+        name = _label(names, top)
+        lines.append(f"{name[0].upper() + name[1:]} brings {fmt_pct(profile.loc[top, 'revenue_share'])} of revenue "
+                     f"with {fmt_pct(profile.loc[top, 'share_customers'])} of the customers.")
+    if stability_check is not None:
+        if stability_check.get("warning"):
+            lines.append(stability_check["warning"])
+        else:
+            lines.append(f"The segments are stable: bootstrap refits agree with them at a mean adjusted Rand "
+                         f"index of {stability_check['mean_ari']:.2f}.")
+    return lines
+
+
+def _feature_label(name: str) -> str:
+    return name.replace("_", " ")
+
+
+def skipped_sentence(segments: CustomerSegments) -> str | None:
+    """Why the clustering could not run, in plain words (None when it ran).
+
+    Examples
+    --------
+    >>> from portfolio_helpers.analysis.segmentation import segment_customers
+    >>> one = pd.DataFrame({"customer_id": ["c1"], "recency_days": [10], "monetary": [5.0]})
+    >>> skipped_sentence(segment_customers(one))
+    'Clustering needs at least 20 customers with purchases; this portfolio has 1. The RFM segments and lifecycle stages below do not need it.'
+    """
+    after = " The RFM segments and lifecycle stages below do not need it."
+    if segments.skipped == "too_few_customers":
+        return (f"Clustering needs at least {segments.needed} customers with purchases; this portfolio has "
+                f"{fmt_int(segments.n_customers)}.{after}")
+    if segments.skipped == "no_varying_feature":
+        listed = ", ".join(_feature_label(f) for f in segments.dropped["feature"])
+        return (f"Clustering needs at least one feature on which customers differ; here each feature has the same "
+                f"value for at least {FLAT_SHARE:.0%} of the {plural(segments.n_customers, 'customer')} "
+                f"({listed}).{after}")
+    if segments.skipped == "too_few_distinct":
+        return (f"Clustering needs at least {segments.needed} customers with different behaviour; the "
+                f"{plural(segments.n_customers, 'customer')} of this portfolio show only "
+                f"{plural(segments.n_distinct or 0, 'distinct profile')}.{after}")
+    return None
+
+
+def dropped_sentence(dropped: pd.DataFrame) -> str | None:
+    """The features left out of the clustering because (almost) every customer has the same value.
+
+    Examples
+    --------
+    >>> d = pd.DataFrame({"feature": ["profit_margin", "return_rate"], "value": ["0.4", "0"],
+    ...                   "share": [1.0, 0.97], "reason": ["constant", "near-constant"]})
+    >>> dropped_sentence(d)
+    'Left out of the clustering because (almost) every customer has the same value: profit margin (0.4 for every customer), return rate (0 for 97.0% of the customers).'
+    """
+    if dropped is None or dropped.empty:
+        return None
+    parts = []
+    for row in dropped.itertuples(index=False):
+        who = "every customer" if row.reason == "constant" else f"{fmt_pct(row.share)} of the customers"
+        parts.append(f"{_feature_label(row.feature)} ({row.value} for {who})")
+    return ("Left out of the clustering because (almost) every customer has the same value: "
+            + ", ".join(parts) + ".")
+
+
+def two_way_sentence(result: SegmentationResult) -> str | None:
+    """The dominant two-way split as a finding (None when it does not dominate)."""
+    two = result.two_way
+    if not two:
+        return None
+    return (f"The sharpest divide is in two groups (silhouette {two['silhouette_2']:.2f} against "
+            f"{two['silhouette_k']:.2f} for {two['k']} segments; the smaller group holds "
+            f"{fmt_pct(two['smallest_share_2'])} of the customers). Two groups, typically one-time against repeat "
+            f"buyers, are too coarse for a marketing plan, so the report proposes {two['k']} segments "
+            f"({ACTIONABLE_K[0]} to {ACTIONABLE_K[1]} are considered).")
+
+
+def merged_sentence(result: SegmentationResult) -> str | None:
+    """The segments merged because they were under the minimum size (None when none was)."""
+    if not result.merged:
+        return None
+    parts = [f"{plural(m['customers'], 'customer')} ({fmt_pct(m['share'])})" for m in result.merged]
+    return (f"{plural(len(parts), 'segment')} under {MIN_SEGMENT_SHARE:.0%} of the customers "
+            f"({', '.join(parts)}) {'was' if len(parts) == 1 else 'were'} merged into the nearest segments: "
+            f"{result.k_fitted} clusters were fitted, {result.k} are proposed.")
+
+
+def segments_findings(segments: CustomerSegments) -> list[str]:
+    """Key findings on the clusters of notebook 04, or why there are none."""
+    skipped = skipped_sentence(segments)
+    if skipped:
+        return [skipped]
+    lines = segmentation_findings(segments.result, segments.profiles, segments.names, segments.stability)
+    extra = (two_way_sentence(segments.result), merged_sentence(segments.result), dropped_sentence(segments.dropped))
+    return lines + [line for line in extra if line]
+
+
+def segmentation_metrics(segments: CustomerSegments, scores: pd.DataFrame) -> dict:
+    """Metrics recorded by notebook 04: segments, silhouette and stability (when clustered), RFM counts."""
+    out = {"n_segments": int(segments.result.k) if segments.ran else 0}
+    if segments.ran:
+        if pd.notna(segments.result.silhouette):
+            out["silhouette"] = round(float(segments.result.silhouette), 4)
+        if segments.stability is not None:
+            out["stability_ari"] = round(float(segments.stability["mean_ari"]), 4)
+    out["n_champions"] = int((scores["rfm_segment"] == "Champions").sum())
+    out["n_at_risk"] = int((scores["rfm_segment"] == "At Risk").sum())
+    return out
+
+
+# --------------------------------------------------------------------------------------------------
+# Tables and sections of the notebook
+# --------------------------------------------------------------------------------------------------
+
+def feature_definitions(customer_features: pd.DataFrame) -> pd.DataFrame:
+    """``feature, definition`` of the features present (and the category shares)."""
+    rows = [(name, text) for name, text in features.FEATURE_DEFINITIONS.items()
+            if name in customer_features.columns or name == "share_<category>"]
+    return pd.DataFrame(rows, columns=["feature", "definition"])
+
+
+def segment_map_table(segment_map: rfm.SegmentMap) -> pd.DataFrame:
+    """The R × F segment map as a table, R score as the first column."""
+    grid = segment_map.grid()
+    grid.index.name, grid.columns.name = "R score", "F score"
+    return grid.reset_index()
+
+
+def rfm_value_view(rfm_table: pd.DataFrame) -> pd.DataFrame:
+    """The RFM summary with chart-friendly share labels."""
+    return rfm_table.rename(columns={"customer_share": "share of customers", "revenue_share": "share of revenue"})
+
+
+def show_k_choice(segments: CustomerSegments, k_param: int = 0) -> None:
+    """The four measures by k, why this k, and the stability of the segments (or why there are none)."""
+    from IPython.display import display
+
+    if not segments.ran:
+        show_markdown(skipped_sentence(segments))
+        return
+    result = segments.result
+    if result.k_scores is not None:
+        display(charts.k_selection_chart(result.k_scores, result.suggested_k or result.k,
+                                         "Choosing the number of segments"))
+    text = result.k_reason + (f" This report uses k = {result.k_fitted} (set by the `k` parameter)." if k_param else "")
+    show_markdown(" ".join(line for line in (text, merged_sentence(result)) if line))
+    if segments.stability is not None:
+        warning = segments.stability.get("warning")
+        show_markdown(f"Stability: the clusters come back with an adjusted Rand index of "
+                      f"{segments.stability['mean_ari']:.2f} on resampled data (1 = identical)."
+                      + (f" **{warning}**" if warning else ""))
+
+
+_SHARE_LABELS = {"share_customers": "share of customers", "revenue_share": "share of revenue",
+                 "profit_share": "share of profit", "top_features": "what sets it apart"}
+_COMPACT = ("name", "size", "share_customers", "revenue_share", "profit_share", "customer_type", "top_features")
+
+
+def _profile_view(segments: CustomerSegments) -> pd.DataFrame:
+    return segments.profiles.assign(name=segments.profiles.index.map(segments.names))
+
+
+def show_profiles(segments: CustomerSegments, seed: int = 42) -> None:
+    """Profile heatmap, size against value, the PCA map and the compact profile table of the segments."""
+    from IPython.display import display
+
+    if not segments.ran:
+        show_markdown("No cluster profiles: the clustering did not run (see above).")
+        return
+    view = _profile_view(segments)
+    result = segments.result
+    index_columns = [f"index_{c}" for c in result.numeric if f"index_{c}" in view.columns]
+    if index_columns:
+        heat = view.set_index("name")[index_columns].rename(columns=lambda c: c.removeprefix("index_"))
+        display(charts.matrix_heatmap(heat.round(0), "Segment profiles: index vs the average customer (100 = average)",
+                                      "feature", "segment", fmt=".0f", value_label="index"))
+    display(charts.segment_value_chart(view.rename(columns=_SHARE_LABELS), "name", "Segments: size against value"))
+    from portfolio_helpers.analysis.segmentation import pca_projection
+
+    projection = pca_projection(result.matrix, seed=seed)
+    display(charts.projection_chart(projection, result.labels.map(segments.names),
+                                    "Customers in two dimensions (PCA), by segment",
+                                    explained=projection.attrs.get("explained_variance_ratio"), seed=seed))
+    compact = [c for c in _COMPACT if c in view.columns]
+    show_table(view[compact].rename(columns=_SHARE_LABELS),
+               formats={"size": fmt_int, "share of customers": fmt_pct, "share of revenue": fmt_pct,
+                        "share of profit": fmt_pct})
+
+
+def show_lifecycle(stages: pd.DataFrame) -> None:
+    """The lead-to-customer funnel and the contacts per lifecycle stage."""
+    from IPython.display import display
+
+    from portfolio_helpers.analysis.segmentation import stage_funnel
+
+    show_table(stage_funnel(stages), formats={"contacts": fmt_int, "reached": fmt_int, "conversion": fmt_pct})
+    display(charts.count_bars(stages["lifecycle_stage"].value_counts(), "Contacts per lifecycle stage", "Contacts"))
+
+
+def show_migration(counts: pd.DataFrame | None, revenue: pd.DataFrame | None, earlier, currency: str) -> None:
+    """The RFM migration heatmap, its findings and its revenue table (:func:`rfm.migration_since`)."""
+    from IPython.display import display
+
+    if counts is None:
+        show_markdown("Less than a year of history: no earlier segmentation to compare with.")
+        return
+    display(charts.matrix_heatmap(counts, f"RFM segment in {earlier:%B %Y} (rows) and now (columns)",
+                                  "now", f"{earlier:%B %Y}", value_label="customers"))
+    show_markdown("\n".join(f"- {line}" for line in migration_findings(counts, earlier, currency)))
+    if revenue is not None:
+        show_markdown("**Revenue of the last 12 months by migration cell:**")
+        show_table(revenue.reset_index(), formats={c: (lambda v: fmt_money(v, currency)) for c in revenue.columns})
+
+
+def export_profiles(segments: CustomerSegments, output_dir) -> Path | None:
+    """Write the cluster profiles to ``exports/segments.csv`` (None, nothing written, when not clustered)."""
+    if not segments.ran:
+        return None
+    return atomic_to_csv(_profile_view(segments).reset_index(), Path(output_dir) / "exports" / "segments.csv")
+
+
+def settings_text(segments: CustomerSegments, algorithm: str, k_param: int, categorical_weight: float) -> str:
+    """The settings of this report's clustering, and how to change them."""
+    k_text = f"k = {segments.result.k_fitted}{'' if k_param else ' (suggested)'}" if segments.ran else \
+        "no clustering (see above)"
+    return (f"Settings of this report: algorithm {algorithm}, {k_text}, customer-type weight {categorical_weight}. "
+            f"Change them with `--set name=value`.")
+
+
+def explorer(customer_features: pd.DataFrame, segments: CustomerSegments, algorithm: str = "kmeans",
+             seed: int = 42, categorical_weight: float = 0.5):
+    """JupyterLab widgets: pick the features, the algorithm and k; the findings and profiles follow."""
+    import ipywidgets as widgets
+
+    from portfolio_helpers.analysis.segmentation import fit_segments, name_clusters, profiles
+
+    if not segments.ran:
+        return widgets.HTML(html.escape(skipped_sentence(segments)))
+    result = segments.result
+    options = list(result.numeric)
+    feature_picker = widgets.SelectMultiple(options=options, value=tuple(options), description="features")
+    algorithm_picker = widgets.Dropdown(options=["kmeans", "gmm"], value=algorithm, description="algorithm")
+    k_slider = widgets.IntSlider(value=result.k_fitted, min=2, max=10, description="k")
+
+    def explore(chosen, method, n_segments):
+        if len(chosen) < 2:
+            show_markdown("Pick at least two features.")
+            return
+        try:
+            explored = fit_segments(customer_features, numeric=list(chosen), categorical=result.categorical,
+                                    k=n_segments, algorithm=method, seed=seed, categorical_weight=categorical_weight)
+        except ValueError as error:
+            show_markdown(html.escape(str(error)))
+            return
+        explored_profiles = profiles(customer_features, explored.labels, numeric=list(chosen))
+        explored_names = name_clusters(explored_profiles)
+        show_markdown("\n".join(f"- {line}" for line in segmentation_findings(explored, explored_profiles,
+                                                                                explored_names)))
+        show_table(explored_profiles.assign(name=explored_profiles.index.map(explored_names)).reset_index(drop=True))
+
+    output = widgets.interactive_output(explore, {"chosen": feature_picker, "method": algorithm_picker,
+                                                  "n_segments": k_slider})
+    return widgets.VBox([widgets.HBox([feature_picker, algorithm_picker, k_slider]), output])
