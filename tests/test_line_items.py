@@ -274,6 +274,11 @@ def test_one_file_column_mapped_twice_is_a_warning(tmp_path):
                                             "transactions.amount and transactions.cost")
     shown = cleaning.load_warnings(portfolio)
     assert shown.startswith("**Check the config:**") and "gross margin is 0" in shown
+    other = load(tmp_path, {"transactions": {"path": "lines.csv", "columns": {
+        "customer_id": "Customer", "date": "Date", "amount": "Net", "product_id": "Customer"}}})
+    assert other.warnings == ["transactions: Column 'Customer' of lines.csv is mapped to transactions.customer_id "
+                              "and transactions.product_id: they hold the same values. Check the `columns:` section "
+                              "of the config."]
 
 
 def test_no_warning_without_a_double_mapping(tmp_path):

@@ -297,7 +297,7 @@ def _map_columns(raw: RawTable, source: TableSource, table: Table) -> dict[str, 
             candidate = by_label[normalize_label(column)]
             if candidate not in mapping.values():
                 mapping[column] = candidate
-    derivable = _amount_inputs(table, mapping)
+    derivable = _derivations(table, mapping)
     missing = [col for col in table.required if col not in mapping and col not in derivable]
     if missing:
         alternatives = "".join(
@@ -370,7 +370,7 @@ class _Typed:
     warnings: list[str]
 
 
-def _amount_inputs(table: Table, mapping: dict[str, str]) -> dict[str, tuple[str, ...]]:
+def _derivations(table: Table, mapping: dict[str, str]) -> dict[str, tuple[str, ...]]:
     """Derived columns to compute (not mapped, every input mapped) -> their inputs."""
     return {name: inputs for name, inputs in table.derived.items()
             if name not in mapping and all(col in mapping for col in inputs)}
@@ -383,8 +383,9 @@ def _shared_sources(mapping: dict[str, str], table: Table, path: Path) -> list[s
         by_source.setdefault(source_column, []).append(canonical)
     return [
         f"Column '{source_column}' of {path.name} is mapped to {' and '.join(f'{table.name}.{c}' for c in canonicals)}: "
-        f"they hold the same values (with `amount` and `cost` on one column, the gross margin is 0 everywhere). "
-        f"Check the `columns:` section of the config."
+        f"they hold the same values"
+        + (" (the gross margin is 0 everywhere)" if {"amount", "cost"} <= set(canonicals) else "")
+        + ". Check the `columns:` section of the config."
         for source_column, canonicals in by_source.items() if len(canonicals) > 1
     ]
 
@@ -399,7 +400,7 @@ def _type_table(raw: RawTable, source: TableSource, table: Table) -> _Typed:
     empty: dict[str, str] = {}
     reject = pd.Series(False, index=frame.index)
     detected: dict = {"columns": mapping}
-    derived = _amount_inputs(table, mapping)
+    derived = _derivations(table, mapping)
     # Inputs of a derived column are needed on every row; a discount, when given, must be readable.
     needed = {col: name for name, inputs in derived.items() for col in inputs}
     if derived and "discount" in mapping:
