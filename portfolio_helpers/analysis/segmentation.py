@@ -163,7 +163,8 @@ DIFFERENCE_SMD = 0.5
 MIN_FEATURES_APART = 2
 #: Silhouette advantage of k = 2 over the best actionable k from which the two-way split is reported.
 TWO_WAY_MARGIN = 0.05
-#: Fewest customers with purchases that :func:`segment_customers` clusters.
+#: Fewest customers with purchases that :func:`segment_customers` clusters: below it, 3 to 8
+#: segments would hold a handful of customers each and their profiles would be anecdotes.
 MIN_CUSTOMERS = 20
 _QUANTILE_RANGE = (5.0, 95.0)
 
