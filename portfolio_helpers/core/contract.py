@@ -29,6 +29,8 @@ from __future__ import annotations
 import unicodedata
 from dataclasses import dataclass, field
 
+from portfolio_helpers.core.vocabulary import definitions_markdown
+
 __all__ = [
     "Column",
     "Table",
@@ -217,6 +219,7 @@ def contract_markdown() -> str:
                 desc += " Values: " + ", ".join(f"`{v}`" for v in col.values) + "."
             lines.append(f"| `{col.name}` | {col.kind} | {'**yes**' if col.required else ''} | {desc} |")
         lines.append("")
+    lines += definitions_markdown()
     return "\n".join(lines)
 
 
