@@ -52,7 +52,7 @@ import numpy as np
 import pandas as pd
 
 from portfolio_helpers.analysis.engine import customer_values, period_bounds
-from portfolio_helpers.reporting.cleaning import UNKNOWN
+from portfolio_helpers.core.vocabulary import UNKNOWN
 from portfolio_helpers.reporting.narrative import fmt_money, fmt_pct, plural
 
 __all__ = [
