@@ -419,3 +419,19 @@ def test_revenue_total_is_the_same_in_every_notebook(dataset):
     features_customers = set(frames["04/05 features"].index)
     assert features_customers == set(reference.index[reference["n_revenue_lines"] > 0])
     assert features_customers == set(frames["02 per customer"].index)
+
+
+def test_features_and_pnl_agree_where_both_define_a_figure(dataset):
+    """Columns the features and the P&L both show: equal where both are defined (fills differ by design:
+    the features use 0 where the P&L has NaN, e.g. no revenue or no paid invoice)."""
+    name, frames, _overview, _reference = dataset
+    feats, pnl = frames["04/05 features"], frames["03 P&L"].loc[frames["04/05 features"].index]
+    positive = feats["monetary"] > 0
+    for column in ("discount_share", "service_minutes_per_1000"):
+        if column in pnl.columns and pnl[column].notna().any():
+            assert np.allclose(feats.loc[positive, column], pnl.loc[positive, column], rtol=1e-9, atol=1e-9), column
+    paid = pnl["avg_days_late"].notna()
+    assert np.allclose(feats.loc[paid, "days_late"], pnl.loc[paid, "avg_days_late"]), name
+    assert (feats.loc[~paid, "days_late"] == 0).all()
+    for column in ("profit", "profit_margin", "gross_margin", "margin_rate"):
+        assert np.allclose(feats[column], pnl[column], equal_nan=True), column

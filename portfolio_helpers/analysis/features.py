@@ -94,11 +94,15 @@ def _sum_by_customer(frame: pd.DataFrame, values: pd.Series, index: pd.Index) ->
     return values.groupby(frame["customer_id"]).sum().reindex(index, fill_value=0.0).astype("float64")
 
 
+def _engine_sum(lines: pd.DataFrame, amount_col: str, index: pd.Index, period: tuple | None = None) -> pd.Series:
+    """Sum of ``amount_col`` per customer on the engine (:func:`~portfolio_helpers.analysis.engine.customer_values`)."""
+    values = engine.customer_values(lines, period=period, amount_col=amount_col)
+    return values.set_index("customer_id")["value"].reindex(index, fill_value=0.0).astype("float64")
+
+
 def _period_revenue(lines: pd.DataFrame, start: pd.Timestamp, end: pd.Timestamp, index: pd.Index) -> pd.Series:
     """Revenue per customer over the days in ``(start, end]``."""
-    day = _day(lines["date"])
-    inside = lines[(day > start) & (day <= end)]
-    return _sum_by_customer(inside, inside["amount"], index)
+    return _engine_sum(lines, "amount", index, period=(start + pd.Timedelta(days=1), end))
 
 
 def size_band(employees: pd.Series) -> pd.Series:
@@ -216,8 +220,8 @@ def customer_features(tables: dict, as_of, period_months: int = 12, pnl: pd.Data
 
     positive_revenue = out["monetary"].to_numpy() > 0
     if "discount" in lines.columns:
-        discounted = lines["amount"].where(lines["discount"].fillna(0) > 0, 0.0)
-        share = _sum_by_customer(lines, discounted, ids).to_numpy() / np.where(positive_revenue, out["monetary"], 1)
+        discounted = lines.assign(_discounted=lines["amount"].where(lines["discount"].fillna(0) > 0, 0.0))
+        share = _engine_sum(discounted, "_discounted", ids).to_numpy() / np.where(positive_revenue, out["monetary"], 1)
         out["discount_share"] = np.where(positive_revenue, share, 0.0)
     else:
         out["discount_share"] = 0.0

@@ -189,8 +189,7 @@ def dimension_frames(tables: dict[str, pd.DataFrame], per_customer: pd.DataFrame
     n_customers = lines["customer_id"].nunique()
     for dimension in LINE_DIMENSIONS:
         if dimension in lines.columns and lines[dimension].notna().any():
-            labelled = lines.assign(**{dimension: lines[dimension].fillna("(unknown)")})
-            by_value = _line_dimension(labelled, dimension)
+            by_value = _line_dimension(lines, dimension)
             by_value["customer_share"] = by_value["n_customers"] / n_customers
             frames[dimension] = by_value
     return frames
