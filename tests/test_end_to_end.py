@@ -29,11 +29,14 @@ def expected_metrics(transactions_csv: Path) -> dict:
     tx = pd.read_csv(transactions_csv, dtype={"customer_id": str, "order_id": str})
     tx["date"] = pd.to_datetime(tx["date"], format="%Y-%m-%d")
     kept = tx[tx["date"] <= AS_OF]
-    orders = kept["order_id"].nunique() + kept["order_id"].isna().sum()
+    cancelled = kept["status"].eq("cancelled")
+    revenue = kept[~cancelled]  # revenue: cancelled lines excluded, credit notes included
+    orders = revenue["order_id"].nunique() + revenue["order_id"].isna().sum()
     return {
         "n_transactions": len(kept),
         "n_customer_ids": kept["customer_id"].nunique(),
-        "revenue_total": kept["amount"].sum(),
+        "revenue_total": revenue["amount"].sum(),
+        "cancelled_total": kept.loc[cancelled, "amount"].sum(),
         "period_start": kept["date"].min().strftime("%Y-%m-%d"),
         "period_end": kept["date"].max().strftime("%Y-%m-%d"),
         "n_rejected_rows": len(tx) - len(kept),
@@ -96,7 +99,7 @@ def test_typed_tables_handed_to_later_notebooks(clean_run, clean_sample):
     expected = expected_metrics(clean_sample / "transactions.csv")
     assert len(tx) == expected["n_transactions"]
     assert pd.api.types.is_datetime64_any_dtype(tx["date"])
-    assert tx["amount"].sum() == pytest.approx(expected["revenue_total"], abs=0.01)
+    assert tx["amount"].sum() == pytest.approx(expected["revenue_total"] + expected["cancelled_total"], abs=0.01)
 
 
 def to_french_export(clean_sample: Path, folder: Path) -> Path:
@@ -242,6 +245,20 @@ def test_profitability_metrics_and_export(clean_run, clean_sample):
     # Cost of goods: the clean sample has a cost on every line, so it is exactly the sum of costs.
     tx = pd.read_csv(clean_sample / "transactions.csv")
     assert export["cogs"].sum() == pytest.approx(tx.loc[tx["status"] != "cancelled", "cost"].sum(), abs=0.01)
+
+
+def test_customer_export_columns_equal_their_single_definition(clean_run, clean_sample):
+    """Each figure of ``customers.csv`` (revenue, orders, gross margin, recency...) is the one of docs/data_contract.md."""
+    from test_definitions import check_against_reference, reference_figures
+
+    from portfolio_helpers.analysis.profitability import load_cost_model
+
+    _code, out = clean_run
+    export = pd.read_csv(out / "latest" / "exports" / "customers.csv", dtype={"customer_id": str})
+    transactions = pd.read_parquet(out / "latest" / "data" / "transactions.parquet")
+    reference = reference_figures(transactions, AS_OF, load_cost_model(clean_sample / "portfolio.yml"))
+    checked = check_against_reference(export.set_index("customer_id"), reference, "customers.csv", money_abs=0.006)
+    assert {"revenue", "monetary", "frequency", "recency_days", "cogs", "gross_margin"} <= set(checked)
 
 
 @pytest.fixture(scope="module")

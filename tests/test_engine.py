@@ -37,7 +37,8 @@ def small() -> pd.DataFrame:
 def test_customer_summary_by_hand(small):
     result = customer_summary(small)
     assert list(result.columns) == ["customer_id", "first_purchase", "last_purchase", "n_orders", "n_lines",
-                                    "n_purchase_days", "revenue", "gross_sales", "credit_notes"]
+                                    "n_purchase_days", "revenue", "gross_sales", "credit_notes", "n_deliveries",
+                                    "avg_order_value"]
     assert result["customer_id"].tolist() == ["a", "b", "c"]
     assert isinstance(result["customer_id"].dtype, pd.StringDtype)
     assert result["first_purchase"].tolist() == [TS("2024-01-01 10:00"), TS("2024-03-15"), TS("2024-03-31")]
@@ -48,7 +49,9 @@ def test_customer_summary_by_hand(small):
     assert result["revenue"].tolist() == [110.0, 75.0, 0.0]
     assert result["gross_sales"].tolist() == [130.0, 75.0, 0.0]
     assert result["credit_notes"].tolist() == [-20.0, 0.0, 0.0]
-    for col in ("n_orders", "n_lines", "n_purchase_days"):
+    assert result["n_deliveries"].tolist() == [2, 1, 0]  # o1 nets 80, o3 30; o2 75; o4 nets 0: not a delivery
+    assert result["avg_order_value"].tolist() == [55.0, 75.0, 0.0]  # revenue / n_orders
+    for col in ("n_orders", "n_lines", "n_purchase_days", "n_deliveries"):
         assert result[col].dtype == "int64"
     assert result.index.tolist() == [0, 1, 2]
 

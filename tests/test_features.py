@@ -67,8 +67,9 @@ def test_features_by_hand():
     assert a["return_rate"] == pytest.approx(2 / 5)  # returned + cancelled over all 5 lines
     assert a["days_late"] == pytest.approx((10 - 2) / 2)  # the unpaid invoice is not in the mean
     assert a["service_minutes_per_1000"] == pytest.approx(45 / 270 * 1000)
-    assert a["gross_margin"] == pytest.approx(40 + 30 + 50)  # the credit note has no cost
-    assert a["margin_rate"] == pytest.approx(120 / 350)
+    # cost of goods: known costs 60 + 20 + 150, the credit note without cost at the default rate 60%: -48
+    assert a["gross_margin"] == pytest.approx(270 - (60 + 20 + 150 - 0.6 * 80))  # 88
+    assert a["margin_rate"] == pytest.approx(88 / 270)
     assert a["share_hardware"] == pytest.approx(300 / 350)
     assert a["share_software"] == pytest.approx(50 / 350)
     assert (a["customer_type"], a["industry"], a["size_band"], a["country"]) == ("B2B", "Retail", "10-49", "FR")

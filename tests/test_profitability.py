@@ -96,12 +96,13 @@ def hand_tables() -> dict[str, pd.DataFrame]:
 # Customer A
 #   revenue  = 1000 + 500 + 400 - 200 (credit note) = 1700 (line o3 is cancelled)
 #   cogs     = 600 (cost) + 500 * 0.35 (Services, no cost) + 400 * 0.70 (HARDWARE, no cost) - 120 = 935
-#   orders   = o1, o2, o3 = 3 -> 36;  lines = 5 -> 7.5;  deliveries = o1 (1500), o2 (200) = 2 -> 16
+#   orders   = o1, o2 = 2 -> 24 (o3 is cancelled: not an order);  lines = 5 -> 7.5;
+#   deliveries = o1 (1500), o2 (200) = 2 -> 16
 #   returns  = returned line + cancelled line = 2 -> 50
 #   late     = o2 paid 60 days late: 400 * 60 * 0.0002 = 4.8, + 5 dunning = 9.8 (o1 paid on its due date)
 #   service  = 1 ticket * 30 + 50 min * 0.8 = 70
 #   account  = purchases in (2024-12-31, 2025-12-31] and (2023-12-31, 2024-12-31]: 2 windows -> 20
-#   cost to serve = 36 + 7.5 + 16 + 50 + 9.8 + 70 + 20 = 209.3;  profit = 1700 - 935 - 209.3 = 555.7
+#   cost to serve = 24 + 7.5 + 16 + 50 + 9.8 + 70 + 20 = 197.3;  profit = 1700 - 935 - 197.3 = 567.7
 # Customer B
 #   revenue  = 80 + 90 + 60 + 70 = 300
 #   cogs     = 50 + 90 * 0.60 (supplies: not configured) + 60 * 0.60 (no category) + 40 = 180
@@ -112,8 +113,8 @@ def hand_tables() -> dict[str, pd.DataFrame]:
 #   service  = 3 tickets * 30 + (120 + 30) min * 0.8 + 50 (ticket cost) = 90 + 120 + 50 = 260
 #   account  = 1 window -> 10
 #   cost to serve = 48 + 6 + 32 + 25 + 10.28 + 260 + 10 = 391.28;  profit = 300 - 180 - 391.28 = -271.28
-# Customer C (a single cancelled order)
-#   revenue = cogs = 0;  orders 12 + lines 1.5 + returns 25 = 38.5;  profit = -38.5
+# Customer C (a single cancelled order: no order, but its line and its return cost)
+#   revenue = cogs = 0;  orders 0;  lines 1.5 + returns 25 = 26.5;  profit = -26.5
 # Customer D
 #   revenue  = 200 - 50 = 150;  cogs = 100 - 50 * 0.60 (software: default) = 70
 #   orders   = 2 -> 24;  lines 2 -> 3;  deliveries = o8 only (o9 nets -50) -> 8;  returns 1 -> 25
@@ -122,9 +123,9 @@ def hand_tables() -> dict[str, pd.DataFrame]:
 #   cost to serve = 24 + 3 + 8 + 25 + 6.2 + 10 = 76.2;  profit = 150 - 70 - 76.2 = 3.8
 HAND = pd.DataFrame.from_records([
     # customer, revenue, cogs, orders, lines, delivery, returns, late, service, account, profit
-    ("A", 1700.0, 935.0, 36.0, 7.5, 16.0, 50.0, 9.8, 70.0, 20.0, 555.7),
+    ("A", 1700.0, 935.0, 24.0, 7.5, 16.0, 50.0, 9.8, 70.0, 20.0, 567.7),
     ("D", 150.0, 70.0, 24.0, 3.0, 8.0, 25.0, 6.2, 0.0, 10.0, 3.8),
-    ("C", 0.0, 0.0, 12.0, 1.5, 0.0, 25.0, 0.0, 0.0, 0.0, -38.5),
+    ("C", 0.0, 0.0, 0.0, 1.5, 0.0, 25.0, 0.0, 0.0, 0.0, -26.5),
     ("B", 300.0, 180.0, 48.0, 6.0, 32.0, 25.0, 10.28, 260.0, 10.0, -271.28),
 ], columns=["customer_id", "revenue", "cogs", *DRIVER_COLUMNS, "profit"])
 
@@ -141,17 +142,17 @@ def test_hand_pnl_matches_the_arithmetic(hand_pnl):
     for column in HAND.columns[1:]:
         assert hand_pnl[column].tolist() == approx(HAND[column].tolist()), column
     assert hand_pnl["gross_margin"].tolist() == approx([765.0, 80.0, 0.0, 120.0])
-    assert hand_pnl["cost_to_serve"].tolist() == approx([209.3, 76.2, 38.5, 391.28])
+    assert hand_pnl["cost_to_serve"].tolist() == approx([197.3, 76.2, 26.5, 391.28])
     assert hand_pnl["cost_to_serve"].tolist() == approx(hand_pnl[list(DRIVER_COLUMNS)].sum(axis=1).tolist())
     margin = hand_pnl["profit_margin"].tolist()
-    assert margin[0] == approx(555.7 / 1700) and margin[1] == approx(3.8 / 150) and margin[3] == approx(-271.28 / 300)
+    assert margin[0] == approx(567.7 / 1700) and margin[1] == approx(3.8 / 150) and margin[3] == approx(-271.28 / 300)
     assert math.isnan(margin[2])  # no revenue
     assert str(hand_pnl["customer_id"].dtype) == "string"
 
 
 def test_hand_pnl_driver_quantities(hand_pnl):
     q = hand_pnl.set_index("customer_id")
-    assert q["n_orders"].to_dict() == {"A": 3, "D": 2, "C": 1, "B": 4}
+    assert q["n_orders"].to_dict() == {"A": 2, "D": 2, "C": 0, "B": 4}  # orders of the revenue lines
     assert q["n_lines"].to_dict() == {"A": 5, "D": 2, "C": 1, "B": 4}
     assert q["n_deliveries"].to_dict() == {"A": 2, "D": 1, "C": 0, "B": 4}
     assert q["n_return_lines"].to_dict() == {"A": 2, "D": 1, "C": 1, "B": 1}
@@ -165,11 +166,14 @@ def test_hand_pnl_driver_quantities(hand_pnl):
 
 def test_hand_pnl_traits(hand_pnl):
     q = hand_pnl.set_index("customer_id")
-    # A: first line 2024-06-15, last 2025-11-20: 523 days; B and D span less than a year; C a single day
-    assert q.loc["A", "orders_per_year"] == approx(3 * 365.25 / 523)
-    assert q.loc[["B", "C", "D"], "orders_per_year"].tolist() == [4.0, 1.0, 2.0]
-    assert q.loc[["A", "B", "D"], "avg_order_value"].tolist() == approx([1700 / 2, 300 / 4, 150 / 1])
-    assert math.isnan(q.loc["C", "avg_order_value"])  # no delivered order
+    # orders / max(tenure in years, 1), tenure from the first revenue line's day to as_of:
+    # A 2024-06-15 -> 564 days; B 2025-01-05 -> 360 days (under a year: 4 orders); D 2022-12-31 -> 1,096 days
+    assert q.loc["A", "orders_per_year"] == approx(2 * 365.25 / 564)
+    assert q.loc["B", "orders_per_year"] == 4.0
+    assert q.loc["D", "orders_per_year"] == approx(2 * 365.25 / 1096)
+    assert q.loc["C", "orders_per_year"] == 0.0  # no order: its only line is cancelled
+    assert q.loc[["A", "B", "D"], "avg_order_value"].tolist() == approx([1700 / 2, 300 / 4, 150 / 2])
+    assert math.isnan(q.loc["C", "avg_order_value"])  # no order
     # discounts over revenue lines (the NaN discount counts 0); share of revenue bought with a discount
     assert q.loc[["A", "B", "C", "D"], "discount_given"].tolist() == [100.0, 30.0, 0.0, 0.0]
     assert q.loc["A", "discount_share"] == approx(1000 / 1700)
@@ -221,22 +225,22 @@ def test_account_windows_are_twelve_months_ending_at_as_of():
 
 def test_whale_curve_and_summary_by_hand(hand_pnl):
     curve = whale_curve(hand_pnl)
-    total = 555.7 + 3.8 - 38.5 - 271.28  # 249.72
+    total = 567.7 + 3.8 - 26.5 - 271.28  # 273.72
     assert curve["customer_share"].tolist() == [0.0, 0.25, 0.5, 0.75, 1.0]
-    expected = [0.0, 555.7 / total, 559.5 / total, 521.0 / total, 1.0]
+    expected = [0.0, 567.7 / total, 571.5 / total, 545.0 / total, 1.0]
     assert curve["cumulative_profit_share"].tolist() == approx(expected)
     assert curve["cumulative_profit_share"].iloc[-1] == 1.0
     summary = whale_summary(hand_pnl)
     assert summary["total_profit"] == approx(total)
-    assert summary["peak_share"] == approx(559.5 / total) and summary["peak_customer_share"] == 0.5
+    assert summary["peak_share"] == approx(571.5 / total) and summary["peak_customer_share"] == 0.5
     assert summary["n_unprofitable"] == 2 and summary["share_unprofitable_customers"] == 0.5
-    assert summary["profit_given_back"] == approx(38.5 + 271.28)
+    assert summary["profit_given_back"] == approx(26.5 + 271.28)
     assert summary["unprofitable_revenue_share"] == approx(300 / 2150)
     assert summary["note"] == ""
     metrics = profitability_metrics(hand_pnl)
     assert metrics == {
         "total_profit": approx(total), "gross_margin_total": approx(965.0),
-        "cost_to_serve_total": approx(715.28), "whale_peak_pct": approx(100 * 559.5 / total),
+        "cost_to_serve_total": approx(691.28), "whale_peak_pct": approx(100 * 571.5 / total),
         "share_unprofitable_customers": 0.5, "unprofitable_revenue_share": approx(300 / 2150)}
 
 
@@ -276,10 +280,10 @@ def test_loss_explanations_by_hand(hand_pnl):
                             "service contract would cut the loss (€271) by at most €260, not remove it.")
     everyone = loss_explanations(hand_pnl, min_revenue_quantile=0.0)
     assert everyone["customer_id"].tolist() == ["B", "C"]
-    # C: returns (25) weigh more than order handling (12 + 1.5) and cannot cover its loss of 38.5 alone
+    # C: returns (25) weigh more than order handling (1.5: no order) and cannot cover its loss of 26.5 alone
     assert everyone["main_driver"].tolist() == ["after-sales service", "returns"]
     assert everyone["lever"].iloc[1].endswith("a restocking fee or a stricter returns policy would cut the loss "
-                                              "(€38) by at most €25, not remove it.")
+                                              "(€26) by at most €25, not remove it.")
     assert loss_explanations(hand_pnl, n=0).empty
 
 
@@ -329,16 +333,16 @@ def test_cost_breakdown(hand_pnl):
     totals = cost_breakdown(hand_pnl)
     assert totals["driver"].tolist() == list(DRIVER_COLUMNS)
     assert totals["label"].tolist() == [DRIVER_LABELS[col] for col in DRIVER_COLUMNS]
-    assert totals["cost"].tolist() == approx([120.0, 18.0, 56.0, 125.0, 26.28, 330.0, 40.0])
+    assert totals["cost"].tolist() == approx([96.0, 18.0, 56.0, 125.0, 26.28, 330.0, 40.0])
     assert totals["share_of_cost_to_serve"].sum() == approx(1.0)
-    assert totals["share_of_revenue"].iloc[0] == approx(120.0 / 2150)
+    assert totals["share_of_revenue"].iloc[0] == approx(96.0 / 2150)
     # rows are A, D, C, B
     groups = cost_breakdown(hand_pnl.assign(kind=pd.Series(["B2B", "B2C", None, "B2B"], dtype="string")), by="kind")
     assert groups["kind"].tolist() == ["B2B", "B2C", "(unknown)"]  # largest revenue first
     first = groups.iloc[0]
     assert first["n_customers"] == 2
-    assert first["revenue"] == 2000.0 and first["profit"] == approx(555.7 - 271.28)
-    assert first["profit_margin"] == approx((555.7 - 271.28) / 2000)
+    assert first["revenue"] == 2000.0 and first["profit"] == approx(567.7 - 271.28)
+    assert first["profit_margin"] == approx((567.7 - 271.28) / 2000)
     assert math.isnan(groups.iloc[2]["profit_margin"])  # C has no revenue
     assert groups[list(DRIVER_COLUMNS)].sum().tolist() == approx(totals["cost"].tolist())
     with pytest.raises(ValueError, match="merge it first"):
@@ -358,7 +362,7 @@ def test_sensitivity_by_hand():
     assert (same["profit_change"] == 0).all() and (same["rank_correlation"] == 1.0).all()
     assert (same["top_overlap"] == 1.0).all() and (same["unprofitable_overlap"] == 1.0).all()
     doubled = table[table["factor"] == 2.0].set_index("rate")
-    assert doubled.loc["per_order", "profit_change"] == approx(-12.0 * 10)  # 10 orders in all
+    assert doubled.loc["per_order", "profit_change"] == approx(-12.0 * 8)  # 8 orders in all
     assert doubled.loc["per_order", "value"] == 24.0
     assert doubled.loc["per_service_minute", "profit_change"] == approx(-0.8 * 200)  # 200 minutes
     assert doubled.loc["capital_rate", "profit_change"] == approx(-(24000 + 26400 + 6000) * 0.073 / 365)

@@ -650,7 +650,7 @@ def test_order_events_by_hand():
     assert len(order_events(tx, as_of="2025-12-31 08:00")) == 3
 
 
-def test_order_events_without_order_ids_one_per_purchase_day():
+def test_order_events_without_order_ids_one_per_line():
     tx = pd.DataFrame({
         "customer_id": _strings(["a", "a", "a", "a", "b", "b"]),
         "date": _dt(["2025-01-10 09:00", "2025-01-10 17:00", "2025-01-11", "2025-03-01", "2025-01-05",
@@ -660,7 +660,8 @@ def test_order_events_without_order_ids_one_per_purchase_day():
     })
     no_ids = order_events(tx)
     assert list(zip(no_ids["customer_id"], no_ids["date"].dt.strftime("%Y-%m-%d"), strict=True)) == [
-        ("a", "2025-01-10"), ("a", "2025-01-11"), ("b", "2025-01-05"), ("b", "2026-01-05")]  # 2 lines on 01-10
+        ("a", "2025-01-10"), ("a", "2025-01-10"), ("a", "2025-01-11"), ("b", "2025-01-05"),
+        ("b", "2026-01-05")]  # without order ids each line is an order: 2 orders on 01-10
     assert (no_ids["event"] == "order").all()
 
 

@@ -3,6 +3,21 @@
 Pandas in, pandas out: the expressions are engine-neutral, so the same code can
 run on a bigger backend (Spark, BigQuery, Postgres, ...) by passing another Ibis
 connection as ``con``. No per-row Python anywhere.
+
+This module owns the transaction-level definitions every analysis uses (see the
+"Definitions" section of ``docs/data_contract.md``); other modules call these
+functions rather than re-deriving a figure:
+
+- revenue lines: :func:`revenue_lines` (every line except cancelled ones, credit notes kept);
+- return lines: :func:`return_lines` (status returned, cancelled or modified);
+- orders: :func:`orders` (lines sharing an ``order_id``; a line without one is an order
+  of its own); per customer ``n_orders`` in :func:`customer_summary`;
+- deliveries: :func:`deliveries` (orders whose net amount is positive);
+- tenure, recency and orders per year: :func:`tenure_days`, :func:`orders_per_year`,
+  in :func:`customer_summary` with ``as_of``;
+- days late: :func:`days_late` (mean of ``paid_date - due_date`` over paid invoices).
+
+Other modules run their own aggregations through the public :func:`table` and :func:`execute`.
 """
 
 from __future__ import annotations
@@ -13,11 +28,25 @@ import warnings
 
 import ibis
 import ibis.expr.types as ir
+import numpy as np
 import pandas as pd
+
+from portfolio_helpers.core.vocabulary import CANCELLED, DAYS_PER_YEAR, RETURN_STATUSES
 
 __all__ = [
     "connect",
+    "table",
+    "execute",
     "revenue_lines",
+    "cancelled_lines",
+    "return_lines",
+    "orders",
+    "deliveries",
+    "order_count",
+    "tenure_days",
+    "orders_per_year",
+    "days_late",
+    "customer_lines",
     "customer_summary",
     "customer_values",
     "period_bounds",
@@ -25,7 +54,6 @@ __all__ = [
     "revenue_by_attribute",
 ]
 
-CANCELLED = "cancelled"
 # Calendar periods and their Ibis truncation units.
 PERIOD_UNITS = {"day": "D", "week": "W", "month": "M", "quarter": "Q", "year": "Y"}
 
@@ -35,10 +63,55 @@ def revenue_lines(transactions: pd.DataFrame, status_col: str = "status") -> pd.
 
     Credit notes and returns (negative amounts) are kept, so revenue is net. Without a
     status column every line counts.
+
+    Examples
+    --------
+    >>> tx = pd.DataFrame({"amount": [100.0, 40.0, -30.0], "status": ["completed", "cancelled", "returned"]})
+    >>> revenue_lines(tx)["amount"].sum()
+    np.float64(70.0)
     """
     if status_col not in transactions.columns:
         return transactions
-    return transactions[transactions[status_col].fillna("") != CANCELLED]
+    return transactions[_is_revenue_line(transactions, status_col)]
+
+
+def _is_revenue_line(transactions: pd.DataFrame, status_col: str) -> np.ndarray:
+    if status_col not in transactions.columns:
+        return np.ones(len(transactions), dtype=bool)
+    return (transactions[status_col].astype("string").fillna("") != CANCELLED).to_numpy(dtype=bool)
+
+
+def cancelled_lines(transactions: pd.DataFrame, status_col: str = "status") -> pd.DataFrame:
+    """The lines that are not revenue: the complement of :func:`revenue_lines` (the cancelled lines).
+
+    Examples
+    --------
+    >>> tx = pd.DataFrame({"amount": [100.0, 40.0, -30.0], "status": ["completed", "cancelled", "returned"]})
+    >>> cancelled_lines(tx)["amount"].tolist()
+    [40.0]
+    """
+    return transactions[~_is_revenue_line(transactions, status_col)]
+
+
+def return_lines(transactions: pd.DataFrame, status_col: str = "status") -> pd.DataFrame:
+    """The return lines: lines returned, cancelled or modified (:data:`~portfolio_helpers.core.vocabulary.RETURN_STATUSES`).
+
+    They drive the returns cost of the profitability model and the return rate. Without a
+    status column no line is a return line.
+
+    Examples
+    --------
+    >>> tx = pd.DataFrame({"amount": [100.0, 40.0, -30.0], "status": ["completed", "cancelled", "returned"]})
+    >>> len(return_lines(tx))
+    2
+    """
+    return transactions[_is_return_line(transactions, status_col)]
+
+
+def _is_return_line(transactions: pd.DataFrame, status_col: str) -> np.ndarray:
+    if status_col not in transactions.columns:
+        return np.zeros(len(transactions), dtype=bool)
+    return transactions[status_col].isin(RETURN_STATUSES).fillna(False).to_numpy(dtype=bool)
 
 
 @functools.cache
@@ -55,7 +128,24 @@ def _quiet():
         yield
 
 
-def _table(frame: pd.DataFrame, columns: list[str], con) -> ir.Table:
+def table(frame: pd.DataFrame, columns: list[str], con=None) -> ir.Table:
+    """``frame[columns]`` as an Ibis table, ready for an aggregation run by :func:`execute`.
+
+    Parameters
+    ----------
+    frame : DataFrame
+        Any frame (transaction lines, per-line figures...).
+    columns : list of str
+        The columns that cross into the engine.
+    con : ibis backend, optional
+        Unused here (the table is an in-memory table any backend runs); accepted so that
+        callers pass their engine along.
+
+    Raises
+    ------
+    KeyError
+        Naming the missing columns and the available ones.
+    """
     missing = [col for col in columns if col not in frame.columns]
     if missing:
         raise KeyError(f"columns not in the frame: {', '.join(missing)}; available: {', '.join(frame.columns)}")
@@ -68,16 +158,247 @@ def _table(frame: pd.DataFrame, columns: list[str], con) -> ir.Table:
         return ibis.memtable(subset)
 
 
+def execute(expr: ir.Table, con=None) -> pd.DataFrame:
+    """Run an Ibis expression on ``con`` (default: the in-memory DuckDB of :func:`connect`)."""
+    with _quiet():
+        return (con or connect()).to_pandas(expr)
+
+
+_LINE = "_line"  # position of a line, the order key of a line without order id
+
+
 def _order_count(t: ir.Table, order_col: str | None):
-    """Distinct orders; a line without an order id is an order of its own."""
+    """The number of orders of a group of lines: the count form of :func:`orders`.
+
+    Distinct order ids, plus one per line without an order id (the same definition as
+    :func:`orders`, as an aggregate usable in any ``group_by``).
+    """
     if order_col is None:
         return t.count()
     return t[order_col].nunique() + t[order_col].isnull().cast("int64").sum()
 
 
-def _execute(expr: ir.Table, con) -> pd.DataFrame:
-    with _quiet():
-        return (con or connect()).to_pandas(expr)
+def _order_columns(transactions: pd.DataFrame, order_col: str | None) -> str | None:
+    return order_col if order_col is not None and order_col in transactions.columns else None
+
+
+def _line_table(transactions: pd.DataFrame, columns: list[str], order_col: str | None) -> ir.Table:
+    """The lines with their position (``_line``), the key of an order of its own."""
+    frame = transactions.assign(**{_LINE: np.arange(len(transactions), dtype=np.int64)})
+    return table(frame, [*columns, _LINE] + ([order_col] if order_col else []))
+
+
+def _orders_expr(t: ir.Table, customer_col: str, date_col: str, amount_col: str, order_col: str | None) -> ir.Table:
+    """One row per customer and order: ``customer_id, order_id, date, amount, n_lines`` (see :func:`orders`)."""
+    if order_col is None:
+        keys = {"order_id": ibis.null("string"), _LINE: t[_LINE]}
+    else:
+        keys = {"order_id": t[order_col],
+                _LINE: ibis.ifelse(t[order_col].isnull(), t[_LINE], ibis.literal(-1, "int64"))}
+    grouped = t.group_by(customer_id=t[customer_col], **keys).aggregate(
+        date=t[date_col].min(), amount=t[amount_col].sum(), n_lines=t.count())
+    return grouped.drop(_LINE)
+
+
+def _orders_table(transactions: pd.DataFrame, customer_col: str, date_col: str, amount_col: str,
+                  order_col: str | None) -> ir.Table:
+    order_col = _order_columns(transactions, order_col)
+    t = _line_table(transactions, [customer_col, date_col, amount_col], order_col)
+    return _orders_expr(t, customer_col, date_col, amount_col, order_col)
+
+
+def _string_ids(result: pd.DataFrame, column: str) -> None:
+    """Text ids come back from the engine as object or Arrow strings: make them pandas strings, in place."""
+    if pd.api.types.is_string_dtype(result[column]):
+        result[column] = result[column].astype("string")
+
+
+def _orders_frame(expr: ir.Table, con) -> pd.DataFrame:
+    result = execute(expr.order_by(["customer_id", "date", "order_id"]), con)
+    _string_ids(result, "customer_id")
+    result["n_lines"] = result["n_lines"].astype("int64")
+    result["amount"] = result["amount"].astype("float64")
+    return result.reset_index(drop=True)
+
+
+def orders(
+    transactions: pd.DataFrame,
+    customer_col: str = "customer_id",
+    date_col: str = "date",
+    amount_col: str = "amount",
+    order_col: str | None = "order_id",
+    con=None,
+) -> pd.DataFrame:
+    """The orders of the lines given: one row per customer and order.
+
+    **Definition.** An order is the set of a customer's lines that share an ``order_id``;
+    a line without an ``order_id`` (or every line, when there is no such column) is an
+    order of its own. Pass the lines the figure is about: every count of orders in the
+    kit is over the revenue lines (:func:`revenue_lines`).
+
+    Returns
+    -------
+    DataFrame
+        ``customer_id, order_id`` (missing for a line-order), ``date`` (the first line's
+        date), ``amount`` (net: the sum of the lines) and ``n_lines``; sorted by customer,
+        date and order id.
+
+    Examples
+    --------
+    >>> tx = pd.DataFrame({"customer_id": ["a", "a", "a"],
+    ...                    "date": pd.to_datetime(["2025-01-10", "2025-01-10", "2025-02-01"]),
+    ...                    "amount": [10.0, 5.0, 7.0]})
+    >>> orders(tx)[["customer_id", "date", "amount"]]
+      customer_id       date  amount
+    0           a 2025-01-10    10.0
+    1           a 2025-01-10     5.0
+    2           a 2025-02-01     7.0
+    """
+    return _orders_frame(_orders_table(transactions, customer_col, date_col, amount_col, order_col), con)
+
+
+def deliveries(
+    transactions: pd.DataFrame,
+    customer_col: str = "customer_id",
+    date_col: str = "date",
+    amount_col: str = "amount",
+    order_col: str | None = "order_id",
+    con=None,
+) -> pd.DataFrame:
+    """The deliveries: the :func:`orders` whose net amount is positive to the cent (a purchase, not a credit note).
+
+    Columns as :func:`orders`. These are the order events of the customer scorecards and
+    the ``per_delivery`` cost driver.
+
+    Examples
+    --------
+    >>> tx = pd.DataFrame({"customer_id": ["a", "a", "a"], "order_id": ["o1", "o1", "o2"],
+    ...                    "date": pd.to_datetime(["2025-01-10", "2025-01-11", "2025-02-01"]),
+    ...                    "amount": [10.0, -4.0, -7.0]})
+    >>> deliveries(tx)[["order_id", "amount"]].to_dict("records")
+    [{'order_id': 'o1', 'amount': 6.0}]
+    """
+    expr = _orders_table(transactions, customer_col, date_col, amount_col, order_col)
+    return _orders_frame(expr.filter(_is_delivery(expr.amount)), con)
+
+
+def _is_delivery(net):
+    """An order is delivered when its net amount is positive to the cent (a sale and its full credit
+    note, summed in floating point, leave noise such as 3.6e-15: not a delivery)."""
+    return net.round(2) > 0
+
+
+def order_count(transactions: pd.DataFrame, order_col: str | None = "order_id") -> int:
+    """The number of :func:`orders` of the lines given (an order id shared by two customers counts once).
+
+    Examples
+    --------
+    >>> order_count(pd.DataFrame({"order_id": ["o1", "o1", None, None]}))
+    3
+    """
+    order_col = _order_columns(transactions, order_col)
+    if order_col is None:
+        return len(transactions)
+    frame = transactions[[order_col]].assign(_n=1)
+    t = table(frame, [order_col, "_n"])
+    return int(execute(t.aggregate(n=_order_count(t, order_col)))["n"].iloc[0])
+
+
+def tenure_days(first_purchase, as_of) -> pd.Series:
+    """**Tenure**: calendar days from the first purchase day to the as-of day (0 = first bought on it).
+
+    Examples
+    --------
+    >>> tenure_days(pd.Series(pd.to_datetime(["2025-12-01 18:00", "2024-12-31 00:00"])), "2025-12-31").tolist()
+    [30, 365]
+    """
+    first = pd.to_datetime(pd.Series(first_purchase)).dt.normalize()
+    return (pd.Timestamp(as_of).normalize() - first).dt.days.astype("int64")
+
+
+def orders_per_year(n_orders, tenure) -> np.ndarray:
+    """**Orders per year**: ``n_orders / max(tenure in years, 1)``.
+
+    Tenure is :func:`tenure_days` / 365.25; it counts as at least one year, so a new
+    customer's rate is its number of orders so far, never an extrapolation.
+
+    Examples
+    --------
+    >>> orders_per_year([3, 6], [30, 730.5]).tolist()
+    [3.0, 3.0]
+    """
+    years = np.asarray(tenure, dtype=np.float64) / DAYS_PER_YEAR
+    return np.asarray(n_orders, dtype=np.float64) / np.maximum(years, 1.0)
+
+
+def days_late(
+    payments: pd.DataFrame,
+    customer_col: str = "customer_id",
+    due_col: str = "due_date",
+    paid_col: str = "paid_date",
+    con=None,
+) -> pd.DataFrame:
+    """**Days late** per customer: mean of ``paid_date - due_date`` in calendar days over paid invoices.
+
+    Negative when the customer pays early on average. Invoices without a due date or not
+    yet paid are left out; a customer with no such invoice is not in the result.
+
+    Returns
+    -------
+    DataFrame
+        ``customer_id, days_late, n_paid_invoices``, sorted by customer id.
+
+    Examples
+    --------
+    >>> pay = pd.DataFrame({"customer_id": ["a", "a", "b"],
+    ...                     "due_date": pd.to_datetime(["2025-01-10", "2025-02-10", "2025-01-10"]),
+    ...                     "paid_date": pd.to_datetime(["2025-01-20 17:00", "2025-02-08 09:00", None])})
+    >>> days_late(pay).to_dict("records")
+    [{'customer_id': 'a', 'days_late': 4.0, 'n_paid_invoices': 2}]
+    """
+    paid = payments[payments[customer_col].notna() & payments[due_col].notna() & payments[paid_col].notna()]
+    late = (paid[paid_col].dt.normalize() - paid[due_col].dt.normalize()).dt.days.astype("float64")
+    frame = pd.DataFrame({"customer_id": paid[customer_col].to_numpy(), "late": late.to_numpy()})
+    frame["customer_id"] = frame["customer_id"].astype(paid[customer_col].dtype)
+    t = table(frame, ["customer_id", "late"])
+    expr = t.group_by("customer_id").aggregate(days_late=t.late.mean(), n_paid_invoices=t.count())
+    result = execute(expr.order_by("customer_id"), con)
+    _string_ids(result, "customer_id")
+    return result.astype({"days_late": "float64", "n_paid_invoices": "int64"}).reset_index(drop=True)
+
+
+def customer_lines(
+    transactions: pd.DataFrame,
+    customer_col: str = "customer_id",
+    status_col: str = "status",
+    con=None,
+) -> pd.DataFrame:
+    """Per customer: all lines and the :func:`return_lines`, over every line given (cancelled ones included).
+
+    Returns
+    -------
+    DataFrame
+        ``customer_id, n_lines, n_return_lines, return_rate`` (``n_return_lines / n_lines``),
+        sorted by customer id.
+
+    Examples
+    --------
+    >>> tx = pd.DataFrame({"customer_id": ["a", "a", "a", "b"],
+    ...                    "status": ["completed", "cancelled", "returned", None]})
+    >>> customer_lines(tx).to_dict("records")  # doctest: +NORMALIZE_WHITESPACE
+    [{'customer_id': 'a', 'n_lines': 3, 'n_return_lines': 2, 'return_rate': 0.6666666666666666},
+     {'customer_id': 'b', 'n_lines': 1, 'n_return_lines': 0, 'return_rate': 0.0}]
+    """
+    frame = pd.DataFrame({"customer_id": transactions[customer_col].to_numpy(),
+                          "returned": _is_return_line(transactions, status_col).astype(np.int64)})
+    frame["customer_id"] = frame["customer_id"].astype(transactions[customer_col].dtype)
+    t = table(frame, ["customer_id", "returned"])
+    expr = t.group_by("customer_id").aggregate(n_lines=t.count(), n_return_lines=t.returned.sum())
+    result = execute(expr.order_by("customer_id"), con)
+    _string_ids(result, "customer_id")
+    result = result.astype({"n_lines": "int64", "n_return_lines": "int64"})
+    result["return_rate"] = result["n_return_lines"] / result["n_lines"]
+    return result.reset_index(drop=True)
 
 
 def customer_summary(
@@ -87,8 +408,13 @@ def customer_summary(
     amount_col: str = "amount",
     order_col: str | None = "order_id",
     con=None,
+    as_of=None,
 ) -> pd.DataFrame:
-    """One row per customer: first and last purchase, orders, lines, revenue.
+    """One row per customer: first and last purchase, orders, deliveries, lines, revenue.
+
+    Every figure is over the lines given; the kit passes the revenue lines
+    (:func:`revenue_lines`), so ``revenue`` is net revenue and ``n_orders`` counts the
+    :func:`orders` of those lines.
 
     Parameters
     ----------
@@ -100,13 +426,18 @@ def customer_summary(
         Order/invoice id. When absent (``None`` or not in the frame) each line is an order.
     con : ibis backend, optional
         Engine to run on; default an in-memory DuckDB.
+    as_of : date-like, optional
+        Analysis date; adds ``recency_days`` (days from the last purchase day),
+        ``tenure_days`` (:func:`tenure_days`) and ``orders_per_year`` (:func:`orders_per_year`).
 
     Returns
     -------
     DataFrame
         Columns ``customer_id, first_purchase, last_purchase, n_orders, n_lines,
-        n_purchase_days, revenue, gross_sales, credit_notes`` (``credit_notes`` is the
-        sum of negative lines, as a negative number), sorted by ``customer_id``.
+        n_purchase_days, revenue, gross_sales, credit_notes, n_deliveries, avg_order_value``
+        (``credit_notes`` is the sum of negative lines, as a negative number; ``n_deliveries``
+        counts the :func:`deliveries`; **average order value** is ``revenue / n_orders``), plus
+        the ``as_of`` columns, sorted by ``customer_id``.
 
     Examples
     --------
@@ -117,28 +448,38 @@ def customer_summary(
     >>> customer_summary(tx)[["customer_id", "n_orders", "revenue"]].to_dict("records")
     [{'customer_id': 'a', 'n_orders': 2, 'revenue': 80.0}, {'customer_id': 'b', 'n_orders': 1, 'revenue': 50.0}]
     """
-    order_col = order_col if order_col in transactions.columns else None
-    t = _table(transactions, [customer_col, date_col, amount_col] + ([order_col] if order_col else []), con)
+    order_col = _order_columns(transactions, order_col)
+    t = _line_table(transactions, [customer_col, date_col, amount_col], order_col)
     amount = t[amount_col]
     day = t[date_col].cast("date")
-    expr = (
-        t.group_by(customer_id=t[customer_col])
-        .aggregate(
-            first_purchase=t[date_col].min(),
-            last_purchase=t[date_col].max(),
-            n_orders=_order_count(t, order_col),
-            n_lines=t.count(),
-            n_purchase_days=day.nunique(),
-            revenue=amount.sum(),
-            gross_sales=ibis.ifelse(amount > 0, amount, 0).sum(),
-            credit_notes=ibis.ifelse(amount < 0, amount, 0).sum(),
-        )
-        .order_by("customer_id")
+    lines = t.group_by(customer_id=t[customer_col]).aggregate(
+        first_purchase=t[date_col].min(),
+        last_purchase=t[date_col].max(),
+        n_lines=t.count(),
+        n_purchase_days=day.nunique(),
+        revenue=amount.sum(),
+        gross_sales=ibis.ifelse(amount > 0, amount, 0).sum(),
+        credit_notes=ibis.ifelse(amount < 0, amount, 0).sum(),
     )
-    result = _execute(expr, con)
-    for col in ("n_orders", "n_lines", "n_purchase_days"):
+    o = _orders_expr(t, customer_col, date_col, amount_col, order_col)
+    per_customer = o.group_by(buyer=o.customer_id).aggregate(
+        n_orders=o.count(), n_deliveries=_is_delivery(o.amount).cast("int64").sum())
+    joined = lines.join(per_customer, lines.customer_id == per_customer.buyer)
+    expr = joined.select(
+        "customer_id", "first_purchase", "last_purchase", "n_orders", "n_lines", "n_purchase_days", "revenue",
+        "gross_sales", "credit_notes", "n_deliveries",
+        avg_order_value=joined.revenue / joined.n_orders,
+    ).order_by("customer_id")
+    result = execute(expr, con)
+    for col in ("n_orders", "n_lines", "n_purchase_days", "n_deliveries"):
         result[col] = result[col].astype("int64")
+    result["avg_order_value"] = result["avg_order_value"].astype("float64")
     result["customer_id"] = result["customer_id"].astype("string")
+    if as_of is not None:
+        as_of = pd.Timestamp(as_of).normalize()
+        result["recency_days"] = tenure_days(result["last_purchase"], as_of).to_numpy()
+        result["tenure_days"] = tenure_days(result["first_purchase"], as_of).to_numpy()
+        result["orders_per_year"] = orders_per_year(result["n_orders"], result["tenure_days"])
     return result.reset_index(drop=True)
 
 
@@ -159,7 +500,7 @@ def revenue_by_period(
     if freq not in PERIOD_UNITS:
         raise ValueError(f"freq must be one of {', '.join(PERIOD_UNITS)}, got {freq!r}")
     order_col = order_col if order_col in transactions.columns else None
-    t = _table(transactions, [customer_col, date_col, amount_col] + ([order_col] if order_col else []), con)
+    t = table(transactions, [customer_col, date_col, amount_col] + ([order_col] if order_col else []), con)
     period = t[date_col].truncate(PERIOD_UNITS[freq]).cast("date").name("period")
     expr = (
         t.group_by(period)
@@ -170,7 +511,7 @@ def revenue_by_period(
         )
         .order_by("period")
     )
-    result = _execute(expr, con)
+    result = execute(expr, con)
     result["period"] = pd.to_datetime(result["period"])
     pandas_freq = {"day": "D", "week": "W-MON", "month": "MS", "quarter": "QS", "year": "YS"}[freq]
     if not result.empty:
@@ -193,15 +534,15 @@ def revenue_by_attribute(
     attribute) are grouped under ``"(unknown)"`` rather than dropped, so the shares add
     up to the total revenue. Sorted by revenue, largest first, with ``revenue_share``.
     """
-    t = _table(transactions, [customer_col, amount_col], con)
-    c = _table(customers.drop_duplicates(customer_col), [customer_col, attribute], con)
+    t = table(transactions, [customer_col, amount_col], con)
+    c = table(customers.drop_duplicates(customer_col), [customer_col, attribute], con)
     joined = t.left_join(c, t[customer_col] == c[customer_col])
     value = joined[attribute].cast("string").fill_null("(unknown)").name(attribute)
     expr = joined.group_by(value).aggregate(
         revenue=joined[amount_col].sum(),
         n_customers=joined[customer_col].nunique(),
     )
-    result = _execute(expr, con)
+    result = execute(expr, con)
     total = result["revenue"].sum()
     result["revenue_share"] = result["revenue"] / total if total else float("nan")
     result[attribute] = result[attribute].astype("string")
@@ -267,7 +608,7 @@ def customer_values(
     """
     if freq is not None and freq not in PERIOD_UNITS:
         raise ValueError(f"freq must be one of {', '.join(PERIOD_UNITS)} or None, got {freq!r}")
-    t = _table(transactions, [customer_col, date_col, amount_col], con)
+    t = table(transactions, [customer_col, date_col, amount_col], con)
     t = t.filter(t[customer_col].notnull(), t[date_col].notnull())
     if period is not None:
         start, end = period_bounds(period, "period")
@@ -277,10 +618,9 @@ def customer_values(
     if freq is not None:
         keys = {"period": t[date_col].truncate(PERIOD_UNITS[freq]).cast("date"), **keys}
     expr = t.group_by(**keys).aggregate(value=t[amount_col].sum()).order_by(list(keys))
-    result = _execute(expr, con)
+    result = execute(expr, con)
     if freq is not None:
         result["period"] = pd.to_datetime(result["period"])
-    if pd.api.types.is_string_dtype(result[customer_col]):
-        result[customer_col] = result[customer_col].astype("string")
+    _string_ids(result, customer_col)
     result["value"] = result["value"].astype("float64")
     return result.reset_index(drop=True)

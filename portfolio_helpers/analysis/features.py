@@ -22,14 +22,13 @@ import unicodedata
 import numpy as np
 import pandas as pd
 
-from portfolio_helpers.analysis import engine
+from portfolio_helpers.analysis import engine, profitability
+from portfolio_helpers.core.vocabulary import DAYS_PER_YEAR, RETURN_STATUSES
 
 __all__ = ["customer_features", "lifetimes_summary", "FEATURE_DEFINITIONS", "TIME_UNITS", "RETURN_STATUSES"]
 
-RETURN_STATUSES = ("returned", "cancelled", "modified")
 #: Days per time unit of :func:`lifetimes_summary` (a month is an average calendar month).
-TIME_UNITS = {"D": 1.0, "W": 7.0, "M": 365.25 / 12}
-_DAYS_PER_YEAR = 365.25
+TIME_UNITS = {"D": 1.0, "W": 7.0, "M": DAYS_PER_YEAR / 12}
 SIZE_BANDS = ("1-9", "10-49", "50-249", "250+")
 AGE_BANDS = ("<30", "30-44", "45-59", "60+")
 
@@ -42,8 +41,8 @@ FEATURE_DEFINITIONS: dict[str, str] = {
     "monetary": "Net revenue: sum of the amounts of all non-cancelled lines, credit notes deducted.",
     "n_purchase_days": "Number of distinct days with a purchase.",
     "tenure_days": "Days from the first purchase day to the as-of date.",
-    "orders_per_year": "Orders per year of tenure: frequency / max(tenure in years, 1/12); "
-                       "a tenure under one month counts as one month so new customers are not inflated.",
+    "orders_per_year": "Orders per year of tenure: frequency / max(tenure in years, 1); "
+                       "a tenure under one year counts as one year so new customers are not inflated.",
     "avg_order_value": "Average order value: monetary / frequency.",
     "revenue_last": "Net revenue in the last period (the `period_months` months up to the as-of date).",
     "revenue_previous": "Net revenue in the period of the same length just before the last one.",
@@ -53,11 +52,12 @@ FEATURE_DEFINITIONS: dict[str, str] = {
                       "or when net revenue is not positive).",
     "return_rate": "Lines returned, cancelled or modified divided by all lines (cancelled ones included).",
     "days_late": "Mean days between due date and payment over paid invoices (negative = paid early; "
-                 "0 without payments).",
+                 "0 without a paid invoice).",
     "service_minutes_per_1000": "After-sales ticket minutes per 1,000 of net revenue (0 without tickets "
                                 "or when net revenue is not positive).",
-    "gross_margin": "Revenue minus cost over the revenue lines with a known cost (only with a cost column).",
-    "margin_rate": "Gross margin divided by the revenue of those lines (0 when that revenue is not positive).",
+    "gross_margin": "Net revenue minus cost of goods (the known cost of each line, else its category's rate, "
+                    "else the default rate), as in the profitability P&L.",
+    "margin_rate": "Gross margin divided by net revenue (NaN when net revenue is not positive).",
     "profit": "Profit after cost-to-serve, from the profitability P&L (only when it is given).",
     "profit_margin": "Profit divided by revenue, from the profitability P&L (NaN when revenue <= 0).",
     "share_<category>": "Share of the customer's positive line amounts in that product category "
@@ -77,10 +77,6 @@ def _day(values) -> pd.Series:
     return pd.to_datetime(values).dt.normalize()
 
 
-def _days_between(later, earlier) -> pd.Series:
-    return (later - earlier).dt.days.astype("int64")
-
-
 def _category_column(value: str) -> str:
     """``"Hardware & Tools"`` -> ``"share_hardware_tools"``."""
     text = unicodedata.normalize("NFKD", str(value))
@@ -98,11 +94,15 @@ def _sum_by_customer(frame: pd.DataFrame, values: pd.Series, index: pd.Index) ->
     return values.groupby(frame["customer_id"]).sum().reindex(index, fill_value=0.0).astype("float64")
 
 
+def _engine_sum(lines: pd.DataFrame, amount_col: str, index: pd.Index, period: tuple | None = None) -> pd.Series:
+    """Sum of ``amount_col`` per customer on the engine (:func:`~portfolio_helpers.analysis.engine.customer_values`)."""
+    values = engine.customer_values(lines, period=period, amount_col=amount_col)
+    return values.set_index("customer_id")["value"].reindex(index, fill_value=0.0).astype("float64")
+
+
 def _period_revenue(lines: pd.DataFrame, start: pd.Timestamp, end: pd.Timestamp, index: pd.Index) -> pd.Series:
     """Revenue per customer over the days in ``(start, end]``."""
-    day = _day(lines["date"])
-    inside = lines[(day > start) & (day <= end)]
-    return _sum_by_customer(inside, inside["amount"], index)
+    return _engine_sum(lines, "amount", index, period=(start + pd.Timedelta(days=1), end))
 
 
 def size_band(employees: pd.Series) -> pd.Series:
@@ -149,8 +149,16 @@ def _attributes(customers: pd.DataFrame, as_of: pd.Timestamp) -> pd.DataFrame:
 
 # --------------------------------------------------------------------------- features
 
-def customer_features(tables: dict, as_of, period_months: int = 12, pnl: pd.DataFrame | None = None) -> pd.DataFrame:
+def customer_features(tables: dict, as_of, period_months: int = 12, pnl: pd.DataFrame | None = None,
+                      model: profitability.CostModel | None = None) -> pd.DataFrame:
     """One row of features per customer with at least one revenue line.
+
+    Every figure that has a definition elsewhere comes from it: revenue, orders,
+    recency, tenure, orders per year and average order value from
+    :func:`portfolio_helpers.analysis.engine.customer_summary`; the return rate from
+    :func:`~portfolio_helpers.analysis.engine.customer_lines`; days late from
+    :func:`~portfolio_helpers.analysis.engine.days_late`; gross margin and margin rate
+    from the P&L (``pnl``) or :func:`portfolio_helpers.analysis.profitability.customer_margins`.
 
     Parameters
     ----------
@@ -163,7 +171,11 @@ def customer_features(tables: dict, as_of, period_months: int = 12, pnl: pd.Data
         Length of the two periods compared by ``revenue_last``, ``revenue_previous`` and
         ``revenue_trend``.
     pnl : DataFrame, optional
-        :func:`portfolio_helpers.analysis.profitability.customer_pnl`; adds ``profit`` and ``profit_margin``.
+        :func:`portfolio_helpers.analysis.profitability.customer_pnl`; adds ``profit`` and
+        ``profit_margin`` and gives ``gross_margin`` and ``margin_rate``.
+    model : CostModel, optional
+        Without ``pnl``: the cost model of ``gross_margin`` and ``margin_rate``, added when
+        a model is given or the transactions have a ``cost`` column (default rates then).
 
     Returns
     -------
@@ -185,20 +197,19 @@ def customer_features(tables: dict, as_of, period_months: int = 12, pnl: pd.Data
     as_of = pd.Timestamp(as_of).normalize()
     all_lines = _scoped_lines(tables["transactions"], as_of)
     lines = engine.revenue_lines(all_lines)
-    summary = engine.customer_summary(lines)
+    summary = engine.customer_summary(lines, as_of=as_of)
     ids = pd.Index(summary["customer_id"], name="customer_id")
 
     out = pd.DataFrame({"customer_id": summary["customer_id"].astype("string")})
     out["first_purchase"] = summary["first_purchase"].to_numpy()
     out["last_purchase"] = summary["last_purchase"].to_numpy()
-    out["recency_days"] = _days_between(as_of, _day(summary["last_purchase"])).to_numpy()
+    out["recency_days"] = summary["recency_days"].astype("int64").to_numpy()
     out["frequency"] = summary["n_orders"].astype("int64").to_numpy()
     out["monetary"] = summary["revenue"].astype("float64").to_numpy()
     out["n_purchase_days"] = summary["n_purchase_days"].astype("int64").to_numpy()
-    out["tenure_days"] = _days_between(as_of, _day(summary["first_purchase"])).to_numpy()
-    years = np.maximum(out["tenure_days"] / _DAYS_PER_YEAR, 1 / 12)
-    out["orders_per_year"] = out["frequency"] / years
-    out["avg_order_value"] = out["monetary"] / out["frequency"]
+    out["tenure_days"] = summary["tenure_days"].astype("int64").to_numpy()
+    out["orders_per_year"] = summary["orders_per_year"].astype("float64").to_numpy()
+    out["avg_order_value"] = summary["avg_order_value"].astype("float64").to_numpy()
 
     offset = pd.DateOffset(months=period_months)
     last = _period_revenue(lines, as_of - offset, as_of, ids)
@@ -209,15 +220,15 @@ def customer_features(tables: dict, as_of, period_months: int = 12, pnl: pd.Data
 
     positive_revenue = out["monetary"].to_numpy() > 0
     if "discount" in lines.columns:
-        discounted = lines["amount"].where(lines["discount"].fillna(0) > 0, 0.0)
-        share = _sum_by_customer(lines, discounted, ids).to_numpy() / np.where(positive_revenue, out["monetary"], 1)
+        discounted = lines.assign(_discounted=lines["amount"].where(lines["discount"].fillna(0) > 0, 0.0))
+        share = _engine_sum(discounted, "_discounted", ids).to_numpy() / np.where(positive_revenue, out["monetary"], 1)
         out["discount_share"] = np.where(positive_revenue, share, 0.0)
     else:
         out["discount_share"] = 0.0
 
     if "status" in all_lines.columns:
-        returned = all_lines["status"].isin(RETURN_STATUSES).fillna(False).astype("float64")
-        out["return_rate"] = returned.groupby(all_lines["customer_id"]).mean().reindex(ids).to_numpy()
+        returns = engine.customer_lines(all_lines).astype({"customer_id": "string"}).set_index("customer_id")
+        out["return_rate"] = returns["return_rate"].reindex(ids).to_numpy()
     else:
         out["return_rate"] = 0.0
 
@@ -226,12 +237,16 @@ def customer_features(tables: dict, as_of, period_months: int = 12, pnl: pd.Data
     out["service_minutes_per_1000"] = np.where(
         positive_revenue, 1000 * minutes / np.where(positive_revenue, out["monetary"], 1), 0.0)
 
-    if "cost" in lines.columns:
-        known = lines[lines["cost"].notna()]
-        margin = _sum_by_customer(known, known["amount"] - known["cost"], ids)
-        base = _sum_by_customer(known, known["amount"], ids)
-        out["gross_margin"] = margin.to_numpy()
-        out["margin_rate"] = np.where(base > 0, margin / base.where(base > 0, 1.0), 0.0)
+    if pnl is not None and {"gross_margin", "margin_rate"} <= set(pnl.columns):
+        margins = pnl
+    elif model is not None or "cost" in lines.columns:
+        margins = profitability.customer_margins(all_lines, model)
+    else:
+        margins = None
+    if margins is not None:
+        margin = margins.drop_duplicates("customer_id").astype({"customer_id": "string"}).set_index("customer_id")
+        out["gross_margin"] = margin["gross_margin"].reindex(ids).to_numpy(dtype=np.float64)
+        out["margin_rate"] = margin["margin_rate"].reindex(ids).to_numpy(dtype=np.float64)
 
     if pnl is not None:
         profit = pnl.drop_duplicates("customer_id").set_index("customer_id")[["profit", "profit_margin"]]
@@ -246,11 +261,11 @@ def customer_features(tables: dict, as_of, period_months: int = 12, pnl: pd.Data
 
 
 def _days_late(payments: pd.DataFrame | None, ids: pd.Index) -> pd.Series:
+    """:func:`~portfolio_helpers.analysis.engine.days_late` on ``ids``; 0 for a customer without a paid invoice."""
     if payments is None or not {"customer_id", "due_date", "paid_date"} <= set(payments.columns):
         return pd.Series(0.0, index=ids)
-    paid = payments[payments["paid_date"].notna() & payments["due_date"].notna()]
-    late = _days_between(_day(paid["paid_date"]), _day(paid["due_date"])).astype("float64")
-    return late.groupby(paid["customer_id"]).mean().reindex(ids, fill_value=0.0)
+    late = engine.days_late(payments).astype({"customer_id": "string"}).set_index("customer_id")["days_late"]
+    return late.reindex(ids, fill_value=0.0).fillna(0.0)
 
 
 def _ticket_minutes(tickets: pd.DataFrame | None, as_of: pd.Timestamp, ids: pd.Index) -> pd.Series:

@@ -53,7 +53,7 @@ import pandas as pd
 
 from portfolio_helpers.analysis.engine import customer_values, period_bounds
 from portfolio_helpers.core.formatting import fmt_money, fmt_pct, plural
-from portfolio_helpers.reporting.cleaning import UNKNOWN
+from portfolio_helpers.core.vocabulary import UNKNOWN
 
 __all__ = [
     "concentration_values",

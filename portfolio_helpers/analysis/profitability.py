@@ -38,22 +38,24 @@ Customers
 Revenue
     Sum of ``amount`` over the revenue lines, i.e. every line except cancelled ones
     (:func:`portfolio_helpers.analysis.engine.revenue_lines`); credit notes count, negative.
-Cost of goods (``cogs``)
+Cost of goods (``cogs``, :func:`cost_of_goods`)
     Line by line on the revenue lines: the ``cost`` value where the column exists and
     the value is not missing, else ``amount`` times the line category's rate
     (``cogs_rate_by_category``), else times ``default_cogs_rate``.
-    ``gross_margin = revenue - cogs``.
+    ``gross_margin = revenue - cogs`` (:func:`gross_margin`).
 Orders (``cost_orders = per_order x n_orders``)
-    Distinct ``order_id`` values over *all* lines, cancelled ones included (the order was
-    handled); a line without ``order_id`` (or every line, without the column) is an
-    order of its own.
+    The orders of the revenue lines (:func:`portfolio_helpers.analysis.engine.orders`):
+    lines sharing an ``order_id``; a line without ``order_id`` (or every line, without the
+    column) is an order of its own. A fully cancelled order is not an order; its lines
+    still cost ``per_line`` and ``per_return``.
 Lines (``cost_lines = per_line x n_lines``)
     All lines, cancelled ones included.
 Deliveries (``cost_delivery = per_delivery x n_deliveries``)
-    Distinct orders whose net amount over their non-cancelled lines is positive.
+    Orders whose net amount over their revenue lines is positive
+    (:func:`portfolio_helpers.analysis.engine.deliveries`).
 Returns (``cost_returns = per_return x n_return_lines``)
-    Lines with status ``returned``, ``cancelled`` or ``modified`` (0 without a status
-    column).
+    Return lines (:func:`portfolio_helpers.analysis.engine.return_lines`): status
+    ``returned``, ``cancelled`` or ``modified`` (0 without a status column).
 Late payment (``cost_late_payment``)
     From the ``payments`` table. An invoice is late when it was paid after its due date
     (late by ``paid_date - due_date`` days) or is unpaid and was due before ``as_of``
@@ -81,14 +83,16 @@ Discounts
     ``discount_share`` (share of revenue bought on lines with a discount > 0) are
     reported beside the P&L, NaN without a ``discount`` column.
 Traits
-    ``orders_per_year = n_orders / max(years from first to last line, 1)`` (at least
-    one year, so a new customer's rate is not inflated); ``avg_order_value = revenue /
-    n_deliveries``; ``return_rate = n_return_lines / n_lines``; ``avg_days_late`` is the
-    mean of ``paid_date - due_date`` over paid invoices (negative when paid early);
-    ``avg_days_to_pay`` the mean of ``paid_date`` minus the order date (first line of
-    the ``order_id`` in transactions) over paid invoices whose ``order_id`` links;
-    ``service_minutes_per_1000`` is service minutes per 1,000 of revenue (NaN when
-    revenue <= 0).
+    ``orders_per_year`` is ``n_orders / max(tenure in years, 1)``, tenure counted from the
+    first revenue line's day to ``as_of``
+    (:func:`portfolio_helpers.analysis.engine.orders_per_year`); ``avg_order_value = revenue /
+    n_orders``; ``return_rate = n_return_lines / n_lines``; ``avg_days_late`` is the mean
+    of ``paid_date - due_date`` over paid invoices, negative when paid early
+    (:func:`portfolio_helpers.analysis.engine.days_late`); ``avg_days_to_pay`` the mean of
+    ``paid_date`` minus the order date (first line of the ``order_id`` in transactions)
+    over paid invoices whose ``order_id`` links; ``service_minutes_per_1000`` is service
+    minutes per 1,000 of revenue (NaN when revenue <= 0). A customer whose lines are all
+    cancelled has 0 orders, 0 orders per year and no average order value (NaN).
 
 Missing optional tables (``payments``, ``tickets``) make their drivers 0;
 :func:`missing_driver_notes` says so in words for the report.
@@ -126,7 +130,7 @@ from portfolio_helpers.analysis import engine
 from portfolio_helpers.core.contract import normalize_label
 from portfolio_helpers.core.errors import ConfigError
 from portfolio_helpers.core.formatting import fmt_int, fmt_money, fmt_pct
-from portfolio_helpers.reporting.cleaning import UNKNOWN
+from portfolio_helpers.core.vocabulary import UNKNOWN
 
 __all__ = [
     "CostModel",
@@ -138,6 +142,9 @@ __all__ = [
     "cost_model_from_config",
     "load_cost_model",
     "driver_quantities",
+    "cost_of_goods",
+    "gross_margin",
+    "customer_margins",
     "price",
     "customer_pnl",
     "missing_driver_notes",
@@ -166,8 +173,6 @@ _RATE_MEANINGS = {
     "cogs_rate_by_category": "a share of revenue between 0 and 1 (0.70 = 70%)",
     "capital_rate": "an annual rate between 0 and 1 (0.08 = 8% a year)",
 }
-RETURN_STATUSES = ("returned", "cancelled", "modified")
-
 DRIVER_COLUMNS: tuple[str, ...] = (
     "cost_orders", "cost_lines", "cost_delivery", "cost_returns", "cost_late_payment", "cost_service",
     "cost_account",
@@ -468,25 +473,20 @@ def _window_index(dates: pd.Series, as_of: pd.Timestamp) -> np.ndarray:
     return np.where(known & ~after, months // 12, -1)
 
 
-def _line_frame(transactions: pd.DataFrame, model: CostModel, as_of: pd.Timestamp) -> tuple[pd.DataFrame, list]:
-    """One row per transaction line with the numbers the engine sums (vectorized, no loop over lines)."""
+def _line_frame(transactions: pd.DataFrame, model: CostModel, as_of: pd.Timestamp | None = None
+                ) -> tuple[pd.DataFrame, list]:
+    """One row per transaction line with the numbers the engine sums (vectorized, no loop over lines).
+
+    The cost-of-goods inputs of each revenue line: its known ``cost`` (``cogs_known``) or,
+    without one, its amount (``uncosted``) in the bucket of its configured category (0 =
+    none: priced at ``default_cogs_rate``). With ``as_of``, also the discount and the
+    12-month window of each purchase.
+    """
     n = len(transactions)
-    positions = transactions.reset_index(drop=True).assign(_position=np.arange(n))
     is_revenue = np.zeros(n, dtype=bool)
+    positions = transactions.reset_index(drop=True).assign(_position=np.arange(n))
     is_revenue[engine.revenue_lines(positions)["_position"].to_numpy()] = True
     amount = transactions["amount"].to_numpy(dtype=np.float64)
-    revenue_amount = np.where(is_revenue, amount, 0.0)
-
-    if "order_id" in transactions.columns:
-        codes, _ = pd.factorize(transactions["order_id"], use_na_sentinel=True)
-        own = codes < 0  # a line without order id is an order of its own
-        codes = np.where(own, codes.max(initial=-1) + 1 + np.cumsum(own), codes)
-    else:
-        codes = np.arange(n)
-    if "status" in transactions.columns:
-        flagged = transactions["status"].isin(RETURN_STATUSES).fillna(False).to_numpy(dtype=bool)
-    else:
-        flagged = np.zeros(n, dtype=bool)
 
     if "cost" in transactions.columns:
         cost = transactions["cost"].to_numpy(dtype=np.float64, na_value=np.nan)
@@ -501,68 +501,57 @@ def _line_frame(transactions: pd.DataFrame, model: CostModel, as_of: pd.Timestam
         bucket = bucket_of_label[category_codes]  # the -1 sentinel (no category) picks the trailing 0
     else:
         bucket = np.zeros(n, dtype=np.int64)
-
-    if "discount" in transactions.columns:
-        discount = np.nan_to_num(transactions["discount"].to_numpy(dtype=np.float64, na_value=np.nan))
-    else:
-        discount = np.zeros(n)
-    dates = transactions["date"]
-    window = _window_index(dates, as_of)
     frame = pd.DataFrame({
         "customer_id": transactions["customer_id"].to_numpy(),
-        "order_code": codes.astype(np.int64),
-        "date": dates.to_numpy(),
-        "revenue_amount": revenue_amount,
+        "revenue_amount": np.where(is_revenue, amount, 0.0),
         "cogs_known": np.where(is_revenue & has_cost, cost, 0.0),
         "uncosted": np.where(is_revenue & ~has_cost, amount, 0.0),
         "bucket": bucket,
-        "flagged": flagged.astype(np.int64),
-        "discount": np.where(is_revenue, discount, 0.0),
-        "discounted_revenue": np.where(is_revenue & (discount > 0), amount, 0.0),
-        # a purchase: a revenue line with a positive amount; its 12-month window before as_of
-        "window": np.where(is_revenue & (amount > 0), window, -1),
     })
+    if as_of is not None:
+        if "discount" in transactions.columns:
+            discount = np.nan_to_num(transactions["discount"].to_numpy(dtype=np.float64, na_value=np.nan))
+        else:
+            discount = np.zeros(n)
+        frame["discount"] = np.where(is_revenue, discount, 0.0)
+        frame["discounted_revenue"] = np.where(is_revenue & (discount > 0), amount, 0.0)
+        # a purchase: a revenue line with a positive amount; its 12-month window before as_of
+        frame["window"] = np.where(is_revenue & (amount > 0), _window_index(transactions["date"], as_of), -1)
     frame["customer_id"] = frame["customer_id"].astype(transactions["customer_id"].dtype)
     return frame, categories
 
 
-def _aggregate_lines(frame: pd.DataFrame, categories: list, con=None) -> pd.DataFrame:
-    """Per-customer sums and counts of the lines, on the Ibis engine (DuckDB by default)."""
-    t = engine._table(frame, list(frame.columns), con)
+def _cost_aggregates(t, categories: list) -> dict:
+    """Per-customer revenue and cost-of-goods inputs, as Ibis aggregates (priced by :func:`cost_of_goods`)."""
     uncosted = {_UNCOSTED_DEFAULT: ibis.ifelse(t.bucket == 0, t.uncosted, 0.0).sum()}
     for i, category in enumerate(categories, start=1):
         uncosted[_uncosted_column(category)] = ibis.ifelse(t.bucket == i, t.uncosted, 0.0).sum()
-    lines = t.group_by("customer_id").aggregate(
-        revenue=t.revenue_amount.sum(),
-        cogs_known=t.cogs_known.sum(),
-        **uncosted,
-        n_lines=t.count(),
-        n_return_lines=t.flagged.sum(),
-        discount_given=t.discount.sum(),
-        discounted_revenue=t.discounted_revenue.sum(),
-        first_date=t.date.min(),
-        last_date=t.date.max(),
-    )
-    per_order = t.group_by(["customer_id", "order_code"]).aggregate(net=t.revenue_amount.sum())
-    orders = per_order.group_by(customer=per_order.customer_id).aggregate(
-        n_orders=per_order.count(),
-        n_deliveries=(per_order.net > 0).cast("int64").sum(),
-    )
-    bought = t.filter(t.window >= 0)
-    active = bought.group_by(buyer=bought.customer_id).aggregate(n_active_years=bought.window.nunique())
-    joined = lines.join(orders, lines.customer_id == orders.customer).left_join(
-        active, lines.customer_id == active.buyer)
-    expr = joined.select(
-        *[joined[col] for col in lines.columns], joined.n_orders, joined.n_deliveries,
-        n_active_years=joined.n_active_years.fill_null(0),
-    ).order_by("customer_id")
-    result = engine._execute(expr, con)
+    return {"revenue": t.revenue_amount.sum(), "cogs_known": t.cogs_known.sum(), **uncosted}
+
+
+def _aggregate_lines(frame: pd.DataFrame, categories: list, con=None) -> pd.DataFrame:
+    """Per-customer sums of the line frame, on the Ibis engine (DuckDB by default)."""
+    t = engine.table(frame, list(frame.columns), con)
+    aggregates = _cost_aggregates(t, categories)
+    if "window" in frame.columns:
+        aggregates.update(discount_given=t.discount.sum(), discounted_revenue=t.discounted_revenue.sum())
+    lines = t.group_by("customer_id").aggregate(**aggregates)
+    if "window" in frame.columns:
+        bought = t.filter(t.window >= 0)
+        active = bought.group_by(buyer=bought.customer_id).aggregate(n_active_years=bought.window.nunique())
+        joined = lines.left_join(active, lines.customer_id == active.buyer)
+        lines = joined.select(*[joined[col] for col in lines.columns],
+                              n_active_years=joined.n_active_years.fill_null(0))
+    result = engine.execute(lines.order_by("customer_id"), con)
     result["customer_id"] = result["customer_id"].astype(frame["customer_id"].dtype)
-    for col in ("n_lines", "n_return_lines", "n_orders", "n_deliveries", "n_active_years"):
-        result[col] = result[col].astype(np.int64)
-    for col in ("first_date", "last_date"):
-        result[col] = pd.to_datetime(result[col])
+    if "n_active_years" in result.columns:
+        result["n_active_years"] = result["n_active_years"].astype(np.int64)
     return result
+
+
+def _by_customer(per_customer: pd.DataFrame, ids: pd.Index, column: str, fill) -> np.ndarray:
+    """``per_customer[column]`` aligned on ``ids`` (customers missing from it get ``fill``)."""
+    return per_customer.set_index("customer_id")[column].reindex(ids).fillna(fill).to_numpy()
 
 
 def _payment_quantities(payments: pd.DataFrame | None, order_dates: pd.Series | None,
@@ -585,13 +574,14 @@ def _payment_quantities(payments: pd.DataFrame | None, order_dates: pd.Series | 
         "customer_id": payments["customer_id"],
         "capital_days": np.where(late, amount * days_late, 0.0),
         "n_late_invoices": late.astype(np.int64),
-        "avg_days_late": days_after_due,
         "avg_days_to_pay": days_to_pay,
     })
-    return per_invoice.groupby("customer_id", sort=False).agg(
+    result = per_invoice.groupby("customer_id", sort=False).agg(
         capital_days=("capital_days", "sum"), n_late_invoices=("n_late_invoices", "sum"),
-        avg_days_late=("avg_days_late", "mean"), avg_days_to_pay=("avg_days_to_pay", "mean"),
+        avg_days_to_pay=("avg_days_to_pay", "mean"),
     )
+    result["avg_days_late"] = engine.days_late(payments).set_index("customer_id")["days_late"].reindex(result.index)
+    return result
 
 
 def _ticket_quantities(tickets: pd.DataFrame | None) -> pd.DataFrame | None:
@@ -662,11 +652,21 @@ def driver_quantities(tables: Mapping[str, pd.DataFrame], model: CostModel | Non
 
     frame, categories = _line_frame(transactions, model, as_of)
     quantities = _aggregate_lines(frame, categories, con)
+    ids = pd.Index(quantities["customer_id"])
+    summary = engine.customer_summary(engine.revenue_lines(transactions), con=con, as_of=as_of)
+    summary["customer_id"] = summary["customer_id"].astype(transactions["customer_id"].dtype)
+    for name in ("n_orders", "n_deliveries"):
+        quantities[name] = _by_customer(summary, ids, name, 0).astype(np.int64)
+    quantities["orders_per_year"] = _by_customer(summary, ids, "orders_per_year", 0.0).astype(np.float64)
+    lines = engine.customer_lines(transactions, con=con)
+    lines["customer_id"] = lines["customer_id"].astype(transactions["customer_id"].dtype)
+    for name in ("n_lines", "n_return_lines"):
+        quantities[name] = _by_customer(lines, ids, name, 0).astype(np.int64)
+    quantities["return_rate"] = _by_customer(lines, ids, "return_rate", np.nan).astype(np.float64)
     order_dates = None
     if "order_id" in transactions.columns:
         order_dates = transactions.groupby("order_id", sort=False)["date"].min()
 
-    ids = pd.Index(quantities["customer_id"])
     payment = _payment_quantities(payments, order_dates, as_of)
     ticket = _ticket_quantities(tickets)
     for name in ("capital_days", "n_late_invoices", "avg_days_late", "avg_days_to_pay"):
@@ -680,15 +680,12 @@ def driver_quantities(tables: Mapping[str, pd.DataFrame], model: CostModel | Non
 
     revenue = quantities["revenue"].to_numpy()
     has_discount = "discount" in transactions.columns
-    span_years = (quantities["last_date"] - quantities["first_date"]).dt.days.fillna(0).to_numpy() / 365.25
-    quantities["orders_per_year"] = quantities["n_orders"] / np.maximum(span_years, 1.0)
-    quantities["avg_order_value"] = _ratio(revenue, quantities["n_deliveries"])
+    quantities["avg_order_value"] = _by_customer(summary, ids, "avg_order_value", np.nan).astype(np.float64)
     quantities["discount_share"] = _ratio(quantities["discounted_revenue"], revenue) if has_discount else np.nan
     if not has_discount:
         quantities["discount_given"] = np.nan
-    quantities["return_rate"] = _ratio(quantities["n_return_lines"], quantities["n_lines"])
     quantities["service_minutes_per_1000"] = 1000.0 * _ratio(quantities["service_minutes"], revenue)
-    quantities = quantities.drop(columns=["discounted_revenue", "first_date", "last_date"])
+    quantities = quantities.drop(columns=["discounted_revenue"])
     quantities.attrs = {"as_of": as_of, "categories": tuple(categories)}
     return quantities
 
@@ -696,7 +693,22 @@ def driver_quantities(tables: Mapping[str, pd.DataFrame], model: CostModel | Non
 # --------------------------------------------------------------------------- pricing
 
 
-def _cogs(quantities: pd.DataFrame, model: CostModel) -> np.ndarray:
+def cost_of_goods(quantities: pd.DataFrame, model: CostModel) -> np.ndarray:
+    """**Cost of goods** per customer: known cost, else the category rate, else the default rate.
+
+    Line by line over the revenue lines: the line's ``cost`` when it is known, else its
+    amount times the rate of its category (``cogs_rate_by_category``), else times
+    ``default_cogs_rate``. ``quantities`` holds the sums this needs (``cogs_known``, the
+    ``uncosted_revenue`` columns: :func:`driver_quantities` or :func:`customer_margins`),
+    so a scenario re-prices without touching the lines.
+
+    Examples
+    --------
+    >>> tx = pd.DataFrame({"customer_id": ["a", "a"], "date": pd.Timestamp("2025-06-01"),
+    ...                    "amount": [1000.0, 500.0], "cost": [600.0, None]})
+    >>> cost_of_goods(driver_quantities({"transactions": tx}), CostModel()).tolist()  # 600 + 500 x 0.60
+    [900.0]
+    """
     computed_for = set(quantities.attrs.get("categories", ()))
     missing = [c for c in model.cogs_rate_by_category if c not in computed_for]
     if missing:
@@ -713,7 +725,7 @@ def _price_in_quantity_order(quantities: pd.DataFrame, model: CostModel) -> pd.D
     """The P&L in the row order of ``quantities`` (no ranking)."""
     q = quantities
     revenue = q["revenue"].to_numpy(dtype=np.float64)
-    cogs = _cogs(q, model)
+    cogs = cost_of_goods(q, model)
     drivers = {
         "cost_orders": model.per_order * q["n_orders"].to_numpy(),
         "cost_lines": model.per_line * q["n_lines"].to_numpy(),
@@ -727,17 +739,86 @@ def _price_in_quantity_order(quantities: pd.DataFrame, model: CostModel) -> pd.D
     }
     drivers = {name: np.asarray(values, dtype=np.float64) for name, values in drivers.items()}
     cost_to_serve = np.sum(list(drivers.values()), axis=0) if len(q) else np.zeros(0)
-    gross_margin = revenue - cogs
-    profit = gross_margin - cost_to_serve
+    margin = gross_margin(revenue, cogs)
+    profit = margin - cost_to_serve
     pnl = pd.DataFrame({"customer_id": q["customer_id"].to_numpy(), "revenue": revenue, "cogs": cogs,
-                        "gross_margin": gross_margin, **drivers, "cost_to_serve": cost_to_serve,
+                        "gross_margin": margin, **drivers, "cost_to_serve": cost_to_serve,
                         "profit": profit, "profit_margin": _ratio(profit, revenue)})
     pnl["customer_id"] = pnl["customer_id"].astype(q["customer_id"].dtype)
     for col in TRAIT_COLUMNS + QUANTITY_COLUMNS:
         if col != "margin_rate":
             pnl[col] = q[col].to_numpy()
-    pnl["margin_rate"] = _ratio(gross_margin, revenue)
+    pnl["margin_rate"] = margin_rate(margin, revenue)
     return pnl
+
+
+def gross_margin(revenue, cogs) -> np.ndarray:
+    """**Gross margin**: revenue minus :func:`cost_of_goods` (before any cost to serve).
+
+    Examples
+    --------
+    >>> gross_margin([1500.0], [900.0]).tolist()
+    [600.0]
+    """
+    return np.asarray(revenue, dtype=np.float64) - np.asarray(cogs, dtype=np.float64)
+
+
+def margin_rate(margin, revenue) -> np.ndarray:
+    """**Margin rate**: gross margin / revenue, NaN when revenue <= 0.
+
+    Examples
+    --------
+    >>> margin_rate([600.0, 5.0], [1500.0, 0.0]).tolist()
+    [0.4, nan]
+    """
+    return _ratio(margin, revenue)
+
+
+def customer_margins(transactions: pd.DataFrame, model: CostModel | None = None, con=None) -> pd.DataFrame:
+    """Revenue, cost of goods and gross margin per customer, without the cost-to-serve drivers.
+
+    The same figures as the P&L of :func:`customer_pnl` (:func:`cost_of_goods`,
+    :func:`gross_margin`, :func:`margin_rate`), for analyses that need the margin only.
+
+    Parameters
+    ----------
+    transactions : DataFrame
+        Transaction lines (``customer_id, amount``; optional ``status, cost, category``).
+    model : CostModel, optional
+        The rates; default ``CostModel()`` (60% of revenue where the cost is unknown).
+    con : ibis backend, optional
+        Engine for the aggregation; default an in-memory DuckDB.
+
+    Returns
+    -------
+    DataFrame
+        ``customer_id, revenue, cogs, gross_margin, margin_rate``, one row per customer with
+        a transaction line, sorted by ``customer_id``.
+
+    Examples
+    --------
+    >>> tx = pd.DataFrame({"customer_id": ["a", "a"], "amount": [1000.0, 500.0], "cost": [600.0, None]})
+    >>> customer_margins(tx).to_dict("records")
+    [{'customer_id': 'a', 'revenue': 1500.0, 'cogs': 900.0, 'gross_margin': 600.0, 'margin_rate': 0.4}]
+    """
+    model = CostModel() if model is None else model
+    missing = [col for col in ("customer_id", "amount") if col not in transactions.columns]
+    if missing:
+        raise ValueError(f"the transactions table has no {', '.join(missing)} column; it has "
+                         f"{', '.join(map(str, transactions.columns))}")
+    transactions = transactions[transactions["customer_id"].notna()]
+    frame, categories = _line_frame(transactions, model)
+    quantities = _aggregate_lines(frame, categories, con)
+    quantities.attrs = {"categories": tuple(categories)}
+    cogs = cost_of_goods(quantities, model)
+    margin = gross_margin(quantities["revenue"].to_numpy(), cogs)
+    return pd.DataFrame({
+        "customer_id": quantities["customer_id"].to_numpy(),
+        "revenue": quantities["revenue"].to_numpy(dtype=np.float64),
+        "cogs": cogs,
+        "gross_margin": margin,
+        "margin_rate": margin_rate(margin, quantities["revenue"]),
+    }).astype({"customer_id": quantities["customer_id"].dtype})
 
 
 def _rank_order(profit: np.ndarray, customer_id: pd.Series) -> np.ndarray:

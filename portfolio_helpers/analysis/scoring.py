@@ -621,7 +621,12 @@ def fit_purchase_models(tables: Mapping[str, pd.DataFrame], as_of, horizon_days:
 
 
 def order_events(transactions: pd.DataFrame, as_of=None) -> pd.DataFrame:
-    """One ``order`` event per customer and order (or purchase day), for customer scorecards.
+    """One ``order`` event per delivery, for customer scorecards.
+
+    The events are the deliveries of the revenue lines
+    (:func:`portfolio_helpers.analysis.engine.deliveries`: orders whose net amount is
+    positive; a line without ``order_id`` is an order of its own), dated on the day of
+    their first line; with ``as_of``, only lines dated on or before its day count.
 
     Examples
     --------
@@ -636,17 +641,11 @@ def order_events(transactions: pd.DataFrame, as_of=None) -> pd.DataFrame:
     lines = engine.revenue_lines(transactions)
     if as_of is not None:
         lines = lines[lines["date"] < pd.Timestamp(as_of).normalize() + pd.Timedelta(days=1)]
-    lines = lines[lines["amount"] > 0]
-    day = lines["date"].dt.normalize()
-    if "order_id" in lines.columns:
-        # As everywhere in the kit, a line without an order id is an order of its own.
-        key = lines["order_id"].astype("string").fillna(pd.Series(
-            [f"line {i}" for i in range(len(lines))], index=lines.index, dtype="string"))
-    else:
-        key = day.dt.strftime("%Y-%m-%d")  # one order per customer and purchase day
-    orders = pd.DataFrame({"customer_id": lines["customer_id"], "key": key, "date": day}).groupby(
-        ["customer_id", "key"], sort=True)["date"].min()
-    out = orders.reset_index()[["customer_id", "date"]].sort_values(["customer_id", "date"], kind="stable")
+    lines = lines[lines["customer_id"].notna()]
+    delivered = engine.deliveries(lines)
+    out = pd.DataFrame({"customer_id": delivered["customer_id"].astype(lines["customer_id"].dtype),
+                        "date": pd.to_datetime(delivered["date"]).dt.normalize()})
+    out = out.sort_values(["customer_id", "date"], kind="stable")
     return out.assign(event="order").reset_index(drop=True)
 
 

@@ -22,8 +22,8 @@ from portfolio_helpers.cleaning import dedup, privacy, quality, standardize
 from portfolio_helpers.core.config import load_config
 from portfolio_helpers.core.files import atomic_to_csv, atomic_to_parquet, atomic_write_json, sha256_file
 from portfolio_helpers.ingest.loaders import (
-    ROW_REJECTED,
     Portfolio,
+    count_rejected_rows,
     load_portfolio,
     read_saved_tables,
 )
@@ -77,8 +77,8 @@ class CleanPortfolio:
 
     @property
     def n_rejected_rows(self) -> int:
-        rows = self.rejected[self.rejected["action"] == ROW_REJECTED]
-        return int(rows[["table", "line"]].drop_duplicates().shape[0])
+        """Rows left out of the analysis (:func:`~portfolio_helpers.ingest.loaders.count_rejected_rows`)."""
+        return count_rejected_rows(self.rejected)
 
     def published(self) -> dict[str, pd.DataFrame]:
         """What may leave the pipeline: the tables, log and lists, pseudonymized when configured."""

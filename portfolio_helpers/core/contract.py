@@ -29,6 +29,8 @@ from __future__ import annotations
 import unicodedata
 from dataclasses import dataclass, field
 
+from portfolio_helpers.core.vocabulary import definitions_markdown
+
 __all__ = [
     "Column",
     "Table",
@@ -254,6 +256,7 @@ def contract_markdown() -> str:
                 f"without a `{table.attributes_of}` table, one is made from the customer ids of the lines.",
                 "",
             ]
+    lines += definitions_markdown()
     return "\n".join(lines)
 
 

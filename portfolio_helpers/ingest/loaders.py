@@ -45,6 +45,7 @@ __all__ = [
     "REJECTED_COLUMNS",
     "ID_REWRITE_COLUMNS",
     "attributes_from_lines",
+    "count_rejected_rows",
 ]
 
 REJECTED_COLUMNS = ["table", "file", "line", "column", "source_column", "value", "reason", "action"]
@@ -59,6 +60,20 @@ _CSV_SUFFIXES = {".csv", ".tsv", ".txt", ".dat"}
 _EXCEL_SUFFIXES = {".xlsx", ".xlsm"}
 _PARQUET_SUFFIXES = {".parquet", ".pq"}
 _SEPARATORS = (";", ",", "\t", "|")
+
+
+def count_rejected_rows(rejected: pd.DataFrame) -> int:
+    """Rows left out of the analysis: distinct (table, line) set aside; cells that were only cleared do not count.
+
+    Examples
+    --------
+    >>> log = pd.DataFrame({"table": ["transactions"] * 3, "line": [2, 2, 5],
+    ...                     "action": [ROW_REJECTED, ROW_REJECTED, "value cleared"]})
+    >>> count_rejected_rows(log)
+    1
+    """
+    rows = rejected[rejected["action"] == ROW_REJECTED]
+    return int(rows[["table", "line"]].drop_duplicates().shape[0])
 
 
 @dataclass
@@ -96,9 +111,8 @@ class Portfolio:
 
     @property
     def n_rejected_rows(self) -> int:
-        """Rows left out of the analysis (cells that were only cleared do not count)."""
-        rows = self.rejected[self.rejected["action"] == ROW_REJECTED]
-        return int(rows[["table", "line"]].drop_duplicates().shape[0])
+        """Rows left out of the analysis (:func:`count_rejected_rows`)."""
+        return count_rejected_rows(self.rejected)
 
     @property
     def transactions(self) -> pd.DataFrame:

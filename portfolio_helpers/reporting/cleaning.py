@@ -11,7 +11,9 @@ from pathlib import Path
 
 import pandas as pd
 
+from portfolio_helpers.analysis import engine
 from portfolio_helpers.core.config import load_config
+from portfolio_helpers.core.vocabulary import CANCELLED, UNKNOWN
 from portfolio_helpers.ingest.loaders import ROW_REJECTED, Portfolio
 from portfolio_helpers.reporting.narrative import bullets, fmt_date, fmt_int, fmt_money, fmt_pct, plural
 
@@ -39,28 +41,25 @@ TABLE_PURPOSE = {
 }
 
 
-def _order_count(transactions: pd.DataFrame) -> int:
-    """Distinct orders; a line without an order id counts as its own order (as in the engine)."""
-    if "order_id" not in transactions.columns:
-        return len(transactions)
-    order_ids = transactions["order_id"]
-    return int(order_ids.nunique() + order_ids.isna().sum())
-
-
 def load_overview(portfolio: Portfolio) -> dict:
     """Headline figures of the loaded transactions.
 
-    ``revenue_total`` is the sum of ``amount`` over every analysed line, credit notes
-    (negative lines) included, whatever their status.
+    ``revenue_total`` is the revenue every notebook uses: the sum of ``amount`` over the
+    revenue lines (:func:`portfolio_helpers.analysis.engine.revenue_lines`: cancelled lines
+    excluded, credit notes included). ``cancelled_total`` is the amount of the cancelled
+    lines, reported on its own; ``n_orders`` counts the orders of the revenue lines
+    (:func:`portfolio_helpers.analysis.engine.order_count`) and ``credit_notes_total`` the
+    negative revenue lines.
     """
     tx = portfolio.transactions
-    credit = tx["amount"] < 0
+    revenue = engine.revenue_lines(tx)
+    credit = revenue["amount"] < 0
     overview = {
         "n_transactions": len(tx),
         "n_customer_ids": int(tx["customer_id"].nunique()),
-        "n_orders": _order_count(tx),
-        "revenue_total": float(tx["amount"].sum()),
-        "credit_notes_total": float(tx.loc[credit, "amount"].sum()),
+        "n_orders": engine.order_count(revenue),
+        "revenue_total": float(revenue["amount"].sum()),
+        "credit_notes_total": float(revenue.loc[credit, "amount"].sum()),
         "n_credit_note_lines": int(credit.sum()),
         "period_start": tx["date"].min().normalize(),
         "period_end": tx["date"].max().normalize(),
@@ -68,14 +67,14 @@ def load_overview(portfolio: Portfolio) -> dict:
         "n_rejected_rows": portfolio.n_rejected_rows,
         "n_cleared_values": int((portfolio.rejected["action"] != ROW_REJECTED).sum()),
     }
-    cancelled = tx["status"].eq("cancelled").fillna(False) if "status" in tx.columns else pd.Series(False, index=tx.index)
-    overview["n_cancelled_lines"] = int(cancelled.sum())
-    overview["cancelled_amount"] = float(tx.loc[cancelled, "amount"].sum())
+    cancelled = engine.cancelled_lines(tx)
+    overview["n_cancelled_lines"] = len(cancelled)
+    overview["cancelled_total"] = float(cancelled["amount"].sum())
     if "customer_known" in tx.columns:
-        unknown = ~tx["customer_known"]
+        unknown = ~revenue["customer_known"].astype(bool)
         overview["n_unknown_customer_lines"] = int(unknown.sum())
-        overview["n_unknown_customer_ids"] = int(tx.loc[unknown, "customer_id"].nunique())
-        overview["unknown_customer_revenue"] = float(tx.loc[unknown, "amount"].sum())
+        overview["n_unknown_customer_ids"] = int(revenue.loc[unknown, "customer_id"].nunique())
+        overview["unknown_customer_revenue"] = float(revenue.loc[unknown, "amount"].sum())
     return overview
 
 
@@ -161,10 +160,9 @@ def loading_findings(overview: dict, tables: pd.DataFrame, coverage_table: pd.Da
     ]
     if overview.get("n_cancelled_lines"):
         findings.append(
-            f"{plural(overview['n_cancelled_lines'], 'line')} ({fmt_money(overview['cancelled_amount'], currency)}) "
-            f"{'is' if overview['n_cancelled_lines'] == 1 else 'are'} marked cancelled: included in the total "
-            f"above, left out of revenue in the analyses that follow "
-            f"({fmt_money(overview['revenue_total'] - overview['cancelled_amount'], currency)})."
+            f"{plural(overview['n_cancelled_lines'], 'line')} ({fmt_money(overview['cancelled_total'], currency)}) "
+            f"{'is' if overview['n_cancelled_lines'] == 1 else 'are'} marked {CANCELLED}: not revenue, here and in "
+            f"every analysis that follows."
         )
     n_rejected = overview["n_rejected_rows"]
     if n_rejected:
@@ -201,9 +199,6 @@ def loading_findings(overview: dict, tables: pd.DataFrame, coverage_table: pd.Da
             "the related figures are left out rather than guessed."
         )
     return findings
-
-
-UNKNOWN = "(unknown)"
 
 
 def attribute_finding(by_value: pd.DataFrame, attribute: str, label: str) -> str:

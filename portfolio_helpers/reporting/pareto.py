@@ -6,9 +6,12 @@ what a manager reads: sentences with the figures, and small formatted tables.
 
 from __future__ import annotations
 
+import os
+
+import numpy as np
 import pandas as pd
 
-from portfolio_helpers.analysis import engine, pareto
+from portfolio_helpers.analysis import engine, pareto, profitability
 from portfolio_helpers.reporting.narrative import fmt_int, fmt_money, fmt_pct, plural
 
 __all__ = [
@@ -45,16 +48,28 @@ def revenue_transactions(tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
     return engine.revenue_lines(tables["transactions"])
 
 
-def customer_revenue(tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
+def customer_revenue(tables: dict[str, pd.DataFrame],
+                     costs: profitability.CostModel | str | os.PathLike | None = None) -> pd.DataFrame:
     """One row per customer with at least one revenue line: ``customer_id, revenue``, plus
-    ``gross_margin`` (revenue − cost of goods) when transactions carry a ``cost`` column, plus
-    the customer attributes of :data:`CUSTOMER_DIMENSIONS` the customers table has."""
+    ``gross_margin`` and the customer attributes of :data:`CUSTOMER_DIMENSIONS` the customers
+    table has.
+
+    ``revenue`` is :func:`portfolio_helpers.analysis.engine.customer_values` over the revenue
+    lines; ``gross_margin`` is the P&L's (:func:`portfolio_helpers.analysis.profitability.customer_margins`:
+    revenue minus cost of goods), priced with ``costs`` (a :class:`~portfolio_helpers.analysis.profitability.CostModel`
+    or the path of the portfolio config, whose ``costs:`` section is read). It is added
+    when ``costs`` is given or the transactions have a known ``cost``.
+    """
     lines = revenue_transactions(tables)
     per_customer = engine.customer_values(lines).rename(columns={"value": "revenue"})
-    if "cost" in lines.columns and lines["cost"].notna().any():
-        margin_lines = lines.assign(gross_margin=lines["amount"] - lines["cost"].fillna(0.0))
-        margin = engine.customer_values(margin_lines, amount_col="gross_margin")
-        per_customer = per_customer.merge(margin.rename(columns={"value": "gross_margin"}), on="customer_id")
+    transactions = tables["transactions"]
+    has_cost = "cost" in transactions.columns and transactions["cost"].notna().any()
+    if costs is not None or has_cost:
+        model = costs if costs is None or isinstance(costs, profitability.CostModel) \
+            else profitability.load_cost_model(costs)
+        margins = profitability.customer_margins(transactions, model)[["customer_id", "gross_margin"]]
+        per_customer = per_customer.merge(margins.astype({"customer_id": per_customer["customer_id"].dtype}),
+                                          on="customer_id", how="left")
     customers = tables.get("customers")
     if customers is not None:
         attributes = [col for col in CUSTOMER_DIMENSIONS if col in customers.columns]
@@ -174,19 +189,25 @@ def dimension_frames(tables: dict[str, pd.DataFrame], per_customer: pd.DataFrame
     n_customers = lines["customer_id"].nunique()
     for dimension in LINE_DIMENSIONS:
         if dimension in lines.columns and lines[dimension].notna().any():
-            labelled = lines.assign(**{dimension: lines[dimension].fillna("(unknown)")})
-            by_value = _line_dimension(labelled, dimension)
+            by_value = _line_dimension(lines, dimension)
             by_value["customer_share"] = by_value["n_customers"] / n_customers
             frames[dimension] = by_value
     return frames
 
 
 def _line_dimension(lines: pd.DataFrame, dimension: str) -> pd.DataFrame:
-    grouped = lines.groupby(dimension, observed=True).agg(n_customers=("customer_id", "nunique"),
-                                                          value=("amount", "sum")).reset_index()
-    total = grouped["value"].clip(lower=0).sum()
-    grouped["value_share"] = grouped["value"].clip(lower=0) / total if total else float("nan")
-    return grouped.sort_values(["value", dimension], ascending=[False, True]).reset_index(drop=True)
+    """:func:`pareto.concentration_by` over one row per customer and value of a line attribute.
+
+    A customer's net revenue in each value is aggregated by the engine; a customer buying in
+    two categories counts in both, and a negative net in one value counts 0 there (the
+    module's policy for concentration).
+    """
+    t = engine.table(lines, ["customer_id", dimension, "amount"])
+    per_value = engine.execute(t.group_by(["customer_id", dimension]).aggregate(value=t.amount.sum())
+                               .order_by(["customer_id", dimension]))
+    per_value["pair"] = np.arange(len(per_value))  # one row per customer and value
+    table = pareto.concentration_by(per_value, dimension, value="value", customer_col="pair")
+    return table.drop(columns=["customer_share", "dominant"])
 
 
 def trend_table(trend: pd.DataFrame, freq: str = "year") -> pd.DataFrame:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import pandas as pd
 
 from portfolio_helpers.analysis import profitability
+from portfolio_helpers.core.vocabulary import UNKNOWN
 from portfolio_helpers.reporting.narrative import fmt_int, fmt_money, fmt_pct, plural
 
 __all__ = [
@@ -73,9 +74,9 @@ def cost_model_table(model: profitability.CostModel, currency: str) -> pd.DataFr
         ("default_cogs_rate", fmt_pct(model.default_cogs_rate, 0), "cost of goods where a line has no cost"),
         *[(f"cogs rate: {category}", fmt_pct(rate, 0), "cost of goods for that category")
           for category, rate in model.cogs_rate_by_category.items()],
-        ("per_order", rate(model.per_order), "per distinct order handled"),
+        ("per_order", rate(model.per_order), "per order (cancelled orders excluded)"),
         ("per_line", rate(model.per_line), "per transaction line"),
-        ("per_delivery", rate(model.per_delivery), "per order delivered"),
+        ("per_delivery", rate(model.per_delivery), "per order delivered (net amount above 0)"),
         ("per_return", rate(model.per_return),
          "per line returned, cancelled or modified"),
         ("per_ticket", rate(model.per_ticket), "per after-sales ticket"),
@@ -152,7 +153,7 @@ def segment_breakdown(pnl: pd.DataFrame, customers: pd.DataFrame | None, column:
         return None
     labelled = pnl.merge(customers.drop_duplicates("customer_id")[["customer_id", column]], on="customer_id",
                          how="left")
-    labelled[column] = labelled[column].fillna("(unknown)")
+    labelled[column] = labelled[column].fillna(UNKNOWN)
     table = profitability.cost_breakdown(labelled, by=column)
     keep = [column, "n_customers", "revenue", "gross_margin", "cost_to_serve", "profit", "profit_margin"]
     return table[[col for col in keep if col in table.columns]].sort_values("profit", ascending=False)
