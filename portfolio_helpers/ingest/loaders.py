@@ -139,7 +139,9 @@ def _binary_kind(raw: bytes) -> str | None:
             return kind
     if raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         return None
-    return "binary content" if b"\x00" in raw[:65536] else None
+    if b"\x00" in raw[:65536]:
+        return "binary content, or UTF-16 text without a byte-order mark: save it as UTF-8"
+    return None
 
 
 def _detect_encoding(raw: bytes) -> str:
