@@ -251,3 +251,108 @@ def test_atomic_to_csv_writes_safe_cells_unless_asked_for_raw(tmp_path):
     # Writing the export again (a notebook reads customers.csv back and adds columns) changes nothing.
     again = pd.read_csv(tmp_path / "export.csv")
     assert atomic_to_csv(again, tmp_path / "again.csv").read_text(encoding="utf-8") == text
+
+
+def _rendered_markdown(text: str) -> _Page:
+    """Markdown as the report pages render it (nbconvert's Markdown renderer), parsed."""
+    from nbconvert.filters.markdown_mistune import markdown2html_mistune
+
+    page = _Page()
+    page.feed(markdown2html_mistune(text))
+    page.close()
+    return page
+
+
+@pytest.mark.parametrize("name", [SCRIPT, IMG, "Alpha SARL <script>alert(1)</script>", "R&D & <b>bold</b>",
+                                  "a \\<script>alert(1)</script>", "<!-- comment --> <svg/onload=alert(1)>"])
+def test_escape_markdown_shows_data_as_text(name):
+    from portfolio_helpers.reporting.narrative import bullets, escape_markdown
+
+    text = f"**Top customer:** {name} holds `{name}` of revenue.\n\n" + bullets([f"{name} & co", "second"])
+    page = _rendered_markdown(escape_markdown(text))
+    assert [tag for tag, _attrs in page.elements] == ["p", "strong", "code", "ul", "li", "li"]
+    shown = "".join(page.text)
+    expected_name = name.replace("\\<", "<")
+    assert f"Top customer: {expected_name} holds {name} of revenue." in shown  # code is shown verbatim
+    assert f"{expected_name} & co" in shown
+
+
+def test_escape_markdown_keeps_formatting_code_spans_and_safe_links():
+    from portfolio_helpers.reporting.narrative import escape_markdown
+
+    assert escape_markdown("# Title\n\n*R&D*, `a & b`, ``x ` y``, [doc](https://example.org/?a=1&b=2)") == (
+        "# Title\n\n*R&amp;D*, <code>a &#38; b</code>, <code>x &#96; y</code>, [doc](https://example.org/?a=1&amp;b=2)")
+    page = _rendered_markdown(escape_markdown("`*not em* C:\\data\\_x_ <b> &amp;`"))
+    assert [tag for tag, _ in page.elements] == ["p", "code"]
+    assert "".join(page.text).strip() == "*not em* C:\\data\\_x_ <b> &amp;"
+    page = _rendered_markdown(escape_markdown("[doc](https://example.org/?a=1&b=2)"))
+    assert page.elements == [("p", {}), ("a", {"href": "https://example.org/?a=1&b=2"})]
+    assert escape_markdown("a ` b") == "a ` b" and escape_markdown("\\`a`") == "\\`a`"  # unmatched, escaped
+
+
+@pytest.mark.parametrize("link", ["[x](javascript:alert(1))", "[x]( <JavaScript:alert(1)>)", "[x](java\tscript:1)",
+                                  "[x](data:text/html,<script>alert(1)</script>)", "[r]\n\n[r]: vbscript:msgbox(1)",
+                                  "[x](&#106;avascript:alert(1))"])
+def test_escape_markdown_disarms_script_links(link):
+    from portfolio_helpers.reporting.narrative import escape_markdown
+
+    page = _rendered_markdown(escape_markdown(f"Customer {link}"))
+    hrefs = [attrs.get("href", "") for tag, attrs in page.elements if tag == "a"]
+    assert all(not re.sub(r"[\x00-\x20]", "", href).lower().startswith(("javascript", "vbscript", "data"))
+               and "&#" not in href for href in hrefs), hrefs
+    assert live_markup(page) == []
+
+
+def test_table_styler_escapes_cells_headers_caption_and_formatted_text():
+    from portfolio_helpers.reporting.narrative import table_styler
+
+    names = {1: f"Seg {SCRIPT}"}
+    frame = pd.DataFrame({
+        f"name {IMG}": ["Alpha SARL <script>alert(1)</script>", "R&D", None],
+        "segment": [1, 1, 1],
+        "revenue": [1234.5, np.nan, 0.25],
+        "share": [0.5, 0.25, 0.125],
+    })
+    html_text = table_styler(frame, caption=f"Top {SCRIPT} & co",
+                             formats={"segment": names.get, "share": "{:.1%}"}).to_html()
+    page = _Page()
+    page.feed(html_text)
+    page.close()
+    assert live_markup(page) == []
+    assert not [tag for tag, _ in page.elements if tag in ("script", "img", "b")]
+    cells = [text.strip() for text in page.text if text.strip()]
+    assert f"name {IMG}" in cells and "Alpha SARL <script>alert(1)</script>" in cells and "R&D" in cells
+    assert f"Top {SCRIPT} & co" in cells
+    assert cells.count(f"Seg {SCRIPT}") == 3  # text a formatter builds from the data is escaped too
+    assert "1234.500000" in cells and "50.0%" in cells  # default Styler precision, given formats
+    assert "&amp;amp;" not in html_text and "nan" not in cells and "None" not in cells
+
+
+def test_index_page_escapes_the_run_record():
+    from portfolio_helpers.reporting.html import render_index
+
+    run = {"status": "failed", "run_id": "20240101-000000", "portfolio": PORTFOLIO_NAME, "as_of": "2024-01-01",
+           "started": "2024-01-01T00:00:00", "duration_seconds": 1.0, "currency": "EUR", "config": f"/x/{IMG}.yml",
+           "notebooks": [{"name": "01_x", "title": f"T {SCRIPT}", "status": "failed", "seconds": 1.0,
+                          "html": "01_x.html", "error": f"KeyError: '{IMG}'"}],
+           "metrics": {"top_customer": f"Alpha {SCRIPT} & co"}, "inputs": [], "n_rejected_rows": 0,
+           "versions": {}, "git": None}
+    page = _Page()
+    page.feed(render_index(run, [{"path": "exports/a.csv", "size": 10}], None))
+    page.close()
+    assert live_markup(page) == []
+    shown = "".join(page.text)
+    assert PORTFOLIO_NAME in shown and f"Alpha {SCRIPT} & co" in shown and f"KeyError: '{IMG}'" in shown
+
+
+def test_chart_labels_from_the_data_are_plain_text():
+    import matplotlib
+
+    from portfolio_helpers.reporting import charts
+
+    charts.use_report_style()
+    assert matplotlib.rcParams["text.parse_math"] is False
+    figure = charts.count_bars(pd.Series({"Plan $10 & $20": 3, f"{SCRIPT}": 1}), "Plans $ & co", "Customers")
+    figure.canvas.draw()  # mathtext would fail on "$10 & $"
+    labels = [label.get_text() for ax in figure.axes for label in ax.get_yticklabels() + ax.get_xticklabels()]
+    assert "Plan $10 & $20" in labels

@@ -91,21 +91,28 @@ def bullets(lines: Iterable[str]) -> str:
 _CODE_DELIMITER = re.compile(r"`+")
 _ESCAPED_CHAR = re.compile(r"\\([!-/:-@\[-`{-~])")  # a backslash before ASCII punctuation
 _LINK_TARGET = re.compile(r"\]\s*[(:]")
-_SCRIPT_SCHEMES = {"javascript", "vbscript", "data"}
+_SAFE_SCHEMES = {"http", "https", "mailto"}
+_SCHEME = re.compile(r"[a-z][a-z0-9+.\-]*:")
 
 
 def _disarm_links(text: str) -> str:
-    """Turn ``[text](javascript:...)`` (and ``[ref]: javascript:...``) into plain text.
+    """Show ``[text](javascript:...)`` and ``[ref]: javascript:...`` as plain text.
 
-    Browsers ignore blanks and control characters inside a URL scheme, so ``java script:``
-    counts too. Other links are left alone.
+    A link target is kept when it has no scheme (a relative link) or an
+    ``http``, ``https`` or ``mailto`` one; any other (``javascript:``,
+    ``vbscript:``, ``data:``...) is disarmed. The scheme is read as a browser
+    does: entities decoded (``&#106;avascript:``), blanks and control
+    characters dropped (``java script:``).
     """
 
     def disarm(match: re.Match) -> str:
-        rest = text[match.end():match.end() + 60].lstrip()
-        rest = rest.removeprefix("&lt;").removeprefix("<")
-        scheme = "".join(char for char in rest.partition(":")[0] if ord(char) > 32).lower()
-        if ":" in rest and scheme in _SCRIPT_SCHEMES:
+        target = text[match.end():match.end() + 400]
+        for _ in range(3):  # the text is escaped once here; an entity may have been escaped too
+            target = html.unescape(target)
+        target = target.lstrip().removeprefix("<")
+        target = "".join(char for char in target if ord(char) > 32 and char != "\x7f").lower()
+        scheme = _SCHEME.match(target)
+        if scheme and scheme.group()[:-1] not in _SAFE_SCHEMES:
             return match.group()[:-1] + "\\" + match.group()[-1]
         return match.group()
 
@@ -115,7 +122,7 @@ def _disarm_links(text: str) -> str:
 def _escape_text(text: str) -> str:
     """Escape ``&``, ``<`` and ``>`` outside code; a backslash-escaped one becomes its entity.
 
-    Links to ``javascript:``, ``vbscript:`` or ``data:`` are disarmed (shown as text).
+    Links to ``javascript:``, ``data:`` or any scheme but http(s) and mailto are shown as text.
     """
     return _disarm_links(_escape_entities(text))
 
@@ -133,15 +140,25 @@ def _escape_entities(text: str) -> str:
     return "".join(parts)
 
 
+def _literal(text: str) -> str:
+    """Text that Markdown shows verbatim: ASCII punctuation as numeric entities (no emphasis,
+    no escapes, no HTML inside the ``<code>`` elements made by :func:`escape_markdown`)."""
+    return "".join(f"&#{ord(char)};" if char in _PUNCTUATION else char for char in text)
+
+
+_PUNCTUATION = frozenset("!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~")
+
+
 def escape_markdown(text: str) -> str:
     """Make Markdown safe to display: no HTML from the text reaches the page.
 
     ``&``, ``<`` and ``>`` are written as entities, so a name such as
     ``Alpha <script>`` shows as text and ``R&D`` shows as ``R&D`` (once, not
     ``R&amp;D``). Markdown formatting (emphasis, lists, headings, links) keeps
-    working. Code spans (```exports/customers.csv```) become ``<code>``
-    elements with escaped content: inside a code span Markdown would show an
-    entity literally, so they are rendered here, following the CommonMark rule
+    working; links are kept unless their target runs a script (``javascript:``...).
+    Code spans (```exports/customers.csv```) become ``<code>`` elements whose
+    punctuation is written as numeric entities: inside a code span Markdown would
+    show an entity literally, so they are rendered here, following the CommonMark rule
     (a run of n backticks closes at the next run of exactly n backticks;
     an unmatched run is literal text).
 
@@ -159,8 +176,8 @@ def escape_markdown(text: str) -> str:
     --------
     >>> escape_markdown("**Alpha & Co** <script>alert(1)</script>")
     '**Alpha &amp; Co** &lt;script&gt;alert(1)&lt;/script&gt;'
-    >>> escape_markdown("see `a<b & c` and 2 ` ticks")
-    'see <code>a&lt;b &amp; c</code> and 2 ` ticks'
+    >>> escape_markdown("see `a<b & c*` and 2 ` ticks")
+    'see <code>a&#60;b &#38; c&#42;</code> and 2 ` ticks'
     """
     out = []
     position = 0
@@ -180,7 +197,7 @@ def escape_markdown(text: str) -> str:
         if len(code) >= 2 and code[0] == code[-1] == " " and code.strip(" "):
             code = code[1:-1]
         out.append(_escape_text(text[position:opening.start()]))
-        out.append(f"<code>{html.escape(code, quote=False)}</code>")
+        out.append(f"<code>{_literal(code)}</code>")
         position = search_from = closing.end()
     out.append(_escape_text(text[position:]))
     return "".join(out)
