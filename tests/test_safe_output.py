@@ -357,3 +357,20 @@ def test_chart_labels_from_the_data_are_plain_text():
     figure.canvas.draw()  # mathtext would fail on "$10 & $"
     labels = [label.get_text() for ax in figure.axes for label in ax.get_yticklabels() + ax.get_xticklabels()]
     assert "Plan $10 & $20" in labels
+
+
+def test_customer_export_round_trip_keeps_ids_that_look_like_formulas(tmp_path):
+    from portfolio_helpers.reporting.exports import (
+        CUSTOMER_EXPORT,
+        read_customer_export,
+        update_customer_export,
+    )
+
+    ids = ["-A12", "+33 1", "=X", "C4", "-7"]
+    update_customer_export(tmp_path, pd.DataFrame({"customer_id": ids, "reason": ["+15 fit", "ok", "-", "@x", "a"]}))
+    update_customer_export(tmp_path, pd.DataFrame({"customer_id": ids[::-1], "revenue": [1.0, 2.0, 3.0, 4.0, 5.0]}))
+    text = (tmp_path / CUSTOMER_EXPORT).read_text(encoding="utf-8")
+    assert text.splitlines() == ["customer_id,reason,revenue", "'-A12,'+15 fit,5.0", "'+33 1,ok,4.0",
+                                 "'=X,'-,3.0", "C4,'@x,2.0", "-7,a,1.0"]
+    back = read_customer_export(tmp_path)
+    assert back["customer_id"].tolist() == ids and back["reason"].tolist() == ["+15 fit", "ok", "-", "@x", "a"]

@@ -47,6 +47,7 @@ __all__ = [
     "atomic_to_csv",
     "safe_for_spreadsheet",
     "neutralise_formula",
+    "restore_formula",
     "export_decimals",
     "FORMULA_START",
     "MONEY_WORDS",
@@ -139,6 +140,19 @@ def neutralise_formula(value: Any) -> Any:
     """
     if isinstance(value, str) and value.startswith(FORMULA_START) and not _NUMBER.fullmatch(value):
         return "'" + value
+    return value
+
+
+def restore_formula(value: Any) -> Any:
+    """Undo :func:`neutralise_formula` on a cell read back from an export.
+
+    Examples
+    --------
+    >>> restore_formula("'+15 decision maker"), restore_formula("'quoted"), restore_formula("'-12.5")
+    ('+15 decision maker', "'quoted", "'-12.5")
+    """
+    if isinstance(value, str) and value.startswith("'") and neutralise_formula(value[1:]) == value:
+        return value[1:]
     return value
 
 
