@@ -449,6 +449,75 @@ def test_run_ids_do_not_collide(tmp_path):
     assert first[1].name == ".partial-20240501-120000-2" and first[1].is_dir()
 
 
+def _partial(out_dir: Path, run_id: str, owner: dict | str | None) -> Path:
+    folder = out_dir / f".partial-{run_id}"
+    (folder / "exports").mkdir(parents=True)
+    (folder / "exports" / "customers.csv").write_text("customer_id\nC1\n")
+    if owner is not None:
+        (folder / runner.PARTIAL_OWNER).write_text(owner if isinstance(owner, str) else json.dumps(owner))
+    return folder
+
+
+def _dead_pid() -> int:
+    import subprocess
+
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    child.wait()
+    return child.pid
+
+
+def test_partial_folders_of_killed_runs_are_removed_and_live_ones_kept(tmp_path):
+    import platform
+
+    me = runner._owner_record()
+    assert me["pid"] == os.getpid() and me["host"] == platform.node()
+    dead = _partial(tmp_path, "20240501-120000", {**me, "pid": _dead_pid(), "process_start": None})
+    alive = _partial(tmp_path, "20240501-120001", me)
+    reused = _partial(tmp_path, "20240501-120002", {**me, "process_start": "1"})  # our pid, started earlier
+    elsewhere = _partial(tmp_path, "20240501-120003", {**me, "pid": _dead_pid(), "host": "other-machine"})
+    garbage = _partial(tmp_path, "20240501-120004", {"pid": "not a pid"})
+    published = tmp_path / "20240501-110000"
+    published.mkdir()
+    removed = runner.remove_stale_partials(tmp_path)
+    expected = [dead] + ([reused] if me["process_start"] is not None else []) + [garbage]
+    assert removed == expected
+    assert not dead.exists() and not garbage.exists()
+    assert alive.is_dir() and elsewhere.is_dir() and published.is_dir()
+    assert (alive / "exports" / "customers.csv").read_text() == "customer_id\nC1\n"
+
+
+def test_partial_folders_without_owner_are_removed_only_when_old(tmp_path):
+    unowned = _partial(tmp_path, "20240501-120000", None)
+    unreadable = _partial(tmp_path, "20240501-120001", "{not json")
+    changed = max(p.stat().st_mtime for p in [unowned, *unowned.iterdir()])
+    assert runner.remove_stale_partials(tmp_path, now=changed + 3600) == []
+    assert runner.remove_stale_partials(tmp_path, now=changed + runner.STALE_UNOWNED_SECONDS + 60) == [
+        unowned, unreadable]
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_run_ids_reserve_with_an_owner_file_and_the_next_run_cleans_up(patched, notebooks, tmp_path):
+    run_id, partial = runner._reserve_run_dir(tmp_path, dt.datetime(2024, 5, 1, 12, 0, 0))
+    assert json.loads((partial / runner.PARTIAL_OWNER).read_text()) == runner._owner_record()
+    stale = _partial(tmp_path, "20240501-110000", {**runner._owner_record(), "pid": _dead_pid()})
+    lines = []
+
+    def stop_before_running(line):
+        lines.append(line)
+        if line.startswith("Portfolio"):
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        runner.run_report(out_dir=tmp_path, notebooks_dir=notebooks, config_path="x.yml",
+                          progress=stop_before_running)
+    assert lines[0] == "Removed .partial-20240501-110000, left by an interrupted run"
+    assert not stale.exists() and partial.is_dir()  # a live run's folder (this process) stays
+
+
+def test_published_run_has_no_owner_file(good_run):
+    assert not (good_run[0].run_dir / runner.PARTIAL_OWNER).exists()
+
+
 def test_find_network_references():
     html = """
     <a href="https://example.com/docs">docs</a> <a href="//example.com">x</a>

@@ -15,6 +15,11 @@ builds the report in ``OUT/.partial-<run-id>/``:
   so its pages explain what went wrong, and ``OUT/latest`` is moved to it
   only when every notebook succeeded. An interruption removes the partial
   folder; earlier runs are never touched.
+* a run that was killed (``kill -9``, a closed laptop, a crash of Python)
+  cannot clean up: its partial folder holds an owner file (``.owner.json``: process
+  id, host, process start time), and the next run in the same reports folder
+  removes every partial folder whose process is gone (see
+  :func:`remove_stale_partials`).
 """
 
 from __future__ import annotations
@@ -67,6 +72,7 @@ __all__ = [
     "resolve_parameters",
     "kernel_environment",
     "KERNEL_NAME",
+    "remove_stale_partials",
     "REQUIRED_PARAMETERS",
 ]
 
@@ -498,8 +504,94 @@ def _now() -> dt.datetime:
     return dt.datetime.now().astimezone()
 
 
+PARTIAL_OWNER = ".owner.json"
+"""File of a partial run folder naming the process that builds it."""
+
+STALE_UNOWNED_SECONDS = 24 * 3600
+"""A partial folder without a readable owner file is removed once unchanged for this long."""
+
+
+def _process_start(pid: int) -> str | None:
+    """Start time of process ``pid`` in clock ticks since boot (Linux), to tell a reused pid apart."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    # The command name (field 2) is in parentheses and may hold spaces; the start time is field 22.
+    fields = stat.rpartition(")")[2].split()
+    return fields[19] if len(fields) > 19 else None
+
+
+def _owner_record() -> dict[str, Any]:
+    return {"pid": os.getpid(), "host": platform.node(), "process_start": _process_start(os.getpid())}
+
+
+def _process_alive(owner: Mapping[str, Any]) -> bool:
+    """Whether the process recorded in ``owner`` still runs; unknown counts as alive."""
+    pid = owner.get("pid")
+    if not isinstance(pid, int) or isinstance(pid, bool) or pid <= 0:
+        return False
+    if owner.get("host") != platform.node() or os.name == "nt":
+        return True  # another machine (shared folder), or no signal 0 on Windows: cannot tell
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        pass  # it exists, under another user
+    recorded = owner.get("process_start")
+    current = _process_start(pid)
+    # Same pid but a different start time: the pid was reused by an unrelated process.
+    return recorded is None or current is None or recorded == current
+
+
+def remove_stale_partials(out_dir: str | os.PathLike, now: float | None = None) -> list[Path]:
+    """Remove the ``.partial-<run-id>`` folders left by runs that were killed.
+
+    A partial folder is stale when the process named in its owner file is gone
+    on this machine (or its pid now belongs to a process started later). A
+    folder without a readable owner file (left by an older version of the kit,
+    or by a run killed right after creating it) is stale once nothing in it
+    changed for :data:`STALE_UNOWNED_SECONDS`. Folders of running processes,
+    of another machine, and published runs are never touched.
+
+    Parameters
+    ----------
+    out_dir : str or path-like
+        Reports folder.
+    now : float, optional
+        Current time (``time.time()``), for tests.
+
+    Returns
+    -------
+    list of Path
+        The folders removed.
+    """
+    now = time.time() if now is None else now
+    removed = []
+    for partial in sorted(Path(out_dir).glob(".partial-*")):
+        if not partial.is_dir() or partial.is_symlink():
+            continue
+        try:
+            owner = json.loads((partial / PARTIAL_OWNER).read_text(encoding="utf-8"))
+            stale = not _process_alive(owner) if isinstance(owner, dict) else None
+        except (OSError, ValueError):
+            stale = None
+        if stale is None:  # no readable owner: judge by age
+            try:
+                changed = max([partial.stat().st_mtime, *(p.stat().st_mtime for p in partial.iterdir())])
+            except OSError:
+                continue
+            stale = now - changed > STALE_UNOWNED_SECONDS
+        if stale:
+            shutil.rmtree(partial, ignore_errors=True)
+            if not partial.exists():
+                removed.append(partial)
+    return removed
+
+
 def _reserve_run_dir(out_dir: Path, started: dt.datetime) -> tuple[str, Path]:
-    """Pick a free run id and create its partial folder.
+    """Pick a free run id and create its partial folder, with its owner file.
 
     ``mkdir`` of ``.partial-<id>`` is the reservation: two runs started in the
     same second get different ids, and an id whose folder was published
@@ -515,6 +607,7 @@ def _reserve_run_dir(out_dir: Path, started: dt.datetime) -> tuple[str, Path]:
             partial.mkdir()
         except FileExistsError:
             continue
+        atomic_write_json(partial / PARTIAL_OWNER, _owner_record())
         return run_id, partial
     raise PortfolioError(f"cannot find a free run id in {out_dir} for {base}")
 
@@ -649,6 +742,8 @@ def run_report(
     }
     parameters = resolve_parameters(selected, declared, injected, overrides, all_notebooks)
     _prepare_out_dir(out_dir)
+    for stale in remove_stale_partials(out_dir):
+        progress(f"Removed {stale.name}, left by an interrupted run")
 
     started = _now()
     clock = time.monotonic()
@@ -725,6 +820,7 @@ def run_report(
         atomic_write_text(partial / "index.html", index_html)
 
         run_dir = out_dir / run_id
+        (partial / PARTIAL_OWNER).unlink(missing_ok=True)
         os.rename(partial, run_dir)
     except BaseException:
         # Interrupted or unexpected failure: drop this run only, then let it propagate.

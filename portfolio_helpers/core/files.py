@@ -1,8 +1,29 @@
-"""File helpers: atomic writes and checksums.
+"""File helpers: atomic writes, CSV exports safe to open in a spreadsheet, checksums.
 
 Every output goes through these so an interrupted run never leaves a
 half-written file where a previous good one stood: we write a temporary file
 in the same directory and ``os.replace`` it, which is atomic on POSIX.
+
+CSV exports (:func:`atomic_to_csv`) are written for people who open them in
+Excel or LibreOffice, with one rule for every export (:func:`safe_for_spreadsheet`):
+
+* **no formula cell**: a text cell (or column name) that starts with ``=``, ``+``,
+  ``-``, ``@``, a tab or a carriage return (or their full-width forms) is read
+  as a formula by a spreadsheet; it gets a leading single quote, as OWASP
+  recommends (``+15 decision maker`` -> ``'+15 decision maker``). A text that is
+  a plain number (``-12.5``) is left alone: it is a number, not a formula.
+* **no float noise**: money is written to the cent and every other float to 4
+  decimals (``11592.492000000001`` -> ``11592.49``, ``0.39999999999999997`` ->
+  ``0.4``); a non-money value below 0.001 keeps 4 significant digits instead,
+  so that the share of one customer among thousands does not become 0. A
+  column is money when a word of its name (split on ``_``) is one of
+  :data:`MONEY_WORDS` (or it contains ``gross_margin``), unless a word marks a
+  ratio (:data:`RATIO_WORDS`): ``revenue``, ``cost_to_serve``,
+  ``median_gross_margin`` are money; ``revenue_share``, ``profit_margin``,
+  ``index_profit``, ``value_score`` are not (see :func:`export_decimals`).
+  Integer columns are untouched.
+
+Internal data files (Parquet) are not affected.
 """
 
 from __future__ import annotations
@@ -10,11 +31,13 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 __all__ = [
@@ -22,6 +45,13 @@ __all__ = [
     "atomic_write_text",
     "atomic_write_json",
     "atomic_to_csv",
+    "safe_for_spreadsheet",
+    "neutralise_formula",
+    "restore_formula",
+    "export_decimals",
+    "FORMULA_START",
+    "MONEY_WORDS",
+    "RATIO_WORDS",
     "atomic_to_parquet",
     "sha256_file",
     "json_default",
@@ -68,8 +98,165 @@ def atomic_write_json(path: str | os.PathLike, data: Any) -> Path:
     return atomic_write_text(path, json.dumps(data, indent=2, ensure_ascii=False, default=json_default) + "\n")
 
 
-def atomic_to_csv(frame: pd.DataFrame, path: str | os.PathLike, **kwargs: Any) -> Path:
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\uff1d", "\uff0b", "\uff0d", "\uff20")
+"""First characters that make a spreadsheet evaluate a cell (ASCII and full-width forms)."""
+
+MONEY_WORDS = frozenset({
+    "revenue", "revenues", "monetary", "sales", "turnover", "amount", "amounts", "price", "prices", "cost",
+    "costs", "cogs", "profit", "profits", "spend", "spending", "clv", "ltv", "value", "budget", "discount",
+    "paid", "balance",
+})
+"""Words of a column name that mark money (written to the cent)."""
+
+RATIO_WORDS = frozenset({
+    "share", "shares", "rate", "rates", "ratio", "pct", "percent", "percentage", "percentile", "probability",
+    "score", "index", "trend", "growth", "lift", "margin", "weight",
+})
+"""Words of a column name that mark a ratio; they win over :data:`MONEY_WORDS`
+(``margin`` is a ratio except in ``gross_margin``)."""
+
+_NUMBER = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?")
+
+
+def neutralise_formula(value: Any) -> Any:
+    """Prefix a text that a spreadsheet would evaluate with a single quote.
+
+    Parameters
+    ----------
+    value : object
+        A cell. Only text is changed; numbers, missing values and other objects
+        are returned as they are.
+
+    Returns
+    -------
+    object
+        ``"'" + value`` when ``value`` is text starting with one of
+        :data:`FORMULA_START` and is not a plain number; ``value`` otherwise.
+
+    Examples
+    --------
+    >>> neutralise_formula("+15 decision maker"), neutralise_formula("-12.5"), neutralise_formula("=1+1")
+    ("'+15 decision maker", '-12.5', "'=1+1")
+    """
+    if isinstance(value, str) and value.startswith(FORMULA_START) and not _NUMBER.fullmatch(value):
+        return "'" + value
+    return value
+
+
+def restore_formula(value: Any) -> Any:
+    """Undo :func:`neutralise_formula` on a cell read back from an export.
+
+    Examples
+    --------
+    >>> restore_formula("'+15 decision maker"), restore_formula("'quoted"), restore_formula("'-12.5")
+    ('+15 decision maker', "'quoted", "'-12.5")
+    """
+    if isinstance(value, str) and value.startswith("'") and neutralise_formula(value[1:]) == value:
+        return value[1:]
+    return value
+
+
+def export_decimals(column: Any) -> int:
+    """Decimals a float column keeps in a CSV export: 2 for money, 4 otherwise.
+
+    Examples
+    --------
+    >>> [export_decimals(c) for c in ("revenue", "median_gross_margin", "profit_margin", "revenue_share")]
+    [2, 2, 4, 4]
+    """
+    name = str(column).lower()
+    words = set(re.split(r"[^a-z0-9]+", name))
+    if words & (RATIO_WORDS - {"margin"}):
+        return 4
+    if "gross_margin" in name or "gross margin" in name:
+        return 2
+    if "margin" in words:
+        return 4
+    return 2 if words & MONEY_WORDS else 4
+
+
+def _round_floats(values: pd.Series, decimals: int) -> pd.Series:
+    """Round to ``decimals``; non-money values below 0.001 keep 4 significant digits; no ``-0.0``."""
+    numbers = values.to_numpy(dtype=float, na_value=np.nan)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        rounded = np.round(numbers, decimals)
+        if decimals > 2:
+            magnitude = np.abs(numbers)
+            small = np.isfinite(numbers) & (magnitude > 0) & (magnitude < 1e-3)
+            if small.any():
+                digits = 3 - np.floor(np.log10(magnitude[small]))
+                scale = 10.0 ** digits
+                rounded[small] = np.round(numbers[small] * scale) / scale
+    rounded = rounded + 0.0  # -0.0 -> 0.0
+    return pd.Series(rounded, index=values.index, name=values.name).astype(values.dtype)
+
+
+def _is_text(values: pd.Series) -> bool:
+    return (pd.api.types.is_object_dtype(values) or pd.api.types.is_string_dtype(values)
+            or isinstance(values.dtype, pd.CategoricalDtype))
+
+
+def safe_for_spreadsheet(frame: pd.DataFrame) -> pd.DataFrame:
+    """A copy of ``frame`` as CSV exports write it: no formula cell, no float noise.
+
+    Text cells, column names and index values starting like a formula get a
+    leading ``'`` (:func:`neutralise_formula`); float columns are rounded to the
+    cent (money) or to 4 decimals (:func:`export_decimals`, rule in the module
+    docstring). Integer, boolean and date columns are unchanged.
+
+    Parameters
+    ----------
+    frame : DataFrame
+        Table to export; left unchanged.
+
+    Returns
+    -------
+    DataFrame
+    """
+    safe = frame.copy()
+    for position, column in enumerate(frame.columns):
+        values = frame.iloc[:, position]
+        if pd.api.types.is_float_dtype(values):
+            safe.isetitem(position, _round_floats(values, export_decimals(column)))
+        elif _is_text(values):
+            if isinstance(values.dtype, pd.CategoricalDtype):
+                values = values.astype(object)
+            neutralised = values.map(neutralise_formula, na_action="ignore")
+            safe.isetitem(position, neutralised.astype(values.dtype))
+    safe = safe.rename(columns=neutralise_formula)
+    if not pd.api.types.is_numeric_dtype(safe.index):
+        safe = safe.rename(index=neutralise_formula)
+    safe.columns.names = [neutralise_formula(name) for name in safe.columns.names]
+    safe.index.names = [neutralise_formula(name) for name in safe.index.names]
+    return safe
+
+
+def atomic_to_csv(frame: pd.DataFrame, path: str | os.PathLike, *, spreadsheet_safe: bool = True,
+                  **kwargs: Any) -> Path:
+    """Write ``frame`` to a CSV file atomically; every CSV export of the kit goes through here.
+
+    Parameters
+    ----------
+    frame : DataFrame
+        Table to write (not modified).
+    path : str or path-like
+        File to write.
+    spreadsheet_safe : bool, default True
+        Apply :func:`safe_for_spreadsheet` (no formula cell, money to the cent,
+        other floats to 4 decimals). ``False`` writes the values exactly, for
+        files that are data rather than reports (the generated sample's input
+        files, which imitate a CRM's raw exports).
+    **kwargs
+        Passed to :meth:`pandas.DataFrame.to_csv`; ``index`` defaults to False.
+
+    Returns
+    -------
+    Path
+        ``path``.
+    """
     kwargs.setdefault("index", False)
+    if spreadsheet_safe:
+        frame = safe_for_spreadsheet(frame)
     return atomic_write(path, lambda tmp: frame.to_csv(tmp, **kwargs))
 
 

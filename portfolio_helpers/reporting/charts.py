@@ -56,6 +56,8 @@ def use_report_style() -> None:
         "axes.spines.top": False,
         "axes.spines.right": False,
         "savefig.bbox": "tight",
+        # Labels come from the data: "$" in a name is a dollar sign, not the start of a formula.
+        "text.parse_math": False,
     })
 
 

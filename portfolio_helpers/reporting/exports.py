@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from portfolio_helpers.core.files import atomic_to_csv
+from portfolio_helpers.core.files import atomic_to_csv, restore_formula
 
 __all__ = ["CUSTOMER_EXPORT", "update_customer_export", "read_customer_export"]
 
@@ -20,11 +20,23 @@ CUSTOMER_EXPORT = Path("exports") / "customers.csv"
 
 
 def read_customer_export(output_dir: str | os.PathLike) -> pd.DataFrame | None:
-    """The current shared customer export, or ``None`` when no notebook has written it yet."""
+    """The current shared customer export, or ``None`` when no notebook has written it yet.
+
+    Text cells are returned as the notebooks wrote them: the quote that the export
+    puts before a text starting like a formula (``'+15 ...``, an id ``'-A12``) is
+    removed (:func:`~portfolio_helpers.core.files.restore_formula`), so that ids
+    read back match the analysis' ids.
+    """
     path = Path(output_dir) / CUSTOMER_EXPORT
     if not path.is_file():
         return None
-    return pd.read_csv(path, dtype={"customer_id": "string"}, keep_default_na=True)
+    frame = pd.read_csv(path, dtype={"customer_id": "string"}, keep_default_na=True)
+    frame.columns = [restore_formula(column) for column in frame.columns]
+    for position in range(frame.shape[1]):
+        values = frame.iloc[:, position]
+        if pd.api.types.is_object_dtype(values) or pd.api.types.is_string_dtype(values):
+            frame.isetitem(position, values.map(restore_formula, na_action="ignore").astype(values.dtype))
+    return frame
 
 
 def update_customer_export(output_dir: str | os.PathLike, columns: pd.DataFrame,
