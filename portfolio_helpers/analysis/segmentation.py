@@ -722,10 +722,10 @@ def fit_segments(features: pd.DataFrame, numeric: Sequence[str] | None = None,
     matrix, prep = prepare_matrix(features, numeric, categorical, categorical_weight)
     X = matrix.to_numpy(dtype="float64")
     n = len(X)
-    n_distinct = len(np.unique(X, axis=0))
     groups = _feature_groups(list(matrix.columns), prep.categorical)
     if score_k is None:
         score_k = k is None or n <= 50_000
+    n_distinct = len(np.unique(X, axis=0)) if score_k else n
     if k is None and not score_k:
         raise ValueError("k is required when score_k=False")
 
