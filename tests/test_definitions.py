@@ -210,7 +210,10 @@ def test_orders_deliveries_by_hand():
     assert summary["n_orders"].to_dict() == {"a": 3, "b": 2}
     assert summary["n_deliveries"].to_dict() == {"a": 2, "b": 1}
     assert summary["avg_order_value"].to_dict() == pytest.approx({"a": 70 / 3, "b": 15.0})
-    assert engine.order_count(tx) == 4  # o1 (one id, two customers), o2, o3 and the line without id
+    assert engine.order_count(tx) == 5 == summary["n_orders"].sum()  # o1 is an order of a and one of b
+    by_month = engine.revenue_by_period(tx, "month")  # an order counts in the month of its first line
+    assert by_month["n_orders"].tolist() == [2, 1, 1, 1]  # Jan: a's o1 (10th and 12th), b's o1; Feb; Mar; Apr
+    assert by_month["revenue"].tolist() == [110.0, -15.0, 5.0, 0.0]
     events = scoring.order_events(tx)
     assert events["date"].dt.strftime("%m-%d").tolist() == ["01-10", "03-01", "01-05"]
 

@@ -31,7 +31,8 @@ def expected_metrics(transactions_csv: Path) -> dict:
     kept = tx[tx["date"] <= AS_OF]
     cancelled = kept["status"].eq("cancelled")
     revenue = kept[~cancelled]  # revenue: cancelled lines excluded, credit notes included
-    orders = revenue["order_id"].nunique() + revenue["order_id"].isna().sum()
+    # orders: a customer's lines sharing an order id; a line without one is an order of its own
+    orders = revenue.groupby("customer_id")["order_id"].nunique().sum() + revenue["order_id"].isna().sum()
     return {
         "n_transactions": len(kept),
         "n_customer_ids": kept["customer_id"].nunique(),

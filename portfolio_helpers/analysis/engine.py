@@ -167,17 +167,6 @@ def execute(expr: ir.Table, con=None) -> pd.DataFrame:
 _LINE = "_line"  # position of a line, the order key of a line without order id
 
 
-def _order_count(t: ir.Table, order_col: str | None):
-    """The number of orders of a group of lines: the count form of :func:`orders`.
-
-    Distinct order ids, plus one per line without an order id (the same definition as
-    :func:`orders`, as an aggregate usable in any ``group_by``).
-    """
-    if order_col is None:
-        return t.count()
-    return t[order_col].nunique() + t[order_col].isnull().cast("int64").sum()
-
-
 def _order_columns(transactions: pd.DataFrame, order_col: str | None) -> str | None:
     return order_col if order_col is not None and order_col in transactions.columns else None
 
@@ -188,14 +177,18 @@ def _line_table(transactions: pd.DataFrame, columns: list[str], order_col: str |
     return table(frame, [*columns, _LINE] + ([order_col] if order_col else []))
 
 
+def _order_keys(t: ir.Table, customer_col: str, order_col: str | None) -> dict:
+    """The grouping keys of an order (see :func:`orders`): customer, order id, and the line's position
+    when it has no order id (so that such a line is an order of its own)."""
+    if order_col is None:
+        return {"customer_id": t[customer_col], "order_id": ibis.null("string"), _LINE: t[_LINE]}
+    return {"customer_id": t[customer_col], "order_id": t[order_col],
+            _LINE: ibis.ifelse(t[order_col].isnull(), t[_LINE], ibis.literal(-1, "int64"))}
+
+
 def _orders_expr(t: ir.Table, customer_col: str, date_col: str, amount_col: str, order_col: str | None) -> ir.Table:
     """One row per customer and order: ``customer_id, order_id, date, amount, n_lines`` (see :func:`orders`)."""
-    if order_col is None:
-        keys = {"order_id": ibis.null("string"), _LINE: t[_LINE]}
-    else:
-        keys = {"order_id": t[order_col],
-                _LINE: ibis.ifelse(t[order_col].isnull(), t[_LINE], ibis.literal(-1, "int64"))}
-    grouped = t.group_by(customer_id=t[customer_col], **keys).aggregate(
+    grouped = t.group_by(**_order_keys(t, customer_col, order_col)).aggregate(
         date=t[date_col].min(), amount=t[amount_col].sum(), n_lines=t.count())
     return grouped.drop(_LINE)
 
@@ -288,20 +281,20 @@ def _is_delivery(net):
     return net.round(2) > 0
 
 
-def order_count(transactions: pd.DataFrame, order_col: str | None = "order_id") -> int:
-    """The number of :func:`orders` of the lines given (an order id shared by two customers counts once).
+def order_count(transactions: pd.DataFrame, customer_col: str = "customer_id",
+                order_col: str | None = "order_id") -> int:
+    """The number of :func:`orders` of the lines given (the sum of the customers' ``n_orders``).
 
     Examples
     --------
-    >>> order_count(pd.DataFrame({"order_id": ["o1", "o1", None, None]}))
-    3
+    >>> order_count(pd.DataFrame({"customer_id": ["a", "a", "a", "a", "b"],
+    ...                           "order_id": ["o1", "o1", None, None, "o1"]}))
+    4
     """
     order_col = _order_columns(transactions, order_col)
-    if order_col is None:
-        return len(transactions)
-    frame = transactions[[order_col]].assign(_n=1)
-    t = table(frame, [order_col, "_n"])
-    return int(execute(t.aggregate(n=_order_count(t, order_col)))["n"].iloc[0])
+    t = _line_table(transactions, [customer_col], order_col)
+    orders_t = t.group_by(**_order_keys(t, customer_col, order_col)).aggregate(n_lines=t.count())
+    return int(execute(orders_t.aggregate(n=orders_t.count()))["n"].iloc[0])
 
 
 def tenure_days(first_purchase, as_of) -> pd.Series:
@@ -496,21 +489,21 @@ def revenue_by_period(
 
     ``freq`` is one of ``"day"``, ``"week"``, ``"month"``, ``"quarter"``, ``"year"``.
     Periods without any transaction are included with zeros, so charts show gaps honestly.
+    An order (:func:`orders`) counts in the period of its first line, so the periods' orders
+    add up to the customers' ``n_orders``.
     """
     if freq not in PERIOD_UNITS:
         raise ValueError(f"freq must be one of {', '.join(PERIOD_UNITS)}, got {freq!r}")
-    order_col = order_col if order_col in transactions.columns else None
-    t = table(transactions, [customer_col, date_col, amount_col] + ([order_col] if order_col else []), con)
-    period = t[date_col].truncate(PERIOD_UNITS[freq]).cast("date").name("period")
-    expr = (
-        t.group_by(period)
-        .aggregate(
-            revenue=t[amount_col].sum(),
-            n_orders=_order_count(t, order_col),
-            n_customers=t[customer_col].nunique(),
-        )
-        .order_by("period")
-    )
+    order_col = _order_columns(transactions, order_col)
+    t = _line_table(transactions, [customer_col, date_col, amount_col], order_col)
+    unit = PERIOD_UNITS[freq]
+    lines = t.group_by(period=t[date_col].truncate(unit).cast("date")).aggregate(
+        revenue=t[amount_col].sum(), n_customers=t[customer_col].nunique())
+    o = _orders_expr(t, customer_col, date_col, amount_col, order_col)
+    per_period = o.group_by(order_period=o.date.truncate(unit).cast("date")).aggregate(n_orders=o.count())
+    joined = lines.left_join(per_period, lines.period == per_period.order_period)
+    expr = joined.select("period", "revenue", n_orders=joined.n_orders.fill_null(0),
+                         n_customers=joined.n_customers).order_by("period")
     result = execute(expr, con)
     result["period"] = pd.to_datetime(result["period"])
     pandas_freq = {"day": "D", "week": "W-MON", "month": "MS", "quarter": "QS", "year": "YS"}[freq]

@@ -63,7 +63,7 @@ DEFINITIONS: dict[str, tuple[str, str]] = {
         "The lines of a customer that share an `order_id`; a line without `order_id` (or every line, "
         "without the column) is an order of its own. Orders are counted over the revenue lines: "
         "`n_orders` in notebooks 01 and 03, `frequency` in the customer features; a fully cancelled order "
-        "is not an order.",
+        "is not an order. Per period, an order counts in the period of its first line.",
     ),
     "deliveries": (
         "analysis.engine.deliveries",
