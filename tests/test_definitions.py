@@ -38,6 +38,7 @@ def TS(values) -> pd.DatetimeIndex:
 DATASETS = {
     "sample": ROOT / "data" / "sample" / "portfolio.yml",
     "cdnow": ROOT / "data" / "cdnow" / "portfolio.yml",
+    "online_retail": ROOT / "data" / "online_retail" / "portfolio.yml",
 }
 
 
