@@ -259,7 +259,7 @@ def _conversion_dates(leads: pd.DataFrame, customers: pd.DataFrame | None,
     evidence = [first["conversion_date"]]
     if customers is not None and "acquisition_date" in customers.columns:
         acquired = customers.drop_duplicates("customer_id").set_index("customer_id")["acquisition_date"]
-        evidence.append(pd.Series(first["customer_id"].map(acquired).to_numpy(), index=first.index))
+        evidence.append(pd.Series(acquired.reindex(first["customer_id"]).to_numpy(), index=first.index))
     if transactions is not None and not transactions.empty:
         first_purchase = transactions.groupby("customer_id")["date"].min()
         evidence.append(pd.Series(first["customer_id"].map(first_purchase).to_numpy(), index=first.index))
@@ -290,7 +290,9 @@ def lead_profiles(leads: pd.DataFrame, as_of, customers: pd.DataFrame | None = N
         Indexed by ``lead_id`` (sorted): ``created``, ``last_activity`` (last event before the
         outcome), ``n_events``, ``customer_id``, ``converted``, ``conversion_date``,
         ``status`` (``converted`` / ``closed`` / ``open``), ``outcome_known``,
-        ``reference_date`` (the date the lead is scored as of), the fit attributes (last
+        ``reference_date`` (the date the lead is scored as of: the last activity before the
+        outcome, the conversion date for a lead with no activity before it, the analysis date
+        for an open lead), the fit attributes (last
         known value before the outcome) and ``days_to_expected_purchase`` when
         ``expected_date`` is given.
     events : DataFrame
@@ -322,7 +324,8 @@ def lead_profiles(leads: pd.DataFrame, as_of, customers: pd.DataFrame | None = N
     if "event" not in rows.columns:
         rows = rows.assign(event="activity")
     conversions = _conversion_dates(rows, customers, transactions)
-    conversion_date = rows["lead_id"].map(conversions["conversion_date"])
+    # reindex, not map: mapping through an empty Series casts the dates to float (no lead converted)
+    conversion_date = pd.Series(conversions["conversion_date"].reindex(rows["lead_id"]).to_numpy(), index=rows.index)
     day = rows["date"].dt.normalize()
     before = rows[rows["customer_id"].isna() & (conversion_date.isna() | (day < conversion_date))]
     before = before.sort_values(["lead_id", "date"], kind="stable")
@@ -339,7 +342,10 @@ def lead_profiles(leads: pd.DataFrame, as_of, customers: pd.DataFrame | None = N
     cold = profiles["last_activity"].isna() | (profiles["last_activity"] < as_of - pd.Timedelta(days=open_days))
     profiles["status"] = np.where(profiles["converted"], "converted", np.where(cold, "closed", "open"))
     profiles["outcome_known"] = profiles["status"] != "open"
-    profiles["reference_date"] = profiles["last_activity"].where(profiles["outcome_known"], as_of)
+    # A lead that converted before any activity of its own (a customer already) is scored as of its
+    # conversion, knowing nothing more about it than its attributes.
+    reference = profiles["last_activity"].fillna(profiles["conversion_date"])
+    profiles["reference_date"] = reference.where(profiles["outcome_known"], as_of)
 
     attributes = [c for c in rows.columns if c not in _LEAD_EVENT_COLUMNS]
     if attributes:
