@@ -55,6 +55,7 @@ from portfolio_helpers.analysis import engine, features, propensity
 from portfolio_helpers.analysis.scorecard import PSEUDO_COLUMNS, Scorecard, scorecard_from_config
 from portfolio_helpers.core.config import check_known_keys
 from portfolio_helpers.core.errors import ConfigError
+from portfolio_helpers.core.presence import has_values
 
 __all__ = [
     "DEFAULT_LEAD_SCORECARD",
@@ -63,6 +64,12 @@ __all__ = [
     "ScoringSettings",
     "scoring_settings",
     "applicable",
+    "lead_scorecard",
+    "customer_scorecard",
+    "MIN_OUTCOMES",
+    "enough_outcomes",
+    "PROSPECT_STAGES",
+    "crm_prospects",
     "lead_profiles",
     "lead_model_frame",
     "split_by_time",
@@ -164,6 +171,59 @@ def applicable(card: Scorecard, columns) -> Scorecard:
     available = set(columns) | set(PSEUDO_COLUMNS)
     keep = lambda criteria: tuple(c for c in criteria if c.column is None or c.column in available)  # noqa: E731
     return replace(card, fit=keep(card.fit), engagement=keep(card.engagement))
+
+
+def lead_scorecard(settings: ScoringSettings, columns) -> Scorecard:
+    """The lead scorecard to use: the built-in one trimmed to ``columns`` (see :func:`applicable`),
+    the config's own as written."""
+    return applicable(settings.lead_scorecard, columns) if settings.lead_default else settings.lead_scorecard
+
+
+def customer_scorecard(settings: ScoringSettings, columns) -> Scorecard:
+    """The customer follow-up scorecard to use (as :func:`lead_scorecard`)."""
+    card = settings.customer_scorecard
+    return applicable(card, columns) if settings.customer_default else card
+
+
+#: Leads converted and leads closed needed, of each, before a conversion model is trained.
+MIN_OUTCOMES = 20
+
+
+def enough_outcomes(profiles: pd.DataFrame, minimum: int = MIN_OUTCOMES) -> bool:
+    """True when at least ``minimum`` leads converted and ``minimum`` closed (see :func:`lead_profiles`).
+
+    A model learnt from fewer outcomes of either kind would mostly learn noise; the points
+    scorecard grades the open leads on its own then.
+
+    Examples
+    --------
+    >>> profiles = pd.DataFrame({"converted": [True] * 20 + [False] * 20, "status": ["converted"] * 20 + ["closed"] * 20})
+    >>> enough_outcomes(profiles), enough_outcomes(profiles.iloc[1:])
+    (True, False)
+    """
+    n_converted = int(profiles["converted"].sum())
+    n_closed = int((profiles["status"] == "closed").sum())
+    return min(n_converted, n_closed) >= minimum
+
+
+#: CRM stages of people who have not bought yet (the contract's ``stage`` values before ``customer``).
+PROSPECT_STAGES = ("lead", "prospect", "qualified")
+
+
+def crm_prospects(customers: pd.DataFrame | None) -> pd.DataFrame | None:
+    """The customers-table records at a prospect stage (:data:`PROSPECT_STAGES`), indexed by
+    ``customer_id``; ``None`` without a ``stage`` column or without such records.
+
+    Examples
+    --------
+    >>> crm = pd.DataFrame({"customer_id": ["c1", "c2"], "stage": ["prospect", "customer"]})
+    >>> crm_prospects(crm).index.tolist(), crm_prospects(crm.drop(columns="stage"))
+    (['c1'], None)
+    """
+    if not has_values(customers, "stage"):
+        return None
+    prospects = customers[customers["stage"].isin(PROSPECT_STAGES)].set_index("customer_id")
+    return prospects if len(prospects) else None
 
 
 def _positive_int(value, where: str) -> int:
@@ -838,8 +898,8 @@ def lookalike_scores(customers: pd.DataFrame, reference: pd.Series, prospects: p
     if traits is None:
         candidates = ("industry", "size_band", "country", "customer_type")
         traits = [t for t in candidates
-                  if (t in customers.columns or (t == "size_band" and "employees" in customers.columns))
-                  and (t in prospects.columns or (t == "size_band" and "employees" in prospects.columns))]
+                  if (has_values(customers, t) or (t == "size_band" and has_values(customers, "employees")))
+                  and (has_values(prospects, t) or (t == "size_band" and has_values(prospects, "employees")))]
     if not traits:
         raise ValueError("no trait in common between customers and prospects "
                          "(looked for industry, employees/size_band, country, customer_type)")

@@ -6,6 +6,7 @@ from __future__ import annotations
 import pandas as pd
 
 from portfolio_helpers.analysis import features, rfm
+from portfolio_helpers.analysis.scoring import crm_prospects
 from portfolio_helpers.reporting.narrative import fmt_int, fmt_money, fmt_pct, plural
 
 __all__ = [
@@ -108,10 +109,8 @@ def lifecycle_leads(tables: dict[str, pd.DataFrame]) -> pd.DataFrame | None:
     contacts at the lead / prospect / qualified stages, adding the leads table would count those
     people twice: the CRM's own stages are then the funnel.
     """
-    customers = tables.get("customers")
-    if customers is not None and "stage" in customers.columns:
-        if customers["stage"].isin(["lead", "prospect", "qualified"]).any():
-            return None
+    if crm_prospects(tables.get("customers")) is not None:
+        return None
     return tables.get("leads")
 
 
