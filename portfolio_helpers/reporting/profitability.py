@@ -35,6 +35,7 @@ __all__ = [
     "segment_formats",
     "losers_formats",
     "breakdown_formats",
+    "driver_costs",
     "rate_explorer",
 ]
 
@@ -236,6 +237,11 @@ def segment_formats(currency: str) -> dict:
     money = lambda v: fmt_money(v, currency)  # noqa: E731
     return {"revenue": money, "gross_margin": money, "cost_to_serve": money, "profit": money,
             "profit_margin": fmt_pct}
+
+
+def driver_costs(breakdown: pd.DataFrame) -> pd.Series:
+    """Cost per driver of :func:`breakdown_table`, indexed by driver, for the bar chart."""
+    return breakdown.set_index("driver")["cost"]
 
 
 def breakdown_formats(currency: str) -> dict:
