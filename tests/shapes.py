@@ -9,7 +9,7 @@ hypothesis; :data:`NAMED_SHAPES` are the fixed shapes of the end-to-end CLI test
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -218,13 +218,12 @@ NAMED_SHAPES: dict[str, Shape] = {
     "leads_converted_without_prior_event": Shape(
         n_customers=12, tables=("leads",), columns={"leads": ALL["leads"]}, n_leads=50, converted_share=1.0,
         events_before_conversion=False),
+    "leads_enough_to_model": Shape(n_customers=20, lines_per_customer=(2, 5), tables=("customers", "leads"),
+                                   columns={"customers": ("industry", "employees", "stage"), "leads": ALL["leads"]},
+                                   n_leads=60, converted_share=0.5),
     "everything": Shape(n_customers=30, lines_per_customer=(1, 4, 12), tables=OPTIONAL_TABLES, columns=ALL,
                         n_leads=60, converted_share=0.3),
 }
-
-
-def with_seed(shape: Shape, seed: int) -> Shape:
-    return replace(shape, seed=seed)
 
 
 def notebook_code(path: Path) -> list[str]:
