@@ -50,7 +50,8 @@ def absence_notes(tables: Mapping[str, pd.DataFrame], needs: Iterable[Need],
     tables : mapping of str to DataFrame
         The portfolio's tables by contract name.
     needs : iterable of Need
-        What each analysis needs; a need with several columns is met by any one of them.
+        What each analysis needs; a need with several columns is met by any one of them. A
+        missing table is said once, with the first need on it.
     skip_missing_tables : bool
         Say nothing about needs whose whole table is missing (when the report says it elsewhere).
 
@@ -62,18 +63,21 @@ def absence_notes(tables: Mapping[str, pd.DataFrame], needs: Iterable[Need],
     --------
     >>> tables = {"customers": pd.DataFrame({"customer_id": ["C1"], "email": [None]})}
     >>> absence_notes(tables, [Need("customers", ("email",), "e-mail checks"),
-    ...                        Need("leads", (), "lead scoring")])  # doctest: +NORMALIZE_WHITESPACE
+    ...                        Need("leads", (), "lead scoring"),
+    ...                        Need("leads", ("event",), "engagement points")])  # doctest: +NORMALIZE_WHITESPACE
     ['No e-mail column in the customers table: e-mail checks skipped (map `email` under
       `tables: customers: columns:` in the config to enable them).',
      'No leads table: lead scoring skipped (add `tables: leads:` to the config to enable it).']
     """
     notes: list[str] = []
+    missing_tables: set[str] = set()
     for need in needs:
         frame = table_with_values(tables, need.table)
         if frame is None:
-            if not skip_missing_tables:
+            if not skip_missing_tables and need.table not in missing_tables:  # said once per table
                 notes.append(f"No {need.table} table: {need.what} skipped (add `tables: {need.table}:` to the "
                              f"config to enable it).")
+            missing_tables.add(need.table)
             continue
         if not need.columns or any(has_values(frame, column) for column in need.columns):
             continue

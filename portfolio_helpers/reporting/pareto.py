@@ -45,6 +45,7 @@ __all__ = [
     "trend_frequency",
     "NEEDS",
     "pareto_metrics",
+    "small_portfolio_notes",
     "customer_export",
     "lorenz_curves",
     "margin_comparison",
@@ -299,6 +300,28 @@ NEEDS = (
     Need("customers", RISK_DIMENSIONS, "concentration by country, industry and owner"),
 )
 _CUSTOMER_EXPORT = ["customer_id", "revenue", "revenue_rank", "revenue_share", "cumulative_share", "abc_class"]
+
+
+#: Below this many customers, concentration measures describe a handful of accounts, not a customer base.
+SMALL_PORTFOLIO = 10
+
+
+def small_portfolio_notes(per_customer: pd.DataFrame) -> list[str]:
+    """A finding when the portfolio is too small for concentration measures to mean much.
+
+    Examples
+    --------
+    >>> small_portfolio_notes(pd.DataFrame({"customer_id": ["a"], "revenue": [5.0]}))  # doctest: +ELLIPSIS
+    ['**Only 1 customer with revenue**: ... the measures below are shown for completeness.']
+    >>> small_portfolio_notes(pd.DataFrame({"customer_id": list("abcdefghij"), "revenue": [1.0] * 10}))
+    []
+    """
+    n = len(per_customer)
+    if n >= SMALL_PORTFOLIO:
+        return []
+    return [f"**Only {plural(n, 'customer')} with revenue**: concentration measures (Pareto, Gini, ABC classes) "
+            f"describe a customer base of at least {SMALL_PORTFOLIO} customers; with fewer, one customer is a large "
+            "share by construction, so the measures below are shown for completeness."]
 
 
 def pareto_metrics(per_customer: pd.DataFrame, summary: dict) -> dict:
