@@ -161,6 +161,8 @@ def dependence_sentences(summary: dict, majors: pd.Series, currency: str, thresh
     else:
         parts.append(f"No customer reaches {fmt_pct(threshold, 0)} of revenue, the IFRS 8 / ASC 280 threshold "
                      f"for disclosing a major customer.")
+    if summary["hhi"] != summary["hhi"]:  # NaN: no positive revenue to share out
+        return " ".join(parts)
     parts.append(f"Herfindahl-Hirschman Index: **{fmt_int(summary['hhi'])} points**, "
                  f"{summary['hhi_level']} on the customer base (scale of the 2010 US DOJ/FTC guidelines: below "
                  f"{fmt_int(hhi_thresholds[0])} unconcentrated, above {fmt_int(hhi_thresholds[1])} highly "
@@ -214,8 +216,9 @@ def _line_dimension(lines: pd.DataFrame, dimension: str) -> pd.DataFrame:
 
 def trend_table(trend: pd.DataFrame, freq: str = "year") -> pd.DataFrame:
     """The per-period measures, labelled for readers."""
-    labels = (trend["period"].dt.strftime("%Y") if freq == "year"
-              else trend["period"].dt.year.astype(str) + " Q" + trend["period"].dt.quarter.astype(str))
+    period = pd.to_datetime(trend["period"])  # (an empty trend has no date type of its own)
+    labels = (period.dt.strftime("%Y") if freq == "year"
+              else period.dt.year.astype(str) + " Q" + period.dt.quarter.astype(str))
     return pd.DataFrame({
         "period": labels,
         "customers": trend["n_customers"],
@@ -319,6 +322,9 @@ def small_portfolio_notes(per_customer: pd.DataFrame) -> list[str]:
     n = len(per_customer)
     if n >= SMALL_PORTFOLIO:
         return []
+    if not n:
+        return ["**No customer has revenue** (every line is cancelled): there is nothing to measure the "
+                "concentration of."]
     return [f"**Only {plural(n, 'customer')} with revenue**: concentration measures (Pareto, Gini, ABC classes) "
             f"describe a customer base of at least {SMALL_PORTFOLIO} customers; with fewer, one customer is a large "
             "share by construction, so the measures below are shown for completeness."]
@@ -326,13 +332,15 @@ def small_portfolio_notes(per_customer: pd.DataFrame) -> list[str]:
 
 def pareto_metrics(per_customer: pd.DataFrame, summary: dict) -> dict:
     """The metrics notebook 02 records: Gini, HHI, major customers and ABC counts from ``summary``;
-    ``top20_share`` and ``share_customers_for_80pct`` always at the 20% / 80% reference points."""
+    ``top20_share`` and ``share_customers_for_80pct`` always at the 20% / 80% reference points.
+    A measure that is undefined (NaN: no revenue at all) is left out."""
     reference = pareto.concentration_summary(per_customer["revenue"], top=0.2, target=0.8)
     metrics = {"gini": summary["gini"], "top20_share": reference["top_share"],
                "share_customers_for_80pct": reference["share_customers_for_target"], "hhi": summary["hhi"],
                "n_major_customers": summary["n_major_customers"]}
     metrics.update({f"n_customers_{abc}": summary[f"n_customers_{abc}"] for abc in "ABC"})
-    return metrics
+    # without revenue (every line cancelled) the shares are undefined: left out, said in the findings
+    return {name: value for name, value in metrics.items() if value == value}
 
 
 def customer_export(table: pd.DataFrame) -> pd.DataFrame:
