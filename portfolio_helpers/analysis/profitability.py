@@ -130,6 +130,7 @@ from portfolio_helpers.analysis import engine
 from portfolio_helpers.core.contract import normalize_label
 from portfolio_helpers.core.errors import ConfigError
 from portfolio_helpers.core.formatting import fmt_int, fmt_money, fmt_pct
+from portfolio_helpers.core.presence import has_values
 from portfolio_helpers.core.vocabulary import UNKNOWN
 
 __all__ = [
@@ -556,7 +557,7 @@ def _by_customer(per_customer: pd.DataFrame, ids: pd.Index, column: str, fill) -
 
 def _payment_quantities(payments: pd.DataFrame | None, order_dates: pd.Series | None,
                         as_of: pd.Timestamp) -> pd.DataFrame | None:
-    if payments is None or "paid_date" not in payments.columns:
+    if payments is None or not has_values(payments, "paid_date"):  # no payment dates: lateness unknown
         return None
     due = payments["due_date"].dt.normalize()
     paid = payments["paid_date"].dt.normalize()
@@ -566,7 +567,8 @@ def _payment_quantities(payments: pd.DataFrame | None, order_dates: pd.Series | 
     days_late = days_after_due.fillna(overdue).fillna(0.0).clip(lower=0.0)
     late = (days_late > 0) & (amount > 0)
     if order_dates is not None and "order_id" in payments.columns:
-        order_date = payments["order_id"].map(order_dates)
+        # reindex, not map: mapping through an empty Series casts the dates to float
+        order_date = pd.Series(order_dates.reindex(payments["order_id"]).to_numpy(), index=payments.index)
         days_to_pay = (paid - pd.to_datetime(order_date).dt.normalize()).dt.days.astype("float64")
     else:
         days_to_pay = pd.Series(np.nan, index=payments.index)

@@ -55,6 +55,7 @@ from portfolio_helpers.analysis import engine, features, propensity
 from portfolio_helpers.analysis.scorecard import PSEUDO_COLUMNS, Scorecard, scorecard_from_config
 from portfolio_helpers.core.config import check_known_keys
 from portfolio_helpers.core.errors import ConfigError
+from portfolio_helpers.core.presence import has_values
 
 __all__ = [
     "DEFAULT_LEAD_SCORECARD",
@@ -63,6 +64,12 @@ __all__ = [
     "ScoringSettings",
     "scoring_settings",
     "applicable",
+    "lead_scorecard",
+    "customer_scorecard",
+    "MIN_OUTCOMES",
+    "enough_outcomes",
+    "PROSPECT_STAGES",
+    "crm_prospects",
     "lead_profiles",
     "lead_model_frame",
     "split_by_time",
@@ -166,6 +173,59 @@ def applicable(card: Scorecard, columns) -> Scorecard:
     return replace(card, fit=keep(card.fit), engagement=keep(card.engagement))
 
 
+def lead_scorecard(settings: ScoringSettings, columns) -> Scorecard:
+    """The lead scorecard to use: the built-in one trimmed to ``columns`` (see :func:`applicable`),
+    the config's own as written."""
+    return applicable(settings.lead_scorecard, columns) if settings.lead_default else settings.lead_scorecard
+
+
+def customer_scorecard(settings: ScoringSettings, columns) -> Scorecard:
+    """The customer follow-up scorecard to use (as :func:`lead_scorecard`)."""
+    card = settings.customer_scorecard
+    return applicable(card, columns) if settings.customer_default else card
+
+
+#: Leads converted and leads closed needed, of each, before a conversion model is trained.
+MIN_OUTCOMES = 20
+
+
+def enough_outcomes(profiles: pd.DataFrame, minimum: int = MIN_OUTCOMES) -> bool:
+    """True when at least ``minimum`` leads converted and ``minimum`` closed (see :func:`lead_profiles`).
+
+    A model learnt from fewer outcomes of either kind would mostly learn noise; the points
+    scorecard grades the open leads on its own then.
+
+    Examples
+    --------
+    >>> profiles = pd.DataFrame({"converted": [True] * 20 + [False] * 20, "status": ["converted"] * 20 + ["closed"] * 20})
+    >>> enough_outcomes(profiles), enough_outcomes(profiles.iloc[1:])
+    (True, False)
+    """
+    n_converted = int(profiles["converted"].sum())
+    n_closed = int((profiles["status"] == "closed").sum())
+    return min(n_converted, n_closed) >= minimum
+
+
+#: CRM stages of people who have not bought yet (the contract's ``stage`` values before ``customer``).
+PROSPECT_STAGES = ("lead", "prospect", "qualified")
+
+
+def crm_prospects(customers: pd.DataFrame | None) -> pd.DataFrame | None:
+    """The customers-table records at a prospect stage (:data:`PROSPECT_STAGES`), indexed by
+    ``customer_id``; ``None`` without a ``stage`` column or without such records.
+
+    Examples
+    --------
+    >>> crm = pd.DataFrame({"customer_id": ["c1", "c2"], "stage": ["prospect", "customer"]})
+    >>> crm_prospects(crm).index.tolist(), crm_prospects(crm.drop(columns="stage"))
+    (['c1'], None)
+    """
+    if not has_values(customers, "stage"):
+        return None
+    prospects = customers[customers["stage"].isin(PROSPECT_STAGES)].set_index("customer_id")
+    return prospects if len(prospects) else None
+
+
 def _positive_int(value, where: str) -> int:
     if (isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value)
             or value != int(value) or value <= 0):
@@ -259,7 +319,7 @@ def _conversion_dates(leads: pd.DataFrame, customers: pd.DataFrame | None,
     evidence = [first["conversion_date"]]
     if customers is not None and "acquisition_date" in customers.columns:
         acquired = customers.drop_duplicates("customer_id").set_index("customer_id")["acquisition_date"]
-        evidence.append(pd.Series(first["customer_id"].map(acquired).to_numpy(), index=first.index))
+        evidence.append(pd.Series(acquired.reindex(first["customer_id"]).to_numpy(), index=first.index))
     if transactions is not None and not transactions.empty:
         first_purchase = transactions.groupby("customer_id")["date"].min()
         evidence.append(pd.Series(first["customer_id"].map(first_purchase).to_numpy(), index=first.index))
@@ -290,7 +350,9 @@ def lead_profiles(leads: pd.DataFrame, as_of, customers: pd.DataFrame | None = N
         Indexed by ``lead_id`` (sorted): ``created``, ``last_activity`` (last event before the
         outcome), ``n_events``, ``customer_id``, ``converted``, ``conversion_date``,
         ``status`` (``converted`` / ``closed`` / ``open``), ``outcome_known``,
-        ``reference_date`` (the date the lead is scored as of), the fit attributes (last
+        ``reference_date`` (the date the lead is scored as of: the last activity before the
+        outcome, the conversion date for a lead with no activity before it, the analysis date
+        for an open lead), the fit attributes (last
         known value before the outcome) and ``days_to_expected_purchase`` when
         ``expected_date`` is given.
     events : DataFrame
@@ -322,7 +384,8 @@ def lead_profiles(leads: pd.DataFrame, as_of, customers: pd.DataFrame | None = N
     if "event" not in rows.columns:
         rows = rows.assign(event="activity")
     conversions = _conversion_dates(rows, customers, transactions)
-    conversion_date = rows["lead_id"].map(conversions["conversion_date"])
+    # reindex, not map: mapping through an empty Series casts the dates to float (no lead converted)
+    conversion_date = pd.Series(conversions["conversion_date"].reindex(rows["lead_id"]).to_numpy(), index=rows.index)
     day = rows["date"].dt.normalize()
     before = rows[rows["customer_id"].isna() & (conversion_date.isna() | (day < conversion_date))]
     before = before.sort_values(["lead_id", "date"], kind="stable")
@@ -339,7 +402,10 @@ def lead_profiles(leads: pd.DataFrame, as_of, customers: pd.DataFrame | None = N
     cold = profiles["last_activity"].isna() | (profiles["last_activity"] < as_of - pd.Timedelta(days=open_days))
     profiles["status"] = np.where(profiles["converted"], "converted", np.where(cold, "closed", "open"))
     profiles["outcome_known"] = profiles["status"] != "open"
-    profiles["reference_date"] = profiles["last_activity"].where(profiles["outcome_known"], as_of)
+    # A lead that converted before any activity of its own (a customer already) is scored as of its
+    # conversion, knowing nothing more about it than its attributes.
+    reference = profiles["last_activity"].fillna(profiles["conversion_date"])
+    profiles["reference_date"] = reference.where(profiles["outcome_known"], as_of)
 
     attributes = [c for c in rows.columns if c not in _LEAD_EVENT_COLUMNS]
     if attributes:
@@ -831,8 +897,8 @@ def lookalike_scores(customers: pd.DataFrame, reference: pd.Series, prospects: p
     if traits is None:
         candidates = ("industry", "size_band", "country", "customer_type")
         traits = [t for t in candidates
-                  if (t in customers.columns or (t == "size_band" and "employees" in customers.columns))
-                  and (t in prospects.columns or (t == "size_band" and "employees" in prospects.columns))]
+                  if (has_values(customers, t) or (t == "size_band" and has_values(customers, "employees")))
+                  and (has_values(prospects, t) or (t == "size_band" and has_values(prospects, "employees")))]
     if not traits:
         raise ValueError("no trait in common between customers and prospects "
                          "(looked for industry, employees/size_band, country, customer_type)")

@@ -98,6 +98,7 @@ from sklearn.metrics import (
 from sklearn.mixture import GaussianMixture
 from sklearn.preprocessing import RobustScaler
 
+from portfolio_helpers.analysis.scoring import crm_prospects
 from portfolio_helpers.core.files import atomic_to_parquet
 
 __all__ = [
@@ -1183,10 +1184,8 @@ def lifecycle_leads(tables: dict[str, pd.DataFrame]) -> pd.DataFrame | None:
     >>> lifecycle_leads({"customers": crm, "leads": leads}) is None, lifecycle_leads({"leads": leads}) is leads
     (True, True)
     """
-    customers = tables.get("customers")
-    if customers is not None and "stage" in customers.columns:
-        if customers["stage"].isin(["lead", "prospect", "qualified"]).any():
-            return None
+    if crm_prospects(tables.get("customers")) is not None:
+        return None
     return tables.get("leads")
 
 

@@ -190,7 +190,7 @@ def standardize_text(values: pd.Series) -> pd.Series:
     """
     text = values.astype("string")
     codes, uniques = pd.factorize(text, use_na_sentinel=True)
-    if len(uniques) < 0.5 * len(text):  # categories, channels, cities: clean each spelling once
+    if 0 < len(uniques) < 0.5 * len(text):  # categories, channels, cities: clean each spelling once
         cleaned = _clean_text(pd.Series(uniques, dtype="string"))
         return pd.Series(cleaned.to_numpy(dtype=object, na_value=None).take(codes), index=values.index,
                          dtype="string").where(codes != -1)

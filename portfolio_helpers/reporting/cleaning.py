@@ -12,9 +12,12 @@ from pathlib import Path
 import pandas as pd
 
 from portfolio_helpers.analysis import engine
+from portfolio_helpers.analysis.engine import revenue_by_attribute
 from portfolio_helpers.core.config import load_config
+from portfolio_helpers.core.presence import has_values, present_columns
 from portfolio_helpers.core.vocabulary import CANCELLED, UNKNOWN
 from portfolio_helpers.ingest.loaders import ROW_REJECTED, Portfolio
+from portfolio_helpers.reporting.absence import Need, absence_notes
 from portfolio_helpers.reporting.narrative import bullets, fmt_date, fmt_int, fmt_money, fmt_pct, plural
 
 __all__ = [
@@ -30,6 +33,13 @@ __all__ = [
     "load_warnings",
     "empty_columns_note",
     "line_attributes_note",
+    "NEEDS",
+    "headline_metrics",
+    "missing_input_notes",
+    "attribute_breakdowns",
+    "attribute_findings",
+    "attribute_title",
+    "monthly_sentence",
 ]
 
 # What each optional table makes possible, shown beside its coverage.
@@ -143,6 +153,117 @@ def coverage(portfolio: Portfolio) -> pd.DataFrame:
         rows.append({"table": table, "provided": "yes", "rows": len(frame),
                      "buying customers covered": covered, "used for": purpose})
     return pd.DataFrame(rows)
+
+
+# What notebook 01 does with each optional column; what it says when the column is missing.
+NEEDS = (
+    Need("customers", ("email",), "e-mail checks"),
+    Need("customers", ("phone",), "phone checks"),
+    Need("customers", ("name", "email", "phone", "address"), "the search for customers entered twice"),
+    Need("customers", ("customer_type", "country", "industry"),
+         "revenue by customer type, country and industry"),
+)
+# Customer attributes broken down in notebook 01, with their label in sentences and charts.
+ATTRIBUTES = {"customer_type": "customer type", "country_code": "country", "industry": "industry"}
+_HEADLINE = ("n_transactions", "n_customer_ids", "revenue_total", "cancelled_total", "period_start", "period_end",
+             "n_rejected_rows", "n_orders")
+
+
+def headline_metrics(cleaned, overview: dict, quality_score: float) -> dict:
+    """The metrics notebook 01 records, each only when the data can give it.
+
+    ``n_invalid_emails`` and ``n_invalid_phones`` need the column with at least one value;
+    ``n_customers`` needs the customers table.
+
+    Parameters
+    ----------
+    cleaned : CleanPortfolio
+        The cleaned portfolio (:func:`~portfolio_helpers.cleaning.pipeline.clean_portfolio`).
+    overview : dict
+        :func:`load_overview` of it.
+    quality_score : float
+        The score of :func:`~portfolio_helpers.cleaning.quality.quality_score`.
+
+    Returns
+    -------
+    dict
+        Metric name -> value, in the order they are recorded.
+    """
+    metrics = {name: overview[name] for name in _HEADLINE}
+    metrics["quality_score"] = round(float(quality_score), 2)
+    duplicates = cleaned.duplicates
+    groups = duplicates.groups if duplicates is not None else None
+    metrics["n_duplicate_groups"] = int(groups["group_id"].nunique()) if groups is not None and len(groups) else 0
+    metrics["n_records_merged"] = int(duplicates.n_merged) if duplicates is not None else 0
+    customers = cleaned.tables.get("customers")
+    if customers is not None:
+        for column, name in (("email", "n_invalid_emails"), ("phone", "n_invalid_phones")):
+            if has_values(customers, column) and f"{column}_valid" in customers.columns:
+                metrics[name] = int((customers[column].notna() & ~customers[f"{column}_valid"]).sum())
+        metrics["n_customers"] = len(customers)
+    return metrics
+
+
+def missing_input_notes(tables) -> list[str]:
+    """What notebook 01 could not check, and the column that would enable it (see :data:`NEEDS`).
+
+    A missing customers table is already stated by :func:`loading_findings`.
+    """
+    return absence_notes(tables, NEEDS, skip_missing_tables=True)
+
+
+def attribute_breakdowns(transactions: pd.DataFrame, customers: pd.DataFrame | None) -> dict[str, pd.DataFrame]:
+    """Revenue per value of each customer attribute the customers table fills (see :data:`ATTRIBUTES`).
+
+    Returns
+    -------
+    dict
+        Attribute -> :func:`~portfolio_helpers.analysis.engine.revenue_by_attribute`; empty
+        without a customers table or without any of the attributes.
+    """
+    return {attribute: revenue_by_attribute(transactions, customers, attribute)
+            for attribute in present_columns(customers, ATTRIBUTES)}
+
+
+def attribute_findings(breakdowns: dict[str, pd.DataFrame]) -> list[str]:
+    """One sentence per breakdown of :func:`attribute_breakdowns`, or why there is none."""
+    if not breakdowns:
+        return ["The customers table is not provided or has no customer type, country or industry: "
+                "this breakdown is not available."]
+    return [attribute_finding(by_value, attribute, ATTRIBUTES[attribute]) for attribute, by_value in breakdowns.items()]
+
+
+def monthly_sentence(monthly: pd.DataFrame, currency: str) -> str:
+    """Average, best and weakest month of :func:`~portfolio_helpers.analysis.engine.revenue_by_period`.
+
+    Examples
+    --------
+    >>> monthly = pd.DataFrame({"period": pd.to_datetime(["2025-01-01", "2025-02-01"]),
+    ...                         "revenue": [100.0, 300.0], "n_customers": [1, 3]})
+    >>> monthly_sentence(monthly, "EUR")
+    'Average month: €200 from 2 buying customers. Best month: February 2025 (€300); weakest: January 2025 (€100).'
+    >>> monthly_sentence(monthly.head(1), "EUR")
+    'All the revenue falls in one month, January 2025 (€100 from 1 buying customer): no trend to show.'
+    >>> monthly_sentence(monthly.head(0), "EUR")
+    'No revenue line to chart (every line is cancelled).'
+    """
+    if monthly.empty:
+        return "No revenue line to chart (every line is cancelled)."
+    if len(monthly) == 1:
+        only = monthly.iloc[0]
+        return (f"All the revenue falls in one month, {only['period']:%B %Y} ({fmt_money(only['revenue'], currency)} "
+                f"from {plural(int(only['n_customers']), 'buying customer')}): no trend to show.")
+    best = monthly.loc[monthly["revenue"].idxmax()]
+    worst = monthly.loc[monthly["revenue"].idxmin()]
+    return (f"Average month: {fmt_money(monthly['revenue'].mean(), currency)} from "
+            f"{fmt_int(monthly['n_customers'].mean())} buying customers. Best month: {best['period']:%B %Y} "
+            f"({fmt_money(best['revenue'], currency)}); weakest: {worst['period']:%B %Y} "
+            f"({fmt_money(worst['revenue'], currency)}).")
+
+
+def attribute_title(attribute: str) -> str:
+    """Chart title of a breakdown of :func:`attribute_breakdowns`."""
+    return f"Net revenue by {ATTRIBUTES[attribute]}"
 
 
 def loading_findings(overview: dict, tables: pd.DataFrame, coverage_table: pd.DataFrame,

@@ -10,9 +10,21 @@ import os
 
 import numpy as np
 import pandas as pd
+from IPython.display import display
 
 from portfolio_helpers.analysis import engine, pareto, profitability
-from portfolio_helpers.reporting.narrative import fmt_int, fmt_money, fmt_pct, plural
+from portfolio_helpers.core.presence import has_values
+from portfolio_helpers.reporting import charts
+from portfolio_helpers.reporting.absence import Need, absence_notes
+from portfolio_helpers.reporting.narrative import (
+    bullets,
+    fmt_int,
+    fmt_money,
+    fmt_pct,
+    plural,
+    show_markdown,
+    show_table,
+)
 
 __all__ = [
     "CUSTOMER_DIMENSIONS",
@@ -34,6 +46,17 @@ __all__ = [
     "value_comparison",
     "value_comparison_formats",
     "trend_frequency",
+    "NEEDS",
+    "pareto_metrics",
+    "small_portfolio_notes",
+    "customer_export",
+    "lorenz_curves",
+    "margin_comparison",
+    "margin_comparison_intro",
+    "dimension_title",
+    "dimension_risk_text",
+    "settings_sentence",
+    "pareto_explorer",
 ]
 
 # Customer attributes (one value per customer) and line attributes (a customer may span several values).
@@ -153,6 +176,8 @@ def dependence_sentences(summary: dict, majors: pd.Series, currency: str, thresh
     else:
         parts.append(f"No customer reaches {fmt_pct(threshold, 0)} of revenue, the IFRS 8 / ASC 280 threshold "
                      f"for disclosing a major customer.")
+    if summary["hhi"] != summary["hhi"]:  # NaN: no positive revenue to share out
+        return " ".join(parts)
     parts.append(f"Herfindahl-Hirschman Index: **{fmt_int(summary['hhi'])} points**, "
                  f"{summary['hhi_level']} on the customer base (scale of the 2010 US DOJ/FTC guidelines: below "
                  f"{fmt_int(hhi_thresholds[0])} unconcentrated, above {fmt_int(hhi_thresholds[1])} highly "
@@ -212,8 +237,9 @@ def _line_dimension(lines: pd.DataFrame, dimension: str) -> pd.DataFrame:
 
 def trend_table(trend: pd.DataFrame, freq: str = "year") -> pd.DataFrame:
     """The per-period measures, labelled for readers."""
-    labels = (trend["period"].dt.strftime("%Y") if freq == "year"
-              else trend["period"].dt.year.astype(str) + " Q" + trend["period"].dt.quarter.astype(str))
+    period = pd.to_datetime(trend["period"])  # (an empty trend has no date type of its own)
+    labels = (period.dt.strftime("%Y") if freq == "year"
+              else period.dt.year.astype(str) + " Q" + period.dt.quarter.astype(str))
     return pd.DataFrame({
         "period": labels,
         "customers": trend["n_customers"],
@@ -287,3 +313,128 @@ def trend_frequency(transactions: pd.DataFrame) -> str:
     """Years when the data spans at least two calendar years, quarters otherwise."""
     years = transactions["date"].dt.year
     return "year" if years.nunique() >= 2 else "quarter"
+
+
+# --------------------------------------------------------------------------- notebook 02, step by step
+# What the notebook calls instead of reaching into optional columns itself.
+
+#: What notebook 02 does with optional inputs; said in plain words when missing.
+NEEDS = (
+    Need("transactions", ("cost",), "the gross-margin Pareto"),
+    Need("customers", RISK_DIMENSIONS, "concentration by country, industry and owner"),
+)
+_CUSTOMER_EXPORT = ["customer_id", "revenue", "revenue_rank", "revenue_share", "cumulative_share", "abc_class"]
+
+
+#: Below this many customers, concentration measures describe a handful of accounts, not a customer base.
+SMALL_PORTFOLIO = 10
+
+
+def small_portfolio_notes(per_customer: pd.DataFrame) -> list[str]:
+    """A finding when the portfolio is too small for concentration measures to mean much.
+
+    Examples
+    --------
+    >>> small_portfolio_notes(pd.DataFrame({"customer_id": ["a"], "revenue": [5.0]}))  # doctest: +ELLIPSIS
+    ['**Only 1 customer with revenue**: ... the measures below are shown for completeness.']
+    >>> small_portfolio_notes(pd.DataFrame({"customer_id": list("abcdefghij"), "revenue": [1.0] * 10}))
+    []
+    """
+    n = len(per_customer)
+    if n >= SMALL_PORTFOLIO:
+        return []
+    if not n:
+        return ["**No customer has revenue** (every line is cancelled): there is nothing to measure the "
+                "concentration of."]
+    return [f"**Only {plural(n, 'customer')} with revenue**: concentration measures (Pareto, Gini, ABC classes) "
+            f"describe a customer base of at least {SMALL_PORTFOLIO} customers; with fewer, one customer is a large "
+            "share by construction, so the measures below are shown for completeness."]
+
+
+def pareto_metrics(per_customer: pd.DataFrame, summary: dict) -> dict:
+    """The metrics notebook 02 records: Gini, HHI, major customers and ABC counts from ``summary``;
+    ``top20_share`` and ``share_customers_for_80pct`` always at the 20% / 80% reference points.
+    A measure that is undefined (NaN: no revenue at all) is left out."""
+    reference = pareto.concentration_summary(per_customer["revenue"], top=0.2, target=0.8)
+    metrics = {"gini": summary["gini"], "top20_share": reference["top_share"],
+               "share_customers_for_80pct": reference["share_customers_for_target"], "hhi": summary["hhi"],
+               "n_major_customers": summary["n_major_customers"]}
+    metrics.update({f"n_customers_{abc}": summary[f"n_customers_{abc}"] for abc in "ABC"})
+    # without revenue (every line cancelled) the shares are undefined: left out, said in the findings
+    return {name: value for name, value in metrics.items() if value == value}
+
+
+def customer_export(table: pd.DataFrame) -> pd.DataFrame:
+    """The columns notebook 02 adds to ``exports/customers.csv`` (rank, shares, ABC class)."""
+    return table[_CUSTOMER_EXPORT]
+
+
+def lorenz_curves(per_customer: pd.DataFrame, summary: dict) -> dict[str, pd.DataFrame]:
+    """Lorenz curve of revenue and, when the gross margin is known, of gross margin; keyed by legend."""
+    curves = {f"revenue (Gini {summary['gini']:.2f})": pareto.lorenz_curve(per_customer["revenue"])}
+    if has_values(per_customer, "gross_margin"):
+        margin_gini = pareto.gini(per_customer["gross_margin"])
+        curves[f"gross margin (Gini {margin_gini:.2f})"] = pareto.lorenz_curve(per_customer["gross_margin"])
+    return curves
+
+
+def margin_comparison(per_customer: pd.DataFrame, top: float = 0.2) -> pd.DataFrame | None:
+    """:func:`value_comparison` of revenue and gross margin; ``None`` when the gross margin is unknown."""
+    if not has_values(per_customer, "gross_margin"):
+        return None
+    return value_comparison(per_customer, {"revenue": "revenue", "gross_margin": "gross margin"}, top=top)
+
+
+def margin_comparison_intro(comparison: pd.DataFrame | None, tables: dict) -> str:
+    """The sentence above :func:`margin_comparison`, or what would enable it."""
+    if comparison is not None:
+        return ("**Revenue Pareto vs gross-margin Pareto** (gross margin = revenue − cost of goods, "
+                "before any cost to serve):")
+    notes = absence_notes(tables, NEEDS[:1])
+    return notes[0] if notes else "The gross margin is not known for any customer: its Pareto is skipped."
+
+
+def dimension_title(dimension: str) -> str:
+    """Chart title of a frame of :func:`dimension_frames`."""
+    return f"Revenue by {dimension.replace('_', ' ')}"
+
+
+def dimension_risk_text(per_customer: pd.DataFrame, dimensions: dict, tables: dict, currency: str) -> str:
+    """Warnings on dominant countries, industries or owners, or that none dominates; what is missing."""
+    present = [dimension for dimension in RISK_DIMENSIONS if dimension in dimensions]
+    risks = pareto.dimension_risks(per_customer, present, value="revenue", currency=currency)
+    lines = risks or ["No single country, industry or owner dominates the revenue."]
+    return bullets(lines + absence_notes(tables, NEEDS[1:]))
+
+
+def settings_sentence(top: float, a: float, b: float, major_threshold: float, hhi_thresholds: tuple) -> str:
+    """The settings of a static report, and how to change them."""
+    return (f"Settings of this report: top {fmt_pct(top, 0)} of customers; class A up to {fmt_pct(a, 0)} of "
+            f"revenue, B up to {fmt_pct(b, 0)}; major customer from {fmt_pct(major_threshold, 0)}; HHI thresholds "
+            f"{fmt_int(hhi_thresholds[0])} / {fmt_int(hhi_thresholds[1])}. Change them with `--set name=value`.")
+
+
+def pareto_explorer(per_customer: pd.DataFrame, currency: str, top: float, a: float, b: float):
+    """JupyterLab widgets: sliders for the top-X% and the ABC cut-offs; findings, chart and table follow."""
+    import ipywidgets as widgets
+
+    top_slider = widgets.FloatSlider(value=top, min=0.01, max=0.5, step=0.01, description="top X%",
+                                     readout_format=".0%")
+    a_slider = widgets.FloatSlider(value=a, min=0.5, max=0.95, step=0.01, description="A up to",
+                                   readout_format=".0%")
+    b_slider = widgets.FloatSlider(value=b, min=0.6, max=0.99, step=0.01, description="B up to",
+                                   readout_format=".0%")
+
+    def explore(top, a, b):
+        if b <= a:
+            show_markdown("B's cut-off must be above A's.")
+            return
+        explored = pareto.concentration_summary(per_customer["revenue"], top=top, a=a, b=b)
+        explored_table = pareto.pareto_table(per_customer, value="revenue", a=a, b=b)
+        show_markdown(bullets(findings(explored, explored_table, currency, top=top, a=a)))
+        display(charts.pareto_chart(explored_table, "revenue", currency,
+                                    f"Revenue per customer; class A reaches {a:.0%}", target=a))
+        show_table(abc_summary(explored_table, "revenue"), formats=abc_summary_formats(currency))
+
+    output = widgets.interactive_output(explore, {"top": top_slider, "a": a_slider, "b": b_slider})
+    return widgets.VBox([widgets.HBox([top_slider, a_slider, b_slider]), output])

@@ -7,7 +7,15 @@ import pandas as pd
 
 from portfolio_helpers.analysis import profitability
 from portfolio_helpers.core.vocabulary import UNKNOWN
-from portfolio_helpers.reporting.narrative import fmt_int, fmt_money, fmt_pct, plural
+from portfolio_helpers.reporting.narrative import (
+    bullets,
+    fmt_int,
+    fmt_money,
+    fmt_pct,
+    plural,
+    show_markdown,
+    show_table,
+)
 
 __all__ = [
     "findings",
@@ -21,6 +29,15 @@ __all__ = [
     "sensitivity_table",
     "sensitivity_formats",
     "display_names",
+    "SEGMENT_COLUMNS",
+    "headline_metrics",
+    "customer_export",
+    "segment_breakdowns",
+    "segment_formats",
+    "losers_formats",
+    "breakdown_formats",
+    "driver_costs",
+    "rate_explorer",
 ]
 
 
@@ -183,3 +200,79 @@ def display_names(customer_ids: pd.Series, customers: pd.DataFrame | None) -> pd
         return ids
     names = customers.drop_duplicates("customer_id").set_index("customer_id")["name"]
     return ids.map(names).fillna(ids)
+
+
+# --------------------------------------------------------------------------- notebook 03, step by step
+
+#: Customer attributes the P&L is broken down by, with their label.
+SEGMENT_COLUMNS = {"customer_type": "customer type", "industry": "industry"}
+#: Rates the explorer offers a slider for (those above zero in the cost model).
+RATE_NAMES = ("per_order", "per_line", "per_delivery", "per_return", "per_ticket", "per_service_minute",
+              "capital_rate", "per_late_invoice", "per_customer")
+
+
+def headline_metrics(pnl: pd.DataFrame) -> dict:
+    """The metrics notebook 03 records: :func:`~portfolio_helpers.analysis.profitability.profitability_metrics`
+    without those that are NaN (total profit <= 0: the findings say why)."""
+    return {name: value for name, value in profitability.profitability_metrics(pnl).items() if value == value}
+
+
+def customer_export(pnl: pd.DataFrame) -> pd.DataFrame:
+    """The columns notebook 03 adds to ``exports/customers.csv``."""
+    return pnl[["customer_id", *profitability.EXPORT_COLUMNS]]
+
+
+def segment_breakdowns(pnl: pd.DataFrame, customers: pd.DataFrame | None) -> dict[str, pd.DataFrame]:
+    """:func:`segment_breakdown` by each attribute of :data:`SEGMENT_COLUMNS` the customers table fills,
+    keyed by its label (empty without a customers table or without those attributes)."""
+    out = {}
+    for column, label in SEGMENT_COLUMNS.items():
+        table = segment_breakdown(pnl, customers, column)
+        if table is not None:
+            out[label] = table
+    return out
+
+
+def segment_formats(currency: str) -> dict:
+    """Display formats of :func:`segment_breakdown` tables."""
+    money = lambda v: fmt_money(v, currency)  # noqa: E731
+    return {"revenue": money, "gross_margin": money, "cost_to_serve": money, "profit": money,
+            "profit_margin": fmt_pct}
+
+
+def driver_costs(breakdown: pd.DataFrame) -> pd.Series:
+    """Cost per driver of :func:`breakdown_table`, indexed by driver, for the bar chart."""
+    return breakdown.set_index("driver")["cost"]
+
+
+def breakdown_formats(currency: str) -> dict:
+    """Display formats of :func:`breakdown_table`."""
+    return {"cost": lambda v: fmt_money(v, currency), "share of cost to serve": fmt_pct, "share of revenue": fmt_pct}
+
+
+def losers_formats(currency: str) -> dict:
+    """Display formats of :func:`~portfolio_helpers.analysis.profitability.loss_explanations`."""
+    money = lambda v: fmt_money(v, currency)  # noqa: E731
+    return {"revenue": money, "profit": money, "main_driver_share": fmt_pct}
+
+
+def rate_explorer(model: profitability.CostModel, quantities: pd.DataFrame, customers: pd.DataFrame | None,
+                  currency: str):
+    """JupyterLab widgets: a slider multiplying each rate in use; findings and the bottom 10 follow."""
+    import ipywidgets as widgets
+
+    names = [name for name in RATE_NAMES if getattr(model, name) > 0]
+    sliders = {name: widgets.FloatSlider(value=1.0, min=0.0, max=3.0, step=0.1, description=name,
+                                         readout_format=".1f", style={"description_width": "140px"})
+               for name in names}
+
+    def explore(**multipliers):
+        scenario = model
+        for name, factor in multipliers.items():
+            scenario = scenario.scaled(name, factor)
+        repriced = profitability.price(quantities, scenario)
+        show_markdown(bullets(findings(repriced, profitability.whale_summary(repriced), currency)))
+        show_table(pnl_table(repriced, customers, n=10, worst=True), formats=pnl_formats(currency))
+
+    intro = widgets.HTML("Move a slider to multiply a rate (1.0 = the config's value):")
+    return widgets.VBox([intro, *sliders.values(), widgets.interactive_output(explore, sliders)])

@@ -7,12 +7,24 @@ sentences and tables a sales manager reads.
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+
 import numpy as np
 import pandas as pd
 from sklearn.metrics import roc_auc_score
 
-from portfolio_helpers.analysis import propensity, scorecard
-from portfolio_helpers.reporting.narrative import fmt_int, fmt_money, fmt_pct, plural
+from portfolio_helpers.analysis import propensity, scorecard, scoring
+from portfolio_helpers.core.presence import present_columns, table_with_values
+from portfolio_helpers.reporting.absence import Need, absence_notes
+from portfolio_helpers.reporting.exports import read_customer_export
+from portfolio_helpers.reporting.narrative import (
+    fmt_int,
+    fmt_money,
+    fmt_pct,
+    plural,
+    show_markdown,
+    show_table,
+)
 
 __all__ = [
     "SCORECARD_FORMATS",
@@ -23,6 +35,34 @@ __all__ = [
     "lead_findings",
     "customer_findings",
     "leads_export",
+    "LEAD_NEEDS",
+    "CRM_NEEDS",
+    "CALL_LIST_COLUMNS",
+    "COMPARISON_FORMATS",
+    "LIFT_FORMATS",
+    "LeadResults",
+    "score_lead_table",
+    "CustomerResults",
+    "score_customers",
+    "findings",
+    "scoring_metrics",
+    "scorecard_sentence",
+    "open_grid",
+    "call_list",
+    "conversion_model_sentence",
+    "auc_by_model",
+    "weights_table",
+    "at_risk_table",
+    "at_risk_formats",
+    "purchase_sentence",
+    "LookalikeResults",
+    "cluster_names",
+    "lookalike",
+    "crm_sentence",
+    "customer_export",
+    "scored_leads_export",
+    "exports_sentence",
+    "lead_explorer",
 ]
 
 
@@ -174,3 +214,367 @@ def leads_export(open_scored: pd.DataFrame, profiles: pd.DataFrame, probability:
     order = np.lexsort((out["lead_id"].to_numpy(dtype=str), -out["conversion_probability"].fillna(0).to_numpy(),
                         -out["total_score"].to_numpy()))
     return out.iloc[order].reset_index(drop=True)
+
+
+# --------------------------------------------------------------------------- notebook 05, step by step
+# The notebook calls these in order; each returns what its section shows, and handles a missing table
+# or column by saying so instead of failing.
+
+#: What notebook 05 needs, beyond the transactions; the notes say what is skipped without it.
+LEAD_NEEDS = (
+    Need("leads", (), "lead scoring, the conversion model and look-alike leads"),
+    Need("leads", ("customer_id",), "the conversion model and the scorecard's track record (no lead can be "
+                                    "seen converting)"),
+    Need("leads", ("event",), "engagement points per kind of activity (meetings, downloads, ...)"),
+)
+CRM_NEEDS = (Need("customers", ("stage",), "look-alike scoring of the CRM's prospects"),)
+
+#: Columns of the call list shown in the report (all are in :func:`leads_export`).
+CALL_LIST_COLUMNS = ["lead_id", "grade", "grid", "total_score", "conversion_probability", "top_reasons",
+                     "model_factors"]
+#: Formats of :func:`model_comparison` tables.
+COMPARISON_FORMATS = {"roc_auc": "{:.3f}".format, "ks": "{:.3f}".format,
+                      "brier": lambda v: "" if pd.isna(v) else f"{v:.3f}", "top_20pct_capture": fmt_pct}
+LIFT_FORMATS = {"rate": fmt_pct, "lift": "{:.2f}".format, "cumulative_contacts_share": fmt_pct,
+                "cumulative_positives_share": fmt_pct}
+POINTS_SCORECARD = "Points scorecard"
+
+
+@dataclass
+class LeadResults:
+    """Notebook 05's lead scoring: profiles, scorecard grades and, with enough history, conversion models.
+
+    ``conversion`` is ``None`` when fewer than :data:`~portfolio_helpers.analysis.scoring.MIN_OUTCOMES`
+    leads converted or closed; ``comparison``, ``by_grade``, ``y_test`` and ``test_scores`` are then
+    ``None`` too.
+    """
+
+    profiles: pd.DataFrame
+    events: pd.DataFrame
+    card: scorecard.Scorecard
+    scores: pd.DataFrame
+    conversion: scoring.ConversionModels | None = None
+    comparison: pd.DataFrame | None = None
+    by_grade: pd.DataFrame | None = None
+    y_test: pd.Series | None = None
+    test_scores: dict = field(default_factory=dict)  # model name (and the scorecard) -> held-out scores
+    explanations: pd.DataFrame | None = None  # top factors of the open leads' probability
+
+    @property
+    def open_ids(self) -> pd.Index:
+        return self.profiles.index[self.profiles["status"] == "open"]
+
+    @property
+    def open_scores(self) -> pd.DataFrame:
+        return self.scores.loc[self.open_ids]
+
+    @property
+    def n_converted(self) -> int:
+        return int(self.profiles["converted"].sum())
+
+    @property
+    def n_closed(self) -> int:
+        return int((self.profiles["status"] == "closed").sum())
+
+    @property
+    def best_model(self) -> str | None:
+        return self.conversion.evaluation.best if self.conversion is not None else None
+
+    @property
+    def probability(self) -> pd.Series:
+        return self.conversion.probability if self.conversion is not None else pd.Series(dtype=float)
+
+
+def score_lead_table(tables: dict, as_of, settings: scoring.ScoringSettings, seed: int = 42) -> LeadResults | None:
+    """Profile, grade and (with enough outcomes) model the leads; ``None`` without a leads table.
+
+    Parameters
+    ----------
+    tables : dict of DataFrame
+        The portfolio's cleaned tables.
+    as_of : date-like
+        Analysis date.
+    settings : ScoringSettings
+        The validated ``scoring:`` section.
+    seed : int
+        Random seed of the models.
+
+    Returns
+    -------
+    LeadResults or None
+    """
+    leads = table_with_values(tables, "leads")
+    if leads is None:
+        return None
+    profiles, events = scoring.lead_profiles(leads, as_of, tables.get("customers"), tables["transactions"],
+                                             open_days=settings.open_days)
+    card = scoring.lead_scorecard(settings, profiles.columns)
+    result = LeadResults(profiles, events, card, score_leads(card, profiles, events))
+    if scoring.enough_outcomes(profiles):
+        conversion = scoring.fit_conversion_models(profiles, events, settings.test_share, seed=seed)
+        result.conversion = conversion
+        result.y_test = conversion.frame.loc[conversion.test, "converted"]
+        result.test_scores = {name: conversion.test_probability[name].to_numpy()
+                              for name in conversion.test_probability}
+        points = result.scores.loc[conversion.test, "total_score"].to_numpy()
+        result.comparison = model_comparison(result.y_test, dict(result.test_scores), points)
+        result.test_scores[POINTS_SCORECARD] = points
+        result.by_grade = conversion_by_grade(result.scores, profiles)
+    open_ids = result.open_ids
+    result.explanations = (propensity.explain(result.conversion.final, result.conversion.frame.loc[open_ids])
+                           if result.conversion is not None and len(open_ids)
+                           else pd.DataFrame({"top_factors": pd.Series(index=open_ids, dtype=object)}))
+    return result
+
+
+@dataclass
+class CustomerResults:
+    """Notebook 05's customer scoring: value score, at-risk flag, next-purchase models, follow-up grades."""
+
+    values: pd.DataFrame
+    risk: pd.DataFrame
+    card: scorecard.Scorecard
+    scores: pd.DataFrame
+    purchase: scoring.PurchaseModels | None
+    purchase_note: str | None  # why the next-purchase model could not be fitted
+
+    @property
+    def purchase_auc(self) -> float:
+        if self.purchase is None:
+            return float("nan")
+        best = self.purchase.test[f"p_{self.purchase.evaluation.best}"]
+        return float(propensity.evaluate(self.purchase.test["purchased"], best)["auc"])
+
+    @property
+    def next_scores(self) -> dict:
+        """Held-out next-purchase probability of each model."""
+        if self.purchase is None:
+            return {}
+        return {name: self.purchase.test[f"p_{name}"].to_numpy() for name in self.purchase.evaluation.models}
+
+
+def score_customers(tables: dict, customer_features: pd.DataFrame, as_of, settings: scoring.ScoringSettings,
+                    seed: int = 42) -> CustomerResults:
+    """Value score, at-risk flag, next-purchase models and follow-up scorecard of every customer.
+
+    The next-purchase model needs two horizons of history and buyers of both outcomes; without
+    them ``purchase`` is ``None`` and ``purchase_note`` says why.
+    """
+    values = scoring.value_scores(customer_features, settings.value_weights)
+    risk = scoring.at_risk(customer_features, settings.at_risk)
+    try:
+        purchase, note = scoring.fit_purchase_models(tables, as_of, settings.horizon_days, seed=seed), None
+    except ValueError as error:
+        purchase, note = None, str(error)
+    attributes = scoring.customer_attributes(customer_features)
+    card = scoring.customer_scorecard(settings, attributes.columns)
+    scores = scorecard.score(card, attributes, scoring.order_events(tables["transactions"], as_of),
+                             id_col="customer_id", reference_date=as_of)
+    return CustomerResults(values, risk, card, scores, purchase, note)
+
+
+def findings(leads: LeadResults | None, customers: CustomerResults, customer_features: pd.DataFrame,
+             tables: dict, settings: scoring.ScoringSettings, currency: str) -> list[str]:
+    """Key findings of notebook 05, with what could not be done and what would enable it."""
+    lines = absence_notes(tables, LEAD_NEEDS)
+    if leads is not None and leads.conversion is None:
+        lines.append(f"Too few leads with a known outcome to learn from ({leads.n_converted} converted, "
+                     f"{leads.n_closed} closed; {scoring.MIN_OUTCOMES} of each are needed): open leads are graded "
+                     "with the points scorecard only.")
+    elif leads is not None:
+        lines += lead_findings(leads.open_scores, leads.by_grade, leads.comparison, leads.best_model,
+                               n_known=int(leads.profiles["outcome_known"].sum()), open_days=settings.open_days)
+    lines += customer_findings(customers.values, customers.risk, customer_features, customers.purchase_auc,
+                               settings.horizon_days, customers.scores["grade"], currency,
+                               settings.at_risk["rhythm_factor"])
+    if customers.purchase_note:
+        lines.append(f"Next-purchase model skipped: {customers.purchase_note}")
+    return lines
+
+
+def scoring_metrics(leads: LeadResults | None, customers: CustomerResults) -> dict:
+    """The metrics notebook 05 records (model AUCs only when the model could be fitted)."""
+    out = {"n_leads_scored": len(leads.open_ids) if leads is not None else 0,
+           "n_grade_a": int((leads.open_scores["grade"] == "A").sum()) if leads is not None else 0}
+    if leads is not None and leads.conversion is not None:
+        models = leads.comparison.set_index("model")
+        out["auc_conversion"] = round(float(models.loc[leads.best_model, "roc_auc"]), 4)
+        out["brier_conversion"] = round(float(models.loc[leads.best_model, "brier"]), 4)
+        out["auc_scorecard"] = round(float(models.loc[POINTS_SCORECARD, "roc_auc"]), 4)
+    if customers.purchase is not None:
+        out["auc_next_purchase"] = round(customers.purchase_auc, 4)
+    out["n_customers_at_risk"] = int(customers.risk["at_risk"].sum())
+    return out
+
+
+def scorecard_sentence(card: scorecard.Scorecard) -> str:
+    """Caps, activity weight and grade thresholds of a scorecard, in one sentence."""
+    grades = ", ".join(f"**{name}** from {threshold:g}" for name, threshold in card.grades)
+    return (f"Fit is capped at {card.fit_cap:g} points and engagement at {card.engagement_cap:g}. "
+            f"Activity weight: {card.decay.describe()}. Grades: {grades}, **{card.lowest_grade}** below.")
+
+
+def open_grid(leads: LeadResults) -> pd.DataFrame:
+    """Open leads per fit x engagement cell, with named axes for the heat map."""
+    grid = scorecard.grid_counts(leads.open_scores)
+    grid.index.name, grid.columns.name = "fit", "engagement"
+    return grid
+
+
+def call_list(leads: LeadResults) -> pd.DataFrame:
+    """The open leads to call first (highest points, then probability): :data:`CALL_LIST_COLUMNS`."""
+    calls = leads_export(leads.open_scores, leads.profiles, leads.probability, leads.explanations, None)
+    return calls[CALL_LIST_COLUMNS]
+
+
+def conversion_model_sentence(leads: LeadResults) -> str:
+    """How the conversion models were trained and tested."""
+    conversion = leads.conversion
+    return (f"Trained on {fmt_int(len(conversion.train))} leads, tested on the {fmt_int(len(conversion.test))} "
+            f"most recent ones ({fmt_pct(float(leads.y_test.mean()))} converted). Best in cross-validation: "
+            f"**{conversion.evaluation.best}**.")
+
+
+def auc_by_model(comparison: pd.DataFrame) -> dict:
+    """ROC AUC per model of a :func:`model_comparison` table, for chart legends."""
+    return dict(zip(comparison["model"], comparison["roc_auc"], strict=True))
+
+
+def weights_table(weights: dict) -> pd.DataFrame:
+    """The value score's components and weights."""
+    return pd.DataFrame({"component": list(weights), "weight": list(weights.values())})
+
+
+def at_risk_table(customer_features: pd.DataFrame, customers: CustomerResults) -> pd.DataFrame:
+    """Valuable customers at risk, largest revenue first: revenue, recency, usual gap, days overdue, value score."""
+    view = (customer_features[["customer_id", "monetary", "recency_days"]]
+            .join(customers.risk[["usual_gap_days", "days_overdue", "at_risk"]])
+            .join(customers.values[["value_score"]]))
+    return view[view["at_risk"]].sort_values("monetary", ascending=False).drop(columns="at_risk")
+
+
+def at_risk_formats(currency: str) -> dict:
+    """Display formats of :func:`at_risk_table`."""
+    return {"monetary": lambda v: fmt_money(v, currency), "recency_days": fmt_int, "usual_gap_days": "{:.0f}".format,
+            "days_overdue": "{:.0f}".format, "value_score": "{:.0f}".format}
+
+
+def purchase_sentence(purchase: scoring.PurchaseModels) -> str:
+    """How the next-purchase models were trained and tested."""
+    bought = float(purchase.test["purchased"].mean())
+    return (f"Trained on features up to {purchase.train_cutoff:%d %B %Y} (purchases in the next "
+            f"{purchase.horizon_days} days), tested on features up to {purchase.test_cutoff:%d %B %Y} "
+            f"({fmt_pct(bought)} of customers bought again).")
+
+
+@dataclass
+class LookalikeResults:
+    """Look-alike scores of the open leads and of the CRM's prospects against the best customers."""
+
+    reference: pd.Series  # bool per customer: the best customers
+    reference_text: str
+    leads: pd.DataFrame | None = None  # lookalike_score, matching_traits per open lead
+    lead_table: pd.DataFrame | None = None  # what the report shows
+    crm: pd.DataFrame | None = None  # stage, lookalike_score, matching_traits per CRM prospect
+    notes: list = field(default_factory=list)
+
+    def reference_sentence(self) -> str:
+        return f"Reference: the {self.reference_text}, {fmt_int(int(self.reference.sum()))} customers."
+
+
+def cluster_names(output_dir, customer_features: pd.DataFrame) -> pd.Series | None:
+    """Notebook 04's cluster name of each customer, when it has run (else ``None``)."""
+    previous = read_customer_export(output_dir)
+    if previous is None or "cluster_name" not in previous.columns:
+        return None
+    return customer_features["customer_id"].map(previous.set_index("customer_id")["cluster_name"])
+
+
+def lookalike(customer_features: pd.DataFrame, segments: pd.Series | None, leads: LeadResults | None,
+              tables: dict) -> LookalikeResults:
+    """Score the open leads and the CRM's prospects against the best segment (see
+    :func:`~portfolio_helpers.analysis.scoring.lookalike_scores`); what cannot be scored is said in ``notes``."""
+    reference, text = scoring.best_segment(customer_features, segments)
+    result = LookalikeResults(reference, text, notes=absence_notes(tables, CRM_NEEDS, skip_missing_tables=True))
+    try:
+        if leads is not None and len(leads.open_ids):
+            prospects = leads.profiles.loc[leads.open_ids]
+            result.leads = scoring.lookalike_scores(customer_features, reference, prospects)
+            shown = prospects.join(result.leads).sort_values("lookalike_score", ascending=False).reset_index()
+            columns = ["lead_id", *present_columns(shown, ("industry", "employees")), "lookalike_score",
+                       "matching_traits"]
+            result.lead_table = shown[columns]
+        prospects = scoring.crm_prospects(tables.get("customers"))
+        if prospects is not None:
+            scores = scoring.lookalike_scores(customer_features, reference, prospects)
+            result.crm = prospects[["stage"]].join(scores).sort_values("lookalike_score", ascending=False)
+    except ValueError as error:
+        result.notes.append(f"Look-alike scoring skipped: {error}")
+    return result
+
+
+def crm_sentence(crm: pd.DataFrame) -> str:
+    """Heading of the CRM prospects table."""
+    return (f"**CRM prospects** ({fmt_int(len(crm))} records at the lead, prospect or qualified stage) most like "
+            "the best customers:")
+
+
+def customer_export(customers: CustomerResults) -> pd.DataFrame:
+    """The columns notebook 05 adds to ``exports/customers.csv``: ``value_score``, ``at_risk``,
+    ``days_overdue``, ``customer_score``, ``score_grade``, ``score_reasons`` and, when the model
+    could be fitted, ``purchase_probability``."""
+    out = customers.values[["customer_id", "value_score"]].join(customers.risk[["at_risk", "days_overdue"]])
+    scores = customers.scores[["customer_id", "total_score", "grade", "top_reasons"]].rename(
+        columns={"total_score": "customer_score", "grade": "score_grade", "top_reasons": "score_reasons"})
+    out = out.merge(scores, on="customer_id")
+    if customers.purchase is not None:
+        out = out.merge(customers.purchase.current[["customer_id", "purchase_probability"]].round(4),
+                        on="customer_id", how="left")
+    return out
+
+
+def scored_leads_export(leads: LeadResults | None, lookalike_result: LookalikeResults) -> pd.DataFrame | None:
+    """``exports/leads_scored.csv`` (see :func:`leads_export`); ``None`` without a leads table."""
+    if leads is None:
+        return None
+    return leads_export(leads.open_scores, leads.profiles, leads.probability, leads.explanations,
+                        lookalike_result.leads)
+
+
+def exports_sentence(per_customer: pd.DataFrame, scored: pd.DataFrame | None) -> str:
+    """What the exports of notebook 05 hold."""
+    text = f"{fmt_int(len(per_customer))} customers updated in `exports/customers.csv`"
+    return text + (f"; {fmt_int(len(scored))} open leads in `exports/leads_scored.csv`." if scored is not None
+                   else ".")
+
+
+def lead_explorer(leads: LeadResults):
+    """JupyterLab widgets: move each criterion's points and the grade thresholds; the grade
+    distribution of the open leads and the conversion rate per grade follow."""
+    import ipywidgets as widgets
+
+    card, open_ids = leads.card, leads.open_ids
+    point_sliders = {c.label: widgets.FloatSlider(value=c.points_each if c.per_event else c.points, min=-30,
+                                                  max=30, step=1, description=c.label[:28],
+                                                  style={"description_width": "200px"})
+                     for c in card.criteria}
+    grade_sliders = {name: widgets.FloatSlider(value=threshold, min=0, max=100, step=1,
+                                               description=f"grade {name} from")
+                     for name, threshold in card.grades}
+
+    def explore(**chosen):
+        points = {label: chosen[f"p{i}"] for i, label in enumerate(point_sliders)}
+        thresholds = [chosen[f"g{i}"] for i in range(len(grade_sliders))]
+        if any(a <= b for a, b in zip(thresholds, thresholds[1:], strict=False)):
+            show_markdown("Grade thresholds must decrease from one grade to the next.")
+            return
+        edited = card.with_points(points).with_thresholds(grades=dict(zip(grade_sliders, thresholds, strict=True)))
+        rescored = score_leads(edited, leads.profiles, leads.events)
+        show_table(scorecard.grade_distribution(rescored.loc[open_ids]), formats={"share": fmt_pct})
+        show_table(conversion_by_grade(rescored, leads.profiles), formats={"rate": fmt_pct, "lift": "{:.1f}×".format})
+
+    controls = {f"p{i}": slider for i, slider in enumerate(point_sliders.values())}
+    controls |= {f"g{i}": slider for i, slider in enumerate(grade_sliders.values())}
+    output = widgets.interactive_output(explore, controls)
+    return widgets.HBox([widgets.VBox(list(point_sliders.values())), widgets.VBox(list(grade_sliders.values())),
+                         output])
