@@ -9,6 +9,7 @@ from portfolio_helpers.app.sample_data import load_truth
 from portfolio_helpers.cleaning import quality
 from portfolio_helpers.cleaning.standardize import standardize_portfolio
 from portfolio_helpers.ingest.loaders import load_portfolio
+from portfolio_helpers.reporting import cleaning as cleaning_report
 from portfolio_helpers.reporting.narrative import fmt_int
 
 SAMPLE = Path(__file__).resolve().parents[1] / "data" / "sample"
@@ -165,11 +166,11 @@ def test_before_after_and_findings(tiny):
     assert rows.loc[("transactions", "negative_error"), "share"] == 0.25
     assert summary["kind"].tolist() == sorted(summary["kind"], key=["fix", "flag", "info"].index)
     card = quality.quality_scorecard(clean, AS_OF)
-    findings = quality.quality_findings(card)
+    findings = cleaning_report.quality_findings(card)
     score, _ = quality.quality_score(card)
     assert findings[0].startswith(f"Overall data quality score: **{score:.1f} / 100**")
     assert "33.3% of e-mail addresses are invalid (1 of 3)." in findings
-    sentences = quality.standardization_findings(changes, clean)
+    sentences = cleaning_report.standardization_findings(changes, clean)
     assert any("1 negative line (€5) match none" in s for s in sentences)
 
 
@@ -195,7 +196,7 @@ def test_sample_scorecard_and_score(sample):
     assert (email["checked"], email["failed"]) == (present.sum(), (present & ~customers["email_valid"]).sum())
     score, formula = quality.quality_score(card)
     assert 80 < score < 100 and formula.startswith("Quality score = (25 × completeness")
-    sentence = next(s for s in quality.quality_findings(card) if "e-mail addresses are invalid" in s)
+    sentence = next(s for s in cleaning_report.quality_findings(card) if "e-mail addresses are invalid" in s)
     assert f"({fmt_int(email['failed'])} of {fmt_int(email['checked'])})" in sentence
 
 

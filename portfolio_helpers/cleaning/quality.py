@@ -41,7 +41,7 @@ from portfolio_helpers.cleaning.standardize import (
     standardize_transactions,
 )
 from portfolio_helpers.core.contract import TABLES
-from portfolio_helpers.core.formatting import fmt_date, fmt_int, fmt_money, fmt_pct, plural
+from portfolio_helpers.core.formatting import fmt_int, plural
 
 __all__ = [
     "DIMENSIONS",
@@ -54,8 +54,6 @@ __all__ = [
     "quality_issues",
     "before_after",
     "variety_before_after",
-    "quality_findings",
-    "standardization_findings",
 ]
 
 DIMENSIONS = ("completeness", "validity", "uniqueness", "consistency", "freshness")
@@ -327,11 +325,6 @@ def _all_checks(tables, as_of, period_start) -> list[_Check]:
             + _uniqueness_checks(tables) + _consistency_checks(tables))
 
 
-def _share(share: float) -> str:
-    """A share as a percentage with enough digits that a few records out of many do not read "0.0%"."""
-    if 0 < share < 0.0001:
-        return "<0.01%"
-    return fmt_pct(share, 2 if share < 0.01 else 1)
 
 
 def _detail(check: _Check) -> str:
@@ -598,160 +591,7 @@ def variety_before_after(raw_tables: dict[str, pd.DataFrame], clean_tables: dict
                                        "distinct_after"])
 
 
-# --------------------------------------------------------------------------- sentences
 
 
-def quality_findings(scorecard: pd.DataFrame, top: int = 5) -> list[str]:
-    """Plain-language sentences on the scorecard, every figure from it.
-
-    The overall score, the ``top`` validity/uniqueness/consistency problems with the most
-    records, the least complete fields and any table that is not fresh.
-
-    Examples
-    --------
-    >>> import pandas as pd
-    >>> card = pd.DataFrame([
-    ...     {"table": "customers", "column": "email", "dimension": "validity", "check": "", "checked": 1998,
-    ...      "failed": 62, "score": 1 - 62 / 1998, "detail": ""}])
-    >>> quality_findings(card)[1]
-    '3.1% of e-mail addresses are invalid (62 of 1,998).'
-    """
-    score, _ = quality_score(scorecard)
-    scores = dimension_scores(scorecard)
-    findings = [f"Overall data quality score: **{score:.1f} / 100** ("
-                + ", ".join(f"{d} {s:.1f}" for d, s in scores.items()) + ")."]
-    what = {}
-    for check in _CHECK_WORDS:
-        what[(check[0], check[1], check[2])] = (check[3], check[4])
-    problems = scorecard[(scorecard["failed"] > 0) & (scorecard["dimension"].isin(["validity", "uniqueness",
-                                                                                     "consistency"]))]
-    problems = problems.assign(share=problems["failed"] / problems["checked"]).sort_values(
-        "failed", ascending=False, kind="stable").head(top)
-    for row in problems.itertuples():
-        subject, claim = what.get((row.table, row.column, row.dimension),
-                                  (f"{row.table}.{row.column} values", f"fail the check '{row.check}'"))
-        findings.append(f"{_share(row.share)} of {subject} {claim} "
-                        f"({fmt_int(row.failed)} of {fmt_int(row.checked)}).")
-    completeness = scorecard[(scorecard["dimension"] == "completeness") & (scorecard["score"] < 1)]
-    if not completeness.empty:
-        worst = completeness.sort_values("score", kind="stable").head(3)
-        findings.append("Least complete fields: " + ", ".join(
-            f"{r.table}.{r.column} ({_share(r.score)} filled)" for r in worst.itertuples()) + ".")
-    elif (scorecard["dimension"] == "completeness").any():
-        findings.append("Every scored field is filled in every record where it applies.")
-    stale = scorecard[(scorecard["dimension"] == "freshness") & (scorecard["score"] < 1)]
-    for row in stale.itertuples():
-        findings.append(f"The {row.table} table looks out of date: {row.detail}.")
-    return findings
 
 
-# (table, column, dimension, subject, claim) of the findings sentences; anything else is worded generically.
-_CHECK_WORDS = (
-    ("customers", "email", "validity", "e-mail addresses", "are invalid"),
-    ("customers", "phone", "validity", "phone numbers", "are not valid numbers for their country"),
-    ("customers", "postal_code", "validity", "postal codes", "do not match their country's format"),
-    ("customers", "country", "validity", "countries", "are not recognised"),
-    ("customers", "birth_year", "validity", "birth years", "are implausible"),
-    ("customers", "customer_id", "uniqueness", "customer records", "reuse a customer_id already taken"),
-    ("transactions", "amount", "validity", "transaction amounts",
-     "are zero or negative without a matching purchase"),
-    ("transactions", "date", "validity", "transaction dates", "fall outside the analysis period"),
-    ("transactions", "cost", "validity", "line costs", "have the opposite sign of their amount"),
-    ("transactions", "*", "uniqueness", "transaction lines", "are exact duplicates of an earlier line"),
-    ("payments", "*", "uniqueness", "payment rows", "are exact duplicates of an earlier row"),
-    ("tickets", "*", "uniqueness", "ticket rows", "are exact duplicates of an earlier row"),
-    ("transactions", "customer_id", "consistency", "transaction lines",
-     "belong to a customer missing from the customers table"),
-    ("payments", "customer_id", "consistency", "payment rows",
-     "name a customer missing from the customers table or other than their order's"),
-    ("payments", "order_id", "consistency", "payment rows", "refer to an order missing from the transactions"),
-    ("tickets", "customer_id", "consistency", "tickets", "belong to a customer missing from the customers table"),
-    ("leads", "customer_id", "consistency", "lead events", "name a customer missing from the customers table"),
-)
-
-
-def standardization_findings(changes: pd.DataFrame, tables: dict[str, pd.DataFrame],
-                             currency: str = "EUR") -> list[str]:
-    """Plain-language sentences on what standardization fixed and flagged, figures from the change log.
-
-    ``tables`` are the standardized tables (for totals such as the amount of sign errors).
-
-    Examples
-    --------
-    >>> import pandas as pd
-    >>> from portfolio_helpers.cleaning.standardize import standardize_portfolio
-    >>> raw = {"customers": pd.DataFrame({"customer_id": ["C1", "C2"], "email": ["a@gmial.com", "b@free.fr"]})}
-    >>> clean, changes = standardize_portfolio(raw)
-    >>> standardization_findings(changes, clean)
-    ['1 of 2 e-mail addresses (50.0%) cannot be used as they are: 1 on a misspelt domain (e.g. gmial.com → gmail.com). They are kept and listed in the quality issues.']
-    """
-    findings = []
-    counts = changes.groupby("rule")["row_key"].nunique() if not changes.empty else pd.Series(dtype=int)
-
-    def n(rule: str) -> int:
-        return int(counts.get(rule, 0))
-
-    customers = tables.get("customers")
-    names = changes[(changes["table"] == "customers") & (changes["column"] == "name")] if not changes.empty \
-        else changes
-    if not names.empty:
-        recased = names.loc[names["rule"] == "name_case", "row_key"].nunique()
-        spaced = names.loc[names["rule"] == "text_whitespace", "row_key"].nunique()
-        findings.append(f"{plural(names['row_key'].nunique(), 'customer name')} tidied "
-                        f"({fmt_int(recased)} re-cased from ALL CAPS or all lower case, {fmt_int(spaced)} with "
-                        f"stray spaces); the originals are kept in `name_original`.")
-    if customers is not None and "email_issue" in customers:
-        present = customers["email_issue"].ne("missing")
-        bad = present & ~customers["email_valid"]
-        if bad.any():
-            issue = customers.loc[bad, "email_issue"].astype("string")
-            typo = issue.str.startswith("typo")
-            parts = [f"{fmt_int((issue == 'syntax').sum())} malformed" if (issue == "syntax").any() else "",
-                     plural(int((issue == "placeholder").sum()), "placeholder") if (issue == "placeholder").any() else "",
-                     f"{fmt_int(typo.sum())} on a misspelt domain" if typo.any() else ""]
-            example = ""
-            if typo.any():
-                first = customers.loc[bad & customers["email_issue"].astype("string").str.startswith("typo", na=False)].iloc[0]
-                example = f" (e.g. {first['email'].split('@')[-1]} → {first['email_suggestion'].split('@')[-1]})"
-            findings.append(f"{fmt_int(bad.sum())} of {plural(int(present.sum()), 'e-mail address', 'e-mail addresses')} "
-                            f"({fmt_pct(bad.sum() / present.sum())}) cannot be used as they are: "
-                            + ", ".join(p for p in parts if p) + example
-                            + ". They are kept and listed in the quality issues.")
-    if customers is not None and "phone_valid" in customers:
-        present = customers["phone_issue"].ne("missing")
-        if present.any():
-            findings.append(f"{fmt_int(n('phone_e164'))} phone numbers rewritten in international form (E.164); "
-                            f"{fmt_int((present & ~customers['phone_valid']).sum())} of {fmt_int(present.sum())} "
-                            f"({_share((present & ~customers['phone_valid']).sum() / present.sum())}) are not valid "
-                            f"numbers for their country and were kept as typed.")
-    if customers is not None and "country_code" in customers:
-        unknown = customers["country"].notna() & customers["country_code"].isna()
-        findings.append(f"{customers['country'].nunique()} country spellings coded as "
-                        f"{customers['country_code'].nunique()} ISO countries ({fmt_int(n('country_variant'))} "
-                        f"records written another way than the English name)"
-                        + (f"; {plural(int(unknown.sum()), 'record')} with an unrecognised country." if unknown.any()
-                           else "; every country was recognised."))
-    if n("postal_leading_zero") or n("postal_invalid"):
-        findings.append(f"Postal codes: {fmt_int(n('postal_leading_zero'))} lost leading zeros restored, "
-                        f"{fmt_int(n('postal_invalid'))} not matching their country's format.")
-    tx = tables.get("transactions")
-    if tx is not None and "negative_kind" in tx:
-        errors = tx["negative_kind"].eq("negative_error").fillna(False)
-        credits = tx["negative_kind"].eq("credit_note").fillna(False)
-        if errors.any() or credits.any():
-            findings.append(
-                f"{plural(int(credits.sum()), 'negative line')} ({fmt_money(-tx.loc[credits, 'amount'].sum(), currency)}) "
-                f"match an earlier purchase and are credit notes; "
-                f"{plural(int(errors.sum()), 'negative line')} ({fmt_money(-tx.loc[errors, 'amount'].sum(), currency)}) "
-                f"match none and look like sign errors.")
-        if tx["is_exact_duplicate"].any():
-            findings.append(f"{plural(int(tx['is_exact_duplicate'].sum()), 'transaction line')} "
-                            f"({fmt_money(tx.loc[tx['is_exact_duplicate'], 'amount'].sum(), currency)}) "
-                            f"repeat an earlier line on every column: flagged as exact duplicates, first one kept.")
-        if tx["is_zero_amount"].any():
-            findings.append(f"{plural(int(tx['is_zero_amount'].sum()), 'transaction line')} with a zero amount.")
-        if tx["is_future_date"].any():
-            latest = tx.loc[tx["is_future_date"], "date"].max()
-            findings.append(f"{plural(int(tx['is_future_date'].sum()), 'transaction line')} dated after the run "
-                            f"date (latest {fmt_date(latest)}).")
-    return findings
