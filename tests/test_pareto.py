@@ -17,8 +17,8 @@ from portfolio_helpers.analysis.pareto import (
     concentration_summary,
     concentration_values,
     customer_values,
+    dimension_exposures,
     dimension_hhi,
-    dimension_risks,
     gini,
     hhi,
     hhi_level,
@@ -31,6 +31,7 @@ from portfolio_helpers.analysis.pareto import (
     share_of_customers_for,
     top_share,
 )
+from portfolio_helpers.reporting.pareto import dimension_risks
 
 TS = pd.Timestamp
 REFERENCE = [1, 2, 6, 7, 8]
@@ -424,6 +425,18 @@ def test_dimension_risks_on_a_concentrated_portfolio(dimensional):
         "Bob holds 31.0% of revenue (€310, 3 customers): a large part of the portfolio depends on one account "
         "owner.",
     ]
+
+
+def test_dimension_exposures_by_hand(dimensional):
+    exposures = dimension_exposures(dimensional, ["country", "owner"])
+    assert list(exposures.columns) == ["dimension", "kind", "label", "value", "value_share", "n_customers"]
+    assert exposures[["dimension", "kind", "label"]].values.tolist() == [
+        ["country", "dominant", "United States"], ["country", "top_customers", "United States"],
+        ["owner", "dominant", "Ann"]]
+    assert exposures["value"].tolist() == approx([750, 750, 550])
+    assert exposures["value_share"].tolist() == approx([0.75, 0.75, 0.55])
+    assert exposures["n_customers"].tolist() == [3, 3, 3]
+    assert dimension_exposures(dimensional, "owner", dominance=0.3, top_k=2)["label"].tolist() == ["Ann", "Bob"]
 
 
 def test_dimension_risks_ignore_unknown_and_balanced_portfolios():

@@ -52,7 +52,6 @@ import numpy as np
 import pandas as pd
 
 from portfolio_helpers.analysis.engine import customer_values, period_bounds
-from portfolio_helpers.core.formatting import fmt_money, fmt_pct, plural
 from portfolio_helpers.core.vocabulary import UNKNOWN
 
 __all__ = [
@@ -70,7 +69,7 @@ __all__ = [
     "concentration_summary",
     "concentration_by",
     "dimension_hhi",
-    "dimension_risks",
+    "dimension_exposures",
     "measures_by_period",
     "abc_migration",
     "last_two_years",
@@ -819,80 +818,69 @@ def dimension_hhi(table: pd.DataFrame) -> float:
     return hhi(table["value"])
 
 
-# How the statements read for a few attributes; any other attribute reads like a market ("in France").
-_SHARED_BY_ALL = {"owner": "are all managed by", "account_owner": "are all managed by"}
-_CONSEQUENCE = {
-    "owner": "{extent} of the portfolio depends on one account owner",
-    "account_owner": "{extent} of the portfolio depends on one account owner",
-}
-
-
-def dimension_risks(
+def dimension_exposures(
     per_customer: pd.DataFrame,
     dimensions: str | Sequence[str],
     value: str = "revenue",
-    currency: str = "EUR",
     dominance: float = 0.5,
     top_k: int = 3,
     customer_col: str = "customer_id",
-) -> list[str]:
-    """Plain-language concentration risks along customer attributes.
+) -> pd.DataFrame:
+    """Concentration exposures along customer attributes, one row per exposure found.
 
-    Two kinds of statement, for each dimension:
+    Two kinds, for each dimension:
 
-    * one known value holds at least ``dominance`` of the value -- "France holds 62.0% of
-      revenue (€2.10 M, 1,254 customers): a downturn there hits most of the portfolio.";
-    * the ``top_k`` largest customers (more customers than that, all with a positive
-      value) all share one known value -- "The 3 largest customers are all in United
-      States: 41.0% of revenue (€1.39 M) exposed to one country."
+    * ``kind == "dominant"``: one known value holds at least ``dominance`` of the value
+      (``label``, its ``value``, ``value_share`` and ``n_customers``);
+    * ``kind == "top_customers"``: the ``top_k`` largest customers (more customers than that,
+      all with a positive value) all share one known value; ``value`` and ``value_share`` are
+      theirs, ``n_customers`` is ``top_k``.
 
-    ``"(unknown)"`` is never reported as a risk (it is a data gap). A balanced portfolio
-    gives an empty list. Shares follow the module policy (negative values count as 0).
+    ``"(unknown)"`` is never an exposure (it is a data gap). A balanced portfolio gives an empty
+    frame. Shares follow the module policy (negative values count as 0). The sentences are
+    :func:`portfolio_helpers.reporting.pareto.dimension_risks`.
+
+    Returns
+    -------
+    DataFrame
+        ``dimension, kind, label, value, value_share, n_customers``.
 
     Examples
     --------
     >>> per_customer = pd.DataFrame({"customer_id": [1, 2, 3, 4, 5],
     ...                              "revenue": [400.0, 300.0, 200.0, 60.0, 40.0],
     ...                              "country": ["US", "US", "US", "FR", "DE"]})
-    >>> for line in dimension_risks(per_customer, ["country"]):
-    ...     print(line)
-    US holds 90.0% of revenue (€900, 3 customers): a downturn there hits most of the portfolio.
-    The 3 largest customers are all in US: 90.0% of revenue (€900) exposed to one country.
+    >>> dimension_exposures(per_customer, ["country"])
+      dimension           kind label  value  value_share  n_customers
+    0   country       dominant    US  900.0          0.9            3
+    1   country  top_customers    US  900.0          0.9            3
     """
     dimensions = [dimensions] if isinstance(dimensions, str) else list(dimensions)
     _require_columns(per_customer, [customer_col, value, *dimensions])
     _check_share("dominance", dominance)
     if isinstance(top_k, bool) or not isinstance(top_k, int | np.integer) or top_k < 2:
         raise ValueError(f"top_k must be an integer of at least 2, got {top_k!r}")
-    value_label = value.replace("_", " ")
+    columns = ["dimension", "kind", "label", "value", "value_share", "n_customers"]
     clipped = concentration_values(per_customer[value])
     total = float(clipped.sum())
-    if clipped.size == 0 or total <= 0:
-        return []
-    top_positions = _rank_order(clipped, _check_customer_ids(per_customer[customer_col], customer_col))[:top_k]
-    has_top_k = clipped.size > top_k and bool(np.all(clipped[top_positions] > 0))
-    risks = []
-    for dimension in dimensions:
-        table = concentration_by(per_customer, dimension, value, customer_col, dominance)
-        dominant = table[table["dominant"] & (table[dimension] != UNKNOWN)]
-        consequence = _CONSEQUENCE.get(dimension, "a downturn there hits {extent} of the portfolio")
-        for label, share, held, n_customers in zip(dominant[dimension], dominant["value_share"], dominant["value"],
-                                                   dominant["n_customers"], strict=True):
-            extent = "most" if share >= 0.5 else "a large part"
-            risks.append(
-                f"{label} holds {fmt_pct(share)} of {value_label} ({fmt_money(held, currency)}, "
-                f"{plural(n_customers, 'customer')}): {consequence.format(extent=extent)}."
-            )
-        if has_top_k:
-            top_labels = _dimension_labels(per_customer[dimension]).iloc[top_positions].unique()
-            if len(top_labels) == 1 and top_labels[0] != UNKNOWN:
-                held = float(clipped[top_positions].sum())
-                risks.append(
-                    f"The {top_k} largest customers {_SHARED_BY_ALL.get(dimension, 'are all in')} {top_labels[0]}: "
-                    f"{fmt_pct(held / total)} of {value_label} ({fmt_money(held, currency)}) exposed to one "
-                    f"{dimension.replace('_', ' ')}."
-                )
-    return risks
+    rows: list[tuple] = []
+    if clipped.size and total > 0:
+        top_positions = _rank_order(clipped, _check_customer_ids(per_customer[customer_col], customer_col))[:top_k]
+        has_top_k = clipped.size > top_k and bool(np.all(clipped[top_positions] > 0))
+        for dimension in dimensions:
+            table = concentration_by(per_customer, dimension, value, customer_col, dominance)
+            dominant = table[table["dominant"] & (table[dimension] != UNKNOWN)]
+            rows += [(dimension, "dominant", label, float(held), float(share), int(n))
+                     for label, share, held, n in zip(dominant[dimension], dominant["value_share"],
+                                                       dominant["value"], dominant["n_customers"], strict=True)]
+            if has_top_k:
+                top_labels = _dimension_labels(per_customer[dimension]).iloc[top_positions].unique()
+                if len(top_labels) == 1 and top_labels[0] != UNKNOWN:
+                    held = float(clipped[top_positions].sum())
+                    rows.append((dimension, "top_customers", top_labels[0], held, held / total, int(top_k)))
+    frame = pd.DataFrame(rows, columns=columns)
+    return frame.astype({"dimension": "string", "kind": "string", "label": "string", "value": "float64",
+                         "value_share": "float64", "n_customers": "int64"})
 
 
 # --------------------------------------------------------------------------- over time
