@@ -25,8 +25,7 @@ from portfolio_helpers.analysis.profitability import (
     customers_without_transactions,
     driver_quantities,
     load_cost_model,
-    loss_explanations,
-    missing_driver_notes,
+    loss_drivers,
     price,
     profitability_metrics,
     quadrants,
@@ -38,6 +37,7 @@ from portfolio_helpers.app.sample_data import load_truth
 from portfolio_helpers.core.config import load_config
 from portfolio_helpers.core.errors import ConfigError
 from portfolio_helpers.ingest.loaders import load_portfolio
+from portfolio_helpers.reporting.profitability import loss_explanations, missing_driver_notes
 
 SAMPLE = Path(__file__).resolve().parents[1] / "data" / "sample"
 AS_OF = pd.Timestamp("2025-12-31")
@@ -266,6 +266,20 @@ def test_quadrants(hand_pnl):
     assert list(quadrants(hand_pnl).cat.categories) == list(QUADRANTS)
     custom = quadrants(hand_pnl, revenue_split=100.0, profit_split=10.0).set_axis(hand_pnl["customer_id"])
     assert custom["D"] == "large & unprofitable"
+
+
+def test_loss_drivers_are_the_explained_customers(hand_pnl):
+    drivers = loss_drivers(hand_pnl, n=10, min_revenue_quantile=0.5)
+    explained = loss_explanations(hand_pnl, n=10, min_revenue_quantile=0.5)
+    assert drivers["customer_id"].tolist() == explained["customer_id"].tolist()
+    assert drivers["main_driver"].tolist() == explained["main_driver"].tolist()
+    assert (drivers["profit"] < 0).all()
+    assert drivers["main_driver_cost"].ge(0).all()
+    groups = drivers["main_driver"] != "cost of goods"
+    pnl = hand_pnl.set_index("customer_id").loc[drivers["customer_id"]]
+    assert drivers.loc[groups, "main_driver_cost"].to_numpy() == pytest.approx(
+        (drivers.loc[groups, "main_driver_share"] * pnl.loc[groups.to_numpy(), "cost_to_serve"].to_numpy()).to_numpy())
+    assert loss_drivers(hand_pnl, n=0).empty
 
 
 def test_loss_explanations_by_hand(hand_pnl):

@@ -95,7 +95,7 @@ Traits
     cancelled has 0 orders, 0 orders per year and no average order value (NaN).
 
 Missing optional tables (``payments``, ``tickets``) make their drivers 0;
-:func:`missing_driver_notes` says so in words for the report.
+:func:`portfolio_helpers.reporting.profitability.missing_driver_notes` says so in words for the report.
 
 Example
 -------
@@ -129,7 +129,7 @@ import pandas as pd
 from portfolio_helpers.analysis import engine
 from portfolio_helpers.core.contract import normalize_label
 from portfolio_helpers.core.errors import ConfigError
-from portfolio_helpers.core.formatting import fmt_int, fmt_money, fmt_pct
+from portfolio_helpers.core.formatting import fmt_money
 from portfolio_helpers.core.presence import has_values
 from portfolio_helpers.core.vocabulary import UNKNOWN
 
@@ -148,13 +148,15 @@ __all__ = [
     "customer_margins",
     "price",
     "customer_pnl",
-    "missing_driver_notes",
     "customers_without_transactions",
     "whale_curve",
     "whale_summary",
     "quadrants",
     "QUADRANTS",
-    "loss_explanations",
+    "loss_drivers",
+    "LOSS_TRAITS",
+    "SERVICE_RATES",
+    "transactions_table",
     "cost_breakdown",
     "sensitivity",
     "profitability_metrics",
@@ -165,10 +167,13 @@ __all__ = [
 #: Rates that are a share (of revenue, or per year) and so cannot exceed 1.
 _SHARE_RATES = ("default_cogs_rate", "capital_rate")
 #: Cost-to-serve rates, in config order.
-_SERVICE_RATES = ("per_order", "per_line", "per_delivery", "per_return", "per_ticket", "per_service_minute",
+SERVICE_RATES = ("per_order", "per_line", "per_delivery", "per_return", "per_ticket", "per_service_minute",
                   "capital_rate", "per_late_invoice", "per_customer")
+#: The P&L columns a loss lever is worded from (:func:`loss_drivers`).
+LOSS_TRAITS = ("orders_per_year", "avg_order_value", "n_return_lines", "n_lines", "return_rate", "n_late_invoices",
+               "avg_days_late", "n_tickets", "service_minutes", "n_active_years", "discount_given")
 #: Every key of the ``costs:`` section, in config order.
-COST_KEYS = ("default_cogs_rate", "cogs_rate_by_category", *_SERVICE_RATES)
+COST_KEYS = ("default_cogs_rate", "cogs_rate_by_category", *SERVICE_RATES)
 _RATE_MEANINGS = {
     "default_cogs_rate": "a share of revenue between 0 and 1 (0.60 = 60%)",
     "cogs_rate_by_category": "a share of revenue between 0 and 1 (0.70 = 70%)",
@@ -255,7 +260,7 @@ class CostModel:
     per_customer: float = 0.0
 
     def __post_init__(self) -> None:
-        for name in ("default_cogs_rate", *_SERVICE_RATES):
+        for name in ("default_cogs_rate", *SERVICE_RATES):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, Real) or not math.isfinite(value) or value < 0:
                 raise ValueError(f"CostModel.{name} must be a finite number >= 0, got {value!r}")
@@ -293,7 +298,7 @@ class CostModel:
 
     def cost_to_serve_rates(self) -> dict[str, float]:
         """The non-zero cost-to-serve rates, in config order."""
-        return {name: getattr(self, name) for name in _SERVICE_RATES if getattr(self, name) > 0}
+        return {name: getattr(self, name) for name in SERVICE_RATES if getattr(self, name) > 0}
 
     def nonzero_rates(self) -> list[str]:
         """Names of the rates that are not 0 (``cogs_rate_by_category`` when it has a non-zero rate)."""
@@ -372,7 +377,7 @@ def cost_model_from_config(section, config_path: str | os.PathLike | None = None
         if key not in COST_KEYS:
             raise fail(f"costs.{key}", f"unknown key{_suggest(key, COST_KEYS)} (allowed: {', '.join(COST_KEYS)})")
     rates = {key: _config_rate(section[key], f"costs.{key}", key, fail)
-             for key in ("default_cogs_rate", *_SERVICE_RATES) if key in section}
+             for key in ("default_cogs_rate", *SERVICE_RATES) if key in section}
     categories = section.get("cogs_rate_by_category")
     category_rates: dict[str, float] = {}
     if categories is not None:
@@ -422,7 +427,8 @@ def _require(frame, table: str, columns: Sequence[str]) -> pd.DataFrame:
     return frame
 
 
-def _transactions(tables: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
+def transactions_table(tables: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
+    """The transactions of ``tables``, checked (customer_id, date, amount present; amounts filled), lines with a customer."""
     if not isinstance(tables, Mapping) or "transactions" not in tables:
         raise ValueError("tables must be a dict holding at least a 'transactions' DataFrame")
     transactions = _require(tables["transactions"], "transactions", ["customer_id", "date", "amount"])
@@ -647,7 +653,7 @@ def driver_quantities(tables: Mapping[str, pd.DataFrame], model: CostModel | Non
     [{'revenue': 70.0, 'n_orders': 2, 'n_lines': 3, 'n_deliveries': 1, 'n_return_lines': 2}]
     """
     model = CostModel() if model is None else model
-    transactions = _transactions(tables)
+    transactions = transactions_table(tables)
     as_of = _as_of(as_of, transactions)
     payments = _optional(tables, "payments", ["customer_id", "due_date", "amount"])
     tickets = _optional(tables, "tickets", ["customer_id"])
@@ -925,7 +931,7 @@ def customers_without_transactions(tables: Mapping[str, pd.DataFrame]) -> pd.Dat
     >>> customers_without_transactions(tables).to_dict("records")
     [{'customer_id': 'z', 'n_invoices': 0, 'invoiced_amount': 0.0, 'n_tickets': 1, 'service_minutes': 20.0}]
     """
-    transactions = _transactions(tables)
+    transactions = transactions_table(tables)
     known = pd.Index(transactions["customer_id"].unique())
     parts = []
     payments = _optional(tables, "payments", ["customer_id", "amount"])
@@ -948,68 +954,6 @@ def customers_without_transactions(tables: Mapping[str, pd.DataFrame]) -> pd.Dat
     return result.astype({"n_invoices": "int64", "n_tickets": "int64"})[columns]
 
 
-def missing_driver_notes(tables: Mapping[str, pd.DataFrame], model: CostModel) -> list[str]:
-    """What the P&L could not measure, or measured with an assumption, in plain words.
-
-    Examples
-    --------
-    >>> tx = pd.DataFrame({"customer_id": ["a"], "date": pd.to_datetime(["2025-01-01"]), "amount": [10.0]})
-    >>> for note in missing_driver_notes({"transactions": tx}, CostModel()):
-    ...     print(note)
-    No cost column: cost of goods = 60% of revenue (default_cogs_rate).
-    No discount column: the discount given is unknown (n/a).
-    No order_id column: each transaction line counts as one order.
-    No status column: no line counts as cancelled, returned or modified; return cost is 0.
-    No payments table: late-payment cost is 0.
-    No tickets table: after-sales service cost is 0.
-    Cost-to-serve rates are all 0: profit equals gross margin.
-    """
-    transactions = _transactions(tables)
-    notes: list[str] = []
-    categories = model.cogs_rate_by_category
-    category_rates = ", ".join(f"{name} {fmt_pct(rate, 0)}" for name, rate in categories.items())
-    with_categories = "category" in transactions.columns and bool(categories)
-    rule = (f"the category rate ({category_rates}), else {fmt_pct(model.default_cogs_rate, 0)} "
-            "(default_cogs_rate)" if with_categories else
-            f"{fmt_pct(model.default_cogs_rate, 0)} of revenue (default_cogs_rate)")
-    revenue_lines = engine.revenue_lines(transactions)
-    if "cost" not in transactions.columns:
-        notes.append(f"No cost column: cost of goods = {rule}.")
-    else:
-        n_missing = int(revenue_lines["cost"].isna().sum())
-        if n_missing:
-            notes.append(f"Cost missing on {fmt_int(n_missing)} of {fmt_int(len(revenue_lines))} revenue lines: "
-                         f"their cost of goods = {'revenue x ' if with_categories else ''}{rule}.")
-    if categories and "category" not in transactions.columns:
-        notes.append("No category column: cogs_rate_by_category is not used.")
-    if "discount" not in transactions.columns:
-        notes.append("No discount column: the discount given is unknown (n/a).")
-    if "order_id" not in transactions.columns:
-        notes.append("No order_id column: each transaction line counts as one order.")
-    if "status" not in transactions.columns:
-        notes.append("No status column: no line counts as cancelled, returned or modified; return cost is 0.")
-
-    payments = tables.get("payments")
-    if payments is None:
-        notes.append("No payments table: late-payment cost is 0.")
-    elif "paid_date" not in payments.columns:
-        notes.append("The payments table has no paid_date column: late-payment cost is 0.")
-    tickets = tables.get("tickets")
-    if tickets is None:
-        notes.append("No tickets table: after-sales service cost is 0.")
-    elif "minutes" not in tickets.columns and model.per_service_minute > 0:
-        notes.append("The tickets table has no minutes column: per_service_minute is not used.")
-
-    zero = [name for name in _SERVICE_RATES if getattr(model, name) == 0]
-    if len(zero) == len(_SERVICE_RATES):
-        notes.append("Cost-to-serve rates are all 0: profit equals gross margin.")
-    elif zero:
-        notes.append(f"Rates at 0 (these activities cost nothing in this model): {', '.join(zero)}.")
-    orphans = customers_without_transactions(tables)
-    if len(orphans):
-        notes.append(f"{fmt_int(len(orphans))} customer id(s) have invoices or tickets but no transaction line: "
-                     "they are not in the P&L (see customers_without_transactions).")
-    return notes
 
 
 # --------------------------------------------------------------------------- whale curve
@@ -1171,43 +1115,10 @@ def quadrants(pnl: pd.DataFrame, revenue_split: float | None = None, profit_spli
                      name="quadrant")
 
 
-def _lever(group: str, row, share: float, group_cost: float, small_orders: bool, currency: str) -> str:
-    loss = -row.profit
-    if group_cost >= loss:
-        part = loss / group_cost
-        part_text = "under 1%" if part < 0.005 else fmt_pct(part, 0)
-        outcome = f"recovering {fmt_money(loss, currency)} ({part_text} of this cost) would restore profit"
-    else:
-        outcome = (f"would cut the loss ({fmt_money(loss, currency)}) by at most {fmt_money(group_cost, currency)}, "
-                   "not remove it")
-    start = f"{fmt_pct(share, 0)} of cost to serve comes from"
-    if group == "order handling":
-        size = "small " if small_orders else ""
-        text = (f"{start} {row.orders_per_year:.0f} {size}orders a year (average "
-                f"{fmt_money(row.avg_order_value, currency)}): a minimum order or a delivery fee {outcome}.")
-    elif group == "returns":
-        text = (f"{start} returns, cancellations and changes ({fmt_int(row.n_return_lines)} of "
-                f"{fmt_int(row.n_lines)} lines, {fmt_pct(row.return_rate, 0)}): a restocking fee or a stricter "
-                f"returns policy {outcome}.")
-    elif group == "late payment":
-        days = "" if math.isnan(row.avg_days_late) else f", {row.avg_days_late:.0f} days late on average"
-        text = (f"{start} late payment ({fmt_int(row.n_late_invoices)} late invoices{days}): stricter payment "
-                f"terms or a late-payment fee {outcome}.")
-    elif group == "after-sales service":
-        text = (f"{start} after-sales service ({fmt_int(row.n_tickets)} tickets, "
-                f"{fmt_int(row.service_minutes / 60)} hours): a paid service contract {outcome}.")
-    else:
-        text = (f"{start} account management ({fmt_int(row.n_active_years)} active years): a lighter coverage "
-                f"model (inside sales, web ordering) {outcome}.")
-    if row.discount_given > 0 and row.discount_given >= loss:
-        text += (f" Discounts given ({fmt_money(row.discount_given, currency)}) exceed the loss: review the "
-                 "discount policy.")
-    return text
 
 
-def loss_explanations(pnl: pd.DataFrame, n: int = 10, min_revenue_quantile: float = 0.5,
-                      currency: str = "EUR") -> pd.DataFrame:
-    """The largest unprofitable customers, their main cost driver and the lever that would fix it.
+def loss_drivers(pnl: pd.DataFrame, n: int = 10, min_revenue_quantile: float = 0.5) -> pd.DataFrame:
+    """The largest unprofitable customers and the main cost driver of each.
 
     Customers with a negative profit and a revenue at least the ``min_revenue_quantile``
     quantile of all customers' revenue, largest revenue first (ties by customer id), at
@@ -1215,15 +1126,15 @@ def loss_explanations(pnl: pd.DataFrame, n: int = 10, min_revenue_quantile: floa
     on: *order handling* (orders + lines + deliveries), *returns*, *late payment*,
     *after-sales service*, *account management*; its share is of the customer's cost to
     serve. A customer whose gross margin is already negative has main driver *cost of
-    goods* (share NaN). The lever sentence is built from the customer's own numbers and
-    says whether recovering that cost would restore profit; when discounts exceed the
-    loss it adds "review the discount policy". Orders are called *small* when the
-    average order value is below the median of all customers.
+    goods* (share NaN). Orders are *small* when the average order value is below the
+    median of all customers. The lever in words is
+    :func:`portfolio_helpers.reporting.profitability.loss_explanations`.
 
     Returns
     -------
     DataFrame
-        ``customer_id, revenue, profit, main_driver, main_driver_share, lever``.
+        ``customer_id, revenue, profit, main_driver, main_driver_share, main_driver_cost,
+        small_orders`` and the P&L columns the lever is worded from.
 
     Examples
     --------
@@ -1232,19 +1143,16 @@ def loss_explanations(pnl: pd.DataFrame, n: int = 10, min_revenue_quantile: floa
     ...                    "amount": [85.0] * 40 + [3000.0, 10.0, 500.0, 500.0],
     ...                    "cost": [70.0] * 40 + [1500.0, 5.0, 250.0, 250.0]})
     >>> pnl = customer_pnl({"transactions": tx}, CostModel(per_order=12.0, per_delivery=8.0), "2025-12-31")
-    >>> explained = loss_explanations(pnl, min_revenue_quantile=0.5)
-    >>> explained[["customer_id", "profit", "main_driver", "main_driver_share"]]
+    >>> drivers = loss_drivers(pnl, min_revenue_quantile=0.5)
+    >>> drivers[["customer_id", "profit", "main_driver", "main_driver_share"]]
       customer_id  profit     main_driver  main_driver_share
     0           a  -200.0  order handling                1.0
-    >>> print(explained["lever"].iloc[0])
-    100% of cost to serve comes from 40 small orders a year (average €85): a minimum order or a delivery fee recovering €200 (25% of this cost) would restore profit.
+    >>> float(drivers["main_driver_cost"].iloc[0]), bool(drivers["small_orders"].iloc[0])
+    (800.0, True)
     """
     needed = ["customer_id", "revenue", "profit", "gross_margin", "cost_to_serve", *DRIVER_COLUMNS]
     _require_pnl(pnl, needed)
-    traits = ["orders_per_year", "avg_order_value", "n_return_lines", "n_lines", "return_rate",
-              "n_late_invoices", "avg_days_late", "n_tickets", "service_minutes", "n_active_years",
-              "discount_given"]
-    missing = [col for col in traits if col not in pnl.columns]
+    missing = [col for col in LOSS_TRAITS if col not in pnl.columns]
     if missing:
         raise ValueError(f"columns not in the P&L: {', '.join(missing)}; pass the frame of customer_pnl")
     if isinstance(n, bool) or not isinstance(n, int | np.integer) or n < 0:
@@ -1252,47 +1160,36 @@ def loss_explanations(pnl: pd.DataFrame, n: int = 10, min_revenue_quantile: floa
     if isinstance(min_revenue_quantile, bool) or not isinstance(min_revenue_quantile, Real) \
             or not 0 <= min_revenue_quantile <= 1:
         raise ValueError(f"min_revenue_quantile must be in [0, 1], got {min_revenue_quantile!r}")
-    columns = ["customer_id", "revenue", "profit", "main_driver", "main_driver_share", "lever"]
     if pnl.empty:
-        return pd.DataFrame({col: pd.Series(dtype="float64" if col in ("revenue", "profit", "main_driver_share")
-                                            else "string") for col in columns})
-    threshold = float(pnl["revenue"].quantile(min_revenue_quantile))
-    selected = pnl[(pnl["profit"] < 0) & (pnl["revenue"] >= threshold)]
-    by_revenue = np.lexsort((selected["customer_id"].to_numpy(dtype=str), -selected["revenue"].to_numpy()))
-    selected = selected.iloc[by_revenue[:n]]
-
+        selected = pnl.iloc[:0]
+    else:
+        threshold = float(pnl["revenue"].quantile(min_revenue_quantile))
+        selected = pnl[(pnl["profit"] < 0) & (pnl["revenue"] >= threshold)]
+        by_revenue = np.lexsort((selected["customer_id"].to_numpy(dtype=str), -selected["revenue"].to_numpy()))
+        selected = selected.iloc[by_revenue[:n]]
     group_costs = np.column_stack([selected[list(cols)].sum(axis=1).to_numpy() for cols in _LEVER_GROUPS.values()]) \
         if len(selected) else np.zeros((0, len(_LEVER_GROUPS)))
     names = np.array(list(_LEVER_GROUPS))
     main = group_costs.argmax(axis=1) if len(selected) else np.zeros(0, dtype=int)
     main_cost = group_costs[np.arange(len(selected)), main]
-    cost_to_serve = selected["cost_to_serve"].to_numpy()
-    share = _ratio(main_cost, cost_to_serve)
+    share = _ratio(main_cost, selected["cost_to_serve"].to_numpy())
     below_cost = (selected["gross_margin"] < 0).to_numpy()
-    median_order = float(pnl["avg_order_value"].median())
-
-    levers, drivers = [], []
-    for row, group, group_share, cost, negative_margin in zip(
-            selected.itertuples(index=False), names[main], share, main_cost, below_cost, strict=True):
-        if negative_margin:
-            discount = ("" if math.isnan(row.discount_given) or row.discount_given <= 0
-                        else f" after {fmt_money(row.discount_given, currency)} of discounts")
-            levers.append(f"Sells below cost of goods: gross margin {fmt_money(row.gross_margin, currency)} on "
-                          f"{fmt_money(row.revenue, currency)} of revenue{discount}: review prices and the "
-                          "discount policy.")
-            drivers.append("cost of goods")
-        else:
-            small = not math.isnan(row.avg_order_value) and row.avg_order_value < median_order
-            levers.append(_lever(str(group), row, float(group_share), float(cost), small, currency))
-            drivers.append(str(group))
-    return pd.DataFrame({
+    median_order = float(pnl["avg_order_value"].median()) if len(pnl) else math.nan
+    order_value = selected["avg_order_value"].to_numpy(dtype=np.float64)
+    result = pd.DataFrame({
         "customer_id": selected["customer_id"].to_numpy(),
         "revenue": selected["revenue"].to_numpy(dtype=np.float64),
         "profit": selected["profit"].to_numpy(dtype=np.float64),
-        "main_driver": pd.array(drivers, dtype="string"),
+        "main_driver": pd.array(np.where(below_cost, "cost of goods", names[main]) if len(selected) else [],
+                                dtype="string"),
         "main_driver_share": np.where(below_cost, np.nan, share),
-        "lever": pd.array(levers, dtype="string"),
-    }).astype({"customer_id": pnl["customer_id"].dtype})
+        "main_driver_cost": main_cost.astype(np.float64),
+        "small_orders": ~np.isnan(order_value) & (order_value < median_order),
+        "gross_margin": selected["gross_margin"].to_numpy(dtype=np.float64),
+    })
+    for col in LOSS_TRAITS:
+        result[col] = selected[col].to_numpy()
+    return result.astype({"customer_id": pnl["customer_id"].dtype})
 
 
 def cost_breakdown(pnl: pd.DataFrame, by: str | None = None) -> pd.DataFrame:

@@ -3,9 +3,12 @@
 
 from __future__ import annotations
 
+import math
+from collections.abc import Mapping
+
 import pandas as pd
 
-from portfolio_helpers.analysis import profitability
+from portfolio_helpers.analysis import engine, profitability
 from portfolio_helpers.core.vocabulary import UNKNOWN
 from portfolio_helpers.reporting.narrative import (
     bullets,
@@ -18,6 +21,8 @@ from portfolio_helpers.reporting.narrative import (
 )
 
 __all__ = [
+    "loss_explanations",
+    "missing_driver_notes",
     "findings",
     "cost_model_table",
     "pnl_table",
@@ -276,3 +281,143 @@ def rate_explorer(model: profitability.CostModel, quantities: pd.DataFrame, cust
 
     intro = widgets.HTML("Move a slider to multiply a rate (1.0 = the config's value):")
     return widgets.VBox([intro, *sliders.values(), widgets.interactive_output(explore, sliders)])
+
+
+def missing_driver_notes(tables: Mapping[str, pd.DataFrame], model: profitability.CostModel) -> list[str]:
+    """What the P&L could not measure, or measured with an assumption, in plain words.
+
+    Examples
+    --------
+    >>> tx = pd.DataFrame({"customer_id": ["a"], "date": pd.to_datetime(["2025-01-01"]), "amount": [10.0]})
+    >>> for note in missing_driver_notes({"transactions": tx}, profitability.CostModel()):
+    ...     print(note)
+    No cost column: cost of goods = 60% of revenue (default_cogs_rate).
+    No discount column: the discount given is unknown (n/a).
+    No order_id column: each transaction line counts as one order.
+    No status column: no line counts as cancelled, returned or modified; return cost is 0.
+    No payments table: late-payment cost is 0.
+    No tickets table: after-sales service cost is 0.
+    Cost-to-serve rates are all 0: profit equals gross margin.
+    """
+    transactions = profitability.transactions_table(tables)
+    notes: list[str] = []
+    categories = model.cogs_rate_by_category
+    category_rates = ", ".join(f"{name} {fmt_pct(rate, 0)}" for name, rate in categories.items())
+    with_categories = "category" in transactions.columns and bool(categories)
+    rule = (f"the category rate ({category_rates}), else {fmt_pct(model.default_cogs_rate, 0)} "
+            "(default_cogs_rate)" if with_categories else
+            f"{fmt_pct(model.default_cogs_rate, 0)} of revenue (default_cogs_rate)")
+    revenue_lines = engine.revenue_lines(transactions)
+    if "cost" not in transactions.columns:
+        notes.append(f"No cost column: cost of goods = {rule}.")
+    else:
+        n_missing = int(revenue_lines["cost"].isna().sum())
+        if n_missing:
+            notes.append(f"Cost missing on {fmt_int(n_missing)} of {fmt_int(len(revenue_lines))} revenue lines: "
+                         f"their cost of goods = {'revenue x ' if with_categories else ''}{rule}.")
+    if categories and "category" not in transactions.columns:
+        notes.append("No category column: cogs_rate_by_category is not used.")
+    if "discount" not in transactions.columns:
+        notes.append("No discount column: the discount given is unknown (n/a).")
+    if "order_id" not in transactions.columns:
+        notes.append("No order_id column: each transaction line counts as one order.")
+    if "status" not in transactions.columns:
+        notes.append("No status column: no line counts as cancelled, returned or modified; return cost is 0.")
+
+    payments = tables.get("payments")
+    if payments is None:
+        notes.append("No payments table: late-payment cost is 0.")
+    elif "paid_date" not in payments.columns:
+        notes.append("The payments table has no paid_date column: late-payment cost is 0.")
+    tickets = tables.get("tickets")
+    if tickets is None:
+        notes.append("No tickets table: after-sales service cost is 0.")
+    elif "minutes" not in tickets.columns and model.per_service_minute > 0:
+        notes.append("The tickets table has no minutes column: per_service_minute is not used.")
+
+    zero = [name for name in profitability.SERVICE_RATES if getattr(model, name) == 0]
+    if len(zero) == len(profitability.SERVICE_RATES):
+        notes.append("Cost-to-serve rates are all 0: profit equals gross margin.")
+    elif zero:
+        notes.append(f"Rates at 0 (these activities cost nothing in this model): {', '.join(zero)}.")
+    orphans = profitability.customers_without_transactions(tables)
+    if len(orphans):
+        notes.append(f"{fmt_int(len(orphans))} customer id(s) have invoices or tickets but no transaction line: "
+                     "they are not in the P&L (see customers_without_transactions).")
+    return notes
+
+
+def _lever(group: str, row, share: float, group_cost: float, small_orders: bool, currency: str) -> str:
+    loss = -row.profit
+    if group_cost >= loss:
+        part = loss / group_cost
+        part_text = "under 1%" if part < 0.005 else fmt_pct(part, 0)
+        outcome = f"recovering {fmt_money(loss, currency)} ({part_text} of this cost) would restore profit"
+    else:
+        outcome = (f"would cut the loss ({fmt_money(loss, currency)}) by at most {fmt_money(group_cost, currency)}, "
+                   "not remove it")
+    start = f"{fmt_pct(share, 0)} of cost to serve comes from"
+    if group == "order handling":
+        size = "small " if small_orders else ""
+        text = (f"{start} {row.orders_per_year:.0f} {size}orders a year (average "
+                f"{fmt_money(row.avg_order_value, currency)}): a minimum order or a delivery fee {outcome}.")
+    elif group == "returns":
+        text = (f"{start} returns, cancellations and changes ({fmt_int(row.n_return_lines)} of "
+                f"{fmt_int(row.n_lines)} lines, {fmt_pct(row.return_rate, 0)}): a restocking fee or a stricter "
+                f"returns policy {outcome}.")
+    elif group == "late payment":
+        days = "" if math.isnan(row.avg_days_late) else f", {row.avg_days_late:.0f} days late on average"
+        text = (f"{start} late payment ({fmt_int(row.n_late_invoices)} late invoices{days}): stricter payment "
+                f"terms or a late-payment fee {outcome}.")
+    elif group == "after-sales service":
+        text = (f"{start} after-sales service ({fmt_int(row.n_tickets)} tickets, "
+                f"{fmt_int(row.service_minutes / 60)} hours): a paid service contract {outcome}.")
+    else:
+        text = (f"{start} account management ({fmt_int(row.n_active_years)} active years): a lighter coverage "
+                f"model (inside sales, web ordering) {outcome}.")
+    if row.discount_given > 0 and row.discount_given >= loss:
+        text += (f" Discounts given ({fmt_money(row.discount_given, currency)}) exceed the loss: review the "
+                 "discount policy.")
+    return text
+
+
+def loss_explanations(pnl: pd.DataFrame, n: int = 10, min_revenue_quantile: float = 0.5,
+                      currency: str = "EUR") -> pd.DataFrame:
+    """The largest unprofitable customers, their main cost driver and the lever that would fix it, in words.
+
+    The customers and drivers are :func:`~portfolio_helpers.analysis.profitability.loss_drivers`;
+    the lever sentence is built from the customer's own numbers and says whether recovering
+    that cost would restore profit; when discounts exceed the loss it adds "review the
+    discount policy".
+
+    Returns
+    -------
+    DataFrame
+        ``customer_id, revenue, profit, main_driver, main_driver_share, lever``.
+
+    Examples
+    --------
+    >>> tx = pd.DataFrame({"customer_id": ["a"] * 40 + ["b", "c", "d", "d"],
+    ...                    "order_id": [f"o{i}" for i in range(44)], "date": pd.Timestamp("2025-06-01"),
+    ...                    "amount": [85.0] * 40 + [3000.0, 10.0, 500.0, 500.0],
+    ...                    "cost": [70.0] * 40 + [1500.0, 5.0, 250.0, 250.0]})
+    >>> model = profitability.CostModel(per_order=12.0, per_delivery=8.0)
+    >>> pnl = profitability.customer_pnl({"transactions": tx}, model, "2025-12-31")
+    >>> print(loss_explanations(pnl, min_revenue_quantile=0.5)["lever"].iloc[0])
+    100% of cost to serve comes from 40 small orders a year (average €85): a minimum order or a delivery fee recovering €200 (25% of this cost) would restore profit.
+    """
+    drivers = profitability.loss_drivers(pnl, n, min_revenue_quantile)
+    levers = []
+    for row in drivers.itertuples(index=False):
+        if row.main_driver == "cost of goods":
+            discount = ("" if math.isnan(row.discount_given) or row.discount_given <= 0
+                        else f" after {fmt_money(row.discount_given, currency)} of discounts")
+            levers.append(f"Sells below cost of goods: gross margin {fmt_money(row.gross_margin, currency)} on "
+                          f"{fmt_money(row.revenue, currency)} of revenue{discount}: review prices and the "
+                          "discount policy.")
+        else:
+            levers.append(_lever(str(row.main_driver), row, float(row.main_driver_share), float(row.main_driver_cost),
+                                 bool(row.small_orders), currency))
+    result = drivers[["customer_id", "revenue", "profit", "main_driver", "main_driver_share"]].copy()
+    result["lever"] = pd.array(levers, dtype="string")
+    return result
