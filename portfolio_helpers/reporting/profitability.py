@@ -256,7 +256,7 @@ def breakdown_formats(currency: str) -> dict:
 
 
 def losers_formats(currency: str) -> dict:
-    """Display formats of :func:`~portfolio_helpers.analysis.profitability.loss_explanations`."""
+    """Display formats of :func:`~portfolio_helpers.reporting.profitability.loss_explanations`."""
     money = lambda v: fmt_money(v, currency)  # noqa: E731
     return {"revenue": money, "profit": money, "main_driver_share": fmt_pct}
 
