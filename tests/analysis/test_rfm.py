@@ -14,7 +14,7 @@ from portfolio_helpers.cleaning.pipeline import open_portfolio
 from portfolio_helpers.core.errors import ConfigError
 from portfolio_helpers.ingest.loaders import load_portfolio
 
-DATA = Path(__file__).resolve().parents[1] / "data"
+DATA = Path(__file__).resolve().parents[2] / "data"
 
 
 def _features(recency, frequency, monetary):

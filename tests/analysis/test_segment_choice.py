@@ -26,7 +26,7 @@ from portfolio_helpers.analysis.segmentation import (
 from portfolio_helpers.ingest.loaders import load_portfolio
 from portfolio_helpers.reporting import segmentation as report
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 CDNOW = ROOT / "data" / "cdnow" / "portfolio.yml"
 ONLINE_RETAIL = ROOT / "data" / "online_retail" / "online_retail_extract.csv"
 

@@ -32,7 +32,7 @@ from portfolio_helpers.cleaning.standardize import (
 )
 from portfolio_helpers.ingest.loaders import load_portfolio
 
-SAMPLE = Path(__file__).resolve().parents[1] / "data" / "sample"
+SAMPLE = Path(__file__).resolve().parents[2] / "data" / "sample"
 
 # --------------------------------------------------------------------------- text and names
 

@@ -24,7 +24,7 @@ from portfolio_helpers.cleaning.privacy import (
 from portfolio_helpers.cleaning.standardize import standardize_portfolio
 from portfolio_helpers.ingest.loaders import load_portfolio
 
-SAMPLE = Path(__file__).resolve().parents[1] / "data" / "sample"
+SAMPLE = Path(__file__).resolve().parents[2] / "data" / "sample"
 KEY = bytes(range(32))
 
 

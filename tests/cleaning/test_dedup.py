@@ -17,7 +17,7 @@ from portfolio_helpers.app.sample_data import load_truth
 from portfolio_helpers.cleaning import dedup
 from portfolio_helpers.ingest.loaders import load_portfolio
 
-SAMPLE = Path(__file__).resolve().parents[1] / "data" / "sample"
+SAMPLE = Path(__file__).resolve().parents[2] / "data" / "sample"
 N = None
 # customer_id, name, email, phone, address, postal_code, city, acquisition_date
 HAND_MADE = pd.DataFrame([

@@ -37,7 +37,7 @@ from portfolio_helpers.cleaning.pipeline import open_portfolio
 from portfolio_helpers.core.config import load_config
 from portfolio_helpers.core.errors import ConfigError
 
-SAMPLE = Path(__file__).resolve().parents[1] / "data" / "sample"
+SAMPLE = Path(__file__).resolve().parents[2] / "data" / "sample"
 AS_OF = pd.Timestamp("2025-12-31")
 DAY = pd.Timedelta(days=1)
 

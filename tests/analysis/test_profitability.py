@@ -39,7 +39,7 @@ from portfolio_helpers.core.errors import ConfigError
 from portfolio_helpers.ingest.loaders import load_portfolio
 from portfolio_helpers.reporting.profitability import loss_explanations, missing_driver_notes
 
-SAMPLE = Path(__file__).resolve().parents[1] / "data" / "sample"
+SAMPLE = Path(__file__).resolve().parents[2] / "data" / "sample"
 AS_OF = pd.Timestamp("2025-12-31")
 TS = pd.to_datetime
 approx = lambda value: pytest.approx(value, rel=1e-9, abs=1e-9)  # noqa: E731

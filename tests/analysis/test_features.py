@@ -9,7 +9,7 @@ import pytest
 from portfolio_helpers.analysis.features import FEATURE_DEFINITIONS, customer_features, lifetimes_summary
 from portfolio_helpers.ingest.loaders import load_portfolio
 
-CDNOW = Path(__file__).resolve().parents[1] / "data" / "cdnow" / "portfolio.yml"
+CDNOW = Path(__file__).resolve().parents[2] / "data" / "cdnow" / "portfolio.yml"
 AS_OF = pd.Timestamp("2025-12-31")
 
 

@@ -12,7 +12,7 @@ from portfolio_helpers.ingest.loaders import load_portfolio
 from portfolio_helpers.reporting import cleaning as cleaning_report
 from portfolio_helpers.reporting.narrative import fmt_int
 
-SAMPLE = Path(__file__).resolve().parents[1] / "data" / "sample"
+SAMPLE = Path(__file__).resolve().parents[2] / "data" / "sample"
 AS_OF = pd.Timestamp("2024-06-30")
 
 

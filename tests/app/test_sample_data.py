@@ -545,7 +545,7 @@ def test_load_truth_returns_tidy_frames(dirty_dir, dirty_truth):
 
 def test_committed_sample_is_what_the_generator_makes(tmp_path):
     """data/sample must be exactly `make sample`'s output: regenerate and compare bytes."""
-    committed = Path(__file__).resolve().parents[1] / "data" / "sample"
+    committed = Path(__file__).resolve().parents[2] / "data" / "sample"
     write_demo_data(tmp_path, n_customers=2000, seed=42, dirty=True)
     names = sorted(p.name for p in committed.iterdir())
     assert names == sorted(p.name for p in tmp_path.iterdir())

@@ -2,7 +2,7 @@ from pathlib import Path
 
 from portfolio_helpers.core.contract import TABLES, contract_markdown, normalize_label
 
-DOC = Path(__file__).resolve().parents[1] / "docs" / "data_contract.md"
+DOC = Path(__file__).resolve().parents[2] / "docs" / "data_contract.md"
 
 
 def test_doc_page_is_generated_from_the_contract():
