@@ -13,10 +13,9 @@ import numpy as np
 import pandas as pd
 from sklearn.metrics import roc_auc_score
 
-from portfolio_helpers.analysis import propensity, scorecard, scoring
+from portfolio_helpers.analysis import propensity, scorecard, scoring, segmentation
 from portfolio_helpers.core.presence import present_columns, table_with_values
 from portfolio_helpers.reporting.absence import Need, absence_notes
-from portfolio_helpers.reporting.exports import read_customer_export
 from portfolio_helpers.reporting.narrative import (
     fmt_int,
     fmt_money,
@@ -483,11 +482,13 @@ class LookalikeResults:
 
 
 def cluster_names(output_dir, customer_features: pd.DataFrame) -> pd.Series | None:
-    """Notebook 04's cluster name of each customer, when it has run (else ``None``)."""
-    previous = read_customer_export(output_dir)
-    if previous is None or "cluster_name" not in previous.columns:
+    """Notebook 04's cluster name of each customer, read from the typed segments table it saved
+    (:func:`~portfolio_helpers.analysis.segmentation.load_segments`), or ``None`` when it has not run
+    or could not cluster."""
+    saved = segmentation.load_segments(output_dir)
+    if saved is None or saved["cluster_name"].isna().all():
         return None
-    return customer_features["customer_id"].map(previous.set_index("customer_id")["cluster_name"])
+    return customer_features["customer_id"].map(saved.set_index("customer_id")["cluster_name"])
 
 
 def lookalike(customer_features: pd.DataFrame, segments: pd.Series | None, leads: LeadResults | None,
