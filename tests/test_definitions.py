@@ -378,7 +378,7 @@ def notebook_frames(config_path: Path, output_dir: Path) -> tuple[dict[str, pd.D
     as_of = info["as_of"]
     model = profitability.load_cost_model(config_path)
     per_customer = pareto_report.customer_revenue(tables, config_path)  # notebook 02
-    table = pareto.pareto_table(per_customer, value="revenue")
+    table = pareto.pareto_table(per_customer, value_col="revenue")
     pnl = profitability.customer_pnl(tables, model, as_of)  # notebooks 03, 04, 05
     feats = features.customer_features(tables, as_of, pnl=pnl)  # notebooks 04, 05
     config = load_config(config_path)

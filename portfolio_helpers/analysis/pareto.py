@@ -365,34 +365,34 @@ def gini(values, corrected: bool = False) -> float:
     return _gini_ascending(np.sort(concentration_values(values)), corrected)
 
 
-def top_share(values, top: float = 0.2) -> float:
-    """Share of the total held by the largest ``⌈top·n⌉`` customers ("the top 20% make X%").
+def top_share(values, share: float = 0.2) -> float:
+    """Share of the total held by the largest ``⌈share·n⌉`` customers ("the top 20% make X%").
 
     Parameters
     ----------
     values : array-like of float
         One value per customer; negative values count as 0.
-    top : float, default 0.2
+    share : float, default 0.2
         Share of customers, in (0, 1].
 
     Returns
     -------
     float
-        In [0, 1]; NaN with no customer or a total of 0. ``⌈top·n⌉`` is computed with a
-        relative guard of 1e-12 against float error: ``top=0.7`` of 10 customers is 7
+        In [0, 1]; NaN with no customer or a total of 0. ``⌈share·n⌉`` is computed with a
+        relative guard of 1e-12 against float error: ``share=0.7`` of 10 customers is 7
         customers, although ``0.7 * 10`` is 7.000000000000001 in floats.
 
     Examples
     --------
-    >>> top_share([50, 30, 10, 5, 5], top=0.2), top_share([50, 30, 10, 5, 5], top=0.4)
+    >>> top_share([50, 30, 10, 5, 5], share=0.2), top_share([50, 30, 10, 5, 5], share=0.4)
     (0.5, 0.8)
     """
-    _check_share("top", top)
+    _check_share("share", share)
     descending = np.sort(concentration_values(values))[::-1]
     shares, _ = _cumulative_shares(descending)
     if shares is None:
         return math.nan
-    return float(shares[_top_count(top, descending.size) - 1])
+    return float(shares[_top_count(share, descending.size) - 1])
 
 
 def share_of_customers_for(values, target: float = 0.8) -> float:
@@ -590,7 +590,7 @@ def _take(column: pd.Series, order: np.ndarray):
 
 def pareto_table(
     per_customer: pd.DataFrame,
-    value: str = "revenue",
+    value_col: str = "revenue",
     customer_col: str = "customer_id",
     a: float = 0.8,
     b: float = 0.95,
@@ -632,10 +632,10 @@ def pareto_table(
     4          c3     -4.0             5           0.00              1.00         C
     """
     a, b = _check_abc(a, b)
-    _require_columns(per_customer, [customer_col, value])
+    _require_columns(per_customer, [customer_col, value_col])
     ids = per_customer[customer_col]
     id_order = _check_customer_ids(ids, customer_col)
-    true_values = _as_values(per_customer[value], name=f"column {value!r}")
+    true_values = _as_values(per_customer[value_col], name=f"column {value_col!r}")
     order = _rank_order(true_values, id_order)
     descending = concentration_values(true_values[order])
     cumulative, total = _cumulative_shares(descending)
@@ -647,9 +647,9 @@ def pareto_table(
         shares = descending / total
     columns = {
         customer_col: _take(ids, order),
-        value: _take(per_customer[value], order),
-        f"{value}_rank": np.arange(1, n + 1, dtype=np.int64),
-        f"{value}_share": shares,
+        value_col: _take(per_customer[value_col], order),
+        f"{value_col}_rank": np.arange(1, n + 1, dtype=np.int64),
+        f"{value_col}_share": shares,
         "cumulative_share": cumulative,
         "abc_class": classes,
     }
@@ -658,7 +658,7 @@ def pareto_table(
 
 def concentration_summary(
     values,
-    top: float = 0.2,
+    top_share: float = 0.2,
     target: float = 0.8,
     a: float = 0.8,
     b: float = 0.95,
@@ -671,7 +671,7 @@ def concentration_summary(
     ----------
     values : array-like of float
         One value per customer.
-    top, target, a, b, major_threshold, hhi_thresholds
+    top_share, target, a, b, major_threshold, hhi_thresholds
         As in :func:`top_share`, :func:`share_of_customers_for`, :func:`abc_classes`,
         :func:`major_customers` and :func:`hhi_level`.
 
@@ -694,7 +694,7 @@ def concentration_summary(
     >>> summary["n_customers_A"], summary["n_customers_B"], summary["n_customers_C"], summary["n_negative"]
     (2, 2, 3, 1)
     """
-    _check_share("top", top)
+    _check_share("top_share", top_share)
     _check_share("target", target)
     a, b = _check_abc(a, b)
     _check_share("major_threshold", major_threshold)
@@ -703,7 +703,7 @@ def concentration_summary(
     descending = ascending[::-1]
     n = ascending.size
     cumulative, positive_total = _cumulative_shares(descending)
-    n_top = _top_count(top, n)
+    n_top = _top_count(top_share, n)
     points = _hhi_points(ascending)
     if cumulative is None:
         share_top = share_target = math.nan
@@ -752,7 +752,7 @@ def _dimension_labels(column: pd.Series) -> pd.Series:
 def concentration_by(
     per_customer: pd.DataFrame,
     dimension: str,
-    value: str = "revenue",
+    value_col: str = "revenue",
     customer_col: str = "customer_id",
     dominance: float = 0.5,
 ) -> pd.DataFrame:
@@ -789,12 +789,12 @@ def concentration_by(
     1         DE            1   20.0         0.20            0.25     False
     2  (unknown)            1    5.0         0.05            0.25     False
     """
-    _require_columns(per_customer, [customer_col, dimension, value])
+    _require_columns(per_customer, [customer_col, dimension, value_col])
     _check_share("dominance", dominance)
     _check_customer_ids(per_customer[customer_col], customer_col)
     frame = pd.DataFrame({
         dimension: _dimension_labels(per_customer[dimension]).to_numpy(),
-        "value": concentration_values(per_customer[value]),
+        "value": concentration_values(per_customer[value_col]),
     })
     frame[dimension] = frame[dimension].astype("string")
     table = frame.groupby(dimension, sort=False).agg(n_customers=("value", "size"), value=("value", "sum"))
@@ -821,7 +821,7 @@ def dimension_hhi(table: pd.DataFrame) -> float:
 def dimension_exposures(
     per_customer: pd.DataFrame,
     dimensions: str | Sequence[str],
-    value: str = "revenue",
+    value_col: str = "revenue",
     dominance: float = 0.5,
     top_k: int = 3,
     customer_col: str = "customer_id",
@@ -856,19 +856,19 @@ def dimension_exposures(
     1   country  top_customers    US  900.0          0.9            3
     """
     dimensions = [dimensions] if isinstance(dimensions, str) else list(dimensions)
-    _require_columns(per_customer, [customer_col, value, *dimensions])
+    _require_columns(per_customer, [customer_col, value_col, *dimensions])
     _check_share("dominance", dominance)
     if isinstance(top_k, bool) or not isinstance(top_k, int | np.integer) or top_k < 2:
         raise ValueError(f"top_k must be an integer of at least 2, got {top_k!r}")
     columns = ["dimension", "kind", "label", "value", "value_share", "n_customers"]
-    clipped = concentration_values(per_customer[value])
+    clipped = concentration_values(per_customer[value_col])
     total = float(clipped.sum())
     rows: list[tuple] = []
     if clipped.size and total > 0:
         top_positions = _rank_order(clipped, _check_customer_ids(per_customer[customer_col], customer_col))[:top_k]
         has_top_k = clipped.size > top_k and bool(np.all(clipped[top_positions] > 0))
         for dimension in dimensions:
-            table = concentration_by(per_customer, dimension, value, customer_col, dominance)
+            table = concentration_by(per_customer, dimension, value_col, customer_col, dominance)
             dominant = table[table["dominant"] & (table[dimension] != UNKNOWN)]
             rows += [(dimension, "dominant", label, float(held), float(share), int(n))
                      for label, share, held, n in zip(dominant[dimension], dominant["value_share"],
@@ -892,7 +892,7 @@ def measures_by_period(
     customer_col: str = "customer_id",
     date_col: str = "date",
     amount_col: str = "amount",
-    top: float = 0.2,
+    top_share: float = 0.2,
     con=None,
 ) -> pd.DataFrame:
     """Concentration per calendar period: is the portfolio getting more or less concentrated?
@@ -919,11 +919,11 @@ def measures_by_period(
     """
     if freq not in ("year", "quarter", "month"):
         raise ValueError(f"freq must be 'year', 'quarter' or 'month', got {freq!r}")
-    _check_share("top", top)
+    _check_share("top_share", top_share)
     values = customer_values(transactions, freq, None, customer_col, date_col, amount_col, con)
     rows = []
     for period, group in values.groupby("period", sort=True):  # a handful of periods
-        summary = concentration_summary(group["value"].to_numpy(), top=top, target=0.8)
+        summary = concentration_summary(group["value"].to_numpy(), top_share=top_share, target=0.8)
         rows.append({
             "period": period,
             "n_customers": summary["n_customers"],

@@ -1270,7 +1270,7 @@ def _jaccard(a: np.ndarray, b: np.ndarray) -> float:
 
 
 def sensitivity(tables: Mapping[str, pd.DataFrame], model: CostModel, as_of=None,
-                factors: Sequence[float] = (0.5, 1.5), top: int = 20,
+                factors: Sequence[float] = (0.5, 1.5), top_n: int = 20,
                 quantities: pd.DataFrame | None = None) -> pd.DataFrame:
     """How the results move when each non-zero rate is multiplied by each factor.
 
@@ -1293,7 +1293,7 @@ def sensitivity(tables: Mapping[str, pd.DataFrame], model: CostModel, as_of=None
     >>> tx = pd.DataFrame({"customer_id": ["a", "a", "b"], "order_id": ["o1", "o2", "o3"],
     ...                    "date": pd.Timestamp("2025-06-01"), "amount": [100.0, 100.0, 90.0]})
     >>> table = sensitivity({"transactions": tx}, CostModel(default_cogs_rate=0.5, per_order=40.0),
-    ...                     "2025-12-31", factors=(0.5, 2.0), top=1)
+    ...                     "2025-12-31", factors=(0.5, 2.0), top_n=1)
     >>> table[["rate", "factor", "total_profit", "profit_change", "n_unprofitable"]]
                     rate  factor  total_profit  profit_change  n_unprofitable
     0  default_cogs_rate     0.5          97.5           72.5               0
@@ -1305,8 +1305,8 @@ def sensitivity(tables: Mapping[str, pd.DataFrame], model: CostModel, as_of=None
     for factor in factors:
         if isinstance(factor, bool) or not isinstance(factor, Real) or not math.isfinite(factor) or factor < 0:
             raise ValueError(f"factors must be finite numbers >= 0, got {factor!r}")
-    if isinstance(top, bool) or not isinstance(top, int | np.integer) or top < 1:
-        raise ValueError(f"top must be a positive integer, got {top!r}")
+    if isinstance(top_n, bool) or not isinstance(top_n, int | np.integer) or top_n < 1:
+        raise ValueError(f"top_n must be a positive integer, got {top_n!r}")
     if quantities is None:
         quantities = driver_quantities(tables, model, as_of)
     ids = quantities["customer_id"]
@@ -1317,7 +1317,7 @@ def sensitivity(tables: Mapping[str, pd.DataFrame], model: CostModel, as_of=None
 
     base_profit, base_order = outcome(model)
     base_ranks = _ranks(base_profit)
-    k = min(top, base_profit.size)
+    k = min(top_n, base_profit.size)
     rows = []
     for name in model.nonzero_rates():
         for factor in factors:

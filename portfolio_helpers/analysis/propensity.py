@@ -588,7 +588,7 @@ def _factor_text(points: int, feature: str, value) -> str:
     return f"{sign}{abs(points)} pts {feature}={format_value(value)}"
 
 
-def explain(model_set: ModelSet, X: pd.DataFrame, name: str | None = None, top: int = 3,
+def explain(model_set: ModelSet, X: pd.DataFrame, name: str | None = None, top_n: int = 3,
             reference: Mapping[str, Any] | None = None) -> pd.DataFrame:
     """Why each record scores what it scores: occlusion contributions of every feature.
 
@@ -607,7 +607,7 @@ def explain(model_set: ModelSet, X: pd.DataFrame, name: str | None = None, top: 
         Records to explain, with the feature columns.
     name : str, optional
         Model to explain (default: the best).
-    top : int
+    top_n : int
         Number of factors in ``top_factors``.
     reference : mapping, optional
         Feature -> reference value, overriding the stored ones.
@@ -656,7 +656,7 @@ def explain(model_set: ModelSet, X: pd.DataFrame, name: str | None = None, top: 
     for row in range(len(data)):
         parts = []
         for position in order[row]:
-            if len(parts) >= top:
+            if len(parts) >= top_n:
                 break
             points = _points(contributions[row, position])
             if points:

@@ -81,9 +81,9 @@ def revenue_over_time(periods: pd.DataFrame, currency: str, title: str, period_l
     return fig
 
 
-def share_bars(frame: pd.DataFrame, label: str, value: str, currency: str, title: str, top: int = 12):
+def share_bars(frame: pd.DataFrame, label: str, value: str, currency: str, title: str, top_n: int = 12):
     """Horizontal bars of ``value`` per ``label``, annotated with each bar's share of the total."""
-    data = frame.nlargest(top, value) if len(frame) > top else frame.sort_values(value, ascending=False)
+    data = frame.nlargest(top_n, value) if len(frame) > top_n else frame.sort_values(value, ascending=False)
     total = frame[value].sum()
     fig, ax = plt.subplots(figsize=(9, 0.45 * len(data) + 1.2))
     ax.barh(data[label].astype(str), data[value], color=PRIMARY)

@@ -370,7 +370,7 @@ def _share(share: float) -> str:
     return fmt_pct(share, 2 if share < 0.01 else 1)
 
 
-def quality_findings(scorecard: pd.DataFrame, top: int = 5) -> list[str]:
+def quality_findings(scorecard: pd.DataFrame, top_n: int = 5) -> list[str]:
     """Plain-language sentences on the scorecard, every figure from it.
 
     The overall score, the ``top`` validity/uniqueness/consistency problems with the most
@@ -395,7 +395,7 @@ def quality_findings(scorecard: pd.DataFrame, top: int = 5) -> list[str]:
     problems = scorecard[(scorecard["failed"] > 0) & (scorecard["dimension"].isin(["validity", "uniqueness",
                                                                                      "consistency"]))]
     problems = problems.assign(share=problems["failed"] / problems["checked"]).sort_values(
-        "failed", ascending=False, kind="stable").head(top)
+        "failed", ascending=False, kind="stable").head(top_n)
     for row in problems.itertuples():
         subject, claim = what.get((row.table, row.column, row.dimension),
                                   (f"{row.table}.{row.column} values", f"fail the check '{row.check}'"))
@@ -461,7 +461,7 @@ def standardization_findings(changes: pd.DataFrame, tables: dict[str, pd.DataFra
         return int(counts.get(rule, 0))
 
     customers = tables.get("customers")
-    names = changes[(changes["table"] == "customers") & (changes["column"] == "name")] if not changes.empty \
+    names = changes[(changes["table"] == "customers") & (changes["column"] == "name")] if not changes.empty\
         else changes
     if not names.empty:
         recased = names.loc[names["rule"] == "name_case", "row_key"].nunique()
@@ -526,10 +526,10 @@ def standardization_findings(changes: pd.DataFrame, tables: dict[str, pd.DataFra
     return findings
 
 
-def problem_counts(issues: pd.DataFrame, top: int = 12) -> pd.Series:
+def problem_counts(issues: pd.DataFrame, top_n: int = 12) -> pd.Series:
     """Records per table and problem, for a chart; line numbers are dropped so problems group together."""
     problem = issues["problem"].astype(str).str.replace(r"\bline \d+", "an earlier line", regex=True)
-    return (issues["table"].astype(str) + ": " + problem).value_counts().head(top)
+    return (issues["table"].astype(str) + ": " + problem).value_counts().head(top_n)
 
 
 def truth_file(config_path) -> Path | None:

@@ -90,7 +90,7 @@ def customer_revenue(tables: dict[str, pd.DataFrame],
     transactions = tables["transactions"]
     has_cost = "cost" in transactions.columns and transactions["cost"].notna().any()
     if costs is not None or has_cost:
-        model = costs if costs is None or isinstance(costs, profitability.CostModel) \
+        model = costs if costs is None or isinstance(costs, profitability.CostModel)\
             else profitability.load_cost_model(costs)
         margins = profitability.customer_margins(transactions, model)[["customer_id", "gross_margin"]]
         per_customer = per_customer.merge(margins.astype({"customer_id": per_customer["customer_id"].dtype}),
@@ -104,7 +104,7 @@ def customer_revenue(tables: dict[str, pd.DataFrame],
     return per_customer
 
 
-def findings(summary: dict, table: pd.DataFrame, currency: str, top: float = 0.2, a: float = 0.8) -> list[str]:
+def findings(summary: dict, table: pd.DataFrame, currency: str, top_share: float = 0.2, a: float = 0.8) -> list[str]:
     """The headline sentences of the Pareto analysis, every figure from ``summary``."""
     n = summary["n_customers"]
     lines = [
@@ -113,7 +113,7 @@ def findings(summary: dict, table: pd.DataFrame, currency: str, top: float = 0.2
         + (" — close to the 80/20 rule." if abs(summary["share_customers_for_target"] - 0.2) <= 0.05 else
            (" — more concentrated than the 80/20 rule." if summary["share_customers_for_target"] < 0.2
             else " — less concentrated than the 80/20 rule.")),
-        f"The top {fmt_pct(top, 0)} ({plural(summary['top_n'], 'customer')}) bring "
+        f"The top {fmt_pct(top_share, 0)} ({plural(summary['top_n'], 'customer')}) bring "
         f"{fmt_pct(summary['top_share'])} of revenue.",
         f"Class A ({plural(summary['n_customers_A'], 'customer')}) makes {fmt_pct(summary['value_share_A'])} "
         f"of revenue; class C ({plural(summary['n_customers_C'], 'customer')}) "
@@ -233,7 +233,7 @@ def _line_dimension(lines: pd.DataFrame, dimension: str) -> pd.DataFrame:
     per_value = engine.execute(t.group_by(["customer_id", dimension]).aggregate(value=t.amount.sum())
                                .order_by(["customer_id", dimension]))
     per_value["pair"] = np.arange(len(per_value))  # one row per customer and value
-    table = pareto.concentration_by(per_value, dimension, value="value", customer_col="pair")
+    table = pareto.concentration_by(per_value, dimension, value_col="value", customer_col="pair")
     return table.drop(columns=["customer_share", "dominant"])
 
 
@@ -286,19 +286,19 @@ def migration_sentences(counts: pd.DataFrame, revenue: pd.DataFrame, currency: s
     return sentences
 
 
-def value_comparison(per_customer: pd.DataFrame, values: dict[str, str], top: float = 0.2) -> pd.DataFrame:
+def value_comparison(per_customer: pd.DataFrame, values: dict[str, str], top_share: float = 0.2) -> pd.DataFrame:
     """The headline measures side by side for several value columns (revenue vs gross margin, profit).
 
     ``values`` maps column -> label. Answers "is profit more concentrated than revenue?".
     """
     rows = []
     for column, label in values.items():
-        summary = pareto.concentration_summary(per_customer[column], top=top)
+        summary = pareto.concentration_summary(per_customer[column], top_share=top_share)
         rows.append({
             "measure on": label,
             "total": summary["total"],
             "Gini": summary["gini"],
-            f"top {top:.0%} share": summary["top_share"],
+            f"top {top_share:.0%} share": summary["top_share"],
             "customers for 80%": summary["share_customers_for_target"],
             "class A customers": summary["n_customers_A"],
             "customers with a negative value": summary["n_negative"],
@@ -306,8 +306,8 @@ def value_comparison(per_customer: pd.DataFrame, values: dict[str, str], top: fl
     return pd.DataFrame(rows)
 
 
-def value_comparison_formats(currency: str, top: float = 0.2) -> dict:
-    return {"total": lambda v: fmt_money(v, currency), "Gini": "{:.2f}", f"top {top:.0%} share": fmt_pct,
+def value_comparison_formats(currency: str, top_share: float = 0.2) -> dict:
+    return {"total": lambda v: fmt_money(v, currency), "Gini": "{:.2f}", f"top {top_share:.0%} share": fmt_pct,
             "customers for 80%": fmt_pct, "class A customers": fmt_int, "customers with a negative value": fmt_int}
 
 
@@ -357,7 +357,7 @@ def pareto_metrics(per_customer: pd.DataFrame, summary: dict) -> dict:
     """The metrics notebook 02 records: Gini, HHI, major customers and ABC counts from ``summary``;
     ``top20_share`` and ``share_customers_for_80pct`` always at the 20% / 80% reference points.
     A measure that is undefined (NaN: no revenue at all) is left out."""
-    reference = pareto.concentration_summary(per_customer["revenue"], top=0.2, target=0.8)
+    reference = pareto.concentration_summary(per_customer["revenue"], top_share=0.2, target=0.8)
     metrics = {"gini": summary["gini"], "top20_share": reference["top_share"],
                "share_customers_for_80pct": reference["share_customers_for_target"], "hhi": summary["hhi"],
                "n_major_customers": summary["n_major_customers"]}
@@ -380,11 +380,11 @@ def lorenz_curves(per_customer: pd.DataFrame, summary: dict) -> dict[str, pd.Dat
     return curves
 
 
-def margin_comparison(per_customer: pd.DataFrame, top: float = 0.2) -> pd.DataFrame | None:
+def margin_comparison(per_customer: pd.DataFrame, top_share: float = 0.2) -> pd.DataFrame | None:
     """:func:`value_comparison` of revenue and gross margin; ``None`` when the gross margin is unknown."""
     if not has_values(per_customer, "gross_margin"):
         return None
-    return value_comparison(per_customer, {"revenue": "revenue", "gross_margin": "gross margin"}, top=top)
+    return value_comparison(per_customer, {"revenue": "revenue", "gross_margin": "gross margin"}, top_share=top_share)
 
 
 def margin_comparison_intro(comparison: pd.DataFrame | None, tables: dict) -> str:
@@ -412,7 +412,7 @@ _CONSEQUENCE = {
 def dimension_risks(
     per_customer: pd.DataFrame,
     dimensions: str | Sequence[str],
-    value: str = "revenue",
+    value_col: str = "revenue",
     currency: str = "EUR",
     dominance: float = 0.5,
     top_k: int = 3,
@@ -435,8 +435,8 @@ def dimension_risks(
     US holds 90.0% of revenue (€900, 3 customers): a downturn there hits most of the portfolio.
     The 3 largest customers are all in US: 90.0% of revenue (€900) exposed to one country.
     """
-    exposures = pareto.dimension_exposures(per_customer, dimensions, value, dominance, top_k, customer_col)
-    value_label = value.replace("_", " ")
+    exposures = pareto.dimension_exposures(per_customer, dimensions, value_col, dominance, top_k, customer_col)
+    value_label = value_col.replace("_", " ")
     risks = []
     for row in exposures.itertuples(index=False):
         if row.kind == "dominant":
@@ -455,39 +455,39 @@ def dimension_risks(
 def dimension_risk_text(per_customer: pd.DataFrame, dimensions: dict, tables: dict, currency: str) -> str:
     """Warnings on dominant countries, industries or owners, or that none dominates; what is missing."""
     present = [dimension for dimension in RISK_DIMENSIONS if dimension in dimensions]
-    risks = dimension_risks(per_customer, present, value="revenue", currency=currency)
+    risks = dimension_risks(per_customer, present, value_col="revenue", currency=currency)
     lines = risks or ["No single country, industry or owner dominates the revenue."]
     return bullets(lines + absence_notes(tables, NEEDS[1:]))
 
 
-def settings_sentence(top: float, a: float, b: float, major_threshold: float, hhi_thresholds: tuple) -> str:
+def settings_sentence(top_share: float, a: float, b: float, major_threshold: float, hhi_thresholds: tuple) -> str:
     """The settings of a static report, and how to change them."""
-    return (f"Settings of this report: top {fmt_pct(top, 0)} of customers; class A up to {fmt_pct(a, 0)} of "
+    return (f"Settings of this report: top {fmt_pct(top_share, 0)} of customers; class A up to {fmt_pct(a, 0)} of "
             f"revenue, B up to {fmt_pct(b, 0)}; major customer from {fmt_pct(major_threshold, 0)}; HHI thresholds "
             f"{fmt_int(hhi_thresholds[0])} / {fmt_int(hhi_thresholds[1])}. Change them with `--set name=value`.")
 
 
-def pareto_explorer(per_customer: pd.DataFrame, currency: str, top: float, a: float, b: float):
+def pareto_explorer(per_customer: pd.DataFrame, currency: str, top_share: float, a: float, b: float):
     """JupyterLab widgets: sliders for the top-X% and the ABC cut-offs; findings, chart and table follow."""
     import ipywidgets as widgets
 
-    top_slider = widgets.FloatSlider(value=top, min=0.01, max=0.5, step=0.01, description="top X%",
+    top_slider = widgets.FloatSlider(value=top_share, min=0.01, max=0.5, step=0.01, description="top X%",
                                      readout_format=".0%")
     a_slider = widgets.FloatSlider(value=a, min=0.5, max=0.95, step=0.01, description="A up to",
                                    readout_format=".0%")
     b_slider = widgets.FloatSlider(value=b, min=0.6, max=0.99, step=0.01, description="B up to",
                                    readout_format=".0%")
 
-    def explore(top, a, b):
+    def explore(top_share, a, b):
         if b <= a:
             show_markdown("B's cut-off must be above A's.")
             return
-        explored = pareto.concentration_summary(per_customer["revenue"], top=top, a=a, b=b)
-        explored_table = pareto.pareto_table(per_customer, value="revenue", a=a, b=b)
-        show_markdown(bullets(findings(explored, explored_table, currency, top=top, a=a)))
+        explored = pareto.concentration_summary(per_customer["revenue"], top_share=top_share, a=a, b=b)
+        explored_table = pareto.pareto_table(per_customer, value_col="revenue", a=a, b=b)
+        show_markdown(bullets(findings(explored, explored_table, currency, top_share=top_share, a=a)))
         display(charts.pareto_chart(explored_table, "revenue", currency,
                                     f"Revenue per customer; class A reaches {a:.0%}", target=a))
         show_table(abc_summary(explored_table, "revenue"), formats=abc_summary_formats(currency))
 
-    output = widgets.interactive_output(explore, {"top": top_slider, "a": a_slider, "b": b_slider})
+    output = widgets.interactive_output(explore, {"top_share": top_slider, "a": a_slider, "b": b_slider})
     return widgets.VBox([widgets.HBox([top_slider, a_slider, b_slider]), output])

@@ -87,20 +87,20 @@ def test_hhi_reference():
 
 
 def test_top_share_by_hand():
-    assert top_share(HAND, top=0.2) == approx(0.5)
-    assert top_share(HAND, top=0.4) == approx(0.8)
-    assert top_share(HAND, top=1.0) == approx(1.0)
-    assert top_share(HAND, top=0.01) == approx(0.5)  # at least one customer
-    assert top_share([5, 5, 10, 30, 50], top=0.3) == approx(0.8)  # ⌈1.5⌉ = 2 customers
+    assert top_share(HAND, share=0.2) == approx(0.5)
+    assert top_share(HAND, share=0.4) == approx(0.8)
+    assert top_share(HAND, share=1.0) == approx(1.0)
+    assert top_share(HAND, share=0.01) == approx(0.5)  # at least one customer
+    assert top_share([5, 5, 10, 30, 50], share=0.3) == approx(0.8)  # ⌈1.5⌉ = 2 customers
 
 
 def test_top_share_float_guard():
     # 0.7 * 10 is 7.000000000000001 in floats: still 7 customers, not 8
     values = list(range(1, 11))
-    assert top_share(values, top=0.7) == approx(sum(range(4, 11)) / 55)
-    assert concentration_summary(values, top=0.7)["top_n"] == 7
-    assert concentration_summary(HAND, top=0.2)["top_n"] == 1
-    assert concentration_summary(list(range(1, 4)), top=0.1 * 3)["top_n"] == 1  # 0.30000000000000004 * 3
+    assert top_share(values, share=0.7) == approx(sum(range(4, 11)) / 55)
+    assert concentration_summary(values, top_share=0.7)["top_n"] == 7
+    assert concentration_summary(HAND, top_share=0.2)["top_n"] == 1
+    assert concentration_summary(list(range(1, 4)), top_share=0.1 * 3)["top_n"] == 1  # 0.30000000000000004 * 3
 
 
 def test_share_of_customers_for_by_hand():
@@ -188,7 +188,7 @@ def test_zero_customers_stay_in_population():
     assert curve["customer_share"].tolist() == approx([0, 1 / 3, 2 / 3, 1])
     assert curve["value_share"].tolist() == approx([0, 0, 0, 1])
     assert gini([0, 0, 10]) == approx(2 / 3)
-    assert top_share([0, 0, 0, 0, 10], top=0.2) == 1.0
+    assert top_share([0, 0, 0, 0, 10], share=0.2) == 1.0
 
 
 def test_empty_and_zero_total_give_nan():
@@ -232,8 +232,8 @@ def test_bad_input_is_refused():
     with pytest.raises(ValueError, match="1-D"):
         gini([[1, 2], [3, 4]])
     for top in (0, 1.5, -0.2, float("nan"), True, "0.2"):
-        with pytest.raises(ValueError, match="top must be a share"):
-            top_share(HAND, top=top)
+        with pytest.raises(ValueError, match="share must be a share"):
+            top_share(HAND, share=top)
     with pytest.raises(ValueError, match="target must be a share"):
         share_of_customers_for(HAND, target=0)
 
@@ -314,7 +314,7 @@ def test_pareto_table_categorical_ids_tie_in_category_order():
 
 def test_pareto_table_other_value_and_id_columns():
     frame = pd.DataFrame({"client": ["x", "y"], "profit": [1.0, 3.0], "other": [0, 0]})
-    table = pareto_table(frame, value="profit", customer_col="client")
+    table = pareto_table(frame, value_col="profit", customer_col="client")
     assert list(table.columns) == ["client", "profit", "profit_rank", "profit_share", "cumulative_share",
                                    "abc_class"]
     assert table["client"].tolist() == ["y", "x"]
@@ -368,12 +368,12 @@ def test_concentration_summary_keys_and_hand_values():
 
 def test_concentration_summary_matches_individual_functions():
     values = np.random.default_rng(5).lognormal(5, 2, 1001) - 20  # some negative customers
-    summary = concentration_summary(values, top=0.1, target=0.9, a=0.7, b=0.9, major_threshold=0.01)
+    summary = concentration_summary(values, top_share=0.1, target=0.9, a=0.7, b=0.9, major_threshold=0.01)
     classes = abc_classes(values, a=0.7, b=0.9)
     clipped = concentration_values(values)
     assert summary["gini"] == pytest.approx(gini(values), rel=1e-12)
     assert summary["gini_corrected"] == pytest.approx(gini(values, corrected=True), rel=1e-12)
-    assert summary["top_share"] == pytest.approx(top_share(values, top=0.1), rel=1e-12)
+    assert summary["top_share"] == pytest.approx(top_share(values, share=0.1), rel=1e-12)
     assert summary["share_customers_for_target"] == share_of_customers_for(values, target=0.9)
     assert summary["hhi"] == pytest.approx(hhi(values), rel=1e-12)
     assert summary["n_major_customers"] == len(major_customers(values, threshold=0.01))
@@ -616,7 +616,7 @@ def test_pareto_table_shares_sum_to_one(values):
 def test_top_share_monotone_in_top(values, tops):
     if concentration_values(values).sum() <= 0:
         return
-    held = [top_share(values, top=top) for top in sorted(tops)]
+    held = [top_share(values, share=top) for top in sorted(tops)]
     assert all(later >= earlier for earlier, later in zip(held, held[1:], strict=False))
     assert 0 <= held[0] and held[-1] <= 1
 

@@ -368,7 +368,7 @@ def test_cost_breakdown(hand_pnl):
 
 def test_sensitivity_by_hand():
     tables = hand_tables()
-    table = sensitivity(tables, MODEL, AS_OF, factors=(1.0, 2.0), top=2)
+    table = sensitivity(tables, MODEL, AS_OF, factors=(1.0, 2.0), top_n=2)
     assert table["rate"].unique().tolist() == [
         "default_cogs_rate", "cogs_rate_by_category", "per_order", "per_line", "per_delivery", "per_return",
         "per_ticket", "per_service_minute", "capital_rate", "per_late_invoice", "per_customer"]

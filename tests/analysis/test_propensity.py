@@ -291,7 +291,7 @@ def test_top_factors_format_by_hand():
     assert out.loc["a", "meetings"] == pytest.approx(0.12) and out.loc["a", "role"] == pytest.approx(-0.08)
     assert out.loc["a", "top_factors"] == "+12 pts meetings=3; \u22128 pts role=student / intern; +5 pts budget=45,000"
     assert out.loc["b", "top_factors"] == ""  # the reference record: every contribution is 0
-    assert explain(hand, X, top=1).loc["a", "top_factors"] == "+12 pts meetings=3"
+    assert explain(hand, X, top_n=1).loc["a", "top_factors"] == "+12 pts meetings=3"
     # a reference given at call time replaces the stored one
     shifted = explain(hand, X, reference={"meetings": 3})
     assert shifted.loc["a", "meetings"] == pytest.approx(0.0)

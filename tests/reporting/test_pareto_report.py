@@ -31,7 +31,7 @@ def test_customer_revenue_excludes_cancelled_lines_and_adds_margin_and_attribute
 
 def test_findings_and_abc_summary(tables):
     per_customer = report.customer_revenue(tables)
-    table = pareto.pareto_table(per_customer, value="revenue")
+    table = pareto.pareto_table(per_customer, value_col="revenue")
     summary = pareto.concentration_summary(per_customer["revenue"])
     text = " ".join(report.findings(summary, table, "EUR"))
     # 50, 30, 10, 5, 0 -> 2 customers (40%) reach 80% (50+30 = 84.2%)
