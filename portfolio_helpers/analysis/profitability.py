@@ -1284,7 +1284,7 @@ def sensitivity(tables: Mapping[str, pd.DataFrame], model: CostModel, as_of=None
         value`` (the scaled rate; NaN for ``cogs_rate_by_category``, where every category
         rate is scaled), ``total_profit``, ``profit_change`` (vs the base model),
         ``n_unprofitable``, ``rank_correlation`` (Spearman correlation of customers'
-        profits with the base), ``top_overlap`` (Jaccard overlap of the ``top`` most
+        profits with the base), ``top_overlap`` (Jaccard overlap of the ``top_n`` most
         profitable customers with the base's) and ``unprofitable_overlap`` (Jaccard
         overlap of the unprofitable customers; 1.0 when both sets are empty).
 
