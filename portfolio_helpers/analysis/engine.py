@@ -31,6 +31,7 @@ import ibis.expr.types as ir
 import numpy as np
 import pandas as pd
 
+from portfolio_helpers.core.validation import require_columns
 from portfolio_helpers.core.vocabulary import CANCELLED, DAYS_PER_YEAR, RETURN_STATUSES
 
 __all__ = [
@@ -143,12 +144,10 @@ def table(frame: pd.DataFrame, columns: list[str], con=None) -> ir.Table:
 
     Raises
     ------
-    KeyError
-        Naming the missing columns and the available ones.
+    ColumnError
+        (a ``KeyError``) naming the missing columns and the available ones.
     """
-    missing = [col for col in columns if col not in frame.columns]
-    if missing:
-        raise KeyError(f"columns not in the frame: {', '.join(missing)}; available: {', '.join(frame.columns)}")
+    require_columns(frame, columns, table="transactions")
     # Only the needed columns cross into the engine; pandas 3 strings become plain str for Arrow.
     subset = frame[columns].copy()
     for col in subset.columns:

@@ -52,6 +52,7 @@ import numpy as np
 import pandas as pd
 
 from portfolio_helpers.analysis.engine import customer_values, period_bounds
+from portfolio_helpers.core.validation import require_columns
 from portfolio_helpers.core.vocabulary import UNKNOWN
 
 __all__ = [
@@ -128,15 +129,6 @@ def _check_abc(a, b) -> tuple[float, float]:
     if not a < b:
         raise ValueError(f"the ABC thresholds must satisfy 0 < a < b <= 1; got a={a!r}, b={b!r}")
     return float(a), float(b)
-
-
-def _require_columns(frame: pd.DataFrame, columns: Sequence[str]) -> None:
-    if not isinstance(frame, pd.DataFrame):
-        raise ValueError(f"expected a DataFrame with one row per customer, got {type(frame).__name__}")
-    missing = [col for col in columns if col not in frame.columns]
-    if missing:
-        available = ", ".join(map(str, frame.columns))
-        raise ValueError(f"columns not in the frame: {', '.join(missing)}; available: {available}")
 
 
 def _customer_index(values, index, n: int) -> pd.Index:
@@ -632,7 +624,7 @@ def pareto_table(
     4          c3     -4.0             5           0.00              1.00         C
     """
     a, b = _check_abc(a, b)
-    _require_columns(per_customer, [customer_col, value_col])
+    require_columns(per_customer, [customer_col, value_col], table="per-customer")
     ids = per_customer[customer_col]
     id_order = _check_customer_ids(ids, customer_col)
     true_values = _as_values(per_customer[value_col], name=f"column {value_col!r}")
@@ -789,7 +781,7 @@ def concentration_by(
     1         DE            1   20.0         0.20            0.25     False
     2  (unknown)            1    5.0         0.05            0.25     False
     """
-    _require_columns(per_customer, [customer_col, dimension, value_col])
+    require_columns(per_customer, [customer_col, dimension, value_col], table="per-customer")
     _check_share("dominance", dominance)
     _check_customer_ids(per_customer[customer_col], customer_col)
     frame = pd.DataFrame({
@@ -814,7 +806,7 @@ def dimension_hhi(table: pd.DataFrame) -> float:
     >>> round(dimension_hhi(pd.DataFrame({"country": ["FR", "DE"], "value": [75.0, 25.0]})))
     6250
     """
-    _require_columns(table, ["value"])
+    require_columns(table, ["value"], table="concentration")
     return hhi(table["value"])
 
 
@@ -856,7 +848,7 @@ def dimension_exposures(
     1   country  top_customers    US  900.0          0.9            3
     """
     dimensions = [dimensions] if isinstance(dimensions, str) else list(dimensions)
-    _require_columns(per_customer, [customer_col, value_col, *dimensions])
+    require_columns(per_customer, [customer_col, value_col, *dimensions], table="per-customer")
     _check_share("dominance", dominance)
     if isinstance(top_k, bool) or not isinstance(top_k, int | np.integer) or top_k < 2:
         raise ValueError(f"top_k must be an integer of at least 2, got {top_k!r}")

@@ -131,6 +131,7 @@ from portfolio_helpers.core.contract import normalize_label
 from portfolio_helpers.core.errors import ConfigError
 from portfolio_helpers.core.formatting import fmt_money
 from portfolio_helpers.core.presence import has_values
+from portfolio_helpers.core.validation import require_columns
 from portfolio_helpers.core.vocabulary import UNKNOWN
 
 __all__ = [
@@ -414,12 +415,7 @@ _DATE_COLUMNS = ("date", "due_date", "paid_date")
 
 
 def _require(frame, table: str, columns: Sequence[str]) -> pd.DataFrame:
-    if not isinstance(frame, pd.DataFrame):
-        raise ValueError(f"the {table} table must be a DataFrame, got {type(frame).__name__}")
-    missing = [col for col in columns if col not in frame.columns]
-    if missing:
-        raise ValueError(f"the {table} table has no {', '.join(missing)} column; it has "
-                         f"{', '.join(map(str, frame.columns))}")
+    require_columns(frame, columns, table=table)
     for col in _DATE_COLUMNS:
         if col in frame.columns and not pd.api.types.is_datetime64_any_dtype(frame[col]):
             raise ValueError(f"{table}.{col} must hold dates (datetime64), got dtype {frame[col].dtype}; "
@@ -960,11 +956,7 @@ def customers_without_transactions(tables: Mapping[str, pd.DataFrame]) -> pd.Dat
 
 
 def _require_pnl(pnl: pd.DataFrame, columns: Sequence[str]) -> None:
-    if not isinstance(pnl, pd.DataFrame):
-        raise ValueError(f"expected the DataFrame of customer_pnl, got {type(pnl).__name__}")
-    missing = [col for col in columns if col not in pnl.columns]
-    if missing:
-        raise ValueError(f"columns not in the P&L: {', '.join(missing)}; available: {', '.join(map(str, pnl.columns))}")
+    require_columns(pnl, columns, table="P&L (customer_pnl)")
     for col in columns:
         if col != "customer_id" and pnl[col].isna().any():
             raise ValueError(f"{col} has {int(pnl[col].isna().sum()):,} missing value(s)")
