@@ -73,7 +73,8 @@ def test_generator_single_day():
 
 
 # (the other named shapes run end to end through the CLI in test_shapes_cli.py)
-@pytest.mark.parametrize("name", ["customers_id_and_name", "leads_none_converted", "everything"])
+@pytest.mark.parametrize("name", ["customers_id_and_name", "leads_none_converted", "every_line_cancelled",
+                                  "everything"])
 def test_named_shape_completes_every_notebook(name, tmp_path):
     metrics = run_all_notebooks(NAMED_SHAPES[name], tmp_path)
     assert metrics["01_data_cleaning"]["n_transactions"] == len(shape_frames(NAMED_SHAPES[name])["transactions"])
