@@ -87,6 +87,9 @@ def test_missing_columns_are_said_in_plain_words(tmp_path):
     findings = "\n".join(namespace["findings"])
     assert "No e-mail column in the customers table: e-mail checks skipped" in findings
     assert "No phone column in the customers table" in findings
+    # the duplicate search had nothing to compare: it is said to be skipped, not to have found nothing
+    assert "the search for customers entered twice skipped" in findings
+    assert "No duplicate customer" not in findings
     assert "n_invalid_emails" not in json.loads((tmp_path / "out/metrics/01_data_cleaning.json").read_text())
 
 
