@@ -40,10 +40,13 @@ class Shape:
     n_leads: int = 0
     converted_share: float = 0.0  # share of leads that became customers (needs leads.customer_id)
     events_before_conversion: bool = True
+    all_cancelled: bool = False  # every line has status "cancelled" (needs the status column)
     seed: int = 0
 
     def describe(self) -> str:
         parts = [f"{self.n_customers} customer(s)", "one day" if self.single_day else "several days"]
+        if self.all_cancelled:
+            parts.append("every line cancelled")
         for table in self.tables:
             cols = self.columns.get(table, ())
             parts.append(f"{table}[{', '.join(cols) or 'required only'}]")
@@ -70,7 +73,8 @@ def _lines(shape: Shape, rng: np.random.Generator) -> pd.DataFrame:
                 "order_id": f"O{order:05d}", "quantity": int(rng.integers(1, 5)),
                 "product_id": f"P{int(rng.integers(1, 6))}", "category": ["hardware", "software"][j % 2],
                 "cost": round(amount * 0.6, 2), "discount": round(amount * 0.05, 2),
-                "status": ["completed", "completed", "returned", "cancelled"][int(rng.integers(0, 4))],
+                "status": "cancelled" if shape.all_cancelled else
+                ["completed", "completed", "returned", "cancelled"][int(rng.integers(0, 4))],
                 "channel": ["web", "store"][i % 2],
             })
     return pd.DataFrame(rows)
@@ -199,6 +203,7 @@ def shape_strategy(draw) -> Shape:
         n_leads=draw(st.integers(1, 60)) if has_leads else 0,
         converted_share=draw(st.sampled_from([0.0, 0.3, 1.0])) if has_leads else 0.0,
         events_before_conversion=draw(st.booleans()), seed=draw(st.integers(0, 1000)),
+        all_cancelled="status" in columns["transactions"] and draw(st.sampled_from([False, False, False, True])),
     )
 
 
@@ -218,6 +223,8 @@ NAMED_SHAPES: dict[str, Shape] = {
     "leads_converted_without_prior_event": Shape(
         n_customers=12, tables=("leads",), columns={"leads": ALL["leads"]}, n_leads=50, converted_share=1.0,
         events_before_conversion=False),
+    "every_line_cancelled": Shape(n_customers=3, lines_per_customer=(2,), columns={"transactions": ("status",)},
+                                  all_cancelled=True),
     "leads_enough_to_model": Shape(n_customers=20, lines_per_customer=(2, 5), tables=("customers", "leads"),
                                    columns={"customers": ("industry", "employees", "stage"), "leads": ALL["leads"]},
                                    n_leads=60, converted_share=0.5),

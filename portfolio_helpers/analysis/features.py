@@ -252,10 +252,11 @@ def customer_features(tables: dict, as_of, period_months: int = 12, pnl: pd.Data
         profit = pnl.drop_duplicates("customer_id").set_index("customer_id")[["profit", "profit_margin"]]
         out = out.join(profit, on="customer_id")
 
-    if "category" in lines.columns:
+    # (no customer at all when every line is cancelled: joining empty Arrow-backed keys fails)
+    if "category" in lines.columns and len(out):
         out = out.join(_category_shares(lines, ids), on="customer_id")
 
-    if tables.get("customers") is not None:
+    if tables.get("customers") is not None and len(out):
         out = out.join(_attributes(tables["customers"], as_of), on="customer_id")
     return out.reset_index(drop=True)
 

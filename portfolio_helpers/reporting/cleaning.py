@@ -158,11 +158,13 @@ def coverage(portfolio: Portfolio) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+# Columns the duplicate search compares records on (one of them is needed).
+_IDENTIFYING = ("name", "email", "phone", "address")
 # What notebook 01 does with each optional column; what it says when the column is missing.
 NEEDS = (
     Need("customers", ("email",), "e-mail checks"),
     Need("customers", ("phone",), "phone checks"),
-    Need("customers", ("name", "email", "phone", "address"), "the search for customers entered twice"),
+    Need("customers", _IDENTIFYING, "the search for customers entered twice"),
     Need("customers", ("customer_type", "country", "industry"),
          "revenue by customer type, country and industry"),
 )
@@ -342,10 +344,16 @@ def attribute_finding(by_value: pd.DataFrame, attribute: str, label: str) -> str
     return sentence + "."
 
 
-def duplicate_findings(result, n_records: int) -> list[str]:
-    """Sentences on the duplicate customers found (``result`` is a :class:`~portfolio_helpers.cleaning.dedup.DuplicateResult`)."""
+def duplicate_findings(result, n_records: int, customers: pd.DataFrame | None = None) -> list[str]:
+    """Sentences on the duplicate customers found (``result`` is a :class:`~portfolio_helpers.cleaning.dedup.DuplicateResult`).
+
+    With ``customers`` (the cleaned customers table) and none of its name, e-mail, phone or
+    address filled, nothing is said here: :func:`missing_input_notes` says the search was skipped.
+    """
     if result is None:
         return ["No customers table: duplicate customers cannot be looked for."]
+    if customers is not None and not present_columns(customers, _IDENTIFYING):
+        return []
     groups = result.groups
     n_groups = int(groups["group_id"].nunique()) if len(groups) else 0
     if not n_groups:
