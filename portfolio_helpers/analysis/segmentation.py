@@ -38,7 +38,10 @@ Pipeline of :func:`fit_segments`
    or :class:`~sklearn.mixture.GaussianMixture` with ``algorithm="gmm"``. Above
    :data:`MINIBATCH_ROWS` (200,000) rows, :class:`~sklearn.cluster.MiniBatchKMeans`
    (batches of 4,096, 3 initialisations) replaces ``KMeans``: within a few percent of the
-   same inertia, many times faster.
+   same inertia, many times faster. Below
+   :data:`~portfolio_helpers.analysis.threads.SINGLE_THREAD_ROWS` (100,000) rows the fits run
+   on one thread (:func:`~portfolio_helpers.analysis.threads.single_threaded`): same
+   clusters, much faster on a busy machine.
 
 Dropped features
 ----------------
@@ -52,8 +55,8 @@ margin of 40% for everyone when no cost is configured) would otherwise show up a
 Choosing k
 ----------
 For each k of ``k_range`` (2 to 8 by default): inertia (within-cluster sum of squares),
-silhouette (on a seeded sample of at most 10,000 rows), Calinski-Harabasz and
-Davies-Bouldin, plus two usability measures: ``smallest_share`` (the share of customers
+silhouette (on a seeded sample of at most 10,000 rows, the same sample for every k, whose
+pairwise distances are computed once for all k), Calinski-Harabasz and Davies-Bouldin, plus two usability measures: ``smallest_share`` (the share of customers
 in the smallest segment) and ``min_features_apart`` (over every pair of segments, the
 number of features on which the two differ by a standardized mean difference of at least
 :data:`DIFFERENCE_SMD` (0.5): the gap between the two segment means divided by the
@@ -72,6 +75,10 @@ by the same rule. The elbow of the inertia curve (kneedle) is reported beside.
 Two segments are often the strongest split (one-time against repeat buyers) but too
 coarse to act on: when the silhouette of k = 2 exceeds the best of 3 to 8 by at least
 :data:`TWO_WAY_MARGIN` (0.05), ``two_way`` reports it as a finding.
+
+The model of the chosen k is the one fitted while scoring it (same data, k and seed: the
+same model a refit would give); :func:`segment_customers` hands its labels to
+:func:`stability` as the reference partition instead of fitting it a third time.
 
 Finally, a segment smaller than :data:`MIN_SEGMENT_SHARE` of the customers (possible when
 ``k`` is imposed or no k of the range is usable) is merged: its customers join the
@@ -93,12 +100,12 @@ from sklearn.metrics import (
     adjusted_rand_score,
     calinski_harabasz_score,
     davies_bouldin_score,
-    silhouette_score,
 )
 from sklearn.mixture import GaussianMixture
 from sklearn.preprocessing import RobustScaler
 
 from portfolio_helpers.analysis.scoring import crm_prospects
+from portfolio_helpers.analysis.threads import single_threaded
 from portfolio_helpers.core.files import atomic_to_parquet
 
 __all__ = [
@@ -375,10 +382,64 @@ def _sample_index(n: int, seed: int, size: int = SILHOUETTE_SAMPLE) -> np.ndarra
 
 
 def _silhouette(X: np.ndarray, labels: np.ndarray, seed: int) -> float:
+    return _silhouettes(X, [labels], seed)[0]
+
+
+#: Bytes of the block of pairwise distances :func:`_silhouettes` holds at a time.
+_DISTANCE_BLOCK_BYTES = 64 * 2**20
+
+
+def _silhouettes(X: np.ndarray, label_sets: Sequence[np.ndarray], seed: int) -> list[float]:
+    """Mean silhouette of several labelings of the same rows, on one seeded sample.
+
+    The same value as ``sklearn.metrics.silhouette_score(X[idx], labels[idx])`` for each
+    labeling (``idx``: the seeded sample of at most :data:`SILHOUETTE_SAMPLE` rows), up to
+    the last bits of floating-point sums, but the pairwise distances of the sample are
+    computed once for all the labelings instead of once per labeling: for each block of
+    rows, the distances to every sampled row times the one-hot matrix of every labeling
+    give the sum of the distances to each cluster. A labeling with fewer than 2 clusters
+    in the sample, or as many clusters as sampled rows, gets ``NaN``.
+    """
     idx = _sample_index(len(X), seed)
-    if len(np.unique(labels[idx])) < 2 or len(idx) < 3:
-        return float("nan")
-    return float(silhouette_score(X[idx], labels[idx]))
+    sample = X[idx]
+    m = len(idx)
+    out = [float("nan")] * len(label_sets)
+    codes, valid = [], []
+    for position, labels in enumerate(label_sets):
+        values, code = np.unique(np.asarray(labels)[idx], return_inverse=True)
+        if m >= 3 and 2 <= len(values) <= m - 1:
+            codes.append(code.ravel())
+            valid.append(position)
+    if not valid:
+        return out
+    widths = [int(code.max()) + 1 for code in codes]
+    starts = np.concatenate([[0], np.cumsum(widths)])
+    onehot = np.zeros((m, starts[-1]))
+    for start, code in zip(starts, codes, strict=False):
+        onehot[np.arange(m), start + code] = 1.0
+    sums = np.empty((m, starts[-1]))
+    squares = np.einsum("ij,ij->i", sample, sample)
+    block = max(1, _DISTANCE_BLOCK_BYTES // (8 * m))
+    for first in range(0, m, block):
+        rows = slice(first, min(first + block, m))
+        # Euclidean distances as scikit-learn computes them: |x|^2 + |y|^2 - 2 x.y, clipped at 0.
+        distances = squares[rows, None] + squares[None, :] - 2.0 * (sample[rows] @ sample.T)
+        np.maximum(distances, 0.0, out=distances)
+        distances[np.arange(distances.shape[0]), np.arange(rows.start, rows.stop)] = 0.0
+        np.sqrt(distances, out=distances)
+        sums[rows] = distances @ onehot
+    everyone = np.arange(m)
+    for position, code, start, width in zip(valid, codes, starts, widths, strict=False):
+        counts = np.bincount(code, minlength=width).astype("float64")
+        to_cluster = sums[:, start:start + width]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            own = to_cluster[everyone, code] / (counts[code] - 1)  # a: mean distance within the own cluster
+            mean_to = to_cluster / counts
+            mean_to[everyone, code] = np.inf
+            nearest = mean_to.min(axis=1)  # b: mean distance to the nearest other cluster
+            values = np.nan_to_num((nearest - own) / np.maximum(own, nearest))  # 0 for a cluster of 1
+        out[position] = float(values.mean())
+    return out
 
 
 def _inertia(X: np.ndarray, labels: np.ndarray) -> float:
@@ -389,11 +450,11 @@ def _inertia(X: np.ndarray, labels: np.ndarray) -> float:
     return total
 
 
-def _scores(X: np.ndarray, labels: np.ndarray, seed: int) -> dict[str, float]:
+def _scores(X: np.ndarray, labels: np.ndarray) -> dict[str, float]:
+    """Inertia, Calinski-Harabasz and Davies-Bouldin (the silhouettes come from :func:`_silhouettes`)."""
     several = len(np.unique(labels)) >= 2
     return {
         "inertia": _inertia(X, labels),
-        "silhouette": _silhouette(X, labels, seed),
         "calinski_harabasz": float(calinski_harabasz_score(X, labels)) if several else float("nan"),
         "davies_bouldin": float(davies_bouldin_score(X, labels)) if several else float("nan"),
     }
@@ -731,36 +792,45 @@ def fit_segments(features: pd.DataFrame, numeric: Sequence[str] | None = None,
         raise ValueError("k is required when score_k=False")
 
     k_scores, suggested, reason, elbow, two_way = None, None, "k was given; no k was scored.", None, None
-    if score_k:
-        rows = []
-        for candidate in k_range:
-            candidate = int(candidate)
-            if not 2 <= candidate < n or candidate > n_distinct:
-                continue
-            _, labels = _fit_predict(X, candidate, algorithm, seed)
-            apart = _features_apart(X, labels, groups)
-            rows.append({"k": candidate, **_scores(X, labels, seed),
-                         "smallest_share": float(np.bincount(labels).min() / n),
-                         "min_features_apart": min((len(v) for v in apart.values()), default=0)})
-        if not rows:
-            raise ValueError(f"no k of k_range is between 2 and the number of distinct customers "
-                             f"({min(n - 1, n_distinct)})")
-        k_scores = pd.DataFrame(rows)
-        suggested, reason, elbow, two_way = _suggest_k(k_scores, actionable, min_share)
-        if k is not None and suggested is not None and k != suggested:
-            reason += f" k = {k} was imposed."
-    if k is None:
-        k = suggested if suggested is not None else 2
-    k = int(k)
-    if not 1 <= k <= n:
-        raise ValueError(f"k must be between 1 and the number of customers ({n}), got {k}")
-    model, raw = _fit_predict(X, k, algorithm, seed)
-    final, merged = merge_small_segments(X, _relabel_by_size(raw), min_share) if min_share > 0 \
-        else (_relabel_by_size(raw), [])
+    fits: dict[int, tuple[Any, np.ndarray]] = {}  # k -> (model, labels): the chosen k is not fitted twice
+    silhouettes: dict[int, float] = {}
+    with single_threaded(n):
+        if score_k:
+            rows = []
+            for candidate in k_range:
+                candidate = int(candidate)
+                if not 2 <= candidate < n or candidate > n_distinct or candidate in fits:
+                    continue
+                fits[candidate] = _fit_predict(X, candidate, algorithm, seed)
+                labels = fits[candidate][1]
+                apart = _features_apart(X, labels, groups)
+                rows.append({"k": candidate, **_scores(X, labels),
+                             "smallest_share": float(np.bincount(labels).min() / n),
+                             "min_features_apart": min((len(v) for v in apart.values()), default=0)})
+            if not rows:
+                raise ValueError(f"no k of k_range is between 2 and the number of distinct customers "
+                                 f"({min(n - 1, n_distinct)})")
+            silhouettes = dict(zip(fits, _silhouettes(X, [labels for _, labels in fits.values()], seed),
+                                   strict=True))
+            k_scores = pd.DataFrame(rows)
+            k_scores.insert(2, "silhouette", k_scores["k"].map(silhouettes))
+            suggested, reason, elbow, two_way = _suggest_k(k_scores, actionable, min_share)
+            if k is not None and suggested is not None and k != suggested:
+                reason += f" k = {k} was imposed."
+        if k is None:
+            k = suggested if suggested is not None else 2
+        k = int(k)
+        if not 1 <= k <= n:
+            raise ValueError(f"k must be between 1 and the number of customers ({n}), got {k}")
+        model, raw = fits[k] if k in fits else _fit_predict(X, k, algorithm, seed)
+        final, merged = merge_small_segments(X, _relabel_by_size(raw), min_share) if min_share > 0 \
+            else (_relabel_by_size(raw), [])
+        # without a merge the segments are the scored clusters renumbered: the same silhouette
+        silhouette = silhouettes[k] if k in silhouettes and not merged else _silhouette(X, final, seed)
     labels = pd.Series(final, index=features.index, name="segment")
     return SegmentationResult(
         labels=labels, k=int(labels.nunique()), model=model, matrix=matrix, k_scores=k_scores,
-        suggested_k=suggested, k_reason=reason, silhouette=_silhouette(X, labels.to_numpy(), seed),
+        suggested_k=suggested, k_reason=reason, silhouette=silhouette,
         algorithm=algorithm, seed=seed, numeric=prep.numeric, categorical=prep.categorical,
         preparation=prep, elbow_k=elbow, dropped=dropped, merged=merged, two_way=two_way, k_fitted=k,
     )
@@ -779,7 +849,7 @@ def _as_matrix(data, **prepare) -> np.ndarray:
 
 
 def stability(data, k: int, n_boot: int = 20, seed: int = 42, algorithm: str = "kmeans",
-              **prepare) -> dict[str, Any]:
+              reference: Sequence[int] | None = None, **prepare) -> dict[str, Any]:
     """Bootstrap stability of a clustering: do the clusters come back on resampled data?
 
     The model is fitted on all rows (reference labels), then ``n_boot`` times on a
@@ -799,6 +869,11 @@ def stability(data, k: int, n_boot: int = 20, seed: int = 42, algorithm: str = "
         Number of bootstrap refits.
     seed : int
         Seed of the bootstrap draws and of the models.
+    reference : array-like of int, optional
+        The labels of the model fitted on all rows with this ``k``, ``algorithm`` and
+        ``seed`` when the caller has them already (e.g. ``fit_segments(...).labels`` when
+        nothing was merged): the reference fit is then skipped. Any numbering of the same
+        partition gives the same result (the ARI ignores label names).
 
     Returns
     -------
@@ -818,14 +893,19 @@ def stability(data, k: int, n_boot: int = 20, seed: int = 42, algorithm: str = "
     n = len(X)
     if not 2 <= k < n:
         raise ValueError(f"k must be between 2 and {n - 1}, got {k}")
-    _, reference = _fit_predict(X, k, algorithm, seed)
+    if reference is not None and len(reference) != n:
+        raise ValueError(f"reference has {len(reference)} labels for {n} rows")
     rng = np.random.default_rng(seed)
     aris = []
-    for b in range(n_boot):
-        sample = rng.integers(0, n, size=n)
-        model = _make_model(k, algorithm, seed + b + 1, n)
-        model.fit(X[sample])
-        aris.append(float(adjusted_rand_score(reference, model.predict(X))))
+    with single_threaded(n):
+        if reference is None:
+            _, reference = _fit_predict(X, k, algorithm, seed)
+        reference = np.asarray(reference)
+        for b in range(n_boot):
+            sample = rng.integers(0, n, size=n)
+            model = _make_model(k, algorithm, seed + b + 1, n)
+            model.fit(X[sample])
+            aris.append(float(adjusted_rand_score(reference, model.predict(X))))
     mean_ari = round(float(np.mean(aris)), 6) if aris else float("nan")
     min_ari = round(float(np.min(aris)), 6) if aris else float("nan")
     warning = None
@@ -1411,8 +1491,10 @@ def segment_customers(features: pd.DataFrame, k: int | None = None, algorithm: s
     if n_distinct < ACTIONABLE_K[0]:
         return CustomerSegments(**base, skipped="too_few_distinct", needed=ACTIONABLE_K[0], n_distinct=n_distinct)
     result = fit_segments(features, k=k, algorithm=algorithm, seed=seed, categorical_weight=categorical_weight)
-    check = stability(result.matrix, result.k, n_boot=n_boot, seed=seed, algorithm=algorithm) \
-        if 2 <= result.k < n else None
+    # Nothing merged: the segments are the clusters of the fit stability would redo.
+    reference = result.labels.to_numpy() if not result.merged else None
+    check = stability(result.matrix, result.k, n_boot=n_boot, seed=seed, algorithm=algorithm,
+                      reference=reference) if 2 <= result.k < n else None
     profiled = [c for c in features.columns if c != "customer_id" and _is_numeric(features[c])]
     profiled = [c for c in profiled if c not in set(flat_features(features, profiled)["feature"])]
     profit_col = "profit" if "profit" in features.columns else None

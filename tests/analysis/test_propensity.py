@@ -340,3 +340,21 @@ def test_coefficients_and_permutation_importance(model_set, data):
     assert importance.set_index("feature").loc["constant", "importance"] == 0
     with pytest.raises(ValueError, match="no logistic regression"):
         coefficients(ModelSet(models={GBM: None}, cv_auc={GBM: 0.5}, best=GBM, numeric=["a"], categorical=[]))
+
+
+@pytest.mark.parametrize("name", [LOGISTIC, GBM])
+def test_permutation_importance_equals_scikit_learn(model_set, data, monkeypatch, name):
+    """Batched scoring gives scikit-learn's figures exactly, even split over several batches."""
+    from sklearn.inspection import permutation_importance
+
+    _, _, X_test, y_test = data
+    X_test = X_test.iloc[:300]
+    y_test = y_test[:300]
+    expected = permutation_importance(model_set.models[name], model_set.prepare(X_test), y_test,
+                                      scoring="roc_auc", n_repeats=4, random_state=11)
+    monkeypatch.setattr(propensity, "PERMUTATION_BATCH_ROWS", 300 * 3)  # 3 copies a batch: 20 in 7 batches
+    table = permutation_importance_table(model_set, X_test, y_test, name=name, seed=11, n_repeats=4)
+    table = table.set_index("feature").loc[NUMERIC + CATEGORICAL]
+    np.testing.assert_allclose(table["importance"], expected.importances_mean, rtol=0, atol=1e-12)
+    np.testing.assert_allclose(table["std"], expected.importances_std, rtol=0, atol=1e-12)
+    assert table["importance"].abs().max() > 0.01  # a real comparison, not zeros against zeros

@@ -7,12 +7,15 @@ import pandas as pd
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from sklearn.metrics import adjusted_rand_score
+from sklearn.metrics import adjusted_rand_score, silhouette_score
 
 from portfolio_helpers.analysis import engine
 from portfolio_helpers.analysis.segmentation import (
     FUNNEL_STAGES,
     LIFECYCLE_STAGES,
+    SILHOUETTE_SAMPLE,
+    _sample_index,
+    _silhouettes,
     fit_segments,
     knee_point,
     lifecycle_stages,
@@ -201,6 +204,42 @@ def test_stability_warns_without_structure():
 def test_stability_accepts_features(features):
     out = stability(features.head(400), k=3, n_boot=3)
     assert -1 <= out["mean_ari"] <= 1
+
+
+def test_stability_with_the_reference_of_the_fit_is_the_same(fitted):
+    """Handing over the fit's labels (any numbering) skips a refit and changes nothing."""
+    again = stability(fitted, k=fitted.k, n_boot=4)
+    renumbered = (fitted.labels.to_numpy() + 1) % fitted.k
+    assert stability(fitted, k=fitted.k, n_boot=4, reference=renumbered) == again
+    with pytest.raises(ValueError, match="reference has 3 labels"):
+        stability(fitted, k=fitted.k, n_boot=1, reference=[0, 1, 2])
+
+
+@settings(max_examples=25, deadline=None)
+@given(n=st.integers(3, 60), k=st.integers(2, 6), seed=st.integers(0, 10_000))
+def test_silhouettes_of_several_labelings_equal_scikit_learn(n, k, seed):
+    """One pass over the distances gives scikit-learn's silhouette of every labeling (singletons and
+    duplicated rows included); a labeling with one cluster, or one cluster per row, gets NaN."""
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, 3)).round(1)  # rounding makes duplicated rows likely
+    sets = [rng.integers(0, k, n), np.r_[np.zeros(n - 1, int), [1]], np.zeros(n, int), np.arange(n)]
+    got = _silhouettes(X, sets, seed=3)
+    for labels, value in zip(sets, got, strict=True):
+        if 2 <= len(np.unique(labels)) <= n - 1:
+            assert value == pytest.approx(silhouette_score(X, labels), abs=1e-12)
+        else:
+            assert np.isnan(value)
+
+
+def test_silhouettes_on_a_sample_of_a_large_table():
+    """Above SILHOUETTE_SAMPLE rows the silhouette is that of the seeded sample, for every labeling."""
+    rng = np.random.default_rng(5)
+    X = rng.normal(size=(SILHOUETTE_SAMPLE + 500, 2))
+    sets = [(X[:, 0] > 0).astype(int), (X[:, 1] > 0.5).astype(int) + (X[:, 0] > 1)]
+    idx = _sample_index(len(X), 7)
+    assert len(idx) == SILHOUETTE_SAMPLE
+    expected = [silhouette_score(X[idx], labels[idx]) for labels in sets]
+    assert _silhouettes(X, sets, seed=7) == pytest.approx(expected, abs=1e-12)
 
 
 # --------------------------------------------------------------------------------------------------
