@@ -24,12 +24,16 @@ def clean_sample(tmp_path_factory) -> Path:
     return folder
 
 
-def expected_metrics(transactions_csv: Path) -> dict:
-    """What notebook 01 must report, computed without any of the kit's loading code."""
+def expected_metrics(transactions_csv: Path, with_status: bool = True) -> dict:
+    """What notebook 01 must report, computed without any of the kit's loading code.
+
+    ``with_status=False``: the export the kit reads has no status column, so no line can be
+    known to be cancelled and every line counts as revenue.
+    """
     tx = pd.read_csv(transactions_csv, dtype={"customer_id": str, "order_id": str})
     tx["date"] = pd.to_datetime(tx["date"], format="%Y-%m-%d")
     kept = tx[tx["date"] <= AS_OF]
-    cancelled = kept["status"].eq("cancelled")
+    cancelled = kept["status"].eq("cancelled") if with_status else pd.Series(False, index=kept.index)
     revenue = kept[~cancelled]  # revenue: cancelled lines excluded, credit notes included
     # orders: a customer's lines sharing an order id; a line without one is an order of its own
     orders = revenue.groupby("customer_id")["order_id"].nunique().sum() + revenue["order_id"].isna().sum()
@@ -132,10 +136,12 @@ def to_french_export(clean_sample: Path, folder: Path) -> Path:
 def test_french_style_export_through_the_cli(clean_sample, tmp_path, capsys):
     config = to_french_export(clean_sample, tmp_path)
     raw_before = (tmp_path / "factures.csv").read_bytes()
-    code = main(["report", "--config", str(config), "--out", str(tmp_path / "reports")])
+    # Notebook 01 reads and reports the export; the analyses on these lines are covered by clean_run.
+    code = main(["report", "--config", str(config), "--out", str(tmp_path / "reports"), "--only", "01"])
     assert code == 0, capsys.readouterr().err
     run = json.loads((tmp_path / "reports" / "latest" / "run.json").read_text(encoding="utf-8"))
-    check_metrics(run["metrics"], expected_metrics(clean_sample / "transactions.csv"))
+    # The French export carries no status column: every line counts, cancelled ones included.
+    check_metrics(run["metrics"], expected_metrics(clean_sample / "transactions.csv", with_status=False))
     assert (tmp_path / "factures.csv").read_bytes() == raw_before
 
 
@@ -154,7 +160,8 @@ def test_bad_input_gives_one_clear_line_and_exit_2(clean_sample, tmp_path, capsy
 def test_dirty_sample_rejected_rows_are_reported(tmp_path):
     write_demo_data(tmp_path / "dirty", n_customers=250, seed=5, dirty=True)
     out = tmp_path / "reports"
-    code = main(["report", "--config", str(tmp_path / "dirty" / "portfolio.yml"), "--out", str(out)])
+    # Rejected rows are notebook 01's business (every notebook runs on the dirty bundled sample under nbval).
+    code = main(["report", "--config", str(tmp_path / "dirty" / "portfolio.yml"), "--out", str(out), "--only", "01"])
     assert code == 0
     run = json.loads((out / "latest" / "run.json").read_text(encoding="utf-8"))
     rejected = pd.read_csv(out / "latest" / "exports" / "rejected_rows.csv")
