@@ -115,7 +115,6 @@ Example
 from __future__ import annotations
 
 import dataclasses
-import difflib
 import math
 import os
 from collections.abc import Mapping, Sequence
@@ -131,7 +130,7 @@ from portfolio_helpers.core.contract import normalize_label
 from portfolio_helpers.core.errors import ConfigError
 from portfolio_helpers.core.formatting import fmt_money
 from portfolio_helpers.core.presence import has_values
-from portfolio_helpers.core.validation import require_columns
+from portfolio_helpers.core.validation import require_columns, suggest
 from portfolio_helpers.core.vocabulary import UNKNOWN
 
 __all__ = [
@@ -289,7 +288,7 @@ class CostModel:
         {'hardware': 1.0}
         """
         if name not in COST_KEYS:
-            raise ValueError(f"unknown rate {name!r} (rates: {', '.join(COST_KEYS)}){_suggest(name, COST_KEYS)}")
+            raise ValueError(f"unknown rate {name!r} (rates: {', '.join(COST_KEYS)}){suggest(name, COST_KEYS)}")
         if isinstance(factor, bool) or not isinstance(factor, Real) or not math.isfinite(factor) or factor < 0:
             raise ValueError(f"factor must be a finite number >= 0, got {factor!r}")
         if name == "cogs_rate_by_category":
@@ -307,11 +306,6 @@ class CostModel:
         if any(rate > 0 for rate in self.cogs_rate_by_category.values()):
             names.append("cogs_rate_by_category")
         return names + list(self.cost_to_serve_rates())
-
-
-def _suggest(name, options) -> str:
-    close = difflib.get_close_matches(str(name), list(options), n=1, cutoff=0.6)
-    return f"; did you mean '{close[0]}'?" if close else ""
 
 
 def _config_rate(value, where: str, key: str, fail) -> float:
@@ -362,7 +356,7 @@ def cost_model_from_config(section, config_path: str | os.PathLike | None = None
     >>> cost_model_from_config({"per_oder": 12}, "portfolio.yml")
     Traceback (most recent call last):
     ...
-    portfolio_helpers.core.errors.ConfigError: portfolio.yml: costs.per_oder: unknown key; did you mean 'per_order'? (allowed: default_cogs_rate, cogs_rate_by_category, per_order, per_line, per_delivery, per_return, per_ticket, per_service_minute, capital_rate, per_late_invoice, per_customer)
+    portfolio_helpers.core.errors.ConfigError: portfolio.yml: costs.per_oder: unknown key (did you mean 'per_order'?) (allowed: default_cogs_rate, cogs_rate_by_category, per_order, per_line, per_delivery, per_return, per_ticket, per_service_minute, capital_rate, per_late_invoice, per_customer)
     """
     source = str(config_path) if config_path is not None else "portfolio config"
 
@@ -376,7 +370,7 @@ def cost_model_from_config(section, config_path: str | os.PathLike | None = None
                             f"got {type(section).__name__} {section!r}")
     for key in section:
         if key not in COST_KEYS:
-            raise fail(f"costs.{key}", f"unknown key{_suggest(key, COST_KEYS)} (allowed: {', '.join(COST_KEYS)})")
+            raise fail(f"costs.{key}", f"unknown key{suggest(key, COST_KEYS)} (allowed: {', '.join(COST_KEYS)})")
     rates = {key: _config_rate(section[key], f"costs.{key}", key, fail)
              for key in ("default_cogs_rate", *SERVICE_RATES) if key in section}
     categories = section.get("cogs_rate_by_category")

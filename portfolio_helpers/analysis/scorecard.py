@@ -98,7 +98,6 @@ Grades and grid cells are decided on the scores as shown (rounded to 0.1).
 
 from __future__ import annotations
 
-import difflib
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -109,6 +108,7 @@ import pandas as pd
 
 from portfolio_helpers.core.config import check_known_keys
 from portfolio_helpers.core.errors import ConfigError
+from portfolio_helpers.core.validation import suggest
 
 __all__ = [
     "Decay",
@@ -143,11 +143,6 @@ EN_DASH = "\u2013"
 
 
 # --------------------------------------------------------------------------- helpers
-
-def _did_you_mean(name, options) -> str:
-    close = difflib.get_close_matches(str(name), [str(o) for o in options], n=1)
-    return f" (did you mean {close[0]!r}?)" if close else ""
-
 
 def _is_number(value) -> bool:
     return isinstance(value, Real) and not isinstance(value, bool) and math.isfinite(value)
@@ -670,7 +665,7 @@ class Scorecard:
         for c in self.criteria:
             if c.label == label:
                 return c
-        raise KeyError(f"no criterion labelled {label!r}{_did_you_mean(label, [c.label for c in self.criteria])}")
+        raise KeyError(f"no criterion labelled {label!r}{suggest(label, [c.label for c in self.criteria])}")
 
     def with_points(self, changes: Mapping[str, float]) -> Scorecard:
         """A copy with the points of some criteria changed (``points_each`` for per-event rules).
@@ -687,7 +682,7 @@ class Scorecard:
         labels = [c.label for c in self.criteria]
         for label, points in changes.items():
             if label not in labels:
-                raise ValueError(f"no criterion labelled {label!r}{_did_you_mean(label, labels)}; "
+                raise ValueError(f"no criterion labelled {label!r}{suggest(label, labels)}; "
                                  f"labels: {', '.join(labels)}")
             if not _is_number(points):
                 raise ValueError(f"points for {label!r} must be a number, got {points!r}")
@@ -837,7 +832,7 @@ def scorecard_from_config(section, where: str = "scoring") -> Scorecard:
 
 def _entity_ids(attributes: pd.DataFrame, id_col: str) -> pd.Index:
     if id_col not in attributes.columns:
-        raise ValueError(f"attributes has no id column {id_col!r}{_did_you_mean(id_col, attributes.columns)}; "
+        raise ValueError(f"attributes has no id column {id_col!r}{suggest(id_col, attributes.columns)}; "
                          f"columns: {', '.join(map(str, attributes.columns))}")
     ids = pd.Index(attributes[id_col])
     if not ids.is_unique:
@@ -1005,7 +1000,7 @@ def _evaluate(card: Scorecard, attributes: pd.DataFrame, events: pd.DataFrame | 
         if c.column is not None and c.column not in attributes.columns and c.column not in PSEUDO_COLUMNS:
             options = available + list(PSEUDO_COLUMNS)
             raise ConfigError(f"{c.where}: column {c.column!r} is not in the attributes"
-                              f"{_did_you_mean(c.column, options)}; available: {', '.join(options)}")
+                              f"{suggest(c.column, options)}; available: {', '.join(options)}")
     users = [c for c in criteria if c.event is not None
              or (c.column in PSEUDO_COLUMNS and c.column not in attributes.columns)]
     ev = None

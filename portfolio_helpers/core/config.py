@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import codecs
 import datetime as dt
-import difflib
 import json
 import os
 from dataclasses import dataclass, field
@@ -34,6 +33,7 @@ import yaml
 
 from portfolio_helpers.core.contract import ANSWER_KEY_SECTIONS, TABLES
 from portfolio_helpers.core.errors import ConfigError
+from portfolio_helpers.core.validation import suggest
 
 __all__ = ["TableSource", "PortfolioConfig", "load_config", "READ_OPTIONS", "TOP_LEVEL_KEYS"]
 
@@ -80,11 +80,6 @@ class PortfolioConfig:
         return self.path.parent
 
 
-def _suggest(name: str, options) -> str:
-    close = difflib.get_close_matches(str(name), list(options), n=1, cutoff=0.6)
-    return f"; did you mean '{close[0]}'?" if close else ""
-
-
 def check_known_keys(keys, known, where: str) -> None:
     """Raise a :class:`ConfigError` naming the first key not in ``known``, with a suggestion.
 
@@ -96,9 +91,7 @@ def check_known_keys(keys, known, where: str) -> None:
     unknown = [key for key in keys if key not in known]
     if unknown:
         key = unknown[0]
-        close = difflib.get_close_matches(str(key), [str(k) for k in known], n=1)
-        hint = f" (did you mean {close[0]!r}?)" if close else ""
-        raise ConfigError(f"{where}: unknown key {key!r}{hint}; expected one of: {', '.join(map(str, known))}")
+        raise ConfigError(f"{where}: unknown key {key!r}{suggest(key, known)}; expected one of: {', '.join(map(str, known))}")
 
 
 def _fail(config_path: Path, where: str, message: str) -> ConfigError:
@@ -171,7 +164,7 @@ def _table_source(name: str, spec: Any, config_path: Path) -> TableSource:
     for key in spec:
         if key not in TABLE_KEYS:
             raise _fail(config_path, f"{where}.{key}",
-                        f"unknown key (allowed: {', '.join(TABLE_KEYS)}){_suggest(key, TABLE_KEYS)}")
+                        f"unknown key (allowed: {', '.join(TABLE_KEYS)}){suggest(key, TABLE_KEYS)}")
     if not spec.get("path"):
         raise _fail(config_path, where, "'path' is missing")
     path = Path(os.path.expanduser(str(spec["path"])))
@@ -186,7 +179,7 @@ def _table_source(name: str, spec: Any, config_path: Path) -> TableSource:
     for key, value in read.items():
         if key not in READ_OPTIONS:
             options = ", ".join(READ_OPTIONS)
-            raise _fail(config_path, f"{where}.read.{key}", f"unknown option (allowed: {options}){_suggest(key, READ_OPTIONS)}")
+            raise _fail(config_path, f"{where}.read.{key}", f"unknown option (allowed: {options}){suggest(key, READ_OPTIONS)}")
         if key == "decimal" and value not in (".", ","):
             raise _fail(config_path, f"{where}.read.decimal", f"must be '.' or ',', got {value!r}")
         if key == "dayfirst" and not isinstance(value, bool):
@@ -216,7 +209,7 @@ def _table_source(name: str, spec: Any, config_path: Path) -> TableSource:
                         f"(known: {', '.join(table.column_names)}"
                         + (f"; and the {table.attributes_of} attributes the lines may repeat: "
                            f"{', '.join(table.attribute_columns)}" if table.attributes_of else "")
-                        + f"){_suggest(canonical, known)}")
+                        + f"){suggest(canonical, known)}")
         if source is None or str(source).strip() == "":
             raise _fail(config_path, f"{where}.columns.{canonical}", "the source column name is empty")
     return TableSource(name, path.resolve(), dict(read), {str(k): str(v) for k, v in columns.items()})
@@ -266,7 +259,7 @@ def load_config(path: str | os.PathLike) -> PortfolioConfig:
     for key in data:
         if key not in TOP_LEVEL_KEYS:
             raise _fail(config_path, str(key),
-                        f"unknown section (allowed: {', '.join(TOP_LEVEL_KEYS)}){_suggest(key, TOP_LEVEL_KEYS)}")
+                        f"unknown section (allowed: {', '.join(TOP_LEVEL_KEYS)}){suggest(key, TOP_LEVEL_KEYS)}")
 
     tables_spec = data.get("tables")
     if not isinstance(tables_spec, dict) or not tables_spec:
@@ -274,7 +267,7 @@ def load_config(path: str | os.PathLike) -> PortfolioConfig:
     for name in tables_spec:
         if name not in TABLES:
             raise _fail(config_path, f"tables.{name}",
-                        f"unknown table (known: {', '.join(TABLES)}){_suggest(name, TABLES)}")
+                        f"unknown table (known: {', '.join(TABLES)}){suggest(name, TABLES)}")
     if "transactions" not in tables_spec:
         raise _fail(config_path, "tables", "the 'transactions' table is required")
 

@@ -466,7 +466,7 @@ def test_config_defaults():
 
 
 @pytest.mark.parametrize(("section", "where", "expected"), [
-    ({"per_oder": 12}, "costs.per_oder", "unknown key; did you mean 'per_order'? (allowed: default_cogs_rate, "),
+    ({"per_oder": 12}, "costs.per_oder", "unknown key (did you mean 'per_order'?) (allowed: default_cogs_rate, "),
     ({"shipping": 4.5}, "costs.shipping", "unknown key (allowed: default_cogs_rate, cogs_rate_by_category"),
     ({"per_line": "1,5"}, "costs.per_line", "expected a number >= 0 in the report currency, e.g. 12.0, got text '1,5'"),
     ({"per_line": True}, "costs.per_line", "got bool True"),
