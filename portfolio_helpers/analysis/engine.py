@@ -164,6 +164,7 @@ def execute(expr: ir.Table, con=None) -> pd.DataFrame:
 
 
 _LINE = "_line"  # position of a line, the order key of a line without order id
+_FIRST_LINE = "_first_line"  # position of an order's first line: the last tie-break of a deterministic order
 
 
 def _order_columns(transactions: pd.DataFrame, order_col: str | None) -> str | None:
@@ -188,7 +189,7 @@ def _order_keys(t: ir.Table, customer_col: str, order_col: str | None) -> dict:
 def _orders_expr(t: ir.Table, customer_col: str, date_col: str, amount_col: str, order_col: str | None) -> ir.Table:
     """One row per customer and order: ``customer_id, order_id, date, amount, n_lines`` (see :func:`orders`)."""
     grouped = t.group_by(**_order_keys(t, customer_col, order_col)).aggregate(
-        date=t[date_col].min(), amount=t[amount_col].sum(), n_lines=t.count())
+        date=t[date_col].min(), amount=t[amount_col].sum(), n_lines=t.count(), **{_FIRST_LINE: t[_LINE].min()})
     return grouped.drop(_LINE)
 
 
@@ -206,7 +207,9 @@ def _string_ids(result: pd.DataFrame, column: str) -> None:
 
 
 def _orders_frame(expr: ir.Table, con) -> pd.DataFrame:
-    result = execute(expr.order_by(["customer_id", "date", "order_id"]), con)
+    # Orders on the same day without an order id are ordered by their first line in the input, so
+    # the result does not depend on how the engine scheduled the aggregation.
+    result = execute(expr.order_by(["customer_id", "date", "order_id", _FIRST_LINE]).drop(_FIRST_LINE), con)
     _string_ids(result, "customer_id")
     result["n_lines"] = result["n_lines"].astype("int64")
     result["amount"] = result["amount"].astype("float64")

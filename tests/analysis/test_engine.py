@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from portfolio_helpers.analysis import engine
 from portfolio_helpers.analysis.engine import (
     connect,
     customer_summary,
@@ -302,3 +303,14 @@ def test_revenue_by_attribute_matches_pandas(big):
     np.testing.assert_allclose(got["revenue_share"].to_numpy(), (expected["revenue"] / tx["amount"].sum()).to_numpy(),
                                rtol=1e-9)
     assert result["revenue"].is_monotonic_decreasing
+
+
+def test_orders_on_the_same_day_without_order_id_keep_the_input_order():
+    # 20,000 line-orders on one day: the engine aggregates in parallel, the result must not depend on it.
+    n = 20_000
+    tx = pd.DataFrame({"customer_id": ["a"] * n, "date": pd.Timestamp("2025-03-01"),
+                       "amount": np.arange(n, 0, -1, dtype=float)})
+    first = engine.orders(tx)
+    assert first["amount"].tolist() == tx["amount"].tolist()
+    for _ in range(3):
+        pd.testing.assert_frame_equal(engine.orders(tx), first)
