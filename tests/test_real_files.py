@@ -130,3 +130,19 @@ def test_cdnow_report_figures(cdnow):
     expected = cdnow_expected()
     assert expected["n_transactions"] == 69_659 and expected["n_customer_ids"] == 23_570
     check_figures(cdnow, expected)
+
+
+@pytest.mark.parametrize("name", ["online_retail", "cdnow"])
+def test_exported_customer_figures_equal_their_single_definition(name, request):
+    """customers.csv of the real-file reports: every defined figure equals the definition (plain pandas on the
+    typed transactions the report saved), to the cent for money."""
+    from portfolio_helpers.analysis.profitability import load_cost_model
+    from test_definitions import check_against_reference, reference_figures
+
+    report = request.getfixturevalue(name)
+    out = report["out"] / "latest"
+    transactions = pd.read_parquet(out / "data" / "transactions.parquet")
+    reference = reference_figures(transactions, report["run"]["as_of"], load_cost_model(DATA / name / "portfolio.yml"))
+    exported = pd.read_csv(out / "exports" / "customers.csv", dtype={"customer_id": str}).set_index("customer_id")
+    checked = check_against_reference(exported, reference, f"{name} customers.csv", money_abs=0.005 + 1e-9)
+    assert {"revenue", "frequency", "recency_days", "cogs", "gross_margin"} <= set(checked), checked
