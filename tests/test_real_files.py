@@ -136,8 +136,9 @@ def test_cdnow_report_figures(cdnow):
 def test_exported_customer_figures_equal_their_single_definition(name, request):
     """customers.csv of the real-file reports: every defined figure equals the definition (plain pandas on the
     typed transactions the report saved), to the cent for money."""
-    from portfolio_helpers.analysis.profitability import load_cost_model
     from test_definitions import check_against_reference, reference_figures
+
+    from portfolio_helpers.analysis.profitability import load_cost_model
 
     report = request.getfixturevalue(name)
     out = report["out"] / "latest"
