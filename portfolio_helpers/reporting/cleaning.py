@@ -54,6 +54,11 @@ TABLE_PURPOSE = {
 }
 
 
+def _cents(total) -> float:
+    """A money total as recorded in ``run.json`` and shown: to the cent, without float noise."""
+    return round(float(total), 2)
+
+
 def load_overview(portfolio: Portfolio) -> dict:
     """Headline figures of the loaded transactions.
 
@@ -71,8 +76,8 @@ def load_overview(portfolio: Portfolio) -> dict:
         "n_transactions": len(tx),
         "n_customer_ids": int(tx["customer_id"].nunique()),
         "n_orders": engine.order_count(revenue),
-        "revenue_total": float(revenue["amount"].sum()),
-        "credit_notes_total": float(revenue.loc[credit, "amount"].sum()),
+        "revenue_total": _cents(revenue["amount"].sum()),
+        "credit_notes_total": _cents(revenue.loc[credit, "amount"].sum()),
         "n_credit_note_lines": int(credit.sum()),
         "period_start": tx["date"].min().normalize(),
         "period_end": tx["date"].max().normalize(),
@@ -82,12 +87,12 @@ def load_overview(portfolio: Portfolio) -> dict:
     }
     cancelled = engine.cancelled_lines(tx)
     overview["n_cancelled_lines"] = len(cancelled)
-    overview["cancelled_total"] = float(cancelled["amount"].sum())
+    overview["cancelled_total"] = _cents(cancelled["amount"].sum())
     if "customer_known" in tx.columns:
         unknown = ~revenue["customer_known"].astype(bool)
         overview["n_unknown_customer_lines"] = int(unknown.sum())
         overview["n_unknown_customer_ids"] = int(revenue.loc[unknown, "customer_id"].nunique())
-        overview["unknown_customer_revenue"] = float(revenue.loc[unknown, "amount"].sum())
+        overview["unknown_customer_revenue"] = _cents(revenue.loc[unknown, "amount"].sum())
     return overview
 
 

@@ -591,3 +591,17 @@ def test_headless_runs_switch_interactive_notebooks_to_static(tmp_path):
     assert "interactive" not in params["01_a"] and params["02_b"]["interactive"] is False
     forced = resolve_parameters(notebooks, declared, injected, {"interactive": True})
     assert forced["02_b"]["interactive"] is True
+
+
+def test_papermill_parses_every_parameter_line(caplog):
+    """A parameter papermill cannot parse is only a warning (and noise on every run): none may be left."""
+    import logging
+
+    import papermill as pm
+
+    notebooks = sorted((Path(__file__).resolve().parents[2] / "notebooks").glob("*.ipynb"))
+    assert notebooks
+    with caplog.at_level(logging.WARNING, logger="papermill"):
+        for notebook in notebooks:
+            pm.inspect_notebook(str(notebook))
+    assert not [r.getMessage() for r in caplog.records if "Unable to parse" in r.getMessage()]
