@@ -23,7 +23,7 @@ report: $(STAMP)
 test: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/lint-imports
-	MPLBACKEND=Agg $(BIN)/python -m pytest -q -p no:cacheprovider --doctest-modules portfolio_helpers tests
+	MPLBACKEND=Agg $(BIN)/python -m pytest -q -p no:cacheprovider -n auto --dist loadfile --doctest-modules portfolio_helpers tests
 	MPLBACKEND=Agg $(BIN)/python -m pytest -q -p no:cacheprovider --nbval-lax --nbval-current-env notebooks
 
 lint: $(STAMP)

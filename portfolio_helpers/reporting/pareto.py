@@ -152,7 +152,7 @@ def abc_summary(table: pd.DataFrame, value: str = "revenue") -> pd.DataFrame:
     out = pd.DataFrame({
         "class": grouped.index.astype(str),
         "customers": grouped["customers"].to_numpy(),
-        "share of customers": grouped["customers"].to_numpy() / total_customers,
+        "share of customers": grouped["customers"].to_numpy() / total_customers if total_customers else float("nan"),
         value: grouped["value"].to_numpy(),
         f"share of {value}": grouped["value"].to_numpy() / total_value if total_value else float("nan"),
         f"average {value} per customer": (grouped["value"] / grouped["customers"].where(grouped["customers"] > 0))
