@@ -1959,7 +1959,7 @@ def _add_voice(tables: dict[str, pd.DataFrame], truth: dict[str, Any], records: 
     """Survey answers (NPS) with a planted link to later churn, and contact preferences with consent.
 
     Answers come 3 to 30 days after one of the customer's orders. An answer after which the customer
-    places no order for a year (in the data) draws its group from ``SCORE_GROUP_SHARE["churns"]``,
+    places no order for a year (in the data; in its last year, only by a customer who stopped buying) draws its group from ``SCORE_GROUP_SHARE["churns"]``,
     the others from ``SCORE_GROUP_SHARE["stays"]``: detractors churn more, by construction. Contact
     preferences go on every customer record as four new columns (duplicates copy their original's).
     """
@@ -1976,8 +1976,11 @@ def _add_voice(tables: dict[str, pd.DataFrame], truth: dict[str, Any], records: 
     day = day + rng.integers(3, 31, person.size)
     inside = day <= calendar.last_day
     person, day = person[inside], day[inside]
-    churns = np.array([not ((order_days[p] > d) & (order_days[p] <= d + 365)).any()
+    silent = np.array([not ((order_days[p] > d) & (order_days[p] <= d + 365)).any()
                        for p, d in zip(person, day, strict=True)], dtype=bool)
+    # Near the end a year of silence cannot be seen yet: there only customers who stopped buying count.
+    stopped = people["window_hi"].to_numpy()[person] < calendar.last_day - 30
+    churns = silent & ((day + 365 <= calendar.last_day) | stopped)
     shares = np.where(churns[:, None], SCORE_GROUP_SHARE["churns"], SCORE_GROUP_SHARE["stays"])
     group = _choose(shares, rng)  # 0 detractor, 1 passive, 2 promoter
     detractor_score = _choose(np.tile(np.arange(1, 8) / 28, (person.size, 1)), rng)
@@ -2009,8 +2012,8 @@ def _add_voice(tables: dict[str, pd.DataFrame], truth: dict[str, Any], records: 
     churned_ids = sorted({id_of_person[p] for p in person[churns]})
     section = {
         "scale": "nps",
-        "rule": ("answers 3-30 days after an order; an answer followed by no order for 365 days (in the data) "
-                 "draws its group (detractor 0-6, passive 7-8, promoter 9-10) with shares "
+        "rule": ("answers 3-30 days after an order; an answer followed by no order for 365 days (in the data; "
+                 "in the last year of data, only by a customer who stopped buying) draws its group (detractor 0-6, passive 7-8, promoter 9-10) with shares "
                  f"{list(SCORE_GROUP_SHARE['churns'])}, any other with {list(SCORE_GROUP_SHARE['stays'])}"),
         "n_answers": int(len(feedback)),
         "n_respondents": int(feedback["customer_id"].nunique()),
