@@ -198,9 +198,16 @@ def voice_results(tables: dict, config: PortfolioConfig, as_of, output_dir: str 
     if has_values(owners, "owner"):
         listed.insert(1, "owner", listed["customer_id"].map(owners.drop_duplicates("customer_id")
                                                              .set_index("customer_id")["owner"]))
+    listed["score"] = _whole_scores(listed["score"])
     result.n_detractors_listed = len(listed)
     result.detractors = reachable(listed, tables, output_dir, "valuable_detractors")
     return result
+
+
+def _whole_scores(scores: pd.Series) -> pd.Series:
+    """Scores as whole numbers when they all are (``9``, not ``9.0``, in tables and exports)."""
+    whole = scores.dropna()
+    return scores.round().astype("Int64") if (whole % 1 == 0).all() else scores
 
 
 def voice_metrics(result: VoiceResults, output_dir: str | os.PathLike) -> dict[str, float | int]:
@@ -324,8 +331,10 @@ def findings(result: VoiceResults, currency: str) -> list[str]:
     listed, kept = result.n_detractors_listed, result.detractors
     if listed:
         revenue = float(kept["revenue"].sum()) if len(kept) else 0.0
-        out.append(f"**{plural(listed, 'valuable customer')}** (top 10% by revenue) gave a "
-                   f"{' or '.join(satisfaction.LOW_GROUPS)} score last; {fmt_int(len(kept))} may be contacted "
+        scale = result.scale
+        low = "detractor score (0–6)" if scale.is_nps else f"dissatisfied score ({scale.low}–{scale.low + 1})"
+        out.append(f"**{plural(listed, 'valuable customer')}** (top 10% by revenue) gave a {low} last; "
+                   f"{fmt_int(len(kept))} may be contacted "
                    f"({fmt_money(revenue, currency)} of revenue), listed below and in "
                    f"`exports/valuable_detractors.csv`.")
     else:
@@ -419,7 +428,7 @@ def customer_export(result: VoiceResults) -> pd.DataFrame | None:
     if not result.has_feedback:
         return None
     latest = result.latest
-    return pd.DataFrame({"customer_id": latest["customer_id"], "last_score": latest["score"],
+    return pd.DataFrame({"customer_id": latest["customer_id"], "last_score": _whole_scores(latest["score"]),
                          "last_score_date": latest["date"].dt.strftime("%Y-%m-%d"), "answer_group": latest["group"]})
 
 
@@ -456,6 +465,10 @@ def contact_text(result: VoiceResults, output_dir: str | os.PathLike) -> str:
     unknown = [column_label(c) for c in ("consent_email", "consent_phone") if c not in known]
     if unknown:
         text += f" Not known, so not filtered: {' and '.join(unknown)}."
+    blind = [_LIST_TITLES.get(name, name) for name in log.loc[~log["consent_known"].astype(bool), "list"].unique()]
+    if blind:
+        text += (f" Consent is not known for the {' and '.join(blind)} (their table has no consent or do-not-contact "
+                 f"column), so they were not filtered.")
     return text
 
 
