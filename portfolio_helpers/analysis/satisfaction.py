@@ -331,10 +331,18 @@ def behaviour_after(feedback: pd.DataFrame, transactions: pd.DataFrame, as_of, s
     latest = _latest(complete, scale, customer_col, date_col, score_col)
     columns = ["customer_id", "date", "score", "group"]
     out = latest[columns].copy()
+    counts = ["orders_before", "orders_after", "revenue_before", "revenue_after", "churned"]
+    if out.empty:  # no answer old enough for its window to be complete
+        return out.assign(**{column: pd.Series(dtype="bool" if column == "churned" else
+                                               "float64" if column.startswith("revenue") else "int64")
+                             for column in counts})
     lines = engine.revenue_lines(transactions)
     lines = lines[lines["customer_id"].isin(set(out["customer_id"]))]
-    orders = engine.orders(lines)
-    purchases = engine.deliveries(lines)
+    if len(lines):
+        orders, purchases = engine.orders(lines), engine.deliveries(lines)
+    else:  # nobody who answered early enough bought anything: no order on either side
+        orders = purchases = pd.DataFrame({"customer_id": pd.Series(dtype="string"),
+                                           "date": pd.Series(dtype="datetime64[ns]"), "amount": pd.Series(dtype=float)})
     answered = out.set_index("customer_id")["date"]
     for name, frame in (("orders", orders), ("purchases", purchases)):
         frame = frame.assign(answer=frame["customer_id"].map(answered))
@@ -347,8 +355,7 @@ def behaviour_after(feedback: pd.DataFrame, transactions: pd.DataFrame, as_of, s
                 revenue = frame[mask].groupby("customer_id")["amount"].sum()
                 out[f"revenue_{side}"] = out["customer_id"].map(revenue).fillna(0.0).astype("float64").to_numpy()
     out["churned"] = out.pop("purchases_after") == 0
-    return out.drop(columns="purchases_before")[[*columns, "orders_before", "orders_after", "revenue_before",
-                                                 "revenue_after", "churned"]]
+    return out.drop(columns="purchases_before")[[*columns, *counts]]
 
 
 def behaviour_summary(after: pd.DataFrame, scale: FeedbackScale, window_days: int = 365) -> pd.DataFrame:

@@ -104,3 +104,42 @@ def test_notebook_08_without_feedback_says_what_it_would_add(tmp_path):
     text = " ".join(voice.findings(namespace["voice"], "EUR"))
     assert "No survey answers" in text and "valuable customers whose last answer was a low score" in text
     assert "Consent is not known" in voice.contact_text(namespace["voice"], out)
+
+
+def config_with(sections: dict):
+    from portfolio_helpers.core.config import PortfolioConfig
+
+    return PortfolioConfig(path=Path("portfolio.yml"), name="t", currency="EUR", as_of=None, seed=1,
+                           pseudonymize=False, tables={}, sections=sections)
+
+
+TX = pd.DataFrame({"customer_id": ["a", "b", "c"], "amount": [10.0, 20.0, 30.0],
+                   "date": pd.to_datetime(["2025-01-01", "2025-06-01", "2025-12-01"])})
+SMALL_SHAPES = {
+    "one answer": pd.DataFrame({"customer_id": ["a"], "date": ["2025-02-01"], "score": [3.0]}),
+    "answers from unknown customers only": pd.DataFrame({"customer_id": ["x", "y"], "date": ["2025-02-01"] * 2,
+                                                         "score": [9.0, 10.0]}),
+    "every answer too recent to follow": pd.DataFrame({"customer_id": ["a", "b", "c"], "score": [0.0, 5.0, 10.0],
+                                                       "date": ["2025-12-20"] * 3}),
+    "one day, csat": pd.DataFrame({"customer_id": ["a", "b", "c"], "date": ["2025-03-01"] * 3, "score": [5.0, 1, 3]}),
+}
+
+
+@pytest.mark.parametrize("name", sorted(SMALL_SHAPES))
+def test_small_feedback_shapes_complete(name, tmp_path):
+    import matplotlib.pyplot as plt
+
+    feedback = SMALL_SHAPES[name].assign(date=lambda f: pd.to_datetime(f["date"]))
+    scale = {"scale": "csat"} if "csat" in name else {"scale": "nps"}
+    result = voice.voice_results({"transactions": TX, "feedback": feedback}, config_with({"feedback": scale}),
+                                 pd.Timestamp("2025-12-31"), tmp_path)
+    assert result.has_feedback
+    text = " ".join(voice.findings(result, "EUR")) + voice.contact_text(result, tmp_path)
+    assert "Consent is not known" in text
+    metrics = voice.voice_metrics(result, tmp_path)
+    assert ("nps" in metrics) != ("csat_mean" in metrics) and metrics["n_excluded_no_consent"] == 0
+    voice.trend_figure(result), voice.behaviour_figure(result)
+    voice.export_lists(result, tmp_path)
+    plt.close("all")
+    if name == "every answer too recent to follow":
+        assert "Too few answers" in text
