@@ -38,7 +38,7 @@ def run(config: Path, out: Path, *notebooks: Path) -> dict:
 
 @pytest.fixture(scope="module")
 def sample(tmp_path_factory) -> Path:
-    return write_demo_data(tmp_path_factory.mktemp("voice_sample"), n_customers=250, seed=5, dirty=True)
+    return write_demo_data(tmp_path_factory.mktemp("voice_sample"), n_customers=120, seed=5, dirty=True)
 
 
 def test_notebook_08_on_a_generated_sample(sample, tmp_path):
