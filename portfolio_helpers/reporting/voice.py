@@ -42,6 +42,7 @@ __all__ = [
     "behaviour_figure",
     "behaviour_table",
     "detractor_table",
+    "detractor_formats",
     "contact_text",
     "exclusions_table",
     "customer_export",
@@ -263,10 +264,10 @@ def _movement(result: VoiceResults) -> str | None:
     unit = " points" if result.scale.is_nps else ""
     low, high = _interval_columns(result.scale)
     overlap = last[low] <= before[high] and before[low] <= last[high]
-    verdict = " (within the uncertainty of the two periods)" if overlap else ""
+    verdict = ", within the uncertainty of the two periods" if overlap else ""
     return (f"{name} moved from {_headline_value(result.scale, before[column])} in {label(before['period'])} to "
             f"{_headline_value(result.scale, last[column])} in {label(last['period'])} "
-            f"({change:+.{0 if result.scale.is_nps else 2}f}{unit}){verdict}.")
+            f"({change:+.{0 if result.scale.is_nps else 2}f}{unit}{verdict}).")
 
 
 def _interval_columns(scale: FeedbackScale) -> tuple[str, str]:
@@ -354,30 +355,46 @@ def without_feedback_text(result: VoiceResults) -> str:
 # --------------------------------------------------------------------------- tables and charts
 
 
-MEASURE_FORMATS = {
+_HEADERS = {
+    "n_answers": "customers answering", "mean_score": "mean score", "nps": "NPS", "nps_low": "NPS from (95%)",
+    "nps_high": "NPS to (95%)", "csat_mean": "mean satisfaction", "csat_low": "mean from (95%)",
+    "csat_high": "mean to (95%)", "share_satisfied": "satisfied", "satisfied_low": "satisfied from (95%)",
+    "satisfied_high": "satisfied to (95%)", "group": "answer group", "customers": "customers followed",
+    "churned": "bought nothing after", "churn_rate": "churn", "churn_low": "churn from (95%)",
+    "churn_high": "churn to (95%)", "revenue_trend": "revenue after vs before",
+    "orders_per_year_before": "orders per year before", "orders_per_year_after": "orders per year after",
+    **{f"share_{g}": f"{g}s" for g in (*satisfaction.NPS_GROUPS, "neutral", "dissatisfied")},
+}
+_FORMATS = {
     "n_answers": fmt_int, "mean_score": "{:.2f}".format, "nps": "{:+.0f}".format, "nps_low": "{:+.0f}".format,
     "nps_high": "{:+.0f}".format, "csat_mean": "{:.2f}".format, "csat_low": "{:.2f}".format,
     "csat_high": "{:.2f}".format, **{f"share_{g}": fmt_pct for g in (*satisfaction.NPS_GROUPS,
                                                                      *satisfaction.SCALE_GROUPS)},
     "satisfied_low": fmt_pct, "satisfied_high": fmt_pct,
-}
-BEHAVIOUR_FORMATS = {
     "customers": fmt_int, "churned": fmt_int, "churn_rate": fmt_pct, "churn_low": fmt_pct, "churn_high": fmt_pct,
     "revenue_trend": lambda v: "n/a" if pd.isna(v) else f"{v:+.1%}", "orders_per_year_before": "{:.1f}".format,
     "orders_per_year_after": "{:.1f}".format,
 }
+#: Display formats of :func:`period_table` and :func:`group_tables` (by their headers).
+MEASURE_FORMATS = {_HEADERS.get(column, column): fmt for column, fmt in _FORMATS.items()}
+#: Display formats of :func:`behaviour_table`.
+BEHAVIOUR_FORMATS = MEASURE_FORMATS
+
+
+def _readable(table: pd.DataFrame) -> pd.DataFrame:
+    return table.rename(columns=_HEADERS)
 
 
 def period_table(result: VoiceResults) -> pd.DataFrame:
-    """The measures per period, with a readable period label."""
+    """The measures per period, with a readable period label and headers."""
     table = result.periods.copy()
     table["period"] = table["period"].map(_period_label(result.freq))
-    return table
+    return _readable(table)
 
 
 def group_tables(result: VoiceResults) -> dict[str, pd.DataFrame]:
     """Title -> measures per value of each dimension the data has (RFM segment, cluster, industry, ...)."""
-    return {f"Satisfaction per {_DIMENSION_TITLES[d]}": table.rename(columns={d: _DIMENSION_TITLES[d]})
+    return {f"Satisfaction per {_DIMENSION_TITLES[d]}": _readable(table.rename(columns={d: _DIMENSION_TITLES[d]}))
             for d, table in result.groups.items()}
 
 
@@ -385,7 +402,7 @@ def trend_figure(result: VoiceResults):
     """The headline measure per period with its 95% interval."""
     column, name = _measure(result.scale)
     low, high = _interval_columns(result.scale)
-    table = period_table(result)
+    table = result.periods.assign(period=result.periods["period"].map(_period_label(result.freq)))
     fig, ax = plt.subplots(figsize=(9, 4))
     ax.fill_between(table["period"], table[low], table[high], color="#1f5f8b", alpha=0.15, label="95% interval")
     ax.plot(table["period"], table[column], marker="o", color="#1f5f8b", label=name)
@@ -403,7 +420,8 @@ def behaviour_figure(result: VoiceResults):
     fig, ax = plt.subplots(figsize=(8, 3.5))
     rates = table["churn_rate"] * 100
     errors = [rates - table["churn_low"] * 100, table["churn_high"] * 100 - rates]
-    ax.bar(table["group"], rates, yerr=errors, capsize=6, color=["#27ae60", "#9aa5b1", "#c0392b"][: len(table)])
+    colors = dict(zip(satisfaction.group_order(result.scale), ("#27ae60", "#9aa5b1", "#c0392b"), strict=True))
+    ax.bar(table["group"], rates, yerr=errors, capsize=6, color=table["group"].map(colors).tolist())
     for position, (rate, n) in enumerate(zip(rates, table["customers"], strict=True)):
         ax.annotate(f"{rate:.0f}% of {int(n)}", (position, rate), xytext=(8, 4), textcoords="offset points",
                     fontsize=9)
@@ -415,12 +433,18 @@ def behaviour_figure(result: VoiceResults):
 
 def behaviour_table(result: VoiceResults) -> pd.DataFrame:
     """Per answer group: customers, churn, revenue trend and order rhythm before and after the answer."""
-    return result.behaviour.drop(columns=["revenue_before", "revenue_after"])
+    return _readable(result.behaviour.drop(columns=["revenue_before", "revenue_after"]))
 
 
 def detractor_table(result: VoiceResults) -> pd.DataFrame:
-    """The valuable detractors that may be contacted, largest revenue first."""
-    return result.detractors
+    """The valuable detractors that may be contacted, largest revenue first (answer date as a day)."""
+    return result.detractors.assign(date=result.detractors["date"].dt.strftime("%Y-%m-%d")).rename(
+        columns={"date": "answered on", "score": "last score", "group": "answer group"})
+
+
+def detractor_formats(currency: str) -> dict:
+    """Display formats of :func:`detractor_table`."""
+    return {"revenue": lambda v: fmt_money(v, currency, compact=False)}
 
 
 def customer_export(result: VoiceResults) -> pd.DataFrame | None:
