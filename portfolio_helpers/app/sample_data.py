@@ -17,6 +17,12 @@ Everything is driven by a single :func:`numpy.random.default_rng` generator
 (children are spawned from it for each part of the simulation), so the same
 seed and arguments always give byte-identical files.
 
+The customer's voice (survey answers in ``feedback``, and the customers' ``preferred_channel``,
+``consent_email``, ``consent_phone`` and ``do_not_contact``, added as the last columns) draws from a
+child of its own, spawned after the others, once everything else is made: the other tables and columns
+are the same with or without it. An answer after which the customer buys nothing for a year is far more
+often a detractor's (the planted link, ``truth["feedback"]``).
+
 Generating segments
 -------------------
 ``key_accounts``
@@ -529,7 +535,7 @@ class SamplePortfolio:
     Attributes
     ----------
     tables : dict of str to pandas.DataFrame
-        ``transactions``, ``customers``, ``payments``, ``tickets`` and ``leads``
+        ``transactions``, ``customers``, ``payments``, ``tickets``, ``leads`` and ``feedback``
         with the canonical column names of :mod:`portfolio_helpers.core.contract`.
         In clean mode date columns are datetimes; in dirty mode the date and
         amount columns that carry mixed or unparseable values are text, exactly
@@ -568,21 +574,24 @@ def generate_portfolio(n_customers: int = 2000, seed: int = 42, dirty: bool = Fa
     Returns
     -------
     SamplePortfolio
-        ``tables`` (five DataFrames), ``truth`` and ``config``. ``truth`` has
+        ``tables`` (six DataFrames: the five of the contract's first tables and ``feedback``, survey
+        answers), ``truth`` and ``config``. ``truth`` has
         the keys ``meta``, ``customers`` (``customer_id``, ``segment``,
         ``customer_type``, ``duplicate_of``, ``lead_id``, ``source_lead_id``),
         ``duplicate_groups`` (``group_id``, ``customer_ids``, ``original_id``),
         ``defects`` (``table``, ``key``, ``row``, ``column``, ``defect``,
         ``value``), ``leads`` (``lead_id``, ``converted``, ``customer_id``,
         ``conversion_date``, ``conversion_probability``) and
-        ``unprofitable_candidates`` and ``churned_customers``. See :func:`load_truth`.
+        ``unprofitable_candidates`` and ``churned_customers``, and ``feedback`` (the rule linking low
+        scores to later churn, the customers silent after an answer, the out-of-scale rows of the dirty
+        sample; see :func:`_add_voice`). See :func:`load_truth`.
 
     Examples
     --------
     >>> from portfolio_helpers.app.sample_data import generate_portfolio
     >>> sample = generate_portfolio(n_customers=300, seed=7)
     >>> sorted(sample.tables)
-    ['customers', 'leads', 'payments', 'tickets', 'transactions']
+    ['customers', 'feedback', 'leads', 'payments', 'tickets', 'transactions']
     >>> int((sample.tables["customers"]["stage"] == "customer").sum())
     300
     >>> sample.config["as_of"]
@@ -660,7 +669,7 @@ def _flow_leaves(value: Any) -> Any:
 
 
 def write_portfolio(sample: SamplePortfolio, out_dir: str | os.PathLike) -> Path:
-    """Write the five CSV files, ``portfolio.yml`` and ``truth.json``.
+    """Write the six CSV files, ``portfolio.yml`` and ``truth.json``.
 
     Files are UTF-8, comma-separated, with ISO dates (clean data) and amounts
     with two decimals; each is written atomically. The output only depends on
@@ -685,7 +694,7 @@ def write_portfolio(sample: SamplePortfolio, out_dir: str | os.PathLike) -> Path
     >>> with tempfile.TemporaryDirectory() as tmp:
     ...     out = write_portfolio(generate_portfolio(200, seed=1), tmp)
     ...     sorted(p.name for p in out.iterdir())
-    ['customers.csv', 'leads.csv', 'payments.csv', 'portfolio.yml', 'tickets.csv', 'transactions.csv', 'truth.json']
+    ['customers.csv', 'feedback.csv', 'leads.csv', 'payments.csv', 'portfolio.yml', 'tickets.csv', 'transactions.csv', 'truth.json']
     """
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
