@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from portfolio_helpers.analysis import contact
 from portfolio_helpers.ingest.parsing import parse_boolean
@@ -88,3 +90,26 @@ def test_lead_list_uses_the_leads_consent_and_logs_each_list_once(tmp_path):
     log = voice.read_contact_log(tmp_path)
     assert log.groupby("list")["n"].sum().to_dict() == {"at_risk_customers": 2, "leads_scored": 1}
     assert voice.reachable(None, tables, tmp_path, "leads_scored", "lead_id") is None
+
+
+YES_NO = st.sampled_from(["yes", "no", "oui", "non", "1", "0", "true", "false", None])
+
+
+@settings(deadline=None, max_examples=25)
+@given(st.lists(st.tuples(st.sampled_from(["email", "phone", "mail", "visit", None]), YES_NO, YES_NO, YES_NO),
+                min_size=1, max_size=30),
+       st.sets(st.sampled_from(list(contact.CONTACT_COLUMNS))))
+def test_contact_rules_invariants(rows, dropped):
+    customers = pd.DataFrame(rows, columns=list(contact.CONTACT_COLUMNS)).drop(columns=list(dropped))
+    customers.insert(0, "customer_id", [f"c{i}" for i in range(len(rows))])
+    result = contact.apply_contact_rules(customers[["customer_id"]], customers)
+    assert len(result.frame) + result.n_excluded == len(customers)
+    kept = customers.set_index("customer_id").loc[result.frame["customer_id"]]
+    if "do_not_contact" in kept.columns:
+        assert not parse_boolean(kept["do_not_contact"]).values.fillna(False).any()
+    for channel, consent in (("email", "consent_email"), ("phone", "consent_phone")):
+        chosen = (result.frame["contact_channel"] == channel).fillna(False).to_numpy()
+        if consent in kept.columns and chosen.any():
+            assert parse_boolean(kept[consent][chosen]).values.fillna(False).all()
+    if not result.consent_known:
+        assert result.n_excluded == 0
