@@ -17,6 +17,12 @@ Everything is driven by a single :func:`numpy.random.default_rng` generator
 (children are spawned from it for each part of the simulation), so the same
 seed and arguments always give byte-identical files.
 
+The customer's voice (survey answers in ``feedback``, and the customers' ``preferred_channel``,
+``consent_email``, ``consent_phone`` and ``do_not_contact``, added as the last columns) draws from a
+child of its own, spawned after the others, once everything else is made: the other tables and columns
+are the same with or without it. An answer after which the customer buys nothing for a year is far more
+often a detractor's (the planted link, ``truth["feedback"]``).
+
 Generating segments
 -------------------
 ``key_accounts``
@@ -125,7 +131,7 @@ __all__ = [
 ]
 
 GENERATOR_VERSION = "1.0"
-TABLE_NAMES: tuple[str, ...] = ("transactions", "customers", "payments", "tickets", "leads")
+TABLE_NAMES: tuple[str, ...] = ("transactions", "customers", "payments", "tickets", "leads", "feedback")
 #: The answer key's file, written beside the tables and named in portfolio.yml (``answer_key:``).
 TRUTH_FILE = "truth.json"
 #: Hourly cost of support time used to plant the unprofitable customers (EUR).
@@ -529,7 +535,7 @@ class SamplePortfolio:
     Attributes
     ----------
     tables : dict of str to pandas.DataFrame
-        ``transactions``, ``customers``, ``payments``, ``tickets`` and ``leads``
+        ``transactions``, ``customers``, ``payments``, ``tickets``, ``leads`` and ``feedback``
         with the canonical column names of :mod:`portfolio_helpers.core.contract`.
         In clean mode date columns are datetimes; in dirty mode the date and
         amount columns that carry mixed or unparseable values are text, exactly
@@ -568,21 +574,24 @@ def generate_portfolio(n_customers: int = 2000, seed: int = 42, dirty: bool = Fa
     Returns
     -------
     SamplePortfolio
-        ``tables`` (five DataFrames), ``truth`` and ``config``. ``truth`` has
+        ``tables`` (six DataFrames: the five of the contract's first tables and ``feedback``, survey
+        answers), ``truth`` and ``config``. ``truth`` has
         the keys ``meta``, ``customers`` (``customer_id``, ``segment``,
         ``customer_type``, ``duplicate_of``, ``lead_id``, ``source_lead_id``),
         ``duplicate_groups`` (``group_id``, ``customer_ids``, ``original_id``),
         ``defects`` (``table``, ``key``, ``row``, ``column``, ``defect``,
         ``value``), ``leads`` (``lead_id``, ``converted``, ``customer_id``,
         ``conversion_date``, ``conversion_probability``) and
-        ``unprofitable_candidates`` and ``churned_customers``. See :func:`load_truth`.
+        ``unprofitable_candidates`` and ``churned_customers``, and ``feedback`` (the rule linking low
+        scores to later churn, the customers silent after an answer, the out-of-scale rows of the dirty
+        sample; see :func:`_add_voice`). See :func:`load_truth`.
 
     Examples
     --------
     >>> from portfolio_helpers.app.sample_data import generate_portfolio
     >>> sample = generate_portfolio(n_customers=300, seed=7)
     >>> sorted(sample.tables)
-    ['customers', 'leads', 'payments', 'tickets', 'transactions']
+    ['customers', 'feedback', 'leads', 'payments', 'tickets', 'transactions']
     >>> int((sample.tables["customers"]["stage"] == "customer").sum())
     300
     >>> sample.config["as_of"]
@@ -612,6 +621,10 @@ def generate_portfolio(n_customers: int = 2000, seed: int = 42, dirty: bool = Fa
     truth = _build_truth(records, people, leads, calendar, seed, n_customers, dirty, period_start, period_end)
     if dirty:
         tables = _make_dirty(tables, truth, records, calendar, streams["dirty"])
+    # The customer's voice draws from a stream of its own, after everything else: the five tables above
+    # are the same with or without it (only new columns at the end of customers, and a new table).
+    voice_stream = np.random.default_rng(seed).spawn(len(streams) + 1)[-1]
+    tables, truth["feedback"] = _add_voice(tables, truth, records, people, orders, calendar, voice_stream, dirty)
 
     name = f"Sample portfolio (generated, seed {seed}{', dirty' if dirty else ''})"
     config = {
@@ -623,6 +636,7 @@ def generate_portfolio(n_customers: int = 2000, seed: int = 42, dirty: bool = Fa
         "tables": {table: {"path": f"{table}.csv"} for table in TABLE_NAMES},
         "costs": {key: dict(value) if isinstance(value, dict) else value for key, value in SAMPLE_COSTS.items()},
         "scoring": copy.deepcopy(SAMPLE_SCORING),
+        "feedback": {"scale": "nps"},
     }
     return SamplePortfolio(tables=tables, truth=truth, config=config)
 
@@ -655,7 +669,7 @@ def _flow_leaves(value: Any) -> Any:
 
 
 def write_portfolio(sample: SamplePortfolio, out_dir: str | os.PathLike) -> Path:
-    """Write the five CSV files, ``portfolio.yml`` and ``truth.json``.
+    """Write the six CSV files, ``portfolio.yml`` and ``truth.json``.
 
     Files are UTF-8, comma-separated, with ISO dates (clean data) and amounts
     with two decimals; each is written atomically. The output only depends on
@@ -680,7 +694,7 @@ def write_portfolio(sample: SamplePortfolio, out_dir: str | os.PathLike) -> Path
     >>> with tempfile.TemporaryDirectory() as tmp:
     ...     out = write_portfolio(generate_portfolio(200, seed=1), tmp)
     ...     sorted(p.name for p in out.iterdir())
-    ['customers.csv', 'leads.csv', 'payments.csv', 'portfolio.yml', 'tickets.csv', 'transactions.csv', 'truth.json']
+    ['customers.csv', 'feedback.csv', 'leads.csv', 'payments.csv', 'portfolio.yml', 'tickets.csv', 'transactions.csv', 'truth.json']
     """
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -693,7 +707,8 @@ def write_portfolio(sample: SamplePortfolio, out_dir: str | os.PathLike) -> Path
               f"{meta['n_customers']} customers, seed {meta['seed']}{', dirty' if meta['dirty'] else ''}.\n"
               f"# answer_key: {TRUTH_FILE} lists what was generated (segments, duplicates, defects, lead outcomes).\n"
               "# costs: rates (EUR) of the cost-to-serve model, see portfolio_helpers.analysis.profitability.\n"
-              "# scoring: lead and customer scorecards, value score weights, see portfolio_helpers.analysis.scoring.\n")
+              "# scoring: lead and customer scorecards, value score weights, see portfolio_helpers.analysis.scoring.\n"
+              "# feedback: the scale of the survey answers (NPS 0-10), see portfolio_helpers.cleaning.feedback.\n")
     atomic_write_text(out_dir / "portfolio.yml",
                       header + yaml.dump(_flow_leaves(sample.config), Dumper=_ConfigDumper, sort_keys=False,
                                           allow_unicode=True, width=120))
@@ -1914,3 +1929,132 @@ def _near_duplicate(original: pd.Series, country: str, calendar: _Calendar, rng:
         reps = KEY_ACCOUNT_MANAGERS + FIELD_SALES_REPS if original["customer_type"] == "B2B" else INSIDE_SALES_REPS
         record["owner"] = reps[int(rng.integers(len(reps)))]
     return record
+
+
+# --------------------------------------------------------------------------------------------------
+# The customer's voice: survey answers and contact preferences
+# --------------------------------------------------------------------------------------------------
+
+FEEDBACK_RESPONSE_SHARE = 0.45  # buying customers who answer at least one survey
+#: Answer groups' probabilities (detractor 0-6, passive 7-8, promoter 9-10) for an answer followed by a
+#: purchase within a year, and for one that is not (the planted link between low scores and churn).
+SCORE_GROUP_SHARE = {"stays": (0.15, 0.35, 0.50), "churns": (0.60, 0.25, 0.15)}
+FEEDBACK_TOPICS = ("product", "delivery", "support", "price", "billing")
+_TOPIC_SHARE = {"low": (0.15, 0.35, 0.3, 0.1, 0.1), "high": (0.45, 0.2, 0.15, 0.15, 0.05)}
+FEEDBACK_CHANNELS = ("e-mail survey", "phone survey", "web form")
+_COMMENTS = {
+    "low": {
+        "product": "The last batch did not work as promised.",
+        "delivery": "Delivery was late again and nobody warned us.",
+        "support": "Waited two weeks for an answer from support.",
+        "price": "Prices went up and we are looking elsewhere.",
+        "billing": "Invoices keep arriving with mistakes.",
+    },
+    "high": {
+        "product": "Great products, exactly what we needed.",
+        "delivery": "Fast delivery, well packed.",
+        "support": "Support solved our problem in a day.",
+        "price": "Fair prices for the quality.",
+        "billing": "Clear invoices, easy to pay.",
+    },
+}
+_YES_NO_SPELLINGS = (("yes", "no"), ("oui", "non"), ("1", "0"), ("true", "false"), ("Y", "N"))
+CONTACT_CHANNEL_SHARE = {"B2B": (0.45, 0.30, 0.10, 0.15), "B2C": (0.55, 0.20, 0.25, 0.0)}  # email, phone, mail, visit
+
+
+def _add_voice(tables: dict[str, pd.DataFrame], truth: dict[str, Any], records: pd.DataFrame, people: pd.DataFrame,
+               orders: pd.DataFrame, calendar: _Calendar, rng: np.random.Generator,
+               dirty: bool) -> tuple[dict[str, pd.DataFrame], dict[str, Any]]:
+    """Survey answers (NPS) with a planted link to later churn, and contact preferences with consent.
+
+    Answers come 3 to 30 days after one of the customer's orders. An answer after which the customer
+    places no order for a year (in the data; in its last year, only by a customer who stopped buying) draws its group from ``SCORE_GROUP_SHARE["churns"]``,
+    the others from ``SCORE_GROUP_SHARE["stays"]``: detractors churn more, by construction. Contact
+    preferences go on every customer record as four new columns (duplicates copy their original's).
+    """
+    buyers = records[records["person"] >= 0]
+    id_of_person = dict(zip(buyers["person"], buyers["customer_id"], strict=True))
+    placed = orders[orders["status"] != 1]
+    order_days = placed.groupby("customer")["day"].apply(np.sort)
+    persons = np.sort(order_days.index.to_numpy())
+    responds = persons[rng.random(persons.size) < FEEDBACK_RESPONSE_SHARE]
+    n_answers = 1 + np.minimum(rng.poisson(0.6, responds.size), 2)
+    person = np.repeat(responds, n_answers)
+    pick = rng.random(person.size)
+    day = np.array([order_days[p][int(u * order_days[p].size)] for p, u in zip(person, pick, strict=True)])
+    day = day + rng.integers(3, 31, person.size)
+    inside = day <= calendar.last_day
+    person, day = person[inside], day[inside]
+    silent = np.array([not ((order_days[p] > d) & (order_days[p] <= d + 365)).any()
+                       for p, d in zip(person, day, strict=True)], dtype=bool)
+    # Near the end a year of silence cannot be seen yet: there only customers who stopped buying count.
+    stopped = people["window_hi"].to_numpy()[person] < calendar.last_day - 30
+    churns = silent & ((day + 365 <= calendar.last_day) | stopped)
+    shares = np.where(churns[:, None], SCORE_GROUP_SHARE["churns"], SCORE_GROUP_SHARE["stays"])
+    group = _choose(shares, rng)  # 0 detractor, 1 passive, 2 promoter
+    detractor_score = _choose(np.tile(np.arange(1, 8) / 28, (person.size, 1)), rng)
+    score = np.select([group == 0, group == 1], [detractor_score, 7 + (rng.random(person.size) < 0.5)],
+                      9 + (rng.random(person.size) < 0.4))
+    low = group == 0
+    topic = np.where(low, _choose(np.tile(_TOPIC_SHARE["low"], (person.size, 1)), rng),
+                     _choose(np.tile(_TOPIC_SHARE["high"], (person.size, 1)), rng))
+    commented = (rng.random(person.size) < np.where(low, 0.7, 0.35)) & (group != 1)
+    comment = np.array([_COMMENTS["low" if is_low else "high"][FEEDBACK_TOPICS[t]] if has else None
+                        for is_low, t, has in zip(low, topic, commented, strict=True)], dtype=object)
+    channel = np.array(FEEDBACK_CHANNELS)[_choose(np.tile([0.6, 0.15, 0.25], (person.size, 1)), rng)]
+    feedback = pd.DataFrame({
+        "customer_id": [id_of_person[p] for p in person], "date": calendar.dates(day),
+        "score": score.astype(np.int64), "comment": comment, "channel": channel,
+        "topic": np.array(FEEDBACK_TOPICS)[topic],
+    }).sort_values(["date", "customer_id"], kind="stable", ignore_index=True)
+    out_of_scale = []
+    if dirty:  # a few scores typed outside the 0-10 scale
+        rows = np.sort(rng.choice(len(feedback), min(6, len(feedback)), replace=False))
+        values = np.array([11, 12, -1, 15, 100, 11])[: rows.size]
+        feedback["score"] = feedback["score"].astype(object)
+        feedback.loc[rows, "score"] = values
+        out_of_scale = [{"row": int(r), "value": int(v)} for r, v in zip(rows, values, strict=True)]
+
+    tables = dict(tables)
+    tables["feedback"] = feedback
+    tables["customers"] = _with_contact_preferences(tables["customers"], truth, records, rng, dirty)
+    churned_ids = sorted({id_of_person[p] for p in person[churns]})
+    section = {
+        "scale": "nps",
+        "rule": ("answers 3-30 days after an order; an answer followed by no order for 365 days (in the data; "
+                 "in the last year of data, only by a customer who stopped buying) draws its group (detractor 0-6, passive 7-8, promoter 9-10) with shares "
+                 f"{list(SCORE_GROUP_SHARE['churns'])}, any other with {list(SCORE_GROUP_SHARE['stays'])}"),
+        "n_answers": int(len(feedback)),
+        "n_respondents": int(feedback["customer_id"].nunique()),
+        "n_answers_followed_by_churn": int(churns.sum()),
+        "customers_silent_after_an_answer": churned_ids,
+        "out_of_scale_rows": out_of_scale,
+        "do_not_contact": sorted(tables["customers"].loc[
+            tables["customers"]["do_not_contact"].isin(["yes", "oui", "1", "true", "Y"]), "customer_id"]),
+    }
+    return tables, section
+
+
+def _with_contact_preferences(customers: pd.DataFrame, truth: dict[str, Any], records: pd.DataFrame,
+                              rng: np.random.Generator, dirty: bool) -> pd.DataFrame:
+    """``preferred_channel``, ``consent_email``, ``consent_phone``, ``do_not_contact`` added at the end."""
+    ids = records["customer_id"].to_numpy()
+    n = ids.size
+    is_b2b = (records["customer_type"] == "B2B").to_numpy()
+    shares = np.where(is_b2b[:, None], CONTACT_CHANNEL_SHARE["B2B"], CONTACT_CHANNEL_SHARE["B2C"])
+    preferred = _choose(shares, rng)
+    consent_email = rng.random(n) < np.where(preferred == 0, 0.95, 0.7)
+    consent_phone = rng.random(n) < np.where(preferred == 1, 0.9, 0.45)
+    do_not_contact = rng.random(n) < 0.03
+    spelling = rng.integers(0, len(_YES_NO_SPELLINGS) if dirty else 1, n)
+
+    def written(flags: np.ndarray) -> np.ndarray:
+        return np.array([_YES_NO_SPELLINGS[k][0 if f else 1] for f, k in zip(flags, spelling, strict=True)])
+
+    prefs = pd.DataFrame({"preferred_channel": np.array(["email", "phone", "mail", "visit"])[preferred],
+                          "consent_email": written(consent_email), "consent_phone": written(consent_phone),
+                          "do_not_contact": written(do_not_contact)}, index=ids)
+    original = {c["customer_id"]: c["duplicate_of"] or c["customer_id"] for c in truth["customers"]}
+    source = customers["customer_id"].map(original).fillna(customers["customer_id"])
+    added = prefs.reindex(source.to_numpy()).set_axis(customers.index)
+    return pd.concat([customers, added], axis=1)

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from portfolio_helpers.cleaning import dedup, privacy, quality, standardize
+from portfolio_helpers.cleaning import dedup, feedback, privacy, quality, standardize
 from portfolio_helpers.core.config import load_config
 from portfolio_helpers.core.files import atomic_to_csv, atomic_to_parquet, atomic_write_json, sha256_file
 from portfolio_helpers.ingest.loaders import (
@@ -126,7 +126,7 @@ def clean_portfolio(config_path: str | os.PathLike, strict: bool = False, seed: 
     report_dir : path, optional
         Where outputs go; the pseudonymization key is refused there.
     """
-    portfolio = load_portfolio(config_path, strict=strict, today=today)
+    portfolio = feedback.screen_feedback(load_portfolio(config_path, strict=strict, today=today), strict=strict)
     config = portfolio.config
     tables, changes = standardize.standardize_portfolio(portfolio.tables, as_of=portfolio.as_of)
     changes = pd.concat([_id_rewrite_changes(portfolio), changes], ignore_index=True)

@@ -39,7 +39,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from portfolio_helpers.core.contract import PERSONAL_DATA_COLUMNS, TABLES
+from portfolio_helpers.core.contract import FREE_TEXT_COLUMNS, PERSONAL_DATA_COLUMNS, TABLES
 
 __all__ = [
     "KEY_FILENAME",
@@ -294,6 +294,9 @@ def pseudonymize_tables(tables: dict[str, pd.DataFrame], pseudonymizer: Pseudony
                         include_owner: bool = False) -> dict[str, pd.DataFrame]:
     """Every table with its :func:`personal_columns` pseudonymized (new frames; the inputs are unchanged).
 
+    Free text that may hold anything personal (:data:`~portfolio_helpers.core.contract.FREE_TEXT_COLUMNS`:
+    the comments of the survey answers) is left out, not pseudonymized.
+
     Examples
     --------
     >>> import pandas as pd
@@ -305,6 +308,7 @@ def pseudonymize_tables(tables: dict[str, pd.DataFrame], pseudonymizer: Pseudony
     ('C1', True, 'GB')
     """
     return {name: pseudonymize_frame(frame, pseudonymizer, personal_columns(name, frame, include_owner))
+            .drop(columns=[c for c in FREE_TEXT_COLUMNS.get(name, ()) if c in frame.columns])
             for name, frame in tables.items()}
 
 
@@ -329,6 +333,8 @@ def pseudonymize_long(frame: pd.DataFrame, pseudonymizer: Pseudonymizer, field_c
     """
     out = frame.copy()
     for table in out[table_column].dropna().unique():
+        free_text = (out[table_column] == table) & out[field_column].isin(FREE_TEXT_COLUMNS.get(table, ()))
+        out.loc[free_text, list(value_columns)] = pd.NA  # comments are left out, not pseudonymized
         fields = out.loc[out[table_column] == table, field_column].dropna().unique()
         kinds = personal_columns(table, pd.DataFrame(columns=list(fields)), include_owner)
         for field, kind in kinds.items():

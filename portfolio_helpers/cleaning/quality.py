@@ -66,12 +66,12 @@ ISSUE_COLUMNS = ["table", "record_key", "field", "problem", "value"]
 # A record older than this is still "fresh"; the freshness score falls to 0 at STALE_DAYS.
 FRESH_DAYS, STALE_DAYS = 31, 365
 _CONTACT_FIELDS = ("name", "email", "phone", "address", "postal_code", "city", "country")
-_NOT_SCORED_FOR_COMPLETENESS = {("payments", "paid_date"), ("leads", "customer_id")}
+_NOT_SCORED_FOR_COMPLETENESS = {("payments", "paid_date"), ("leads", "customer_id"), ("feedback", "comment")}
 _FRESHNESS_DATE = {"transactions": "date", "customers": "acquisition_date", "payments": "due_date",
                    "tickets": "date", "leads": "date"}
 # How the sentences of the report call a table's records.
 _RECORDS = {"transactions": "transaction lines", "customers": "customer records", "payments": "payments",
-            "tickets": "tickets", "leads": "lead events"}
+            "tickets": "tickets", "leads": "lead events", "feedback": "survey answers"}
 
 
 @dataclass

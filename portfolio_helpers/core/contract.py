@@ -22,6 +22,8 @@ Column kinds
 ``category``
     One of a fixed set of values; common spellings are mapped onto it
     (``Cancelled``, ``canceled``, ``annulée`` -> ``cancelled``).
+``boolean``
+    Yes or no: ``yes``/``no``, ``true``/``false``, ``1``/``0``, ``oui``/``non`` (any case).
 """
 
 from __future__ import annotations
@@ -39,6 +41,8 @@ __all__ = [
     "normalize_label",
     "contract_markdown",
     "PERSONAL_DATA_COLUMNS",
+    "FREE_TEXT_COLUMNS",
+    "CONTACT_CHANNELS",
     "ANSWER_KEY_SECTIONS",
 ]
 
@@ -46,7 +50,7 @@ __all__ = [
 @dataclass(frozen=True)
 class Column:
     name: str
-    kind: str  # id | date | number | integer | text | category
+    kind: str  # id | date | number | integer | text | category | boolean
     required: bool = False
     description: str = ""
     # category columns: canonical value -> accepted spellings (normalized with normalize_label)
@@ -120,6 +124,17 @@ _EVENT = {
     "call": ("call", "phone call", "appel"),
 }
 
+_CHANNEL = {
+    "email": ("email", "e mail", "mail electronique", "courriel"),
+    "phone": ("phone", "telephone", "tel", "call", "mobile", "appel"),
+    "mail": ("mail", "post", "letter", "postal mail", "courrier", "lettre"),
+    "visit": ("visit", "meeting", "in person", "visite", "rendez vous"),
+}
+#: The contact channels and the customers column holding each one's consent (``None``: no consent column;
+#: a visit or a letter needs only that the customer has not asked not to be contacted).
+CONTACT_CHANNELS: dict[str, str | None] = {"email": "consent_email", "phone": "consent_phone", "mail": None,
+                                           "visit": None}
+
 TABLES: dict[str, Table] = {
     "transactions": Table(
         "transactions",
@@ -167,6 +182,12 @@ TABLES: dict[str, Table] = {
             Column("acquisition_channel", "text", False, "Channel the customer came from."),
             Column("stage", "category", False, "Lifecycle stage.", _STAGE),
             Column("owner", "text", False, "Account owner / sales rep."),
+            Column("preferred_channel", "category", False,
+                   "How the customer prefers to be contacted (personal data: a wish).", _CHANNEL),
+            Column("consent_email", "boolean", False, "The customer agreed to be contacted by e-mail."),
+            Column("consent_phone", "boolean", False, "The customer agreed to be contacted by phone."),
+            Column("do_not_contact", "boolean", False,
+                   "The customer asked not to be contacted at all; left out of every call list."),
         ),
     ),
     "payments": Table(
@@ -207,12 +228,31 @@ TABLES: dict[str, Table] = {
         ),
         allow_extra=True,
     ),
+    "feedback": Table(
+        "feedback",
+        "Survey answers: one row per answer (NPS 0–10, CSAT 1–5 or the scale of `feedback: {scale: ...}` in the "
+        "config; a score outside it is rejected).",
+        (
+            Column("customer_id", "id", True, "Customer who answered."),
+            Column("date", "date", True, "Date of the answer."),
+            Column("score", "number", True, "Score given, on the scale declared in the config."),
+            Column("comment", "text", False,
+                   "Free-text comment (may hold names: left out of every page and export with `pseudonymize: true`)."),
+            Column("channel", "text", False, "Where the answer was collected (e-mail survey, phone, store, ...)."),
+            Column("topic", "text", False, "What the answer is about (delivery, product, support, price, ...)."),
+        ),
+    ),
 }
 
 TABLE_ORDER: tuple[str, ...] = tuple(TABLES)
 
 PERSONAL_DATA_COLUMNS: dict[str, tuple[str, ...]] = {
     "customers": ("name", "email", "phone", "address"),
+}
+#: Free text that may hold anything (names, phone numbers): with ``pseudonymize: true`` it is left out
+#: of every table, page and export, not pseudonymized.
+FREE_TEXT_COLUMNS: dict[str, tuple[str, ...]] = {
+    "feedback": ("comment",),
 }
 
 #: Sections an answer key (``answer_key:`` of the config, written by ``portfolio demo-data``) must

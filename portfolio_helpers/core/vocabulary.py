@@ -104,6 +104,26 @@ DEFINITIONS: dict[str, tuple[str, str]] = {
         "Revenue minus cost of goods, before any cost to serve; `margin_rate = gross_margin / revenue` "
         "(NaN when revenue <= 0). The same in notebooks 02, 03, 04, 05 and `customers.csv`.",
     ),
+    "NPS": (
+        "analysis.satisfaction.score_summary",
+        "On the 0–10 scale: share of promoters (9–10) minus share of detractors (0–6), in points, each customer "
+        "counted once with their latest answer (per period: their latest in the period); 95% interval "
+        "NPS ± 1.96 × 100 × √((p_P + p_D − (p_P − p_D)²) / n), the multinomial variance of the difference.",
+    ),
+    "CSAT": (
+        "analysis.satisfaction.score_summary",
+        "On a CSAT (1–5) or `{min, max}` scale: the mean score (95% interval ± 1.96 s/√n) and the share "
+        "satisfied, the top two points (4–5 on CSAT; Wilson interval).",
+    ),
+    "response rate": (
+        "analysis.satisfaction.response_rate",
+        "Customers who answered / customers with a revenue line, both from the first answer to the as-of day.",
+    ),
+    "churn after an answer": (
+        "analysis.satisfaction.behaviour_after",
+        "No delivery in the `scoring.at_risk.max_days` after the customer's latest answer given at least that "
+        "long before the as-of day; revenue and orders before and after come from the orders of the revenue lines.",
+    ),
 }
 
 

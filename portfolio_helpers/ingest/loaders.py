@@ -28,6 +28,7 @@ from portfolio_helpers.core.files import atomic_to_csv, atomic_to_parquet, atomi
 from portfolio_helpers.ingest.parsing import (
     Parsed,
     missing_mask,
+    parse_boolean,
     parse_category,
     parse_date,
     parse_id,
@@ -342,6 +343,8 @@ def _parse_column(values: pd.Series, kind: str, column, read: dict, decimal_hint
         return parsed
     if kind == "category":
         return parse_category(values, column.values)
+    if kind == "boolean":
+        return parse_boolean(values)
     return parse_text(values)
 
 
@@ -371,6 +374,7 @@ _REASONS = {
     "integer": "not a whole number",
     "category": "unknown value (expected one of: {values})",
     "text": "unreadable text",
+    "boolean": "not a yes/no value (yes/no, true/false, 1/0, oui/non)",
 }
 
 

@@ -26,6 +26,8 @@ __all__ = [
     "parse_id",
     "parse_text",
     "parse_category",
+    "parse_boolean",
+    "BOOLEAN_SPELLINGS",
 ]
 
 # Spellings that mean "no value" in exports; compared case-insensitively.
@@ -394,5 +396,42 @@ def parse_category(series: pd.Series, allowed: dict[str, tuple[str, ...]]) -> Pa
     uniques = text[~missing].dropna().unique()
     mapping = {value: lookup.get(normalize_label(value)) for value in uniques}
     values = text.map(mapping).astype("string").where(~missing)
+    bad = ~missing & values.isna()
+    return Parsed(values, bad.astype(bool))
+
+
+#: Spellings of yes and no (compared after :func:`~portfolio_helpers.core.contract.normalize_label`):
+#: consents and flags such as ``consent_email`` or ``do_not_contact``.
+BOOLEAN_SPELLINGS: dict[bool, tuple[str, ...]] = {
+    True: ("yes", "y", "true", "1", "1.0", "oui", "vrai", "opt in", "opted in"),
+    False: ("no", "n", "false", "0", "0.0", "non", "faux", "opt out", "opted out"),
+}
+
+
+def parse_boolean(series: pd.Series) -> Parsed:
+    """Yes/no values: ``yes``/``no``, ``true``/``false``, ``1``/``0``, ``oui``/``non`` (any case), or booleans.
+
+    The one parser of flags in the kit (the loader's ``boolean`` columns, and any flag a list
+    carries). Anything else is flagged as bad; empty cells are missing.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> parsed = parse_boolean(pd.Series(["Yes", "oui", "1", "TRUE", "non", 0, False, None, "maybe"]))
+    >>> parsed.values.tolist()
+    [True, True, True, True, False, False, False, <NA>, <NA>]
+    >>> parsed.bad.tolist()
+    [False, False, False, False, False, False, False, False, True]
+    """
+    lookup = {normalize_label(spelling): value for value, spellings in BOOLEAN_SPELLINGS.items()
+              for spelling in spellings}
+    missing = missing_mask(series)
+    if pd.api.types.is_bool_dtype(series):
+        values = series.astype("boolean")
+        return Parsed(values, pd.Series(False, index=series.index))
+    text = _as_string(series.map(lambda v: str(v).lower() if isinstance(v, bool | np.bool_) else v))
+    uniques = text[~missing].dropna().unique()
+    mapping = {value: lookup.get(normalize_label(value)) for value in uniques}
+    values = text.map(mapping).where(~missing).astype("boolean")
     bad = ~missing & values.isna()
     return Parsed(values, bad.astype(bool))

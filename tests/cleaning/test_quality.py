@@ -188,7 +188,7 @@ def test_sample_scorecard_and_score(sample):
     portfolio, tables, _ = sample
     card = quality.quality_scorecard(tables, portfolio.as_of)
     assert set(card["dimension"]) == set(quality.DIMENSIONS)
-    assert set(card["table"]) == {"transactions", "customers", "payments", "tickets", "leads"}
+    assert set(card["table"]) == {"transactions", "customers", "payments", "tickets", "leads", "feedback"}
     assert card["score"].between(0, 1).all() and (card["failed"] <= card["checked"]).all()
     email = _card_value(card, "customers", "email", "validity")
     customers = tables["customers"]

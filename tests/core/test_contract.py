@@ -19,6 +19,7 @@ def test_required_columns_match_the_contract():
         "payments": ["customer_id", "due_date", "amount"],
         "tickets": ["customer_id", "date"],
         "leads": ["lead_id", "date"],
+        "feedback": ["customer_id", "date", "score"],
     }
     assert TABLES["leads"].allow_extra and not TABLES["transactions"].allow_extra
 

@@ -1,0 +1,504 @@
+"""Report helpers of notebook 08 (the customer's voice) and the contact rules of every call list.
+
+The figures come from :mod:`portfolio_helpers.analysis.satisfaction` and
+:mod:`portfolio_helpers.analysis.contact`; this module words them for a manager, draws the charts
+and keeps the log of who was left out of each call list (``exports/contact_exclusions.csv``).
+
+Every list the kit exports for action goes through :func:`reachable` (scored leads, valuable
+customers at risk and look-alike prospects in notebook 05, valuable detractors here).
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import matplotlib.pyplot as plt
+import pandas as pd
+
+from portfolio_helpers.analysis import contact, satisfaction, scoring, segmentation
+from portfolio_helpers.cleaning.feedback import FeedbackScale, feedback_scale
+from portfolio_helpers.core.config import PortfolioConfig
+from portfolio_helpers.core.files import atomic_to_csv
+from portfolio_helpers.core.presence import has_values, present_columns, table_with_values
+from portfolio_helpers.reporting.absence import Need, absence_notes, column_label
+from portfolio_helpers.reporting.narrative import fmt_date, fmt_int, fmt_money, fmt_pct, plural
+
+__all__ = [
+    "CONTACT_LOG",
+    "VOICE_NEEDS",
+    "VoiceResults",
+    "reachable",
+    "read_contact_log",
+    "voice_results",
+    "voice_metrics",
+    "findings",
+    "without_feedback_text",
+    "trend_figure",
+    "period_table",
+    "group_tables",
+    "behaviour_figure",
+    "behaviour_table",
+    "detractor_table",
+    "detractor_formats",
+    "contact_text",
+    "exclusions_table",
+    "customer_export",
+    "export_lists",
+    "MEASURE_FORMATS",
+    "BEHAVIOUR_FORMATS",
+]
+
+CONTACT_LOG = Path("exports") / "contact_exclusions.csv"
+LOG_COLUMNS = ["list", "listed", "kept", "consent_known", "reason", "n"]
+#: Fewer answers than this in a group: shown, but not named as where satisfaction is lowest.
+MIN_ANSWERS = 10
+GROUP_DIMENSIONS = ("rfm_segment", "cluster_name", "industry", "customer_type", "owner")
+VOICE_NEEDS = [
+    Need("feedback", (), "the customer's voice (NPS or CSAT, satisfaction per segment, behaviour after an answer, "
+                         "valuable detractors)"),
+    Need("feedback", ("topic",), "the topics of the answers"),
+    Need("customers", ("consent_email", "consent_phone", "do_not_contact"), "the consent filter of the call lists"),
+    Need("customers", ("preferred_channel",), "the preferred contact channel"),
+]
+_DIMENSION_TITLES = {"rfm_segment": "RFM segment", "cluster_name": "cluster (notebook 04)",
+                     "industry": "industry", "customer_type": "customer type", "owner": "account owner"}
+_LIST_TITLES = {"leads_scored": "open leads to call", "at_risk_customers": "valuable customers at risk",
+                "prospects_lookalike": "look-alike prospects", "valuable_detractors": "valuable detractors"}
+
+
+# --------------------------------------------------------------------------- contact rules of every list
+
+
+def _contacts_for(id_col: str, tables: dict) -> tuple[pd.DataFrame | None, str, str | None]:
+    if id_col == "lead_id":
+        return table_with_values(tables, "leads"), "lead_id", "date"
+    return table_with_values(tables, "customers"), "customer_id", None
+
+
+def read_contact_log(output_dir: str | os.PathLike) -> pd.DataFrame:
+    """The exclusions logged by :func:`reachable` in this run folder (empty when no list went through it)."""
+    path = Path(output_dir) / CONTACT_LOG
+    if not path.is_file():
+        return pd.DataFrame({column: pd.Series(dtype="int64" if column in ("listed", "kept", "n") else "string")
+                             for column in LOG_COLUMNS}).astype({"consent_known": "bool"})
+    return pd.read_csv(path, dtype={"list": "string", "reason": "string"}, keep_default_na=False)
+
+
+def reachable(frame: pd.DataFrame | None, tables: dict, output_dir: str | os.PathLike, list_name: str,
+              id_col: str = "customer_id") -> pd.DataFrame | None:
+    """``frame`` without the people who may not be contacted, with their ``contact_channel``.
+
+    Applies :func:`~portfolio_helpers.analysis.contact.apply_contact_rules` with the contact columns
+    of the customers table (of the leads table for a list of ``lead_id``), and logs how many were
+    left out and why under ``list_name`` in ``exports/contact_exclusions.csv`` (the rows of an
+    earlier run of the same list are replaced). ``None`` stays ``None``.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> calls = pd.DataFrame({"customer_id": ["a", "b"]})
+    >>> customers = pd.DataFrame({"customer_id": ["a", "b"], "do_not_contact": ["no", "yes"]})
+    >>> folder = tempfile.mkdtemp()
+    >>> reachable(calls, {"customers": customers}, folder, "demo")["customer_id"].tolist()
+    ['a']
+    >>> read_contact_log(folder)[["list", "reason", "n"]].to_dict("records")
+    [{'list': 'demo', 'reason': 'asked not to be contacted (do_not_contact)', 'n': 1}]
+    """
+    if frame is None:
+        return None
+    contacts, contacts_id, date_col = _contacts_for(id_col, tables)
+    result = contact.apply_contact_rules(frame, contacts, id_col, contacts_id, date_col)
+    rows = result.exclusions.assign(list=list_name, listed=result.n_listed, kept=len(result.frame),
+                                    consent_known=result.consent_known)
+    if rows.empty:
+        rows = pd.DataFrame([{"list": list_name, "listed": result.n_listed, "kept": len(result.frame),
+                              "consent_known": result.consent_known, "reason": "", "n": 0}])
+    log = read_contact_log(output_dir)
+    log = pd.concat([log[log["list"] != list_name], rows[LOG_COLUMNS]], ignore_index=True)
+    atomic_to_csv(log, Path(output_dir) / CONTACT_LOG, index=False)
+    return result.frame
+
+
+# --------------------------------------------------------------------------- the analysis of notebook 08
+
+
+@dataclass
+class VoiceResults:
+    """Everything notebook 08 shows; ``scale`` is ``None`` without a feedback table."""
+
+    tables: dict
+    scale: FeedbackScale | None = None
+    window_days: int = 365
+    latest: pd.DataFrame | None = None
+    summary: dict = field(default_factory=dict)
+    freq: str = "quarter"
+    periods: pd.DataFrame | None = None
+    groups: dict[str, pd.DataFrame] = field(default_factory=dict)
+    response: dict = field(default_factory=dict)
+    after: pd.DataFrame | None = None
+    behaviour: pd.DataFrame | None = None
+    gap: satisfaction.ChurnGap | None = None
+    detractors: pd.DataFrame | None = None
+    n_detractors_listed: int = 0
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def has_feedback(self) -> bool:
+        return self.scale is not None and self.latest is not None and len(self.latest) > 0
+
+
+def _period_freq(dates: pd.Series) -> str:
+    span = (dates.max() - dates.min()).days if len(dates) else 0
+    return "month" if span < 270 else ("quarter" if span <= 4 * 365 else "year")
+
+
+def _attributes(tables: dict, output_dir) -> pd.DataFrame | None:
+    customers = table_with_values(tables, "customers")
+    segments = segmentation.load_segments(output_dir)
+    frames = []
+    if customers is not None:
+        columns = present_columns(customers, ("industry", "customer_type", "owner"))
+        frames.append(customers.drop_duplicates("customer_id").set_index("customer_id")[columns])
+    if segments is not None:
+        frames.append(segments.drop_duplicates("customer_id").set_index("customer_id")[["rfm_segment", "cluster_name"]])
+    if not frames:
+        return None
+    return pd.concat(frames, axis=1).rename_axis("customer_id").reset_index()
+
+
+def voice_results(tables: dict, config: PortfolioConfig, as_of, output_dir: str | os.PathLike) -> VoiceResults:
+    """Satisfaction, response rate, behaviour after the answers and the valuable detractors (after the contact rules).
+
+    ``window_days`` is ``scoring.at_risk.max_days`` of the config (365 by default): a customer who
+    buys nothing in that many days after answering has churned.
+    """
+    window = int(scoring.scoring_settings(config.sections.get("scoring"), config.path).at_risk["max_days"])
+    result = VoiceResults(tables, window_days=window, notes=absence_notes(tables, VOICE_NEEDS))
+    feedback = table_with_values(tables, "feedback")
+    if feedback is None:
+        return result
+    scale = feedback_scale(config.sections.get("feedback"), config.path)
+    result.scale = scale
+    transactions = tables["transactions"]
+    result.latest = satisfaction.latest_answers(feedback, scale)
+    result.summary = satisfaction.score_summary(result.latest["score"], scale)
+    result.freq = _period_freq(feedback["date"])
+    result.periods = satisfaction.satisfaction_by_period(feedback, scale, result.freq)
+    attributes = _attributes(tables, output_dir)
+    for dimension in present_columns(attributes, GROUP_DIMENSIONS):
+        result.groups[dimension] = satisfaction.satisfaction_by(feedback, attributes, dimension, scale)
+    result.response = satisfaction.response_rate(feedback, transactions, as_of)
+    result.after = satisfaction.behaviour_after(feedback, transactions, as_of, scale, window)
+    result.behaviour = satisfaction.behaviour_summary(result.after, scale, window)
+    result.gap = satisfaction.churn_gap(result.behaviour)
+    listed = satisfaction.valuable_detractors(feedback, transactions, scale, extra_columns=("topic", "comment"))
+    owners = table_with_values(tables, "customers")
+    if has_values(owners, "owner"):
+        listed.insert(1, "owner", listed["customer_id"].map(owners.drop_duplicates("customer_id")
+                                                             .set_index("customer_id")["owner"]))
+    listed["score"] = _whole_scores(listed["score"])
+    result.n_detractors_listed = len(listed)
+    result.detractors = reachable(listed, tables, output_dir, "valuable_detractors")
+    return result
+
+
+def _whole_scores(scores: pd.Series) -> pd.Series:
+    """Scores as whole numbers when they all are (``9``, not ``9.0``, in tables and exports)."""
+    whole = scores.dropna()
+    return scores.round().astype("Int64") if (whole % 1 == 0).all() else scores
+
+
+def voice_metrics(result: VoiceResults, output_dir: str | os.PathLike) -> dict[str, float | int]:
+    """``nps`` (points) or ``csat_mean``, ``response_rate``, ``n_valuable_detractors``, ``n_excluded_no_consent``.
+
+    Without a feedback table only ``n_excluded_no_consent`` (over the lists of notebook 05).
+    """
+    log = read_contact_log(output_dir)
+    no_consent = log[(log["reason"] != "") & (log["reason"] != contact.REASON_DO_NOT_CONTACT)]
+    metrics: dict[str, float | int] = {}
+    if result.has_feedback:
+        headline = "nps" if result.scale.is_nps else "csat_mean"
+        metrics[headline] = round(float(result.summary[headline]), 4)
+        if not math.isnan(result.response["response_rate"]):
+            metrics["response_rate"] = round(float(result.response["response_rate"]), 4)
+        metrics["n_valuable_detractors"] = result.n_detractors_listed
+    metrics["n_excluded_no_consent"] = int(no_consent["n"].sum())
+    return metrics
+
+
+# --------------------------------------------------------------------------- sentences
+
+
+def _headline_value(scale: FeedbackScale, value: float) -> str:
+    return f"{value:+.0f}" if scale.is_nps else f"{value:.2f}"
+
+
+def _measure(scale: FeedbackScale) -> tuple[str, str]:
+    """Column and name of the headline measure."""
+    return ("nps", "NPS") if scale.is_nps else ("csat_mean", "mean score")
+
+
+def _headline(result: VoiceResults) -> str:
+    s, scale = result.summary, result.scale
+    if scale.is_nps:
+        return (f"**NPS {s['nps']:+.0f} points** (95% interval {s['nps_low']:+.0f} to {s['nps_high']:+.0f}) over the "
+                f"latest answer of {plural(s['n_answers'], 'customer')}: {fmt_pct(s['share_promoter'])} promoters "
+                f"(9–10), {fmt_pct(s['share_passive'])} passives (7–8), {fmt_pct(s['share_detractor'])} detractors "
+                f"(0–6).")
+    return (f"**Mean satisfaction {s['csat_mean']:.2f}** on the {scale.label} (95% interval {s['csat_low']:.2f} to "
+            f"{s['csat_high']:.2f}) over the latest answer of {plural(s['n_answers'], 'customer')}; "
+            f"**{fmt_pct(s['share_satisfied'])} satisfied** ({scale.satisfied_from}–{scale.high}).")
+
+
+def _movement(result: VoiceResults) -> str | None:
+    periods = result.periods[result.periods["n_answers"] >= MIN_ANSWERS]
+    if len(periods) < 2:
+        return None
+    column, name = _measure(result.scale)
+    last, before = periods.iloc[-1], periods.iloc[-2]
+    label = _period_label(result.freq)
+    change = last[column] - before[column]
+    unit = " points" if result.scale.is_nps else ""
+    low, high = _interval_columns(result.scale)
+    overlap = last[low] <= before[high] and before[low] <= last[high]
+    verdict = ", within the uncertainty of the two periods" if overlap else ""
+    return (f"{name} moved from {_headline_value(result.scale, before[column])} in {label(before['period'])} to "
+            f"{_headline_value(result.scale, last[column])} in {label(last['period'])} "
+            f"({change:+.{0 if result.scale.is_nps else 2}f}{unit}{verdict}).")
+
+
+def _interval_columns(scale: FeedbackScale) -> tuple[str, str]:
+    return ("nps_low", "nps_high") if scale.is_nps else ("csat_low", "csat_high")
+
+
+def _period_label(freq: str):
+    if freq == "quarter":
+        return lambda p: f"Q{pd.Timestamp(p).quarter} {pd.Timestamp(p).year}"
+    if freq == "month":
+        return lambda p: pd.Timestamp(p).strftime("%b %Y")
+    return lambda p: str(pd.Timestamp(p).year)
+
+
+def _lowest(result: VoiceResults) -> str | None:
+    column, name = _measure(result.scale)
+    candidates = []
+    for dimension, table in result.groups.items():
+        rows = table[(table["n_answers"] >= MIN_ANSWERS) & (table[dimension] != "(unknown)")]
+        if len(rows) >= 2:
+            worst = rows.loc[rows[column].idxmin()]
+            candidates.append((worst[column], dimension, worst))
+    if not candidates:
+        return None
+    value, dimension, row = min(candidates, key=lambda item: item[0])
+    return (f"Satisfaction is lowest in the {_DIMENSION_TITLES[dimension]} **{row[dimension]}** ({name} "
+            f"{_headline_value(result.scale, value)}, {plural(int(row['n_answers']), 'customer')} answering), against "
+            f"{_headline_value(result.scale, result.summary[column])} overall.")
+
+
+def _behaviour_sentence(result: VoiceResults) -> str:
+    gap, days = result.gap, result.window_days
+    if gap is None:
+        return (f"Too few answers are {days}+ days old to compare what customers did after answering "
+                f"(each group needs customers whose {days} days after the answer are in the data).")
+    rows = result.behaviour.set_index("group")
+    worst, best = rows.loc[gap.low_group], rows.loc[gap.high_group]
+    text = (f"{fmt_pct(worst['churn_rate'])} of {plural(int(worst['customers']), gap.low_group)} bought nothing in the "
+            f"{days} days after answering, against {fmt_pct(best['churn_rate'])} of "
+            f"{plural(int(best['customers']), gap.high_group)} (difference {gap.difference * 100:+.0f} points, 95% "
+            f"interval {gap.low * 100:+.0f} to {gap.high * 100:+.0f}).")
+    if gap.clear and gap.difference > 0:
+        return f"**Low scores are followed by churn on this data.** {text}"
+    if gap.clear:
+        return f"**High scores are followed by more churn on this data, not less.** {text}"
+    return f"**No clear difference in churn after low and high scores on this data.** {text}"
+
+
+def findings(result: VoiceResults, currency: str) -> list[str]:
+    """The key findings: headline, response rate, movement, lowest group, behaviour, valuable detractors, consent."""
+    if not result.has_feedback:
+        return [without_feedback_text(result)]
+    out = [_headline(result)]
+    rate = result.response
+    if rate["n_active"]:
+        out.append(f"Response rate {fmt_pct(rate['response_rate'])}: {plural(rate['n_respondents'], 'customer')} "
+                   f"answered among the {fmt_int(rate['n_active'])} who bought since {fmt_date(rate['window_start'])}"
+                   + (f" ({plural(rate['n_respondents_not_active'], 'other respondent')} bought nothing in that time)."
+                      if rate["n_respondents_not_active"] else "."))
+    out += [text for text in (_movement(result), _lowest(result)) if text]
+    out.append(_behaviour_sentence(result))
+    listed, kept = result.n_detractors_listed, result.detractors
+    if listed:
+        revenue = float(kept["revenue"].sum()) if len(kept) else 0.0
+        scale = result.scale
+        low = "detractor score (0–6)" if scale.is_nps else f"dissatisfied score ({scale.low}–{scale.low + 1})"
+        out.append(f"**{plural(listed, 'valuable customer')}** (top 10% by revenue) gave a {low} last; "
+                   f"{fmt_int(len(kept))} may be contacted "
+                   f"({fmt_money(revenue, currency)} of revenue), listed below and in "
+                   f"`exports/valuable_detractors.csv`.")
+    else:
+        out.append("No customer of the top 10% by revenue gave a low score last.")
+    return out
+
+
+def without_feedback_text(result: VoiceResults) -> str:
+    """What a feedback table would add, when there is none."""
+    return ("No survey answers in this portfolio (no `feedback` table). With one (`customer_id`, `date`, `score`, "
+            "optionally `comment`, `channel`, `topic`) and its scale (`feedback: {scale: nps}` or `csat` in the config), "
+            "this page shows the NPS or mean satisfaction with its uncertainty, per period and per segment, industry, "
+            "customer type and owner, the response rate, whether detractors buy less afterwards, and the valuable "
+            "customers whose last answer was a low score, as a call list.")
+
+
+# --------------------------------------------------------------------------- tables and charts
+
+
+_HEADERS = {
+    "n_answers": "customers answering", "mean_score": "mean score", "nps": "NPS", "nps_low": "NPS from (95%)",
+    "nps_high": "NPS to (95%)", "csat_mean": "mean satisfaction", "csat_low": "mean from (95%)",
+    "csat_high": "mean to (95%)", "share_satisfied": "satisfied", "satisfied_low": "satisfied from (95%)",
+    "satisfied_high": "satisfied to (95%)", "group": "answer group", "customers": "customers followed",
+    "churned": "bought nothing after", "churn_rate": "churn", "churn_low": "churn from (95%)",
+    "churn_high": "churn to (95%)", "revenue_trend": "revenue after vs before",
+    "orders_per_year_before": "orders per year before", "orders_per_year_after": "orders per year after",
+    **{f"share_{g}": f"{g}s" for g in (*satisfaction.NPS_GROUPS, "neutral", "dissatisfied")},
+}
+_FORMATS = {
+    "n_answers": fmt_int, "mean_score": "{:.2f}".format, "nps": "{:+.0f}".format, "nps_low": "{:+.0f}".format,
+    "nps_high": "{:+.0f}".format, "csat_mean": "{:.2f}".format, "csat_low": "{:.2f}".format,
+    "csat_high": "{:.2f}".format, **{f"share_{g}": fmt_pct for g in (*satisfaction.NPS_GROUPS,
+                                                                     *satisfaction.SCALE_GROUPS)},
+    "satisfied_low": fmt_pct, "satisfied_high": fmt_pct,
+    "customers": fmt_int, "churned": fmt_int, "churn_rate": fmt_pct, "churn_low": fmt_pct, "churn_high": fmt_pct,
+    "revenue_trend": lambda v: "n/a" if pd.isna(v) else f"{v:+.1%}", "orders_per_year_before": "{:.1f}".format,
+    "orders_per_year_after": "{:.1f}".format,
+}
+#: Display formats of :func:`period_table` and :func:`group_tables` (by their headers).
+MEASURE_FORMATS = {_HEADERS.get(column, column): fmt for column, fmt in _FORMATS.items()}
+#: Display formats of :func:`behaviour_table`.
+BEHAVIOUR_FORMATS = MEASURE_FORMATS
+
+
+def _readable(table: pd.DataFrame) -> pd.DataFrame:
+    return table.rename(columns=_HEADERS)
+
+
+def period_table(result: VoiceResults) -> pd.DataFrame:
+    """The measures per period, with a readable period label and headers."""
+    table = result.periods.copy()
+    table["period"] = table["period"].map(_period_label(result.freq))
+    return _readable(table)
+
+
+def group_tables(result: VoiceResults) -> dict[str, pd.DataFrame]:
+    """Title -> measures per value of each dimension the data has (RFM segment, cluster, industry, ...)."""
+    return {f"Satisfaction per {_DIMENSION_TITLES[d]}": _readable(table.rename(columns={d: _DIMENSION_TITLES[d]}))
+            for d, table in result.groups.items()}
+
+
+def trend_figure(result: VoiceResults):
+    """The headline measure per period with its 95% interval."""
+    column, name = _measure(result.scale)
+    low, high = _interval_columns(result.scale)
+    table = result.periods.assign(period=result.periods["period"].map(_period_label(result.freq)))
+    fig, ax = plt.subplots(figsize=(9, 4))
+    ax.fill_between(table["period"], table[low], table[high], color="#1f5f8b", alpha=0.15, label="95% interval")
+    ax.plot(table["period"], table[column], marker="o", color="#1f5f8b", label=name)
+    ax.set_ylabel(f"{name} (points)" if result.scale.is_nps else f"{name} ({result.scale.label})")
+    ax.set_title(f"{name} per {result.freq}, one answer per customer and {result.freq}")
+    ax.tick_params(axis="x", rotation=45)
+    ax.legend(frameon=False)
+    plt.close(fig)
+    return fig
+
+
+def behaviour_figure(result: VoiceResults):
+    """Share of each answer group that bought nothing in the window after answering, with 95% intervals."""
+    table = result.behaviour[result.behaviour["customers"] > 0]
+    fig, ax = plt.subplots(figsize=(8, 3.5))
+    rates = table["churn_rate"] * 100
+    errors = [rates - table["churn_low"] * 100, table["churn_high"] * 100 - rates]
+    colors = dict(zip(satisfaction.group_order(result.scale), ("#27ae60", "#9aa5b1", "#c0392b"), strict=True))
+    ax.bar(table["group"], rates, yerr=errors, capsize=6, color=table["group"].map(colors).tolist())
+    for position, (rate, n) in enumerate(zip(rates, table["customers"], strict=True)):
+        ax.annotate(f"{rate:.0f}% of {int(n)}", (position, rate), xytext=(8, 4), textcoords="offset points",
+                    fontsize=9)
+    ax.set_ylabel("bought nothing afterwards (%)")
+    ax.set_title(f"Churn in the {result.window_days} days after the answer, per answer group")
+    plt.close(fig)
+    return fig
+
+
+def behaviour_table(result: VoiceResults) -> pd.DataFrame:
+    """Per answer group: customers, churn, revenue trend and order rhythm before and after the answer."""
+    return _readable(result.behaviour.drop(columns=["revenue_before", "revenue_after"]))
+
+
+def detractor_table(result: VoiceResults) -> pd.DataFrame:
+    """The valuable detractors that may be contacted, largest revenue first (answer date as a day)."""
+    return result.detractors.assign(date=result.detractors["date"].dt.strftime("%Y-%m-%d")).rename(
+        columns={"date": "answered on", "score": "last score", "group": "answer group"})
+
+
+def detractor_formats(currency: str) -> dict:
+    """Display formats of :func:`detractor_table`."""
+    return {"revenue": lambda v: fmt_money(v, currency, compact=False)}
+
+
+def customer_export(result: VoiceResults) -> pd.DataFrame | None:
+    """``last_score``, ``last_score_date`` and ``answer_group`` per customer for ``exports/customers.csv``."""
+    if not result.has_feedback:
+        return None
+    latest = result.latest
+    return pd.DataFrame({"customer_id": latest["customer_id"], "last_score": _whole_scores(latest["score"]),
+                         "last_score_date": latest["date"].dt.strftime("%Y-%m-%d"), "answer_group": latest["group"]})
+
+
+def export_lists(result: VoiceResults, output_dir: str | os.PathLike) -> list[str]:
+    """Write ``exports/valuable_detractors.csv`` and ``exports/satisfaction_by_group.csv``; their names."""
+    written = []
+    if result.detractors is not None:
+        atomic_to_csv(result.detractors, Path(output_dir) / "exports" / "valuable_detractors.csv", index=False)
+        written.append("exports/valuable_detractors.csv")
+    if result.groups:
+        frames = [table.rename(columns={d: "value"}).assign(dimension=d) for d, table in result.groups.items()]
+        by_group = pd.concat(frames, ignore_index=True)
+        by_group = by_group[["dimension", *[c for c in by_group.columns if c != "dimension"]]]
+        atomic_to_csv(by_group, Path(output_dir) / "exports" / "satisfaction_by_group.csv", index=False)
+        written.append("exports/satisfaction_by_group.csv")
+    return written
+
+
+def contact_text(result: VoiceResults, output_dir: str | os.PathLike) -> str:
+    """How the contact rules shaped the call lists of this run, or that consent is not known."""
+    customers = table_with_values(result.tables, "customers")
+    known = present_columns(customers, ("do_not_contact", "consent_email", "consent_phone"))
+    log = read_contact_log(output_dir)
+    if not known:
+        return ("**Consent is not known**: the customers table has no `consent_email`, `consent_phone` or "
+                "`do_not_contact` column, so no call list was filtered. Map them under `tables: customers: columns:` "
+                "(yes/no, true/false, 1/0, oui/non) to leave out the people who did not agree to be contacted.")
+    lists = log.groupby("list", sort=False).agg(listed=("listed", "first"), kept=("kept", "first"))
+    parts = [f"{_LIST_TITLES.get(name, name)}: {fmt_int(row['kept'])} of {fmt_int(row['listed'])} kept"
+             for name, row in lists.iterrows()]
+    text = (f"Contact rules applied with {', '.join(f'`{c}`' for c in known)}: nobody who asked not to be contacted, "
+            f"and e-mail or phone only with consent (a consent left empty counts as no consent). ")
+    text += ("; ".join(parts) + "." if parts else "No call list went through them yet (notebook 05 has not run).")
+    unknown = [column_label(c) for c in ("consent_email", "consent_phone") if c not in known]
+    if unknown:
+        text += f" Not known, so not filtered: {' and '.join(unknown)}."
+    blind = [_LIST_TITLES.get(name, name) for name in log.loc[~log["consent_known"].astype(bool), "list"].unique()]
+    if blind:
+        text += (f" Consent is not known for the {' and '.join(blind)} (their table has no consent or do-not-contact "
+                 f"column), so they were not filtered.")
+    return text
+
+
+def exclusions_table(output_dir: str | os.PathLike) -> pd.DataFrame:
+    """Who was left out of each call list and why (from ``exports/contact_exclusions.csv``)."""
+    log = read_contact_log(output_dir)
+    log = log[log["reason"] != ""].copy()
+    log["list"] = log["list"].map(lambda name: _LIST_TITLES.get(name, name))
+    return log[["list", "reason", "n"]].rename(columns={"n": "people left out"})

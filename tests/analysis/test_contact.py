@@ -1,0 +1,115 @@
+"""Contact rules: do-not-contact and consent per channel, on every kind of call list."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from portfolio_helpers.analysis import contact
+from portfolio_helpers.ingest.parsing import parse_boolean
+from portfolio_helpers.reporting import voice
+
+CUSTOMERS = pd.DataFrame({
+    "customer_id": ["a", "b", "c", "d", "e", "f"],
+    "preferred_channel": ["phone", "phone", "email", "mail", "email", None],
+    "consent_email": ["yes", "oui", "no", "non", None, "1"],
+    "consent_phone": ["TRUE", "0", "1", "false", "n", "y"],
+    "do_not_contact": ["no", "no", "yes", "0", "no", "False"],
+})
+
+
+@pytest.mark.parametrize("spelling,value", [("yes", True), ("Oui", True), ("1", True), ("true", True), ("Y", True),
+                                            (" TRUE ", True), ("no", False), ("non", False), ("0", False),
+                                            ("false", False), ("N", False)])
+def test_consent_spellings(spelling, value):
+    parsed = parse_boolean(pd.Series([spelling, None]))
+    assert parsed.values.tolist() == [value, pd.NA] and not parsed.bad.any()
+
+
+def test_unreadable_consent_is_flagged():
+    assert parse_boolean(pd.Series(["maybe", "2"])).bad.tolist() == [True, True]
+
+
+def test_rules_by_hand():
+    result = contact.apply_contact_rules(pd.DataFrame({"customer_id": list("abcdefz")}), CUSTOMERS)
+    # a: phone consented and preferred; b: prefers phone without consent -> e-mail; c: do not contact;
+    # d: prefers mail (needs no consent); e: no consent at all; f: consents both, no preference -> e-mail;
+    # z: not in the customers table, so no consent on file
+    assert result.frame[["customer_id", "contact_channel"]].values.tolist() == [
+        ["a", "phone"], ["b", "email"], ["d", "mail"], ["f", "email"]]
+    assert dict(zip(result.exclusions["reason"], result.exclusions["n"], strict=True)) == {
+        contact.REASON_DO_NOT_CONTACT: 1, contact.REASON_NOT_ON_FILE: 1, contact.REASON_NO_CONSENT: 1}
+    assert result.n_excluded_no_consent == 2 and result.consent_known
+    assert result.without_consent == {"email": 4, "phone": 4}  # c, d, e, z / b, d, e, z
+
+
+def test_without_consent_columns_nothing_is_filtered():
+    calls = pd.DataFrame({"customer_id": ["a", "b", "z"]})
+    result = contact.apply_contact_rules(calls, CUSTOMERS[["customer_id", "preferred_channel"]])
+    assert result.frame["customer_id"].tolist() == ["a", "b", "z"] and not result.consent_known
+    assert result.frame["contact_channel"].tolist() == ["phone", "phone", pd.NA]
+    assert contact.apply_contact_rules(calls, None).n_excluded == 0
+
+
+def test_only_email_consent_known_leaves_phone_open():
+    result = contact.apply_contact_rules(pd.DataFrame({"customer_id": ["c", "e"]}),
+                                         CUSTOMERS[["customer_id", "consent_email"]])
+    assert result.frame["customer_id"].tolist() == ["c", "e"]  # phone consent not known: reachable by phone
+    assert result.frame["contact_channel"].tolist() == ["phone", "phone"]
+
+
+LISTS = {  # the lists the kit exports for action, as their exports hold them
+    "at_risk_customers": pd.DataFrame({"customer_id": list("abcde"), "monetary": [5.0, 4, 3, 2, 1]}),
+    "prospects_lookalike": pd.DataFrame({"customer_id": list("edcba"), "stage": ["prospect"] * 5}),
+    "valuable_detractors": pd.DataFrame({"customer_id": list("cabed"), "score": [1, 2, 3, 4, 5]}),
+}
+
+
+@pytest.mark.parametrize("name", sorted(LISTS))
+def test_every_customer_list_excludes_and_counts(name, tmp_path):
+    kept = voice.reachable(LISTS[name], {"customers": CUSTOMERS}, tmp_path, name)
+    assert sorted(kept["customer_id"]) == ["a", "b", "d"] and kept["contact_channel"].notna().all()
+    log = voice.read_contact_log(tmp_path).set_index("reason")
+    assert log.loc[contact.REASON_DO_NOT_CONTACT, "n"] == 1 and log.loc[contact.REASON_NO_CONSENT, "n"] == 1
+    assert (log["list"] == name).all() and (log["listed"] == 5).all() and (log["kept"] == 3).all()
+
+
+def test_lead_list_uses_the_leads_consent_and_logs_each_list_once(tmp_path):
+    leads = pd.DataFrame({"lead_id": ["L1", "L1", "L2", "L3"],
+                          "date": pd.to_datetime(["2025-01-01", "2025-03-01", "2025-01-01", "2025-01-01"]),
+                          "consent_email": ["yes", "no", "oui", "non"], "do_not_contact": [None, None, "1", "0"]})
+    scored = pd.DataFrame({"lead_id": ["L1", "L2", "L3"], "total_score": [80, 70, 60]})
+    tables = {"leads": leads, "customers": CUSTOMERS}
+    kept = voice.reachable(scored, tables, tmp_path, "leads_scored", "lead_id")
+    # L1's latest e-mail consent is "no", phone consent is not known: kept, by phone; L2 asked not to be contacted
+    assert kept[["lead_id", "contact_channel"]].values.tolist() == [["L1", "phone"], ["L3", "phone"]]
+    voice.reachable(scored, tables, tmp_path, "leads_scored", "lead_id")  # a rerun replaces the list's rows
+    voice.reachable(LISTS["at_risk_customers"], tables, tmp_path, "at_risk_customers")
+    log = voice.read_contact_log(tmp_path)
+    assert log.groupby("list")["n"].sum().to_dict() == {"at_risk_customers": 2, "leads_scored": 1}
+    assert voice.reachable(None, tables, tmp_path, "leads_scored", "lead_id") is None
+
+
+YES_NO = st.sampled_from(["yes", "no", "oui", "non", "1", "0", "true", "false", None])
+
+
+@settings(deadline=None, max_examples=25)
+@given(st.lists(st.tuples(st.sampled_from(["email", "phone", "mail", "visit", None]), YES_NO, YES_NO, YES_NO),
+                min_size=1, max_size=30),
+       st.sets(st.sampled_from(list(contact.CONTACT_COLUMNS))))
+def test_contact_rules_invariants(rows, dropped):
+    customers = pd.DataFrame(rows, columns=list(contact.CONTACT_COLUMNS)).drop(columns=list(dropped))
+    customers.insert(0, "customer_id", [f"c{i}" for i in range(len(rows))])
+    result = contact.apply_contact_rules(customers[["customer_id"]], customers)
+    assert len(result.frame) + result.n_excluded == len(customers)
+    kept = customers.set_index("customer_id").loc[result.frame["customer_id"]]
+    if "do_not_contact" in kept.columns:
+        assert not parse_boolean(kept["do_not_contact"]).values.fillna(False).any()
+    for channel, consent in (("email", "consent_email"), ("phone", "consent_phone")):
+        chosen = (result.frame["contact_channel"] == channel).fillna(False).to_numpy()
+        if consent in kept.columns and chosen.any():
+            assert parse_boolean(kept[consent][chosen]).values.fillna(False).all()
+    if not result.consent_known:
+        assert result.n_excluded == 0

@@ -1,0 +1,145 @@
+"""Notebook 08 (the customer's voice) on a generated sample, pseudonymized, and without a feedback table."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import sys
+from pathlib import Path
+
+import matplotlib
+import pandas as pd
+import pytest
+
+from portfolio_helpers.app.sample_data import write_demo_data
+from portfolio_helpers.reporting import voice
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from shapes import NAMED_SHAPES, run_notebook_in_process, write_portfolio  # noqa: E402
+
+matplotlib.use("Agg")
+
+NOTEBOOKS = Path(__file__).resolve().parents[2] / "notebooks"
+CLEANING, VOICE = NOTEBOOKS / "01_data_cleaning.ipynb", NOTEBOOKS / "08_voice.ipynb"
+
+
+def run(config: Path, out: Path, *notebooks: Path) -> dict:
+    import matplotlib.pyplot as plt
+
+    namespace: dict = {}
+    for notebook in notebooks:
+        with contextlib.redirect_stdout(io.StringIO()):
+            namespace = run_notebook_in_process(notebook, {"config_path": str(config), "output_dir": str(out),
+                                                           "interactive": False})
+        plt.close("all")
+    return namespace
+
+
+@pytest.fixture(scope="module")
+def sample(tmp_path_factory) -> Path:
+    return write_demo_data(tmp_path_factory.mktemp("voice_sample"), n_customers=120, seed=5, dirty=True)
+
+
+def test_notebook_08_on_a_generated_sample(sample, tmp_path):
+    out = tmp_path / "out"
+    namespace = run(sample / "portfolio.yml", out, CLEANING, VOICE)
+    metrics = json.loads((out / "metrics" / "08_voice.json").read_text(encoding="utf-8"))
+    assert set(metrics) == {"nps", "response_rate", "n_valuable_detractors", "n_excluded_no_consent"}
+    result = namespace["voice"]
+    # The NPS of the latest answers, recomputed from the file without the kit.
+    feedback = pd.read_csv(sample / "feedback.csv", dtype={"customer_id": str})
+    feedback = feedback[feedback["score"].between(0, 10)].sort_values("date", kind="stable")
+    kept = set(result.tables["feedback"]["source_line"])  # merged duplicates answer under their survivor's id
+    latest = result.latest
+    promoters, detractors = (latest["score"] >= 9).mean(), (latest["score"] <= 6).mean()
+    assert metrics["nps"] == pytest.approx(round(100 * (promoters - detractors), 4))
+    assert len(kept) == len(feedback)  # every answer inside the scale is kept, the others rejected
+    rejected = pd.read_csv(out / "exports" / "rejected_rows.csv")
+    rejected = rejected[rejected["table"] == "feedback"]
+    assert len(rejected) == 6 and rejected["reason"].str.startswith("score outside the NPS scale (0–10)").all()
+    assert 0 < metrics["response_rate"] <= 1
+    listed = pd.read_csv(out / "exports" / "valuable_detractors.csv", dtype={"customer_id": str})
+    assert metrics["n_valuable_detractors"] >= len(listed) and "contact_channel" in listed.columns
+    assert result.latest["comment"].notna().any()  # comments are kept when not pseudonymized
+    customers = pd.read_csv(out / "exports" / "customers.csv", dtype={"customer_id": str})
+    assert customers["last_score"].notna().sum() == len(latest)
+    findings = " ".join(voice.findings(result, "EUR"))
+    assert "NPS" in findings and "Response rate" in findings and "after answering" in findings
+
+
+def test_pseudonymized_run_contains_no_comment_text(sample, tmp_path, monkeypatch):
+    monkeypatch.setenv("PORTFOLIO_PSEUDONYM_KEY", "ab" * 32)
+    folder = tmp_path / "private"
+    folder.mkdir()
+    for path in sample.iterdir():
+        (folder / path.name).write_bytes(path.read_bytes())
+    config = folder / "portfolio.yml"
+    config.write_text(config.read_text(encoding="utf-8") + "pseudonymize: true\n", encoding="utf-8")
+    out = tmp_path / "out"
+    namespace = run(config, out, CLEANING, VOICE)
+    comments = set(pd.read_csv(folder / "feedback.csv")["comment"].dropna())
+    assert len(comments) >= 5
+    found = []
+    for path in out.rglob("*"):
+        if path.suffix == ".parquet":
+            text = pd.read_parquet(path).to_csv()
+        elif path.is_file():
+            text = path.read_text(encoding="utf-8", errors="replace")
+        else:
+            continue
+        found += [(path.name, comment) for comment in comments if comment in text]
+    assert found == []
+    shown = " ".join(voice.findings(namespace["voice"], "EUR")) + namespace["voice"].detractors.to_csv()
+    assert not any(comment in shown for comment in comments)
+    assert "topic" in namespace["voice"].detractors.columns  # topics and scores stay
+
+
+def test_notebook_08_without_feedback_says_what_it_would_add(tmp_path):
+    config = write_portfolio(NAMED_SHAPES["customers_id_and_name"], tmp_path / "data")
+    out = tmp_path / "out"
+    namespace = run(config, out, CLEANING, VOICE)
+    assert not namespace["voice"].has_feedback
+    assert json.loads((out / "metrics" / "08_voice.json").read_text()) == {"n_excluded_no_consent": 0}
+    text = " ".join(voice.findings(namespace["voice"], "EUR"))
+    assert "No survey answers" in text and "valuable customers whose last answer was a low score" in text
+    assert "Consent is not known" in voice.contact_text(namespace["voice"], out)
+
+
+def config_with(sections: dict):
+    from portfolio_helpers.core.config import PortfolioConfig
+
+    return PortfolioConfig(path=Path("portfolio.yml"), name="t", currency="EUR", as_of=None, seed=1,
+                           pseudonymize=False, tables={}, sections=sections)
+
+
+TX = pd.DataFrame({"customer_id": ["a", "b", "c"], "amount": [10.0, 20.0, 30.0],
+                   "date": pd.to_datetime(["2025-01-01", "2025-06-01", "2025-12-01"])})
+SMALL_SHAPES = {
+    "one answer": pd.DataFrame({"customer_id": ["a"], "date": ["2025-02-01"], "score": [3.0]}),
+    "answers from unknown customers only": pd.DataFrame({"customer_id": ["x", "y"], "date": ["2025-02-01"] * 2,
+                                                         "score": [9.0, 10.0]}),
+    "every answer too recent to follow": pd.DataFrame({"customer_id": ["a", "b", "c"], "score": [0.0, 5.0, 10.0],
+                                                       "date": ["2025-12-20"] * 3}),
+    "one day, csat": pd.DataFrame({"customer_id": ["a", "b", "c"], "date": ["2025-03-01"] * 3, "score": [5.0, 1, 3]}),
+}
+
+
+@pytest.mark.parametrize("name", sorted(SMALL_SHAPES))
+def test_small_feedback_shapes_complete(name, tmp_path):
+    import matplotlib.pyplot as plt
+
+    feedback = SMALL_SHAPES[name].assign(date=lambda f: pd.to_datetime(f["date"]))
+    scale = {"scale": "csat"} if "csat" in name else {"scale": "nps"}
+    result = voice.voice_results({"transactions": TX, "feedback": feedback}, config_with({"feedback": scale}),
+                                 pd.Timestamp("2025-12-31"), tmp_path)
+    assert result.has_feedback
+    text = " ".join(voice.findings(result, "EUR")) + voice.contact_text(result, tmp_path)
+    assert "Consent is not known" in text
+    metrics = voice.voice_metrics(result, tmp_path)
+    assert ("nps" in metrics) != ("csat_mean" in metrics) and metrics["n_excluded_no_consent"] == 0
+    voice.trend_figure(result), voice.behaviour_figure(result)
+    voice.export_lists(result, tmp_path)
+    plt.close("all")
+    if name == "every answer too recent to follow":
+        assert "Too few answers" in text
