@@ -433,13 +433,16 @@ def _cohorts(values: pd.DataFrame, first: pd.Series, freq: str, as_of) -> pd.Dat
     pfreq = _PANDAS_FREQ[freq]
     columns = [*COHORT_COLUMNS, "cohort_start", "period_start", "cohort_customers",
                "cumulative_revenue_per_customer", "complete"]
+    empty = pd.DataFrame({c: pd.Series(dtype="float64") for c in columns})
     if values.empty:
-        return pd.DataFrame({c: pd.Series(dtype="float64") for c in columns})
+        return empty
     cohort = first.dt.to_period(pfreq)
     values = values.assign(cohort=values["customer_id"].map(cohort), period=values["period"].dt.to_period(pfreq))
     values["cents"] = _cents(values["value"])
     # acquired: active (net revenue above zero) in the period of the first purchase
     opening = values[(values["period"] == values["cohort"]) & (values["cents"] > 0)]
+    if opening.empty:
+        return empty
     values = values[values["customer_id"].isin(opening["customer_id"])]
     sizes = opening.groupby("cohort").size()
     end = (pd.Timestamp(as_of) if as_of is not None else values["period"].max().end_time).to_period(pfreq)
