@@ -583,7 +583,9 @@ def revenue_bridge(transactions: pd.DataFrame, as_of=None, freq: str = "year", c
     DataFrame
         One row per bridge, columns :data:`BRIDGE_COLUMNS` then ``net_revenue_retention``,
         ``gross_revenue_retention``, ``new_customer_revenue_share``, ``kind`` (``freq`` or
-        ``"last 12 months"``), ``previous_start``, ``current_start``, ``current_end``. A bridge
+        ``"last 12 months"``), ``previous_start``, ``current_start``, ``current_end`` and
+        ``previous_covered`` (the data starts no later than the previous period: otherwise that
+        period is only partly in the data and the retention rates overstate the change). A bridge
         needs a purchase before its current period: without one there is no row.
 
     Examples
@@ -598,12 +600,13 @@ def revenue_bridge(transactions: pd.DataFrame, as_of=None, freq: str = "year", c
     lines = _lines_to(transactions, as_of, date_col)
     lines = lines[lines[customer_col].notna() & lines[date_col].notna()]
     extra = ["net_revenue_retention", "gross_revenue_retention", "new_customer_revenue_share", "kind",
-             "previous_start", "current_start", "current_end"]
+             "previous_start", "current_start", "current_end", "previous_covered"]
     if lines.empty:
         return pd.DataFrame(columns=BRIDGE_COLUMNS + extra)
     as_of = pd.Timestamp(as_of).normalize() if as_of is not None else lines[date_col].max().normalize()
     first = _first_purchases(lines, customer_col, date_col, amount_col)
     earliest = first.min()
+    data_start = lines[date_col].min().normalize()
     pfreq = _PANDAS_FREQ[freq]
     windows = []
     period = earliest.to_period(pfreq) + 1
@@ -620,7 +623,8 @@ def revenue_bridge(transactions: pd.DataFrame, as_of=None, freq: str = "year", c
         totals = bridge_totals(_window_movements(lines, first, prev_window, cur_window, customer_col, date_col,
                                                  amount_col))
         rows.append({"period": label, **totals, "kind": kind, "previous_start": prev_window[0],
-                     "current_start": cur_window[0], "current_end": cur_window[1]})
+                     "current_start": cur_window[0], "current_end": cur_window[1],
+                     "previous_covered": bool(data_start <= prev_window[0])})
     return pd.DataFrame(rows, columns=BRIDGE_COLUMNS + extra)
 
 
@@ -916,14 +920,16 @@ def _round_target(value: float) -> float:
 def proposed_objectives(transactions: pd.DataFrame, as_of) -> list[dict]:
     """Three objectives at the pace of the last 12 months, for the calendar year after ``as_of``'s day.
 
-    Revenue and new customers as in the last 12 months, and gross revenue retention as in the
-    last 12 months against the 12 before (active customers instead, without that history).
+    Revenue and new customers (orders when none was won) as in the last 12 months, and gross revenue retention as in the
+    last 12 months against the 12 before (active customers instead, when the data does not cover
+    the 12 months before in full). None
+    (``[]``) without revenue in the last 12 months.
     ``start`` and ``deadline`` are ``datetime.date``, ready for YAML.
 
     Examples
     --------
-    >>> tx = pd.DataFrame({"customer_id": ["a", "b", "a"], "amount": [100.0, 50.0, 80.0],
-    ...     "date": pd.to_datetime(["2024-03-01", "2025-02-01", "2025-03-01"])})
+    >>> tx = pd.DataFrame({"customer_id": ["a", "a", "b", "a"], "amount": [10.0, 100.0, 50.0, 80.0],
+    ...     "date": pd.to_datetime(["2023-05-01", "2024-03-01", "2025-02-01", "2025-03-01"])})
     >>> [(o["metric"], o["target"]) for o in proposed_objectives(tx, "2025-06-30")]
     [('revenue', 130.0), ('new_customers', 1), ('gross_revenue_retention', 0.8)]
     """
@@ -934,16 +940,21 @@ def proposed_objectives(transactions: pd.DataFrame, as_of) -> list[dict]:
     lines = _lines_to(transactions, as_of, "date")
     lines = lines[lines["customer_id"].notna() & lines["date"].notna()]
     previous, current = last_twelve_months(as_of)
+    revenue = int(_cents(_values(lines, current, "customer_id", "date", "amount")).sum()) / 100
+    if revenue <= 0:
+        return []
     first = _first_purchases(lines, "customer_id", "date", "amount")
     totals = bridge_totals(_window_movements(lines, first, previous, current, "customer_id", "date", "amount"))
-    revenue = int(_cents(_values(lines, current, "customer_id", "date", "amount")).sum()) / 100
     n_new = int(first.between(current[0], current[1] + pd.Timedelta(days=1), inclusive="left").sum())
-    proposals = [
-        {"name": "Grow revenue", "metric": "revenue", "target": _round_target(revenue)},
-        {"name": "Win new customers", "metric": "new_customers", "target": n_new},
-    ]
-    grr = totals["gross_revenue_retention"]
-    if pd.isna(grr):
+    proposals = [{"name": "Grow revenue", "metric": "revenue", "target": _round_target(revenue)}]
+    if n_new:
+        proposals.append({"name": "Win new customers", "metric": "new_customers", "target": n_new})
+    else:  # no customer won in the last 12 months (a closed cohort): the orders instead
+        n_orders = int(engine.orders(lines)["date"].between(current[0], current[1] + pd.Timedelta(days=1),
+                                                            inclusive="left").sum())
+        proposals.append({"name": "Keep orders coming", "metric": "orders", "target": n_orders})
+    grr = totals["gross_revenue_retention"] if lines["date"].min() <= previous[0] else math.nan
+    if pd.isna(grr):  # no previous 12 months, or only part of them in the data
         active = int((_cents(_values(lines, current, "customer_id", "date", "amount")) > 0).sum())
         proposals.append({"name": "Keep customers active", "metric": "active_customers", "target": active})
     else:

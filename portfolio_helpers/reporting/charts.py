@@ -510,7 +510,8 @@ def retention_curves(curves: pd.DataFrame, title: str, xlabel: str = "Periods si
     ax.set_ylabel("Customers still active (%)")
     _percent_axis(ax, "y")
     ax.set_title(title)
-    ax.legend(frameon=False, fontsize=8, ncol=2, title="cohort")
+    if len(curves.columns):
+        ax.legend(frameon=False, fontsize=8, ncol=2, title="cohort")
     plt.close(fig)
     return fig
 

@@ -155,7 +155,7 @@ def growth_metrics(results: GrowthResults) -> dict:
     """The headline metrics of notebook 07 (rates only when a bridge defines them)."""
     out = {}
     last = _last(results.bridge)
-    if last is not None:
+    if last is not None and last["previous_covered"]:
         for name in ("net_revenue_retention", "gross_revenue_retention", "new_customer_revenue_share"):
             if not pd.isna(last[name]):
                 out[name] = round(float(last[name]), 4)
@@ -225,8 +225,23 @@ def cohort_sentences(results: GrowthResults) -> list[str]:
     """Do recent cohorts retain better or worse than older ones (share active the next period)?"""
     period = results.period
     nxt = _next_period_retention(results)
-    if len(nxt) < 2:
-        return [f"Too few cohorts followed for a full {period} to compare how cohorts retain."]
+    lines = _cohort_comparison(nxt, period) if len(nxt) >= 2 else []
+    table = _complete_cohorts(results)
+    oldest = table[table["cohort"] == table["cohort"].iloc[0]] if len(table) else table
+    if len(oldest) > 1:
+        last = oldest.iloc[-1]
+        lines.append(f"The oldest cohort ({last['cohort']}, {plural(int(last['cohort_customers']), 'customer')}) "
+                     f"still has {fmt_pct(last['share_active'])} of its customers active "
+                     f"{plural(int(last['periods_since']), period)} later.")
+    return lines
+
+
+def _span_text(frame: pd.DataFrame) -> str:
+    first, last = frame["cohort"].iloc[0], frame["cohort"].iloc[-1]
+    return f"in {first}" if first == last else f"from {first} to {last}"
+
+
+def _cohort_comparison(nxt: pd.DataFrame, period: str) -> list[str]:
     caveat = ""
     if len(nxt) >= 3:  # the first cohort also holds every customer already buying when the data starts
         caveat = f" (the first cohort, {nxt['cohort'].iloc[0]}, is left out: it also holds the customers already buying when the data starts)"
@@ -239,18 +254,9 @@ def cohort_sentences(results: GrowthResults) -> list[str]:
         verdict = "about as well as"
     else:
         verdict = "better than" if rate_new > rate_old else "worse than"
-    lines = [f"Recent cohorts retain **{verdict}** older ones: {fmt_pct(rate_new)} of the customers won from "
-             f"{recent['cohort'].iloc[0]} to {recent['cohort'].iloc[-1]} bought again the {period} after their "
-             f"first purchase, against {fmt_pct(rate_old)} for those won from {older['cohort'].iloc[0]} to "
-             f"{older['cohort'].iloc[-1]}{caveat}."]
-    table = _complete_cohorts(results)
-    oldest = table[table["cohort"] == table["cohort"].iloc[0]]
-    if len(oldest) > 1:
-        last = oldest.iloc[-1]
-        lines.append(f"The oldest cohort ({last['cohort']}, {plural(int(last['cohort_customers']), 'customer')}) "
-                     f"still has {fmt_pct(last['share_active'])} of its customers active {plural(int(last['periods_since']), period)} "
-                     f"later.")
-    return lines
+    return [f"Recent cohorts retain **{verdict}** older ones: {fmt_pct(rate_new)} of the customers won "
+            f"{_span_text(recent)} bought again the {period} after their first purchase, against "
+            f"{fmt_pct(rate_old)} for those won {_span_text(older)}{caveat}."]
 
 
 def cohort_summary(results: GrowthResults, currency: str) -> pd.DataFrame:
@@ -323,6 +329,11 @@ def bridge_sentences(results: GrowthResults, currency: str) -> list[str]:
         f"({fmt_int(last['n_contracted'])}), and {plural(int(last['n_churned']), 'customer')} who stopped buying "
         f"took {money(-last['churned'])}.",
     ]
+    if not last["previous_covered"]:
+        lines.append(f"The data starts after {fmt_date(last['previous_start'])}, so the 12 months before the last 12 "
+                     f"are only partly in it: retention rates and the share of revenue from new customers would "
+                     f"overstate the change and are not given.")
+        return lines
     if not pd.isna(last["net_revenue_retention"]):
         verdict = ("existing customers alone grew revenue" if last["net_revenue_retention"] > 1
                    else "existing customers alone did not keep revenue level")
