@@ -112,3 +112,50 @@ def test_an_objective_the_data_cannot_measure_stops_the_notebook(tmp_path):
     with pytest.raises(ConfigError, match=r"objectives\[0\]\.filter\.owner: not measurable: the customers table "
                                           r"has no owner column"):
         run(shape, tmp_path, {"objectives": bad})
+
+
+def tiny_results(as_of: str = "2025-12-31") -> report.GrowthResults:
+    """The tiny portfolio of tests/analysis/test_growth.py, without f and without statuses."""
+    rows = [("a", "2023-02-01", 100.0), ("a", "2024-03-01", 150.0), ("a", "2025-05-01", 120.0),
+            ("b", "2023-06-01", 80.0), ("b", "2024-07-01", 80.0), ("c", "2024-02-01", 60.0),
+            ("c", "2025-02-01", 90.0), ("d", "2023-04-01", 50.0), ("d", "2025-08-01", 40.0),
+            ("e", "2025-09-01", 70.0)]
+    tx = pd.DataFrame(rows, columns=["customer_id", "date", "amount"]).assign(date=lambda f: pd.to_datetime(f["date"]))
+    crm = pd.DataFrame({"customer_id": list("abcde"), "owner": ["Ann", "Ann", "Bob", "Bob", None]})
+    objectives = growth.objectives_from_config([
+        {"name": "Revenue", "metric": "revenue", "target": 400, **YEAR},
+        {"name": "Retention", "metric": "gross_revenue_retention", "target": 0.65, **YEAR}])
+    measured = growth.measure_objectives(objectives, {"transactions": tx, "customers": crm}, as_of)
+    return report.GrowthResults("year", pd.Timestamp(as_of), growth.cohort_table(tx, "year", as_of),
+                                growth.revenue_bridge(tx, as_of), growth.owner_books(tx, crm, as_of), objectives,
+                                measured)
+
+
+def test_sentences_carry_the_hand_computed_figures():
+    results = tiny_results()
+    # 2025 against 2024: start 290 (a 150, b 80, c 60), end 320 (a 120, c 90, d 40, e 70)
+    bridge = report.bridge_sentences(results, "EUR")
+    assert bridge[0].startswith("Revenue went from €290 to €320 (+10.3%) over the 12 months to 2025-12-31: new "
+                                "customers brought €70 (1 customer), reactivated ones €40 (1), existing customers "
+                                "bought €30 more (1) and €30 less (1), and 1 customer who stopped buying took €80.")
+    assert bridge[1] == ("Net revenue retention is **72.4%** and gross revenue retention 62.1%: existing customers "
+                         "alone did not keep revenue level.")
+    owners = report.owner_sentences(results, "EUR")
+    assert "Largest decline: **Ann**, -47.8% against the previous 12 months (€230 to €120); 1 book shrank." in owners
+    objectives = report.objective_sentences(results, "EUR")
+    assert objectives[0] == "0 of 2 objectives achieved or on track."
+    assert objectives[1].startswith("**Revenue** is off track: €320 to date against a target of €400")
+    assert objectives[2].startswith("**Retention** is at risk: 62.1% to date against a target of 65.0%")
+    assert report.growth_metrics(results) == {"net_revenue_retention": 0.7241, "gross_revenue_retention": 0.6207,
+                                              "new_customer_revenue_share": 0.2188, "n_objectives": 2,
+                                              "n_objectives_on_track": 0}
+
+
+def test_exports_round_money_to_the_cent_and_rates_to_four_decimals(tmp_path):
+    paths = report.write_exports(tmp_path, tiny_results())
+    assert [p.name for p in paths] == ["cohorts.csv", "revenue_bridge.csv", "owners.csv", "objectives.csv"]
+    text = (tmp_path / "exports" / "objectives.csv").read_text(encoding="utf-8").splitlines()
+    assert text[1].startswith("Revenue,revenue,400.0,320.0,0.8,320.0,off track")
+    assert text[2].startswith("Retention,gross_revenue_retention,0.65,0.6207,0.9549,0.6207,at risk")
+    bridge = pd.read_csv(tmp_path / "exports" / "revenue_bridge.csv")
+    assert bridge["net_revenue_retention"].iloc[-1] == 0.7241
