@@ -144,8 +144,8 @@ def test_sentences_carry_the_hand_computed_figures():
     assert "Largest decline: **Ann**, -47.8% against the previous 12 months (€230 to €120); 1 book shrank." in owners
     objectives = report.objective_sentences(results, "EUR")
     assert objectives[0] == "0 of 2 objectives achieved or on track."
-    assert objectives[1].startswith("**Revenue** is off track: €320 to date against a target of €400")
-    assert objectives[2].startswith("**Retention** is at risk: 62.1% to date against a target of 65.0%")
+    assert objectives[1].startswith("**Retention** is at risk: 62.1% to date against a target of 65.0%")
+    assert objectives[2].startswith("**Revenue** is off track: €320 to date against a target of €400")
     assert report.growth_metrics(results) == {"net_revenue_retention": 0.7241, "gross_revenue_retention": 0.6207,
                                               "new_customer_revenue_share": 0.2188, "n_objectives": 2,
                                               "n_objectives_on_track": 0}
