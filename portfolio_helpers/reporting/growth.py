@@ -43,6 +43,7 @@ __all__ = [
     "owner_table",
     "owner_formats",
     "owner_sentences",
+    "no_books_text",
     "objectives_table",
     "objectives_formats",
     "objective_sentences",
@@ -122,6 +123,7 @@ def growth_results(tables: dict, config, as_of) -> GrowthResults:
         risk = scoring.at_risk(customer_features, scoring_settings.at_risk)
         books = growth.owner_books(transactions, customers, as_of, at_risk=risk,
                                    open_leads=_open_leads(tables, profiles))
+        books = books if len(books) else None
     measured = growth.measure_objectives(objectives, tables, as_of, profiles) if objectives else None
     proposals = [] if objectives else growth.proposed_objectives(transactions, as_of)
     results = GrowthResults(settings.period, as_of, cohorts, bridge, books, objectives, measured, proposals)
@@ -145,6 +147,12 @@ def limitations(results: GrowthResults, tables: dict) -> list[str]:
         notes.append("The data does not cover two complete calendar years: the bridge only compares the last 12 "
                      "months with the 12 before.")
     return notes
+
+
+def no_books_text(results: GrowthResults) -> str:
+    """Why there is no sales rep's book to show."""
+    said = [note for note in results.notes if "sales rep's book" in note]
+    return said[0] if said else "No customer bought in the last 24 months: there is no sales rep's book to show."
 
 
 def _last(bridge: pd.DataFrame) -> pd.Series | None:
