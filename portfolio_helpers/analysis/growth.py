@@ -56,6 +56,7 @@ Config
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -749,14 +750,25 @@ def objective_status(value: float, projected: float, target: float, higher_is_be
 
 @dataclass
 class _Data:
-    """What the objectives are measured on (the revenue lines up to the analysis date)."""
+    """What the objectives are measured on (the revenue lines up to the analysis date); first purchases
+    and orders are computed on first use, measures are remembered."""
 
     lines: pd.DataFrame
-    first: pd.Series
-    orders: pd.DataFrame
     profiles: pd.DataFrame | None = None
     earliest: pd.Timestamp | None = None
     cache: dict = field(default_factory=dict)
+
+    @functools.cached_property
+    def first(self) -> pd.Series:
+        if self.lines.empty:
+            return pd.Series(dtype="datetime64[ns]")
+        return _first_purchases(self.lines, "customer_id", "date", "amount")
+
+    @functools.cached_property
+    def orders(self) -> pd.DataFrame:
+        if self.lines.empty:
+            return pd.DataFrame({"date": pd.Series(dtype="datetime64[ns]")})
+        return engine.orders(self.lines)
 
 
 def _span(start: pd.Timestamp, deadline: pd.Timestamp):
@@ -889,13 +901,13 @@ def measure_objectives(objectives: Iterable[Objective], tables: Mapping[str, pd.
     all_lines = all_lines[all_lines["customer_id"].notna() & all_lines["date"].notna()]
     earliest = all_lines["date"].min() if len(all_lines) else None
     rows = []
+    selections: dict = {}  # objectives with the same filter share their data
     for objective in objectives:
-        lines, profiles = _select(objective, tables, all_lines, lead_profiles)
-        orders = engine.orders(lines) if len(lines) else pd.DataFrame({"date": pd.Series(dtype="datetime64[ns]")})
-        first = _first_purchases(lines, "customer_id", "date", "amount") if len(lines) else pd.Series(
-            dtype="datetime64[ns]")
-        data = _Data(lines, first, orders, profiles, None if earliest is None else earliest.normalize())
-        measured = _measured(objective, data, as_of)
+        key = (METRICS[objective.metric].table == "leads", objective.filter)
+        if key not in selections:
+            lines, profiles = _select(objective, tables, all_lines, lead_profiles)
+            selections[key] = _Data(lines, profiles, None if earliest is None else earliest.normalize())
+        measured = _measured(objective, selections[key], as_of)
         target = objective.target
         rows.append({"name": objective.name, "metric": objective.metric, "target": target,
                      "value": measured["value"],
