@@ -360,16 +360,17 @@ def owner_table(results: GrowthResults) -> pd.DataFrame:
     """The books, largest first, with the columns a manager reads."""
     books = results.books
     return books[[*growth.OWNER_COLUMNS, "churned", "net_revenue_retention"]].rename(columns={
-        "revenue": "revenue (12 months)", "revenue_previous": "previous 12 months",
-        "top_customer_share": "largest customer", "hhi": "HHI", "churned": "churned revenue",
+        "customers": "active customers", "revenue": "revenue (12 months)", "revenue_previous": "previous 12 months",
+        "top_customer_share": "largest customer", "hhi": "HHI", "customers_at_risk": "customers at risk",
+        "revenue_at_risk": "revenue at risk", "open_leads": "open leads", "churned": "churned revenue",
         "net_revenue_retention": "NRR"})
 
 
 def owner_formats(currency: str) -> dict:
     money = lambda v: fmt_money(v, currency, compact=False)  # noqa: E731
-    return {"revenue (12 months)": money, "previous 12 months": money, "revenue_at_risk": money,
+    return {"revenue (12 months)": money, "previous 12 months": money, "revenue at risk": money,
             "churned revenue": money, "growth": "{:+.1%}", "largest customer": "{:.1%}", "HHI": "{:,.0f}",
-            "NRR": "{:.1%}", "customers": "{:,.0f}", "customers_at_risk": "{:,.0f}"}
+            "NRR": "{:.1%}", "active customers": "{:,.0f}", "customers at risk": "{:,.0f}"}
 
 
 def owner_sentences(results: GrowthResults, currency: str) -> list[str]:
@@ -380,8 +381,12 @@ def owner_sentences(results: GrowthResults, currency: str) -> list[str]:
     named = books[books["owner"] != growth.NO_OWNER]
     if named.empty:
         return ["No customer with revenue has an owner."]
-    lines = [f"{plural(len(named), 'sales rep')} hold {fmt_pct(named['revenue'].sum() / books['revenue'].sum()) if books['revenue'].sum() > 0 else 'n/a'} "
-             f"of the last 12 months' revenue."]
+    unassigned = books.loc[books["owner"] == growth.NO_OWNER, "revenue"].sum()
+    total = books["revenue"].sum()
+    lines = [f"{plural(len(named), 'sales rep')} hold the books; customers without an owner brought "
+             f"{fmt_money(unassigned, currency)} ({fmt_pct(unassigned / total)}) of the last 12 months' revenue."
+             if unassigned > 0 and total > 0 else f"Every customer with revenue has an owner: "
+             f"{plural(len(named), 'sales rep')}."]
     risky = named.sort_values("revenue_at_risk", ascending=False).iloc[0]
     if risky["revenue_at_risk"] > 0:
         lines.append(f"Most revenue at risk: **{risky['owner']}**, {plural(int(risky['customers_at_risk']), 'customer')} "

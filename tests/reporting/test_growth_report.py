@@ -141,6 +141,8 @@ def test_sentences_carry_the_hand_computed_figures():
     assert bridge[1] == ("Net revenue retention is **72.4%** and gross revenue retention 62.1%: existing customers "
                          "alone did not keep revenue level.")
     owners = report.owner_sentences(results, "EUR")
+    assert owners[0] == ("2 sales reps hold the books; customers without an owner brought €70 (21.9%) of the last "
+                         "12 months' revenue.")
     assert "Largest decline: **Ann**, -47.8% against the previous 12 months (€230 to €120); 1 book shrank." in owners
     objectives = report.objective_sentences(results, "EUR")
     assert objectives[0] == "0 of 2 objectives achieved or on track."
