@@ -664,7 +664,7 @@ def owner_books(transactions: pd.DataFrame, customers: pd.DataFrame, as_of, at_r
     ...     "date": pd.to_datetime(["2024-03-01", "2024-05-01", "2025-02-01", "2025-04-01", "2025-05-01"])})
     >>> crm = pd.DataFrame({"customer_id": ["a", "b", "c"], "owner": ["Ann", "Ann", None]})
     >>> owner_books(tx, crm, "2025-12-31")[["owner", "customers", "revenue", "revenue_previous", "growth",
-    ...                                     "top_customer_share"]]
+    ...                                     "top_customer_share"]].round(4)
             owner  customers  revenue  revenue_previous  growth  top_customer_share
     0         Ann          2    180.0             150.0     0.2              0.8333
     1  (no owner)          1     40.0               0.0     NaN              1.0000
@@ -712,7 +712,6 @@ def owner_books(transactions: pd.DataFrame, customers: pd.DataFrame, as_of, at_r
         out["revenue_previous"] > 0) - 1, np.nan)
     out["open_leads"] = (open_leads.reindex(out["owner"]).fillna(0).astype("int64").to_numpy()
                          if open_leads is not None else pd.array([pd.NA] * len(out), dtype="Int64"))
-    out["top_customer_share"] = out["top_customer_share"].round(4)
     ordered = [*OWNER_COLUMNS, *MOVEMENTS, "net_revenue_retention", "gross_revenue_retention"]
     return out[ordered].sort_values(["revenue", "owner"], ascending=[False, True]).reset_index(drop=True)
 
