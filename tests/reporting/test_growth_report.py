@@ -102,8 +102,11 @@ def test_notebook_completes_and_says_what_it_cannot_show(tmp_path, shape, says):
     assert ns["metrics"].values["n_objectives"] == 0
     exports = tmp_path / "out" / "exports"
     assert list(pd.read_csv(exports / "owners.csv").columns) == growth.OWNER_COLUMNS  # header only
-    if shape == "customers_id_only":
-        assert "objectives:\n      - {name: Grow revenue, metric: revenue" in report.proposals_text(results)
+    if shape == "customers_id_only":  # the proposals are a valid objectives: section, ready to paste
+        text = report.proposals_text(results)
+        block = yaml.safe_load(text[text.index("    objectives:"):].replace("\n    ", "\n").strip())
+        proposed = growth.objectives_from_config(block["objectives"], tables=["transactions"])
+        assert [o.metric for o in proposed] == ["revenue", "new_customers", "gross_revenue_retention"]
 
 
 def test_an_objective_the_data_cannot_measure_stops_the_notebook(tmp_path):
