@@ -88,7 +88,8 @@ time at ``SERVICE_COST_PER_HOUR / 60`` per minute, the category cost rates of
 the generator for lines without a cost, and typical handling, delivery,
 returns, dunning and account rates, so that the planted candidates come out
 unprofitable while the key accounts stay profitable. Its ``scoring:`` section
-(:data:`SAMPLE_SCORING`) holds editable lead and customer scorecards.
+(:data:`SAMPLE_SCORING`) holds editable lead and customer scorecards, and its ``objectives:``
+section (:data:`SAMPLE_OBJECTIVES`) SMART objectives for the last year of data, tracked by notebook 07.
 """
 
 from __future__ import annotations
@@ -120,6 +121,7 @@ __all__ = [
     "SEGMENT_NAMES",
     "SAMPLE_COSTS",
     "SAMPLE_SCORING",
+    "SAMPLE_OBJECTIVES",
     "SERVICE_COST_PER_HOUR",
     "TABLE_NAMES",
     "TRUTH_FILE",
@@ -164,6 +166,20 @@ SAMPLE_COSTS: dict[str, Any] = {
     "per_late_invoice": 5.0,
     "per_customer": 5.0,
 }
+
+#: The ``objectives:`` section of the generated ``portfolio.yml`` (see :mod:`portfolio_helpers.analysis.growth`),
+#: for the calendar year of the analysis date (``start`` and ``deadline`` are filled in by
+#: :func:`generate_portfolio`). Targets are a sales director's, not the generator's: with 2,000 customers and
+#: seed 42 some are met, some missed by a little, one by far.
+SAMPLE_OBJECTIVES: list[dict[str, Any]] = [
+    {"name": "Grow revenue", "metric": "revenue", "target": 4_800_000},
+    {"name": "Win new customers", "metric": "new_customers", "target": 550},
+    {"name": "Up-sell", "metric": "expansion_revenue", "target": 1_100_000},
+    {"name": "Keep our customers", "metric": "gross_revenue_retention", "target": 0.85},
+    {"name": "Convert referral leads", "metric": "lead_conversion_rate", "target": 0.25,
+     "filter": {"source": "referral"}},
+    {"name": "Grow key accounts", "metric": "revenue", "target": 1_200_000, "filter": {"owner": "Isabelle Roche"}},
+]
 
 #: The ``scoring:`` section of the generated ``portfolio.yml``: scorecards for the sample's leads and
 #: customers (see :mod:`portfolio_helpers.analysis.scoring`). The lead points follow what a sales team would
@@ -637,6 +653,8 @@ def generate_portfolio(n_customers: int = 2000, seed: int = 42, dirty: bool = Fa
         "costs": {key: dict(value) if isinstance(value, dict) else value for key, value in SAMPLE_COSTS.items()},
         "scoring": copy.deepcopy(SAMPLE_SCORING),
         "feedback": {"scale": "nps"},
+        "objectives": [{**copy.deepcopy(objective), "start": period_end.date().replace(month=1, day=1),
+                        "deadline": period_end.date().replace(month=12, day=31)} for objective in SAMPLE_OBJECTIVES],
     }
     return SamplePortfolio(tables=tables, truth=truth, config=config)
 
@@ -708,7 +726,8 @@ def write_portfolio(sample: SamplePortfolio, out_dir: str | os.PathLike) -> Path
               f"# answer_key: {TRUTH_FILE} lists what was generated (segments, duplicates, defects, lead outcomes).\n"
               "# costs: rates (EUR) of the cost-to-serve model, see portfolio_helpers.analysis.profitability.\n"
               "# scoring: lead and customer scorecards, value score weights, see portfolio_helpers.analysis.scoring.\n"
-              "# feedback: the scale of the survey answers (NPS 0-10), see portfolio_helpers.cleaning.feedback.\n")
+              "# feedback: the scale of the survey answers (NPS 0-10), see portfolio_helpers.cleaning.feedback.\n"
+              "# objectives: SMART objectives tracked by notebook 07, see portfolio_helpers.analysis.growth.\n")
     atomic_write_text(out_dir / "portfolio.yml",
                       header + yaml.dump(_flow_leaves(sample.config), Dumper=_ConfigDumper, sort_keys=False,
                                           allow_unicode=True, width=120))

@@ -110,7 +110,7 @@ MONEY_WORDS = frozenset({
 
 RATIO_WORDS = frozenset({
     "share", "shares", "rate", "rates", "ratio", "pct", "percent", "percentage", "percentile", "probability",
-    "score", "index", "trend", "growth", "lift", "margin", "weight",
+    "score", "index", "trend", "growth", "lift", "margin", "weight", "retention",
 })
 """Words of a column name that mark a ratio; they win over :data:`MONEY_WORDS`
 (``margin`` is a ratio except in ``gross_margin``)."""
@@ -161,8 +161,9 @@ def export_decimals(column: Any) -> int:
 
     Examples
     --------
-    >>> [export_decimals(c) for c in ("revenue", "median_gross_margin", "profit_margin", "revenue_share")]
-    [2, 2, 4, 4]
+    >>> [export_decimals(c) for c in ("revenue", "median_gross_margin", "profit_margin", "revenue_share",
+    ...                               "net_revenue_retention")]
+    [2, 2, 4, 4, 4]
     """
     name = str(column).lower()
     words = set(re.split(r"[^a-z0-9]+", name))

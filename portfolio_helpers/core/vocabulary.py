@@ -124,6 +124,21 @@ DEFINITIONS: dict[str, tuple[str, str]] = {
         "No delivery in the `scoring.at_risk.max_days` after the customer's latest answer given at least that "
         "long before the as-of day; revenue and orders before and after come from the orders of the revenue lines.",
     ),
+    "cohort": (
+        "analysis.growth.cohort_table",
+        "The customers whose first revenue line falls in the same month, quarter or year (`growth: period`). "
+        "A customer is *active* in a period when their revenue in it is above zero; a customer whose first "
+        "period nets to zero or less was never acquired and is in no cohort (notebook 07, `cohorts.csv`).",
+    ),
+    "revenue bridge": (
+        "analysis.growth.customer_movements",
+        "Per customer, with `prev` and `cur` the revenue of two periods counted when positive: new "
+        "(`prev = 0`, first purchase in the current period), reactivated (`prev = 0`, first purchase before), "
+        "expansion (`cur > prev > 0`), contraction (`0 < cur < prev`), churned (`prev > 0`, `cur = 0`); start + "
+        "movements = end to the cent. Net revenue retention = (start + expansion + contraction + churned) / "
+        "start; gross revenue retention = (start + contraction + churned) / start (notebook 07, "
+        "`revenue_bridge.csv`, `owners.csv`).",
+    ),
 }
 
 

@@ -36,6 +36,10 @@ __all__ = [
     "lift_chart",
     "score_histogram",
     "grade_rates_chart",
+    "cohort_heatmap",
+    "retention_curves",
+    "bridge_waterfall",
+    "owner_bars",
 ]
 
 PRIMARY = "#1f5f8b"
@@ -475,5 +479,86 @@ def grade_rates_chart(frame: pd.DataFrame, title: str, average_rate: float):
     ax.set_ylim(0, max(float(rates.max()), average_rate * 100) * 1.25 or 1)
     _percent_axis(ax, "y")
     ax.set_title(title)
+    plt.close(fig)
+    return fig
+
+
+def cohort_heatmap(matrix: pd.DataFrame, title: str, xlabel: str = "Periods since the first purchase",
+                   ylabel: str = "Cohort (period of the first purchase)"):
+    """Heatmap of shares (0-1) per cohort (rows) and period since (columns), annotated in %."""
+    import seaborn as sns
+
+    fig, ax = plt.subplots(figsize=(min(0.6 * matrix.shape[1] + 3, 16), 0.42 * matrix.shape[0] + 1.8))
+    sns.heatmap(matrix * 100, annot=matrix.shape[1] <= 16, fmt=".0f", cmap="Blues", vmin=0, vmax=100,
+                cbar_kws={"label": "customers still active (%)"}, ax=ax, linewidths=0.3)
+    ax.set_title(title)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    plt.close(fig)
+    return fig
+
+
+def retention_curves(curves: pd.DataFrame, title: str, xlabel: str = "Periods since the first purchase"):
+    """One line per column of ``curves`` (shares 0-1, indexed by periods since), in %."""
+    fig, ax = plt.subplots(figsize=(9, 4))
+    for position, column in enumerate(curves.columns):
+        values = curves[column].dropna()
+        ax.plot(values.index, values * 100, marker="o", markersize=3, label=str(column),
+                color=PRIMARY if position == len(curves.columns) - 1 else None, linewidth=1.2)
+    ax.set_ylim(0, 105)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel("Customers still active (%)")
+    _percent_axis(ax, "y")
+    ax.set_title(title)
+    if len(curves.columns):
+        ax.legend(frameon=False, fontsize=8, ncol=2, title="cohort")
+    plt.close(fig)
+    return fig
+
+
+def bridge_waterfall(steps: pd.Series, currency: str, title: str):
+    """Waterfall: the first and last values of ``steps`` as totals, the ones between as movements."""
+    fig, ax = plt.subplots(figsize=(9, 4))
+    labels = [str(label) for label in steps.index]
+    bottoms, heights, colors = [], [], []
+    level = 0.0
+    for position, value in enumerate(steps.to_numpy(dtype=float)):
+        if position in (0, len(steps) - 1):
+            bottoms.append(0.0)
+            heights.append(value)
+            colors.append(MUTED)
+            level = value
+        else:
+            bottoms.append(level if value >= 0 else level + value)
+            heights.append(abs(value))
+            colors.append(PRIMARY if value >= 0 else NEGATIVE)
+            level += value
+    ax.bar(labels, heights, bottom=bottoms, color=colors)
+    for position, value in enumerate(steps.to_numpy(dtype=float)):
+        ax.annotate(fmt_money(value, currency), (position, bottoms[position] + heights[position]),
+                    xytext=(0, 3), textcoords="offset points", ha="center", fontsize=8)
+    ax.set_ylabel(f"Net revenue ({currency})")
+    money_axis(ax, currency)
+    ax.set_title(title)
+    plt.close(fig)
+    return fig
+
+
+def owner_bars(books: pd.DataFrame, currency: str, title: str):
+    """Horizontal bars per owner (the books of :func:`portfolio_helpers.analysis.growth.owner_books`): revenue
+    of the last 12 months, of the 12 before, and the revenue at risk."""
+    data = books.iloc[::-1]
+    fig, ax = plt.subplots(figsize=(9, 0.5 * len(data) + 1.5))
+    positions = range(len(data))
+    ax.barh([p + 0.2 for p in positions], data["revenue_previous"], height=0.4, color=MUTED,
+            label="previous 12 months")
+    ax.barh([p - 0.2 for p in positions], data["revenue"], height=0.4, color=PRIMARY, label="last 12 months")
+    ax.barh([p - 0.2 for p in positions], data["revenue_at_risk"], height=0.4, color=NEGATIVE,
+            label="of which customers at risk")
+    ax.set_yticks(list(positions), data["owner"].astype(str))
+    ax.set_xlabel(f"Net revenue ({currency})")
+    money_axis(ax, currency, axis="x")
+    ax.set_title(title)
+    ax.legend(frameon=False, loc="lower right", fontsize=8)
     plt.close(fig)
     return fig

@@ -1,0 +1,166 @@
+"""Notebook 07 (growth, retention and objectives) end to end, on small generated shapes, in process.
+
+One portfolio with owners, leads and objectives in its config: exports with their columns in order, objective
+statuses and metrics as the analysis computes them. Then the shapes the issue names: no owner, no leads, one
+period of data (and every line cancelled) complete and say what they cannot show.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import sys
+from pathlib import Path
+
+import matplotlib
+import pandas as pd
+import pytest
+import yaml
+
+from portfolio_helpers.analysis import growth
+from portfolio_helpers.core.errors import ConfigError
+from portfolio_helpers.reporting import growth as report
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from shapes import NAMED_SHAPES, Shape, run_notebook_in_process, write_portfolio  # noqa: E402
+
+matplotlib.use("Agg")
+NOTEBOOK = Path(__file__).resolve().parents[2] / "notebooks" / "07_growth.ipynb"
+YEAR = {"start": "2025-01-01", "deadline": "2025-12-31"}
+OBJECTIVES = [
+    {"name": "Grow revenue", "metric": "revenue", "target": 1000, **YEAR},
+    {"name": "Ann's book", "metric": "revenue", "target": 10_000_000, "filter": {"owner": "Ann"}, **YEAR},
+    {"name": "Convert referrals", "metric": "lead_conversion_rate", "target": 0.1, "filter": {"source": "referral"},
+     **YEAR},
+    {"name": "Keep customers", "metric": "gross_revenue_retention", "target": 0.5, **YEAR},
+]
+
+
+def run(shape: Shape, folder: Path, sections: dict | None = None) -> dict:
+    import matplotlib.pyplot as plt
+
+    config = write_portfolio(shape, folder / "data")
+    if sections:
+        data = yaml.safe_load(config.read_text(encoding="utf-8"))
+        config.write_text(yaml.safe_dump({**data, **sections}, sort_keys=False), encoding="utf-8")
+    try:
+        with contextlib.redirect_stdout(io.StringIO()):
+            return run_notebook_in_process(NOTEBOOK, {"config_path": str(config), "output_dir": str(folder / "out"),
+                                                      "interactive": False})
+    finally:
+        plt.close("all")
+
+
+def test_notebook_measures_the_configured_objectives_and_exports(tmp_path):
+    ns = run(NAMED_SHAPES["everything"], tmp_path, {"growth": {"period": "year"}, "objectives": OBJECTIVES})
+    exports = tmp_path / "out" / "exports"
+    expected = {"cohorts.csv": growth.COHORT_COLUMNS, "revenue_bridge.csv": growth.BRIDGE_COLUMNS,
+                "owners.csv": growth.OWNER_COLUMNS, "objectives.csv": growth.OBJECTIVE_COLUMNS}
+    frames = {name: pd.read_csv(exports / name) for name in expected}
+    for name, columns in expected.items():
+        assert list(frames[name].columns[:len(columns)]) == columns, name
+        assert len(frames[name]), name
+    assert set(frames["owners.csv"]["owner"]) <= {"Ann", "Bob", growth.NO_OWNER}
+    assert frames["cohorts.csv"]["cohort"].astype(str).str.fullmatch(r"\d{4}").all()  # growth: period: year
+
+    # the export holds what the analysis measures (to the cent / 4 decimals)
+    tables, as_of = ns["tables"], ns["info"]["as_of"]
+    objectives = growth.objectives_from_config(OBJECTIVES)
+    measured = growth.measure_objectives(objectives, tables, as_of, _profiles(tables, as_of))
+    objectives_csv = frames["objectives.csv"]
+    assert objectives_csv["status"].tolist() == measured["status"].tolist()
+    assert objectives_csv["value"].tolist() == pytest.approx(measured["value"].tolist(), abs=0.006)
+    assert objectives_csv.loc[1, "status"] != "achieved"  # 10 M from Ann's book of a few thousand
+    metrics = ns["metrics"].values
+    assert metrics["n_objectives"] == 4
+    assert metrics["n_objectives_on_track"] == int(measured["status"].isin(["achieved", "on track"]).sum())
+    bridge = frames["revenue_bridge.csv"].iloc[-1]
+    if bridge["previous_covered"]:
+        assert metrics["gross_revenue_retention"] == pytest.approx(bridge["gross_revenue_retention"], abs=1e-4)
+    # the books add up to the last bridge, to the cent
+    for movement in growth.MOVEMENTS:
+        assert frames["owners.csv"][movement].sum() == pytest.approx(bridge[movement], abs=0.005)
+
+
+def _profiles(tables: dict, as_of) -> pd.DataFrame:
+    from portfolio_helpers.analysis import scoring
+
+    return scoring.lead_profiles(tables["leads"], as_of, tables.get("customers"), tables["transactions"])[0]
+
+
+@pytest.mark.parametrize(("shape", "says"), [
+    ("customers_id_only", ["No owner column in the customers table", "No leads table"]),
+    ("one_day_two_customers", ["No customers table", "same quarter", "no revenue bridge"]),
+    ("every_line_cancelled", ["No customer with net revenue above zero"]),
+])
+def test_notebook_completes_and_says_what_it_cannot_show(tmp_path, shape, says):
+    ns = run(NAMED_SHAPES[shape], tmp_path)
+    results = ns["results"]
+    text = " ".join(report.findings(results, "EUR"))
+    for words in says:
+        assert words in text
+    assert ns["metrics"].values["n_objectives"] == 0
+    exports = tmp_path / "out" / "exports"
+    assert list(pd.read_csv(exports / "owners.csv").columns) == growth.OWNER_COLUMNS  # header only
+    if shape == "customers_id_only":  # the proposals are a valid objectives: section, ready to paste
+        text = report.proposals_text(results)
+        block = yaml.safe_load(text[text.index("    objectives:"):].replace("\n    ", "\n").strip())
+        proposed = growth.objectives_from_config(block["objectives"], tables=["transactions"])
+        assert [o.metric for o in proposed] == ["revenue", "new_customers", "gross_revenue_retention"]
+
+
+def test_an_objective_the_data_cannot_measure_stops_the_notebook(tmp_path):
+    shape = Shape(n_customers=4, tables=("customers",), columns={"customers": ("industry",)})
+    bad = [{"name": "Ann's book", "metric": "revenue", "target": 1, "filter": {"owner": "Ann"}, **YEAR}]
+    with pytest.raises(ConfigError, match=r"objectives\[0\]\.filter\.owner: not measurable: the customers table "
+                                          r"has no owner column"):
+        run(shape, tmp_path, {"objectives": bad})
+
+
+def tiny_results(as_of: str = "2025-12-31") -> report.GrowthResults:
+    """The tiny portfolio of tests/analysis/test_growth.py, without f and without statuses."""
+    rows = [("a", "2023-02-01", 100.0), ("a", "2024-03-01", 150.0), ("a", "2025-05-01", 120.0),
+            ("b", "2023-06-01", 80.0), ("b", "2024-07-01", 80.0), ("c", "2024-02-01", 60.0),
+            ("c", "2025-02-01", 90.0), ("d", "2023-04-01", 50.0), ("d", "2025-08-01", 40.0),
+            ("e", "2025-09-01", 70.0)]
+    tx = pd.DataFrame(rows, columns=["customer_id", "date", "amount"]).assign(date=lambda f: pd.to_datetime(f["date"]))
+    crm = pd.DataFrame({"customer_id": list("abcde"), "owner": ["Ann", "Ann", "Bob", "Bob", None]})
+    objectives = growth.objectives_from_config([
+        {"name": "Revenue", "metric": "revenue", "target": 400, **YEAR},
+        {"name": "Retention", "metric": "gross_revenue_retention", "target": 0.65, **YEAR}])
+    measured = growth.measure_objectives(objectives, {"transactions": tx, "customers": crm}, as_of)
+    return report.GrowthResults("year", pd.Timestamp(as_of), growth.cohort_table(tx, "year", as_of),
+                                growth.revenue_bridge(tx, as_of), growth.owner_books(tx, crm, as_of), objectives,
+                                measured)
+
+
+def test_sentences_carry_the_hand_computed_figures():
+    results = tiny_results()
+    # 2025 against 2024: start 290 (a 150, b 80, c 60), end 320 (a 120, c 90, d 40, e 70)
+    bridge = report.bridge_sentences(results, "EUR")
+    assert bridge[0].startswith("Revenue went from €290 to €320 (+10.3%) over the 12 months to 2025-12-31: new "
+                                "customers brought €70 (1 customer), reactivated ones €40 (1), existing customers "
+                                "bought €30 more (1) and €30 less (1), and 1 customer who stopped buying took €80.")
+    assert bridge[1] == ("Net revenue retention is **72.4%** and gross revenue retention 62.1%: existing customers "
+                         "alone did not keep revenue level.")
+    owners = report.owner_sentences(results, "EUR")
+    assert owners[0] == ("2 sales reps hold the books; customers without an owner brought €70 (21.9%) of the last "
+                         "12 months' revenue.")
+    assert "Largest decline: **Ann**, -47.8% against the previous 12 months (€230 to €120); 1 book shrank." in owners
+    objectives = report.objective_sentences(results, "EUR")
+    assert objectives[0] == "0 of 2 objectives achieved or on track."
+    assert objectives[1].startswith("**Retention** is at risk: 62.1% to date against a target of 65.0%")
+    assert objectives[2].startswith("**Revenue** is off track: €320 to date against a target of €400")
+    assert report.growth_metrics(results) == {"net_revenue_retention": 0.7241, "gross_revenue_retention": 0.6207,
+                                              "new_customer_revenue_share": 0.2188, "n_objectives": 2,
+                                              "n_objectives_on_track": 0}
+
+
+def test_exports_round_money_to_the_cent_and_rates_to_four_decimals(tmp_path):
+    paths = report.write_exports(tmp_path, tiny_results())
+    assert [p.name for p in paths] == ["cohorts.csv", "revenue_bridge.csv", "owners.csv", "objectives.csv"]
+    text = (tmp_path / "exports" / "objectives.csv").read_text(encoding="utf-8").splitlines()
+    assert text[1].startswith("Revenue,revenue,400.0,320.0,0.8,320.0,off track")
+    assert text[2].startswith("Retention,gross_revenue_retention,0.65,0.6207,0.9549,0.6207,at risk")
+    bridge = pd.read_csv(tmp_path / "exports" / "revenue_bridge.csv")
+    assert bridge["net_revenue_retention"].iloc[-1] == 0.7241
