@@ -140,12 +140,14 @@ def _grade_numeric(entry: Mapping, answer: Any) -> tuple[float, str]:
     number = _number(answer)
     if number is None:
         return 0.0, "not_a_number"
-    if entry["kind"] == "count" and number != round(number):
-        return 0.0, "not_a_count"
     accepted = [entry["value"], *entry.get("also", ())]
-    if any(_close(number, float(value), float(entry["tolerance"])) for value in accepted):
+    if any(_close(number, float(value), float(entry["tolerance"])) for value in accepted) \
+            and (entry["kind"] != "count" or number == round(number)):
         return 1.0, "correct"
-    return 0.0, _hint(entry, number) or "wrong"
+    hint = _hint(entry, number)
+    if hint is None and entry["kind"] == "count" and number != round(number):
+        return 0.0, "not_a_count"
+    return 0.0, hint or "wrong"
 
 
 def _grade_choice(entry: Mapping, answer: Any) -> tuple[float, str]:
