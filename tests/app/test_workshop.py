@@ -25,6 +25,7 @@ from portfolio_helpers.app.workshop.build import solution_notebook, student_note
 from portfolio_helpers.app.workshop.grading import grade_exercise, load_key
 from portfolio_helpers.app.workshop.registry import EXERCISES, exercises_for
 from portfolio_helpers.app.workshop.texts import TEXTS, feedback_text
+from portfolio_helpers.core.config import load_config
 from portfolio_helpers.core.files import restore_formula
 
 STUDENTS = ("student_01", "student_02")
@@ -252,6 +253,7 @@ def test_nothing_under_a_student_folder_holds_the_key(workshop, solutions):
         folder = workshop / student
         names = {path.name for path in folder.rglob("*")}
         assert not names & {"truth.json", f"{student}.json", "keys", "teacher", "lead_profiles.parquet"}
+        assert "leads" not in load_config(folder / "portfolio.yml").sections["scoring"]  # no card to copy
         secrets = [f"{key['exercises']['2']['gini']['value']:.4f}", f"{key['exercises']['4']['segments']['reference_ari']}",
                    "answer_key", "reference_ari", "baseline_auc",
                    str(settings["student_seeds"][student]["generator"]),

@@ -193,6 +193,7 @@ def new_workshop(out: str | os.PathLike, students: int = 20, seed: int = 1, leve
         sample = generate_portfolio(customers, seed=generator_seed, dirty=True)
         sample.config["name"] = f"Workshop portfolio ({student})"
         sample.config["seed"] = analysis_seed
+        sample.config["scoring"].pop("leads", None)  # exercise 5 asks for a lead scorecard: none to copy
         write_portfolio(sample, folder, answer_key=False)
         write_truth(sample, teacher / "truth" / f"{student}.json")
         context = KeyContext(sample, folder / "portfolio.yml", teacher / "check" / student)

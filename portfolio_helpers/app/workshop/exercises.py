@@ -15,6 +15,7 @@ not written yet; see :mod:`portfolio_helpers.app.workshop.registry` for how to a
 from __future__ import annotations
 
 import math
+import pprint
 
 import pandas as pd
 from sklearn.cluster import KMeans
@@ -22,18 +23,22 @@ from sklearn.metrics import adjusted_rand_score, roc_auc_score, silhouette_score
 
 from portfolio_helpers.analysis import engine, pareto, profitability, scorecard, scoring
 from portfolio_helpers.analysis.threads import single_threaded
+from portfolio_helpers.app.sample_data import SAMPLE_SCORING
 from portfolio_helpers.app.workshop.keys import KeyContext
 from portfolio_helpers.app.workshop.registry import Answer, Exercise, register
 from portfolio_helpers.cleaning import standardize
 from portfolio_helpers.core.files import atomic_to_parquet
 from portfolio_helpers.reporting import scoring as scoring_report
 
-__all__ = ["BASELINE_CARD", "CLEANING", "PARETO", "PROFITABILITY", "SEGMENTATION", "SCORING",
+__all__ = ["BASELINE_CARD", "SOLUTION_CARD", "CLEANING", "PARETO", "PROFITABILITY", "SEGMENTATION", "SCORING",
            "TEXT_KEYWORDS"]
 
 #: The stated baseline of exercise 5: a card that only likes referrals.
 BASELINE_CARD = {"fit": {"cap": 50, "criteria": [{"column": "source", "equals": "referral", "points": 10}]},
                  "engagement": {"cap": 50, "criteria": []}}
+#: The teacher's solution of exercise 5: the fit and engagement criteria of the generated sample's config
+#: (the student's config has them removed, so there is no card to copy).
+SOLUTION_CARD = {group: SAMPLE_SCORING["leads"][group] for group in ("fit", "engagement")}
 #: Words that show a justification of k names a criterion (English and French).
 TEXT_KEYWORDS = ("silhouette", "elbow", "coude", "calinski", "davies", "stabil", "size", "taille", "small",
                  "petit", "interpr", "differ", "distinct", "usable", "exploitable", "actionable", "inerti", "ari")
@@ -332,7 +337,7 @@ SCORING = register(Exercise(
              "baseline = scorecard.scorecard_from_config(BASELINE_CARD, \"baseline\")\n"
              "scored = scoring_report.score_leads(baseline, profiles, events)\n"
              "roc_auc_score(profiles.loc[test, \"converted\"], scored.loc[test, \"total_score\"])"),
-    solution=("lead_scorecard = config.sections[\"scoring\"][\"leads\"]  # fit + engagement criteria\n"
+    solution=("lead_scorecard = " + pprint.pformat(SOLUTION_CARD, width=108, sort_dicts=False),
               "card = scorecard.scorecard_from_config(lead_scorecard, \"lead_scorecard\")\n"
               "scored = scoring_report.score_leads(card, profiles, events)\n"
               "test_auc = float(roc_auc_score(profiles.loc[test, \"converted\"], scored.loc[test, \"total_score\"]))",),

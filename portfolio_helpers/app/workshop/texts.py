@@ -3,7 +3,8 @@
 Kept as data (one dictionary per language, the same keys in both) so that a teacher can
 reword an exercise without touching code, and a test can check that both languages have
 every text. Feedback texts never hold a value of the key; ``{tolerance}``, ``{ari}``,
-``{auc}`` and ``{error}`` are filled in by the checker, ``{baseline_auc}`` by the builder.
+``{auc}`` and ``{error}`` are filled in by the checker, ``{baseline_auc}`` by the builder
+(the exercise introductions go through ``str.format``: literal braces are doubled).
 """
 
 from __future__ import annotations
@@ -209,8 +210,10 @@ _EN: dict[str, Any] = {
             "title": "Score the leads",
             "intro": "A points scorecard gives each lead points for its fit (who it is: role, size, industry, "
                      "budget) and its engagement (what it did: meetings, downloads, clicks), each group capped, "
-                     "out of 100. Write one as a dictionary with the same keys as the `scoring: leads:` section "
-                     "of `portfolio.yml` (`fit` and `engagement`, each with `cap` and `criteria`). It is judged on "
+                     "out of 100. Write one as a dictionary shaped like `BASELINE_CARD` (the `scoring: leads:` "
+                     "section of a config, see the kit's README): `fit` and `engagement`, each with a `cap` and "
+                     "`criteria` such as `{{\"column\": \"role\", \"equals\": \"CEO / owner\", \"points\": 15}}` or "
+                     "`{{\"event\": \"meeting\", \"at_least\": 1, \"points\": 15}}`. It is judged on "
                      "the held-out leads (`test`: the most recent known outcomes) by the ROC AUC of its points. "
                      "**Baseline to beat:** a card giving 10 points to referrals only, AUC **{baseline_auc:.3f}** "
                      "on the held-out leads.",
@@ -449,9 +452,11 @@ _FR: dict[str, Any] = {
             "title": "Noter les leads",
             "intro": "Une grille de points donne à chaque lead des points pour son profil (qui il est : fonction, "
                      "taille, secteur, budget) et son engagement (ce qu'il a fait : rendez-vous, téléchargements, "
-                     "clics), chaque groupe plafonné, sur 100. Écrivez-en une sous forme de dictionnaire avec les "
-                     "mêmes clés que la section `scoring: leads:` de `portfolio.yml` (`fit` et `engagement`, chacun "
-                     "avec `cap` et `criteria`). Elle est jugée sur les leads mis de côté (`test` : les issues "
+                     "clics), chaque groupe plafonné, sur 100. Écrivez-en une sous forme de dictionnaire sur le modèle "
+                     "de `BASELINE_CARD` (la section `scoring: leads:` d'une configuration, voir le README du kit) : "
+                     "`fit` et `engagement`, chacun avec un plafond `cap` et des `criteria` comme "
+                     "`{{\"column\": \"role\", \"equals\": \"CEO / owner\", \"points\": 15}}` ou "
+                     "`{{\"event\": \"meeting\", \"at_least\": 1, \"points\": 15}}`. Elle est jugée sur les leads mis de côté (`test` : les issues "
                      "connues les plus récentes) par l'AUC ROC de ses points. **Référence à battre :** une grille "
                      "qui ne donne que 10 points aux recommandations (referral), AUC **{baseline_auc:.3f}** sur les "
                      "leads mis de côté.",
