@@ -163,7 +163,8 @@ def _workshop(args: argparse.Namespace) -> int:
     if args.action == "new":
         created = workshop.new_workshop(args.out, students=args.students, seed=args.seed, level=args.level,
                                         lang=args.lang, customers=args.customers)
-        print(f"Workshop: {created.path} ({len(created.students)} students, exercises "
+        n = len(created.students)
+        print(f"Workshop: {created.path} ({n} student{'' if n == 1 else 's'}, exercises "
               f"{', '.join(str(n) for n in created.exercises)}); keys and solutions in {created.path / 'teacher'}")
         if args.level == "advanced" and not any(
                 workshop.registry.EXERCISES[number].level == "advanced" for number in created.exercises):

@@ -262,7 +262,26 @@ def _grade_auc(entry: Mapping, answer: Any, answers: Mapping, key_dir: Path) -> 
 
 
 def grade_answer(entry: Mapping, answer: Any, answers: Mapping, key_dir: Path) -> tuple[float, str, dict]:
-    """Score in [0, 1], feedback id and the values its text may show, for one answer."""
+    """Score in [0, 1], feedback id and the values its text may show, for one answer.
+
+    Parameters
+    ----------
+    entry : mapping
+        The answer's key entry (``kind``, ``points`` and what the kind needs).
+    answer : any
+        The student's answer as saved (:func:`as_answer`); ``None`` is blank.
+    answers : mapping
+        Every answer of the exercise (a segmentation's names are checked against its segments).
+    key_dir : path
+        The teacher folder (the held-out leads of a scorecard answer).
+
+    Examples
+    --------
+    >>> entry = {"kind": "count", "value": 16, "tolerance": 2, "points": 1,
+    ...          "hints": [{"value": 0, "tolerance": 2, "hint": "exact_only"}]}
+    >>> [grade_answer(entry, answer, {}, Path("."))[:2] for answer in (15, 1, 40, None)]
+    [(1.0, 'correct'), (0.0, 'exact_only'), (0.0, 'wrong'), (0.0, 'blank')]
+    """
     if _is_blank(answer):
         return 0.0, "blank", {}
     kind = entry["kind"]
