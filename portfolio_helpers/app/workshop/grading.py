@@ -38,8 +38,9 @@ from portfolio_helpers.core.errors import ConfigError, PortfolioError
 from portfolio_helpers.core.files import atomic_to_csv, atomic_write_json
 from portfolio_helpers.reporting import scoring as scoring_report
 
-__all__ = ["KINDS", "Result", "as_answer", "grade_exercise", "check", "check_student", "collect_grades",
-           "load_key", "teacher_dir", "STUDENT_FILE", "GRADES_FILE"]
+__all__ = ["KINDS", "Result", "WorkshopError", "as_answer", "grade_answer", "grade_exercise", "check",
+           "check_student", "collect_grades", "load_key", "saved_answers", "student_info", "student_table",
+           "teacher_dir", "STUDENT_FILE", "GRADES_FILE", "TEACHER_ENV"]
 
 #: How an answer is scored.
 KINDS = ("count", "number", "choice", "ids", "text", "names", "labels", "scorecard", "auc")
@@ -326,6 +327,7 @@ def _read_json(path: Path) -> dict:
 
 
 def student_info(student_dir: str | os.PathLike) -> dict:
+    """``student.json`` of a student folder: ``student``, ``lang``, ``level``, ``exercises``."""
     path = Path(student_dir) / STUDENT_FILE
     if not path.is_file():
         raise WorkshopError(f"{student_dir}: not a workshop student folder (no {STUDENT_FILE})")
@@ -354,6 +356,7 @@ def _answers_path(student_dir: Path, number: int) -> Path:
 
 
 def saved_answers(student_dir: str | os.PathLike, number: int) -> dict:
+    """The answers the last check() of an exercise saved (empty when it was never checked)."""
     path = _answers_path(Path(student_dir), number)
     return _read_json(path) if path.is_file() else {}
 
@@ -365,9 +368,8 @@ def _print_results(results: list[Result]) -> None:
 
 
 def _summary(results: list[Result]) -> pd.DataFrame:
-    frame = pd.DataFrame([asdict(result) for result in results],
-                         columns=["exercise", "name", "points", "max_points", "status", "feedback"])
-    return frame
+    return pd.DataFrame([asdict(result) for result in results],
+                        columns=["exercise", "name", "points", "max_points", "status", "feedback"])
 
 
 def check(exercise: int, student_dir: str | os.PathLike = ".", save: bool = True, **answers: Any) -> pd.DataFrame:
