@@ -127,6 +127,46 @@ def test_profitability_mistakes_get_their_hint(solutions, workshop):
     assert graded["main_cost_driver"].feedback == _hint(3, "main_cost_driver", expected)
 
 
+def test_more_mistakes_get_their_hint(solutions, workshop):
+    """Mistakes whose wrong value may coincide with the key on some data: each checked where it differs."""
+    checked = set()
+    for student in STUDENTS:
+        cleaning, _ = solutions[(student, 1)]
+        groups = int(cleaning["duplicates"].groups["group_id"].nunique())
+        tolerance = load_key(workshop / student)[0]["exercises"]["1"]["n_duplicate_customers"]["tolerance"]
+        if abs(groups - cleaning["n_duplicate_customers"]) > tolerance:  # else accepted: no hint to give
+            graded = _grade(workshop, student, 1, n_duplicate_customers=groups)
+            assert graded["n_duplicate_customers"].feedback == _hint(1, "n_duplicate_customers", "groups_not_records")
+            checked.add("groups")
+        profit, _ = solutions[(student, 3)]
+        biggest = profit["pnl"].sort_values("revenue", ascending=False).iloc[0]
+        if biggest["profit"] >= 0:
+            graded = _grade(workshop, student, 3, largest_unprofitable=biggest["customer_id"])
+            assert graded["largest_unprofitable"].feedback == _hint(3, "largest_unprofitable", "profitable_customer")
+            checked.add("profitable")
+        if profit["main_cost_driver"] != "cost of goods":
+            graded = _grade(workshop, student, 3, main_cost_driver="cost of goods")
+            assert graded["main_cost_driver"].feedback == _hint(3, "main_cost_driver", "cogs_not_driver")
+            checked.add("cogs")
+        segments, _ = solutions[(student, 4)]
+        scores = segments["result"].result.k_scores
+        scores = scores[scores["k"].between(3, 8)]
+        best = int(scores.loc[scores["silhouette"].idxmax(), "k"])
+        if best != segments["k"]:
+            graded = _grade(workshop, student, 4, k=best)
+            assert graded["k"].feedback == _hint(4, "k", "silhouette_only")
+            checked.add("silhouette")
+        leads, _ = solutions[(student, 5)]
+        known = leads["known"]
+        all_auc = roc_auc_score(leads["profiles"].loc[known, "converted"].astype(int),
+                                leads["scored"].loc[known, "total_score"])
+        if abs(all_auc - leads["test_auc"]) > 0.005:
+            graded = _grade(workshop, student, 5, lead_scorecard=leads["lead_scorecard"], test_auc=all_auc)
+            assert graded["test_auc"].feedback == _hint(5, "test_auc", "auc_on_all")
+            checked.add("all leads")
+    assert checked >= {"profitable", "cogs", "all leads"}, checked
+
+
 def _raw_k(features: pd.DataFrame, numeric: list[str], seed: int) -> int:
     """k by best silhouette of k-means on the raw, unscaled numeric features (the mistake)."""
     matrix = features[numeric].astype(float)
