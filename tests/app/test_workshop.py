@@ -319,6 +319,8 @@ def test_texts_in_both_languages_and_notebooks_render():
         french = student_notebook(exercise, "fr", "advanced", {"baseline_auc": 0.6123})
         assert french.cells[0].source.startswith(f"# Exercice {exercise.number}")
         assert not any(cell.source in exercise.explore for cell in french.cells)  # advanced: no starter code
+        again = student_notebook(exercise, "fr", "advanced", {"baseline_auc": 0.6123})
+        assert nbformat.writes(french) == nbformat.writes(again)  # no random cell ids: same seed, same bytes
         solution = solution_notebook(exercise, "fr")
         assert "save=False" in solution.cells[-1].source
         assert all(answer.name in solution.cells[-1].source for answer in exercise.answers)

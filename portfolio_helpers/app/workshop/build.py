@@ -91,6 +91,8 @@ _PATHS = 'config_path = f"{student_dir}/portfolio.yml"\noutput_dir = f"{student_
 def _notebook(cells: list) -> nbformat.NotebookNode:
     notebook = nbformat.v4.new_notebook()
     notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    for number, cell in enumerate(cells):
+        cell["id"] = f"cell-{number:02d}"  # not random: the same seed writes the same bytes
     notebook.cells = cells
     return notebook
 
