@@ -1,6 +1,6 @@
 """Workshop mode (issue 17): solutions get full marks, blanks get 0, mistakes get their hint, keys stay apart.
 
-One small workshop (2 students, 300 customers) is built once for the module; the solution notebooks'
+One small workshop (2 students, 250 customers) is built once for the module; the solution notebooks'
 code is executed in-process on each student's folder (the exact cells of the notebooks), and one solution
 notebook is executed by papermill in a kernel, top to bottom.
 """
@@ -34,7 +34,7 @@ STUDENTS = ("student_01", "student_02")
 @pytest.fixture(scope="module")
 def workshop(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("ws") / "workshop"
-    created = new_workshop(out, students=len(STUDENTS), seed=11, customers=300)
+    created = new_workshop(out, students=len(STUDENTS), seed=11, customers=250)
     assert [path.name for path in created.students] == list(STUDENTS)
     return out
 
@@ -213,9 +213,9 @@ def test_scoring_mistakes_get_their_hint(solutions, workshop):
     if abs(train_auc - namespace["test_auc"]) > 0.005:
         assert graded["test_auc"].feedback == _hint(5, "test_auc", "auc_on_train")
     assert graded["lead_scorecard"].points == 2
-    flat = {"fit": BASELINE_CARD["fit"], "engagement": {"cap": 50, "criteria": [
-        {"event": "meeting", "at_least": 1, "points": -10}]}}  # clipped to 0: the baseline again
-    graded = _grade(workshop, "student_01", 5, lead_scorecard=flat, test_auc=0.5)
+    stale = {"fit": BASELINE_CARD["fit"], "engagement": {"cap": 50, "criteria": [
+        {"column": "days_since_last_event", "at_least": 60, "points": 30}]}}  # points for going quiet
+    graded = _grade(workshop, "student_01", 5, lead_scorecard=stale, test_auc=0.5)
     assert graded["lead_scorecard"].status == "wrong"
     assert graded["lead_scorecard"].feedback.startswith("AUC on the held-out leads")
     assert "not better than the baseline" in graded["lead_scorecard"].feedback

@@ -309,7 +309,8 @@ def _scoring_key(ctx: KeyContext) -> dict:
     data = {"check_data": f"check/{folder.name}", "test": [str(i) for i in test],
             "train": [str(i) for i in train], "known": [str(i) for i in known]}
     return {
-        "lead_scorecard": {"kind": "scorecard", "baseline_auc": round(_auc(profiles, baseline, test), 4),
+        # Never below 0.5: a card that gives everyone the same points would "beat" a worse-than-chance baseline.
+        "lead_scorecard": {"kind": "scorecard", "baseline_auc": round(max(0.5, _auc(profiles, baseline, test)), 4),
                            "points": 2, **data},
         "test_auc": {"kind": "auc", "tolerance": 0.005, "card_from": "lead_scorecard", "points": 1, **data},
     }

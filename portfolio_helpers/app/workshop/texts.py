@@ -216,7 +216,7 @@ _EN: dict[str, Any] = {
                      "`{{\"event\": \"meeting\", \"at_least\": 1, \"points\": 15}}`. It is judged on "
                      "the held-out leads (`test`: the most recent known outcomes) by the ROC AUC of its points. "
                      "**Baseline to beat:** a card giving 10 points to referrals only, AUC **{baseline_auc:.3f}** "
-                     "on the held-out leads.",
+                     "on the held-out leads (never below 0.5, the AUC of chance).",
             "explore": "Look at the leads of the training set and their events; score them with the baseline "
                        "card.",
             "answers": {
@@ -459,7 +459,7 @@ _FR: dict[str, Any] = {
                      "`{{\"event\": \"meeting\", \"at_least\": 1, \"points\": 15}}`. Elle est jugée sur les leads mis de côté (`test` : les issues "
                      "connues les plus récentes) par l'AUC ROC de ses points. **Référence à battre :** une grille "
                      "qui ne donne que 10 points aux recommandations (referral), AUC **{baseline_auc:.3f}** sur les "
-                     "leads mis de côté.",
+                     "leads mis de côté (jamais moins de 0,5, l'AUC du hasard).",
             "explore": "Regardez les leads d'apprentissage et leurs événements ; notez-les avec la grille de "
                        "référence.",
             "answers": {
