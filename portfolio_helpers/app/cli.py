@@ -1,7 +1,9 @@
 """The ``portfolio`` command.
 
 ``portfolio report`` runs the notebooks and prints where the report is;
-``portfolio demo-data`` writes a synthetic portfolio to try the kit on.
+``portfolio demo-data`` writes a synthetic portfolio to try the kit on;
+``portfolio workshop new|check|grades`` creates a segmentation workshop (one portfolio and
+set of exercise notebooks per student), checks a student's answers, and collects the grades.
 
 Exit codes: 0 success, 1 a notebook failed (the report is still published),
 2 a problem with the user's input or configuration (one ``error:`` line, no
@@ -96,7 +98,32 @@ def build_parser() -> argparse.ArgumentParser:
     )
     demo.add_argument("--seed", type=_non_negative_int, default=42, metavar="S", help="default: %(default)s")
     demo.add_argument("--dirty", action="store_true", help="add the defects real exports have")
+    _add_workshop(commands)
     return parser
+
+
+def _add_workshop(commands) -> None:
+    workshop = commands.add_parser(
+        "workshop",
+        help="segmentation workshop: exercises per student, self-check, grade sheet",
+        description="A segmentation workshop: every student gets their own portfolio and exercise notebooks; "
+                    "answer keys and solutions stay in DIR/teacher.",
+    )
+    actions = workshop.add_subparsers(dest="action", required=True, metavar="ACTION", parser_class=_Parser)
+    new = actions.add_parser("new", help="create a workshop folder", description="Create a workshop in DIR.")
+    new.add_argument("--out", metavar="DIR", required=True, help="new (or empty) folder")
+    new.add_argument("--students", type=_non_negative_int, default=20, metavar="N", help="default: %(default)s")
+    new.add_argument("--seed", type=_non_negative_int, default=1, metavar="S", help="default: %(default)s")
+    new.add_argument("--level", choices=("intro", "advanced"), default="intro", help="default: %(default)s")
+    new.add_argument("--lang", choices=("en", "fr"), default="en", help="default: %(default)s")
+    new.add_argument("--customers", type=_non_negative_int, default=400, metavar="N",
+                     help="customers per student portfolio (default: %(default)s)")
+    check = actions.add_parser("check", help="score a student's saved answers",
+                               description="Score the answers a student's check() cells saved.")
+    check.add_argument("student_dir", metavar="STUDENT_DIR", help="e.g. DIR/student_01")
+    grades = actions.add_parser("grades", help="collect every student's scores into DIR/teacher/grades.csv",
+                                description="Score every student and write DIR/teacher/grades.csv.")
+    grades.add_argument("workshop_dir", metavar="DIR")
 
 
 def _report(args: argparse.Namespace) -> int:
@@ -129,6 +156,33 @@ def _demo_data(args: argparse.Namespace) -> int:
     return 0
 
 
+def _workshop(args: argparse.Namespace) -> int:
+    from portfolio_helpers.app import workshop  # heavy imports only for this command
+    from portfolio_helpers.app.workshop.grading import student_table
+
+    if args.action == "new":
+        created = workshop.new_workshop(args.out, students=args.students, seed=args.seed, level=args.level,
+                                        lang=args.lang, customers=args.customers)
+        n = len(created.students)
+        print(f"Workshop: {created.path} ({n} student{'' if n == 1 else 's'}, exercises "
+              f"{', '.join(str(n) for n in created.exercises)}); keys and solutions in {created.path / 'teacher'}")
+        if args.level == "advanced" and not any(
+                workshop.registry.EXERCISES[number].level == "advanced" for number in created.exercises):
+            print("note: no advanced-only exercise is available yet; the workshop has the intro exercises")
+        return 0
+    if args.action == "check":
+        results = workshop.check_student(args.student_dir)
+        for row in results.itertuples(index=False):
+            print(f"ex{row.exercise:02d} {row.name}: {row.points:g}/{row.max_points} {row.feedback}")
+        table = student_table(results)
+        print(table.to_string(index=False))
+        print(f"total: {table['points'].sum():g} / {table['max_points'].sum()}")
+        return 0
+    path = workshop.collect_grades(args.workshop_dir)
+    print(f"Grades: {path}")
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the ``portfolio`` command; return its exit code."""
     try:
@@ -136,7 +190,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SystemExit as exc:  # --help, or a usage error already printed
         return int(exc.code or 0)
     try:
-        return {"report": _report, "demo-data": _demo_data}[args.command](args)
+        return {"report": _report, "demo-data": _demo_data, "workshop": _workshop}[args.command](args)
     except PortfolioError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return exc.exit_code
