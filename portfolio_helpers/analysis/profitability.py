@@ -128,7 +128,6 @@ import pandas as pd
 from portfolio_helpers.analysis import engine
 from portfolio_helpers.core.contract import normalize_label
 from portfolio_helpers.core.errors import ConfigError
-from portfolio_helpers.core.formatting import fmt_money
 from portfolio_helpers.core.presence import has_values
 from portfolio_helpers.core.validation import require_columns, suggest
 from portfolio_helpers.core.vocabulary import UNKNOWN
@@ -966,7 +965,7 @@ def whale_curve(pnl: pd.DataFrame) -> pd.DataFrame:
         (1, 1.0) exactly. The curve rises above 1 while profitable customers add up, and
         comes back down to 1 as the unprofitable ones give profit back. When total profit
         is 0 or negative, shares of it are undefined: ``cumulative_profit_share`` is NaN
-        after the origin (see the ``note`` of :func:`whale_summary`).
+        after the origin (see ``curve_undefined`` in :func:`whale_summary`).
 
     Examples
     --------
@@ -1000,8 +999,9 @@ def whale_summary(pnl: pd.DataFrame) -> dict:
         first, where it is reached); ``n_unprofitable`` (profit < 0) and
         ``share_unprofitable_customers``; ``profit_given_back`` (sum of the losses, as a
         positive number); ``unprofitable_revenue_share`` (their revenue / total revenue,
-        NaN when total revenue <= 0); ``note``: empty, or why shares are NaN (total profit
-        0 or negative, no customer).
+        NaN when total revenue <= 0); ``curve_undefined``: None, or why shares are NaN as a
+        code, ``"no_customer"``, ``"zero_profit"`` or ``"negative_profit"`` (the report words
+        it: :func:`portfolio_helpers.reporting.profitability.whale_note`).
 
     Examples
     --------
@@ -1019,14 +1019,13 @@ def whale_summary(pnl: pd.DataFrame) -> dict:
     unprofitable = profit < 0
     total = float(profit.sum())
     total_revenue = float(revenue.sum())
-    note = ""
+    undefined = None
     if n == 0:
         peak, peak_at = math.nan, math.nan
-        note = "No customer: the whale curve is empty."
+        undefined = "no_customer"
     elif total <= 0:
         peak, peak_at = math.nan, math.nan
-        note = (f"Total profit is {'zero' if total == 0 else 'negative'} ({fmt_money(total)}): shares of it are "
-                "undefined, so the whale curve and its peak are not shown (NaN).")
+        undefined = "zero_profit" if total == 0 else "negative_profit"
     else:
         shares = curve["cumulative_profit_share"].to_numpy()
         at = int(np.argmax(shares))
@@ -1040,7 +1039,7 @@ def whale_summary(pnl: pd.DataFrame) -> dict:
         "profit_given_back": float(-profit[unprofitable].sum()),
         "unprofitable_revenue_share": float(revenue[unprofitable].sum() / total_revenue)
         if total_revenue > 0 else math.nan,
-        "note": note,
+        "curve_undefined": undefined,
     }
 
 

@@ -318,8 +318,15 @@ class SegmentationResult:
         davies_bouldin`` (None when k was given on a large table, see ``score_k``).
     suggested_k : int or None
         The k suggested by the scores.
-    k_reason : str
-        Why, in one or two plain sentences.
+    k_choice : dict
+        How k was chosen, as codes and numbers (the report words it:
+        :func:`portfolio_helpers.reporting.segmentation.k_reason`). ``status``: ``"scored"``,
+        ``"unscored"`` (no k could be scored) or ``"given"`` (k given, no k scored); ``elbow``;
+        when scored: ``k``, ``silhouette``, ``calinski_harabasz``, ``low``/``high`` (the range
+        searched), ``outside_range`` (too few customers for :data:`ACTIONABLE_K`: ``actionable``
+        holds it), ``rule`` (``"size_and_apart"``, ``"size_only"`` or ``"merged"``),
+        ``min_share``, ``min_features_apart``, ``tied_with`` (k within ``tie_margin`` of the
+        best silhouette), and ``imposed`` (the k given when it differs from the suggestion).
     silhouette : float
         Silhouette of the fitted clusters (on a seeded sample of at most 10,000 rows).
     dropped : DataFrame
@@ -339,7 +346,7 @@ class SegmentationResult:
     matrix: pd.DataFrame
     k_scores: pd.DataFrame | None
     suggested_k: int | None
-    k_reason: str
+    k_choice: dict
     silhouette: float
     algorithm: str = "kmeans"
     seed: int = 42
@@ -504,45 +511,39 @@ def _pick(pool: pd.DataFrame) -> tuple[pd.Series, pd.DataFrame]:
 
 
 def _suggest_k(scores: pd.DataFrame, actionable: tuple[int, int] = ACTIONABLE_K,
-               min_share: float = MIN_SEGMENT_SHARE) -> tuple[int | None, str, int | None, dict | None]:
+               min_share: float = MIN_SEGMENT_SHARE) -> tuple[int | None, dict, int | None, dict | None]:
+    """The suggested k, how it was chosen (:class:`SegmentationResult` ``k_choice``), the elbow, the two-way split."""
     elbow = knee_point(scores["k"], scores["inertia"]) if scores["inertia"].notna().all() else None
     valid = scores[scores["silhouette"].notna()]
-    elbow_text = f" The elbow of the inertia curve (kneedle) is at k = {elbow}." if elbow is not None \
-        else " The inertia curve has no clear elbow."
     if valid.empty:
-        return None, "No k could be scored (fewer than two clusters found)." + elbow_text, elbow, None
+        return None, {"status": "unscored", "elbow": elbow}, elbow, None
     low, high = actionable
     in_range = valid[valid["k"].between(low, high)]
-    span = f"from {low} to {high}"
+    choice = {"status": "scored", "elbow": elbow, "low": int(low), "high": int(high), "outside_range": False,
+              "min_share": float(min_share), "min_features_apart": MIN_FEATURES_APART}
     if in_range.empty:
-        in_range, span = valid, f"from {int(valid['k'].min())} to {int(valid['k'].max())} (too few customers " \
-                                f"for {low} to {high})"
+        in_range = valid
+        choice.update(outside_range=True, low=int(valid["k"].min()), high=int(valid["k"].max()),
+                      actionable=(int(low), int(high)))
     sized = in_range[in_range["smallest_share"] >= min_share]
     usable = sized[sized["min_features_apart"] >= MIN_FEATURES_APART]
-    rule = (f"each segment holds at least {min_share:.0%} of the customers and every two segments differ "
-            f"on at least {MIN_FEATURES_APART} features")
     if not usable.empty:
-        pool, scope = usable, f"among the numbers of segments {span} where {rule}"
+        pool, choice["rule"] = usable, "size_and_apart"
     elif not sized.empty:
-        pool, scope = sized, (f"among the numbers of segments {span}; none gives segments that all differ on "
-                              f"{MIN_FEATURES_APART} features, so only the {min_share:.0%} minimum size applies")
+        pool, choice["rule"] = sized, "size_only"
     else:
-        pool, scope = in_range, (f"among the numbers of segments {span}; each of them leaves a segment under "
-                                 f"{min_share:.0%} of the customers, which is merged into its neighbours")
+        pool, choice["rule"] = in_range, "merged"
     chosen, tied = _pick(pool)
     k = int(chosen["k"])
-    reason = f"k = {k} has the best silhouette ({chosen['silhouette']:.2f}) {scope}."
-    if len(tied) > 1:
-        others = ", ".join(str(int(v)) for v in tied["k"] if int(v) != k)
-        reason += (f" It is within {SILHOUETTE_TIE} of k = {others}; the tie is broken by the highest "
-                   f"Calinski-Harabasz score ({chosen['calinski_harabasz']:,.0f}).")
+    choice.update(k=k, silhouette=float(chosen["silhouette"]), calinski_harabasz=float(chosen["calinski_harabasz"]),
+                  tied_with=[int(v) for v in tied["k"] if int(v) != k], tie_margin=SILHOUETTE_TIE)
     two_way = None
     pair = valid[valid["k"] == 2]
     if k != 2 and not pair.empty and pair["silhouette"].iloc[0] - chosen["silhouette"] >= TWO_WAY_MARGIN:
         labels_two = pair.iloc[0]
         two_way = {"silhouette_2": float(labels_two["silhouette"]), "silhouette_k": float(chosen["silhouette"]),
                    "k": k, "smallest_share_2": float(labels_two["smallest_share"])}
-    return k, reason + elbow_text, elbow, two_way
+    return k, choice, elbow, two_way
 
 
 def flat_features(features: pd.DataFrame, columns: Sequence[str] | None = None,
@@ -767,8 +768,8 @@ def fit_segments(features: pd.DataFrame, numeric: Sequence[str] | None = None,
     (3, 3, [100, 100, 100])
     >>> result.k_scores.columns.tolist()
     ['k', 'inertia', 'silhouette', 'calinski_harabasz', 'davies_bouldin', 'smallest_share', 'min_features_apart']
-    >>> result.k_reason.split(" among")[0]
-    'k = 3 has the best silhouette (0.87)'
+    >>> result.k_choice["k"], round(result.k_choice["silhouette"], 2), result.k_choice["rule"]
+    (3, 0.87, 'size_only')
     """
     if algorithm not in ("kmeans", "gmm"):
         raise ValueError(f"algorithm must be 'kmeans' or 'gmm', got {algorithm!r}")
@@ -791,7 +792,7 @@ def fit_segments(features: pd.DataFrame, numeric: Sequence[str] | None = None,
     if k is None and not score_k:
         raise ValueError("k is required when score_k=False")
 
-    k_scores, suggested, reason, elbow, two_way = None, None, "k was given; no k was scored.", None, None
+    k_scores, suggested, choice, elbow, two_way = None, None, {"status": "given", "elbow": None}, None, None
     fits: dict[int, tuple[Any, np.ndarray]] = {}  # k -> (model, labels): the chosen k is not fitted twice
     silhouettes: dict[int, float] = {}
     with single_threaded(n):
@@ -814,9 +815,9 @@ def fit_segments(features: pd.DataFrame, numeric: Sequence[str] | None = None,
                                    strict=True))
             k_scores = pd.DataFrame(rows)
             k_scores.insert(2, "silhouette", k_scores["k"].map(silhouettes))
-            suggested, reason, elbow, two_way = _suggest_k(k_scores, actionable, min_share)
+            suggested, choice, elbow, two_way = _suggest_k(k_scores, actionable, min_share)
             if k is not None and suggested is not None and k != suggested:
-                reason += f" k = {k} was imposed."
+                choice["imposed"] = int(k)
         if k is None:
             k = suggested if suggested is not None else 2
         k = int(k)
@@ -830,7 +831,7 @@ def fit_segments(features: pd.DataFrame, numeric: Sequence[str] | None = None,
     labels = pd.Series(final, index=features.index, name="segment")
     return SegmentationResult(
         labels=labels, k=int(labels.nunique()), model=model, matrix=matrix, k_scores=k_scores,
-        suggested_k=suggested, k_reason=reason, silhouette=silhouette,
+        suggested_k=suggested, k_choice=choice, silhouette=silhouette,
         algorithm=algorithm, seed=seed, numeric=prep.numeric, categorical=prep.categorical,
         preparation=prep, elbow_k=elbow, dropped=dropped, merged=merged, two_way=two_way, k_fitted=k,
     )
@@ -878,16 +879,17 @@ def stability(data, k: int, n_boot: int = 20, seed: int = 42, algorithm: str = "
     Returns
     -------
     dict
-        ``mean_ari``, ``min_ari``, ``aris`` (list) and ``warning`` (a sentence when the
-        mean ARI is below 0.6, else None).
+        ``mean_ari``, ``min_ari``, ``aris`` (list), ``unstable`` (True when the mean ARI is
+        below :data:`STABILITY_THRESHOLD`), ``threshold``, ``k`` and ``n_boot`` (the report words
+        it: :func:`portfolio_helpers.reporting.segmentation.stability_warning`).
 
     Examples
     --------
     >>> rng = np.random.default_rng(1)
     >>> X = np.r_[rng.normal(0, 1, (100, 2)), rng.normal(10, 1, (100, 2))]
     >>> out = stability(X, k=2, n_boot=5)
-    >>> out["mean_ari"], out["warning"]
-    (1.0, None)
+    >>> out["mean_ari"], out["unstable"]
+    (1.0, False)
     """
     X = _as_matrix(data, **prepare)
     n = len(X)
@@ -908,13 +910,9 @@ def stability(data, k: int, n_boot: int = 20, seed: int = 42, algorithm: str = "
             aris.append(float(adjusted_rand_score(reference, model.predict(X))))
     mean_ari = round(float(np.mean(aris)), 6) if aris else float("nan")
     min_ari = round(float(np.min(aris)), 6) if aris else float("nan")
-    warning = None
-    if aris and mean_ari < STABILITY_THRESHOLD:
-        warning = (f"The {k} segments are unstable: refitted on {n_boot} bootstrap samples they agree with "
-                   f"the segments of the full data with a mean adjusted Rand index of {mean_ari:.2f} "
-                   f"(below {STABILITY_THRESHOLD}). Treat them as a rough grouping; try another k or "
-                   f"fewer features.")
-    return {"mean_ari": mean_ari, "min_ari": min_ari, "aris": aris, "warning": warning}
+    return {"mean_ari": mean_ari, "min_ari": min_ari, "aris": aris,
+            "unstable": bool(aris) and mean_ari < STABILITY_THRESHOLD, "threshold": STABILITY_THRESHOLD,
+            "k": int(k), "n_boot": int(n_boot)}
 
 
 # --------------------------------------------------------------------------------------------------

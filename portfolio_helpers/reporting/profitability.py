@@ -37,6 +37,7 @@ __all__ = [
     "SEGMENT_COLUMNS",
     "headline_metrics",
     "customer_export",
+    "whale_note",
     "segment_breakdowns",
     "segment_formats",
     "losers_formats",
@@ -44,6 +45,26 @@ __all__ = [
     "driver_costs",
     "rate_explorer",
 ]
+
+
+def whale_note(summary: dict, currency: str = "EUR") -> str:
+    """Why the whale curve is not shown (:func:`~portfolio_helpers.analysis.profitability.whale_summary`
+    ``curve_undefined``), or ``""`` when it is.
+
+    Examples
+    --------
+    >>> pnl = pd.DataFrame({"customer_id": ["a", "b"], "profit": [10.0, -50.0], "revenue": [100.0, 20.0]})
+    >>> whale_note(profitability.whale_summary(pnl), "EUR")
+    'Total profit is negative (-€40): shares of it are undefined, so the whale curve and its peak are not shown (NaN).'
+    """
+    reason = summary.get("curve_undefined")
+    if reason is None:
+        return ""
+    if reason == "no_customer":
+        return "No customer: the whale curve is empty."
+    return (f"Total profit is {'zero' if reason == 'zero_profit' else 'negative'} "
+            f"({fmt_money(summary['total_profit'], currency)}): shares of it are "
+            "undefined, so the whale curve and its peak are not shown (NaN).")
 
 
 def findings(pnl: pd.DataFrame, summary: dict, currency: str) -> list[str]:
@@ -66,14 +87,14 @@ def findings(pnl: pd.DataFrame, summary: dict, currency: str) -> list[str]:
         )
     else:
         lines.append("Every customer is profitable after cost to serve.")
-    if not summary.get("note"):
+    if not whale_note(summary):
         lines.append(
             f"The most profitable {fmt_pct(summary['peak_customer_share'], 0)} of customers earn "
             f"{fmt_pct(summary['peak_share'], 0)} of total profit; the rest give back the difference "
             f"(the whale curve below)."
         )
     else:
-        lines.append(summary["note"])
+        lines.append(whale_note(summary, currency))
     drivers = pnl[list(profitability.DRIVER_COLUMNS)].sum()
     if cost_to_serve > 0:
         top_driver = drivers.idxmax()

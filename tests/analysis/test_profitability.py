@@ -37,7 +37,7 @@ from portfolio_helpers.app.sample_data import load_truth
 from portfolio_helpers.core.config import load_config
 from portfolio_helpers.core.errors import ConfigError
 from portfolio_helpers.ingest.loaders import load_portfolio
-from portfolio_helpers.reporting.profitability import loss_explanations, missing_driver_notes
+from portfolio_helpers.reporting.profitability import loss_explanations, missing_driver_notes, whale_note
 
 SAMPLE = Path(__file__).resolve().parents[2] / "data" / "sample"
 AS_OF = pd.Timestamp("2025-12-31")
@@ -236,7 +236,7 @@ def test_whale_curve_and_summary_by_hand(hand_pnl):
     assert summary["n_unprofitable"] == 2 and summary["share_unprofitable_customers"] == 0.5
     assert summary["profit_given_back"] == approx(26.5 + 271.28)
     assert summary["unprofitable_revenue_share"] == approx(300 / 2150)
-    assert summary["note"] == ""
+    assert summary["curve_undefined"] is None and whale_note(summary) == ""
     metrics = profitability_metrics(hand_pnl)
     assert metrics == {
         "total_profit": approx(total), "gross_margin_total": approx(965.0),
@@ -250,12 +250,13 @@ def test_whale_with_a_non_positive_total_is_undefined_and_says_so():
     assert curve["cumulative_profit_share"].iloc[0] == 0.0
     assert curve["cumulative_profit_share"].iloc[1:].isna().all()
     summary = whale_summary(pnl)
-    assert math.isnan(summary["peak_share"]) and "negative" in summary["note"] and "undefined" in summary["note"]
+    note = whale_note(summary)
+    assert math.isnan(summary["peak_share"]) and "negative" in note and "undefined" in note
     assert summary["n_unprofitable"] == 1 and summary["profit_given_back"] == 9.0
     assert math.isnan(profitability_metrics(pnl.assign(gross_margin=0.0, cost_to_serve=0.0))["whale_peak_pct"])
     empty = pnl.iloc[:0]
     assert whale_curve(empty).to_dict("list") == {"customer_share": [0.0], "cumulative_profit_share": [0.0]}
-    assert "No customer" in whale_summary(empty)["note"]
+    assert "No customer" in whale_note(whale_summary(empty))
 
 
 def test_quadrants(hand_pnl):
