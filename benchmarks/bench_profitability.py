@@ -91,11 +91,12 @@ def synthetic_tables(n_lines: int, n_customers: int, seed: int = 0) -> dict[str,
 
 def run(label: str, tables: dict[str, pd.DataFrame], as_of) -> None:
     model = cost_model_from_config(SAMPLE_COSTS)
-    customer_pnl(tables, model, as_of)  # warm-up: DuckDB connection, Ibis compilation caches
-    quantities, aggregate_seconds = timed(driver_quantities, tables, model, as_of)
+    frames = {name: tables.get(name) for name in ("transactions", "payments", "tickets")}
+    customer_pnl(**frames, model=model, as_of=as_of)  # warm-up: DuckDB connection, Ibis compilation caches
+    quantities, aggregate_seconds = timed(driver_quantities, **frames, model=model, as_of=as_of)
     pnl, price_seconds = timed(price, quantities, model)
-    _, pnl_seconds = timed(customer_pnl, tables, model, as_of)
-    table, sensitivity_seconds = timed(sensitivity, tables, model, as_of, quantities=quantities)
+    _, pnl_seconds = timed(customer_pnl, **frames, model=model, as_of=as_of)
+    table, sensitivity_seconds = timed(sensitivity, None, model, quantities=quantities)
     summary = whale_summary(pnl)
     print(f"{label}: {len(tables['transactions']):,} lines, {len(pnl):,} customers, "
           f"{len(tables.get('payments', [])):,} invoices, {len(tables.get('tickets', [])):,} tickets")

@@ -39,10 +39,10 @@ def cdnow_features():
     from portfolio_helpers.analysis import features, profitability
     from portfolio_helpers.ingest.loaders import load_portfolio
 
-    tables = {"transactions": load_portfolio(CDNOW_CONFIG).transactions}
+    transactions = load_portfolio(CDNOW_CONFIG).transactions
     as_of = "1998-06-30"
-    pnl = profitability.customer_pnl(tables, profitability.load_cost_model(CDNOW_CONFIG), as_of)
-    return features.customer_features(tables, as_of, pnl=pnl)
+    pnl = profitability.customer_pnl(transactions, profitability.load_cost_model(CDNOW_CONFIG), as_of=as_of)
+    return features.customer_features(transactions, as_of, pnl=pnl)
 
 
 def main() -> int:

@@ -103,8 +103,8 @@ def test_revenue_excludes_cancelled_lines_everywhere(tmp_path):
     assert "Net revenue is **€320**" in text and "1 line (€40) is marked cancelled: not revenue" in text
 
     tables = {"transactions": portfolio.transactions}
-    pnl = profitability.customer_pnl(tables, CostModel(), AS_OF)
-    feats = features.customer_features(tables, AS_OF, pnl=pnl)
+    pnl = profitability.customer_pnl(**tables, model=CostModel(), as_of=AS_OF)
+    feats = features.customer_features(**tables, as_of=AS_OF, pnl=pnl)
     per_customer = pareto_report.customer_revenue(tables)
     totals = {"pnl": pnl["revenue"].sum(), "features": feats["monetary"].sum(),
               "notebook 02": per_customer["revenue"].sum(),
@@ -131,18 +131,18 @@ def _margin_tables() -> dict:
 ])
 def test_one_gross_margin_everywhere(model, expected):
     tables = _margin_tables()
-    pnl = profitability.customer_pnl(tables, model, AS_OF)
+    pnl = profitability.customer_pnl(**tables, model=model, as_of=AS_OF)
     margins = {
         "customer_pnl": pnl["gross_margin"].iloc[0],
         "customer_margins": profitability.customer_margins(tables["transactions"], model)["gross_margin"].iloc[0],
-        "features (with the P&L)": features.customer_features(tables, AS_OF, pnl=pnl)["gross_margin"].iloc[0],
-        "features (with the model)": features.customer_features(tables, AS_OF, model=model)["gross_margin"].iloc[0],
+        "features (with the P&L)": features.customer_features(**tables, as_of=AS_OF, pnl=pnl)["gross_margin"].iloc[0],
+        "features (with the model)": features.customer_features(**tables, as_of=AS_OF, model=model)["gross_margin"].iloc[0],
         "notebook 02": pareto_report.customer_revenue(tables, model)["gross_margin"].iloc[0],
         "gross_margin(revenue, cost_of_goods)": profitability.gross_margin(
-            [1500.0], profitability.cost_of_goods(profitability.driver_quantities(tables, model, AS_OF), model))[0],
+            [1500.0], profitability.cost_of_goods(profitability.driver_quantities(**tables, model=model, as_of=AS_OF), model))[0],
     }
     assert margins == pytest.approx({name: expected for name in margins})
-    rate = features.customer_features(tables, AS_OF, pnl=pnl)["margin_rate"].iloc[0]
+    rate = features.customer_features(**tables, as_of=AS_OF, pnl=pnl)["margin_rate"].iloc[0]
     assert rate == pytest.approx(expected / 1500) == pnl["margin_rate"].iloc[0]
 
 
@@ -178,14 +178,14 @@ def _three_lines_two_days(with_column: bool) -> pd.DataFrame:
 def test_lines_without_order_id_are_orders_everywhere(with_column):
     tx = _three_lines_two_days(with_column)
     tables = {"transactions": tx}
-    pnl = profitability.customer_pnl(tables, CostModel(), AS_OF)
+    pnl = profitability.customer_pnl(**tables, model=CostModel(), as_of=AS_OF)
     counts = {
         "engine.orders": len(engine.orders(tx)),
         "engine.order_count": engine.order_count(tx),
         "customer_summary": int(engine.customer_summary(tx)["n_orders"].iloc[0]),
         "revenue_by_period": int(engine.revenue_by_period(tx, "year")["n_orders"].sum()),
         "customer_pnl": int(pnl["n_orders"].iloc[0]),
-        "features": int(features.customer_features(tables, AS_OF)["frequency"].iloc[0]),
+        "features": int(features.customer_features(**tables, as_of=AS_OF)["frequency"].iloc[0]),
         "order events": len(scoring.order_events(tx)),
         "deliveries": len(engine.deliveries(tx)),
     }
@@ -236,8 +236,8 @@ def test_tenure_and_orders_per_year_by_hand():
     assert summary["tenure_days"].to_dict() == {"new": 90, "old": 731}
     assert summary["recency_days"].to_dict() == {"new": 30, "old": 213}
     assert summary["orders_per_year"].to_dict() == pytest.approx({"new": 2.0, "old": 3 / (731 / 365.25)})
-    feats = features.customer_features(tables, AS_OF).set_index("customer_id")
-    pnl = profitability.customer_pnl(tables, CostModel(), AS_OF).set_index("customer_id")
+    feats = features.customer_features(**tables, as_of=AS_OF).set_index("customer_id")
+    pnl = profitability.customer_pnl(**tables, model=CostModel(), as_of=AS_OF).set_index("customer_id")
     for column in ("orders_per_year", "avg_order_value"):
         assert feats[column].to_dict() == pytest.approx(pnl.loc[feats.index, column].to_dict()), column
     assert feats["tenure_days"].to_dict() == {"new": 90, "old": 731}
@@ -253,8 +253,8 @@ def test_return_lines_and_days_late_by_hand():
                              "due_date": TS(["2025-02-01", "2025-03-01", "2025-02-01"]),
                              "paid_date": TS(["2025-02-11", "2025-02-25", None])})
     tables = {"transactions": tx, "payments": payments}
-    pnl = profitability.customer_pnl(tables, CostModel(), AS_OF).set_index("customer_id")
-    feats = features.customer_features(tables, AS_OF).set_index("customer_id")
+    pnl = profitability.customer_pnl(**tables, model=CostModel(), as_of=AS_OF).set_index("customer_id")
+    feats = features.customer_features(**tables, as_of=AS_OF).set_index("customer_id")
     assert pnl["return_rate"].to_dict() == {"a": 0.75, "b": 0.0}  # 3 of a's 4 lines
     assert feats["return_rate"].to_dict() == {"a": 0.75, "b": 0.0}
     assert pnl.loc["a", "avg_days_late"] == feats.loc["a", "days_late"] == 3.0  # (10 - 4) / 2
@@ -272,8 +272,8 @@ def test_features_and_pnl_agree_on_shared_figures(rows):
                        "date": AS_OF - pd.to_timedelta(tx["day"], unit="D"), "amount": tx["amount"].astype(float),
                        "status": ids(tx["status"])})
     tables = {"transactions": tx}
-    pnl = profitability.customer_pnl(tables, CostModel(), AS_OF).set_index("customer_id")
-    feats = features.customer_features(tables, AS_OF, pnl=pnl.reset_index()).set_index("customer_id")
+    pnl = profitability.customer_pnl(**tables, model=CostModel(), as_of=AS_OF).set_index("customer_id")
+    feats = features.customer_features(**tables, as_of=AS_OF, pnl=pnl.reset_index()).set_index("customer_id")
     reference = reference_figures(tx, AS_OF, CostModel())
     assert set(feats.index) == set(reference.index[reference["n_revenue_lines"] > 0])
     for frame in (pnl, feats):
@@ -379,8 +379,11 @@ def notebook_frames(config_path: Path, output_dir: Path) -> tuple[dict[str, pd.D
     model = profitability.load_cost_model(config_path)
     per_customer = pareto_report.customer_revenue(tables, config_path)  # notebook 02
     table = pareto.pareto_table(per_customer, value_col="revenue")
-    pnl = profitability.customer_pnl(tables, model, as_of)  # notebooks 03, 04, 05
-    feats = features.customer_features(tables, as_of, pnl=pnl)  # notebooks 04, 05
+    pnl = profitability.customer_pnl(tables["transactions"], model, payments=tables.get("payments"),
+                                     tickets=tables.get("tickets"), as_of=as_of)  # notebooks 03, 04, 05
+    feats = features.customer_features(tables["transactions"], as_of, customers=tables.get("customers"),
+                                       payments=tables.get("payments"), tickets=tables.get("tickets"),
+                                       pnl=pnl)  # notebooks 04, 05
     config = load_config(config_path)
     scores = rfm.score_rfm(feats, rfm.segment_map_from_config(config.sections.get("rfm")))
     frames = {

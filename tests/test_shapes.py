@@ -164,7 +164,7 @@ def test_payments_with_empty_paid_date_count_as_no_payment_dates():
                        "amount": [100.0, 50.0], "order_id": [None, None]})
     payments = pd.DataFrame({"customer_id": ["a"], "due_date": pd.to_datetime(["2025-02-10"]), "amount": [100.0],
                              "order_id": [None], "paid_date": pd.Series([pd.NaT], dtype="datetime64[s]")})
-    q = driver_quantities({"transactions": tx, "payments": payments}, CostModel(), "2025-12-31")
+    q = driver_quantities(tx, CostModel(), payments=payments, as_of="2025-12-31")
     # an empty paid_date is no evidence of lateness: nothing is counted late (not 323 days overdue)
     assert q["capital_days"].tolist() == [0.0, 0.0] and q["n_late_invoices"].tolist() == [0, 0]
 

@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 
 from portfolio_helpers.analysis import engine, profitability
+from portfolio_helpers.core.validation import require_columns
 from portfolio_helpers.core.vocabulary import DAYS_PER_YEAR, RETURN_STATUSES
 
 __all__ = ["customer_features", "lifetimes_summary", "FEATURE_DEFINITIONS", "TIME_UNITS", "RETURN_STATUSES"]
@@ -149,7 +150,9 @@ def _attributes(customers: pd.DataFrame, as_of: pd.Timestamp) -> pd.DataFrame:
 
 # --------------------------------------------------------------------------- features
 
-def customer_features(tables: dict, as_of, period_months: int = 12, pnl: pd.DataFrame | None = None,
+def customer_features(transactions: pd.DataFrame, as_of, *, customers: pd.DataFrame | None = None,
+                      payments: pd.DataFrame | None = None, tickets: pd.DataFrame | None = None,
+                      period_months: int = 12, pnl: pd.DataFrame | None = None,
                       model: profitability.CostModel | None = None) -> pd.DataFrame:
     """One row of features per customer with at least one revenue line.
 
@@ -162,11 +165,18 @@ def customer_features(tables: dict, as_of, period_months: int = 12, pnl: pd.Data
 
     Parameters
     ----------
-    tables : dict of DataFrame
-        Cleaned tables: ``transactions`` (``customer_id, date, amount``; optional ``order_id,
-        status, category, discount, cost``), optional ``customers``, ``payments``, ``tickets``.
+    transactions : DataFrame
+        Cleaned transactions: ``customer_id, date, amount``; optional ``order_id, status,
+        category, discount, cost``.
     as_of : date-like
         Reference date; lines dated after its day are ignored.
+    customers : DataFrame, optional
+        ``customer_id`` and the attributes (``customer_type, industry, employees, country_code``
+        or ``country``, ``birth_year, income_band``, each optional).
+    payments : DataFrame, optional
+        ``customer_id`` (``due_date`` and ``paid_date`` give ``days_late``).
+    tickets : DataFrame, optional
+        ``customer_id`` (``minutes`` gives ``service_minutes_per_1000``; ``date`` scopes them).
     period_months : int
         Length of the two periods compared by ``revenue_last``, ``revenue_previous`` and
         ``revenue_trend``.
@@ -188,14 +198,18 @@ def customer_features(tables: dict, as_of, period_months: int = 12, pnl: pd.Data
     >>> tx = pd.DataFrame({"customer_id": ["a", "a", "b"], "order_id": ["o1", "o2", "o3"],
     ...                    "date": pd.to_datetime(["2024-06-01", "2025-03-01", "2025-12-01"]),
     ...                    "amount": [100.0, 300.0, 50.0]})
-    >>> f = customer_features({"transactions": tx}, "2025-12-31")
+    >>> f = customer_features(tx, "2025-12-31")
     >>> f[["customer_id", "recency_days", "frequency", "monetary", "revenue_last", "revenue_trend"]]
       customer_id  recency_days  frequency  monetary  revenue_last  revenue_trend
     0           a           305          2     400.0         300.0            2.0
     1           b            30          1      50.0          50.0           50.0
     """
+    require_columns(transactions, profitability.TRANSACTION_COLUMNS, table="transactions")
+    for frame, name in ((customers, "customers"), (payments, "payments"), (tickets, "tickets")):
+        if frame is not None:
+            require_columns(frame, ["customer_id"], table=name)
     as_of = pd.Timestamp(as_of).normalize()
-    all_lines = _scoped_lines(tables["transactions"], as_of)
+    all_lines = _scoped_lines(transactions, as_of)
     lines = engine.revenue_lines(all_lines)
     summary = engine.customer_summary(lines, as_of=as_of)
     ids = pd.Index(summary["customer_id"], name="customer_id")
@@ -232,8 +246,8 @@ def customer_features(tables: dict, as_of, period_months: int = 12, pnl: pd.Data
     else:
         out["return_rate"] = 0.0
 
-    out["days_late"] = _days_late(tables.get("payments"), ids).to_numpy()
-    minutes = _ticket_minutes(tables.get("tickets"), as_of, ids).to_numpy()
+    out["days_late"] = _days_late(payments, ids).to_numpy()
+    minutes = _ticket_minutes(tickets, as_of, ids).to_numpy()
     out["service_minutes_per_1000"] = np.where(
         positive_revenue, 1000 * minutes / np.where(positive_revenue, out["monetary"], 1), 0.0)
 
@@ -256,8 +270,8 @@ def customer_features(tables: dict, as_of, period_months: int = 12, pnl: pd.Data
     if "category" in lines.columns and len(out):
         out = out.join(_category_shares(lines, ids), on="customer_id")
 
-    if tables.get("customers") is not None and len(out):
-        out = out.join(_attributes(tables["customers"], as_of), on="customer_id")
+    if customers is not None and len(out):
+        out = out.join(_attributes(customers, as_of), on="customer_id")
     return out.reset_index(drop=True)
 
 
@@ -317,6 +331,7 @@ def lifetimes_summary(transactions: pd.DataFrame, as_of, time_unit: str = "W") -
     """
     if time_unit not in TIME_UNITS:
         raise ValueError(f"time_unit must be one of {', '.join(TIME_UNITS)}, got {time_unit!r}")
+    require_columns(transactions, profitability.TRANSACTION_COLUMNS, table="transactions")
     as_of = pd.Timestamp(as_of).normalize()
     lines = engine.revenue_lines(_scoped_lines(transactions, as_of))
     days = (lines.assign(day=_day(lines["date"])).groupby(["customer_id", "day"], sort=True)["amount"]

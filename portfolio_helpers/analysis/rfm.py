@@ -78,6 +78,7 @@ from portfolio_helpers.analysis import features as customer_features_module
 from portfolio_helpers.analysis.segmentation import segment_migration
 from portfolio_helpers.core.config import check_known_keys
 from portfolio_helpers.core.errors import ConfigError
+from portfolio_helpers.core.validation import require_columns
 
 __all__ = [
     "SegmentMap",
@@ -390,9 +391,12 @@ def score_rfm(features: pd.DataFrame, segment_map: SegmentMap = DEFAULT_SEGMENT_
     return scores
 
 
-def previous_segments(tables: dict[str, pd.DataFrame], as_of, segment_map: SegmentMap = DEFAULT_SEGMENT_MAP,
+def previous_segments(transactions: pd.DataFrame, as_of, segment_map: SegmentMap = DEFAULT_SEGMENT_MAP,
                       months: int = 12) -> tuple[pd.Series, pd.Timestamp]:
-    """The RFM segment each customer had ``months`` before ``as_of`` (same rules, data up to then).
+    """The RFM segment each customer had ``months`` before ``as_of`` (same rules, transactions up to then).
+
+    The segment needs recency, frequency and monetary value only: the transactions
+    (``customer_id, date, amount``) are the one table it reads.
 
     Returns
     -------
@@ -401,23 +405,23 @@ def previous_segments(tables: dict[str, pd.DataFrame], as_of, segment_map: Segme
     earlier : Timestamp
         ``as_of`` minus ``months``.
     """
+    require_columns(transactions, ("customer_id", "date", "amount"), table="transactions")
     earlier = pd.Timestamp(as_of) - pd.DateOffset(months=months)
-    transactions = tables["transactions"]
-    past = {**tables, "transactions": transactions[transactions["date"] <= earlier]}
-    if past["transactions"].empty:
+    past = transactions[transactions["date"] <= earlier]
+    if past.empty:
         return pd.Series(dtype="string", name="rfm_segment"), earlier
     scored = score_rfm(customer_features_module.customer_features(past, earlier), segment_map)
     return scored.set_index("customer_id")["rfm_segment"], earlier
 
 
-def migration_since(tables: dict[str, pd.DataFrame], as_of, scores: pd.DataFrame, features: pd.DataFrame,
+def migration_since(transactions: pd.DataFrame, as_of, scores: pd.DataFrame, features: pd.DataFrame,
                     segment_map: SegmentMap = DEFAULT_SEGMENT_MAP, months: int = 12):
     """Customers (and last-12-months revenue) moving between RFM segments over the last ``months``.
 
     Parameters
     ----------
-    tables : dict of DataFrame
-        The cleaned tables (``transactions`` is re-scored up to ``as_of - months``).
+    transactions : DataFrame
+        The cleaned transactions (re-scored up to ``as_of - months``).
     as_of : date-like
         Analysis date.
     scores : DataFrame
@@ -437,7 +441,7 @@ def migration_since(tables: dict[str, pd.DataFrame], as_of, scores: pd.DataFrame
     earlier : Timestamp
         ``as_of - months``.
     """
-    before, earlier = previous_segments(tables, as_of, segment_map, months)
+    before, earlier = previous_segments(transactions, as_of, segment_map, months)
     if before.empty:
         return None, None, earlier
     now = scores.set_index("customer_id")["rfm_segment"]

@@ -52,10 +52,12 @@ import numpy as np
 import pandas as pd
 
 from portfolio_helpers.analysis import engine, features, propensity
+from portfolio_helpers.analysis.profitability import TRANSACTION_COLUMNS
 from portfolio_helpers.analysis.scorecard import PSEUDO_COLUMNS, Scorecard, scorecard_from_config
 from portfolio_helpers.core.config import check_known_keys
 from portfolio_helpers.core.errors import ConfigError
 from portfolio_helpers.core.presence import has_values
+from portfolio_helpers.core.validation import require_columns, require_frame
 
 __all__ = [
     "DEFAULT_LEAD_SCORECARD",
@@ -551,26 +553,36 @@ def fit_conversion_models(profiles: pd.DataFrame, events: pd.DataFrame, test_sha
 
 # --------------------------------------------------------------------------- customers
 
-def tables_until(tables: Mapping[str, pd.DataFrame], cutoff) -> dict[str, pd.DataFrame]:
-    """The tables as they were known at the end of ``cutoff``'s day.
+def tables_until(cutoff, *, transactions: pd.DataFrame | None = None, customers: pd.DataFrame | None = None,
+                 payments: pd.DataFrame | None = None, tickets: pd.DataFrame | None = None,
+                 leads: pd.DataFrame | None = None) -> dict[str, pd.DataFrame]:
+    """The tables given, as they were known at the end of ``cutoff``'s day.
 
     Transactions, tickets and lead events after the cut-off are dropped; invoices due after
     it are dropped and payments made after it become unpaid; customers acquired after it
     are dropped. Features computed on the result cannot see the outcome period.
 
+    Returns
+    -------
+    dict of DataFrame
+        One entry per table given (not None), under its keyword's name.
+
     Examples
     --------
     >>> payments = pd.DataFrame({"customer_id": ["a"], "due_date": pd.to_datetime(["2025-01-31"]),
     ...                          "paid_date": pd.to_datetime(["2025-03-15"]), "amount": [10.0]})
-    >>> tables_until({"payments": payments}, "2025-02-28")["payments"]["paid_date"].isna().item()
+    >>> tables_until("2025-02-28", payments=payments)["payments"]["paid_date"].isna().item()
     True
     """
     end = pd.Timestamp(cutoff).normalize() + pd.Timedelta(days=1)
+    given = {"transactions": transactions, "customers": customers, "payments": payments, "tickets": tickets,
+             "leads": leads}
     out: dict[str, pd.DataFrame] = {}
-    for name, table in tables.items():
+    for name, table in given.items():
         if table is None:
-            out[name] = table
-        elif name in ("transactions", "tickets", "leads") and "date" in table.columns:
+            continue
+        require_frame(table, name)
+        if name in ("transactions", "tickets", "leads") and "date" in table.columns:
             out[name] = table[table["date"] < end].copy()
         elif name == "payments" and "due_date" in table.columns:
             kept = table[table["due_date"] < end].copy()
@@ -591,8 +603,9 @@ PURCHASE_NUMERIC = ("recency_days", "frequency", "n_purchase_days", "monetary", 
 PURCHASE_CATEGORICAL = ("customer_type", "industry", "size_band", "country", "age_band", "income_band")
 
 
-def purchase_frame(tables: Mapping[str, pd.DataFrame], cutoff, horizon_days: int = 180,
-                   label: bool = True) -> pd.DataFrame:
+def purchase_frame(transactions: pd.DataFrame, cutoff, *, customers: pd.DataFrame | None = None,
+                   payments: pd.DataFrame | None = None, tickets: pd.DataFrame | None = None,
+                   horizon_days: int = 180, label: bool = True) -> pd.DataFrame:
     """Customer features at ``cutoff`` and whether each customer bought in the next ``horizon_days``.
 
     Features come from :func:`tables_until` (nothing after the cut-off); the label
@@ -605,18 +618,25 @@ def purchase_frame(tables: Mapping[str, pd.DataFrame], cutoff, horizon_days: int
     >>> tx = pd.DataFrame({"customer_id": ["a", "a", "b", "b"], "order_id": ["1", "2", "3", "4"],
     ...     "date": pd.to_datetime(["2025-01-10", "2025-03-01", "2025-02-01", "2025-09-01"]),
     ...     "amount": [100.0, 50.0, 80.0, 90.0]})
-    >>> frame = purchase_frame({"transactions": tx}, "2025-03-31", horizon_days=90)
+    >>> frame = purchase_frame(tx, "2025-03-31", horizon_days=90)
     >>> frame[["customer_id", "frequency", "monetary", "purchased"]]
       customer_id  frequency  monetary  purchased
     0           a          2     150.0          0
     1           b          1      80.0          0
-    >>> purchase_frame({"transactions": tx}, "2025-06-30", horizon_days=90)["purchased"].tolist()
+    >>> purchase_frame(tx, "2025-06-30", horizon_days=90)["purchased"].tolist()
     [0, 1]
     """
-    cutoff = pd.Timestamp(cutoff).normalize()
-    frame = features.customer_features(tables_until(tables, cutoff), cutoff)
+    require_columns(transactions, TRANSACTION_COLUMNS, table="transactions")
+    return _purchase_frame(transactions, pd.Timestamp(cutoff).normalize(), horizon_days, label,
+                           customers=customers, payments=payments, tickets=tickets)
+
+
+def _purchase_frame(transactions: pd.DataFrame, cutoff: pd.Timestamp, horizon_days: int, label: bool,
+                    **others: pd.DataFrame | None) -> pd.DataFrame:
+    known = tables_until(cutoff, transactions=transactions, **others)
+    frame = features.customer_features(known.pop("transactions"), cutoff, **known)
     if label:
-        lines = engine.revenue_lines(tables["transactions"])
+        lines = engine.revenue_lines(transactions)
         end = cutoff + pd.Timedelta(days=horizon_days + 1)
         future = lines[(lines["date"] >= cutoff + pd.Timedelta(days=1)) & (lines["date"] < end)
                        & (lines["amount"] > 0)]
@@ -659,29 +679,34 @@ class PurchaseModels:
     current: pd.DataFrame
 
 
-def fit_purchase_models(tables: Mapping[str, pd.DataFrame], as_of, horizon_days: int = 180,
-                        seed: int = 42) -> PurchaseModels:
+def fit_purchase_models(transactions: pd.DataFrame, as_of, *, customers: pd.DataFrame | None = None,
+                        payments: pd.DataFrame | None = None, tickets: pd.DataFrame | None = None,
+                        horizon_days: int = 180, seed: int = 42) -> PurchaseModels:
     """Out-of-time next-purchase models (see :class:`PurchaseModels`).
 
-    Needs at least two horizons of history before ``as_of`` plus some: a ValueError says
-    how much there is otherwise.
+    ``transactions`` (``customer_id, date, amount``) and the optional ``customers``,
+    ``payments`` and ``tickets`` give the features (:func:`purchase_frame`). Needs at least
+    two horizons of history before ``as_of`` plus some: a ValueError says how much there is
+    otherwise.
     """
+    require_columns(transactions, TRANSACTION_COLUMNS, table="transactions")
+    others = {"customers": customers, "payments": payments, "tickets": tickets}
     as_of = pd.Timestamp(as_of).normalize()
     test_cutoff = as_of - pd.Timedelta(days=horizon_days)
     train_cutoff = test_cutoff - pd.Timedelta(days=horizon_days)
-    first = tables["transactions"]["date"].min()
+    first = transactions["date"].min()
     if pd.isna(first) or first > train_cutoff - pd.Timedelta(days=90):
         raise ValueError(f"the next-purchase model needs history from before {train_cutoff:%Y-%m-%d} "
                          f"(two windows of {horizon_days} days plus 90 days); the data starts "
                          f"{first:%Y-%m-%d}. Lower scoring.horizon_days.")
-    train = purchase_frame(tables, train_cutoff, horizon_days)
-    test = purchase_frame(tables, test_cutoff, horizon_days)
+    train = _purchase_frame(transactions, train_cutoff, horizon_days, True, **others)
+    test = _purchase_frame(transactions, test_cutoff, horizon_days, True, **others)
     numeric, categorical = purchase_features(train)
     evaluation = propensity.fit_models(train, train["purchased"], numeric, categorical, seed=seed)
     for name in evaluation.models:
         test[f"p_{name}"] = evaluation.predict(test, name)
     final = propensity.fit_models(test, test["purchased"], numeric, categorical, seed=seed)
-    current = purchase_frame(tables, as_of, horizon_days, label=False)
+    current = _purchase_frame(transactions, as_of, horizon_days, False, **others)
     current["purchase_probability"] = final.predict(current)
     return PurchaseModels(train_cutoff, test_cutoff, horizon_days, evaluation, test, final, current)
 

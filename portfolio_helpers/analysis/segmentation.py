@@ -1248,7 +1248,7 @@ def lifecycle_stages(customers: pd.DataFrame | None, features: pd.DataFrame, lea
     })
 
 
-def lifecycle_leads(tables: dict[str, pd.DataFrame]) -> pd.DataFrame | None:
+def lifecycle_leads(customers: pd.DataFrame | None, leads: pd.DataFrame | None) -> pd.DataFrame | None:
     """The leads table to add to the CRM stages, or None when the CRM already holds the open leads.
 
     Leads that have not converted carry no customer id, so when the customers table also lists
@@ -1259,27 +1259,28 @@ def lifecycle_leads(tables: dict[str, pd.DataFrame]) -> pd.DataFrame | None:
     --------
     >>> leads = pd.DataFrame({"lead_id": ["L1"]})
     >>> crm = pd.DataFrame({"customer_id": ["C1", "C2"], "stage": ["customer", "prospect"]})
-    >>> lifecycle_leads({"customers": crm, "leads": leads}) is None, lifecycle_leads({"leads": leads}) is leads
+    >>> lifecycle_leads(crm, leads) is None, lifecycle_leads(None, leads) is leads
     (True, True)
     """
-    if crm_prospects(tables.get("customers")) is not None:
+    if crm_prospects(customers) is not None:
         return None
-    return tables.get("leads")
+    return leads
 
 
-def portfolio_stages(tables: Mapping[str, pd.DataFrame], features: pd.DataFrame, as_of) -> pd.DataFrame:
+def portfolio_stages(features: pd.DataFrame, as_of, *, customers: pd.DataFrame | None = None,
+                     leads: pd.DataFrame | None = None) -> pd.DataFrame:
     """:func:`lifecycle_stages` of a portfolio: its customers table and leads when present (see :func:`lifecycle_leads`).
 
     Parameters
     ----------
-    tables : dict of DataFrame
-        The cleaned tables; ``customers`` and ``leads`` are optional.
     features : DataFrame
         The customer features (customers with purchases).
     as_of : date-like
         Analysis date.
+    customers, leads : DataFrame, optional
+        The cleaned customers and leads tables.
     """
-    return lifecycle_stages(tables.get("customers"), features, lifecycle_leads(tables), as_of=as_of)
+    return lifecycle_stages(customers, features, lifecycle_leads(customers, leads), as_of=as_of)
 
 
 def stage_funnel(stages) -> pd.DataFrame:

@@ -362,7 +362,10 @@ def score_customers(tables: dict, customer_features: pd.DataFrame, as_of, settin
     values = scoring.value_scores(customer_features, settings.value_weights)
     risk = scoring.at_risk(customer_features, settings.at_risk)
     try:
-        purchase, note = scoring.fit_purchase_models(tables, as_of, settings.horizon_days, seed=seed), None
+        purchase = scoring.fit_purchase_models(
+            tables["transactions"], as_of, customers=tables.get("customers"), payments=tables.get("payments"),
+            tickets=tables.get("tickets"), horizon_days=settings.horizon_days, seed=seed)
+        note = None
     except ValueError as error:
         purchase, note = None, str(error)
     attributes = scoring.customer_attributes(customer_features)

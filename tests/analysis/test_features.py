@@ -47,7 +47,7 @@ def _tables():
 
 
 def test_features_by_hand():
-    f = customer_features(_tables(), AS_OF).set_index("customer_id")
+    f = customer_features(**_tables(), as_of=AS_OF).set_index("customer_id")
     assert list(f.index) == ["a", "b"]  # c has only a cancelled line
     a, b = f.loc["a"], f.loc["b"]
     # a: revenue lines 100, 50 (order o1, 2025-12-01), 200 (o2), -80 (no order id), both 2024-06-15.
@@ -90,7 +90,7 @@ def test_features_by_hand():
 
 
 def test_feature_columns_and_definitions():
-    f = customer_features(_tables(), AS_OF)
+    f = customer_features(**_tables(), as_of=AS_OF)
     expected = ["customer_id", "first_purchase", "last_purchase", "recency_days", "frequency", "monetary",
                 "n_purchase_days", "tenure_days", "orders_per_year", "avg_order_value", "revenue_last",
                 "revenue_previous", "revenue_trend", "discount_share", "return_rate", "days_late",
@@ -105,7 +105,7 @@ def test_feature_columns_and_definitions():
 
 def test_features_without_optional_data():
     tx = _tables()["transactions"][["customer_id", "date", "amount"]]
-    f = customer_features({"transactions": tx}, AS_OF).set_index("customer_id")
+    f = customer_features(tx, AS_OF).set_index("customer_id")
     assert list(f.index) == ["a", "b", "c"]  # no status column: every line counts
     assert f.loc["a", "frequency"] == 5  # no order id: each line is an order
     for col in ("discount_share", "return_rate", "days_late", "service_minutes_per_1000"):
@@ -117,7 +117,7 @@ def test_features_without_optional_data():
 def test_profit_from_pnl_and_period_length():
     pnl = pd.DataFrame({"customer_id": pd.array(["a", "b"], dtype="string"), "profit": [50.0, -5.0],
                         "profit_margin": [50 / 270, -5 / 40]})
-    f = customer_features(_tables(), AS_OF, period_months=6, pnl=pnl).set_index("customer_id")
+    f = customer_features(**_tables(), as_of=AS_OF, period_months=6, pnl=pnl).set_index("customer_id")
     assert f.loc["b", "profit"] == -5.0 and f.loc["a", "profit_margin"] == pytest.approx(50 / 270)
     # 6-month periods: last = (2025-06-30, 2025-12-31], previous = (2024-12-31, 2025-06-30].
     assert (f.loc["a", "revenue_last"], f.loc["a", "revenue_previous"]) == (150.0, 0.0)

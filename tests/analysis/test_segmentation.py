@@ -422,7 +422,9 @@ def test_migration_conserves_customers(before, after):
 def test_with_customer_features_module(sample, truth, features):
     """Same recovery on the features of portfolio_helpers.analysis.features, when that module is available."""
     module = pytest.importorskip("portfolio_helpers.analysis.features")
-    real = module.customer_features(sample.tables, sample.config["as_of"])
+    tables = sample.tables
+    real = module.customer_features(tables["transactions"], sample.config["as_of"], customers=tables["customers"],
+                                    payments=tables["payments"], tickets=tables["tickets"])
     segments = pd.DataFrame(sample.truth["customers"]).set_index("customer_id")["segment"]
     result = fit_segments(real, k=len(SEGMENT_NAMES), score_k=False)
     ari = adjusted_rand_score(segments.reindex(real["customer_id"].astype(str)), result.labels)
