@@ -186,6 +186,10 @@ def tie_aware_scores(values, n: int = N_SCORES) -> np.ndarray:
     return scores[inverse].astype("int64")
 
 
+#: Columns of the customer features the RFM scores read.
+RFM_COLUMNS = ("customer_id", "recency_days", "frequency", "monetary")
+
+
 def rfm_scores(features: pd.DataFrame, n: int = N_SCORES) -> pd.DataFrame:
     """R, F and M scores per customer (tie rule of the module docstring).
 
@@ -214,7 +218,8 @@ def rfm_scores(features: pd.DataFrame, n: int = N_SCORES) -> pd.DataFrame:
     2           c        4        3        2      432
     3           d        2        3        2      232
     """
-    out = features[["customer_id", "recency_days", "frequency", "monetary"]].reset_index(drop=True).copy()
+    require_columns(features, RFM_COLUMNS, table="customer features")
+    out = features[list(RFM_COLUMNS)].reset_index(drop=True).copy()
     out["r_score"] = tie_aware_scores(-out["recency_days"].to_numpy(dtype="float64"), n)
     out["f_score"] = tie_aware_scores(out["frequency"], n)
     out["m_score"] = tie_aware_scores(out["monetary"], n)

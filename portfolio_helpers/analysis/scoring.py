@@ -375,9 +375,7 @@ def lead_profiles(leads: pd.DataFrame, as_of, customers: pd.DataFrame | None = N
     >>> events["event"].tolist()   # the call after the conversion is not an input
     ['form', 'meeting', 'form']
     """
-    missing = [c for c in ("lead_id", "date") if c not in leads.columns]
-    if missing:
-        raise ValueError(f"the leads table needs {', '.join(missing)}; it has {', '.join(leads.columns)}")
+    require_columns(leads, ("lead_id", "date"), table="leads")
     as_of = pd.Timestamp(as_of).normalize()
     rows = leads[leads["date"].notna() & (leads["date"] <= as_of + pd.Timedelta(days=1) - pd.Timedelta(1))]
     rows = rows.assign(lead_id=rows["lead_id"].astype("string"))
@@ -763,6 +761,7 @@ def customer_attributes(customer_features: pd.DataFrame) -> pd.DataFrame:
     ...                                   "monetary": [10.0, 30.0, 20.0]}))["monetary_percentile"].tolist()
     [0.0, 1.0, 0.5]
     """
+    require_columns(customer_features, ("customer_id", "monetary"), table="customer features")
     out = customer_features.copy()
     out["monetary_percentile"] = _percentile(out["monetary"].astype("float64"))
     if "profit" in out.columns:
@@ -789,6 +788,7 @@ def value_scores(customer_features: pd.DataFrame, weights: Mapping[str, float] |
     1           b     0.00        0.0       0.0          0.0
     2           c     0.75        0.5       0.5         56.2
     """
+    require_columns(customer_features, ("customer_id",), table="customer features")
     weights = dict(DEFAULT_VALUE_WEIGHTS if weights is None else weights)
     sources = {"recency": ("recency_days", -1), "frequency": ("frequency", 1), "monetary": ("monetary", 1),
                "profit": ("profit", 1), "growth": ("revenue_trend", 1)}
@@ -806,6 +806,10 @@ def value_scores(customer_features: pd.DataFrame, weights: Mapping[str, float] |
     score = sum(out[name].fillna(0.5) * weight for name, weight in used.items()) / total
     out["value_score"] = (100 * score).round(1)
     return out
+
+
+#: Columns of the customer features :func:`at_risk` reads.
+AT_RISK_COLUMNS = ("customer_id", "first_purchase", "last_purchase", "n_purchase_days", "monetary", "recency_days")
 
 
 def at_risk(customer_features: pd.DataFrame, settings: Mapping[str, float] | None = None) -> pd.DataFrame:
@@ -834,6 +838,7 @@ def at_risk(customer_features: pd.DataFrame, settings: Mapping[str, float] | Non
     1           b            33.4           0.0    False
     2           c            30.0           0.0    False
     """
+    require_columns(customer_features, AT_RISK_COLUMNS, table="customer features")
     params = dict(DEFAULT_AT_RISK, **(settings or {}))
     gaps = (customer_features["last_purchase"].dt.normalize()
             - customer_features["first_purchase"].dt.normalize()).dt.days
@@ -862,6 +867,7 @@ def best_segment(customer_features: pd.DataFrame, segments: pd.Series | None = N
     and a description.
     """
     value_col = "profit" if "profit" in customer_features.columns else "monetary"
+    require_columns(customer_features, (value_col,), table="customer features")
     value = customer_features[value_col].astype("float64")
     if segments is not None and segments.notna().any():
         labels = pd.Series(segments.to_numpy(), index=customer_features.index)
@@ -918,8 +924,13 @@ def lookalike_scores(customers: pd.DataFrame, reference: pd.Series, prospects: p
     >>> out["matching_traits"].tolist()
     ['industry=Food (2.2× as common among the best)', '']
     """
+    require_frame(customers, "customers")
+    require_frame(prospects, "prospects")
     reference = pd.Series(np.asarray(reference, dtype=bool), index=customers.index)
-    if traits is None:
+    if traits is not None:
+        require_columns(customers, [t for t in traits if t != "size_band"], table="customers")
+        require_columns(prospects, [t for t in traits if t != "size_band"], table="prospects")
+    else:
         candidates = ("industry", "size_band", "country", "customer_type")
         traits = [t for t in candidates
                   if (has_values(customers, t) or (t == "size_band" and has_values(customers, "employees")))

@@ -107,6 +107,7 @@ from sklearn.preprocessing import RobustScaler
 from portfolio_helpers.analysis.scoring import crm_prospects
 from portfolio_helpers.analysis.threads import single_threaded
 from portfolio_helpers.core.files import atomic_to_parquet
+from portfolio_helpers.core.validation import require_columns
 
 __all__ = [
     "DEFAULT_NUMERIC",
@@ -240,9 +241,7 @@ def _choose_columns(features: pd.DataFrame, numeric, categorical) -> tuple[list[
     if categorical is None:
         categorical = [c for c in DEFAULT_CATEGORICAL if c in features.columns]
     numeric, categorical = list(numeric), list(categorical)
-    missing = [c for c in numeric + categorical if c not in features.columns]
-    if missing:
-        raise KeyError(f"columns not in the features: {', '.join(missing)}")
+    require_columns(features, numeric + categorical, table="customer features")
     if not numeric and not categorical:
         raise ValueError("no feature to cluster on: pass numeric= or categorical= columns")
     return numeric, categorical
@@ -1552,8 +1551,8 @@ def save_segments(frame: pd.DataFrame, output_dir) -> Path:
 
     Raises
     ------
-    KeyError
-        When a column of :data:`SEGMENT_COLUMNS` is missing (the message names them).
+    ColumnError
+        When a column of :data:`SEGMENT_COLUMNS` is missing (the message names them; also a KeyError).
 
     Examples
     --------
@@ -1565,9 +1564,7 @@ def save_segments(frame: pd.DataFrame, output_dir) -> Path:
     >>> load_segments(folder).dtypes.astype(str).tolist()
     ['string', 'string', 'Int64', 'string', 'string']
     """
-    missing = [c for c in SEGMENT_COLUMNS if c not in frame.columns]
-    if missing:
-        raise KeyError(f"the segments table has no column {', '.join(missing)}; it has {', '.join(map(str, frame.columns))}")
+    require_columns(frame, SEGMENT_COLUMNS, table="segments")
     out = pd.DataFrame({c: frame[c].astype("string").to_numpy() for c in SEGMENT_COLUMNS if c != "cluster"})
     out.insert(2, "cluster", pd.array(pd.to_numeric(frame["cluster"]).to_numpy(), dtype="Int64"))
     return atomic_to_parquet(out, Path(output_dir) / SEGMENTS_FILE, index=False)
