@@ -140,8 +140,12 @@ def test_leads_without_customer_id_column_are_open_or_closed():
 
 
 def test_lead_converted_before_any_activity_is_scored_as_of_its_conversion():
-    from portfolio_helpers.analysis.scoring import lead_profiles, lead_scorecard, scoring_settings
-    from portfolio_helpers.reporting.scoring import score_leads
+    from portfolio_helpers.analysis.scoring import (
+        lead_profiles,
+        lead_scorecard,
+        score_leads,
+        scoring_settings,
+    )
 
     # L1's customer C1 first bought on 2025-03-01; the lead's only rows come later (after the conversion)
     leads = pd.DataFrame({"lead_id": ["L1", "L1", "L2"],

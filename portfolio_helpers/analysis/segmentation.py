@@ -127,6 +127,7 @@ __all__ = [
     "lifecycle_stages",
     "lifecycle_leads",
     "portfolio_stages",
+    "cluster_names",
     "stage_funnel",
     "segment_migration",
     "ACTIONABLE_K",
@@ -1579,3 +1580,25 @@ def load_segments(output_dir) -> pd.DataFrame | None:
     for col in SEGMENT_COLUMNS:
         frame[col] = frame[col].astype("Int64" if col == "cluster" else "string")
     return frame[list(SEGMENT_COLUMNS)]
+
+
+def cluster_names(output_dir, customer_features: pd.DataFrame) -> pd.Series | None:
+    """Notebook 04's cluster name of each customer of ``customer_features``, from the typed segments
+    table it saved (:func:`load_segments`), or ``None`` when it has not run or could not cluster.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> folder = tempfile.mkdtemp()
+    >>> cluster_names(folder, pd.DataFrame({"customer_id": ["a"]})) is None
+    True
+    >>> _ = save_segments(pd.DataFrame({"customer_id": ["a"], "rfm_segment": ["Lost"], "cluster": [0],
+    ...                                 "cluster_name": ["Sleepers"], "lifecycle_stage": ["customer"]}), folder)
+    >>> cluster_names(folder, pd.DataFrame({"customer_id": ["a", "z"]})).tolist()
+    ['Sleepers', <NA>]
+    """
+    require_columns(customer_features, ("customer_id",), table="customer features")
+    saved = load_segments(output_dir)
+    if saved is None or saved["cluster_name"].isna().all():
+        return None
+    return customer_features["customer_id"].map(saved.set_index("customer_id")["cluster_name"])

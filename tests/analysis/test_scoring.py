@@ -36,6 +36,7 @@ from portfolio_helpers.app.sample_data import load_truth
 from portfolio_helpers.cleaning.pipeline import open_portfolio
 from portfolio_helpers.core.config import load_config
 from portfolio_helpers.core.errors import ConfigError
+from portfolio_helpers.reporting.scoring import reference_text
 
 SAMPLE = Path(__file__).resolve().parents[2] / "data" / "sample"
 AS_OF = pd.Timestamp("2025-12-31")
@@ -731,23 +732,26 @@ def test_lookalike_scores_errors():
 def test_best_segment_with_and_without_labels():
     f = pd.DataFrame({"customer_id": list("abcdef"), "monetary": [1.0, 2.0, 3.0, 4.0, 5.0, 6.0],
                       "profit": [100.0, 90.0, 80.0, 10.0, 5.0, -20.0]})
-    mask, text = best_segment(f, pd.Series(["x", "x", "y", "y", "z", "z"]), min_size=2)
+    mask, group = best_segment(f, pd.Series(["x", "x", "y", "y", "z", "z"]), min_size=2)
     assert mask.tolist() == [True, True, False, False, False, False]
-    assert text == "segment “x” (highest median profit)"
+    assert group == {"segment": "x", "value_col": "profit", "top_share": None}
+    assert reference_text(group) == "segment “x” (highest median profit)"
     # the best median (x, 100) is too small: y (median of 90, 80, 10 = 80) wins over z (-7.5)
-    mask, text = best_segment(f, pd.Series(["x", "y", "y", "y", "z", "z"]), min_size=2)
-    assert mask.tolist() == [False, True, True, True, False, False] and "“y”" in text
+    mask, group = best_segment(f, pd.Series(["x", "y", "y", "y", "z", "z"]), min_size=2)
+    assert mask.tolist() == [False, True, True, True, False, False] and "“y”" in reference_text(group)
     # no segment large enough, or no labels: the top 20% by profit (percentiles 1 and 0.8)
     expected = [True, True, False, False, False, False]
-    mask, text = best_segment(f, pd.Series(["x", "y", "y", "y", "z", "z"]), min_size=4)
-    assert mask.tolist() == expected and text == "top 20% of customers by profit"
+    mask, group = best_segment(f, pd.Series(["x", "y", "y", "y", "z", "z"]), min_size=4)
+    assert mask.tolist() == expected and reference_text(group) == "top 20% of customers by profit"
     assert best_segment(f)[0].tolist() == expected
     assert best_segment(f, pd.Series([None] * 6, dtype="object"))[0].tolist() == expected
     # without profit: revenue; top_share 0.5 -> percentiles >= 0.5 (4, 5, 6)
-    mask, text = best_segment(f.drop(columns="profit"), top_share=0.5)
-    assert mask.tolist() == [False, False, False, True, True, True] and text == "top 50% of customers by monetary"
-    mask, text = best_segment(f.drop(columns="profit"), pd.Series(list("aabbcc")), min_size=2)
-    assert mask.tolist() == [False, False, False, False, True, True] and "highest median monetary" in text
+    mask, group = best_segment(f.drop(columns="profit"), top_share=0.5)
+    assert mask.tolist() == [False, False, False, True, True, True]
+    assert reference_text(group) == "top 50% of customers by monetary"
+    mask, group = best_segment(f.drop(columns="profit"), pd.Series(list("aabbcc")), min_size=2)
+    assert mask.tolist() == [False, False, False, False, True, True]
+    assert "highest median monetary" in reference_text(group)
 
 
 # --------------------------------------------------------------------------- on the generated truth
