@@ -27,7 +27,6 @@ from portfolio_helpers.core.config import load_config
 from portfolio_helpers.core.contract import normalize_label
 from portfolio_helpers.ingest.loaders import load_portfolio
 from portfolio_helpers.reporting import cleaning as cleaning_report
-from portfolio_helpers.reporting import pareto as pareto_report
 
 ROOT = Path(__file__).resolve().parents[1]
 AS_OF = pd.Timestamp("2025-12-31")
@@ -105,7 +104,7 @@ def test_revenue_excludes_cancelled_lines_everywhere(tmp_path):
     tables = {"transactions": portfolio.transactions}
     pnl = profitability.customer_pnl(**tables, model=CostModel(), as_of=AS_OF)
     feats = features.customer_features(**tables, as_of=AS_OF, pnl=pnl)
-    per_customer = pareto_report.customer_revenue(tables)
+    per_customer = pareto.customer_revenue(**tables)
     totals = {"pnl": pnl["revenue"].sum(), "features": feats["monetary"].sum(),
               "notebook 02": per_customer["revenue"].sum(),
               "engine": engine.customer_summary(engine.revenue_lines(portfolio.transactions))["revenue"].sum()}
@@ -137,7 +136,7 @@ def test_one_gross_margin_everywhere(model, expected):
         "customer_margins": profitability.customer_margins(tables["transactions"], model)["gross_margin"].iloc[0],
         "features (with the P&L)": features.customer_features(**tables, as_of=AS_OF, pnl=pnl)["gross_margin"].iloc[0],
         "features (with the model)": features.customer_features(**tables, as_of=AS_OF, model=model)["gross_margin"].iloc[0],
-        "notebook 02": pareto_report.customer_revenue(tables, model)["gross_margin"].iloc[0],
+        "notebook 02": pareto.customer_revenue(**tables, costs=model)["gross_margin"].iloc[0],
         "gross_margin(revenue, cost_of_goods)": profitability.gross_margin(
             [1500.0], profitability.cost_of_goods(profitability.driver_quantities(**tables, model=model, as_of=AS_OF), model))[0],
     }
@@ -150,7 +149,7 @@ def test_gross_margin_of_notebook_02_uses_the_config_costs(tmp_path):
     (tmp_path / "tx.csv").write_text("customer_id,date,amount\na,2025-01-01,1.0\n", encoding="utf-8")
     (tmp_path / "p.yml").write_text("name: x\ncurrency: EUR\ntables:\n  transactions: tx.csv\n"
                                     "costs:\n  default_cogs_rate: 0.25\n", encoding="utf-8")
-    per_customer = pareto_report.customer_revenue(_margin_tables(), tmp_path / "p.yml")
+    per_customer = pareto.customer_revenue(**_margin_tables(), costs=tmp_path / "p.yml")
     assert per_customer["gross_margin"].tolist() == [1500 - (600 + 0.25 * 500)]
 
 
@@ -377,7 +376,8 @@ def notebook_frames(config_path: Path, output_dir: Path) -> tuple[dict[str, pd.D
     tables, info = open_portfolio(config_path, output_dir)  # notebooks 02-05
     as_of = info["as_of"]
     model = profitability.load_cost_model(config_path)
-    per_customer = pareto_report.customer_revenue(tables, config_path)  # notebook 02
+    per_customer = pareto.customer_revenue(tables["transactions"], customers=tables.get("customers"),
+                                           costs=config_path)  # notebook 02
     table = pareto.pareto_table(per_customer, value_col="revenue")
     pnl = profitability.customer_pnl(tables["transactions"], model, payments=tables.get("payments"),
                                      tickets=tables.get("tickets"), as_of=as_of)  # notebooks 03, 04, 05
