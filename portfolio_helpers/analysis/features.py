@@ -23,10 +23,12 @@ import numpy as np
 import pandas as pd
 
 from portfolio_helpers.analysis import engine, profitability
+from portfolio_helpers.cleaning.pipeline import load_derived_table, save_derived_table
 from portfolio_helpers.core.validation import require_columns
 from portfolio_helpers.core.vocabulary import DAYS_PER_YEAR, RETURN_STATUSES
 
-__all__ = ["customer_features", "lifetimes_summary", "FEATURE_DEFINITIONS", "TIME_UNITS", "RETURN_STATUSES"]
+__all__ = ["customer_features", "lifetimes_summary", "FEATURE_DEFINITIONS", "TIME_UNITS", "RETURN_STATUSES",
+           "customer_tables", "save_customer_tables", "PNL_TABLE", "FEATURES_TABLE"]
 
 #: Days per time unit of :func:`lifetimes_summary` (a month is an average calendar month).
 TIME_UNITS = {"D": 1.0, "W": 7.0, "M": DAYS_PER_YEAR / 12}
@@ -299,6 +301,55 @@ def _category_shares(lines: pd.DataFrame, ids: pd.Index) -> pd.DataFrame:
     table = table.div(table.sum(axis=1), axis=0).reindex(ids, fill_value=0.0)
     table.columns = table.columns.astype(str)
     return table[sorted(table.columns)].rename_axis(columns=None).astype("float64")
+
+
+# --------------------------------------------------------------------------- computed once, read by later notebooks
+
+#: Names of the saved tables (``data/<name>.parquet``) notebook 03 computes once for notebooks 04 and 05.
+PNL_TABLE = "customer_pnl"
+FEATURES_TABLE = "customer_features"
+
+
+def save_customer_tables(output_dir, pnl: pd.DataFrame, customer_features: pd.DataFrame) -> None:
+    """Save the P&L and the customer features as typed tables in ``<output_dir>/data`` (notebook 03),
+    stamped with the cleaned tables they come from (:func:`~portfolio_helpers.cleaning.pipeline.save_derived_table`)."""
+    require_columns(pnl, ("customer_id", "profit"), table="P&L (customer_pnl)")
+    require_columns(customer_features, ("customer_id", "monetary"), table="customer features")
+    save_derived_table(pnl, PNL_TABLE, output_dir)
+    save_derived_table(customer_features, FEATURES_TABLE, output_dir)
+
+
+def customer_tables(transactions: pd.DataFrame, as_of, model: profitability.CostModel, *,
+                    customers: pd.DataFrame | None = None, payments: pd.DataFrame | None = None,
+                    tickets: pd.DataFrame | None = None, output_dir=None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The P&L and the customer features of notebooks 04 and 05, computed once.
+
+    Read from ``<output_dir>/data`` when notebook 03 saved them (:func:`save_customer_tables`)
+    from the same cleaned tables; otherwise computed here:
+    :func:`~portfolio_helpers.analysis.profitability.customer_pnl` of the tables with ``model``,
+    then :func:`customer_features` with that P&L. A notebook run on its own therefore works.
+
+    Returns
+    -------
+    pnl, customer_features : DataFrame
+
+    Examples
+    --------
+    >>> tx = pd.DataFrame({"customer_id": ["a", "b"], "date": pd.to_datetime(["2025-03-01", "2025-06-01"]),
+    ...                    "amount": [100.0, 40.0]})
+    >>> pnl, f = customer_tables(tx, "2025-12-31", profitability.CostModel())
+    >>> f[["customer_id", "monetary", "gross_margin", "profit"]]
+      customer_id  monetary  gross_margin  profit
+    0           a     100.0          40.0    40.0
+    1           b      40.0          16.0    16.0
+    """
+    if output_dir is not None:
+        pnl, features = load_derived_table(PNL_TABLE, output_dir), load_derived_table(FEATURES_TABLE, output_dir)
+        if pnl is not None and features is not None:
+            return pnl, features
+    pnl = profitability.customer_pnl(transactions, model, payments=payments, tickets=tickets, as_of=as_of)
+    return pnl, customer_features(transactions, as_of, customers=customers, payments=payments, tickets=tickets,
+                                  pnl=pnl)
 
 
 # --------------------------------------------------------------------------- lifetimes
