@@ -256,8 +256,8 @@ def test_return_lines_and_days_late_by_hand():
     feats = features.customer_features(**tables, as_of=AS_OF).set_index("customer_id")
     assert pnl["return_rate"].to_dict() == {"a": 0.75, "b": 0.0}  # 3 of a's 4 lines
     assert feats["return_rate"].to_dict() == {"a": 0.75, "b": 0.0}
-    assert pnl.loc["a", "avg_days_late"] == feats.loc["a", "days_late"] == 3.0  # (10 - 4) / 2
-    assert np.isnan(pnl.loc["b", "avg_days_late"]) and feats.loc["b", "days_late"] == 0.0  # not paid yet
+    assert pnl.loc["a", "days_late"] == feats.loc["a", "days_late"] == 3.0  # (10 - 4) / 2
+    assert np.isnan(pnl.loc["b", "days_late"]) and np.isnan(feats.loc["b", "days_late"])  # not paid yet: one definition
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -428,16 +428,17 @@ def test_revenue_total_is_the_same_in_every_notebook(dataset):
 
 
 def test_features_and_pnl_agree_where_both_define_a_figure(dataset):
-    """Columns the features and the P&L both show: equal where both are defined (fills differ by design:
-    the features use 0 where the P&L has NaN, e.g. no revenue or no paid invoice)."""
+    """Columns the features and the P&L both show: equal where both are defined (fills differ by design
+    for the revenue ratios: the features use 0 where the P&L has NaN, no revenue); days late is one
+    definition in both, NaN without a paid invoice."""
     name, frames, _overview, _reference = dataset
     feats, pnl = frames["04/05 features"], frames["03 P&L"].loc[frames["04/05 features"].index]
     positive = feats["monetary"] > 0
     for column in ("discount_share", "service_minutes_per_1000"):
         if column in pnl.columns and pnl[column].notna().any():
             assert np.allclose(feats.loc[positive, column], pnl.loc[positive, column], rtol=1e-9, atol=1e-9), column
-    paid = pnl["avg_days_late"].notna()
-    assert np.allclose(feats.loc[paid, "days_late"], pnl.loc[paid, "avg_days_late"]), name
-    assert (feats.loc[~paid, "days_late"] == 0).all()
+    paid = pnl["days_late"].notna()
+    assert np.allclose(feats.loc[paid, "days_late"], pnl.loc[paid, "days_late"]), name
+    assert feats.loc[~paid, "days_late"].isna().all()
     for column in ("profit", "profit_margin", "gross_margin", "margin_rate"):
         assert np.allclose(feats[column], pnl[column], equal_nan=True), column

@@ -362,6 +362,26 @@ def days_late(
     return result.astype({"days_late": "float64", "n_paid_invoices": "int64"}).reset_index(drop=True)
 
 
+def customer_days_late(payments: pd.DataFrame | None, ids) -> np.ndarray:
+    """:func:`days_late` of each customer of ``ids``, NaN for one without a paid invoice (or without payments).
+
+    The one definition of ``days_late`` in the customer features and the P&L: a customer that never
+    paid an invoice has no payment delay to report (NaN), not a delay of 0.
+
+    Examples
+    --------
+    >>> pay = pd.DataFrame({"customer_id": ["a", "a"], "due_date": pd.to_datetime(["2025-01-10"] * 2),
+    ...                     "paid_date": pd.to_datetime(["2025-01-20", "2025-01-12"])})
+    >>> customer_days_late(pay, ["a", "b"]).tolist()
+    [6.0, nan]
+    """
+    ids = pd.Index(ids)
+    if payments is None or not {"customer_id", "due_date", "paid_date"} <= set(payments.columns):
+        return np.full(len(ids), np.nan)
+    late = days_late(payments).astype({"customer_id": "string"}).set_index("customer_id")["days_late"]
+    return late.reindex(ids.astype("string")).to_numpy(dtype=np.float64, na_value=np.nan)
+
+
 def customer_lines(
     transactions: pd.DataFrame,
     customer_col: str = "customer_id",

@@ -55,7 +55,7 @@ FEATURE_DEFINITIONS: dict[str, str] = {
                       "or when net revenue is not positive).",
     "return_rate": "Lines returned, cancelled or modified divided by all lines (cancelled ones included).",
     "days_late": "Mean days between due date and payment over paid invoices (negative = paid early; "
-                 "0 without a paid invoice).",
+                 "empty without a paid invoice), as in the profitability P&L.",
     "service_minutes_per_1000": "After-sales ticket minutes per 1,000 of net revenue (0 without tickets "
                                 "or when net revenue is not positive).",
     "gross_margin": "Net revenue minus cost of goods (the known cost of each line, else its category's rate, "
@@ -248,7 +248,7 @@ def customer_features(transactions: pd.DataFrame, as_of, *, customers: pd.DataFr
     else:
         out["return_rate"] = 0.0
 
-    out["days_late"] = _days_late(payments, ids).to_numpy()
+    out["days_late"] = engine.customer_days_late(payments, ids)
     minutes = _ticket_minutes(tickets, as_of, ids).to_numpy()
     out["service_minutes_per_1000"] = np.where(
         positive_revenue, 1000 * minutes / np.where(positive_revenue, out["monetary"], 1), 0.0)
@@ -275,14 +275,6 @@ def customer_features(transactions: pd.DataFrame, as_of, *, customers: pd.DataFr
     if customers is not None and len(out):
         out = out.join(_attributes(customers, as_of), on="customer_id")
     return out.reset_index(drop=True)
-
-
-def _days_late(payments: pd.DataFrame | None, ids: pd.Index) -> pd.Series:
-    """:func:`~portfolio_helpers.analysis.engine.days_late` on ``ids``; 0 for a customer without a paid invoice."""
-    if payments is None or not {"customer_id", "due_date", "paid_date"} <= set(payments.columns):
-        return pd.Series(0.0, index=ids)
-    late = engine.days_late(payments).astype({"customer_id": "string"}).set_index("customer_id")["days_late"]
-    return late.reindex(ids, fill_value=0.0).fillna(0.0)
 
 
 def _ticket_minutes(tickets: pd.DataFrame | None, as_of: pd.Timestamp, ids: pd.Index) -> pd.Series:

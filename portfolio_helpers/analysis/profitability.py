@@ -86,9 +86,9 @@ Traits
     ``orders_per_year`` is ``n_orders / max(tenure in years, 1)``, tenure counted from the
     first revenue line's day to ``as_of``
     (:func:`portfolio_helpers.analysis.engine.orders_per_year`); ``avg_order_value = revenue /
-    n_orders``; ``return_rate = n_return_lines / n_lines``; ``avg_days_late`` is the mean
-    of ``paid_date - due_date`` over paid invoices, negative when paid early
-    (:func:`portfolio_helpers.analysis.engine.days_late`); ``avg_days_to_pay`` the mean of
+    n_orders``; ``return_rate = n_return_lines / n_lines``; ``days_late`` is the mean
+    of ``paid_date - due_date`` over paid invoices, negative when paid early, NaN without a paid
+    invoice (:func:`portfolio_helpers.analysis.engine.customer_days_late`, as in the customer features); ``avg_days_to_pay`` the mean of
     ``paid_date`` minus the order date (first line of the ``order_id`` in transactions)
     over paid invoices whose ``order_id`` links; ``service_minutes_per_1000`` is service
     minutes per 1,000 of revenue (NaN when revenue <= 0). A customer whose lines are all
@@ -170,7 +170,7 @@ SERVICE_RATES = ("per_order", "per_line", "per_delivery", "per_return", "per_tic
                   "capital_rate", "per_late_invoice", "per_customer")
 #: The P&L columns a loss lever is worded from (:func:`loss_drivers`).
 LOSS_TRAITS = ("orders_per_year", "avg_order_value", "n_return_lines", "n_lines", "return_rate", "n_late_invoices",
-               "avg_days_late", "n_tickets", "service_minutes", "n_active_years", "discount_given")
+               "days_late", "n_tickets", "service_minutes", "n_active_years", "discount_given")
 #: Every key of the ``costs:`` section, in config order.
 COST_KEYS = ("default_cogs_rate", "cogs_rate_by_category", *SERVICE_RATES)
 _RATE_MEANINGS = {
@@ -193,7 +193,7 @@ DRIVER_LABELS: dict[str, str] = {
 }
 TRAIT_COLUMNS: tuple[str, ...] = (
     "n_orders", "n_lines", "orders_per_year", "avg_order_value", "discount_given", "discount_share",
-    "return_rate", "avg_days_late", "avg_days_to_pay", "n_tickets", "service_minutes",
+    "return_rate", "days_late", "avg_days_to_pay", "n_tickets", "service_minutes",
     "service_minutes_per_1000", "margin_rate",
 )
 #: The other driver quantities, kept in the P&L so each cost can be traced to its count.
@@ -595,7 +595,6 @@ def _payment_quantities(payments: pd.DataFrame | None, order_dates: pd.Series | 
         capital_days=("capital_days", "sum"), n_late_invoices=("n_late_invoices", "sum"),
         avg_days_to_pay=("avg_days_to_pay", "mean"),
     )
-    result["avg_days_late"] = engine.days_late(payments).set_index("customer_id")["days_late"].reindex(result.index)
     return result
 
 
@@ -689,9 +688,10 @@ def driver_quantities(transactions: pd.DataFrame, model: CostModel | None = None
 
     payment = _payment_quantities(payments, order_dates, as_of)
     ticket = _ticket_quantities(tickets)
-    for name in ("capital_days", "n_late_invoices", "avg_days_late", "avg_days_to_pay"):
+    for name in ("capital_days", "n_late_invoices", "avg_days_to_pay"):
         values = payment[name].reindex(ids).to_numpy() if payment is not None else np.full(len(ids), np.nan)
         quantities[name] = values if name.startswith("avg_") else np.nan_to_num(values)
+    quantities["days_late"] = engine.customer_days_late(payments, ids)
     for name in ("n_tickets", "service_minutes", "ticket_cost"):
         values = ticket[name].reindex(ids).to_numpy() if ticket is not None else np.zeros(len(ids))
         quantities[name] = np.nan_to_num(values.astype(np.float64))
@@ -899,7 +899,7 @@ def customer_pnl(transactions: pd.DataFrame, model: CostModel, *, payments: pd.D
         ``customer_id, revenue, cogs, gross_margin``, the seven :data:`DRIVER_COLUMNS`,
         ``cost_to_serve, profit, profit_margin, profit_rank``, the traits ``n_orders,
         n_lines, orders_per_year, avg_order_value, discount_given, discount_share,
-        return_rate, avg_days_late, avg_days_to_pay, n_tickets, service_minutes,
+        return_rate, days_late, avg_days_to_pay, n_tickets, service_minutes,
         service_minutes_per_1000, margin_rate`` and the other driver quantities
         ``n_deliveries, n_return_lines, n_late_invoices, capital_days, ticket_cost,
         n_active_years``. Definitions: see the module docstring.

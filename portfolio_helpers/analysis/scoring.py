@@ -656,7 +656,7 @@ def _purchase_frame(transactions: pd.DataFrame, cutoff: pd.Timestamp, horizon_da
 
 def purchase_features(frame: pd.DataFrame) -> tuple[list[str], list[str]]:
     """Numeric and categorical features of :data:`PURCHASE_NUMERIC` / ``_CATEGORICAL`` present in ``frame``."""
-    numeric = [c for c in PURCHASE_NUMERIC if c in frame.columns]
+    numeric = [c for c in PURCHASE_NUMERIC if c in frame.columns and frame[c].notna().any()]
     categorical = [c for c in PURCHASE_CATEGORICAL if c in frame.columns and frame[c].notna().any()]
     return numeric, categorical
 

@@ -157,7 +157,7 @@ _TRAITS = {
     "avg_order_value": "average order",
     "orders_per_year": "orders per year",
     "return_rate": "returned / cancelled / modified lines",
-    "avg_days_late": "days paid late (average)",
+    "days_late": "days paid late (average)",
     "service_minutes_per_1000": "service minutes per 1,000 of revenue",
 }
 
@@ -388,7 +388,7 @@ def _lever(group: str, row, share: float, group_cost: float, small_orders: bool,
                 f"{fmt_int(row.n_lines)} lines, {fmt_pct(row.return_rate, 0)}): a restocking fee or a stricter "
                 f"returns policy {outcome}.")
     elif group == "late payment":
-        days = "" if math.isnan(row.avg_days_late) else f", {row.avg_days_late:.0f} days late on average"
+        days = "" if math.isnan(row.days_late) else f", {row.days_late:.0f} days late on average"
         text = (f"{start} late payment ({fmt_int(row.n_late_invoices)} late invoices{days}): stricter payment "
                 f"terms or a late-payment fee {outcome}.")
     elif group == "after-sales service":

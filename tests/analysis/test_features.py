@@ -80,13 +80,14 @@ def test_features_by_hand():
     assert b["monetary"] == b["avg_order_value"] == pytest.approx(40.0)
     assert b["orders_per_year"] == pytest.approx(1 / (731 / 365.25))
     assert (b["revenue_last"], b["revenue_previous"], b["revenue_trend"]) == (0.0, 0.0, 0.0)
-    assert (b["discount_share"], b["return_rate"], b["days_late"], b["service_minutes_per_1000"]) == (1, 0, 0, 0)
+    assert (b["discount_share"], b["return_rate"], b["service_minutes_per_1000"]) == (1, 0, 0)
+    assert pd.isna(b["days_late"])  # no paid invoice: no delay to report (as in the P&L)
     assert (b["gross_margin"], b["margin_rate"]) == pytest.approx((30.0, 0.75))
     assert (b["share_hardware"], b["share_software"]) == (0.0, 1.0)
     assert (b["customer_type"], b["country"], b["age_band"], b["income_band"]) == ("B2C", "DE", "30-44", "high")
     assert pd.isna(b["industry"]) and pd.isna(b["size_band"])
     assert "profit" not in f.columns
-    assert not f.drop(columns=["industry", "size_band", "age_band", "income_band"]).isna().any().any()
+    assert not f.drop(columns=["industry", "size_band", "age_band", "income_band", "days_late"]).isna().any().any()
 
 
 def test_feature_columns_and_definitions():
@@ -108,8 +109,9 @@ def test_features_without_optional_data():
     f = customer_features(tx, AS_OF).set_index("customer_id")
     assert list(f.index) == ["a", "b", "c"]  # no status column: every line counts
     assert f.loc["a", "frequency"] == 5  # no order id: each line is an order
-    for col in ("discount_share", "return_rate", "days_late", "service_minutes_per_1000"):
+    for col in ("discount_share", "return_rate", "service_minutes_per_1000"):
         assert (f[col] == 0).all()
+    assert f["days_late"].isna().all()  # no payments table: unknown, not 0
     assert not {"gross_margin", "margin_rate", "profit", "customer_type"} & set(f.columns)
     assert not any(col.startswith("share_") and col != "discount_share" for col in f.columns)
 

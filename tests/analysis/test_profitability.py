@@ -186,10 +186,10 @@ def test_hand_pnl_traits(hand_pnl):
     assert math.isnan(q.loc["C", "discount_share"])
     assert q.loc[["A", "B", "C", "D"], "return_rate"].tolist() == [2 / 5, 1 / 4, 1.0, 1 / 2]
     # paid - due over paid invoices: A (0 + 60) / 2; B (-6 + 30) / 2 (early o5, credit invoice); D 30
-    assert q.loc[["A", "B", "D"], "avg_days_late"].tolist() == [30.0, 12.0, 30.0]
+    assert q.loc[["A", "B", "D"], "days_late"].tolist() == [30.0, 12.0, 30.0]
     # paid - order date, invoices with a linked order: A o1 30 and o2 90 days; B o5 24 days; D o8 60 days
     assert q.loc[["A", "B", "D"], "avg_days_to_pay"].tolist() == [60.0, 24.0, 60.0]
-    assert math.isnan(q.loc["C", "avg_days_late"]) and math.isnan(q.loc["C", "avg_days_to_pay"])
+    assert math.isnan(q.loc["C", "days_late"]) and math.isnan(q.loc["C", "avg_days_to_pay"])
     assert q.loc["A", "service_minutes_per_1000"] == approx(50 / 1700 * 1000)
     assert q.loc["B", "service_minutes_per_1000"] == approx(500.0)
     assert q.loc[["A", "B", "D"], "margin_rate"].tolist() == approx([765 / 1700, 0.4, 80 / 150])
@@ -310,7 +310,7 @@ def test_loss_explanations_by_hand(hand_pnl):
 def test_loss_explanations_levers_for_each_driver():
     base = {"revenue": 1000.0, "gross_margin": 300.0, "orders_per_year": 48.0, "avg_order_value": 300.0,
             "n_return_lines": 0, "n_lines": 60, "return_rate": 0.0, "n_late_invoices": 0,
-            "avg_days_late": np.nan, "n_tickets": 0, "service_minutes": 0.0, "n_active_years": 3,
+            "days_late": np.nan, "n_tickets": 0, "service_minutes": 0.0, "n_active_years": 3,
             "discount_given": 0.0}
     costs = {col: 0.0 for col in DRIVER_COLUMNS}
     rows = [
@@ -319,7 +319,7 @@ def test_loss_explanations_levers_for_each_driver():
         {**base, **costs, "customer_id": "returns", "cost_returns": 400.0, "n_return_lines": 16,
          "return_rate": 16 / 60},
         {**base, **costs, "customer_id": "late", "cost_late_payment": 400.0, "n_late_invoices": 9,
-         "avg_days_late": 41.0},
+         "days_late": 41.0},
         {**base, **costs, "customer_id": "account", "cost_account": 400.0},
         {**base, **costs, "customer_id": "discounts", "cost_service": 400.0, "discount_given": 250.0,
          "n_tickets": 20, "service_minutes": 600.0},
