@@ -21,7 +21,7 @@ import argparse
 
 import numpy as np
 import pandas as pd
-from common import timed
+from common import parse_args, timed
 
 from portfolio_helpers.analysis.profitability import (
     cost_model_from_config,
@@ -112,7 +112,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--customers", type=int, default=20_000, help="customers of the generated portfolio")
     parser.add_argument("--lines", type=int, default=1_000_000, help="synthetic transaction lines")
-    args = parser.parse_args()
+    args = parse_args(parser, customers=200, lines=5_000)
 
     sample, generate_seconds = timed(generate_portfolio, args.customers, seed=1)
     print(f"generate_portfolio({args.customers:,}, seed=1): {generate_seconds:.1f} s")
