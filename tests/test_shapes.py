@@ -140,8 +140,12 @@ def test_leads_without_customer_id_column_are_open_or_closed():
 
 
 def test_lead_converted_before_any_activity_is_scored_as_of_its_conversion():
-    from portfolio_helpers.analysis.scoring import lead_profiles, lead_scorecard, scoring_settings
-    from portfolio_helpers.reporting.scoring import score_leads
+    from portfolio_helpers.analysis.scoring import (
+        lead_profiles,
+        lead_scorecard,
+        score_leads,
+        scoring_settings,
+    )
 
     # L1's customer C1 first bought on 2025-03-01; the lead's only rows come later (after the conversion)
     leads = pd.DataFrame({"lead_id": ["L1", "L1", "L2"],
@@ -164,7 +168,7 @@ def test_payments_with_empty_paid_date_count_as_no_payment_dates():
                        "amount": [100.0, 50.0], "order_id": [None, None]})
     payments = pd.DataFrame({"customer_id": ["a"], "due_date": pd.to_datetime(["2025-02-10"]), "amount": [100.0],
                              "order_id": [None], "paid_date": pd.Series([pd.NaT], dtype="datetime64[s]")})
-    q = driver_quantities({"transactions": tx, "payments": payments}, CostModel(), "2025-12-31")
+    q = driver_quantities(tx, CostModel(), payments=payments, as_of="2025-12-31")
     # an empty paid_date is no evidence of lateness: nothing is counted late (not 323 days overdue)
     assert q["capital_days"].tolist() == [0.0, 0.0] and q["n_late_invoices"].tolist() == [0, 0]
 
