@@ -36,6 +36,7 @@ __all__ = [
     "lift_chart",
     "score_histogram",
     "grade_rates_chart",
+    "grade_funnel",
 ]
 
 PRIMARY = "#1f5f8b"
@@ -474,6 +475,28 @@ def grade_rates_chart(frame: pd.DataFrame, title: str, average_rate: float):
     ax.set_ylabel("Observed conversion rate (%)")
     ax.set_ylim(0, max(float(rates.max()), average_rate * 100) * 1.25 or 1)
     _percent_axis(ax, "y")
+    ax.set_title(title)
+    plt.close(fig)
+    return fig
+
+
+def grade_funnel(distribution: pd.DataFrame, title: str, unit: str = "leads"):
+    """Contacts per grade as a funnel: the best grade on top, bars centred, each with its count and share.
+
+    ``distribution`` is :func:`portfolio_helpers.analysis.scorecard.grade_distribution`
+    (``grade``, ``contacts``, ``share``; best grade first).
+    """
+    data = distribution.iloc[::-1]
+    counts = data["contacts"].to_numpy(dtype=float)
+    fig, ax = plt.subplots(figsize=(8, 0.55 * max(len(data), 1) + 1.2))
+    widest = counts.max() if len(counts) and counts.max() > 0 else 1.0
+    ax.barh(data["grade"].astype(str), counts, left=(widest - counts) / 2, color=PRIMARY)
+    for position, (count, share) in enumerate(zip(counts, data["share"], strict=True)):
+        ax.text(widest / 2, position, f"{int(count):,} {unit} ({fmt_pct(share)})", ha="center", va="center",
+                fontsize=9, color="white" if count > widest * 0.45 else "black")
+    ax.set_xlim(0, widest)
+    ax.set_xticks([])
+    ax.set_ylabel("grade (best on top)")
     ax.set_title(title)
     plt.close(fig)
     return fig

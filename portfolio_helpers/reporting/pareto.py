@@ -354,7 +354,7 @@ def small_portfolio_notes(per_customer: pd.DataFrame) -> list[str]:
 
 
 def pareto_metrics(per_customer: pd.DataFrame, summary: dict) -> dict:
-    """The metrics notebook 02 records: Gini, HHI, major customers and ABC counts from ``summary``;
+    """The metrics notebook 02 records: Gini, HHI (and its level), major customers and ABC counts from ``summary``;
     ``top20_share`` and ``share_customers_for_80pct`` always at the 20% / 80% reference points.
     A measure that is undefined (NaN: no revenue at all) is left out."""
     reference = pareto.concentration_summary(per_customer["revenue"], top_share=0.2, target=0.8)
@@ -362,6 +362,8 @@ def pareto_metrics(per_customer: pd.DataFrame, summary: dict) -> dict:
                "share_customers_for_80pct": reference["share_customers_for_target"], "hhi": summary["hhi"],
                "n_major_customers": summary["n_major_customers"]}
     metrics.update({f"n_customers_{abc}": summary[f"n_customers_{abc}"] for abc in "ABC"})
+    if summary["hhi"] == summary["hhi"]:  # the HHI's level in words, for the index ("28 points (unconcentrated)")
+        metrics["hhi_level"] = summary["hhi_level"]
     # without revenue (every line cancelled) the shares are undefined: left out, said in the findings
     return {name: value for name, value in metrics.items() if value == value}
 
