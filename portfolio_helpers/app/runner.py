@@ -815,7 +815,8 @@ def run_report(
         atomic_write_json(partial / "run.json", run)
         rejected = partial / "exports" / "rejected_rows.csv"
         index_html = render_index(
-            run, _exports(partial), rejected.relative_to(partial).as_posix() if rejected.is_file() else None
+            run, _exports(partial), rejected.relative_to(partial).as_posix() if rejected.is_file() else None,
+            run_dir=partial,
         )
         atomic_write_text(partial / "index.html", index_html)
 

@@ -171,6 +171,20 @@ class MetricsRecorder:
         self.values[name] = _to_json_scalar(name, value)
         atomic_write_json(self.path, self.values)
 
+    def record_many(self, values: dict[str, Any]) -> None:
+        """Record every ``name: value`` of ``values``, in order (see :meth:`record`).
+
+        Examples
+        --------
+        >>> import tempfile
+        >>> recorder = MetricsRecorder(tempfile.mkdtemp(), "04_segmentation")
+        >>> recorder.record_many({"n_segments": 7, "silhouette": 0.34})
+        >>> recorder.values
+        {'n_segments': 7, 'silhouette': 0.34}
+        """
+        for name, value in values.items():
+            self.record(name, value)
+
     def record_findings(
         self,
         findings: Iterable[str],
