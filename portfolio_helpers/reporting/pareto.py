@@ -26,6 +26,7 @@ from portfolio_helpers.reporting.narrative import (
     show_markdown,
     show_table,
 )
+from portfolio_helpers.reporting.widgets import explorer_box, labelled_slider
 
 __all__ = [
     "dimension_risks",
@@ -473,12 +474,12 @@ def pareto_explorer(per_customer: pd.DataFrame, currency: str, top_share: float,
     """JupyterLab widgets: sliders for the top-X% and the ABC cut-offs; findings, chart and table follow."""
     import ipywidgets as widgets
 
-    top_slider = widgets.FloatSlider(value=top_share, min=0.01, max=0.5, step=0.01, description="top X%",
-                                     readout_format=".0%")
-    a_slider = widgets.FloatSlider(value=a, min=0.5, max=0.95, step=0.01, description="A up to",
-                                   readout_format=".0%")
-    b_slider = widgets.FloatSlider(value=b, min=0.6, max=0.99, step=0.01, description="B up to",
-                                   readout_format=".0%")
+    top_row, top_slider = labelled_slider("top X% of customers", value=top_share, min=0.01, max=0.5, step=0.01,
+                                          readout_format=".0%")
+    a_row, a_slider = labelled_slider("class A: customers up to this share of revenue", value=a, min=0.5,
+                                      max=0.95, step=0.01, readout_format=".0%")
+    b_row, b_slider = labelled_slider("class B: customers up to this share of revenue", value=b, min=0.6,
+                                      max=0.99, step=0.01, readout_format=".0%")
 
     def explore(top_share, a, b):
         if b <= a:
@@ -492,4 +493,4 @@ def pareto_explorer(per_customer: pd.DataFrame, currency: str, top_share: float,
         show_table(abc_summary(explored_table, "revenue"), formats=abc_summary_formats(currency))
 
     output = widgets.interactive_output(explore, {"top_share": top_slider, "a": a_slider, "b": b_slider})
-    return widgets.VBox([widgets.HBox([top_slider, a_slider, b_slider]), output])
+    return explorer_box([top_row, a_row, b_row], output)
