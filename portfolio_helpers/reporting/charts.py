@@ -492,8 +492,11 @@ def grade_funnel(distribution: pd.DataFrame, title: str, unit: str = "leads"):
     widest = counts.max() if len(counts) and counts.max() > 0 else 1.0
     ax.barh(data["grade"].astype(str), counts, left=(widest - counts) / 2, color=PRIMARY)
     for position, (count, share) in enumerate(zip(counts, data["share"], strict=True)):
-        ax.text(widest / 2, position, f"{int(count):,} {unit} ({fmt_pct(share)})", ha="center", va="center",
-                fontsize=9, color="white" if count > widest * 0.45 else "black")
+        label = f"{int(count):,} {unit} ({fmt_pct(share)})"
+        if count > widest * 0.45:  # inside a wide bar, in white
+            ax.text(widest / 2, position, label, ha="center", va="center", fontsize=9, color="white")
+        else:  # beside a narrow one
+            ax.text((widest + count) / 2 + widest * 0.02, position, label, ha="left", va="center", fontsize=9)
     ax.set_xlim(0, widest)
     ax.set_xticks([])
     ax.set_ylabel("grade (best on top)")
