@@ -8,9 +8,17 @@ the processor time much less (per notebook: its kernel and its page). Exits with
 the target or a notebook failed.
 
 Target: :data:`TARGET_SECONDS` (60 s) for the 2,000-customer sample on this two-core
-machine. Measured in December 2026 on the shared (busy) machine, before / after the
-speed-ups of issue 16: 101.6 s wall, 64 s processor (01: 18.6, 02: 8.7, 03: 7.3,
-04: 14.6, 05: 52.5 s) / see the commit message of this file's last change.
+machine. Measured in December 2026 on the shared machine (load about 5), before / after
+the speed-ups of issue 16 (wall s, processor s):
+
+    01_data_cleaning   45.9 / 46.2    15.3 / 15.9
+    02_pareto          18.5 / 16.6     6.3 /  7.0
+    03_profitability   13.3 / 15.8     6.0 /  6.6
+    04_segmentation    17.5 / 21.4     9.4 / 10.1
+    05_scoring         49.0 / 31.8    23.9 / 18.7
+    whole report      149.1 / 137.0   62.9 / 60.3
+
+On an idle machine the wall time is close to the processor time (the work is sequential).
 
     .venv/bin/python benchmarks/bench_report.py [--config FILE] [--target 60] [--keep DIR]
 """
