@@ -485,6 +485,13 @@ def grade_funnel(distribution: pd.DataFrame, title: str, unit: str = "leads"):
 
     ``distribution`` is :func:`portfolio_helpers.analysis.scorecard.grade_distribution`
     (``grade``, ``contacts``, ``share``; best grade first).
+
+    Examples
+    --------
+    >>> distribution = pd.DataFrame({"grade": ["A", "B", "C"], "contacts": [2, 3, 5], "share": [0.2, 0.3, 0.5]})
+    >>> figure = grade_funnel(distribution, "Open leads per grade")
+    >>> [text.get_text() for text in figure.axes[0].texts]
+    ['5 leads (50.0%)', '3 leads (30.0%)', '2 leads (20.0%)']
     """
     data = distribution.iloc[::-1]
     counts = data["contacts"].to_numpy(dtype=float)

@@ -262,6 +262,18 @@ class MetricsRecorder:
         -------
         matplotlib.figure.Figure
             ``figure``, unchanged.
+
+        Examples
+        --------
+        >>> import tempfile
+        >>> import matplotlib.pyplot as plt
+        >>> figure, ax = plt.subplots()
+        >>> _ = ax.set_title("Whale curve")
+        >>> recorder = MetricsRecorder(tempfile.mkdtemp(), "03_profitability")
+        >>> recorder.record_chart("whale_curve", figure, section="The whale curve") is figure
+        True
+        >>> recorder.charts[0]["file"], recorder.charts[0]["title"], recorder.charts[0]["anchor"]
+        ('charts/03_profitability-whale_curve.png', 'Whale curve', 'The-whale-curve')
         """
         if not isinstance(name, str) or not _CHART_NAME.match(name):
             raise ValueError(f"chart name {name!r} must be snake_case, e.g. 'pareto_curve'")
@@ -305,6 +317,15 @@ def read_findings(output_dir: str | os.PathLike, notebooks: Iterable[str]) -> di
         Notebook name -> ``{"findings": [...], "charts": [...]}``, in the order of
         ``notebooks``; notebooks without a findings file (skipped, failed before
         recording, or not recording) are left out.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> folder = tempfile.mkdtemp()
+    >>> _ = MetricsRecorder(folder, "02_pareto").record_findings(["Top 20% bring 78%."])
+    >>> recorded = read_findings(folder, ["01_data_cleaning", "02_pareto"])
+    >>> list(recorded), recorded["02_pareto"]["findings"][0]["text"]
+    (['02_pareto'], 'Top 20% bring 78%.')
     """
     recorded: dict[str, dict[str, list]] = {}
     for notebook in notebooks:

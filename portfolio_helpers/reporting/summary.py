@@ -176,7 +176,16 @@ def format_key_figure(name: str, value: Any, currency: str | None = None,
 
 
 def key_figures(metrics_by_notebook: Mapping[str, Mapping[str, Any]], currency: str | None) -> list[dict]:
-    """Key figures grouped by notebook: ``[{"notebook", "figures": [{"name", "label", "value"}]}]``."""
+    """Key figures grouped by notebook: ``[{"notebook", "figures": [{"name", "label", "value"}]}]``.
+
+    Notebooks without a figure are left out; ``hhi_level`` is shown inside the HHI figure.
+
+    Examples
+    --------
+    >>> groups = key_figures({"02_pareto": {"hhi": 27.76, "hhi_level": "unconcentrated"}, "03_x": {}}, "EUR")
+    >>> [(g["notebook"], [f["value"] for f in g["figures"]]) for g in groups]
+    [('02_pareto', ['28 points (unconcentrated)'])]
+    """
     groups = []
     for notebook, values in metrics_by_notebook.items():
         figures = []

@@ -62,7 +62,14 @@ def labelled_slider(label: str, *, integer: bool = False, **options: Any):
 
 
 def scrolling(output):
-    """Let ``output`` (an ``Output`` widget) scroll sideways when a table is wider than the page."""
+    """Let ``output`` (an ``Output`` widget) scroll sideways when a table is wider than the page.
+
+    Examples
+    --------
+    >>> import ipywidgets as widgets
+    >>> scrolling(widgets.Output()).layout.overflow
+    'auto'
+    """
     import ipywidgets as widgets
 
     output.layout = widgets.Layout(overflow="auto", max_width="100%", width="100%")
@@ -70,7 +77,16 @@ def scrolling(output):
 
 
 def explorer_box(controls: list, output):
-    """The controls above, the scrolling output below, in one ``VBox``."""
+    """The controls above, the scrolling output below, in one ``VBox``.
+
+    Examples
+    --------
+    >>> import ipywidgets as widgets
+    >>> row, slider = labelled_slider("k", integer=True, value=3, min=2, max=8)
+    >>> box = explorer_box([row], widgets.Output())
+    >>> len(box.children), box.children[-1].layout.overflow
+    (2, 'auto')
+    """
     import ipywidgets as widgets
 
     return widgets.VBox([*controls, scrolling(output)], layout=widgets.Layout(width="100%"))
