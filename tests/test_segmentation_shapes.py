@@ -206,5 +206,5 @@ def test_explorer_widgets_build_or_say_why_not():
                           "frequency": rng.integers(1, 9, 40), "monetary": rng.gamma(2.0, 100.0, 40)})
     ran = segmentation.segment_customers(feats, n_boot=2)
     box = report.explorer(feats, ran)
-    picker = box.children[0].children[0]
+    picker = box.children[0]
     assert isinstance(box, widgets.VBox) and list(picker.options) == ran.result.numeric

@@ -287,7 +287,8 @@ def _ticket_minutes(tickets: pd.DataFrame | None, as_of: pd.Timestamp, ids: pd.I
 
 def _category_shares(lines: pd.DataFrame, ids: pd.Index) -> pd.DataFrame:
     positive = lines[lines["amount"] > 0]
-    column = positive["category"].astype("string").fillna("unknown").map(_category_column)
+    category = positive["category"].astype("string").fillna("unknown")
+    column = category.map({value: _category_column(value) for value in category.unique()})  # once per name
     table = positive.pivot_table(index="customer_id", columns=column.rename("category"), values="amount",
                                  aggfunc="sum", fill_value=0.0, observed=True)
     table = table.div(table.sum(axis=1), axis=0).reindex(ids, fill_value=0.0)

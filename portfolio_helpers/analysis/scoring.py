@@ -523,7 +523,8 @@ class ConversionModels:
     test_probability : DataFrame
         One column per model: probabilities for the test leads.
     final : ModelSet
-        Models refitted on every known outcome; ``probability`` uses its best model.
+        The model ``evaluation`` chose (and the test validated), refitted on every known
+        outcome (:func:`~portfolio_helpers.analysis.propensity.refit_best`); gives ``probability``.
     probability : Series
         Conversion probability of every lead (open leads are the ones that matter).
     """
@@ -555,7 +556,8 @@ def fit_conversion_models(profiles: pd.DataFrame, events: pd.DataFrame, test_sha
                                        seed=seed)
     test_probability = pd.DataFrame({name: evaluation.predict(frame.loc[test], name) for name in evaluation.models},
                                     index=test)
-    final = propensity.fit_models(frame.loc[known], frame.loc[known, "converted"], numeric, categorical, seed=seed)
+    # The model the held-out test validated, refitted on every known outcome (not compared again).
+    final = propensity.refit_best(evaluation, frame.loc[known], frame.loc[known, "converted"])
     probability = pd.Series(final.predict(frame), index=frame.index, name="conversion_probability")
     return ConversionModels(frame, numeric, categorical, train, test, evaluation, test_probability, final,
                             probability)
@@ -675,9 +677,10 @@ class PurchaseModels:
     test : DataFrame
         The test window with the probability of each model (``p_<model>``).
     final : ModelSet
-        Models refitted on the latest complete window, used on today's features.
+        The model ``evaluation`` chose, refitted on the latest complete window
+        (:func:`~portfolio_helpers.analysis.propensity.refit_best`), used on today's features.
     current : DataFrame
-        Today's features with ``purchase_probability`` (best model of ``final``).
+        Today's features with ``purchase_probability`` (the model of ``final``).
     """
 
     train_cutoff: pd.Timestamp
@@ -715,7 +718,7 @@ def fit_purchase_models(transactions: pd.DataFrame, as_of, *, customers: pd.Data
     evaluation = propensity.fit_models(train, train["purchased"], numeric, categorical, seed=seed)
     for name in evaluation.models:
         test[f"p_{name}"] = evaluation.predict(test, name)
-    final = propensity.fit_models(test, test["purchased"], numeric, categorical, seed=seed)
+    final = propensity.refit_best(evaluation, test, test["purchased"])  # the validated model, latest window
     current = _purchase_frame(transactions, as_of, horizon_days, False, **others)
     current["purchase_probability"] = final.predict(current)
     return PurchaseModels(train_cutoff, test_cutoff, horizon_days, evaluation, test, final, current)

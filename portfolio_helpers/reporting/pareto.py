@@ -24,6 +24,7 @@ from portfolio_helpers.reporting.narrative import (
     show_markdown,
     show_table,
 )
+from portfolio_helpers.reporting.widgets import explorer_box, labelled_slider
 
 __all__ = [
     "dimension_risks",
@@ -272,7 +273,7 @@ def small_portfolio_notes(per_customer: pd.DataFrame) -> list[str]:
 
 
 def pareto_metrics(per_customer: pd.DataFrame, summary: dict) -> dict:
-    """The metrics notebook 02 records: Gini, HHI, major customers and ABC counts from ``summary``;
+    """The metrics notebook 02 records: Gini, HHI (and its level), major customers and ABC counts from ``summary``;
     ``top20_share`` and ``share_customers_for_80pct`` always at the 20% / 80% reference points.
     A measure that is undefined (NaN: no revenue at all) is left out."""
     reference = pareto.concentration_summary(per_customer["revenue"], top_share=0.2, target=0.8)
@@ -280,6 +281,8 @@ def pareto_metrics(per_customer: pd.DataFrame, summary: dict) -> dict:
                "share_customers_for_80pct": reference["share_customers_for_target"], "hhi": summary["hhi"],
                "n_major_customers": summary["n_major_customers"]}
     metrics.update({f"n_customers_{abc}": summary[f"n_customers_{abc}"] for abc in "ABC"})
+    if summary["hhi"] == summary["hhi"]:  # the HHI's level in words, for the index ("28 points (unconcentrated)")
+        metrics["hhi_level"] = summary["hhi_level"]
     # without revenue (every line cancelled) the shares are undefined: left out, said in the findings
     return {name: value for name, value in metrics.items() if value == value}
 
@@ -389,12 +392,12 @@ def pareto_explorer(per_customer: pd.DataFrame, currency: str, top_share: float,
     """JupyterLab widgets: sliders for the top-X% and the ABC cut-offs; findings, chart and table follow."""
     import ipywidgets as widgets
 
-    top_slider = widgets.FloatSlider(value=top_share, min=0.01, max=0.5, step=0.01, description="top X%",
-                                     readout_format=".0%")
-    a_slider = widgets.FloatSlider(value=a, min=0.5, max=0.95, step=0.01, description="A up to",
-                                   readout_format=".0%")
-    b_slider = widgets.FloatSlider(value=b, min=0.6, max=0.99, step=0.01, description="B up to",
-                                   readout_format=".0%")
+    top_row, top_slider = labelled_slider("top X% of customers", value=top_share, min=0.01, max=0.5, step=0.01,
+                                          readout_format=".0%")
+    a_row, a_slider = labelled_slider("class A: customers up to this share of revenue", value=a, min=0.5,
+                                      max=0.95, step=0.01, readout_format=".0%")
+    b_row, b_slider = labelled_slider("class B: customers up to this share of revenue", value=b, min=0.6,
+                                      max=0.99, step=0.01, readout_format=".0%")
 
     def explore(top_share, a, b):
         if b <= a:
@@ -408,4 +411,4 @@ def pareto_explorer(per_customer: pd.DataFrame, currency: str, top_share: float,
         show_table(abc_summary(explored_table, "revenue"), formats=abc_summary_formats(currency))
 
     output = widgets.interactive_output(explore, {"top_share": top_slider, "a": a_slider, "b": b_slider})
-    return widgets.VBox([widgets.HBox([top_slider, a_slider, b_slider]), output])
+    return explorer_box([top_row, a_row, b_row], output)

@@ -18,6 +18,7 @@ from portfolio_helpers.reporting.narrative import (
     show_markdown,
     show_table,
 )
+from portfolio_helpers.reporting.widgets import explorer_box, labelled_slider
 
 __all__ = [
     "loss_explanations",
@@ -66,8 +67,11 @@ def whale_note(summary: dict, currency: str = "EUR") -> str:
             "undefined, so the whale curve and its peak are not shown (NaN).")
 
 
-def findings(pnl: pd.DataFrame, summary: dict, currency: str) -> list[str]:
-    """Headline sentences: profit, cost to serve, who loses money and what they give back."""
+def findings(pnl: pd.DataFrame, summary: dict, currency: str, whale_curve_below: bool = True) -> list[str]:
+    """Headline sentences: profit, cost to serve, who loses money and what they give back.
+
+    ``whale_curve_below=False`` leaves out the pointer to the whale curve (the rate explorer
+    shows none)."""
     revenue = pnl["revenue"].sum()
     gross_margin = pnl["gross_margin"].sum()
     cost_to_serve = pnl["cost_to_serve"].sum()
@@ -89,8 +93,8 @@ def findings(pnl: pd.DataFrame, summary: dict, currency: str) -> list[str]:
     if not whale_note(summary):
         lines.append(
             f"The most profitable {fmt_pct(summary['peak_customer_share'], 0)} of customers earn "
-            f"{fmt_pct(summary['peak_share'], 0)} of total profit; the rest give back the difference "
-            f"(the whale curve below)."
+            f"{fmt_pct(summary['peak_share'], 0)} of total profit; the rest give back the difference"
+            + (" (the whale curve below)." if whale_curve_below else ".")
         )
     else:
         lines.append(whale_note(summary, currency))
@@ -287,20 +291,22 @@ def rate_explorer(model: profitability.CostModel, quantities: pd.DataFrame, cust
     import ipywidgets as widgets
 
     names = [name for name in RATE_NAMES if getattr(model, name) > 0]
-    sliders = {name: widgets.FloatSlider(value=1.0, min=0.0, max=3.0, step=0.1, description=name,
-                                         readout_format=".1f", style={"description_width": "140px"})
-               for name in names}
+    rows = {name: labelled_slider(f"{name} × (1.0 = the config's rate)", value=1.0, min=0.0, max=3.0, step=0.1,
+                                  readout_format=".1f") for name in names}
+    sliders = {name: slider for name, (_, slider) in rows.items()}
 
     def explore(**multipliers):
         scenario = model
         for name, factor in multipliers.items():
             scenario = scenario.scaled(name, factor)
         repriced = profitability.price(quantities, scenario)
-        show_markdown(bullets(findings(repriced, profitability.whale_summary(repriced), currency)))
+        show_markdown(bullets(findings(repriced, profitability.whale_summary(repriced), currency,
+                                       whale_curve_below=False)))
+        show_markdown("**Bottom 10 by profit** with these rates:")
         show_table(pnl_table(repriced, customers, n=10, worst=True), formats=pnl_formats(currency))
 
     intro = widgets.HTML("Move a slider to multiply a rate (1.0 = the config's value):")
-    return widgets.VBox([intro, *sliders.values(), widgets.interactive_output(explore, sliders)])
+    return explorer_box([intro, *(row for row, _ in rows.values())], widgets.interactive_output(explore, sliders))
 
 
 def missing_driver_notes(transactions: pd.DataFrame, model: profitability.CostModel, *,

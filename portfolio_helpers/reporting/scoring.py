@@ -21,6 +21,7 @@ from portfolio_helpers.reporting.narrative import (
     show_markdown,
     show_table,
 )
+from portfolio_helpers.reporting.widgets import explorer_box, labelled_slider
 
 __all__ = [
     "SCORECARD_FORMATS",
@@ -333,13 +334,12 @@ def lead_explorer(leads: scoring.LeadResults):
     import ipywidgets as widgets
 
     card, open_ids = leads.card, leads.open_ids
-    point_sliders = {c.label: widgets.FloatSlider(value=c.points_each if c.per_event else c.points, min=-30,
-                                                  max=30, step=1, description=c.label[:28],
-                                                  style={"description_width": "200px"})
-                     for c in card.criteria}
-    grade_sliders = {name: widgets.FloatSlider(value=threshold, min=0, max=100, step=1,
-                                               description=f"grade {name} from")
-                     for name, threshold in card.grades}
+    point_rows = {c.label: labelled_slider(c.label, value=c.points_each if c.per_event else c.points, min=-30,
+                                           max=30, step=1, readout_format=".0f") for c in card.criteria}
+    grade_rows = {name: labelled_slider(f"grade {name} from (points)", value=threshold, min=0, max=100, step=1,
+                                        readout_format=".0f") for name, threshold in card.grades}
+    point_sliders = {label: slider for label, (_, slider) in point_rows.items()}
+    grade_sliders = {name: slider for name, (_, slider) in grade_rows.items()}
 
     def explore(**chosen):
         points = {label: chosen[f"p{i}"] for i, label in enumerate(point_sliders)}
@@ -355,5 +355,7 @@ def lead_explorer(leads: scoring.LeadResults):
     controls = {f"p{i}": slider for i, slider in enumerate(point_sliders.values())}
     controls |= {f"g{i}": slider for i, slider in enumerate(grade_sliders.values())}
     output = widgets.interactive_output(explore, controls)
-    return widgets.HBox([widgets.VBox(list(point_sliders.values())), widgets.VBox(list(grade_sliders.values())),
-                         output])
+    heading = widgets.HTML("<b>Points per criterion</b>")
+    thresholds = widgets.HTML("<b>Grade thresholds</b>")
+    return explorer_box([heading, *(row for row, _ in point_rows.values()), thresholds,
+                         *(row for row, _ in grade_rows.values())], output)

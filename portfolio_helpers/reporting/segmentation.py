@@ -28,6 +28,7 @@ from portfolio_helpers.reporting.narrative import (
     show_markdown,
     show_table,
 )
+from portfolio_helpers.reporting.widgets import explorer_box, labelled_slider
 
 __all__ = [
     "segmentation_findings",
@@ -431,6 +432,11 @@ def show_profiles(segments: CustomerSegments, seed: int = 42) -> None:
     display(charts.projection_chart(projection, result.labels.map(segments.names),
                                     "Customers in two dimensions (PCA), by segment",
                                     explained=projection.attrs.get("explained_variance_ratio"), seed=seed))
+    _show_compact_profiles(view)
+
+
+def _show_compact_profiles(view: pd.DataFrame) -> None:
+    """The compact profile table: name, size, shares, type and what sets each segment apart."""
     compact = [c for c in _COMPACT if c in view.columns]
     show_table(view[compact].rename(columns=_SHARE_LABELS),
                formats={"size": fmt_int, "share of customers": fmt_pct, "share of revenue": fmt_pct,
@@ -488,9 +494,12 @@ def explorer(customer_features: pd.DataFrame, segments: CustomerSegments, algori
         return widgets.HTML(html.escape(skipped_sentence(segments)))
     result = segments.result
     options = list(result.numeric)
-    feature_picker = widgets.SelectMultiple(options=options, value=tuple(options), description="features")
-    algorithm_picker = widgets.Dropdown(options=["kmeans", "gmm"], value=algorithm, description="algorithm")
-    k_slider = widgets.IntSlider(value=result.k_fitted, min=2, max=10, description="k")
+    feature_picker = widgets.SelectMultiple(options=options, value=tuple(options), description="features",
+                                            rows=min(len(options), 8), layout=widgets.Layout(width="420px"),
+                                            style={"description_width": "80px"})
+    algorithm_picker = widgets.Dropdown(options=["kmeans", "gmm"], value=algorithm, description="algorithm",
+                                        style={"description_width": "80px"})
+    k_row, k_slider = labelled_slider("number of segments (k)", integer=True, value=result.k_fitted, min=2, max=10)
 
     def explore(chosen, method, n_segments):
         if len(chosen) < 2:
@@ -506,8 +515,8 @@ def explorer(customer_features: pd.DataFrame, segments: CustomerSegments, algori
         explored_names = name_clusters(explored_profiles)
         show_markdown("\n".join(f"- {line}" for line in segmentation_findings(explored, explored_profiles,
                                                                                 explored_names)))
-        show_table(explored_profiles.assign(name=explored_profiles.index.map(explored_names)).reset_index(drop=True))
+        _show_compact_profiles(explored_profiles.assign(name=explored_profiles.index.map(explored_names)))
 
     output = widgets.interactive_output(explore, {"chosen": feature_picker, "method": algorithm_picker,
                                                   "n_segments": k_slider})
-    return widgets.VBox([widgets.HBox([feature_picker, algorithm_picker, k_slider]), output])
+    return explorer_box([feature_picker, algorithm_picker, k_row], output)

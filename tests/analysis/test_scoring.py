@@ -810,6 +810,8 @@ def test_conversion_model_is_deterministic(sample_leads, conversion_model):
     assert again.probability.index.equals(profiles.index) and again.probability.between(0, 1).all()
     open_ids = profiles.index[~profiles["outcome_known"]]
     np.testing.assert_array_equal(again.probability.loc[open_ids], again.final.predict(frame.loc[open_ids]))
+    # the model the held-out test validated is the one that scores the leads (refitted, not chosen again)
+    assert list(again.final.models) == [again.evaluation.best] and again.final.best == again.evaluation.best
 
 
 def test_purchase_models_on_sample(sample):
@@ -826,6 +828,7 @@ def test_purchase_models_on_sample(sample):
     assert len(pm.current) == len(customer_features(**feature_tables(tables), as_of=as_of))
     assert pm.current["recency_days"].min() == 0 and pm.test["recency_days"].min() >= 0
     assert 0.2 < pm.test["purchased"].mean() < 0.9
+    assert list(pm.final.models) == [pm.evaluation.best]  # the validated model, refitted on the latest window
 
 
 def test_purchase_models_need_enough_history(sample):
