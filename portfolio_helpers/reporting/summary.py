@@ -90,10 +90,30 @@ METRIC_LABELS: dict[str, tuple[str, str]] = {
     "auc_scorecard": ("Points scorecard ranking (ROC AUC, 0.5 to 1)", "ratio"),
     "auc_next_purchase": ("Next-purchase model ranking (ROC AUC, 0.5 to 1)", "ratio"),
     "n_customers_at_risk": ("Valuable customers at risk", "count"),
+    # 06 future value
+    "clv_model": ("Model used for the forecast", "text"),
+    "holdout_purchases_actual": ("Repeat purchases in the test period (actual)", "count"),
+    "holdout_purchases_predicted": ("Repeat purchases in the test period (forecast)", "count"),
+    "clv_total": ("Value of the portfolio over the horizon (revenue)", "money"),
+    "clv_profit_total": ("Value of the portfolio over the horizon (profit)", "money"),
+    "n_customers_probably_gone": ("Customers probably gone (P(alive) < 0.2)", "count"),
+    # 07 growth and objectives
+    "net_revenue_retention": ("Net revenue retention", "share"),
+    "gross_revenue_retention": ("Gross revenue retention", "share"),
+    "new_customer_revenue_share": ("Revenue from new customers", "share"),
+    "n_objectives": ("Objectives tracked", "count"),
+    "n_objectives_on_track": ("Objectives achieved or on track", "count"),
+    # 08 the customer's voice
+    "nps": ("Net promoter score (-100 to +100)", "points"),
+    "csat_mean": ("Mean satisfaction score", "ratio"),
+    "response_rate": ("Customers who answered a survey", "share"),
+    "n_valuable_detractors": ("Valuable customers who are unhappy", "count"),
+    "n_excluded_no_consent": ("People left out of call lists (no consent)", "count"),
 }
 """Metric name -> (label for managers, kind); the kind decides the unit shown."""
 
 _HIDDEN = {"hhi_level"}  # shown inside the HHI figure
+_HIDDEN_PREFIXES = ("bgnbd_", "pnbd_", "mbgnbd_", "gg_")  # model parameters: in notebook 06 and run.json, not for managers
 _BOLD = re.compile(r"\*\*(.+?)\*\*", re.DOTALL)
 _CODE = re.compile(r"`([^`]+)`")
 _MD_ESCAPE = re.compile(r"\\([!-/:-@\[-`{-~])")
@@ -165,6 +185,8 @@ def format_key_figure(name: str, value: Any, currency: str | None = None,
         return label, f"{value:,.1f}%"
     if kind == "money":
         return label, fmt_money(value, currency) if currency else f"{value:,.2f}"
+    if kind == "points":
+        return label, f"{value:+.0f} points"
     if kind == "score100":
         return label, f"{value:.1f} / 100"
     if kind == "hhi":
@@ -190,7 +212,7 @@ def key_figures(metrics_by_notebook: Mapping[str, Mapping[str, Any]], currency: 
     for notebook, values in metrics_by_notebook.items():
         figures = []
         for name, value in values.items():
-            if name in _HIDDEN:
+            if name in _HIDDEN or name.startswith(_HIDDEN_PREFIXES):
                 continue
             label, shown = format_key_figure(name, value, currency, values)
             figures.append({"name": name, "label": label, "value": shown})

@@ -19,6 +19,7 @@ from portfolio_helpers.reporting.summary import (  # noqa: E402
     N_FINDINGS,
     executive_summary,
     format_key_figure,
+    key_figures,
 )
 
 SCRIPT = "<script>alert(1)</script>"
@@ -179,9 +180,16 @@ def test_a_chart_file_that_is_not_a_png_is_left_out(full_run):
 @pytest.mark.parametrize(("name", "value", "shown"), [
     ("whale_peak_pct", 124.515, "124.5%"), ("quality_score", 99.86, "99.9 / 100"), ("gini", 0.75887, "0.76"),
     ("n_orders", 30034, "30,034"), ("cost_to_serve_total", 1907088.14, "€1.91 M"), ("hhi", 3000.4, "3,000 points"),
+    ("net_revenue_retention", 1.0438, "104.4%"), ("nps", 30.0, "+30 points"), ("nps", -12.4, "-12 points"),
+    ("response_rate", 0.25, "25.0%"), ("clv_profit_total", 250000.0, "€250.0 k"),
 ])
 def test_key_figure_units(name, value, shown):
     assert format_key_figure(name, value, "EUR")[1] == shown
+
+
+def test_model_parameters_stay_off_the_index():
+    groups = key_figures({"06_value": {"bgnbd_r": 0.243, "gg_p": 6.25, "clv_total": 1000.0}}, "EUR")
+    assert [figure["name"] for figure in groups[0]["figures"]] == ["clv_total"]
 
 
 def test_grade_funnel_chart_is_recordable(tmp_path):
