@@ -52,6 +52,7 @@ import numpy as np
 import pandas as pd
 
 from portfolio_helpers.analysis import engine, features, propensity
+from portfolio_helpers.analysis.contact import CONTACT_COLUMNS
 from portfolio_helpers.analysis.scorecard import PSEUDO_COLUMNS, Scorecard, scorecard_from_config
 from portfolio_helpers.core.config import check_known_keys
 from portfolio_helpers.core.errors import ConfigError
@@ -134,9 +135,9 @@ DEFAULT_AT_RISK: dict[str, float] = {"top_share": 0.5, "rhythm_factor": 2.0, "mi
                                      "max_days": 365}
 SCORING_KEYS = ("leads", "customers", "open_days", "horizon_days", "test_share", "value_weights", "at_risk")
 
-#: Lead columns that are not fit attributes.
+#: Lead columns that are not fit attributes (the contact wishes and consents are not a sign of fit either).
 _LEAD_EVENT_COLUMNS = ("lead_id", "date", "event", "customer_id", "original_customer_id", "source_line",
-                       "source_file")
+                       "source_file", *CONTACT_COLUMNS)
 
 
 # --------------------------------------------------------------------------- settings

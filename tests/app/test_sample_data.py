@@ -551,3 +551,26 @@ def test_committed_sample_is_what_the_generator_makes(tmp_path):
     assert names == sorted(p.name for p in tmp_path.iterdir())
     for name in names:
         assert (committed / name).read_bytes() == (tmp_path / name).read_bytes(), f"{name} is stale: run make sample"
+
+
+def test_leads_contact_wishes_come_from_a_stream_of_their_own(monkeypatch):
+    """The leads' four contact columns are appended from their own stream: without them every table
+    (and the voice: feedback, the customers' contact columns) is exactly the same."""
+    from portfolio_helpers.app import sample_data
+
+    with_wishes = generate_portfolio(n_customers=150, seed=3, dirty=True)
+    monkeypatch.setattr(sample_data, "_with_lead_contact_preferences", lambda leads, rng, dirty: (leads, []))
+    without = generate_portfolio(n_customers=150, seed=3, dirty=True)
+    added = ["preferred_channel", "consent_email", "consent_phone", "do_not_contact"]
+    for table in TABLE_NAMES:
+        expected = without.tables[table]
+        got = with_wishes.tables[table]
+        if table == "leads":
+            assert list(got.columns) == [*expected.columns, *added]
+            got = got[list(expected.columns)]
+        pd.testing.assert_frame_equal(got, expected, obj=table)
+    leads = with_wishes.tables["leads"]
+    assert (leads.groupby("lead_id")[added].nunique() == 1).all().all()  # one value per lead, on each row
+    assert leads["consent_email"].isin(["yes", "no", "oui", "non", "1", "0", "true", "false", "Y", "N"]).all()
+    flagged = leads.loc[leads["do_not_contact"].isin(["yes", "oui", "1", "true", "Y"]), "lead_id"]
+    assert with_wishes.truth["feedback"]["leads_do_not_contact"] == sorted(flagged.unique()) != []
