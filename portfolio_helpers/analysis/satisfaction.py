@@ -413,25 +413,34 @@ class ChurnGap:
 
 
 def churn_gap(summary: pd.DataFrame) -> ChurnGap | None:
-    """Churn of the worst group minus the best (normal interval of a difference of two independent shares).
+    """Churn of the worst group minus the best, with Newcombe's 95% interval of a difference of two shares.
 
+    The interval combines the Wilson intervals of the two shares (Newcombe 1998, method 10), so that
+    it stays honest for small groups and for shares of 0 or 1, where the normal approximation
+    collapses to a single point (one churned detractor against one loyal promoter is not "clear").
     ``None`` when either group has no customer.
 
     Examples
     --------
     >>> summary = pd.DataFrame({"group": ["promoter", "passive", "detractor"], "customers": [100, 50, 100],
-    ...                         "churn_rate": [0.1, 0.2, 0.3]})
+    ...                         "churned": [10, 10, 30]})
     >>> gap = churn_gap(summary)
-    >>> round(gap.difference, 2), round(gap.low, 3), gap.clear
-    (0.2, 0.093, True)
+    >>> round(gap.difference, 2), round(gap.low, 3), round(gap.high, 3), gap.clear
+    (0.2, 0.09, 0.306, True)
+    >>> churn_gap(pd.DataFrame({"group": ["promoter", "detractor"], "customers": [1, 1], "churned": [0, 1]})).clear
+    False
     """
     best, worst = summary.iloc[0], summary.iloc[-1]
     if best["customers"] == 0 or worst["customers"] == 0:
         return None
-    p1, n1, p2, n2 = worst["churn_rate"], worst["customers"], best["churn_rate"], best["customers"]
-    difference = float(p1 - p2)
-    half = Z_95 * math.sqrt(p1 * (1 - p1) / n1 + p2 * (1 - p2) / n2)
-    return ChurnGap(str(worst["group"]), str(best["group"]), difference, difference - half, difference + half)
+    n1, n2 = int(worst["customers"]), int(best["customers"])
+    c1, c2 = int(worst["churned"]), int(best["churned"])
+    p1, p2 = c1 / n1, c2 / n2
+    (l1, u1), (l2, u2) = _wilson(c1, n1), _wilson(c2, n2)
+    difference = p1 - p2
+    low = difference - math.sqrt((p1 - l1) ** 2 + (u2 - p2) ** 2)
+    high = difference + math.sqrt((u1 - p1) ** 2 + (p2 - l2) ** 2)
+    return ChurnGap(str(worst["group"]), str(best["group"]), difference, low, high)
 
 
 def valuable_detractors(feedback: pd.DataFrame, transactions: pd.DataFrame, scale: FeedbackScale,

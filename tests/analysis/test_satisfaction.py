@@ -134,3 +134,14 @@ def test_planted_link_between_low_scores_and_churn_is_found_on_the_sample():
     silent = after["customer_id"].isin(truth["customers_silent_after_an_answer"])
     assert (after.loc[after["churned"], "customer_id"].isin(truth["customers_silent_after_an_answer"])).mean() > 0.9
     assert (after.loc[silent, "group"] == "detractor").mean() > 2 * (after.loc[~silent, "group"] == "detractor").mean()
+
+
+def test_churn_gap_interval_matches_newcombe():
+    # Newcombe (1998), Statistics in Medicine 17:873, method 10 on 56/70 - 48/80: 0.2000 (0.0524 to 0.3339)
+    gap = satisfaction.churn_gap(pd.DataFrame({"group": ["promoter", "detractor"], "customers": [80, 70],
+                                               "churned": [48, 56]}))
+    assert (round(gap.difference, 4), round(gap.low, 4), round(gap.high, 4)) == (0.2, 0.0524, 0.3339)
+    # Tiny groups at 0% and 100%: the normal approximation would call this certain; it is not.
+    tiny = satisfaction.churn_gap(pd.DataFrame({"group": ["promoter", "detractor"], "customers": [1, 1],
+                                                "churned": [0, 1]}))
+    assert tiny.difference == 1.0 and not tiny.clear and tiny.low < 0
