@@ -119,7 +119,10 @@ def _wilson(successes: int, n: int) -> tuple[float, float]:
     denominator = 1 + Z_95**2 / n
     centre = (share + Z_95**2 / (2 * n)) / denominator
     half = Z_95 * math.sqrt(share * (1 - share) / n + Z_95**2 / (4 * n**2)) / denominator
-    return max(centre - half, 0.0), min(centre + half, 1.0)
+    # At 0 and at n the bound is exactly the share: no float noise above 0 (or below 1) around it.
+    low = 0.0 if successes == 0 else max(centre - half, 0.0)
+    high = 1.0 if successes == n else min(centre + half, 1.0)
+    return low, high
 
 
 def score_summary(scores, scale: FeedbackScale) -> dict[str, float]:

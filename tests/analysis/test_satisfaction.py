@@ -145,3 +145,11 @@ def test_churn_gap_interval_matches_newcombe():
     tiny = satisfaction.churn_gap(pd.DataFrame({"group": ["promoter", "detractor"], "customers": [1, 1],
                                                 "churned": [0, 1]}))
     assert tiny.difference == 1.0 and not tiny.clear and tiny.low < 0
+
+
+@pytest.mark.parametrize("n", range(1, 60))
+def test_wilson_bounds_hold_the_share_exactly_at_zero_and_n(n):
+    # a share of 0 (or 1) is inside its interval without float noise: error bars are never negative
+    for successes in (0, n):
+        low, high = satisfaction._wilson(successes, n)
+        assert low <= successes / n <= high and 0.0 <= low <= high <= 1.0

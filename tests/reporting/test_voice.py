@@ -16,7 +16,7 @@ from portfolio_helpers.app.sample_data import write_demo_data
 from portfolio_helpers.reporting import voice
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from shapes import NAMED_SHAPES, run_notebook_in_process, write_portfolio  # noqa: E402
+from shapes import NAMED_SHAPES, folder_texts, run_notebook_in_process, write_portfolio  # noqa: E402
 
 matplotlib.use("Agg")
 
@@ -80,15 +80,8 @@ def test_pseudonymized_run_contains_no_comment_text(sample, tmp_path, monkeypatc
     namespace = run(config, out, CLEANING, VOICE)
     comments = set(pd.read_csv(folder / "feedback.csv")["comment"].dropna())
     assert len(comments) >= 5
-    found = []
-    for path in out.rglob("*"):
-        if path.suffix == ".parquet":
-            text = pd.read_parquet(path).to_csv()
-        elif path.is_file():
-            text = path.read_text(encoding="utf-8", errors="replace")
-        else:
-            continue
-        found += [(path.name, comment) for comment in comments if comment in text]
+    found = [(path.name, comment) for path, text in folder_texts(out).items() for comment in comments
+             if comment in text]
     assert found == []
     shown = " ".join(voice.findings(namespace["voice"], "EUR")) + namespace["voice"].detractors.to_csv()
     assert not any(comment in shown for comment in comments)
