@@ -196,8 +196,9 @@ def _measure_rows(frame: pd.DataFrame, keys: list[str], scale: FeedbackScale) ->
         key = key if isinstance(key, tuple) else (key,)
         rows.append({**dict(zip(keys, key, strict=True)), **score_summary(part["score"], scale)})
     columns = [*keys, "n_answers", "mean_score", *(f"share_{g}" for g in group_order(scale))]
+    # (share_satisfied is one of the group shares above: listed once)
     columns += ["nps", "nps_low", "nps_high"] if scale.is_nps else [
-        "csat_mean", "csat_low", "csat_high", "share_satisfied", "satisfied_low", "satisfied_high"]
+        "csat_mean", "csat_low", "csat_high", "satisfied_low", "satisfied_high"]
     return pd.DataFrame(rows, columns=columns).astype({"n_answers": "int64"})
 
 

@@ -73,6 +73,10 @@ _DIMENSION_TITLES = {"rfm_segment": "RFM segment", "cluster_name": "cluster (not
 _GROUP_NOUNS = {"promoter": "promoters", "passive": "passives", "detractor": "detractors",
                 "satisfied": "satisfied customers", "neutral": "neutral customers",
                 "dissatisfied": "dissatisfied customers"}
+#: A reason of the contact log, worded after a count ("2 asked not to be contacted").
+_REASON_WORDS = {contact.REASON_DO_NOT_CONTACT: "asked not to be contacted (do_not_contact)",
+                 contact.REASON_NO_CONSENT: "gave no consent for any channel",
+                 contact.REASON_NOT_ON_FILE: "are not in the contact table (no consent on file)"}
 _LIST_TITLES = {"leads_scored": "open leads to call", "at_risk_customers": "valuable customers at risk",
                 "prospects_lookalike": "look-alike prospects", "valuable_detractors": "valuable detractors"}
 
@@ -144,8 +148,8 @@ def exclusion_sentence(output_dir: str | os.PathLike, list_name: str) -> str:
     ...                           "consent_phone": ["no", "no", "yes"], "do_not_contact": ["no", "no", "yes"]})
     >>> _ = reachable(customers[["customer_id"]], {"customers": customers}, folder, "at_risk_customers")
     >>> exclusion_sentence(folder, "at_risk_customers")  # doctest: +NORMALIZE_WHITESPACE
-    'Valuable customers at risk: 1 of 3 may be contacted; 2 left out (asked not to be contacted
-     (do_not_contact): 1; no consent for any channel: 1).'
+    'Valuable customers at risk: 1 of 3 may be contacted; 2 left out: 1 asked not to be contacted
+     (do_not_contact), 1 gave no consent for any channel.'
     """
     log = read_contact_log(output_dir)
     rows = log[log["list"] == list_name]
@@ -154,14 +158,16 @@ def exclusion_sentence(output_dir: str | os.PathLike, list_name: str) -> str:
     title = _LIST_TITLES.get(list_name, list_name)
     title = title[:1].upper() + title[1:]
     listed, kept = int(rows["listed"].iloc[0]), int(rows["kept"].iloc[0])
+    everyone = {0: "nobody is", 1: "the one person is", 2: "both are"}.get(listed, f"all {fmt_int(listed)} are")
     if not bool(rows["consent_known"].iloc[0]):
-        return (f"{title}: consent is not known (their table has no consent or do-not-contact column), so all "
-                f"{fmt_int(listed)} are kept.")
+        return (f"{title}: consent is not known (their table has no consent or do-not-contact column), so "
+                f"{everyone} kept.")
     reasons = rows[rows["reason"] != ""]
     if reasons.empty:
-        return f"{title}: all {fmt_int(listed)} may be contacted (nobody asked not to be, each consented to a channel)."
-    why = "; ".join(f"{reason}: {fmt_int(int(n))}" for reason, n in zip(reasons["reason"], reasons["n"], strict=True))
-    return f"{title}: {fmt_int(kept)} of {fmt_int(listed)} may be contacted; {fmt_int(listed - kept)} left out ({why})."
+        return f"{title}: {everyone} kept (nobody asked not to be contacted, each consented to a channel)."
+    why = ", ".join(f"{fmt_int(int(n))} {_REASON_WORDS.get(reason, reason)}"
+                    for reason, n in zip(reasons["reason"], reasons["n"], strict=True))
+    return f"{title}: {fmt_int(kept)} of {fmt_int(listed)} may be contacted; {fmt_int(listed - kept)} left out: {why}."
 
 
 def at_risk_calls(at_risk: pd.DataFrame, tables: dict) -> pd.DataFrame:
@@ -382,7 +388,8 @@ def _lowest(result: VoiceResults) -> str | None:
     if not candidates:
         return None
     value, dimension, row = min(candidates, key=lambda item: item[0])
-    return (f"Satisfaction is lowest in the {_DIMENSION_TITLES[dimension]} **{row[dimension]}** ({name} "
+    return (f"Satisfaction is lowest in the {_DIMENSION_TITLES[dimension].removesuffix(' (notebook 04)')} "
+            f"**{row[dimension]}** ({name} "
             f"{_headline_value(result.scale, value)}, {plural(int(row['n_answers']), 'customer')} answering), against "
             f"{_headline_value(result.scale, result.summary[column])} overall.")
 
@@ -455,12 +462,12 @@ def without_feedback_text(result: VoiceResults) -> str:
 _HEADERS = {
     "n_answers": "customers answering", "mean_score": "mean score", "nps": "NPS", "nps_low": "NPS from (95%)",
     "nps_high": "NPS to (95%)", "csat_mean": "mean satisfaction", "csat_low": "mean from (95%)",
-    "csat_high": "mean to (95%)", "share_satisfied": "satisfied", "satisfied_low": "satisfied from (95%)",
+    "csat_high": "mean to (95%)", "satisfied_low": "satisfied from (95%)",
     "satisfied_high": "satisfied to (95%)", "group": "answer group", "customers": "customers followed",
     "churned": "bought nothing after", "churn_rate": "churn", "churn_low": "churn from (95%)",
     "churn_high": "churn to (95%)", "revenue_trend": "revenue after vs before",
     "orders_per_year_before": "orders per year before", "orders_per_year_after": "orders per year after",
-    **{f"share_{g}": _GROUP_NOUNS[g] for g in (*satisfaction.NPS_GROUPS, "neutral", "dissatisfied")},
+    **{f"share_{g}": _GROUP_NOUNS[g] for g in (*satisfaction.NPS_GROUPS, *satisfaction.SCALE_GROUPS)},
 }
 _FORMATS = {
     "n_answers": fmt_int, "mean_score": "{:.2f}".format, "nps": "{:+.0f}".format, "nps_low": "{:+.0f}".format,
@@ -478,8 +485,15 @@ MEASURE_FORMATS = {_HEADERS.get(column, column): fmt for column, fmt in _FORMATS
 BEHAVIOUR_FORMATS = MEASURE_FORMATS
 
 
+_INTERVAL_COLUMNS = ("nps_low", "nps_high", "csat_low", "csat_high", "satisfied_low", "satisfied_high")
+
+
 def _readable(table: pd.DataFrame) -> pd.DataFrame:
-    return table.rename(columns=_HEADERS)
+    """Readable headers; no interval for a group of fewer than :data:`MIN_ANSWERS` answers (on so few,
+    the normal approximation gives a misleading one, e.g. "+100 to +100" from two promoters)."""
+    small = table["n_answers"] < MIN_ANSWERS if "n_answers" in table.columns else pd.Series(False, index=table.index)
+    columns = [column for column in _INTERVAL_COLUMNS if column in table.columns]
+    return table.assign(**{column: table[column].mask(small) for column in columns}).rename(columns=_HEADERS)
 
 
 def period_table(result: VoiceResults) -> pd.DataFrame:
@@ -499,7 +513,9 @@ def trend_figure(result: VoiceResults):
     """The headline measure per period with its 95% interval."""
     column, name = _measure(result.scale)
     low, high = _interval_columns(result.scale)
-    table = result.periods.assign(period=result.periods["period"].map(_period_label(result.freq)))
+    small = result.periods["n_answers"] < MIN_ANSWERS  # no band where the interval would mislead (see _readable)
+    table = result.periods.assign(period=result.periods["period"].map(_period_label(result.freq)),
+                                  **{low: result.periods[low].mask(small), high: result.periods[high].mask(small)})
     fig, ax = plt.subplots(figsize=(9, 4))
     ax.fill_between(table["period"], table[low], table[high], color="#1f5f8b", alpha=0.15, label="95% interval")
     ax.plot(table["period"], table[column], marker="o", color="#1f5f8b", label=name)

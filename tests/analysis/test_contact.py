@@ -129,8 +129,8 @@ def test_at_risk_call_list_by_hand(tmp_path):
                                         "no purchase for 90 days, 3.0× their usual 30 days between purchases",
                                         "no purchase for 61 days, 3.0× their usual 20 days between purchases"]
     assert voice.exclusion_sentence(tmp_path, "at_risk_customers") == (
-        "Valuable customers at risk: 3 of 5 may be contacted; 2 left out (asked not to be contacted "
-        "(do_not_contact): 1; no consent for any channel: 1).")
+        "Valuable customers at risk: 3 of 5 may be contacted; 2 left out: 1 asked not to be contacted "
+        "(do_not_contact), 1 gave no consent for any channel.")
     assert voice.exclusion_sentence(tmp_path, "prospects_lookalike") == ""  # not run
 
 
@@ -140,10 +140,10 @@ def test_exclusion_sentences_when_nobody_is_left_out_or_consent_is_not_known(tmp
     voice.reachable(pd.DataFrame({"lead_id": ["L1", "L2"]}), {"customers": CUSTOMERS}, tmp_path, "leads_scored",
                     "lead_id")
     assert voice.exclusion_sentence(tmp_path, "prospects_lookalike") == (
-        "Look-alike prospects: all 2 may be contacted (nobody asked not to be, each consented to a channel).")
+        "Look-alike prospects: both are kept (nobody asked not to be contacted, each consented to a channel).")
     assert voice.exclusion_sentence(tmp_path, "leads_scored") == (
         "Open leads to call: consent is not known (their table has no consent or do-not-contact column), "
-        "so all 2 are kept.")
+        "so both are kept.")
 
 
 def test_contact_text_names_each_table_and_each_list(tmp_path):
@@ -157,7 +157,7 @@ def test_contact_text_names_each_table_and_each_list(tmp_path):
     # Only the leads carry consent: the leads list is filtered (L2 has no e-mail consent; phone is not known,
     # so it stays open), the customers' list is not, and each says so.
     assert "The leads table gives `consent_email`; not known there, so not filtered: phone consent." in text
-    assert "Open leads to call: all 2 may be contacted" in text
+    assert "Open leads to call: both are kept" in text
     assert "Valuable customers at risk: consent is not known" in text and "Consent is not known**" not in text
     assert "Consent is not known" in voice.contact_text(voice.VoiceResults({"customers": CUSTOMERS[["customer_id"]]}),
                                                         tmp_path)

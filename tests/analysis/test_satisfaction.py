@@ -153,3 +153,13 @@ def test_wilson_bounds_hold_the_share_exactly_at_zero_and_n(n):
     for successes in (0, n):
         low, high = satisfaction._wilson(successes, n)
         assert low <= successes / n <= high and 0.0 <= low <= high <= 1.0
+
+
+@pytest.mark.parametrize("scale", [NPS, CSAT, FeedbackScale("custom", 1, 7)], ids=lambda s: s.kind)
+def test_measure_tables_have_each_column_once(scale):
+    fb = pd.DataFrame({"customer_id": ["a", "b"], "score": [scale.high, scale.low],
+                       "date": pd.to_datetime(["2025-01-05", "2025-04-01"])})
+    attrs = pd.DataFrame({"customer_id": ["a", "b"], "industry": ["Food", "Retail"]})
+    for table in (satisfaction.satisfaction_by_period(fb, scale), satisfaction.satisfaction_by(fb, attrs, "industry",
+                                                                                                scale)):
+        assert table.columns.is_unique, list(table.columns)

@@ -136,3 +136,16 @@ def test_small_feedback_shapes_complete(name, tmp_path):
     plt.close("all")
     if name == "every answer too recent to follow":
         assert "Too few answers" in text
+
+
+def test_small_groups_show_no_interval_and_groups_read_as_words(tmp_path):
+    customers = pd.DataFrame({"customer_id": ["a", "b", "c"], "industry": ["Food", "Food", "Retail"]})
+    feedback = pd.DataFrame({"customer_id": ["a", "b", "c"], "date": pd.to_datetime(["2025-03-01"] * 3),
+                             "score": [5.0, 5.0, 1.0]})
+    result = voice.voice_results({"transactions": TX, "customers": customers, "feedback": feedback},
+                                 config_with({"feedback": {"scale": "csat"}}), pd.Timestamp("2025-12-31"), tmp_path)
+    table = voice.group_tables(result)["Satisfaction per industry"]
+    # two satisfied answers would give a "100% to 100%" interval: fewer than 10 answers show none
+    assert table["satisfied customers"].tolist() == [1.0, 0.0] and table["satisfied from (95%)"].isna().all()
+    assert {"satisfied customers", "neutral customers", "dissatisfied customers"} <= set(voice.period_table(result))
+    assert voice.exclusion_sentence(tmp_path, "valuable_detractors").startswith("Valuable detractors: consent is not")
