@@ -309,7 +309,8 @@ def _whole_scores(scores: pd.Series) -> pd.Series:
 def voice_metrics(result: VoiceResults, output_dir: str | os.PathLike) -> dict[str, float | int]:
     """``nps`` (points) or ``csat_mean``, ``response_rate``, ``n_valuable_detractors``, ``n_excluded_no_consent``.
 
-    Without a feedback table only ``n_excluded_no_consent`` (over the lists of notebook 05).
+    ``n_excluded_no_consent`` adds up, over the call lists of the log, the people left out for want of consent
+    (someone on two lists counts twice). Without a feedback table only that one.
     """
     log = read_contact_log(output_dir)
     no_consent = log[(log["reason"] != "") & (log["reason"] != contact.REASON_DO_NOT_CONTACT)]
