@@ -415,5 +415,15 @@ def test_scoring_metrics_and_exports(clean_run, clean_sample):
     assert buyers["value_score"].between(0, 100).all() and buyers["purchase_probability"].between(0, 1).all()
     assert buyers["score_grade"].isin(["A", "B", "C"]).all()
     assert metrics["n_customers_at_risk"] == buyers["at_risk"].astype(str).eq("True").sum()
+    # The at-risk call list: the flagged customers the contact rules keep, largest revenue first, with the why.
+    calls = pd.read_csv(out / "latest" / "exports" / "at_risk_customers.csv", dtype={"customer_id": str})
+    assert list(calls.columns) == ["customer_id", "owner", "revenue_at_risk", "recency_days", "usual_gap_days",
+                                   "days_overdue", "value_score", "reason", "contact_channel"]
+    flagged = set(customers.loc[customers["at_risk"].astype(str).eq("True"), "customer_id"])
+    log = pd.read_csv(out / "latest" / "exports" / "contact_exclusions.csv", keep_default_na=False)
+    logged = log[log["list"] == "at_risk_customers"].iloc[0]
+    assert set(calls["customer_id"]) <= flagged and logged["listed"] == len(flagged) and logged["kept"] == len(calls)
+    assert calls["revenue_at_risk"].is_monotonic_decreasing and calls["contact_channel"].notna().all()
+    assert calls["reason"].str.startswith("no purchase for").all()
     html = (out / "latest" / "05_scoring.html").read_text(encoding="utf-8")
     assert "hot lead" in html and "Traceback" not in html and not find_network_references(html)
