@@ -77,6 +77,9 @@ _GROUP_NOUNS = {"promoter": "promoters", "passive": "passives", "detractor": "de
 _REASON_WORDS = {contact.REASON_DO_NOT_CONTACT: "asked not to be contacted (do_not_contact)",
                  contact.REASON_NO_CONSENT: "gave no consent for any channel",
                  contact.REASON_NOT_ON_FILE: "are not in the contact table (no consent on file)"}
+#: How a group is introduced in the sentence on where satisfaction is lowest.
+_DIMENSION_PHRASES = {"rfm_segment": "in the RFM segment", "cluster_name": "in the cluster", "industry": "in the industry",
+                      "customer_type": "among customers of type", "owner": "among the customers of account owner"}
 _LIST_TITLES = {"leads_scored": "open leads to call", "at_risk_customers": "valuable customers at risk",
                 "prospects_lookalike": "look-alike prospects", "valuable_detractors": "valuable detractors"}
 
@@ -389,8 +392,7 @@ def _lowest(result: VoiceResults) -> str | None:
     if not candidates:
         return None
     value, dimension, row = min(candidates, key=lambda item: item[0])
-    return (f"Satisfaction is lowest in the {_DIMENSION_TITLES[dimension].removesuffix(' (notebook 04)')} "
-            f"**{row[dimension]}** ({name} "
+    return (f"Satisfaction is lowest {_DIMENSION_PHRASES[dimension]} **{row[dimension]}** ({name} "
             f"{_headline_value(result.scale, value)}, {plural(int(row['n_answers']), 'customer')} answering), against "
             f"{_headline_value(result.scale, result.summary[column])} overall.")
 
