@@ -149,3 +149,16 @@ def test_small_groups_show_no_interval_and_groups_read_as_words(tmp_path):
     assert table["satisfied customers"].tolist() == [1.0, 0.0] and table["satisfied from (95%)"].isna().all()
     assert {"satisfied customers", "neutral customers", "dissatisfied customers"} <= set(voice.period_table(result))
     assert voice.exclusion_sentence(tmp_path, "valuable_detractors").startswith("Valuable detractors: consent is not")
+
+
+def test_lowest_group_by_hand(tmp_path):
+    ids = [f"c{i:02d}" for i in range(22)]
+    customers = pd.DataFrame({"customer_id": ids, "industry": ["Food"] * 11 + ["Retail"] * 11,
+                              "owner": ["Ann"] * 22})
+    feedback = pd.DataFrame({"customer_id": ids, "date": pd.to_datetime(["2025-03-01"] * 22),
+                             "score": [10.0] * 11 + [0.0] * 11})
+    result = voice.voice_results({"transactions": TX, "customers": customers, "feedback": feedback},
+                                 config_with({"feedback": {"scale": "nps"}}), pd.Timestamp("2025-12-31"), tmp_path)
+    # 11 promoters and 11 detractors: NPS 0 overall, +100 in Food, -100 in Retail (one owner: not ranked)
+    assert "Satisfaction is lowest in the industry **Retail** (NPS -100, 11 customers answering), against +0 " \
+           "overall." in voice.findings(result, "EUR")
