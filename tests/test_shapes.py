@@ -73,7 +73,7 @@ def test_generator_single_day():
 
 # (the other named shapes run end to end through the CLI in test_shapes_cli.py)
 @pytest.mark.parametrize("name", ["customers_id_and_name", "leads_none_converted", "every_line_cancelled",
-                                  "everything"])
+                                  "everything", "feedback_csat_required_only"])
 def test_named_shape_completes_every_notebook(name, tmp_path):
     metrics = run_all_notebooks(NAMED_SHAPES[name], tmp_path)
     assert metrics["01_data_cleaning"]["n_transactions"] == len(shape_frames(NAMED_SHAPES[name])["transactions"])
@@ -115,6 +115,19 @@ def test_every_drawn_shape_completes_every_notebook(notebook, shape):
 
 
 # --------------------------------------------------------------------------- edge cases by hand
+
+
+@settings(max_examples=10, deadline=None, derandomize=True,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@given(shape=shape_strategy(required=("feedback",)))
+def test_every_drawn_feedback_shape_completes_notebook_08(shape):
+    """Survey answers on any scale, with or without their optional columns (some empty), the customers'
+    and leads' contact columns in any spelling or absent: notebook 08 completes and records its figures."""
+    voice = next(path for path in NOTEBOOKS if path.stem == "08_voice")
+    with tempfile.TemporaryDirectory(prefix="shape-") as tmp:
+        metrics = run_all_notebooks(shape, Path(tmp), [NOTEBOOKS[0], voice])["08_voice"]
+    assert ("nps" in metrics) == (shape.feedback_scale == "nps") and "n_excluded_no_consent" in metrics
+    assert ("csat_mean" in metrics) == (shape.feedback_scale != "nps")
 
 
 def test_all_empty_text_column_standardizes_to_missing():

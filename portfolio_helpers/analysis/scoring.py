@@ -53,6 +53,7 @@ import pandas as pd
 from sklearn.metrics import roc_auc_score
 
 from portfolio_helpers.analysis import engine, features, propensity, scorecard
+from portfolio_helpers.analysis.contact import CONTACT_COLUMNS
 from portfolio_helpers.analysis.profitability import TRANSACTION_COLUMNS
 from portfolio_helpers.analysis.scorecard import PSEUDO_COLUMNS, Scorecard, scorecard_from_config
 from portfolio_helpers.core.config import check_known_keys
@@ -148,9 +149,9 @@ DEFAULT_AT_RISK: dict[str, float] = {"top_share": 0.5, "rhythm_factor": 2.0, "mi
                                      "max_days": 365}
 SCORING_KEYS = ("leads", "customers", "open_days", "horizon_days", "test_share", "value_weights", "at_risk")
 
-#: Lead columns that are not fit attributes.
+#: Lead columns that are not fit attributes (the contact wishes and consents are not a sign of fit either).
 _LEAD_EVENT_COLUMNS = ("lead_id", "date", "event", "customer_id", "original_customer_id", "source_line",
-                       "source_file")
+                       "source_file", *CONTACT_COLUMNS)
 
 
 # --------------------------------------------------------------------------- settings

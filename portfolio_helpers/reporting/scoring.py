@@ -42,7 +42,6 @@ __all__ = [
     "auc_by_model",
     "weights_table",
     "at_risk_table",
-    "at_risk_formats",
     "purchase_sentence",
     "reference_text",
     "reference_sentence",
@@ -242,11 +241,6 @@ def at_risk_table(customer_features: pd.DataFrame, customers: scoring.CustomerRe
             .join(customers.values[["value_score"]]))
     return view[view["at_risk"]].sort_values("monetary", ascending=False).drop(columns="at_risk")
 
-
-def at_risk_formats(currency: str) -> dict:
-    """Display formats of :func:`at_risk_table`."""
-    return {"monetary": lambda v: fmt_money(v, currency), "recency_days": fmt_int, "usual_gap_days": "{:.0f}".format,
-            "days_overdue": "{:.0f}".format, "value_score": "{:.0f}".format}
 
 
 def purchase_sentence(purchase: scoring.PurchaseModels) -> str:

@@ -879,3 +879,14 @@ def test_value_score_bounded_and_monotone_in_monetary(values, index, raise_by, o
     assert before.between(0, 100).all() and after.between(0, 100).all()
     assert after.iloc[i] >= before.iloc[i]
     assert not math.isnan(after.iloc[i])
+
+
+def test_lead_contact_wishes_are_not_fit_attributes():
+    rows = pd.DataFrame({"lead_id": ["L1", "L2"], "date": pd.to_datetime(["2025-11-01", "2025-11-20"]),
+                         "industry": ["Food", "Retail"], "preferred_channel": ["email", "phone"],
+                         "consent_email": [True, False], "consent_phone": [False, True],
+                         "do_not_contact": [False, True]})
+    profiles, events = lead_profiles(rows, "2025-12-31")
+    frame, numeric, categorical = lead_model_frame(profiles, events)
+    assert "industry" in profiles.columns and categorical == ["industry"]
+    assert not {"preferred_channel", "consent_email", "consent_phone", "do_not_contact"} & set(profiles.columns)
