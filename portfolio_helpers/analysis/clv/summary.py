@@ -30,7 +30,8 @@ from portfolio_helpers.analysis import engine
 from portfolio_helpers.core.validation import require_columns
 from portfolio_helpers.core.vocabulary import DAYS_PER_YEAR
 
-__all__ = ["TIME_UNITS", "unit_days", "rfm_summary", "calibration_holdout", "months_to_units"]
+__all__ = ["TIME_UNITS", "unit_days", "rfm_summary", "calibration_holdout", "months_to_units",
+           "repeat_purchases_by_period", "purchase_regularity"]
 
 #: Days per time unit (a month is an average calendar month).
 TIME_UNITS = {"day": 1.0, "week": 7.0, "month": DAYS_PER_YEAR / 12}
@@ -187,3 +188,73 @@ def calibration_holdout(transactions: pd.DataFrame, calibration_end, as_of, time
     summary["holdout_value"] = holdout["holdout_value"].fillna(0.0).astype("float64").to_numpy()
     summary["duration_holdout"] = (as_of - calibration_end).days / unit_days(time_unit)
     return summary
+
+
+def repeat_purchases_by_period(transactions: pd.DataFrame, calibration_end, as_of, time_unit: str = "week",
+                               customer_col: str = "customer_id", date_col: str = "date",
+                               amount_col: str = "amount", status_col: str = "status", con=None) -> pd.DataFrame:
+    """Repeat purchase days per time unit of the customers who bought by ``calibration_end``.
+
+    Periods are counted from the earliest first purchase (period 1 is its first time unit).
+
+    Returns
+    -------
+    DataFrame
+        ``period`` (1, 2, ...), ``period_end`` (in time units since the earliest first purchase),
+        ``repeat_purchases``; every period up to ``as_of`` is present.
+
+    Examples
+    --------
+    >>> tx = pd.DataFrame({"customer_id": ["a", "a", "a", "b", "c"],
+    ...                    "date": pd.to_datetime(["2020-01-01", "2020-01-03", "2020-01-09", "2020-01-02",
+    ...                                            "2020-01-20"]), "amount": [1.0, 2.0, 3.0, 4.0, 5.0]})
+    >>> repeat_purchases_by_period(tx, "2020-01-10", "2020-01-21", "week")["repeat_purchases"].tolist()
+    [1, 1, 0]
+    """
+    calibration_end = pd.Timestamp(calibration_end).normalize()
+    as_of = pd.Timestamp(as_of).normalize()
+    days = _purchase_days(transactions, as_of, customer_col, date_col, amount_col, status_col)
+    days = days.filter(days.amount.round(2) >= 0)
+    first = days.group_by(buyer=days.customer_id).aggregate(first=days.day.min())
+    first = first.filter(first["first"] <= calibration_end.date())
+    joined = days.join(first, days.customer_id == first.buyer)
+    repeats = joined.filter(joined.day > joined["first"])
+    per_day = engine.execute(repeats.group_by("day").aggregate(n=repeats.count()), con)
+    origin = pd.Timestamp(engine.execute(first.aggregate(origin=first["first"].min()), con)["origin"].iloc[0])
+    unit = unit_days(time_unit)
+    n_periods = max(int(np.ceil(((as_of - origin).days + 1) / unit)), 1)
+    offset = (pd.to_datetime(per_day["day"]) - origin).dt.days.to_numpy()
+    period = np.floor(offset / unit).astype(np.int64)
+    counts = np.bincount(period, weights=per_day["n"].to_numpy(np.float64), minlength=n_periods)[:n_periods]
+    return pd.DataFrame({"period": np.arange(1, n_periods + 1), "period_end": np.arange(1, n_periods + 1, dtype=float),
+                         "repeat_purchases": counts.astype(np.int64)})
+
+
+def purchase_regularity(transactions: pd.DataFrame, as_of, customer_col: str = "customer_id", date_col: str = "date",
+                        amount_col: str = "amount", status_col: str = "status", con=None) -> pd.DataFrame:
+    """Per customer with at least three gaps between purchase days: mean gap (days) and its coefficient of variation.
+
+    A coefficient of variation near 0 means purchases as regular as a subscription, which the
+    buy-till-you-die models (random purchase times) do not describe.
+
+    Examples
+    --------
+    >>> tx = pd.DataFrame({"customer_id": ["a"] * 4, "amount": [1.0] * 4,
+    ...                    "date": pd.to_datetime(["2020-01-01", "2020-02-01", "2020-03-01", "2020-04-01"])})
+    >>> purchase_regularity(tx, "2020-12-31").round(3).to_dict("records")
+    [{'customer_id': 'a', 'n_gaps': 3, 'mean_gap': 30.333, 'gap_cv': 0.031}]
+    """
+    as_of = pd.Timestamp(as_of).normalize()
+    days = _purchase_days(transactions, as_of, customer_col, date_col, amount_col, status_col)
+    days = days.filter(days.amount.round(2) >= 0)
+    window = ibis.window(group_by=days.customer_id, order_by=days.day)
+    days = days.mutate(gap=(days.day.epoch_seconds() - days.day.lag().over(window).epoch_seconds()) / 86400.0)
+    gaps = days.filter(days.gap.notnull())
+    per = gaps.group_by("customer_id").aggregate(n_gaps=gaps.count(), mean_gap=gaps.gap.mean(),
+                                                  sd_gap=gaps.gap.std(how="pop"))
+    per = per.filter(per.n_gaps >= 3)
+    result = engine.execute(per.order_by("customer_id"), con)
+    result["customer_id"] = result["customer_id"].astype("string")
+    result["n_gaps"] = result["n_gaps"].astype("int64")
+    result["gap_cv"] = (result["sd_gap"] / result["mean_gap"]).astype("float64")
+    return result.drop(columns="sd_gap").astype({"mean_gap": "float64"}).reset_index(drop=True)
