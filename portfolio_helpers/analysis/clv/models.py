@@ -60,7 +60,9 @@ PARAMETERS: dict[str, tuple[str, ...]] = {
     "gg": ("p", "q", "v"),
 }
 MODEL_NAMES = {"bgnbd": "BG/NBD", "pnbd": "Pareto/NBD", "mbgnbd": "modified BG/NBD", "gg": "Gamma-Gamma"}
-_LOG_BOUND = 15.0  # parameters between exp(-15) = 3e-7 and exp(15) = 3.3e6
+_LOG_BOUND = 15.0  # the search keeps parameters between exp(-15) = 3e-7 and exp(15) = 3.3e6
+_EDGE = np.log(1e5)  # a parameter below 1e-5 or above 1e5 ran to the edge of the parameter space
+_WIDE = 2.0  # a log-parameter with a standard error above 2 is known within a factor e**4 = 55 only
 
 
 @dataclass(frozen=True)
@@ -80,8 +82,9 @@ class Fit:
     n : int
         Customers fitted.
     status : str
-        ``"converged"``, ``"not converged"``, ``"on a boundary"`` or ``"uncertain"``
-        (converged but the Hessian is not positive definite).
+        ``"converged"``, ``"not converged"``, ``"on a boundary"`` (a parameter below 1e-5 or
+        above 1e5: the data push it to a limit of the model) or ``"uncertain"`` (converged, but
+        the Hessian is not positive definite or a parameter is known within a factor 55 only).
     message : str
         The optimiser's message.
     cov_log : ndarray
@@ -236,11 +239,11 @@ def _maximise(model: str, total_loglik, n: int, x0: np.ndarray) -> Fit:
         cov = np.full_like(hess, np.nan)
     params = np.exp(theta)
     se = params * np.sqrt(np.diag(cov))
-    if np.any(np.abs(theta) > _LOG_BOUND - 1e-3):
+    if np.any(np.abs(theta) > _EDGE):
         status = "on a boundary"
     elif not (result.success or polish.success) or not np.isfinite(best.fun):
         status = "not converged"
-    elif not positive:
+    elif not positive or np.any(np.sqrt(np.diag(cov)) > _WIDE):
         status = "uncertain"
     else:
         status = "converged"
