@@ -130,14 +130,14 @@ def findings(result: FutureValue, currency: str, last_year: pd.DataFrame) -> lis
     intervals = result.intervals.set_index("total")
     purchases = intervals.loc["expected_purchases"]
     lines.append(f"Over the next {horizon} the customers are expected to buy on {fmt_int(purchases['estimate'])} "
-                 f"days (90% interval {fmt_int(purchases['low'])} to {fmt_int(purchases['high'])}), for "
-                 f"{fmt_money(v['expected_revenue'].sum(), currency)} of revenue.")
+                 f"days{_interval(purchases, fmt_int)}, for {fmt_money(v['expected_revenue'].sum(), currency)} "
+                 "of revenue.")
     if v["expected_profit"].notna().any():
         profit = intervals.loc["clv_profit"]
         lines.append(f"Their expected profit after cost of goods and cost to serve is "
                      f"{fmt_money(v['expected_profit'].sum(), currency)}; discounted at {fmt_pct(s.discount_rate, 0)} "
-                     f"a year, the customer base is worth {fmt_money(profit['estimate'], currency)} in profit "
-                     f"(90% interval {fmt_money(profit['low'], currency)} to {fmt_money(profit['high'], currency)}) "
+                     f"a year, the customer base is worth {fmt_money(profit['estimate'], currency)} in profit"
+                     f"{_interval(profit, lambda amount: fmt_money(amount, currency))} "
                      f"and {fmt_money(v['clv'].sum(), currency)} in revenue.")
         top = v["clv_profit"].nlargest(max(int(math.ceil(0.1 * n)), 1)).sum()
         positive = v["clv_profit"].clip(lower=0).sum()
@@ -148,6 +148,12 @@ def findings(result: FutureValue, currency: str, last_year: pd.DataFrame) -> lis
             lines.append(f"{fmt_int(losing)} customers are expected to cost more to serve than they earn.")
     lines.append(choice_sentence(result))
     return lines
+
+
+def _interval(row: pd.Series, fmt) -> str:
+    if not (math.isfinite(row["low"]) and math.isfinite(row["high"])):
+        return ""
+    return f" (90% interval {fmt(row['low'])} to {fmt(row['high'])})"
 
 
 def choice_sentence(result: FutureValue) -> str:

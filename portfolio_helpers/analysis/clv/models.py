@@ -17,8 +17,8 @@ and rate ``v`` (published as gamma); fitted on the customers with a repeat purch
 positive mean repeat value.
 
 The log-likelihoods are vectorised over customers and written in log space
-(``gammaln``; the Gauss hypergeometric functions through Pfaff's and Euler's
-transformations, whose series stay bounded). Fits maximise the log-likelihood over the
+(``gammaln``; the Gauss hypergeometric functions through Euler's transformations, whose
+series stay bounded). Fits maximise the log-likelihood over the
 log of the parameters (``scipy.optimize``, L-BFGS-B), on the distinct ``(x, t_x, T)`` rows
 with their counts. Standard errors come from the numerical Hessian (delta method); a fit
 that does not converge, lands on a bound or has a singular Hessian says so in
@@ -130,9 +130,11 @@ def _bg_loglik(params, x, tx, T, modified: bool):
 
 
 def _log_hyp_term(rsx, t, mx, mn, y):
-    """log of 2F1(rsx, t; rsx + 1; (mx - mn) / (mx + y)) / (mx + y)**rsx, via Pfaff's transformation:
-    2F1(rsx, t; rsx + 1; z) = (1 - z)**-t 2F1(1, t; rsx + 1; z / (z - 1)), whose value lies in (0, 1]."""
-    return (-t * (np.log(mn + y) - np.log(mx + y)) + np.log(hyp2f1(1.0, t, rsx + 1.0, -(mx - mn) / (mn + y)))
+    """log of 2F1(rsx, t; rsx + 1; z) / (mx + y)**rsx with z = (mx - mn) / (mx + y), via Euler's transformation
+    2F1(rsx, t; rsx + 1; z) = (1 - z)**(1 - t) 2F1(1, rsx + 1 - t; rsx + 1; z): the new series has positive terms
+    bounded by z**k and stays finite for heavy buyers (large ``t``), where the direct form overflows."""
+    z = (mx - mn) / (mx + y)
+    return ((1.0 - t) * (np.log(mn + y) - np.log(mx + y)) + np.log(hyp2f1(1.0, rsx + 1.0 - t, rsx + 1.0, z))
             - rsx * np.log(mx + y))
 
 

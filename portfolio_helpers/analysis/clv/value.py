@@ -327,7 +327,8 @@ def portfolio_intervals(summary: pd.DataFrame, fit: models.Fit, spend_fit: model
     -------
     DataFrame
         One row per total (``expected_purchases, expected_revenue, expected_profit, clv,
-        clv_profit``): ``estimate, low, high`` (the ``level`` interval).
+        clv_profit``): ``estimate, low, high`` (the ``level`` interval over the draws with a finite
+        total; NaN when fewer than half are finite, or without a P&L for the profit rows).
     """
     require_columns(summary, ["customer_id", "frequency", "recency", "T", "monetary_value"], table="summary")
     ends, discounts = _steps(horizon_months, discount_rate, time_unit)
@@ -347,8 +348,12 @@ def portfolio_intervals(summary: pd.DataFrame, fit: models.Fit, spend_fit: model
         totals[i] = [p.sum(), (p * spend).sum(), (p * profit).sum(), (d * spend).sum(), (d * profit).sum()]
     point = customer_value(summary, fit, spend_fit, pnl, horizon_months, discount_rate, time_unit)
     tail = (1 - level) / 2
-    return pd.DataFrame({"total": names, "estimate": [float(point[name].sum()) for name in names],
-                         "low": np.quantile(totals, tail, axis=0), "high": np.quantile(totals, 1 - tail, axis=0)})
+    totals[~np.isfinite(totals)] = np.nan  # a draw far in the tail can leave the model's domain: not counted
+    usable = np.isfinite(totals).sum(axis=0) >= n_draws / 2
+    low = np.array([np.nanquantile(totals[:, j], tail) if usable[j] else np.nan for j in range(len(names))])
+    high = np.array([np.nanquantile(totals[:, j], 1 - tail) if usable[j] else np.nan for j in range(len(names))])
+    return pd.DataFrame({"total": names, "estimate": [float(point[name].sum(min_count=1)) for name in names],
+                         "low": low, "high": high})
 
 
 # --------------------------------------------------------------------------- who

@@ -51,9 +51,11 @@ def test_bg_likelihoods_against_integration(x, tx, T):
         assert float(models.loglik(model, params, x, tx, T)) == pytest.approx(np.log(direct), abs=1e-7)
 
 
-@pytest.mark.parametrize(("x", "tx", "T"), CUSTOMERS)
+@pytest.mark.parametrize(("x", "tx", "T"), [*CUSTOMERS, (148, 136.29, 156.29)])
 def test_pareto_likelihood_against_integration(x, tx, T):
-    for params in (PNBD, (PNBD[0], 15.0, PNBD[2], 3.0)):  # both branches: alpha < beta and alpha >= beta
+    # both branches (alpha < beta, alpha >= beta); the last set is the sample portfolio's, where a heavy buyer
+    # made the direct hypergeometric form fail
+    for params in (PNBD, (PNBD[0], 15.0, PNBD[2], 3.0), (0.6953, 5.3415, 1.1318, 292.7362)):
         direct = _pnbd_likelihood(params, x, tx, T)
         assert float(models.loglik("pnbd", params, x, tx, T)) == pytest.approx(np.log(direct), abs=1e-7)
 
@@ -140,11 +142,14 @@ def test_p_alive_properties():
 
 
 def test_stable_for_heavy_buyers():
-    x, tx, T = np.array([300.0, 800.0]), np.array([99.0, 100.0]), np.array([100.0, 100.0])
-    for model, params in (("bgnbd", BG), ("mbgnbd", MBG), ("pnbd", PNBD), ("pnbd", (0.5, 1.0, 0.6, 40.0))):
+    x, tx, T = np.array([300.0, 800.0, 148.0]), np.array([99.0, 100.0, 136.29]), np.array([100.0, 100.0, 156.29])
+    # (the last: a heavy buyer of the sample portfolio, where the direct hypergeometric form gave NaN)
+    for model, params in (("bgnbd", BG), ("mbgnbd", MBG), ("pnbd", PNBD), ("pnbd", (0.5, 1.0, 0.6, 40.0)),
+                          ("pnbd", (0.6953, 5.3415, 1.1318, 292.7362))):
         assert np.all(np.isfinite(models.loglik(model, params, x, tx, T)))
         values = models.conditional_expected_purchases(model, params, 52.0, x, tx, T)
-        assert np.all(np.isfinite(values)) and np.all(values > 100)
+        assert np.all(np.isfinite(values)) and np.all(values[:2] > 100) and values[2] >= 0
+        assert np.all(np.isfinite(models.p_alive(model, params, x, tx, T)))
 
 
 def _simulate(model, params, n, seed):
