@@ -88,7 +88,14 @@ def fitness_notes(result: FutureValue) -> list[str]:
                      "bought twice: the models cannot be fitted on the calibration period, so they are not checked "
                      "against the holdout.")
     for key, fit_ in {**result.calibration_fits, **result.fits}.items():
-        if not fit_.ok:
+        if fit_.no_dropout:
+            notes.append(f"The {models.MODEL_NAMES[key]} fit finds no sign of customers leaving within the data: its "
+                         "dropout parameter went to 0, so the model becomes a plain purchase-rate model in which "
+                         "every customer stays (P(alive) = 1) and only the purchase rates differ.")
+        elif fit_.status == "on a boundary":
+            notes.append(f"The {models.MODEL_NAMES[key]} fit {_status_words(fit_)}: its forecasts are those of that "
+                         "limit, read them with care.")
+        elif not fit_.ok:
             notes.append(f"The {models.MODEL_NAMES[key]} fit {_status_words(fit_)}; it is not used.")
         elif fit_.status == "uncertain":
             notes.append(f"The {models.MODEL_NAMES[key]} parameters are uncertain (the data barely pin them down).")
@@ -151,7 +158,7 @@ def findings(result: FutureValue, currency: str, last_year: pd.DataFrame) -> lis
 
 
 def _interval(row: pd.Series, fmt) -> str:
-    if not (math.isfinite(row["low"]) and math.isfinite(row["high"])):
+    if not (math.isfinite(row["low"]) and math.isfinite(row["high"])) or row["low"] == row["high"]:
         return ""
     return f" (90% interval {fmt(row['low'])} to {fmt(row['high'])})"
 

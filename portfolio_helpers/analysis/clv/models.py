@@ -102,8 +102,18 @@ class Fit:
 
     @property
     def ok(self) -> bool:
-        """True when the fit converged inside the parameter space."""
-        return self.status in ("converged", "uncertain")
+        """True when the fit can be used: it converged, possibly to a limit of the model (reported by ``status``).
+
+        On a boundary the fitted model is the limit the data point to, e.g. a dropout parameter
+        at 0: nobody leaves, the model becomes a plain NBD purchase-rate model.
+        """
+        return self.status in ("converged", "uncertain", "on a boundary")
+
+    @property
+    def no_dropout(self) -> bool:
+        """True when the dropout process ran to 0 (BG/NBD ``a``, Pareto/NBD ``s`` below 1e-5): nobody seems to leave."""
+        name = "s" if self.model == "pnbd" else "a"
+        return self.status == "on a boundary" and self.params.get(name, 1.0) < 1e-5
 
     def values(self) -> tuple:
         """The parameters in the order of :data:`PARAMETERS`."""
