@@ -92,9 +92,6 @@ def fitness_notes(result: FutureValue) -> list[str]:
             notes.append(f"The {models.MODEL_NAMES[key]} fit finds no sign of customers leaving within the data: its "
                          "dropout parameter went to 0, so the model becomes a plain purchase-rate model in which "
                          "every customer stays (P(alive) = 1) and only the purchase rates differ.")
-        elif fit_.status == "on a boundary":
-            notes.append(f"The {models.MODEL_NAMES[key]} fit {_status_words(fit_)}: its forecasts are those of that "
-                         "limit, read them with care.")
         elif not fit_.ok:
             notes.append(f"The {models.MODEL_NAMES[key]} fit {_status_words(fit_)}; it is not used.")
         elif fit_.status == "uncertain":

@@ -102,18 +102,19 @@ class Fit:
 
     @property
     def ok(self) -> bool:
-        """True when the fit can be used: it converged, possibly to a limit of the model (reported by ``status``).
-
-        On a boundary the fitted model is the limit the data point to, e.g. a dropout parameter
-        at 0: nobody leaves, the model becomes a plain NBD purchase-rate model.
-        """
-        return self.status in ("converged", "uncertain", "on a boundary")
+        """True when the fit can be used: it converged inside the parameter space, or only its dropout
+        parameter ran to 0 (:attr:`no_dropout`, reported by ``status``)."""
+        return self.status in ("converged", "uncertain") or self.no_dropout
 
     @property
     def no_dropout(self) -> bool:
-        """True when the dropout process ran to 0 (BG/NBD ``a``, Pareto/NBD ``s`` below 1e-5): nobody seems to leave."""
+        """True when only the dropout process ran to its limit (BG/NBD ``a``, Pareto/NBD ``s`` below 1e-5, every
+        other parameter inside the bounds): nobody seems to leave, the model is a plain NBD purchase-rate model.
+        Any other boundary (a rate running to 0 or infinity) leaves no usable model."""
         name = "s" if self.model == "pnbd" else "a"
-        return self.status == "on a boundary" and self.params.get(name, 1.0) < 1e-5
+        others = [value for key, value in self.params.items() if key != name]
+        return (self.status == "on a boundary" and self.model in PURCHASE_MODELS and self.params.get(name, 1.0) < 1e-5
+                and all(np.exp(-_EDGE) <= value <= np.exp(_EDGE) for value in others))
 
     def values(self) -> tuple:
         """The parameters in the order of :data:`PARAMETERS`."""
@@ -230,7 +231,9 @@ def _maximise(model: str, total_loglik, n: int, x0: np.ndarray) -> Fit:
     names = PARAMETERS[model]
 
     def objective(theta):
-        value = total_loglik(np.exp(theta))
+        # the search may try parameters where the likelihood is not finite: a poor point, not a warning
+        with np.errstate(all="ignore"):
+            value = total_loglik(np.exp(theta))
         return -value / n if np.isfinite(value) else 1e10
 
     bounds = [(-_LOG_BOUND, _LOG_BOUND)] * len(names)
@@ -241,7 +244,8 @@ def _maximise(model: str, total_loglik, n: int, x0: np.ndarray) -> Fit:
                                options={"xatol": 1e-8, "fatol": 1e-13, "maxiter": 4000})
     best = polish if polish.fun <= result.fun else result
     theta = np.clip(best.x, -_LOG_BOUND, _LOG_BOUND)
-    hess = _hessian(lambda th: -total_loglik(np.exp(th)), theta)
+    with np.errstate(all="ignore"):
+        hess = _hessian(lambda th: -total_loglik(np.exp(th)), theta)
     try:
         cov = np.linalg.inv(hess)
         positive = bool(np.all(np.linalg.eigvalsh(hess) > 0))
