@@ -227,6 +227,37 @@ def _hessian(f, theta: np.ndarray, step: float = 1e-4) -> np.ndarray:
     return hess
 
 
+def _gradient(f, theta: np.ndarray, step: float = 1e-5) -> np.ndarray:
+    eye = np.eye(len(theta)) * step
+    return np.array([(f(theta + e) - f(theta - e)) / (2 * step) for e in eye])
+
+
+def _newton_polish(f, theta: np.ndarray, fun: float, steps: int = 6) -> tuple[np.ndarray, float, bool]:
+    """A few Newton steps on ``f`` (numerical gradient and Hessian, halving a step that does not improve).
+    Returns the point, its value and whether the gradient vanished (max |g| < 1e-6)."""
+    for _ in range(steps):
+        grad = _gradient(f, theta)
+        if np.max(np.abs(grad)) < 1e-6:
+            return theta, fun, True
+        hess = _hessian(f, theta)
+        try:
+            step = np.linalg.solve(hess, grad)
+        except np.linalg.LinAlgError:
+            break
+        if not np.all(np.linalg.eigvalsh(hess) > 0):
+            step = grad  # not convex here: a gradient step
+        for _ in range(20):
+            candidate = np.clip(theta - step, -_LOG_BOUND, _LOG_BOUND)
+            value = f(candidate)
+            if value < fun:
+                theta, fun = candidate, value
+                break
+            step = step / 2
+        else:
+            break
+    return theta, fun, bool(np.max(np.abs(_gradient(f, theta))) < 1e-6)
+
+
 def _maximise(model: str, total_loglik, n: int, x0: np.ndarray) -> Fit:
     names = PARAMETERS[model]
 
@@ -239,11 +270,10 @@ def _maximise(model: str, total_loglik, n: int, x0: np.ndarray) -> Fit:
     bounds = [(-_LOG_BOUND, _LOG_BOUND)] * len(names)
     result = optimize.minimize(objective, x0, method="L-BFGS-B", bounds=bounds,
                                options={"ftol": 1e-14, "gtol": 1e-9, "maxiter": 2000})
-    # Polish with a derivative-free search, then use the better point (L-BFGS-B stops on flat ridges).
-    polish = optimize.minimize(objective, result.x, method="Nelder-Mead",
-                               options={"xatol": 1e-8, "fatol": 1e-13, "maxiter": 4000})
-    best = polish if polish.fun <= result.fun else result
-    theta = np.clip(best.x, -_LOG_BOUND, _LOG_BOUND)
+    theta, fun, success = result.x, float(result.fun), bool(result.success)
+    if not success:  # L-BFGS-B stops when its numerical gradient gets noisy: finish with Newton steps
+        theta, fun, success = _newton_polish(objective, theta, fun)
+    theta = np.clip(theta, -_LOG_BOUND, _LOG_BOUND)
     with np.errstate(all="ignore"):
         hess = _hessian(lambda th: -total_loglik(np.exp(th)), theta)
     try:
@@ -257,14 +287,14 @@ def _maximise(model: str, total_loglik, n: int, x0: np.ndarray) -> Fit:
     se = params * np.sqrt(np.diag(cov))
     if np.any(np.abs(theta) > _EDGE):
         status = "on a boundary"
-    elif not (result.success or polish.success) or not np.isfinite(best.fun):
+    elif not success or not np.isfinite(fun):
         status = "not converged"
     elif not positive or np.any(np.sqrt(np.diag(cov)) > _WIDE):
         status = "uncertain"
     else:
         status = "converged"
     return Fit(model, dict(zip(names, params.tolist(), strict=True)), dict(zip(names, se.tolist(), strict=True)),
-               float(total_loglik(params)), n, status, str(best.message), cov)
+               float(total_loglik(params)), n, status, str(result.message), cov)
 
 
 def _distinct(*columns) -> tuple[list[np.ndarray], np.ndarray]:
