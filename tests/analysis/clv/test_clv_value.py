@@ -210,12 +210,20 @@ def test_minimal_inputs_explain_and_skip(case, simulated):
 
 
 def test_degenerate_fits_are_not_used():
-    # Every repeat buyer repeats exactly once: the rates run to infinity, no model is usable, nobody is valued.
+    runaway = models.Fit("bgnbd", {"r": 2842.8, "alpha": 91800.2, "a": 3.3e6, "b": 3.1e-7}, {}, -1.0, 60, "on a boundary")
+    nobody_leaves = models.Fit("pnbd", {"r": 0.83, "alpha": 13.3, "s": 3.1e-7, "beta": 31.3}, {}, -1.0, 60,
+                               "on a boundary")
+    assert not runaway.ok and not runaway.no_dropout
+    assert nobody_leaves.ok and nobody_leaves.no_dropout
+    assert evaluation.choose_model(None, {"bgnbd": runaway, "pnbd": nobody_leaves})["model"] == "pnbd"
+    # Every repeat buyer repeats exactly once: whatever the fits, a model used gives finite values.
     rows = [(f"c{i}", "2020-01-01", 10.0) for i in range(60)]
     rows += [(f"c{i}", f"2020-0{2 + i % 5}-1{i % 9}", 12.0) for i in range(40)]
     result = future_value({"transactions": _tx(rows)}, value.ClvSettings(), "2020-09-01", n_draws=10)
-    assert result.fits and not any(fit.ok for fit in result.fits.values())
-    assert result.choice["model"] is None and result.value is None
+    if result.fit is not None:
+        assert result.fit.ok and np.isfinite(result.value[["p_alive", "expected_purchases", "clv"]]).all().all()
+    else:
+        assert result.value is None
 
 
 def test_future_value_with_holdout_on_simulated_portfolio(simulated):
