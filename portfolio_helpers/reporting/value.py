@@ -32,7 +32,7 @@ __all__ = ["settings_with_overrides", "findings", "fitness_notes", "model_table"
            "intervals_table", "intervals_formats", "movers_table", "calling_table", "value_formats",
            "group_tables", "tracking_figure", "conditional_figure", "value_figure", "value_explorer",
            "settings_sentence", "GONE_THRESHOLD", "shown_model_table", "show_model_section", "show_evaluation",
-           "show_value", "show_optional_table", "show_groups"]
+           "show_value", "show_optional_table", "show_groups", "spend_check_sentence"]
 
 MODELS_EXPORT = "exports/clv_models.csv"
 GONE_THRESHOLD = 0.2  # P(alive) below which a customer is "probably gone"
@@ -96,11 +96,23 @@ def fitness_notes(result: FutureValue) -> list[str]:
             notes.append(f"The {models.MODEL_NAMES[key]} fit {_status_words(fit_)}; it is not used.")
         elif fit_.status == "uncertain":
             notes.append(f"The {models.MODEL_NAMES[key]} parameters are uncertain (the data barely pin them down).")
-    if math.isfinite(result.spend_correlation) and abs(result.spend_correlation) > 0.3:
-        notes.append(f"Spend per purchase and number of purchases are correlated "
-                     f"({result.spend_correlation:+.2f}); the spend model assumes they are not, so the value of "
-                     "frequent buyers may be off.")
-    return notes
+    notes.append(spend_check_sentence(result.spend_correlation))
+    return [note for note in notes if note]
+
+
+def spend_check_sentence(correlation: float) -> str:
+    """The Gamma-Gamma check: spend per purchase and number of purchases should be uncorrelated.
+
+    >>> spend_check_sentence(0.05)
+    'Spend per purchase and number of purchases are uncorrelated (correlation +0.05), as the spend model assumes.'
+    """
+    if not math.isfinite(correlation):
+        return ""
+    if abs(correlation) <= 0.3:
+        return (f"Spend per purchase and number of purchases are uncorrelated (correlation {correlation:+.2f}), "
+                "as the spend model assumes.")
+    return (f"Spend per purchase and number of purchases are correlated ({correlation:+.2f}); the spend model "
+            "assumes they are not, so the value of frequent buyers may be off.")
 
 
 def _status_words(fit: models.Fit) -> str:
