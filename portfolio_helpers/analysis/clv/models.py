@@ -304,6 +304,53 @@ def _distinct(*columns) -> tuple[list[np.ndarray], np.ndarray]:
     return [rows[:, i] for i in range(rows.shape[1])], counts.astype(np.float64)
 
 
+class _Prepared:
+    """The distinct ``(x, t_x, T)`` rows of a fit with their counts, and the distinct values of ``x``, ``T``,
+    ``t_x`` and of the pairs ``(x, t_x)``, ``(x, T)``: the costly functions (``gammaln``, ``log``, ``hyp2f1``)
+    are evaluated once per distinct value and gathered, so a likelihood costs little more than its rows."""
+
+    def __init__(self, x: np.ndarray, tx: np.ndarray, T: np.ndarray):
+        (self.x, self.tx, self.T), self.counts = _distinct(x, tx, T)
+        self.ux, self.ix = np.unique(self.x, return_inverse=True)
+        self.uT, self.iT = np.unique(self.T, return_inverse=True)
+        self.utx, self.itx = np.unique(self.tx, return_inverse=True)
+        pairs, self.i_xtx = np.unique(np.column_stack([self.x, self.tx]), axis=0, return_inverse=True)
+        self.p_xtx = (pairs[:, 0], pairs[:, 1])
+        pairs, self.i_xT = np.unique(np.column_stack([self.x, self.T]), axis=0, return_inverse=True)
+        self.p_xT = (pairs[:, 0], pairs[:, 1])
+        self.i_xtx, self.i_xT = self.i_xtx.ravel(), self.i_xT.ravel()
+
+    def total(self, model: str, params) -> float:
+        """Sum of the log-likelihoods (equal to ``counts @ loglik(model, params, x, tx, T)``)."""
+        x = self.x
+        if model == "pnbd":
+            r, alpha, s, beta = params
+            a1 = (gammaln(r + self.ux) - gammaln(r))[self.ix] + r * np.log(alpha) + s * np.log(beta)
+            alive = -(r + x) * np.log(alpha + self.uT)[self.iT] - s * np.log(beta + self.uT)[self.iT]
+            if alpha >= beta:
+                mx, mn = alpha, beta
+                t1, t2 = s + 1.0, s + 1.0
+            else:
+                mx, mn = beta, alpha
+                t1, t2 = r + self.p_xtx[0], r + self.p_xT[0]
+            l1 = _log_hyp_term(r + s + self.p_xtx[0], t1, mx, mn, self.p_xtx[1])[self.i_xtx]
+            l2 = _log_hyp_term(r + s + self.p_xT[0], t2, mx, mn, self.p_xT[1])[self.i_xT]
+            with np.errstate(divide="ignore"):  # t_x = T: no time to drop out in, log(0)
+                log_a0 = l1 + np.log1p(-np.exp(np.minimum(l2 - l1, 0.0)))
+            values = a1 + np.logaddexp(alive, np.log(s) - np.log(r + s + x) + log_a0)
+        else:
+            r, alpha, a, b = params
+            extra = 1.0 if model == "mbgnbd" else 0.0
+            per_x = gammaln(r + self.ux) - gammaln(r) + betaln(a, b + self.ux + extra) - betaln(a, b)
+            a3 = -(r + x) * np.log(alpha + self.uT)[self.iT]
+            with np.errstate(divide="ignore", invalid="ignore"):
+                a4 = (np.log(a) - np.log(b + self.ux - 1 + extra))[self.ix] - (r + x) * np.log(alpha + self.utx)[self.itx]
+            if not extra:
+                a4 = np.where(x > 0, a4, -np.inf)
+            values = per_x[self.ix] + r * np.log(alpha) + np.logaddexp(a3, a4)
+        return float(np.dot(self.counts, values))
+
+
 def fit_purchase_model(summary: pd.DataFrame, model: str = "bgnbd", frequency_col: str = "frequency",
                        recency_col: str = "recency", T_col: str = "T") -> Fit:
     """Fit a purchase model by maximum likelihood on a :func:`~portfolio_helpers.analysis.clv.summary.rfm_summary`.
@@ -319,13 +366,10 @@ def fit_purchase_model(summary: pd.DataFrame, model: str = "bgnbd", frequency_co
     if model not in PURCHASE_MODELS:
         raise ValueError(f"model must be one of {', '.join(PURCHASE_MODELS)}, got {model!r}")
     require_columns(summary, [frequency_col, recency_col, T_col], table="summary")
-    (x, tx, T), counts = _distinct(summary[frequency_col].to_numpy(np.float64),
-                                   summary[recency_col].to_numpy(np.float64), summary[T_col].to_numpy(np.float64))
-
-    def total(params):
-        return float(np.dot(counts, loglik(model, params, x, tx, T)))
-
-    return _maximise(model, total, len(summary), np.zeros(len(PARAMETERS[model])))
+    prepared = _Prepared(summary[frequency_col].to_numpy(np.float64), summary[recency_col].to_numpy(np.float64),
+                         summary[T_col].to_numpy(np.float64))
+    return _maximise(model, lambda params: prepared.total(model, params), len(summary),
+                     np.zeros(len(PARAMETERS[model])))
 
 
 def fit_spend_model(summary: pd.DataFrame, frequency_col: str = "frequency",

@@ -199,3 +199,13 @@ def test_parameter_draws_are_seeded():
     first, again = models.parameter_draws(fit, 500, seed=3), models.parameter_draws(fit, 500, seed=3)
     assert np.array_equal(first, again) and not np.array_equal(first, models.parameter_draws(fit, 500, seed=4))
     assert np.log(first).std(axis=0) == pytest.approx(np.sqrt([0.01, 0.02, 0.03, 0.04]), rel=0.15)
+
+
+@pytest.mark.parametrize("model", ["bgnbd", "pnbd", "mbgnbd"])
+def test_fit_likelihood_equals_the_per_customer_one(model):
+    data = _simulate(model, (0.5, 6.0, 0.9, 3.0), 2_000, seed=2).round(1)
+    prepared = models._Prepared(data["frequency"].to_numpy(float), data["recency"].to_numpy(),
+                                data["T"].to_numpy())
+    for params in ((0.5, 6.0, 0.9, 3.0), (0.7, 3.0, 2.0, 1.5)):  # both Pareto/NBD branches (alpha >= beta, <)
+        direct = models.loglik(model, params, data["frequency"], data["recency"], data["T"]).sum()
+        assert prepared.total(model, params) == pytest.approx(direct, rel=1e-12)
