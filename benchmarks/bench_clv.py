@@ -5,9 +5,8 @@
 2. On N simulated customers (default 1,000,000): the engine summary from the transaction lines,
    BG/NBD, Pareto/NBD, modified BG/NBD and Gamma-Gamma fits, target < 60 s.
 
-The simulated log: first purchases spread over 13 weeks, purchase rates and dropout drawn from
-BG/NBD-like distributions (seeded), repeat days uniform over each customer's active span, gamma
-amounts; the time unit is the week.
+The simulated log: BG/NBD purchases and Gamma-Gamma amounts with the published CDNOW parameters
+(seeded), first purchases spread over 13 weeks, observed to week 78; the time unit is the week.
 
     .venv/bin/python benchmarks/bench_clv.py [--customers 1000000] [--seed 0]
 """
@@ -34,20 +33,28 @@ def cdnow_sample() -> pd.DataFrame:
 
 
 def simulated_lines(n_customers: int, seed: int) -> pd.DataFrame:
-    """One line per purchase day of n simulated customers observed for 78 weeks from 1997-01-01."""
+    """One line per purchase day of n customers simulated from BG/NBD and Gamma-Gamma with the CDNOW parameters,
+    first purchases spread over the first 13 weeks, observed to week 78."""
     rng = np.random.default_rng(seed)
     horizon = 546
     first = rng.integers(0, 91, n_customers)
-    lam = rng.gamma(0.25, 1 / 4.4, n_customers) / 7  # purchases per day
-    p = rng.beta(0.8, 2.4, n_customers)
     span = horizon - first
-    repeats = np.minimum(rng.geometric(p), rng.poisson(lam * span))
-    customer = np.concatenate([np.arange(n_customers), np.repeat(np.arange(n_customers), repeats)])
-    offsets = np.concatenate([np.zeros(n_customers, dtype=np.int64),
-                              (rng.random(repeats.sum()) * np.repeat(span, repeats)).astype(np.int64) + 1])
-    day = np.concatenate([first, np.repeat(first, repeats)]) + offsets
+    lam = rng.gamma(0.243, 1 / 4.414, n_customers) / 7  # purchases per day
+    arrivals = rng.poisson(lam * span)  # repeat purchases if the customer never left
+    lives = rng.geometric(rng.beta(0.793, 2.426, n_customers))  # repeat purchases until it leaves
+    repeats = np.minimum(arrivals, lives)
+    owner = np.repeat(np.arange(n_customers), arrivals)
+    times = rng.random(arrivals.sum()) * np.repeat(span, arrivals) + 1
+    order = np.lexsort((times, owner))  # each customer's arrival times in order: keep the first `repeats`
+    owner, times = owner[order], times[order]
+    rank = np.arange(len(owner)) - np.repeat(np.cumsum(arrivals) - arrivals, arrivals)
+    keep = rank < np.repeat(repeats, arrivals)
+    customer = np.concatenate([np.arange(n_customers), owner[keep]])
+    day = np.concatenate([first, first[owner[keep]] + times[keep].astype(np.int64)])
+    nu = rng.gamma(3.74, 1 / 15.44, n_customers)  # Gamma-Gamma: each customer's spend rate
+    amount = rng.gamma(6.25, 1 / nu[customer]).round(2)
     return pd.DataFrame({"customer_id": customer, "date": pd.Timestamp("1997-01-01") + pd.to_timedelta(day, "D"),
-                         "amount": rng.gamma(6.0, 6.0, len(customer)).round(2)})
+                         "amount": amount})
 
 
 def main() -> None:
