@@ -623,6 +623,8 @@ def generate_portfolio(n_customers: int = 2000, seed: int = 42, dirty: bool = Fa
         "tables": {table: {"path": f"{table}.csv"} for table in TABLE_NAMES},
         "costs": {key: dict(value) if isinstance(value, dict) else value for key, value in SAMPLE_COSTS.items()},
         "scoring": copy.deepcopy(SAMPLE_SCORING),
+        # notebook 06 checks its purchase models on the last six months
+        "clv": {"calibration_end": (period_end - pd.DateOffset(months=6)).date(), "time_unit": "week"},
     }
     return SamplePortfolio(tables=tables, truth=truth, config=config)
 
@@ -693,7 +695,9 @@ def write_portfolio(sample: SamplePortfolio, out_dir: str | os.PathLike) -> Path
               f"{meta['n_customers']} customers, seed {meta['seed']}{', dirty' if meta['dirty'] else ''}.\n"
               f"# answer_key: {TRUTH_FILE} lists what was generated (segments, duplicates, defects, lead outcomes).\n"
               "# costs: rates (EUR) of the cost-to-serve model, see portfolio_helpers.analysis.profitability.\n"
-              "# scoring: lead and customer scorecards, value score weights, see portfolio_helpers.analysis.scoring.\n")
+              "# scoring: lead and customer scorecards, value score weights, see portfolio_helpers.analysis.scoring.\n"
+              "# clv: future value (notebook 06), models checked after calibration_end, see "
+              "portfolio_helpers.analysis.clv.value.\n")
     atomic_write_text(out_dir / "portfolio.yml",
                       header + yaml.dump(_flow_leaves(sample.config), Dumper=_ConfigDumper, sort_keys=False,
                                           allow_unicode=True, width=120))
