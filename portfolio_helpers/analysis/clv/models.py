@@ -384,11 +384,18 @@ def fit_spend_model(summary: pd.DataFrame, frequency_col: str = "frequency",
     """
     require_columns(summary, [frequency_col, monetary_col], table="summary")
     keep = (summary[frequency_col] > 0) & (summary[monetary_col] > 0)
-    (x, m), counts = _distinct(summary.loc[keep, frequency_col].to_numpy(np.float64),
-                               summary.loc[keep, monetary_col].to_numpy(np.float64))
+    x = summary.loc[keep, frequency_col].to_numpy(np.float64)
+    m = summary.loc[keep, monetary_col].to_numpy(np.float64)
+    ux, ix = np.unique(x, return_inverse=True)
+    sum_log_m = np.bincount(ix, weights=np.log(m), minlength=len(ux))  # per distinct x: sum of log m
+    counts = np.bincount(ix, minlength=len(ux)).astype(np.float64)
 
     def total(params):
-        return float(np.dot(counts, gg_loglik(params, x, m)))
+        # gg_loglik summed, its gammaln terms evaluated once per distinct x
+        p, q, v = params
+        per_x = gammaln(p * ux + q) - gammaln(p * ux) - gammaln(q) + q * np.log(v) + p * ux * np.log(ux)
+        return float(np.dot(counts, per_x) + np.dot(p * ux - 1, sum_log_m)
+                     - np.sum((p * x + q) * np.log(v + x * m)))
 
     return _maximise("gg", total, int(keep.sum()), np.zeros(3))
 

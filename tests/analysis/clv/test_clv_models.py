@@ -209,3 +209,12 @@ def test_fit_likelihood_equals_the_per_customer_one(model):
     for params in ((0.5, 6.0, 0.9, 3.0), (0.7, 3.0, 2.0, 1.5)):  # both Pareto/NBD branches (alpha >= beta, <)
         direct = models.loglik(model, params, data["frequency"], data["recency"], data["T"]).sum()
         assert prepared.total(model, params) == pytest.approx(direct, rel=1e-12)
+
+
+def test_spend_fit_likelihood_equals_the_per_customer_one():
+    rng = np.random.default_rng(4)
+    data = pd.DataFrame({"frequency": rng.integers(0, 6, 500), "monetary_value": rng.gamma(5, 6, 500)})
+    fit = models.fit_spend_model(data)
+    buyers = data[data["frequency"] > 0]
+    direct = models.gg_loglik(fit.values(), buyers["frequency"], buyers["monetary_value"]).sum()
+    assert fit.loglik == pytest.approx(direct, rel=1e-12) and fit.n == len(buyers)
