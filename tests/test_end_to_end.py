@@ -427,3 +427,31 @@ def test_scoring_metrics_and_exports(clean_run, clean_sample):
     assert calls["reason"].str.startswith("no purchase for").all()
     html = (out / "latest" / "05_scoring.html").read_text(encoding="utf-8")
     assert "hot lead" in html and "Traceback" not in html and not find_network_references(html)
+
+
+def test_value_metrics_and_exports(clean_run):
+    """Notebook 06: the run.json metrics and the exports agree with each other and with the definitions."""
+    _code, out = clean_run
+    run = json.loads((out / "latest" / "run.json").read_text(encoding="utf-8"))
+    assert {nb["name"]: nb["status"] for nb in run["notebooks"]}["06_value"] == "ok"
+    metrics = run["metrics"]
+    customers = pd.read_csv(out / "latest" / "exports" / "customers.csv", dtype={"customer_id": str})
+    columns = ["p_alive", "expected_purchases", "expected_revenue", "expected_profit", "clv", "clv_profit"]
+    assert set(columns) <= set(customers.columns)
+    valued = customers[customers["p_alive"].notna()]
+    assert valued["p_alive"].between(0, 1).all() and (valued["expected_purchases"] >= 0).all()
+    assert metrics["clv_model"] in ("bgnbd", "pnbd", "mbgnbd")
+    assert metrics["clv_total"] == pytest.approx(valued["clv"].sum(), abs=0.01 * len(valued))
+    assert metrics["clv_profit_total"] == pytest.approx(valued["clv_profit"].sum(), abs=0.01 * len(valued))
+    assert metrics["n_customers_probably_gone"] == (valued["p_alive"] < 0.2).sum()
+    for name in ("bgnbd_r", "bgnbd_alpha", "bgnbd_a", "bgnbd_b", "pnbd_r", "pnbd_alpha", "pnbd_s", "pnbd_beta",
+                 "gg_p", "gg_q", "gg_v"):
+        assert metrics.get(name, 1.0) > 0, name
+    models_csv = pd.read_csv(out / "latest" / "exports" / "clv_models.csv")
+    assert {"bgnbd", "pnbd", "mbgnbd"} <= set(models_csv["model"])
+    # the generated sample sets clv.calibration_end: the metrics are the calibration fits, checked on the holdout
+    bgnbd = models_csv[(models_csv["model"] == "bgnbd") & (models_csv["fitted_on"] == "calibration")].iloc[0]
+    assert bgnbd["r"] == pytest.approx(metrics["bgnbd_r"], abs=1e-4)
+    assert metrics["holdout_purchases_actual"] == bgnbd["actual_total"] > 0
+    html = (out / "latest" / "06_value.html").read_text(encoding="utf-8")
+    assert "Key findings" in html and "Traceback" not in html and not find_network_references(html)

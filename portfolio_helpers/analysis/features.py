@@ -23,15 +23,17 @@ import numpy as np
 import pandas as pd
 
 from portfolio_helpers.analysis import engine, profitability
+from portfolio_helpers.analysis.clv.summary import TIME_UNITS as UNIT_DAYS
+from portfolio_helpers.analysis.clv.summary import rfm_summary
 from portfolio_helpers.cleaning.pipeline import load_derived_table, save_derived_table
 from portfolio_helpers.core.validation import require_columns
-from portfolio_helpers.core.vocabulary import DAYS_PER_YEAR, RETURN_STATUSES
+from portfolio_helpers.core.vocabulary import RETURN_STATUSES
 
 __all__ = ["customer_features", "lifetimes_summary", "FEATURE_DEFINITIONS", "TIME_UNITS", "RETURN_STATUSES",
            "customer_tables", "save_customer_tables", "PNL_TABLE", "FEATURES_TABLE"]
 
 #: Days per time unit of :func:`lifetimes_summary` (a month is an average calendar month).
-TIME_UNITS = {"D": 1.0, "W": 7.0, "M": DAYS_PER_YEAR / 12}
+TIME_UNITS = {code: UNIT_DAYS[name] for code, name in (("D", "day"), ("W", "week"), ("M", "month"))}
 SIZE_BANDS = ("1-9", "10-49", "50-249", "250+")
 AGE_BANDS = ("<30", "30-44", "45-59", "60+")
 
@@ -350,9 +352,12 @@ def customer_tables(transactions: pd.DataFrame, as_of, model: profitability.Cost
 def lifetimes_summary(transactions: pd.DataFrame, as_of, time_unit: str = "W") -> pd.DataFrame:
     """The recency-frequency summary of the BG/NBD, Pareto/NBD and Gamma-Gamma models.
 
-    Same convention as ``lifetimes.utils.summary_data_from_transaction_data`` with daily
-    purchases and ``pymc_marketing.clv.rfm_summary``: the revenue lines dated on or before
-    the day of ``as_of`` are merged per customer and calendar day (amounts summed), then
+    The engine's :func:`portfolio_helpers.analysis.clv.summary.rfm_summary` (its one
+    definition) without ``first_purchase``. Same convention as
+    ``lifetimes.utils.summary_data_from_transaction_data`` with daily purchases and
+    ``pymc_marketing.clv.rfm_summary``: the revenue lines dated on or before the day of
+    ``as_of`` are merged per customer and calendar day (amounts summed; a day with a net
+    negative amount is no purchase day, its amount is netted from the repeat value), then
 
     - ``frequency``: repeat purchase days (purchase days - 1);
     - ``recency``: time from the first to the last purchase day (0 without repeat);
@@ -373,24 +378,5 @@ def lifetimes_summary(transactions: pd.DataFrame, as_of, time_unit: str = "W") -
     0           a          1     17.0  272.0           29.73
     1           b          0      0.0  213.0            0.00
     """
-    if time_unit not in TIME_UNITS:
-        raise ValueError(f"time_unit must be one of {', '.join(TIME_UNITS)}, got {time_unit!r}")
-    require_columns(transactions, profitability.TRANSACTION_COLUMNS, table="transactions")
-    as_of = pd.Timestamp(as_of).normalize()
-    lines = engine.revenue_lines(_scoped_lines(transactions, as_of))
-    days = (lines.assign(day=_day(lines["date"])).groupby(["customer_id", "day"], sort=True)["amount"]
-            .sum().reset_index())
-    first = days.groupby("customer_id").nth(0).set_index("customer_id")
-    per = days.groupby("customer_id").agg(first=("day", "min"), last=("day", "max"), n=("day", "size"),
-                                          total=("amount", "sum"))
-    unit = TIME_UNITS[time_unit]
-    frequency = (per["n"] - 1).astype("int64")
-    repeat_value = (per["total"] - first["amount"].reindex(per.index)) / frequency.where(frequency > 0, 1)
-    out = pd.DataFrame({
-        "frequency": frequency,
-        "recency": (per["last"] - per["first"]).dt.days / unit,
-        "T": (as_of - per["first"]).dt.days / unit,
-        "monetary_value": repeat_value.where(frequency > 0, 0.0).astype("float64"),
-    })
-    out.index = out.index.astype("string")
-    return out.rename_axis("customer_id").reset_index()
+    summary = rfm_summary(transactions, as_of, {"D": "day", "W": "week", "M": "month"}.get(time_unit, time_unit))
+    return summary.drop(columns="first_purchase")

@@ -660,6 +660,8 @@ def generate_portfolio(n_customers: int = 2000, seed: int = 42, dirty: bool = Fa
         "feedback": {"scale": "nps"},
         "objectives": [{**copy.deepcopy(objective), "start": period_end.date().replace(month=1, day=1),
                         "deadline": period_end.date().replace(month=12, day=31)} for objective in SAMPLE_OBJECTIVES],
+        # notebook 06 checks its purchase models on the last six months
+        "clv": {"calibration_end": (period_end - pd.DateOffset(months=6)).date(), "time_unit": "week"},
     }
     return SamplePortfolio(tables=tables, truth=truth, config=config)
 
@@ -739,7 +741,9 @@ def write_portfolio(sample: SamplePortfolio, out_dir: str | os.PathLike, answer_
               + "# costs: rates (EUR) of the cost-to-serve model, see portfolio_helpers.analysis.profitability.\n"
               "# scoring: lead and customer scorecards, value score weights, see portfolio_helpers.analysis.scoring.\n"
               "# feedback: the scale of the survey answers (NPS 0-10), see portfolio_helpers.cleaning.feedback.\n"
-              "# objectives: SMART objectives tracked by notebook 07, see portfolio_helpers.analysis.growth.\n")
+              "# objectives: SMART objectives tracked by notebook 07, see portfolio_helpers.analysis.growth.\n"
+              "# clv: future value (notebook 06), models checked after calibration_end, see "
+              "portfolio_helpers.analysis.clv.value.\n")
     config = sample.config if answer_key else {k: v for k, v in sample.config.items() if k != "answer_key"}
     atomic_write_text(out_dir / "portfolio.yml",
                       header + yaml.dump(_flow_leaves(config), Dumper=_ConfigDumper, sort_keys=False,

@@ -38,7 +38,7 @@ from portfolio_helpers.core.validation import suggest
 __all__ = ["TableSource", "PortfolioConfig", "load_config", "READ_OPTIONS", "TOP_LEVEL_KEYS"]
 
 # Sections owned by the analysis modules; each validates its own content.
-ANALYSIS_SECTIONS = ("costs", "scoring", "segments", "playbook", "rfm", "growth", "objectives", "feedback")
+ANALYSIS_SECTIONS = ("costs", "scoring", "segments", "playbook", "rfm", "clv", "growth", "objectives", "feedback")
 TOP_LEVEL_KEYS = ("name", "currency", "as_of", "seed", "pseudonymize", "answer_key", "tables", *ANALYSIS_SECTIONS)
 READ_OPTIONS = {
     "sep": "field separator, e.g. ';' (autodetected)",

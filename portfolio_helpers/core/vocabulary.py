@@ -140,6 +140,19 @@ DEFINITIONS: dict[str, tuple[str, str]] = {
         "start; gross revenue retention = (start + contraction + churned) / start (notebook 07, "
         "`revenue_bridge.csv`, `owners.csv`).",
     ),
+    "repeat purchases, recency, T (future value)": (
+        "analysis.clv.summary.rfm_summary",
+        "Revenue lines merged per customer and calendar day (credit notes netted); a day with a net amount "
+        "not below 0 is a purchase day. `frequency` = purchase days - 1, `recency` and `T` from the first "
+        "purchase day to the last one and to the as-of day, in the time unit (`clv.time_unit`); "
+        "`monetary_value` = (net value of every day - the first purchase day's) / `frequency`.",
+    ),
+    "expected profit, CLV": (
+        "analysis.clv.value.customer_value",
+        "Over `clv.horizon_months`: expected purchases x (expected spend x the customer's margin rate - "
+        "its cost to serve per purchase day); `clv` and `clv_profit` discount each month's purchases at "
+        "`clv.discount_rate` a year.",
+    ),
 }
 
 

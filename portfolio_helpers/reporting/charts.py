@@ -41,6 +41,9 @@ __all__ = [
     "bridge_waterfall",
     "owner_bars",
     "grade_funnel",
+    "tracking_chart",
+    "conditional_expectation_chart",
+    "value_histogram",
 ]
 
 PRIMARY = "#1f5f8b"
@@ -592,6 +595,63 @@ def grade_funnel(distribution: pd.DataFrame, title: str, unit: str = "leads"):
     ax.set_xlim(0, widest)
     ax.set_xticks([])
     ax.set_ylabel("grade (best on top)")
+    ax.set_title(title)
+    plt.close(fig)
+    return fig
+
+
+_SERIES_COLORS = (PRIMARY, NEGATIVE, "#27ae60", "#8e44ad", MUTED)
+
+
+def tracking_chart(frame: pd.DataFrame, series: dict[str, str], time_unit: str, title: str,
+                   calibration_end: float | None = None):
+    """Repeat purchases per ``time_unit``, actual and predicted: cumulative (left) and per period (right).
+
+    ``frame`` has ``period``, ``actual``, ``actual_cumulative`` and, per key of ``series``
+    (key -> label), ``<key>`` and ``<key>_cumulative``. A dashed line marks the calibration end.
+    """
+    fig, axes = plt.subplots(1, 2, figsize=(12, 4))
+    for ax, suffix, label in ((axes[0], "_cumulative", "cumulative"), (axes[1], "", "per " + time_unit)):
+        ax.plot(frame["period"], frame["actual" + suffix], color="black", label="actual")
+        for (key, name), color in zip(series.items(), _SERIES_COLORS, strict=False):
+            ax.plot(frame["period"], frame[key + suffix], color=color, linestyle="--", label=name)
+        if calibration_end is not None:
+            ax.axvline(calibration_end, color=MUTED, linestyle=":", label="end of calibration")
+        ax.set_xlabel(f"{time_unit.capitalize()}s since the first purchase of the cohort")
+        ax.set_ylabel(f"Repeat purchases ({label})")
+        ax.set_title(f"{title}: {label}", fontsize=11)
+    axes[0].legend(frameon=False, loc="upper left")
+    plt.close(fig)
+    return fig
+
+
+def conditional_expectation_chart(frame: pd.DataFrame, series: dict[str, str], time_unit: str, title: str,
+                                  holdout_units: float):
+    """Mean holdout repeat purchases by calibration frequency (``frequency`` labels), actual against each model."""
+    fig, ax = plt.subplots()
+    ax.plot(frame["frequency"], frame["actual"], color="black", marker="o", label="actual")
+    for (key, name), color in zip(series.items(), _SERIES_COLORS, strict=False):
+        ax.plot(frame["frequency"], frame[key], color=color, marker="o", linestyle="--", label=name)
+    ax.set_xlabel("Repeat purchases in the calibration period")
+    ax.set_ylabel(f"Mean repeat purchases in the {holdout_units:.0f} {time_unit}s after")
+    ax.set_title(title)
+    ax.legend(frameon=False, loc="upper left")
+    plt.close(fig)
+    return fig
+
+
+def value_histogram(values: pd.Series, currency: str, title: str, xlabel: str, bins: int = 40):
+    """Histogram of a per-customer money value, with the median marked."""
+    fig, ax = plt.subplots()
+    data = values.dropna()
+    ax.hist(data, bins=bins, color=PRIMARY)
+    if len(data):
+        ax.axvline(float(data.median()), color=NEGATIVE, linestyle="--",
+                   label=f"median {fmt_money(float(data.median()), currency)}")
+        ax.legend(frameon=False)
+    ax.set_xlabel(f"{xlabel} ({currency})")
+    ax.set_ylabel("Customers")
+    money_axis(ax, currency, axis="x")
     ax.set_title(title)
     plt.close(fig)
     return fig

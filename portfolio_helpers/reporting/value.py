@@ -1,0 +1,442 @@
+"""Notebook 06 (future value): findings in words, tables, charts, metrics and exports.
+
+The numbers come from :func:`portfolio_helpers.analysis.clv.portfolio.future_value`; this module
+only words and lays them out. Every table and axis names the time unit.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+
+import numpy as np
+import pandas as pd
+from IPython.display import display
+
+from portfolio_helpers.analysis.clv import models, value
+from portfolio_helpers.analysis.clv.portfolio import FutureValue
+from portfolio_helpers.analysis.clv.value import MIN_HOLDOUT_UNITS, MIN_REPEAT_BUYERS, ClvSettings
+from portfolio_helpers.core.files import atomic_to_csv
+from portfolio_helpers.reporting import charts
+from portfolio_helpers.reporting.narrative import (
+    bullets,
+    fmt_int,
+    fmt_money,
+    fmt_pct,
+    show_markdown,
+    show_table,
+)
+
+__all__ = ["settings_with_overrides", "findings", "fitness_notes", "model_table", "model_table_formats",
+           "choice_sentence", "p_alive_note", "metrics", "customer_export", "save_model_table", "MODELS_EXPORT",
+           "intervals_table", "intervals_formats", "movers_table", "calling_table", "value_formats",
+           "group_tables", "tracking_figure", "conditional_figure", "value_figure", "value_explorer",
+           "settings_sentence", "GONE_THRESHOLD", "shown_model_table", "show_model_section", "show_evaluation",
+           "show_value", "show_optional_table", "show_groups", "spend_check_sentence"]
+
+MODELS_EXPORT = "exports/clv_models.csv"
+GONE_THRESHOLD = 0.2  # P(alive) below which a customer is "probably gone"
+_PROBLEMS = {
+    "no_customers": "No customer has a purchase up to the analysis date: there is nothing to forecast.",
+    "single_day": "Every purchase falls on one day: purchase rhythm and dropout cannot be told apart, so no "
+                  "purchase model is fitted.",
+    "few_repeat_buyers": "Only {n_repeat_buyers} customers bought on more than one day (at least "
+                         f"{MIN_REPEAT_BUYERS} are needed): the purchase models are not fitted and no customer is "
+                         "valued.",
+    "few_spend_buyers": "Only {n_spend_buyers} customers have a repeat purchase with a positive value (at least "
+                        f"{MIN_REPEAT_BUYERS} are needed for the spend model): each customer's future purchase is "
+                        "valued at its own average repeat purchase, or the average of all repeat buyers.",
+    "regular_purchases": "{regular_pct} of the customers with at least four purchases buy at regular intervals, "
+                         "like a subscription; the models assume irregular purchases, so read their forecasts "
+                         "with care.",
+    "no_holdout": "The config sets no `clv.calibration_end`: the models are not checked against later purchases; "
+                  "the model is chosen on its fit alone.",
+    "short_holdout": "The holdout after `clv.calibration_end` is only {holdout} long (at least "
+                     f"{MIN_HOLDOUT_UNITS:.0f} time units are needed): the models are not checked against it.",
+}
+_PARAMETER_COLUMNS = ("r", "alpha", "a", "b", "s", "beta", "p", "q", "v")
+
+
+def settings_with_overrides(settings: ClvSettings, horizon_months: float, discount_rate: float) -> ClvSettings:
+    """The config's settings with the notebook's parameters where given (horizon > 0, rate >= 0), validated
+    like the config.
+
+    >>> settings_with_overrides(ClvSettings(), 24, -1).horizon_months
+    24.0
+    """
+    changes = {}
+    if horizon_months and horizon_months > 0:
+        changes["horizon_months"] = horizon_months
+    if discount_rate is not None and discount_rate >= 0:
+        changes["discount_rate"] = discount_rate
+    checked = value.clv_settings_from_config(changes, "notebook parameters")
+    return dataclasses.replace(settings, **{key: getattr(checked, key) for key in changes})
+
+
+def _unit(result: FutureValue, n: float = 2) -> str:
+    return result.settings.time_unit + ("" if n == 1 else "s")
+
+
+def fitness_notes(result: FutureValue) -> list[str]:
+    """What the data does not allow, in words (nothing when everything could run)."""
+    fit = result.fitness
+    numbers = dict(fit, regular_pct=fmt_pct(fit["regular_share"]),
+                   holdout=f"{fit['holdout_units'] or 0:.1f} {_unit(result)}")
+    notes = [_PROBLEMS[code].format(**numbers) for code in fit["problems"]]
+    if result.calibration_fitness is not None and not result.calibration_fitness["can_fit"]:
+        notes.append(f"Before `clv.calibration_end` only {result.calibration_fitness['n_repeat_buyers']} customers "
+                     "bought twice: the models cannot be fitted on the calibration period, so they are not checked "
+                     "against the holdout.")
+    for key, fit_ in {**result.calibration_fits, **result.fits}.items():
+        if fit_.no_dropout:
+            notes.append(f"The {models.MODEL_NAMES[key]} fit finds no sign of customers leaving within the data: its "
+                         "dropout parameter went to 0, so the model becomes a plain purchase-rate model in which "
+                         "every customer stays (P(alive) = 1) and only the purchase rates differ.")
+        elif not fit_.ok:
+            notes.append(f"The {models.MODEL_NAMES[key]} fit {_status_words(fit_)}; it is not used.")
+        elif fit_.status == "uncertain":
+            notes.append(f"The {models.MODEL_NAMES[key]} parameters are uncertain (the data barely pin them down).")
+    notes.append(spend_check_sentence(result.spend_correlation))
+    return [note for note in notes if note]
+
+
+def spend_check_sentence(correlation: float) -> str:
+    """The Gamma-Gamma check: spend per purchase and number of purchases should be uncorrelated.
+
+    >>> spend_check_sentence(0.05)
+    'Spend per purchase and number of purchases are uncorrelated (correlation +0.05), as the spend model assumes.'
+    """
+    if not math.isfinite(correlation):
+        return ""
+    if abs(correlation) <= 0.3:
+        return (f"Spend per purchase and number of purchases are uncorrelated (correlation {correlation:+.2f}), "
+                "as the spend model assumes.")
+    return (f"Spend per purchase and number of purchases are correlated ({correlation:+.2f}); the spend model "
+            "assumes they are not, so the value of frequent buyers may be off.")
+
+
+def _status_words(fit: models.Fit) -> str:
+    return {"not converged": "did not converge", "on a boundary": "ran to a limit of the model (a parameter went to "
+                                                                    "0 or infinity)"}.get(fit.status, fit.status)
+
+
+def p_alive_note(result: FutureValue) -> str:
+    """The caveat for BG/NBD's P(alive) of one-time buyers ('' for the other models)."""
+    if result.choice.get("model") != "bgnbd":
+        return ""
+    return ("With BG/NBD, a customer who bought only once counts as alive for sure (P(alive) = 1): a property of the "
+            "model, not a finding. Their expected purchases still fall with the time since that purchase.")
+
+
+def findings(result: FutureValue, currency: str, last_year: pd.DataFrame) -> list[str]:
+    """The headline findings, numbers first."""
+    if result.value is None:
+        return ["No customer is valued: " + (fitness_notes(result) or ["no purchase model could be fitted."])[0]]
+    v = result.value
+    n = len(v)
+    gone = v["p_alive"] < GONE_THRESHOLD
+    revenue = last_year.set_index(last_year.columns[0])["value"]
+    total = float(revenue.sum())
+    gone_revenue = float(revenue.reindex(v.loc[gone, "customer_id"]).fillna(0).sum())
+    s = result.settings
+    horizon = f"{s.horizon_months:g} months"
+    lines = [f"{fmt_int(gone.sum())} customers ({fmt_pct(gone.mean() if n else 0)}) are probably gone "
+             f"(P(alive) < {GONE_THRESHOLD}); they brought {fmt_pct(gone_revenue / total if total > 0 else math.nan)} "
+             "of the last 12 months' revenue."]
+    intervals = result.intervals.set_index("total")
+    purchases = intervals.loc["expected_purchases"]
+    lines.append(f"Over the next {horizon} the customers are expected to buy on {fmt_int(purchases['estimate'])} "
+                 f"days{_interval(purchases, fmt_int)}, for {fmt_money(v['expected_revenue'].sum(), currency)} "
+                 "of revenue.")
+    if v["expected_profit"].notna().any():
+        profit = intervals.loc["clv_profit"]
+        lines.append(f"Their expected profit after cost of goods and cost to serve is "
+                     f"{fmt_money(v['expected_profit'].sum(), currency)}; discounted at {fmt_pct(s.discount_rate, 0)} "
+                     f"a year, the customer base is worth {fmt_money(profit['estimate'], currency)} in profit"
+                     f"{_interval(profit, lambda amount: fmt_money(amount, currency))} "
+                     f"and {fmt_money(v['clv'].sum(), currency)} in revenue.")
+        top = v["clv_profit"].nlargest(max(int(math.ceil(0.1 * n)), 1)).sum()
+        positive = v["clv_profit"].clip(lower=0).sum()
+        if positive > 0:
+            lines.append(f"The top 10% of customers hold {fmt_pct(top / positive)} of the positive future profit.")
+        losing = int((v["expected_profit"] < 0).sum())
+        if losing:
+            lines.append(f"{fmt_int(losing)} customers are expected to cost more to serve than they earn.")
+    lines.append(choice_sentence(result))
+    return lines
+
+
+def _interval(row: pd.Series, fmt) -> str:
+    if not (math.isfinite(row["low"]) and math.isfinite(row["high"])) or row["low"] == row["high"]:
+        return ""
+    return f" (90% interval {fmt(row['low'])} to {fmt(row['high'])})"
+
+
+def choice_sentence(result: FutureValue) -> str:
+    """Which model values the customers, and why."""
+    choice = result.choice
+    key = choice.get("model")
+    if key is None:
+        return "No purchase model could be fitted, so no customer is valued."
+    name = models.MODEL_NAMES[key]
+    runner = choice.get("runner_up")
+    other = f" ({models.MODEL_NAMES[runner]} comes next)" if runner else ""
+    if choice["reason"] == "requested":
+        return f"The {name} model values the customers, as the config asks (`clv.model`)."
+    if choice["reason"] == "lowest holdout error":
+        return (f"The {name} model values the customers: its forecasts of the purchases after the calibration period "
+                f"were the closest, {choice['value']:.3f} purchases off per customer on average{other}.")
+    if choice["reason"] == "requested model failed":
+        return (f"The model asked for in the config could not be fitted; {name} values the customers instead "
+                "(best of the others).")
+    return f"The {name} model values the customers: it fits the purchase history best{other}."
+
+
+def model_table(result: FutureValue) -> pd.DataFrame:
+    """One row per model and fit period: parameters, standard errors, log-likelihood, status, holdout metrics."""
+    rows = []
+    periods = [("calibration", result.calibration_fits, result.calibration_spend), ("all data", result.fits,
+                                                                                    result.spend_fit)]
+    holdout = result.holdout.set_index("model") if result.holdout is not None else None
+    for period, fits, spend in periods:
+        for key, fit in {**fits, **({"gg": spend} if spend is not None else {})}.items():
+            row = {"model": key, "name": models.MODEL_NAMES[key], "fitted_on": period, "status": fit.status,
+                   "n_customers": fit.n, "loglik": fit.loglik}
+            row.update({name: fit.params.get(name, np.nan) for name in _PARAMETER_COLUMNS})
+            row.update({f"se_{name}": fit.se.get(name, np.nan) for name in _PARAMETER_COLUMNS})
+            if period == "calibration" and holdout is not None and key in holdout.index:
+                row.update(holdout.loc[key, ["mae", "rmse", "predicted_total", "actual_total", "spearman",
+                                             "top_decile_capture"]].to_dict())
+            rows.append(row)
+    if holdout is not None:
+        for key in _baselines(holdout):
+            rows.append({"model": key, "name": holdout.loc[key, "name"], "fitted_on": "calibration",
+                         "status": "baseline", **holdout.loc[key, ["mae", "rmse", "predicted_total", "actual_total",
+                                                                   "spearman", "top_decile_capture"]].to_dict()})
+    table = pd.DataFrame(rows)
+    if "n_customers" in table.columns:
+        table["n_customers"] = table["n_customers"].astype("Int64")
+    return table
+
+
+def _baselines(holdout: pd.DataFrame) -> list[str]:
+    return [key for key in holdout.index if key not in models.PARAMETERS]
+
+
+def model_table_formats() -> dict:
+    return {**{name: "{:.3f}" for name in _PARAMETER_COLUMNS}, "loglik": "{:,.2f}", "mae": "{:.3f}",
+            "rmse": "{:.3f}", "predicted_total": "{:,.0f}", "actual_total": "{:,.0f}", "spearman": "{:.3f}",
+            "top_decile_capture": "{:.1%}"}
+
+
+def shown_model_table(result: FutureValue) -> pd.DataFrame:
+    """The model table for the report (no standard-error columns; the holdout ones only with a holdout)."""
+    table = model_table(result)
+    keep = [c for c in table.columns if not c.startswith("se_") and table[c].notna().any()]
+    return table[keep].drop(columns=["model"])
+
+
+def save_model_table(output_dir, result: FutureValue):
+    """``exports/clv_models.csv`` (atomic, parameters to 6 decimals, ratios to 4)."""
+    table = model_table(result)
+    for column in table.columns:
+        if pd.api.types.is_float_dtype(table[column]):
+            table[column] = table[column].round(4 if column in ("mae", "rmse", "spearman", "top_decile_capture") else 6)
+    from pathlib import Path
+
+    return atomic_to_csv(table, Path(output_dir) / MODELS_EXPORT)
+
+
+def metrics(result: FutureValue) -> dict:
+    """The run.json metrics (calibration fits when there is a holdout, else the fits on all data)."""
+    out: dict = {"clv_model": result.choice.get("model") or "none"}
+    fits = result.calibration_fits if result.calibration_fits else result.fits
+    spend = result.calibration_spend if result.calibration_fits else result.spend_fit
+    names = {"bgnbd": ("r", "alpha", "a", "b"), "pnbd": ("r", "alpha", "s", "beta")}
+    for key, params in names.items():
+        fit = fits.get(key)
+        if fit is not None and fit.ok:
+            out.update({f"{key}_{name}": fit.params[name] for name in params})
+            if key == "bgnbd":
+                out["bgnbd_loglik"] = fit.loglik
+    if spend is not None:
+        out.update({f"gg_{name}": spend.params[name] for name in ("p", "q", "v")})
+    if result.holdout is not None and result.choice.get("model") in set(result.holdout["model"]):
+        row = result.holdout.set_index("model").loc[result.choice["model"]]
+        out["holdout_purchases_actual"] = int(row["actual_total"])
+        out["holdout_purchases_predicted"] = float(row["predicted_total"])
+    if result.value is not None:
+        out["clv_total"] = float(result.value["clv"].sum())
+        if result.value["clv_profit"].notna().all():
+            out["clv_profit_total"] = float(result.value["clv_profit"].sum())
+        out["n_customers_probably_gone"] = int((result.value["p_alive"] < GONE_THRESHOLD).sum())
+    return {k: v for k, v in out.items() if not (isinstance(v, float) and not math.isfinite(v))}
+
+
+def customer_export(result: FutureValue) -> pd.DataFrame | None:
+    """The ``customers.csv`` columns: ratios to 4 decimals, money to 2."""
+    if result.value is None:
+        return None
+    v = result.value
+    return pd.DataFrame({
+        "customer_id": v["customer_id"],
+        "p_alive": v["p_alive"].round(4),
+        "expected_purchases": v["expected_purchases"].round(4),
+        "expected_revenue": v["expected_revenue"].round(2),
+        "expected_profit": v["expected_profit"].round(2),
+        "clv": v["clv"].round(2),
+        "clv_profit": v["clv_profit"].round(2),
+    })
+
+
+def intervals_table(result: FutureValue) -> pd.DataFrame:
+    labels = {"expected_purchases": "purchase days", "expected_revenue": "revenue", "expected_profit": "profit",
+              "clv": "revenue, discounted (CLV)", "clv_profit": "profit, discounted (CLV on profit)"}
+    table = result.intervals.assign(total=result.intervals["total"].map(labels))
+    return table.rename(columns={"total": f"next {result.settings.horizon_months:g} months",
+                                 "low": "low (5%)", "high": "high (95%)"})
+
+
+def intervals_formats(currency: str) -> dict:
+    money = lambda value: fmt_money(value, currency)  # noqa: E731
+    return {"estimate": money, "low (5%)": money, "high (95%)": money}
+
+
+def value_formats(currency: str) -> dict:
+    money = lambda value: fmt_money(value, currency, compact=False)  # noqa: E731
+    return {"clv": money, "clv_profit": money, "expected_revenue": money, "expected_profit": money,
+            "p_alive": "{:.1%}", "p_alive_before": "{:.1%}", "n_customers": "{:,}"}
+
+
+def movers_table(result: FutureValue, n: int = 10) -> pd.DataFrame | None:
+    if result.value is None or result.value["clv_profit"].isna().all():
+        return None
+    return value.rank_movers(result.value, n)
+
+
+def calling_table(result: FutureValue, n: int = 20) -> pd.DataFrame | None:
+    if result.value is None or result.value["clv_profit"].isna().all():
+        return None
+    return value.worth_calling(result.value, result.summary, result.fit, time_unit=result.settings.time_unit, n=n)
+
+
+def group_tables(result: FutureValue, segments: pd.DataFrame | None) -> dict[str, pd.DataFrame]:
+    """Expected revenue and profit by RFM segment and by cluster (notebook 04's saved segments)."""
+    if result.value is None:
+        return {}
+    out = {}
+    for column, title in (("rfm_segment", "RFM segment"), ("cluster_name", "cluster")):
+        table = value.value_by_group(result.value, segments, column)
+        if table is not None and table[column].ne("(none)").any():
+            out[title] = table.rename(columns={column: title})
+    return out
+
+
+def tracking_figure(result: FutureValue):
+    if result.tracking is None:
+        return None
+    series = {key: models.MODEL_NAMES[key] for key in result.calibration_fits if key in result.tracking.columns}
+    first = pd.to_datetime(result.calibration["first_purchase"]).min()
+    end = (result.settings.calibration_end - first).days / value.TIME_UNITS[result.settings.time_unit]
+    return charts.tracking_chart(result.tracking, series, result.settings.time_unit,
+                                 f"Repeat purchases per {result.settings.time_unit}, actual and forecast", end)
+
+
+def conditional_figure(result: FutureValue):
+    if result.conditional is None:
+        return None
+    series = {key: models.MODEL_NAMES[key] for key in result.calibration_fits if key in result.conditional.columns}
+    return charts.conditional_expectation_chart(
+        result.conditional, series, result.settings.time_unit,
+        "Purchases after the calibration period, by purchases during it",
+        float(result.calibration["duration_holdout"].iloc[0]))
+
+
+def value_figure(result: FutureValue, currency: str):
+    if result.value is None:
+        return None
+    column, label = (("clv_profit", "Discounted future profit") if result.value["clv_profit"].notna().any()
+                     else ("clv", "Discounted future revenue"))
+    return charts.value_histogram(result.value[column], currency,
+                                  f"{label} per customer, next {result.settings.horizon_months:g} months", label)
+
+
+def settings_sentence(result: FutureValue) -> str:
+    s = result.settings
+    end = s.calibration_end.date().isoformat() if s.calibration_end is not None else "not set"
+    return (f"Settings: time unit {s.time_unit}, horizon {s.horizon_months:g} months, discount rate "
+            f"{fmt_pct(s.discount_rate, 1)} a year, model `{s.model}`, calibration end {end}.")
+
+
+def value_explorer(result: FutureValue, pnl: pd.DataFrame | None, currency: str):
+    """JupyterLab widgets: sliders for the horizon and the discount rate; the totals follow."""
+    import ipywidgets as widgets
+
+    if result.fit is None:
+        return widgets.HTML("No purchase model could be fitted: nothing to explore.")
+    s = result.settings
+    horizon = widgets.IntSlider(value=int(s.horizon_months), min=1, max=60, description="horizon (months)")
+    rate = widgets.FloatSlider(value=s.discount_rate, min=0.0, max=0.3, step=0.01, description="discount",
+                               readout_format=".0%")
+
+    def explore(horizon_months, discount_rate):
+        explored = value.customer_value(result.summary, result.fit, result.spend_fit, pnl, horizon_months,
+                                        discount_rate, s.time_unit)
+        show_markdown(bullets([
+            f"Next {horizon_months} months: {fmt_int(explored['expected_purchases'].sum())} purchase days, "
+            f"{fmt_money(explored['expected_revenue'].sum(), currency)} revenue, "
+            f"{fmt_money(explored['expected_profit'].sum(), currency)} profit.",
+            f"Discounted at {fmt_pct(discount_rate, 0)} a year: {fmt_money(explored['clv'].sum(), currency)} revenue, "
+            f"{fmt_money(explored['clv_profit'].sum(), currency)} profit."]))
+        display(charts.value_histogram(explored["clv"], currency, f"Discounted future revenue per customer, "
+                                       f"next {horizon_months} months", "Discounted future revenue"))
+
+    output = widgets.interactive_output(explore, {"horizon_months": horizon, "discount_rate": rate})
+    return widgets.VBox([widgets.HBox([horizon, rate]), output])
+
+
+def show_model_section(result: FutureValue) -> None:
+    """The model table (or why there is none); the choice is worded in the findings."""
+    if not result.fits and not result.calibration_fits:
+        show_markdown("No model was fitted (see the notes on the data above).")
+        return
+    show_table(shown_model_table(result), caption=f"Purchase models (time unit: {result.settings.time_unit}) and "
+               "the spend model; holdout metrics count repeat purchase days after the calibration end",
+               formats=model_table_formats())
+
+
+def show_evaluation(result: FutureValue) -> None:
+    """The model table, the choice, the tracking and conditional-expectation charts (those that exist)."""
+    show_model_section(result)
+    for figure in (tracking_figure(result), conditional_figure(result)):
+        if figure is not None:
+            display(figure)
+
+
+def show_value(result: FutureValue, currency: str) -> None:
+    """The value distribution and the intervals of the totals (or why there are none)."""
+    if result.value is None:
+        show_markdown("No customer is valued (see the key findings).")
+        return
+    display(value_figure(result, currency))
+    show_table(intervals_table(result), caption="Portfolio totals with 90% intervals (parameter uncertainty)",
+               formats=intervals_formats(currency))
+
+
+def show_optional_table(table: pd.DataFrame | None, empty: str, caption: str, currency: str) -> None:
+    """``table`` with the value formats, or the sentence ``empty`` when it is None or has no row."""
+    if table is None or table.empty:
+        show_markdown(empty)
+    else:
+        show_table(table, caption=caption, formats=value_formats(currency))
+
+
+def show_groups(result: FutureValue, segments: pd.DataFrame | None, currency: str) -> None:
+    """Expected value by RFM segment and by cluster, when notebook 04 saved them."""
+    groups = group_tables(result, segments)
+    if not groups:
+        show_markdown("No segments to break the forecast down by: notebook 04 did not save any for this run, or "
+                      "no customer is valued.")
+    for title, table in groups.items():
+        show_table(table, caption=f"Next {result.settings.horizon_months:g} months by {title}",
+                   formats=value_formats(currency))

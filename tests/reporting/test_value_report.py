@@ -1,0 +1,67 @@
+"""Notebook 06's write-up: metric names, export columns and rounding, sentences, on a simulated portfolio."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from portfolio_helpers.analysis.clv import value
+from portfolio_helpers.analysis.clv.portfolio import future_value, revenue_last_year
+from portfolio_helpers.reporting import value as report
+
+METRICS = {"clv_model", "bgnbd_r", "bgnbd_alpha", "bgnbd_a", "bgnbd_b", "bgnbd_loglik", "pnbd_r", "pnbd_alpha",
+           "pnbd_s", "pnbd_beta", "gg_p", "gg_q", "gg_v", "holdout_purchases_actual", "holdout_purchases_predicted",
+           "clv_total", "clv_profit_total", "n_customers_probably_gone"}
+
+
+@pytest.fixture(scope="module")
+def portfolio():
+    rng = np.random.default_rng(8)
+    rows = []
+    for i in range(300):
+        start = pd.Timestamp("2021-01-01") + pd.Timedelta(days=int(rng.integers(0, 60)))
+        rate, life, spend = rng.gamma(0.8, 1 / 15), rng.exponential(250), rng.gamma(4, 8)
+        day = 0.0
+        while day < min(life, 700):
+            rows.append((f"c{i:03d}", start + pd.Timedelta(days=int(day)), float(rng.gamma(5, spend / 5))))
+            day += rng.exponential(1 / rate) + 1
+    tx = pd.DataFrame(rows, columns=["customer_id", "date", "amount"]).astype({"customer_id": "string"})
+    pnl = pd.DataFrame({"customer_id": tx["customer_id"].unique()})
+    revenue = tx.groupby("customer_id")["amount"].sum().reindex(pnl["customer_id"]).to_numpy()
+    pnl = pnl.assign(revenue=revenue, gross_margin=0.4 * revenue, cost_to_serve=5.0, margin_rate=0.4)
+    settings = value.ClvSettings(calibration_end=pd.Timestamp("2022-06-30"))
+    tables = {"transactions": tx}
+    return tables, future_value(tables, settings, "2022-12-31", pnl, seed=1, n_draws=30)
+
+
+def test_metrics_have_the_issue_names(portfolio):
+    _tables, result = portfolio
+    metrics = report.metrics(result)
+    assert set(metrics) == METRICS
+    assert metrics["holdout_purchases_actual"] == result.calibration["holdout_frequency"].sum()
+    assert metrics["bgnbd_r"] == result.calibration_fits["bgnbd"].params["r"]  # the calibration fit
+    assert metrics["clv_profit_total"] == pytest.approx(result.value["clv_profit"].sum())
+
+
+def test_exports(portfolio, tmp_path):
+    _tables, result = portfolio
+    export = report.customer_export(result)
+    assert list(export.columns) == ["customer_id", "p_alive", "expected_purchases", "expected_revenue",
+                                    "expected_profit", "clv", "clv_profit"]
+    assert (export["clv"] == export["clv"].round(2)).all() and (export["p_alive"] == export["p_alive"].round(4)).all()
+    path = report.save_model_table(tmp_path, result)
+    table = pd.read_csv(path)
+    assert set(table["model"]) == {"bgnbd", "pnbd", "mbgnbd", "gg", "own_rate", "average_rate"}
+    assert set(table["fitted_on"]) == {"calibration", "all data"}
+    assert table.loc[table["status"] == "baseline", "mae"].notna().all()
+
+
+def test_sentences(portfolio):
+    tables, result = portfolio
+    lines = report.findings(result, "EUR", revenue_last_year(tables, result.as_of))
+    assert "probably gone" in lines[0] and "of the last 12 months' revenue" in lines[0]
+    assert any("90% interval" in line for line in lines)
+    assert any(line.startswith("The ") and "values the customers" in line for line in lines)
+    assert "time unit week" in report.settings_sentence(result)
+    notes = report.fitness_notes(result)
+    assert all(note for note in notes) and any("Spend per purchase" in note for note in notes)
+    assert report.settings_with_overrides(result.settings, 24, 0.05).calibration_end == result.settings.calibration_end
