@@ -30,7 +30,7 @@ def portfolio():
     pnl = pnl.assign(revenue=revenue, gross_margin=0.4 * revenue, cost_to_serve=5.0, margin_rate=0.4)
     settings = value.ClvSettings(calibration_end=pd.Timestamp("2022-06-30"))
     tables = {"transactions": tx}
-    return tables, future_value(tables, settings, "2022-12-31", pnl, seed=1, n_draws=30)
+    return tables, future_value(tables["transactions"], settings, "2022-12-31", pnl, seed=1, n_draws=30)
 
 
 def test_metrics_have_the_issue_names(portfolio):
@@ -57,7 +57,7 @@ def test_exports(portfolio, tmp_path):
 
 def test_sentences(portfolio):
     tables, result = portfolio
-    lines = report.findings(result, "EUR", revenue_last_year(tables, result.as_of))
+    lines = report.findings(result, "EUR", revenue_last_year(tables["transactions"], result.as_of))
     assert "probably gone" in lines[0] and "of the last 12 months' revenue" in lines[0]
     assert any("90% interval" in line for line in lines)
     assert any(line.startswith("The ") and "values the customers" in line for line in lines)

@@ -15,6 +15,7 @@ import pandas as pd
 from portfolio_helpers.analysis import engine
 from portfolio_helpers.analysis.clv import evaluation, models, summary, value
 from portfolio_helpers.analysis.clv.value import ClvSettings
+from portfolio_helpers.core.validation import require_columns
 
 __all__ = ["FutureValue", "future_value"]
 
@@ -55,14 +56,14 @@ def _fit_all(frame: pd.DataFrame, fitness: dict) -> tuple[dict, models.Fit | Non
     return fits, spend if spend is not None and spend.ok and spend.params["q"] > 1 else None
 
 
-def future_value(tables: dict, settings: ClvSettings, as_of, pnl: pd.DataFrame | None = None, seed: int = 42,
-                 n_draws: int = 100) -> FutureValue:
+def future_value(transactions: pd.DataFrame, settings: ClvSettings, as_of, pnl: pd.DataFrame | None = None,
+                 seed: int = 42, n_draws: int = 100) -> FutureValue:
     """Run the future-value analysis (see the module docstring).
 
     Parameters
     ----------
-    tables : dict of DataFrame
-        The cleaned tables (``transactions`` with ``customer_id, date, amount``).
+    transactions : DataFrame
+        The cleaned transactions (``customer_id, date, amount``; ``status`` when present).
     settings : ClvSettings
         The ``clv:`` section (:func:`~portfolio_helpers.analysis.clv.value.clv_settings_from_config`).
     as_of : date-like
@@ -76,12 +77,12 @@ def future_value(tables: dict, settings: ClvSettings, as_of, pnl: pd.DataFrame |
     --------
     >>> tx = pd.DataFrame({"customer_id": ["a", "b"], "date": pd.to_datetime(["2025-01-01"] * 2),
     ...                    "amount": [10.0, 20.0]})
-    >>> result = future_value({"transactions": tx}, ClvSettings(), "2025-06-30")
+    >>> result = future_value(tx, ClvSettings(), "2025-06-30")
     >>> result.fitness["problems"][:2], result.value is None
     (['single_day', 'few_repeat_buyers'], True)
     """
+    require_columns(transactions, ("customer_id", "date", "amount"), table="transactions")
     as_of = pd.Timestamp(as_of).normalize()
-    transactions = tables["transactions"]
     unit = settings.time_unit
     full = summary.rfm_summary(transactions, as_of, unit)
     regularity = summary.purchase_regularity(transactions, as_of)
@@ -113,8 +114,9 @@ def future_value(tables: dict, settings: ClvSettings, as_of, pnl: pd.DataFrame |
     return result
 
 
-def revenue_last_year(tables: dict, as_of) -> pd.DataFrame:
+def revenue_last_year(transactions: pd.DataFrame, as_of) -> pd.DataFrame:
     """Net revenue per customer over the 12 months up to ``as_of`` (the engine's customer values)."""
+    require_columns(transactions, ("customer_id", "date", "amount"), table="transactions")
     as_of = pd.Timestamp(as_of).normalize()
-    lines = engine.revenue_lines(tables["transactions"])
+    lines = engine.revenue_lines(transactions)
     return engine.customer_values(lines, period=(as_of - pd.DateOffset(years=1) + pd.Timedelta(days=1), as_of))

@@ -197,7 +197,7 @@ def test_minimal_inputs_explain_and_skip(case, simulated):
                  + [(f"c{i}", f"2020-0{2 + i % 5}-1{i % 9}", 12.0) for i in range(10)])
     else:
         tx, as_of, end = simulated, pd.Timestamp("2021-06-30"), pd.Timestamp("2021-06-16")
-    result = future_value({"transactions": tx}, value.ClvSettings(calibration_end=end), as_of, n_draws=10)
+    result = future_value(tx, value.ClvSettings(calibration_end=end), as_of, n_draws=10)
     expected = {"one_day": "single_day", "few_repeaters": "few_repeat_buyers", "short_holdout": "short_holdout",
                 "nothing": "no_customers"}[case]
     assert expected in result.fitness["problems"]
@@ -219,7 +219,7 @@ def test_degenerate_fits_are_not_used():
     # Every repeat buyer repeats exactly once: whatever the fits, a model used gives finite values.
     rows = [(f"c{i}", "2020-01-01", 10.0) for i in range(60)]
     rows += [(f"c{i}", f"2020-0{2 + i % 5}-1{i % 9}", 12.0) for i in range(40)]
-    result = future_value({"transactions": _tx(rows)}, value.ClvSettings(), "2020-09-01", n_draws=10)
+    result = future_value(_tx(rows), value.ClvSettings(), "2020-09-01", n_draws=10)
     if result.fit is not None:
         assert result.fit.ok and np.isfinite(result.value[["p_alive", "expected_purchases", "clv"]]).all().all()
     else:
@@ -228,7 +228,7 @@ def test_degenerate_fits_are_not_used():
 
 def test_future_value_with_holdout_on_simulated_portfolio(simulated):
     settings = value.ClvSettings(calibration_end=pd.Timestamp("2020-12-31"), time_unit="week")
-    result = future_value({"transactions": simulated}, settings, "2021-06-30", n_draws=20)
+    result = future_value(simulated, settings, "2021-06-30", n_draws=20)
     assert result.fitness["can_evaluate"] and set(result.holdout["model"]) == {
         "bgnbd", "pnbd", "mbgnbd", "own_rate", "average_rate"}
     assert result.choice["reason"] == "lowest holdout error"
