@@ -586,7 +586,8 @@ def revenue_bridge(transactions: pd.DataFrame, as_of=None, freq: str = "year", c
         ``gross_revenue_retention``, ``new_customer_revenue_share``, ``kind`` (``freq`` or
         ``"last 12 months"``), ``previous_start``, ``current_start``, ``current_end`` and
         ``previous_covered`` (the data starts no later than the previous period: otherwise that
-        period is only partly in the data and the retention rates overstate the change). A bridge
+        period is only partly in the data and the retention rates overstate the change) and
+        ``previous_days_in_data`` (the days of the previous period from the data's first day on). A bridge
         needs a purchase before its current period: without one there is no row.
 
     Examples
@@ -601,7 +602,7 @@ def revenue_bridge(transactions: pd.DataFrame, as_of=None, freq: str = "year", c
     lines = _lines_to(transactions, as_of, date_col)
     lines = lines[lines[customer_col].notna() & lines[date_col].notna()]
     extra = ["net_revenue_retention", "gross_revenue_retention", "new_customer_revenue_share", "kind",
-             "previous_start", "current_start", "current_end", "previous_covered"]
+             "previous_start", "current_start", "current_end", "previous_covered", "previous_days_in_data"]
     if lines.empty:
         return pd.DataFrame(columns=BRIDGE_COLUMNS + extra)
     as_of = pd.Timestamp(as_of).normalize() if as_of is not None else lines[date_col].max().normalize()
@@ -625,7 +626,8 @@ def revenue_bridge(transactions: pd.DataFrame, as_of=None, freq: str = "year", c
                                                  amount_col))
         rows.append({"period": label, **totals, "kind": kind, "previous_start": prev_window[0],
                      "current_start": cur_window[0], "current_end": cur_window[1],
-                     "previous_covered": bool(data_start <= prev_window[0])})
+                     "previous_covered": bool(data_start <= prev_window[0]),
+                     "previous_days_in_data": max((prev_window[1] - max(data_start, prev_window[0])).days + 1, 0)})
     return pd.DataFrame(rows, columns=BRIDGE_COLUMNS + extra)
 
 

@@ -186,7 +186,8 @@ def _export_frames(results: GrowthResults) -> dict[str, pd.DataFrame]:
                                            dtype=object)
     else:
         objectives = pd.DataFrame(columns=growth.OBJECTIVE_COLUMNS)
-    return {"cohorts": results.cohorts, "bridge": results.bridge, "books": books, "objectives": objectives}
+    return {"cohorts": results.cohorts, "bridge": _bridge_rates_where_defined(results.bridge), "books": books,
+            "objectives": objectives}
 
 
 def write_exports(output_dir: str | os.PathLike, results: GrowthResults) -> list[Path]:
@@ -304,14 +305,28 @@ def bridge_steps(results: GrowthResults) -> pd.Series | None:
 
 def bridge_title(results: GrowthResults) -> str:
     last = _last(results.bridge)
-    return "Revenue bridge" if last is None else f"Revenue bridge: {last['period']} against the 12 months before"
+    if last is None:
+        return "Revenue bridge"
+    partly = "" if last["previous_covered"] else " (only partly in the data)"
+    return f"Revenue bridge: {last['period']} against the 12 months before{partly}"
+
+
+_RATES = ["net_revenue_retention", "gross_revenue_retention", "new_customer_revenue_share"]
+
+
+def _bridge_rates_where_defined(bridge: pd.DataFrame) -> pd.DataFrame:
+    """The bridges with their rates left empty where the previous period is only partly in the data."""
+    out = bridge.copy()
+    if len(out):
+        out[_RATES] = out[_RATES].astype("float64").where(out["previous_covered"].astype(bool))
+    return out
 
 
 def bridge_table(results: GrowthResults) -> pd.DataFrame:
     """Every bridge, with retention rates and the share of revenue from new customers."""
     columns = [*growth.BRIDGE_COLUMNS[:8], "n_new", "n_churned", "net_revenue_retention", "gross_revenue_retention",
                "new_customer_revenue_share"]
-    return results.bridge[columns].rename(columns={"net_revenue_retention": "NRR", "gross_revenue_retention": "GRR",
+    return _bridge_rates_where_defined(results.bridge)[columns].rename(columns={"net_revenue_retention": "NRR", "gross_revenue_retention": "GRR",
                                                    "new_customer_revenue_share": "share from new customers"})
 
 
@@ -327,21 +342,23 @@ def bridge_sentences(results: GrowthResults, currency: str) -> list[str]:
     if last is None:
         return []
     money = lambda v: fmt_money(v, currency)  # noqa: E731
+    movements = (f"new customers brought {money(last['new'])} ({plural(int(last['n_new']), 'customer')}), "
+                 f"reactivated ones {money(last['reactivated'])} ({fmt_int(last['n_reactivated'])}), existing "
+                 f"customers bought {money(last['expansion'])} more ({fmt_int(last['n_expanded'])}) and "
+                 f"{money(-last['contraction'])} less ({fmt_int(last['n_contracted'])}), and "
+                 f"{plural(int(last['n_churned']), 'customer')} who stopped buying took {money(-last['churned'])}")
+    if not last["previous_covered"]:
+        days = int((pd.Timestamp(last["current_start"]) - pd.Timestamp(last["previous_start"])).days)
+        return [f"Revenue over the {last['period']}: {money(last['end'])}. The period before is only partly in the "
+                f"data ({fmt_int(last['previous_days_in_data'])} of its {fmt_int(days)} days, "
+                f"{money(last['start'])}), so how revenue moved cannot be measured: no growth rate, retention rate "
+                f"or share of revenue from new customers is given, and customers first seen in the data count as "
+                f"new although they may have bought before it starts.",
+                f"Against that partial period, {movements}."]
     change = last["end"] - last["start"]
     growth_text = f" ({'+' if change >= 0 else ''}{fmt_pct(change / last['start'])})" if last["start"] else ""
-    lines = [
-        f"Revenue went from {money(last['start'])} to {money(last['end'])}{growth_text} over the {last['period']}: "
-        f"new customers brought {money(last['new'])} ({plural(int(last['n_new']), 'customer')}), reactivated ones "
-        f"{money(last['reactivated'])} ({fmt_int(last['n_reactivated'])}), existing customers bought "
-        f"{money(last['expansion'])} more ({fmt_int(last['n_expanded'])}) and {money(-last['contraction'])} less "
-        f"({fmt_int(last['n_contracted'])}), and {plural(int(last['n_churned']), 'customer')} who stopped buying "
-        f"took {money(-last['churned'])}.",
-    ]
-    if not last["previous_covered"]:
-        lines.append(f"The data starts after {fmt_date(last['previous_start'])}, so the 12 months before the last 12 "
-                     f"are only partly in it: retention rates and the share of revenue from new customers would "
-                     f"overstate the change and are not given.")
-        return lines
+    lines = [f"Revenue went from {money(last['start'])} to {money(last['end'])}{growth_text} over the "
+             f"{last['period']}: {movements}."]
     if not pd.isna(last["net_revenue_retention"]):
         verdict = ("existing customers alone grew revenue" if last["net_revenue_retention"] > 1
                    else "existing customers alone did not keep revenue level")
@@ -471,7 +488,9 @@ def proposals_text(results: GrowthResults) -> str:
 
 def findings(results: GrowthResults, currency: str) -> list[str]:
     """The key findings: bridge, cohorts, books, objectives, and what cannot be shown."""
-    lines = list(bridge_sentences(results, currency)[:2])
+    last = _last(results.bridge)
+    covered = last is not None and bool(last["previous_covered"])
+    lines = list(bridge_sentences(results, currency)[:2 if covered else 1])
     if len(results.cohorts):
         lines += cohort_sentences(results)[:1]
     lines += owner_sentences(results, currency)[1:3]

@@ -164,3 +164,29 @@ def test_exports_round_money_to_the_cent_and_rates_to_four_decimals(tmp_path):
     assert text[2].startswith("Retention,gross_revenue_retention,0.65,0.6207,0.9549,0.6207,at risk")
     bridge = pd.read_csv(tmp_path / "exports" / "revenue_bridge.csv")
     assert bridge["net_revenue_retention"].iloc[-1] == 0.7241
+
+
+def test_a_bridge_against_a_partial_period_claims_no_growth_and_no_rate(tmp_path):
+    """Online Retail starts 9 days before its last 12 months: '+2577%' and '3,166 new customers' were shown as
+    findings, and the table and revenue_bridge.csv gave retention rates the sentence said were not given."""
+    rows = [("a", "2024-10-15", 100.0), ("b", "2024-11-01", 50.0), ("a", "2025-03-01", 130.0), ("c", "2025-06-01", 40.0)]
+    tx = pd.DataFrame(rows, columns=["customer_id", "date", "amount"]).assign(date=lambda f: pd.to_datetime(f["date"]))
+    as_of = "2025-12-31"
+    results = report.GrowthResults("year", pd.Timestamp(as_of), growth.cohort_table(tx, "year", as_of),
+                                   growth.revenue_bridge(tx, as_of), None)
+    assert results.bridge["previous_days_in_data"].tolist() == [78, 78]  # 15 Oct to 31 Dec 2024
+    sentences = report.bridge_sentences(results, "EUR")
+    assert sentences[0].startswith("Revenue over the 12 months to 2025-12-31: €170. The period before is only "
+                                   "partly in the data (78 of its 366 days, €150), so how revenue moved cannot be "
+                                   "measured")
+    assert "%" not in " ".join(sentences) and "went from" not in " ".join(sentences)
+    findings = " ".join(report.findings(results, "EUR"))
+    assert "new customers brought" not in findings and "Revenue over the 12 months" in findings
+    assert "only partly in the data" in report.bridge_title(results)
+    table = report.bridge_table(results)
+    assert table[["NRR", "GRR", "share from new customers"]].isna().all().all()
+    report.write_exports(tmp_path, results)
+    exported = pd.read_csv(tmp_path / "exports" / "revenue_bridge.csv")
+    assert exported[["net_revenue_retention", "gross_revenue_retention", "new_customer_revenue_share"]].isna().all().all()
+    assert (exported["start"] + exported[list(growth.MOVEMENTS)].sum(axis=1)).round(2).tolist() == exported["end"].tolist()
+    assert "net_revenue_retention" not in report.growth_metrics(results)
