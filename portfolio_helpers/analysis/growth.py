@@ -82,6 +82,7 @@ __all__ = [
     "period_label",
     "first_purchases",
     "cohort_table",
+    "shares_differ",
     "customer_movements",
     "bridge_totals",
     "revenue_bridge",
@@ -463,6 +464,23 @@ def _cohorts(values: pd.DataFrame, first: pd.Series, freq: str, as_of) -> pd.Dat
     out["period_start"] = out["period"].dt.start_time
     out["cohort"] = out["cohort"].astype(str)
     return out[columns].reset_index(drop=True)
+
+
+def shares_differ(successes_a: int, n_a: int, successes_b: int, n_b: int, z: float = 1.959963984540054) -> bool:
+    """Whether two shares (``successes / n``) differ beyond chance: the two-proportion z-test with a
+    pooled share, two-sided, 5% level by default (``z``). ``False`` when either group is empty.
+
+    Examples
+    --------
+    >>> shares_differ(4, 20, 6, 20), shares_differ(80, 400, 160, 400)
+    (False, True)
+    """
+    if n_a <= 0 or n_b <= 0:
+        return False
+    pooled = (successes_a + successes_b) / (n_a + n_b)
+    spread = math.sqrt(pooled * (1 - pooled) * (1 / n_a + 1 / n_b))
+    difference = successes_b / n_b - successes_a / n_a
+    return spread > 0 and abs(difference) / spread >= z
 
 
 # --------------------------------------------------------------------------- bridge

@@ -257,15 +257,21 @@ def _cohort_comparison(nxt: pd.DataFrame, period: str) -> list[str]:
         nxt = nxt.iloc[1:]
     half = len(nxt) // 2
     older, recent = nxt.iloc[:half], nxt.iloc[half:]
-    rate_old = older["customers_active"].sum() / older["cohort_customers"].sum()
-    rate_new = recent["customers_active"].sum() / recent["cohort_customers"].sum()
+    active_old, n_old = int(older["customers_active"].sum()), int(older["cohort_customers"].sum())
+    active_new, n_new = int(recent["customers_active"].sum()), int(recent["cohort_customers"].sum())
+    rate_old, rate_new = active_old / n_old, active_new / n_new
+    chance = ""
     if abs(rate_new - rate_old) < 0.02:
         verdict = "about as well as"
+    elif not growth.shares_differ(active_old, n_old, active_new, n_new):
+        verdict = "about as well as"
+        chance = (f"; the difference, {abs(rate_new - rate_old) * 100:.1f} points on {fmt_int(n_old + n_new)} "
+                  f"customers, is within chance")
     else:
         verdict = "better than" if rate_new > rate_old else "worse than"
     return [f"Recent cohorts retain **{verdict}** older ones: {fmt_pct(rate_new)} of the customers won "
             f"{_span_text(recent)} bought again the {period} after their first purchase, against "
-            f"{fmt_pct(rate_old)} for those won {_span_text(older)}{caveat}."]
+            f"{fmt_pct(rate_old)} for those won {_span_text(older)}{chance}{caveat}."]
 
 
 def cohort_summary(results: GrowthResults, currency: str) -> pd.DataFrame:

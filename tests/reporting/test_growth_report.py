@@ -190,3 +190,30 @@ def test_a_bridge_against_a_partial_period_claims_no_growth_and_no_rate(tmp_path
     assert exported[["net_revenue_retention", "gross_revenue_retention", "new_customer_revenue_share"]].isna().all().all()
     assert (exported["start"] + exported[list(growth.MOVEMENTS)].sum(axis=1)).round(2).tolist() == exported["end"].tolist()
     assert "net_revenue_retention" not in report.growth_metrics(results)
+
+
+def cohort_frame(sizes_and_active: list[tuple[int, int]]) -> pd.DataFrame:
+    """Quarterly cohorts followed for two quarters: (customers, active the next quarter) per cohort."""
+    rows = []
+    for i, (size, active) in enumerate(sizes_and_active):
+        label = f"2024Q{i + 1}"
+        for since, n in ((0, size), (1, active)):
+            rows.append({"cohort": label, "periods_since": since, "customers_active": n, "share_active": n / size,
+                         "revenue": 10.0 * n, "cohort_customers": size, "complete": True,
+                         "cumulative_revenue_per_customer": 10.0})
+    return pd.DataFrame(rows)
+
+
+@pytest.mark.parametrize(("cohorts", "verdict"), [
+    ([(10, 5), (20, 4), (20, 6)], "about as well as"),  # 20% vs 30% on 20 customers each: within chance
+    ([(10, 5), (400, 80), (400, 160)], "better than"),
+    ([(10, 5), (400, 160), (400, 80)], "worse than"),
+])
+def test_recent_cohorts_are_called_better_or_worse_only_beyond_chance(cohorts, verdict):
+    """The minimal shape's report said 'Recent cohorts retain better than older ones: 25.0% ... against 22.6%' on
+    12 and 31 customers."""
+    results = report.GrowthResults("quarter", pd.Timestamp("2024-12-31"), cohort_frame(cohorts), pd.DataFrame(), None)
+    sentence = report.cohort_sentences(results)[0]
+    assert f"retain **{verdict}** older ones" in sentence
+    if verdict == "about as well as":
+        assert "within chance" in sentence
