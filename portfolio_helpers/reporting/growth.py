@@ -74,6 +74,7 @@ class GrowthResults:
     measured: pd.DataFrame | None = None
     proposals: list = field(default_factory=list)
     notes: list = field(default_factory=list)
+    n_customers: int | None = None  # customers with a line up to the analysis date (notebook 02's count)
 
 
 def _open_leads(tables: dict, profiles: pd.DataFrame | None) -> pd.Series | None:
@@ -126,7 +127,8 @@ def growth_results(tables: dict, config, as_of) -> GrowthResults:
         books = books if len(books) else None
     measured = growth.measure_objectives(objectives, tables, as_of, profiles) if objectives else None
     proposals = [] if objectives else growth.proposed_objectives(transactions, as_of)
-    results = GrowthResults(settings.period, as_of, cohorts, bridge, books, objectives, measured, proposals)
+    results = GrowthResults(settings.period, as_of, cohorts, bridge, books, objectives, measured, proposals,
+                            n_customers=len(growth.first_purchases(transactions, as_of)))
     results.notes = limitations(results, tables)
     return results
 
@@ -242,6 +244,12 @@ def cohort_sentences(results: GrowthResults) -> list[str]:
         lines.append(f"The oldest cohort ({last['cohort']}, {plural(int(last['cohort_customers']), 'customer')}) "
                      f"still has {fmt_pct(last['share_active'])} of its customers active "
                      f"{plural(int(last['periods_since']), period)} later.")
+    in_cohorts = int(results.cohorts.loc[results.cohorts["periods_since"] == 0, "customers_active"].sum())
+    if results.n_customers is not None and results.n_customers > in_cohorts:
+        left_out = results.n_customers - in_cohorts
+        lines.append(f"The cohorts hold {fmt_int(in_cohorts)} of the {plural(results.n_customers, 'customer')}: "
+                     f"{plural(left_out, 'customer')} {'is' if left_out == 1 else 'are'} in no cohort, their first "
+                     f"{period} netting to zero or less (purchases at no charge, or everything returned).")
     return lines
 
 

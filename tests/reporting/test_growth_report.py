@@ -217,3 +217,15 @@ def test_recent_cohorts_are_called_better_or_worse_only_beyond_chance(cohorts, v
     assert f"retain **{verdict}** older ones" in sentence
     if verdict == "about as well as":
         assert "within chance" in sentence
+
+
+def test_the_customers_in_no_cohort_are_counted_and_explained():
+    """CDNOW: the cohorts held 23,500 customers, notebook 02 counts 23,570 (70 first purchases at $0), unexplained."""
+    rows = [("a", "2024-01-10", 100.0), ("b", "2024-02-01", 0.0), ("b", "2024-05-01", 30.0), ("c", "2024-02-03", 40.0),
+            ("c", "2024-04-03", 10.0)]
+    tx = pd.DataFrame(rows, columns=["customer_id", "date", "amount"]).assign(date=lambda f: pd.to_datetime(f["date"]))
+    config = type("Config", (), {"sections": {}, "path": None, "tables": {"transactions": {}}})()
+    results = report.growth_results({"transactions": tx}, config, "2024-06-30")
+    assert results.cohorts.loc[results.cohorts["periods_since"] == 0, "customers_active"].sum() == 2
+    text = " ".join(report.cohort_sentences(results))
+    assert "The cohorts hold 2 of the 3 customers: 1 customer is in no cohort" in text
