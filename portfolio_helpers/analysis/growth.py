@@ -940,12 +940,14 @@ def measure_objectives(objectives: Iterable[Objective], tables: Mapping[str, pd.
     return pd.DataFrame(rows, columns=columns)
 
 
-def _round_target(value: float) -> float:
-    """Three significant digits (120,456 -> 120,000), so a proposed target reads as a goal."""
+def _round_target(value: float) -> float | int:
+    """Three significant digits (120,456 -> 120,000), so a proposed target reads as a goal; a whole
+    number as an ``int`` (``1070000``, not ``1070000.0`` in the YAML proposed)."""
     if not value or not math.isfinite(value):
-        return 0.0
+        return 0
     digits = 2 - int(math.floor(math.log10(abs(value))))
-    return float(round(value, digits))
+    rounded = float(round(value, digits))
+    return int(rounded) if rounded.is_integer() else rounded
 
 
 def proposed_objectives(transactions: pd.DataFrame, as_of) -> list[dict]:
@@ -962,7 +964,7 @@ def proposed_objectives(transactions: pd.DataFrame, as_of) -> list[dict]:
     >>> tx = pd.DataFrame({"customer_id": ["a", "a", "b", "a"], "amount": [10.0, 100.0, 50.0, 80.0],
     ...     "date": pd.to_datetime(["2023-05-01", "2024-03-01", "2025-02-01", "2025-03-01"])})
     >>> [(o["metric"], o["target"]) for o in proposed_objectives(tx, "2025-06-30")]
-    [('revenue', 130.0), ('new_customers', 1), ('gross_revenue_retention', 0.8)]
+    [('revenue', 130), ('new_customers', 1), ('gross_revenue_retention', 0.8)]
     """
     require_columns(transactions, ["customer_id", "date", "amount"], table="transactions")
     as_of = pd.Timestamp(as_of).normalize()

@@ -229,3 +229,13 @@ def test_the_customers_in_no_cohort_are_counted_and_explained():
     assert results.cohorts.loc[results.cohorts["periods_since"] == 0, "customers_active"].sum() == 2
     text = " ".join(report.cohort_sentences(results))
     assert "The cohorts hold 2 of the 3 customers: 1 customer is in no cohort" in text
+
+
+def test_proposed_money_targets_read_as_whole_numbers():
+    """CDNOW's proposals read `target: 1070000.0`."""
+    tx = pd.DataFrame({"customer_id": ["a", "b", "a"], "amount": [500_000.0, 734_567.0, 1_070_123.0],
+                       "date": pd.to_datetime(["2023-05-01", "2024-03-01", "2025-03-01"])})
+    results = report.GrowthResults("year", pd.Timestamp("2025-06-30"), pd.DataFrame(), pd.DataFrame(), None,
+                                   proposals=growth.proposed_objectives(tx, "2025-06-30"))
+    text = report.proposals_text(results)
+    assert "{name: Grow revenue, metric: revenue, target: 1070000, start: 2025-01-01" in text
