@@ -83,6 +83,7 @@ __all__ = [
     "first_purchases",
     "cohort_table",
     "shares_differ",
+    "acquired_before_data",
     "customer_movements",
     "bridge_totals",
     "revenue_bridge",
@@ -481,6 +482,31 @@ def shares_differ(successes_a: int, n_a: int, successes_b: int, n_b: int, z: flo
     spread = math.sqrt(pooled * (1 - pooled) * (1 / n_a + 1 / n_b))
     difference = successes_b / n_b - successes_a / n_a
     return spread > 0 and abs(difference) / spread >= z
+
+
+def acquired_before_data(transactions: pd.DataFrame, customers: pd.DataFrame, customer_col: str = "customer_id",
+                         date_col: str = "date", acquisition_col: str = "acquisition_date") -> pd.Index:
+    """The customers acquired (``acquisition_col``) before the first transaction line's day.
+
+    Their first purchase *in the data* is not when they were won: in a cohort they look like new
+    customers with an old customer's loyalty, so comparisons of cohorts leave them out.
+
+    Examples
+    --------
+    >>> tx = pd.DataFrame({"customer_id": ["a", "b"], "date": pd.to_datetime(["2024-01-05", "2024-03-01"])})
+    >>> crm = pd.DataFrame({"customer_id": ["a", "b", "c"],
+    ...                     "acquisition_date": pd.to_datetime(["2019-01-01", "2024-02-01", None])})
+    >>> acquired_before_data(tx, crm).tolist()
+    ['a']
+    """
+    require_columns(transactions, [customer_col, date_col], table="transactions")
+    require_columns(customers, [customer_col, acquisition_col], table="customers")
+    start = transactions[date_col].min()
+    if pd.isna(start):
+        return pd.Index([], dtype="string", name="customer_id")
+    acquired = pd.to_datetime(customers[acquisition_col], errors="coerce")
+    chosen = customers.loc[(acquired < pd.Timestamp(start).normalize()).to_numpy(dtype=bool), customer_col]
+    return pd.Index(chosen.astype("string").unique(), name="customer_id")
 
 
 # --------------------------------------------------------------------------- bridge

@@ -75,6 +75,9 @@ class GrowthResults:
     proposals: list = field(default_factory=list)
     notes: list = field(default_factory=list)
     n_customers: int | None = None  # customers with a line up to the analysis date (notebook 02's count)
+    # the cohorts without the customers acquired before the data starts (acquisition_date), for comparisons
+    compared: pd.DataFrame | None = None
+    n_acquired_before: int = 0
 
 
 def _open_leads(tables: dict, profiles: pd.DataFrame | None) -> pd.Series | None:
@@ -129,6 +132,12 @@ def growth_results(tables: dict, config, as_of) -> GrowthResults:
     proposals = [] if objectives else growth.proposed_objectives(transactions, as_of)
     results = GrowthResults(settings.period, as_of, cohorts, bridge, books, objectives, measured, proposals,
                             n_customers=len(growth.first_purchases(transactions, as_of)))
+    if has_values(customers, "acquisition_date"):
+        before = growth.acquired_before_data(transactions, customers)
+        in_data = transactions["customer_id"].astype("string").isin(before).to_numpy(dtype=bool)
+        results.n_acquired_before = int(transactions.loc[in_data, "customer_id"].nunique())
+        if results.n_acquired_before:
+            results.compared = growth.cohort_table(transactions[~in_data], settings.period, as_of)
     results.notes = limitations(results, tables)
     return results
 
@@ -228,7 +237,8 @@ def retention_frame(results: GrowthResults, n_curves: int = 6) -> pd.DataFrame:
 
 
 def _next_period_retention(results: GrowthResults) -> pd.DataFrame:
-    table = _complete_cohorts(results)
+    cohorts = results.compared if results.compared is not None else results.cohorts
+    table = cohorts[cohorts["complete"].astype(bool)]
     return table[table["periods_since"] == 1][["cohort", "share_active", "cohort_customers", "customers_active"]]
 
 
@@ -237,6 +247,10 @@ def cohort_sentences(results: GrowthResults) -> list[str]:
     period = results.period
     nxt = _next_period_retention(results)
     lines = _cohort_comparison(nxt, period) if len(nxt) >= 2 else []
+    if lines and results.compared is not None:
+        lines[0] = lines[0][:-1] + (f"; the {plural(results.n_acquired_before, 'customer')} acquired before the data "
+                                    f"starts (acquisition date) are left out of this comparison: their first purchase "
+                                    f"in the data is not when they were won.")
     table = _complete_cohorts(results)
     oldest = table[table["cohort"] == table["cohort"].iloc[0]] if len(table) else table
     if len(oldest) > 1:

@@ -239,3 +239,23 @@ def test_proposed_money_targets_read_as_whole_numbers():
                                    proposals=growth.proposed_objectives(tx, "2025-06-30"))
     text = report.proposals_text(results)
     assert "{name: Grow revenue, metric: revenue, target: 1070000, start: 2025-01-01" in text
+
+
+def test_customers_acquired_before_the_data_are_left_out_of_the_cohort_comparison():
+    """The sample: 42% of the '2023Q2 cohort' were customers since before 2023 (acquisition_date), whose loyalty made
+    the older cohorts look better ('Recent cohorts retain worse: 24.4% against 60.4%')."""
+    rows = [("x", "2024-01-05", 10.0)]  # the data starts in 2024Q1; x is the first cohort, left out
+    for i in range(40):  # cohort 2024Q2: 20 old customers who always come back, 20 new ones, 5 of whom come back
+        rows += [(f"o{i}", "2024-04-10", 10.0), (f"o{i}", "2024-07-10", 10.0)] if i < 20 else \
+            [(f"n{i}", "2024-04-10", 10.0)] + ([(f"n{i}", "2024-07-10", 10.0)] if i < 25 else [])
+    for i in range(20):  # cohort 2024Q3: 20 new customers, 5 of whom come back
+        rows += [(f"m{i}", "2024-07-20", 10.0)] + ([(f"m{i}", "2024-10-20", 10.0)] if i < 5 else [])
+    tx = pd.DataFrame(rows, columns=["customer_id", "date", "amount"]).assign(date=lambda f: pd.to_datetime(f["date"]))
+    ids = sorted(tx["customer_id"].unique())
+    crm = pd.DataFrame({"customer_id": ids, "acquisition_date": pd.to_datetime(
+        ["2019-03-01" if c.startswith("o") else None for c in ids])})
+    config = type("Config", (), {"sections": {}, "path": None, "tables": {"transactions": {}, "customers": {}}})()
+    results = report.growth_results({"transactions": tx, "customers": crm}, config, "2024-12-31")
+    sentence = report.cohort_sentences(results)[0]
+    assert "retain **about as well as** older ones: 25.0%" in sentence and "against 25.0%" in sentence
+    assert "20 customers acquired before the data starts" in sentence
