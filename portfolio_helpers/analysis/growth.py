@@ -161,7 +161,8 @@ class Metric:
 
 METRICS: dict[str, Metric] = {
     "revenue": Metric("sum", "net revenue"),
-    "new_customers": Metric("sum", "customers whose first purchase falls in the window"),
+    "new_customers": Metric("sum", "customers whose first purchase falls in the window, with net revenue above zero "
+                                   "in it (the bridge's new customers)"),
     "active_customers": Metric("rate", "customers with net revenue above zero in the window"),
     "expansion_revenue": Metric("sum", "revenue added by customers buying more than in the previous window"),
     "net_revenue_retention": Metric("rate", "net revenue retention against the previous window"),
@@ -842,8 +843,10 @@ def _measure(metric: str, data: _Data, start: pd.Timestamp, end: pd.Timestamp, s
             result = revenue / n_orders if n_orders else math.nan
     elif metric == "orders":
         result = float(data.orders["date"].between(start, end + pd.Timedelta(days=1), inclusive="left").sum())
-    elif metric == "new_customers":
-        result = float(data.first.between(start, end + pd.Timedelta(days=1), inclusive="left").sum())
+    elif metric == "new_customers":  # as the bridge's new customers: first purchase in the window, net above zero
+        first_in = data.first[data.first.between(start, end + pd.Timedelta(days=1), inclusive="left")]
+        values = _values(data.lines, window, "customer_id", "date", "amount")
+        result = float(first_in.index.isin(values.index[_cents(values) > 0]).sum())
     elif metric == "lead_conversion_rate":
         profiles = data.profiles
         created = profiles[profiles["created"].between(start, end)]
@@ -1004,7 +1007,7 @@ def proposed_objectives(transactions: pd.DataFrame, as_of) -> list[dict]:
         return []
     first = _first_purchases(lines, "customer_id", "date", "amount")
     totals = bridge_totals(_window_movements(lines, first, previous, current, "customer_id", "date", "amount"))
-    n_new = int(first.between(current[0], current[1] + pd.Timedelta(days=1), inclusive="left").sum())
+    n_new = totals["n_new"]  # the bridge's new customers, as the new_customers metric counts them
     proposals = [{"name": "Grow revenue", "metric": "revenue", "target": _round_target(revenue)}]
     if n_new:
         proposals.append({"name": "Win new customers", "metric": "new_customers", "target": n_new})

@@ -259,3 +259,18 @@ def test_customers_acquired_before_the_data_are_left_out_of_the_cohort_compariso
     sentence = report.cohort_sentences(results)[0]
     assert "retain **about as well as** older ones: 25.0%" in sentence and "against 25.0%" in sentence
     assert "20 customers acquired before the data starts" in sentence
+
+
+def test_new_customers_objective_counts_the_bridges_new_customers():
+    """The sample's page 07 said 589 new customers in the bridge and 593 for the 'Win new customers' objective, over
+    the same year: 4 customers whose first purchase in 2025 was returned in full were counted by the objective only."""
+    rows = [("a", "2024-03-01", 100.0), ("a", "2025-03-01", 120.0), ("b", "2025-04-01", 80.0),
+            ("c", "2025-05-01", 60.0), ("c", "2025-05-20", -60.0)]  # c bought and returned everything
+    tx = pd.DataFrame(rows, columns=["customer_id", "date", "amount"]).assign(date=lambda f: pd.to_datetime(f["date"]))
+    goal = growth.objectives_from_config([{"name": "Win", "metric": "new_customers", "target": 2, **YEAR}])
+    measured = growth.measure_objectives(goal, {"transactions": tx}, "2025-12-31")
+    bridge = growth.revenue_bridge(tx, "2025-12-31")
+    assert bridge["n_new"].iloc[-1] == 1
+    assert measured["value"].iloc[0] == 1
+    proposals = {p["metric"]: p["target"] for p in growth.proposed_objectives(tx, "2025-12-31")}
+    assert proposals["new_customers"] == 1
