@@ -263,7 +263,8 @@ def cohort_sentences(results: GrowthResults) -> list[str]:
         left_out = results.n_customers - in_cohorts
         lines.append(f"The cohorts hold {fmt_int(in_cohorts)} of the {plural(results.n_customers, 'customer')}: "
                      f"{plural(left_out, 'customer')} {'is' if left_out == 1 else 'are'} in no cohort, their first "
-                     f"{period} netting to zero or less (purchases at no charge, or everything returned).")
+                     f"{period} netting to zero or less (purchases at no charge, only credit notes, or everything "
+                     f"returned).")
     return lines
 
 
