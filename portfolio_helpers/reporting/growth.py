@@ -495,6 +495,12 @@ def objective_sentences(results: GrowthResults, currency: str) -> list[str]:
     for status in ("at risk", "off track"):
         chosen = m[m["status"] == status]
         for _, row in chosen.iterrows():
+            if row["elapsed_share"] >= 1:  # the deadline has come: nothing left to project
+                lines.append(f"**{row['name']}** was missed at its deadline, {fmt_date(row['deadline'])} ({status}: "
+                             f"{fmt_pct(row['achieved_share'], 0)} of the target): "
+                             f"{_shown(row['metric'], row['value'], currency)} against a target of "
+                             f"{_shown(row['metric'], row['target'], currency)}.")
+                continue
             lines.append(f"**{row['name']}** is {status}: {_shown(row['metric'], row['value'], currency)} to date "
                          f"against a target of {_shown(row['metric'], row['target'], currency)}, projected "
                          f"{_shown(row['metric'], row['projected'], currency)} by {fmt_date(row['deadline'])} "

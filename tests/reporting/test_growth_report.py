@@ -149,8 +149,14 @@ def test_sentences_carry_the_hand_computed_figures():
     assert "Largest decline: **Ann**, -47.8% against the previous 12 months (€230 to €120); 1 book shrank." in owners
     objectives = report.objective_sentences(results, "EUR")
     assert objectives[0] == "0 of 2 objectives achieved or on track."
-    assert objectives[1].startswith("**Retention** is at risk: 62.1% to date against a target of 65.0%")
-    assert objectives[2].startswith("**Revenue** is off track: €320 to date against a target of €400")
+    # the analysis date is the deadline: missed, not "projected" (the sample's page said "Up-sell is at risk: ...
+    # projected €1.06 M by 31 Dec 2025" on 31 Dec 2025)
+    assert objectives[1] == ("**Retention** was missed at its deadline, 31 Dec 2025 (at risk: 95% of the target): "
+                             "62.1% against a target of 65.0%.")
+    assert objectives[2] == ("**Revenue** was missed at its deadline, 31 Dec 2025 (off track: 80% of the target): "
+                             "€320 against a target of €400.")
+    early = report.objective_sentences(tiny_results("2025-06-30"), "EUR")
+    assert any(line.startswith("**Revenue** is ") and "projected" in line for line in early), early
     assert report.growth_metrics(results) == {"net_revenue_retention": 0.7241, "gross_revenue_retention": 0.6207,
                                               "new_customer_revenue_share": 0.2188, "n_objectives": 2,
                                               "n_objectives_on_track": 0}
