@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 CONSTRAINTS := requirements/constraints.txt
 STAMP := $(VENV)/.installed
 
-.PHONY: report test lint lab sample bench lock clean
+.PHONY: report test test-browser lint lab sample bench lock clean
 
 # The venv is rebuilt when the dependency declarations change.
 $(STAMP): pyproject.toml $(CONSTRAINTS)
@@ -26,6 +26,11 @@ test: $(STAMP)
 	MPLBACKEND=Agg $(BIN)/python -m pytest -q -p no:cacheprovider -n auto --dist loadfile --doctest-modules portfolio_helpers tests
 	MPLBACKEND=Agg $(BIN)/python -m pytest -q -p no:cacheprovider --nbval-lax --nbval-current-env notebooks
 
+## The explorers of notebooks 02-05 in JupyterLab, driven in Chromium (needs /usr/bin/chromium: apt-get install chromium)
+test-browser: $(STAMP)
+	$(BIN)/python -m pip install --quiet -c $(CONSTRAINTS) -e ".[test,browser]"
+	$(BIN)/python -m pytest -q -p no:cacheprovider -m browser tests/browser
+
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/lint-imports
@@ -45,7 +50,7 @@ bench: $(STAMP)
 ## Refresh the pinned versions after changing pyproject.toml
 lock:
 	rm -rf /tmp/portfolio-lock && $(PYTHON) -m venv /tmp/portfolio-lock
-	/tmp/portfolio-lock/bin/pip install --quiet ".[test,lab]"
+	/tmp/portfolio-lock/bin/pip install --quiet ".[test,lab,browser]"
 	/tmp/portfolio-lock/bin/pip freeze --exclude portfolio-kit > $(CONSTRAINTS)
 
 clean:

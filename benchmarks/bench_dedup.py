@@ -15,6 +15,8 @@ import argparse
 import os
 import time
 
+from common import parse_args
+
 from portfolio_helpers.app.sample_data import generate_portfolio
 from portfolio_helpers.cleaning.dedup import find_duplicates, pairwise_scores
 
@@ -27,7 +29,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=7, help="seed of the generator and of the model")
     parser.add_argument("--threshold-merge", type=float, default=0.95)
     parser.add_argument("--threshold-review", type=float, default=0.5)
-    args = parser.parse_args()
+    args = parse_args(parser, customers=300)
 
     start = time.perf_counter()
     sample = generate_portfolio(args.customers, seed=args.seed, dirty=True)

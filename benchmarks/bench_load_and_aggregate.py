@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from common import parse_args
 
 from portfolio_helpers.analysis.engine import customer_summary, revenue_by_period
 from portfolio_helpers.ingest.loaders import load_portfolio
@@ -44,7 +45,7 @@ def write_export(folder: Path, n_lines: int, seed: int = 0) -> Path:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--lines", type=int, default=1_000_000)
-    args = parser.parse_args()
+    args = parse_args(parser, lines=2_000)
     with tempfile.TemporaryDirectory() as tmp:
         config = write_export(Path(tmp), args.lines)
         size_mb = (Path(tmp) / "factures.csv").stat().st_size / 1e6

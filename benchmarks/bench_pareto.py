@@ -15,7 +15,7 @@ import argparse
 
 import numpy as np
 import pandas as pd
-from common import timed
+from common import parse_args, timed
 
 from portfolio_helpers.analysis.pareto import concentration_summary, pareto_table
 
@@ -40,7 +40,7 @@ def main() -> None:
     parser.add_argument("--customers", type=int, default=10_000_000)
     parser.add_argument("--ids", choices=["sorted", "shuffled", "categorical"], default="sorted",
                         help="int64 ids in order, int64 ids in random order, or shuffled categorical ids")
-    args = parser.parse_args()
+    args = parse_args(parser, customers=5_000)
     print(f"customers: {args.customers:,}, ids: {args.ids}")
     for cents in (False, True):
         per_customer = per_customer_table(args.customers, cents, args.ids)

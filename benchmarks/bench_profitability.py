@@ -21,7 +21,7 @@ import argparse
 
 import numpy as np
 import pandas as pd
-from common import timed
+from common import parse_args, timed
 
 from portfolio_helpers.analysis.profitability import (
     cost_model_from_config,
@@ -91,11 +91,12 @@ def synthetic_tables(n_lines: int, n_customers: int, seed: int = 0) -> dict[str,
 
 def run(label: str, tables: dict[str, pd.DataFrame], as_of) -> None:
     model = cost_model_from_config(SAMPLE_COSTS)
-    customer_pnl(tables, model, as_of)  # warm-up: DuckDB connection, Ibis compilation caches
-    quantities, aggregate_seconds = timed(driver_quantities, tables, model, as_of)
+    frames = {name: tables.get(name) for name in ("transactions", "payments", "tickets")}
+    customer_pnl(**frames, model=model, as_of=as_of)  # warm-up: DuckDB connection, Ibis compilation caches
+    quantities, aggregate_seconds = timed(driver_quantities, **frames, model=model, as_of=as_of)
     pnl, price_seconds = timed(price, quantities, model)
-    _, pnl_seconds = timed(customer_pnl, tables, model, as_of)
-    table, sensitivity_seconds = timed(sensitivity, tables, model, as_of, quantities=quantities)
+    _, pnl_seconds = timed(customer_pnl, **frames, model=model, as_of=as_of)
+    table, sensitivity_seconds = timed(sensitivity, None, model, quantities=quantities)
     summary = whale_summary(pnl)
     print(f"{label}: {len(tables['transactions']):,} lines, {len(pnl):,} customers, "
           f"{len(tables.get('payments', [])):,} invoices, {len(tables.get('tickets', [])):,} tickets")
@@ -111,7 +112,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--customers", type=int, default=20_000, help="customers of the generated portfolio")
     parser.add_argument("--lines", type=int, default=1_000_000, help="synthetic transaction lines")
-    args = parser.parse_args()
+    args = parse_args(parser, customers=200, lines=5_000)
 
     sample, generate_seconds = timed(generate_portfolio, args.customers, seed=1)
     print(f"generate_portfolio({args.customers:,}, seed=1): {generate_seconds:.1f} s")

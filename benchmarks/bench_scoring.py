@@ -18,7 +18,7 @@ import argparse
 
 import numpy as np
 import pandas as pd
-from common import timed
+from common import parse_args, timed
 
 from portfolio_helpers.analysis import propensity, scorecard, scoring
 
@@ -73,7 +73,7 @@ def main() -> None:
     parser.add_argument("--leads", type=int, default=100_000)
     parser.add_argument("--events", type=float, default=12)
     parser.add_argument("--customers", type=int, default=1_000_000)
-    args = parser.parse_args()
+    args = parse_args(parser, leads=300, events=4, customers=2_000)
 
     leads = synthetic_leads(args.leads, args.events)
     print(f"{args.leads:,} leads, {len(leads):,} event rows")

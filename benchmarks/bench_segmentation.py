@@ -19,7 +19,7 @@ import argparse
 
 import numpy as np
 import pandas as pd
-from common import timed
+from common import parse_args, timed
 
 from portfolio_helpers.analysis.engine import customer_summary
 from portfolio_helpers.analysis.segmentation import _silhouette, fit_segments, name_clusters, profiles
@@ -83,7 +83,7 @@ def main() -> None:
     parser.add_argument("--customers", type=int, default=1_000_000)
     parser.add_argument("--k", type=int, default=6)
     parser.add_argument("--lines", type=int, default=0, help="also time customer_summary on this many lines")
-    args = parser.parse_args()
+    args = parse_args(parser, customers=2_000, k=3)
 
     features, synth_seconds = timed(synthetic_features, args.customers)
     print(f"customers: {args.customers:,} (synthesized in {synth_seconds:.2f} s), k = {args.k}")

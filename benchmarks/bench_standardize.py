@@ -16,7 +16,7 @@ import argparse
 import tempfile
 
 import pandas as pd
-from common import timed
+from common import parse_args, timed
 
 from portfolio_helpers.app.sample_data import generate_portfolio, write_portfolio
 from portfolio_helpers.cleaning import quality
@@ -33,7 +33,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--customers", type=int, default=100_000)
     parser.add_argument("--seed", type=int, default=1)
-    args = parser.parse_args()
+    args = parse_args(parser, customers=300)
 
     sample, seconds = timed(generate_portfolio, args.customers, seed=args.seed, dirty=True)
     print(f"generate {args.customers:,} customers (dirty): {seconds:6.1f} s")

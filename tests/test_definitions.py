@@ -27,7 +27,6 @@ from portfolio_helpers.core.config import load_config
 from portfolio_helpers.core.contract import normalize_label
 from portfolio_helpers.ingest.loaders import load_portfolio
 from portfolio_helpers.reporting import cleaning as cleaning_report
-from portfolio_helpers.reporting import pareto as pareto_report
 
 ROOT = Path(__file__).resolve().parents[1]
 AS_OF = pd.Timestamp("2025-12-31")
@@ -103,9 +102,9 @@ def test_revenue_excludes_cancelled_lines_everywhere(tmp_path):
     assert "Net revenue is **€320**" in text and "1 line (€40) is marked cancelled: not revenue" in text
 
     tables = {"transactions": portfolio.transactions}
-    pnl = profitability.customer_pnl(tables, CostModel(), AS_OF)
-    feats = features.customer_features(tables, AS_OF, pnl=pnl)
-    per_customer = pareto_report.customer_revenue(tables)
+    pnl = profitability.customer_pnl(**tables, model=CostModel(), as_of=AS_OF)
+    feats = features.customer_features(**tables, as_of=AS_OF, pnl=pnl)
+    per_customer = pareto.customer_revenue(**tables)
     totals = {"pnl": pnl["revenue"].sum(), "features": feats["monetary"].sum(),
               "notebook 02": per_customer["revenue"].sum(),
               "engine": engine.customer_summary(engine.revenue_lines(portfolio.transactions))["revenue"].sum()}
@@ -131,18 +130,18 @@ def _margin_tables() -> dict:
 ])
 def test_one_gross_margin_everywhere(model, expected):
     tables = _margin_tables()
-    pnl = profitability.customer_pnl(tables, model, AS_OF)
+    pnl = profitability.customer_pnl(**tables, model=model, as_of=AS_OF)
     margins = {
         "customer_pnl": pnl["gross_margin"].iloc[0],
         "customer_margins": profitability.customer_margins(tables["transactions"], model)["gross_margin"].iloc[0],
-        "features (with the P&L)": features.customer_features(tables, AS_OF, pnl=pnl)["gross_margin"].iloc[0],
-        "features (with the model)": features.customer_features(tables, AS_OF, model=model)["gross_margin"].iloc[0],
-        "notebook 02": pareto_report.customer_revenue(tables, model)["gross_margin"].iloc[0],
+        "features (with the P&L)": features.customer_features(**tables, as_of=AS_OF, pnl=pnl)["gross_margin"].iloc[0],
+        "features (with the model)": features.customer_features(**tables, as_of=AS_OF, model=model)["gross_margin"].iloc[0],
+        "notebook 02": pareto.customer_revenue(**tables, costs=model)["gross_margin"].iloc[0],
         "gross_margin(revenue, cost_of_goods)": profitability.gross_margin(
-            [1500.0], profitability.cost_of_goods(profitability.driver_quantities(tables, model, AS_OF), model))[0],
+            [1500.0], profitability.cost_of_goods(profitability.driver_quantities(**tables, model=model, as_of=AS_OF), model))[0],
     }
     assert margins == pytest.approx({name: expected for name in margins})
-    rate = features.customer_features(tables, AS_OF, pnl=pnl)["margin_rate"].iloc[0]
+    rate = features.customer_features(**tables, as_of=AS_OF, pnl=pnl)["margin_rate"].iloc[0]
     assert rate == pytest.approx(expected / 1500) == pnl["margin_rate"].iloc[0]
 
 
@@ -150,7 +149,7 @@ def test_gross_margin_of_notebook_02_uses_the_config_costs(tmp_path):
     (tmp_path / "tx.csv").write_text("customer_id,date,amount\na,2025-01-01,1.0\n", encoding="utf-8")
     (tmp_path / "p.yml").write_text("name: x\ncurrency: EUR\ntables:\n  transactions: tx.csv\n"
                                     "costs:\n  default_cogs_rate: 0.25\n", encoding="utf-8")
-    per_customer = pareto_report.customer_revenue(_margin_tables(), tmp_path / "p.yml")
+    per_customer = pareto.customer_revenue(**_margin_tables(), costs=tmp_path / "p.yml")
     assert per_customer["gross_margin"].tolist() == [1500 - (600 + 0.25 * 500)]
 
 
@@ -178,14 +177,14 @@ def _three_lines_two_days(with_column: bool) -> pd.DataFrame:
 def test_lines_without_order_id_are_orders_everywhere(with_column):
     tx = _three_lines_two_days(with_column)
     tables = {"transactions": tx}
-    pnl = profitability.customer_pnl(tables, CostModel(), AS_OF)
+    pnl = profitability.customer_pnl(**tables, model=CostModel(), as_of=AS_OF)
     counts = {
         "engine.orders": len(engine.orders(tx)),
         "engine.order_count": engine.order_count(tx),
         "customer_summary": int(engine.customer_summary(tx)["n_orders"].iloc[0]),
         "revenue_by_period": int(engine.revenue_by_period(tx, "year")["n_orders"].sum()),
         "customer_pnl": int(pnl["n_orders"].iloc[0]),
-        "features": int(features.customer_features(tables, AS_OF)["frequency"].iloc[0]),
+        "features": int(features.customer_features(**tables, as_of=AS_OF)["frequency"].iloc[0]),
         "order events": len(scoring.order_events(tx)),
         "deliveries": len(engine.deliveries(tx)),
     }
@@ -236,8 +235,8 @@ def test_tenure_and_orders_per_year_by_hand():
     assert summary["tenure_days"].to_dict() == {"new": 90, "old": 731}
     assert summary["recency_days"].to_dict() == {"new": 30, "old": 213}
     assert summary["orders_per_year"].to_dict() == pytest.approx({"new": 2.0, "old": 3 / (731 / 365.25)})
-    feats = features.customer_features(tables, AS_OF).set_index("customer_id")
-    pnl = profitability.customer_pnl(tables, CostModel(), AS_OF).set_index("customer_id")
+    feats = features.customer_features(**tables, as_of=AS_OF).set_index("customer_id")
+    pnl = profitability.customer_pnl(**tables, model=CostModel(), as_of=AS_OF).set_index("customer_id")
     for column in ("orders_per_year", "avg_order_value"):
         assert feats[column].to_dict() == pytest.approx(pnl.loc[feats.index, column].to_dict()), column
     assert feats["tenure_days"].to_dict() == {"new": 90, "old": 731}
@@ -253,12 +252,12 @@ def test_return_lines_and_days_late_by_hand():
                              "due_date": TS(["2025-02-01", "2025-03-01", "2025-02-01"]),
                              "paid_date": TS(["2025-02-11", "2025-02-25", None])})
     tables = {"transactions": tx, "payments": payments}
-    pnl = profitability.customer_pnl(tables, CostModel(), AS_OF).set_index("customer_id")
-    feats = features.customer_features(tables, AS_OF).set_index("customer_id")
+    pnl = profitability.customer_pnl(**tables, model=CostModel(), as_of=AS_OF).set_index("customer_id")
+    feats = features.customer_features(**tables, as_of=AS_OF).set_index("customer_id")
     assert pnl["return_rate"].to_dict() == {"a": 0.75, "b": 0.0}  # 3 of a's 4 lines
     assert feats["return_rate"].to_dict() == {"a": 0.75, "b": 0.0}
-    assert pnl.loc["a", "avg_days_late"] == feats.loc["a", "days_late"] == 3.0  # (10 - 4) / 2
-    assert np.isnan(pnl.loc["b", "avg_days_late"]) and feats.loc["b", "days_late"] == 0.0  # not paid yet
+    assert pnl.loc["a", "days_late"] == feats.loc["a", "days_late"] == 3.0  # (10 - 4) / 2
+    assert np.isnan(pnl.loc["b", "days_late"]) and np.isnan(feats.loc["b", "days_late"])  # not paid yet: one definition
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -272,8 +271,8 @@ def test_features_and_pnl_agree_on_shared_figures(rows):
                        "date": AS_OF - pd.to_timedelta(tx["day"], unit="D"), "amount": tx["amount"].astype(float),
                        "status": ids(tx["status"])})
     tables = {"transactions": tx}
-    pnl = profitability.customer_pnl(tables, CostModel(), AS_OF).set_index("customer_id")
-    feats = features.customer_features(tables, AS_OF, pnl=pnl.reset_index()).set_index("customer_id")
+    pnl = profitability.customer_pnl(**tables, model=CostModel(), as_of=AS_OF).set_index("customer_id")
+    feats = features.customer_features(**tables, as_of=AS_OF, pnl=pnl.reset_index()).set_index("customer_id")
     reference = reference_figures(tx, AS_OF, CostModel())
     assert set(feats.index) == set(reference.index[reference["n_revenue_lines"] > 0])
     for frame in (pnl, feats):
@@ -377,10 +376,14 @@ def notebook_frames(config_path: Path, output_dir: Path) -> tuple[dict[str, pd.D
     tables, info = open_portfolio(config_path, output_dir)  # notebooks 02-05
     as_of = info["as_of"]
     model = profitability.load_cost_model(config_path)
-    per_customer = pareto_report.customer_revenue(tables, config_path)  # notebook 02
+    per_customer = pareto.customer_revenue(tables["transactions"], customers=tables.get("customers"),
+                                           costs=config_path)  # notebook 02
     table = pareto.pareto_table(per_customer, value_col="revenue")
-    pnl = profitability.customer_pnl(tables, model, as_of)  # notebooks 03, 04, 05
-    feats = features.customer_features(tables, as_of, pnl=pnl)  # notebooks 04, 05
+    pnl = profitability.customer_pnl(tables["transactions"], model, payments=tables.get("payments"),
+                                     tickets=tables.get("tickets"), as_of=as_of)  # notebooks 03, 04, 05
+    feats = features.customer_features(tables["transactions"], as_of, customers=tables.get("customers"),
+                                       payments=tables.get("payments"), tickets=tables.get("tickets"),
+                                       pnl=pnl)  # notebooks 04, 05
     config = load_config(config_path)
     scores = rfm.score_rfm(feats, rfm.segment_map_from_config(config.sections.get("rfm")))
     frames = {
@@ -425,16 +428,17 @@ def test_revenue_total_is_the_same_in_every_notebook(dataset):
 
 
 def test_features_and_pnl_agree_where_both_define_a_figure(dataset):
-    """Columns the features and the P&L both show: equal where both are defined (fills differ by design:
-    the features use 0 where the P&L has NaN, e.g. no revenue or no paid invoice)."""
+    """Columns the features and the P&L both show: equal where both are defined (fills differ by design
+    for the revenue ratios: the features use 0 where the P&L has NaN, no revenue); days late is one
+    definition in both, NaN without a paid invoice."""
     name, frames, _overview, _reference = dataset
     feats, pnl = frames["04/05 features"], frames["03 P&L"].loc[frames["04/05 features"].index]
     positive = feats["monetary"] > 0
     for column in ("discount_share", "service_minutes_per_1000"):
         if column in pnl.columns and pnl[column].notna().any():
             assert np.allclose(feats.loc[positive, column], pnl.loc[positive, column], rtol=1e-9, atol=1e-9), column
-    paid = pnl["avg_days_late"].notna()
-    assert np.allclose(feats.loc[paid, "days_late"], pnl.loc[paid, "avg_days_late"]), name
-    assert (feats.loc[~paid, "days_late"] == 0).all()
+    paid = pnl["days_late"].notna()
+    assert np.allclose(feats.loc[paid, "days_late"], pnl.loc[paid, "days_late"]), name
+    assert feats.loc[~paid, "days_late"].isna().all()
     for column in ("profit", "profit_margin", "gross_margin", "margin_rate"):
         assert np.allclose(feats[column], pnl[column], equal_nan=True), column

@@ -4,6 +4,7 @@ independently here with plain pandas on the CSV files."""
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 import pandas as pd
@@ -13,6 +14,9 @@ import yaml
 from portfolio_helpers.app.cli import main
 from portfolio_helpers.app.sample_data import write_demo_data
 from portfolio_helpers.reporting.html import find_network_references
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from shapes import folder_texts  # noqa: E402
 
 AS_OF = pd.Timestamp("2025-12-31")
 
@@ -342,6 +346,21 @@ def test_pseudonymized_report_leaks_no_personal_value(dirty_run):
     assert not list(run_dir.rglob("*.key"))
 
 
+def test_pseudonymized_report_holds_no_comment_text(dirty_run):
+    """Survey comments are free text: with ``pseudonymize: true`` no file of the run folder (pages, executed
+    notebooks, CSV exports, JSON, Parquet data) holds any of them; topics and scores stay."""
+    code, folder, run_dir = dirty_run
+    assert code == 0
+    comments = set(pd.read_csv(folder / "feedback.csv", dtype=str)["comment"].dropna())
+    assert len(comments) >= 5
+    texts = folder_texts(run_dir)
+    assert [(path.name, comment) for path, text in texts.items() for comment in comments if comment in text] == []
+    assert {".html", ".csv", ".json", ".parquet", ".ipynb"} <= {path.suffix for path in texts}
+    feedback = pd.read_parquet(run_dir / "data" / "feedback.parquet")
+    assert "comment" not in feedback.columns and feedback["topic"].notna().any()
+    assert (run_dir / "exports" / "valuable_detractors.csv").is_file()
+
+
 def test_segmentation_metrics_and_exports(clean_run):
     _code, out = clean_run
     run = json.loads((out / "latest" / "run.json").read_text(encoding="utf-8"))
@@ -370,7 +389,7 @@ def test_scoring_metrics_and_exports(clean_run, clean_sample):
     leads = pd.read_csv(out / "latest" / "exports" / "leads_scored.csv", dtype={"lead_id": str})
     assert list(leads.columns[:9]) == ["lead_id", "fit_score", "engagement_score", "total_score", "grade", "grid",
                                        "conversion_probability", "top_reasons", "model_factors"]
-    assert metrics["n_leads_scored"] == len(leads) > 0 and leads["lead_id"].is_unique
+    assert len(leads) > 0 and leads["lead_id"].is_unique
     assert metrics["n_grade_a"] == (leads["grade"] == "A").sum()
     assert ((leads["fit_score"] + leads["engagement_score"]).round(1) == leads["total_score"]).all()
     assert leads["total_score"].between(0, 100).all() and leads["conversion_probability"].between(0, 1).all()
@@ -380,7 +399,13 @@ def test_scoring_metrics_and_exports(clean_run, clean_sample):
     linked = raw.groupby("lead_id")["customer_id"].apply(lambda ids: ids.notna().any())
     last = raw.groupby("lead_id")["date"].max()
     open_leads = set(linked.index[~linked & (last >= AS_OF - pd.Timedelta(days=90))])
-    assert set(leads["lead_id"]) == open_leads
+    assert metrics["n_leads_scored"] == len(open_leads)
+    # The export keeps those who may be contacted: not do_not_contact, and a consented or consent-free channel.
+    wishes = raw.drop_duplicates("lead_id", keep="last").set_index("lead_id")
+    reachable = ((wishes["do_not_contact"] == "no") & ((wishes["consent_email"] == "yes")
+                 | (wishes["consent_phone"] == "yes") | wishes["preferred_channel"].isin(["mail", "visit"])))
+    assert set(leads["lead_id"]) == open_leads & set(reachable.index[reachable])
+    assert leads["contact_channel"].notna().all()
     for name in ("auc_conversion", "auc_next_purchase"):
         assert 0.5 < metrics[name] <= 1, name
     assert 0 <= metrics["brier_conversion"] <= 0.25
@@ -390,6 +415,16 @@ def test_scoring_metrics_and_exports(clean_run, clean_sample):
     assert buyers["value_score"].between(0, 100).all() and buyers["purchase_probability"].between(0, 1).all()
     assert buyers["score_grade"].isin(["A", "B", "C"]).all()
     assert metrics["n_customers_at_risk"] == buyers["at_risk"].astype(str).eq("True").sum()
+    # The at-risk call list: the flagged customers the contact rules keep, largest revenue first, with the why.
+    calls = pd.read_csv(out / "latest" / "exports" / "at_risk_customers.csv", dtype={"customer_id": str})
+    assert list(calls.columns) == ["customer_id", "owner", "revenue_at_risk", "recency_days", "usual_gap_days",
+                                   "days_overdue", "value_score", "reason", "contact_channel"]
+    flagged = set(customers.loc[customers["at_risk"].astype(str).eq("True"), "customer_id"])
+    log = pd.read_csv(out / "latest" / "exports" / "contact_exclusions.csv", keep_default_na=False)
+    logged = log[log["list"] == "at_risk_customers"].iloc[0]
+    assert set(calls["customer_id"]) <= flagged and logged["listed"] == len(flagged) and logged["kept"] == len(calls)
+    assert calls["revenue_at_risk"].is_monotonic_decreasing and calls["contact_channel"].notna().all()
+    assert calls["reason"].str.startswith("no purchase for").all()
     html = (out / "latest" / "05_scoring.html").read_text(encoding="utf-8")
     assert "hot lead" in html and "Traceback" not in html and not find_network_references(html)
 

@@ -73,7 +73,7 @@ def test_generator_single_day():
 
 # (the other named shapes run end to end through the CLI in test_shapes_cli.py)
 @pytest.mark.parametrize("name", ["customers_id_and_name", "leads_none_converted", "every_line_cancelled",
-                                  "everything"])
+                                  "everything", "feedback_csat_required_only"])
 def test_named_shape_completes_every_notebook(name, tmp_path):
     metrics = run_all_notebooks(NAMED_SHAPES[name], tmp_path)
     assert metrics["01_data_cleaning"]["n_transactions"] == len(shape_frames(NAMED_SHAPES[name])["transactions"])
@@ -117,6 +117,19 @@ def test_every_drawn_shape_completes_every_notebook(notebook, shape):
 # --------------------------------------------------------------------------- edge cases by hand
 
 
+@settings(max_examples=10, deadline=None, derandomize=True,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@given(shape=shape_strategy(required=("feedback",)))
+def test_every_drawn_feedback_shape_completes_notebook_08(shape):
+    """Survey answers on any scale, with or without their optional columns (some empty), the customers'
+    and leads' contact columns in any spelling or absent: notebook 08 completes and records its figures."""
+    voice = next(path for path in NOTEBOOKS if path.stem == "08_voice")
+    with tempfile.TemporaryDirectory(prefix="shape-") as tmp:
+        metrics = run_all_notebooks(shape, Path(tmp), [NOTEBOOKS[0], voice])["08_voice"]
+    assert ("nps" in metrics) == (shape.feedback_scale == "nps") and "n_excluded_no_consent" in metrics
+    assert ("csat_mean" in metrics) == (shape.feedback_scale != "nps")
+
+
 def test_all_empty_text_column_standardizes_to_missing():
     from portfolio_helpers.cleaning.standardize import standardize_emails, standardize_text
 
@@ -140,8 +153,12 @@ def test_leads_without_customer_id_column_are_open_or_closed():
 
 
 def test_lead_converted_before_any_activity_is_scored_as_of_its_conversion():
-    from portfolio_helpers.analysis.scoring import lead_profiles, lead_scorecard, scoring_settings
-    from portfolio_helpers.reporting.scoring import score_leads
+    from portfolio_helpers.analysis.scoring import (
+        lead_profiles,
+        lead_scorecard,
+        score_leads,
+        scoring_settings,
+    )
 
     # L1's customer C1 first bought on 2025-03-01; the lead's only rows come later (after the conversion)
     leads = pd.DataFrame({"lead_id": ["L1", "L1", "L2"],
@@ -164,7 +181,7 @@ def test_payments_with_empty_paid_date_count_as_no_payment_dates():
                        "amount": [100.0, 50.0], "order_id": [None, None]})
     payments = pd.DataFrame({"customer_id": ["a"], "due_date": pd.to_datetime(["2025-02-10"]), "amount": [100.0],
                              "order_id": [None], "paid_date": pd.Series([pd.NaT], dtype="datetime64[s]")})
-    q = driver_quantities({"transactions": tx, "payments": payments}, CostModel(), "2025-12-31")
+    q = driver_quantities(tx, CostModel(), payments=payments, as_of="2025-12-31")
     # an empty paid_date is no evidence of lateness: nothing is counted late (not 323 days overdue)
     assert q["capital_days"].tolist() == [0.0, 0.0] and q["n_late_invoices"].tolist() == [0, 0]
 

@@ -33,5 +33,5 @@ def test_report_completes_on_shape(name, tmp_path):
     failed = {nb["name"]: nb.get("error") for nb in run["notebooks"] if nb["status"] != "ok"}
     assert code == 0 and run["status"] == "ok" and not failed, f"{name}: exit {code}, failed notebooks {failed}"
     assert [nb["name"] for nb in run["notebooks"]] == ["01_data_cleaning", "02_pareto", "03_profitability",
-                                                       "04_segmentation", "05_scoring"]
+                                                       "04_segmentation", "05_scoring", "08_voice"]
     assert run["metrics"]["n_transactions"] == sum(1 for _ in (tmp_path / "data" / "transactions.csv").open()) - 1

@@ -47,7 +47,9 @@ __all__ = [
     "tenure_days",
     "orders_per_year",
     "days_late",
+    "customer_days_late",
     "customer_lines",
+    "transactions_overview",
     "customer_summary",
     "customer_values",
     "period_bounds",
@@ -360,6 +362,71 @@ def days_late(
     result = execute(expr.order_by("customer_id"), con)
     _string_ids(result, "customer_id")
     return result.astype({"days_late": "float64", "n_paid_invoices": "int64"}).reset_index(drop=True)
+
+
+def customer_days_late(payments: pd.DataFrame | None, ids) -> np.ndarray:
+    """:func:`days_late` of each customer of ``ids``, NaN for one without a paid invoice (or without payments).
+
+    The one definition of ``days_late`` in the customer features and the P&L: a customer that never
+    paid an invoice has no payment delay to report (NaN), not a delay of 0.
+
+    Examples
+    --------
+    >>> pay = pd.DataFrame({"customer_id": ["a", "a"], "due_date": pd.to_datetime(["2025-01-10"] * 2),
+    ...                     "paid_date": pd.to_datetime(["2025-01-20", "2025-01-12"])})
+    >>> customer_days_late(pay, ["a", "b"]).tolist()
+    [6.0, nan]
+    """
+    ids = pd.Index(ids)
+    if payments is None or not {"customer_id", "due_date", "paid_date"} <= set(payments.columns):
+        return np.full(len(ids), np.nan)
+    late = days_late(payments).astype({"customer_id": "string"}).set_index("customer_id")["days_late"]
+    return late.reindex(ids.astype("string")).to_numpy(dtype=np.float64, na_value=np.nan)
+
+
+def transactions_overview(transactions: pd.DataFrame) -> dict:
+    """Headline figures of a transactions table (notebook 01's overview), each from its one definition.
+
+    ``revenue_total`` is the revenue every notebook uses: the sum of ``amount`` over the
+    :func:`revenue_lines` (cancelled lines excluded, credit notes included);
+    ``credit_notes_total`` and ``n_credit_note_lines`` the negative revenue lines;
+    ``n_orders`` the :func:`order_count` of the revenue lines; ``cancelled_total`` and
+    ``n_cancelled_lines`` the :func:`cancelled_lines`, reported on their own; ``period_start``
+    and ``period_end`` the first and last days. With a ``customer_known`` column (set by the
+    loader), also the revenue lines whose customer id is unknown to the customers table:
+    ``n_unknown_customer_lines``, ``n_unknown_customer_ids``, ``unknown_customer_revenue``.
+
+    Examples
+    --------
+    >>> tx = pd.DataFrame({"customer_id": ["a", "a", "b"], "order_id": ["o1", "o2", "o3"],
+    ...                    "date": pd.to_datetime(["2025-01-05", "2025-02-01", "2025-03-01"]),
+    ...                    "amount": [100.0, -20.0, 50.0], "status": ["completed", "returned", "cancelled"]})
+    >>> overview = transactions_overview(tx)
+    >>> overview["revenue_total"], overview["credit_notes_total"], overview["cancelled_total"], overview["n_orders"]
+    (80.0, -20.0, 50.0, 2)
+    """
+    require_columns(transactions, ("customer_id", "date", "amount"), table="transactions")
+    revenue = revenue_lines(transactions)
+    credit = revenue["amount"] < 0
+    cancelled = cancelled_lines(transactions)
+    overview = {
+        "n_transactions": len(transactions),
+        "n_customer_ids": int(transactions["customer_id"].nunique()),
+        "n_orders": order_count(revenue),
+        "revenue_total": float(revenue["amount"].sum()),
+        "credit_notes_total": float(revenue.loc[credit, "amount"].sum()),
+        "n_credit_note_lines": int(credit.sum()),
+        "period_start": transactions["date"].min().normalize(),
+        "period_end": transactions["date"].max().normalize(),
+        "n_cancelled_lines": len(cancelled),
+        "cancelled_total": float(cancelled["amount"].sum()),
+    }
+    if "customer_known" in transactions.columns:
+        unknown = ~revenue["customer_known"].astype(bool)
+        overview["n_unknown_customer_lines"] = int(unknown.sum())
+        overview["n_unknown_customer_ids"] = int(revenue.loc[unknown, "customer_id"].nunique())
+        overview["unknown_customer_revenue"] = float(revenue.loc[unknown, "amount"].sum())
+    return overview
 
 
 def customer_lines(

@@ -23,9 +23,12 @@ import numpy as np
 import pandas as pd
 
 from portfolio_helpers.analysis import engine, profitability
+from portfolio_helpers.cleaning.pipeline import load_derived_table, save_derived_table
+from portfolio_helpers.core.validation import require_columns
 from portfolio_helpers.core.vocabulary import DAYS_PER_YEAR, RETURN_STATUSES
 
-__all__ = ["customer_features", "lifetimes_summary", "FEATURE_DEFINITIONS", "TIME_UNITS", "RETURN_STATUSES"]
+__all__ = ["customer_features", "lifetimes_summary", "FEATURE_DEFINITIONS", "TIME_UNITS", "RETURN_STATUSES",
+           "customer_tables", "save_customer_tables", "PNL_TABLE", "FEATURES_TABLE"]
 
 #: Days per time unit of :func:`lifetimes_summary` (a month is an average calendar month).
 TIME_UNITS = {"D": 1.0, "W": 7.0, "M": DAYS_PER_YEAR / 12}
@@ -52,7 +55,7 @@ FEATURE_DEFINITIONS: dict[str, str] = {
                       "or when net revenue is not positive).",
     "return_rate": "Lines returned, cancelled or modified divided by all lines (cancelled ones included).",
     "days_late": "Mean days between due date and payment over paid invoices (negative = paid early; "
-                 "0 without a paid invoice).",
+                 "empty without a paid invoice), as in the profitability P&L.",
     "service_minutes_per_1000": "After-sales ticket minutes per 1,000 of net revenue (0 without tickets "
                                 "or when net revenue is not positive).",
     "gross_margin": "Net revenue minus cost of goods (the known cost of each line, else its category's rate, "
@@ -149,7 +152,9 @@ def _attributes(customers: pd.DataFrame, as_of: pd.Timestamp) -> pd.DataFrame:
 
 # --------------------------------------------------------------------------- features
 
-def customer_features(tables: dict, as_of, period_months: int = 12, pnl: pd.DataFrame | None = None,
+def customer_features(transactions: pd.DataFrame, as_of, *, customers: pd.DataFrame | None = None,
+                      payments: pd.DataFrame | None = None, tickets: pd.DataFrame | None = None,
+                      period_months: int = 12, pnl: pd.DataFrame | None = None,
                       model: profitability.CostModel | None = None) -> pd.DataFrame:
     """One row of features per customer with at least one revenue line.
 
@@ -162,11 +167,18 @@ def customer_features(tables: dict, as_of, period_months: int = 12, pnl: pd.Data
 
     Parameters
     ----------
-    tables : dict of DataFrame
-        Cleaned tables: ``transactions`` (``customer_id, date, amount``; optional ``order_id,
-        status, category, discount, cost``), optional ``customers``, ``payments``, ``tickets``.
+    transactions : DataFrame
+        Cleaned transactions: ``customer_id, date, amount``; optional ``order_id, status,
+        category, discount, cost``.
     as_of : date-like
         Reference date; lines dated after its day are ignored.
+    customers : DataFrame, optional
+        ``customer_id`` and the attributes (``customer_type, industry, employees, country_code``
+        or ``country``, ``birth_year, income_band``, each optional).
+    payments : DataFrame, optional
+        ``customer_id`` (``due_date`` and ``paid_date`` give ``days_late``).
+    tickets : DataFrame, optional
+        ``customer_id`` (``minutes`` gives ``service_minutes_per_1000``; ``date`` scopes them).
     period_months : int
         Length of the two periods compared by ``revenue_last``, ``revenue_previous`` and
         ``revenue_trend``.
@@ -188,14 +200,18 @@ def customer_features(tables: dict, as_of, period_months: int = 12, pnl: pd.Data
     >>> tx = pd.DataFrame({"customer_id": ["a", "a", "b"], "order_id": ["o1", "o2", "o3"],
     ...                    "date": pd.to_datetime(["2024-06-01", "2025-03-01", "2025-12-01"]),
     ...                    "amount": [100.0, 300.0, 50.0]})
-    >>> f = customer_features({"transactions": tx}, "2025-12-31")
+    >>> f = customer_features(tx, "2025-12-31")
     >>> f[["customer_id", "recency_days", "frequency", "monetary", "revenue_last", "revenue_trend"]]
       customer_id  recency_days  frequency  monetary  revenue_last  revenue_trend
     0           a           305          2     400.0         300.0            2.0
     1           b            30          1      50.0          50.0           50.0
     """
+    require_columns(transactions, profitability.TRANSACTION_COLUMNS, table="transactions")
+    for frame, name in ((customers, "customers"), (payments, "payments"), (tickets, "tickets")):
+        if frame is not None:
+            require_columns(frame, ["customer_id"], table=name)
     as_of = pd.Timestamp(as_of).normalize()
-    all_lines = _scoped_lines(tables["transactions"], as_of)
+    all_lines = _scoped_lines(transactions, as_of)
     lines = engine.revenue_lines(all_lines)
     summary = engine.customer_summary(lines, as_of=as_of)
     ids = pd.Index(summary["customer_id"], name="customer_id")
@@ -232,8 +248,8 @@ def customer_features(tables: dict, as_of, period_months: int = 12, pnl: pd.Data
     else:
         out["return_rate"] = 0.0
 
-    out["days_late"] = _days_late(tables.get("payments"), ids).to_numpy()
-    minutes = _ticket_minutes(tables.get("tickets"), as_of, ids).to_numpy()
+    out["days_late"] = engine.customer_days_late(payments, ids)
+    minutes = _ticket_minutes(tickets, as_of, ids).to_numpy()
     out["service_minutes_per_1000"] = np.where(
         positive_revenue, 1000 * minutes / np.where(positive_revenue, out["monetary"], 1), 0.0)
 
@@ -256,17 +272,9 @@ def customer_features(tables: dict, as_of, period_months: int = 12, pnl: pd.Data
     if "category" in lines.columns and len(out):
         out = out.join(_category_shares(lines, ids), on="customer_id")
 
-    if tables.get("customers") is not None and len(out):
-        out = out.join(_attributes(tables["customers"], as_of), on="customer_id")
+    if customers is not None and len(out):
+        out = out.join(_attributes(customers, as_of), on="customer_id")
     return out.reset_index(drop=True)
-
-
-def _days_late(payments: pd.DataFrame | None, ids: pd.Index) -> pd.Series:
-    """:func:`~portfolio_helpers.analysis.engine.days_late` on ``ids``; 0 for a customer without a paid invoice."""
-    if payments is None or not {"customer_id", "due_date", "paid_date"} <= set(payments.columns):
-        return pd.Series(0.0, index=ids)
-    late = engine.days_late(payments).astype({"customer_id": "string"}).set_index("customer_id")["days_late"]
-    return late.reindex(ids, fill_value=0.0).fillna(0.0)
 
 
 def _ticket_minutes(tickets: pd.DataFrame | None, as_of: pd.Timestamp, ids: pd.Index) -> pd.Series:
@@ -279,12 +287,62 @@ def _ticket_minutes(tickets: pd.DataFrame | None, as_of: pd.Timestamp, ids: pd.I
 
 def _category_shares(lines: pd.DataFrame, ids: pd.Index) -> pd.DataFrame:
     positive = lines[lines["amount"] > 0]
-    column = positive["category"].astype("string").fillna("unknown").map(_category_column)
+    category = positive["category"].astype("string").fillna("unknown")
+    column = category.map({value: _category_column(value) for value in category.unique()})  # once per name
     table = positive.pivot_table(index="customer_id", columns=column.rename("category"), values="amount",
                                  aggfunc="sum", fill_value=0.0, observed=True)
     table = table.div(table.sum(axis=1), axis=0).reindex(ids, fill_value=0.0)
     table.columns = table.columns.astype(str)
     return table[sorted(table.columns)].rename_axis(columns=None).astype("float64")
+
+
+# --------------------------------------------------------------------------- computed once, read by later notebooks
+
+#: Names of the saved tables (``data/<name>.parquet``) notebook 03 computes once for notebooks 04 and 05.
+PNL_TABLE = "customer_pnl"
+FEATURES_TABLE = "customer_features"
+
+
+def save_customer_tables(output_dir, pnl: pd.DataFrame, customer_features: pd.DataFrame) -> None:
+    """Save the P&L and the customer features as typed tables in ``<output_dir>/data`` (notebook 03),
+    stamped with the cleaned tables they come from (:func:`~portfolio_helpers.cleaning.pipeline.save_derived_table`)."""
+    require_columns(pnl, ("customer_id", "profit"), table="P&L (customer_pnl)")
+    require_columns(customer_features, ("customer_id", "monetary"), table="customer features")
+    save_derived_table(pnl, PNL_TABLE, output_dir)
+    save_derived_table(customer_features, FEATURES_TABLE, output_dir)
+
+
+def customer_tables(transactions: pd.DataFrame, as_of, model: profitability.CostModel, *,
+                    customers: pd.DataFrame | None = None, payments: pd.DataFrame | None = None,
+                    tickets: pd.DataFrame | None = None, output_dir=None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The P&L and the customer features of notebooks 04 and 05, computed once.
+
+    Read from ``<output_dir>/data`` when notebook 03 saved them (:func:`save_customer_tables`)
+    from the same cleaned tables; otherwise computed here:
+    :func:`~portfolio_helpers.analysis.profitability.customer_pnl` of the tables with ``model``,
+    then :func:`customer_features` with that P&L. A notebook run on its own therefore works.
+
+    Returns
+    -------
+    pnl, customer_features : DataFrame
+
+    Examples
+    --------
+    >>> tx = pd.DataFrame({"customer_id": ["a", "b"], "date": pd.to_datetime(["2025-03-01", "2025-06-01"]),
+    ...                    "amount": [100.0, 40.0]})
+    >>> pnl, f = customer_tables(tx, "2025-12-31", profitability.CostModel())
+    >>> f[["customer_id", "monetary", "gross_margin", "profit"]]
+      customer_id  monetary  gross_margin  profit
+    0           a     100.0          40.0    40.0
+    1           b      40.0          16.0    16.0
+    """
+    if output_dir is not None:
+        pnl, features = load_derived_table(PNL_TABLE, output_dir), load_derived_table(FEATURES_TABLE, output_dir)
+        if pnl is not None and features is not None:
+            return pnl, features
+    pnl = profitability.customer_pnl(transactions, model, payments=payments, tickets=tickets, as_of=as_of)
+    return pnl, customer_features(transactions, as_of, customers=customers, payments=payments, tickets=tickets,
+                                  pnl=pnl)
 
 
 # --------------------------------------------------------------------------- lifetimes
@@ -317,6 +375,7 @@ def lifetimes_summary(transactions: pd.DataFrame, as_of, time_unit: str = "W") -
     """
     if time_unit not in TIME_UNITS:
         raise ValueError(f"time_unit must be one of {', '.join(TIME_UNITS)}, got {time_unit!r}")
+    require_columns(transactions, profitability.TRANSACTION_COLUMNS, table="transactions")
     as_of = pd.Timestamp(as_of).normalize()
     lines = engine.revenue_lines(_scoped_lines(transactions, as_of))
     days = (lines.assign(day=_day(lines["date"])).groupby(["customer_id", "day"], sort=True)["amount"]

@@ -45,12 +45,14 @@ With values 50, 30, 10, 5, 5 the shares before each customer are 0, 0.5, 0.8, 0.
 from __future__ import annotations
 
 import math
+import os
 from collections.abc import Callable, Sequence
 from numbers import Real
 
 import numpy as np
 import pandas as pd
 
+from portfolio_helpers.analysis import engine, profitability
 from portfolio_helpers.analysis.engine import customer_values, period_bounds
 from portfolio_helpers.core.validation import require_columns
 from portfolio_helpers.core.vocabulary import UNKNOWN
@@ -74,6 +76,10 @@ __all__ = [
     "measures_by_period",
     "abc_migration",
     "last_two_years",
+    "CUSTOMER_DIMENSIONS",
+    "LINE_DIMENSIONS",
+    "customer_revenue",
+    "dimension_frames",
 ]
 
 SHARE_TOLERANCE = 1e-12
@@ -1032,3 +1038,90 @@ def abc_migration(
         matrix.index = pd.Index(matrix.index.astype(str), name="abc_class_a")
         matrix.columns = pd.Index(matrix.columns.astype(str), name="abc_class_b")
     return counts, revenue
+
+
+# --------------------------------------------------------------------------- notebook 02's per-customer table
+
+#: Customer attributes (one value per customer) whose revenue concentration notebook 02 shows.
+CUSTOMER_DIMENSIONS = ("country", "industry", "customer_type", "owner")
+#: Line attributes (a customer may span several values).
+LINE_DIMENSIONS = ("category", "channel")
+
+
+def customer_revenue(transactions: pd.DataFrame, *, customers: pd.DataFrame | None = None,
+                     costs: profitability.CostModel | str | os.PathLike | None = None) -> pd.DataFrame:
+    """One row per customer with at least one revenue line: ``customer_id, revenue``, plus
+    ``gross_margin`` and the customer attributes of :data:`CUSTOMER_DIMENSIONS` the customers
+    table has.
+
+    ``revenue`` is :func:`portfolio_helpers.analysis.engine.customer_values` over the revenue
+    lines; ``gross_margin`` is the P&L's (:func:`portfolio_helpers.analysis.profitability.customer_margins`:
+    revenue minus cost of goods), priced with ``costs`` (a :class:`~portfolio_helpers.analysis.profitability.CostModel`
+    or the path of the portfolio config, whose ``costs:`` section is read). It is added
+    when ``costs`` is given or the transactions have a known ``cost``.
+
+    Examples
+    --------
+    >>> tx = pd.DataFrame({"customer_id": ["a", "a", "b"], "date": pd.to_datetime(["2025-01-01"] * 3),
+    ...                    "amount": [10.0, 5.0, 7.0], "cost": [4.0, None, 1.0]})
+    >>> customer_revenue(tx, customers=pd.DataFrame({"customer_id": ["a"], "country": ["FR"]}))  # a: 15 - (4 + 5 x 0.60)
+      customer_id  revenue  gross_margin country
+    0           a     15.0           8.0      FR
+    1           b      7.0           6.0     NaN
+    """
+    require_columns(transactions, profitability.TRANSACTION_COLUMNS, table="transactions")
+    if customers is not None:
+        require_columns(customers, ["customer_id"], table="customers")
+    per_customer = engine.customer_values(engine.revenue_lines(transactions)).rename(columns={"value": "revenue"})
+    has_cost = "cost" in transactions.columns and transactions["cost"].notna().any()
+    if costs is not None or has_cost:
+        model = costs if costs is None or isinstance(costs, profitability.CostModel)\
+            else profitability.load_cost_model(costs)
+        margins = profitability.customer_margins(transactions, model)[["customer_id", "gross_margin"]]
+        per_customer = per_customer.merge(margins.astype({"customer_id": per_customer["customer_id"].dtype}),
+                                          on="customer_id", how="left")
+    if customers is not None:
+        attributes = [col for col in CUSTOMER_DIMENSIONS if col in customers.columns]
+        if attributes:
+            first_record = customers.drop_duplicates("customer_id")[["customer_id", *attributes]]
+            per_customer = per_customer.merge(first_record, on="customer_id", how="left")
+    return per_customer
+
+
+def dimension_frames(transactions: pd.DataFrame, per_customer: pd.DataFrame) -> dict[str, pd.DataFrame]:
+    """Revenue concentration per dimension the data has, keyed by dimension name.
+
+    Customer attributes (:data:`CUSTOMER_DIMENSIONS` of ``per_customer``, :func:`customer_revenue`)
+    use :func:`concentration_by`; line attributes (:data:`LINE_DIMENSIONS` of the transactions)
+    sum the revenue lines, so a customer buying in two categories counts in both. Every frame
+    has ``<dimension>, n_customers, value, value_share, customer_share``.
+    """
+    require_columns(transactions, profitability.TRANSACTION_COLUMNS, table="transactions")
+    require_columns(per_customer, ["customer_id", "revenue"], table="per-customer revenue")
+    frames: dict[str, pd.DataFrame] = {}
+    for dimension in CUSTOMER_DIMENSIONS:
+        if dimension in per_customer.columns and per_customer[dimension].notna().any():
+            frames[dimension] = concentration_by(per_customer, dimension)
+    lines = engine.revenue_lines(transactions)
+    n_customers = lines["customer_id"].nunique()
+    for dimension in LINE_DIMENSIONS:
+        if dimension in lines.columns and lines[dimension].notna().any():
+            by_value = _line_dimension(lines, dimension)
+            by_value["customer_share"] = by_value["n_customers"] / n_customers
+            frames[dimension] = by_value
+    return frames
+
+
+def _line_dimension(lines: pd.DataFrame, dimension: str) -> pd.DataFrame:
+    """:func:`concentration_by` over one row per customer and value of a line attribute.
+
+    A customer's net revenue in each value is aggregated by the engine; a customer buying in
+    two categories counts in both, and a negative net in one value counts 0 there (the
+    module's policy for concentration).
+    """
+    t = engine.table(lines, ["customer_id", dimension, "amount"])
+    per_value = engine.execute(t.group_by(["customer_id", dimension]).aggregate(value=t.amount.sum())
+                               .order_by(["customer_id", dimension]))
+    per_value["pair"] = np.arange(len(per_value))  # one row per customer and value
+    table = concentration_by(per_value, dimension, value_col="value", customer_col="pair")
+    return table.drop(columns=["customer_share", "dominant"])

@@ -86,9 +86,9 @@ Traits
     ``orders_per_year`` is ``n_orders / max(tenure in years, 1)``, tenure counted from the
     first revenue line's day to ``as_of``
     (:func:`portfolio_helpers.analysis.engine.orders_per_year`); ``avg_order_value = revenue /
-    n_orders``; ``return_rate = n_return_lines / n_lines``; ``avg_days_late`` is the mean
-    of ``paid_date - due_date`` over paid invoices, negative when paid early
-    (:func:`portfolio_helpers.analysis.engine.days_late`); ``avg_days_to_pay`` the mean of
+    n_orders``; ``return_rate = n_return_lines / n_lines``; ``days_late`` is the mean
+    of ``paid_date - due_date`` over paid invoices, negative when paid early, NaN without a paid
+    invoice (:func:`portfolio_helpers.analysis.engine.customer_days_late`, as in the customer features); ``avg_days_to_pay`` the mean of
     ``paid_date`` minus the order date (first line of the ``order_id`` in transactions)
     over paid invoices whose ``order_id`` links; ``service_minutes_per_1000`` is service
     minutes per 1,000 of revenue (NaN when revenue <= 0). A customer whose lines are all
@@ -100,12 +100,12 @@ Missing optional tables (``payments``, ``tickets``) make their drivers 0;
 Example
 -------
 >>> import pandas as pd
->>> tables = {"transactions": pd.DataFrame({
+>>> tx = pd.DataFrame({
 ...     "customer_id": ["a", "a", "b"], "order_id": ["o1", "o2", "o3"],
 ...     "date": pd.to_datetime(["2025-01-10", "2025-03-01", "2025-02-01"]),
-...     "amount": [1000.0, 50.0, 300.0], "cost": [600.0, None, 150.0]})}
+...     "amount": [1000.0, 50.0, 300.0], "cost": [600.0, None, 150.0]})
 >>> model = CostModel(default_cogs_rate=0.5, per_order=20.0, per_delivery=10.0)
->>> pnl = customer_pnl(tables, model, as_of="2025-12-31")
+>>> pnl = customer_pnl(tx, model, as_of="2025-12-31")
 >>> pnl[["customer_id", "revenue", "cogs", "cost_to_serve", "profit", "profit_rank"]]
   customer_id  revenue   cogs  cost_to_serve  profit  profit_rank
 0           a   1050.0  625.0           60.0   365.0            1
@@ -128,7 +128,6 @@ import pandas as pd
 from portfolio_helpers.analysis import engine
 from portfolio_helpers.core.contract import normalize_label
 from portfolio_helpers.core.errors import ConfigError
-from portfolio_helpers.core.formatting import fmt_money
 from portfolio_helpers.core.presence import has_values
 from portfolio_helpers.core.validation import require_columns, suggest
 from portfolio_helpers.core.vocabulary import UNKNOWN
@@ -171,7 +170,7 @@ SERVICE_RATES = ("per_order", "per_line", "per_delivery", "per_return", "per_tic
                   "capital_rate", "per_late_invoice", "per_customer")
 #: The P&L columns a loss lever is worded from (:func:`loss_drivers`).
 LOSS_TRAITS = ("orders_per_year", "avg_order_value", "n_return_lines", "n_lines", "return_rate", "n_late_invoices",
-               "avg_days_late", "n_tickets", "service_minutes", "n_active_years", "discount_given")
+               "days_late", "n_tickets", "service_minutes", "n_active_years", "discount_given")
 #: Every key of the ``costs:`` section, in config order.
 COST_KEYS = ("default_cogs_rate", "cogs_rate_by_category", *SERVICE_RATES)
 _RATE_MEANINGS = {
@@ -194,7 +193,7 @@ DRIVER_LABELS: dict[str, str] = {
 }
 TRAIT_COLUMNS: tuple[str, ...] = (
     "n_orders", "n_lines", "orders_per_year", "avg_order_value", "discount_given", "discount_share",
-    "return_rate", "avg_days_late", "avg_days_to_pay", "n_tickets", "service_minutes",
+    "return_rate", "days_late", "avg_days_to_pay", "n_tickets", "service_minutes",
     "service_minutes_per_1000", "margin_rate",
 )
 #: The other driver quantities, kept in the P&L so each cost can be traced to its count.
@@ -417,19 +416,37 @@ def _require(frame, table: str, columns: Sequence[str]) -> pd.DataFrame:
     return frame
 
 
-def transactions_table(tables: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
-    """The transactions of ``tables``, checked (customer_id, date, amount present; amounts filled), lines with a customer."""
-    if not isinstance(tables, Mapping) or "transactions" not in tables:
-        raise ValueError("tables must be a dict holding at least a 'transactions' DataFrame")
-    transactions = _require(tables["transactions"], "transactions", ["customer_id", "date", "amount"])
+#: Columns the transactions need for the P&L (the others are optional).
+TRANSACTION_COLUMNS = ("customer_id", "date", "amount")
+#: Columns a payments table needs when it is given (``paid_date`` and ``order_id`` are optional).
+PAYMENT_COLUMNS = ("customer_id", "due_date", "amount")
+#: Columns a tickets table needs when it is given (``minutes`` and ``cost`` are optional).
+TICKET_COLUMNS = ("customer_id",)
+
+
+def transactions_table(transactions: pd.DataFrame) -> pd.DataFrame:
+    """``transactions`` checked (customer_id, date, amount present; amounts filled), lines with a customer.
+
+    Examples
+    --------
+    >>> tx = pd.DataFrame({"customer_id": ["a", None], "date": pd.to_datetime(["2025-01-01"] * 2),
+    ...                    "amount": [10.0, 5.0]})
+    >>> len(transactions_table(tx))
+    1
+    >>> transactions_table(tx.drop(columns="amount"))
+    Traceback (most recent call last):
+    ...
+    portfolio_helpers.core.errors.ColumnError: the transactions table has no amount column; it has customer_id, date
+    """
+    transactions = _require(transactions, "transactions", TRANSACTION_COLUMNS)
     n_missing = int(transactions["amount"].isna().sum())
     if n_missing:
         raise ValueError(f"transactions.amount has {n_missing:,} missing value(s); every line needs an amount")
     return transactions[transactions["customer_id"].notna()]
 
 
-def _optional(tables: Mapping[str, pd.DataFrame], name: str, required: Sequence[str]) -> pd.DataFrame | None:
-    frame = tables.get(name)
+def _optional(frame: pd.DataFrame | None, name: str, required: Sequence[str]) -> pd.DataFrame | None:
+    """An optional table checked like the transactions (None stays None), lines with a customer."""
     if frame is None:
         return None
     frame = _require(frame, name, required)
@@ -578,7 +595,6 @@ def _payment_quantities(payments: pd.DataFrame | None, order_dates: pd.Series | 
         capital_days=("capital_days", "sum"), n_late_invoices=("n_late_invoices", "sum"),
         avg_days_to_pay=("avg_days_to_pay", "mean"),
     )
-    result["avg_days_late"] = engine.days_late(payments).set_index("customer_id")["days_late"].reindex(result.index)
     return result
 
 
@@ -607,18 +623,23 @@ def _ratio(numerator, denominator) -> np.ndarray:
     return np.divide(numerator, denominator, out=np.full(numerator.shape, np.nan), where=positive)
 
 
-def driver_quantities(tables: Mapping[str, pd.DataFrame], model: CostModel | None = None, as_of=None,
+def driver_quantities(transactions: pd.DataFrame, model: CostModel | None = None, *,
+                      payments: pd.DataFrame | None = None, tickets: pd.DataFrame | None = None, as_of=None,
                       con=None) -> pd.DataFrame:
     """Per-customer activity counts, the input of :func:`price` (aggregated once, priced many times).
 
     Parameters
     ----------
-    tables : dict of DataFrame
-        ``transactions`` (required: ``customer_id, date, amount``), optionally ``payments``
-        and ``tickets``, with the canonical column names of the data contract.
+    transactions : DataFrame
+        ``customer_id, date, amount`` (optional ``order_id, status, category, discount, cost``),
+        with the canonical column names of the data contract.
     model : CostModel, optional
         Only its category list matters here (revenue without a ``cost`` value is kept per
         configured category, so category rates can be re-priced). Default: ``CostModel()``.
+    payments : DataFrame, optional
+        Invoices: ``customer_id, due_date, amount`` (optional ``paid_date, order_id``).
+    tickets : DataFrame, optional
+        After-sales tickets: ``customer_id`` (optional ``minutes, cost``).
     as_of : date, optional
         The analysis date (late payments, 12-month windows); default the last transaction date.
     con : ibis backend, optional
@@ -638,15 +659,15 @@ def driver_quantities(tables: Mapping[str, pd.DataFrame], model: CostModel | Non
     >>> tx = pd.DataFrame({"customer_id": ["a", "a", "a"], "order_id": ["o1", "o1", None],
     ...                    "date": pd.to_datetime(["2025-01-10", "2025-01-10", "2025-02-01"]),
     ...                    "amount": [100.0, 20.0, -30.0], "status": ["completed", "cancelled", "returned"]})
-    >>> q = driver_quantities({"transactions": tx}, as_of="2025-12-31")
+    >>> q = driver_quantities(tx, as_of="2025-12-31")
     >>> q[["revenue", "n_orders", "n_lines", "n_deliveries", "n_return_lines"]].to_dict("records")
     [{'revenue': 70.0, 'n_orders': 2, 'n_lines': 3, 'n_deliveries': 1, 'n_return_lines': 2}]
     """
     model = CostModel() if model is None else model
-    transactions = transactions_table(tables)
+    transactions = transactions_table(transactions)
     as_of = _as_of(as_of, transactions)
-    payments = _optional(tables, "payments", ["customer_id", "due_date", "amount"])
-    tickets = _optional(tables, "tickets", ["customer_id"])
+    payments = _optional(payments, "payments", PAYMENT_COLUMNS)
+    tickets = _optional(tickets, "tickets", TICKET_COLUMNS)
 
     frame, categories = _line_frame(transactions, model, as_of)
     quantities = _aggregate_lines(frame, categories, con)
@@ -667,9 +688,10 @@ def driver_quantities(tables: Mapping[str, pd.DataFrame], model: CostModel | Non
 
     payment = _payment_quantities(payments, order_dates, as_of)
     ticket = _ticket_quantities(tickets)
-    for name in ("capital_days", "n_late_invoices", "avg_days_late", "avg_days_to_pay"):
+    for name in ("capital_days", "n_late_invoices", "avg_days_to_pay"):
         values = payment[name].reindex(ids).to_numpy() if payment is not None else np.full(len(ids), np.nan)
         quantities[name] = values if name.startswith("avg_") else np.nan_to_num(values)
+    quantities["days_late"] = engine.customer_days_late(payments, ids)
     for name in ("n_tickets", "service_minutes", "ticket_cost"):
         values = ticket[name].reindex(ids).to_numpy() if ticket is not None else np.zeros(len(ids))
         quantities[name] = np.nan_to_num(values.astype(np.float64))
@@ -704,14 +726,14 @@ def cost_of_goods(quantities: pd.DataFrame, model: CostModel) -> np.ndarray:
     --------
     >>> tx = pd.DataFrame({"customer_id": ["a", "a"], "date": pd.Timestamp("2025-06-01"),
     ...                    "amount": [1000.0, 500.0], "cost": [600.0, None]})
-    >>> cost_of_goods(driver_quantities({"transactions": tx}), CostModel()).tolist()  # 600 + 500 x 0.60
+    >>> cost_of_goods(driver_quantities(tx), CostModel()).tolist()  # 600 + 500 x 0.60
     [900.0]
     """
     computed_for = set(quantities.attrs.get("categories", ()))
     missing = [c for c in model.cogs_rate_by_category if c not in computed_for]
     if missing:
         raise ValueError(f"the quantities were computed without the categories {', '.join(missing)}: "
-                         "recompute them with driver_quantities(tables, model, as_of) for this model")
+                         "recompute them with driver_quantities(transactions, model, as_of=as_of) for this model")
     cogs = quantities["cogs_known"].to_numpy() + model.default_cogs_rate * quantities[_UNCOSTED_DEFAULT].to_numpy()
     for category in quantities.attrs.get("categories", ()):
         rate = model.cogs_rate_by_category.get(category, model.default_cogs_rate)
@@ -837,7 +859,7 @@ def price(quantities: pd.DataFrame, model: CostModel) -> pd.DataFrame:
     --------
     >>> tx = pd.DataFrame({"customer_id": ["a", "b"], "date": pd.to_datetime(["2025-01-10", "2025-02-01"]),
     ...                    "amount": [100.0, 40.0]})
-    >>> q = driver_quantities({"transactions": tx}, as_of="2025-12-31")
+    >>> q = driver_quantities(tx, as_of="2025-12-31")
     >>> price(q, CostModel(default_cogs_rate=0.5, per_order=25.0))[["customer_id", "profit", "profit_rank"]]
       customer_id  profit  profit_rank
     0           a    25.0            1
@@ -851,15 +873,18 @@ def price(quantities: pd.DataFrame, model: CostModel) -> pd.DataFrame:
     return pnl[list(PNL_COLUMNS)]
 
 
-def customer_pnl(tables: Mapping[str, pd.DataFrame], model: CostModel, as_of=None, con=None) -> pd.DataFrame:
+def customer_pnl(transactions: pd.DataFrame, model: CostModel, *, payments: pd.DataFrame | None = None,
+                 tickets: pd.DataFrame | None = None, as_of=None, con=None) -> pd.DataFrame:
     """One P&L line per customer: revenue, cost of goods, the seven cost-to-serve drivers, profit.
 
     Parameters
     ----------
-    tables : dict of DataFrame
-        ``transactions`` (required), ``payments`` and ``tickets`` (optional), canonical columns.
+    transactions : DataFrame
+        ``customer_id, date, amount`` (optional ``order_id, status, category, discount, cost``).
     model : CostModel
         The rates (:func:`cost_model_from_config`).
+    payments, tickets : DataFrame, optional
+        Invoices and after-sales tickets (:func:`driver_quantities`); absent: their drivers are 0.
     as_of : date, optional
         Analysis date: unpaid invoices due before it are late up to it, and the account
         cost counts 12-month windows ending at it. Default: the last transaction date.
@@ -874,38 +899,39 @@ def customer_pnl(tables: Mapping[str, pd.DataFrame], model: CostModel, as_of=Non
         ``customer_id, revenue, cogs, gross_margin``, the seven :data:`DRIVER_COLUMNS`,
         ``cost_to_serve, profit, profit_margin, profit_rank``, the traits ``n_orders,
         n_lines, orders_per_year, avg_order_value, discount_given, discount_share,
-        return_rate, avg_days_late, avg_days_to_pay, n_tickets, service_minutes,
+        return_rate, days_late, avg_days_to_pay, n_tickets, service_minutes,
         service_minutes_per_1000, margin_rate`` and the other driver quantities
         ``n_deliveries, n_return_lines, n_late_invoices, capital_days, ticket_cost,
         n_active_years``. Definitions: see the module docstring.
 
     Examples
     --------
-    >>> tables = {
-    ...     "transactions": pd.DataFrame({"customer_id": ["a", "b"], "order_id": ["o1", "o2"],
-    ...                                   "date": pd.to_datetime(["2025-03-01", "2025-04-01"]),
-    ...                                   "amount": [500.0, 200.0], "cost": [250.0, 100.0]}),
-    ...     "payments": pd.DataFrame({"customer_id": ["a", "b"], "order_id": ["o1", "o2"],
-    ...                               "due_date": pd.to_datetime(["2025-04-01", "2025-05-01"]),
-    ...                               "paid_date": pd.to_datetime(["2025-04-01", "2025-08-09"]),
-    ...                               "amount": [500.0, 200.0]}),
-    ...     "tickets": pd.DataFrame({"customer_id": ["b", "b"], "date": pd.to_datetime(["2025-05-01"] * 2),
-    ...                              "minutes": [30.0, 45.0]})}
+    >>> tx = pd.DataFrame({"customer_id": ["a", "b"], "order_id": ["o1", "o2"],
+    ...                    "date": pd.to_datetime(["2025-03-01", "2025-04-01"]),
+    ...                    "amount": [500.0, 200.0], "cost": [250.0, 100.0]})
+    >>> payments = pd.DataFrame({"customer_id": ["a", "b"], "order_id": ["o1", "o2"],
+    ...                          "due_date": pd.to_datetime(["2025-04-01", "2025-05-01"]),
+    ...                          "paid_date": pd.to_datetime(["2025-04-01", "2025-08-09"]),
+    ...                          "amount": [500.0, 200.0]})
+    >>> tickets = pd.DataFrame({"customer_id": ["b", "b"], "date": pd.to_datetime(["2025-05-01"] * 2),
+    ...                         "minutes": [30.0, 45.0]})
     >>> model = CostModel(per_order=10.0, per_ticket=5.0, per_service_minute=1.0, capital_rate=0.073,
     ...                   per_late_invoice=2.0)
-    >>> pnl = customer_pnl(tables, model, as_of="2025-12-31")
+    >>> pnl = customer_pnl(tx, model, payments=payments, tickets=tickets, as_of="2025-12-31")
     >>> pnl[["customer_id", "gross_margin", "cost_late_payment", "cost_service", "profit"]]
       customer_id  gross_margin  cost_late_payment  cost_service  profit
     0           a         250.0                0.0           0.0   240.0
     1           b         100.0                6.0          85.0    -1.0
     """
-    return price(driver_quantities(tables, model, as_of, con), model)
+    quantities = driver_quantities(transactions, model, payments=payments, tickets=tickets, as_of=as_of, con=con)
+    return price(quantities, model)
 
 
 # --------------------------------------------------------------------------- notes on the data
 
 
-def customers_without_transactions(tables: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
+def customers_without_transactions(transactions: pd.DataFrame, *, payments: pd.DataFrame | None = None,
+                                   tickets: pd.DataFrame | None = None) -> pd.DataFrame:
     """Customers with invoices or tickets but no transaction line: not in the P&L, listed here.
 
     Returns
@@ -915,21 +941,20 @@ def customers_without_transactions(tables: Mapping[str, pd.DataFrame]) -> pd.Dat
 
     Examples
     --------
-    >>> tables = {"transactions": pd.DataFrame({"customer_id": ["a"], "date": pd.to_datetime(["2025-01-01"]),
-    ...                                         "amount": [10.0]}),
-    ...           "tickets": pd.DataFrame({"customer_id": ["a", "z"], "minutes": [5.0, 20.0]})}
-    >>> customers_without_transactions(tables).to_dict("records")
+    >>> tx = pd.DataFrame({"customer_id": ["a"], "date": pd.to_datetime(["2025-01-01"]), "amount": [10.0]})
+    >>> tickets = pd.DataFrame({"customer_id": ["a", "z"], "minutes": [5.0, 20.0]})
+    >>> customers_without_transactions(tx, tickets=tickets).to_dict("records")
     [{'customer_id': 'z', 'n_invoices': 0, 'invoiced_amount': 0.0, 'n_tickets': 1, 'service_minutes': 20.0}]
     """
-    transactions = transactions_table(tables)
+    transactions = transactions_table(transactions)
     known = pd.Index(transactions["customer_id"].unique())
     parts = []
-    payments = _optional(tables, "payments", ["customer_id", "amount"])
+    payments = _optional(payments, "payments", ["customer_id", "amount"])
     if payments is not None:
         parts.append(pd.DataFrame({"customer_id": payments["customer_id"], "n_invoices": 1,
                                    "invoiced_amount": payments["amount"].astype("float64"),
                                    "n_tickets": 0, "service_minutes": 0.0}))
-    tickets = _optional(tables, "tickets", ["customer_id"])
+    tickets = _optional(tickets, "tickets", TICKET_COLUMNS)
     if tickets is not None:
         minutes = tickets["minutes"].astype("float64").fillna(0.0) if "minutes" in tickets.columns else 0.0
         parts.append(pd.DataFrame({"customer_id": tickets["customer_id"], "n_invoices": 0,
@@ -966,7 +991,7 @@ def whale_curve(pnl: pd.DataFrame) -> pd.DataFrame:
         (1, 1.0) exactly. The curve rises above 1 while profitable customers add up, and
         comes back down to 1 as the unprofitable ones give profit back. When total profit
         is 0 or negative, shares of it are undefined: ``cumulative_profit_share`` is NaN
-        after the origin (see the ``note`` of :func:`whale_summary`).
+        after the origin (see ``curve_undefined`` in :func:`whale_summary`).
 
     Examples
     --------
@@ -1000,8 +1025,9 @@ def whale_summary(pnl: pd.DataFrame) -> dict:
         first, where it is reached); ``n_unprofitable`` (profit < 0) and
         ``share_unprofitable_customers``; ``profit_given_back`` (sum of the losses, as a
         positive number); ``unprofitable_revenue_share`` (their revenue / total revenue,
-        NaN when total revenue <= 0); ``note``: empty, or why shares are NaN (total profit
-        0 or negative, no customer).
+        NaN when total revenue <= 0); ``curve_undefined``: None, or why shares are NaN as a
+        code, ``"no_customer"``, ``"zero_profit"`` or ``"negative_profit"`` (the report words
+        it: :func:`portfolio_helpers.reporting.profitability.whale_note`).
 
     Examples
     --------
@@ -1019,14 +1045,13 @@ def whale_summary(pnl: pd.DataFrame) -> dict:
     unprofitable = profit < 0
     total = float(profit.sum())
     total_revenue = float(revenue.sum())
-    note = ""
+    undefined = None
     if n == 0:
         peak, peak_at = math.nan, math.nan
-        note = "No customer: the whale curve is empty."
+        undefined = "no_customer"
     elif total <= 0:
         peak, peak_at = math.nan, math.nan
-        note = (f"Total profit is {'zero' if total == 0 else 'negative'} ({fmt_money(total)}): shares of it are "
-                "undefined, so the whale curve and its peak are not shown (NaN).")
+        undefined = "zero_profit" if total == 0 else "negative_profit"
     else:
         shares = curve["cumulative_profit_share"].to_numpy()
         at = int(np.argmax(shares))
@@ -1040,7 +1065,7 @@ def whale_summary(pnl: pd.DataFrame) -> dict:
         "profit_given_back": float(-profit[unprofitable].sum()),
         "unprofitable_revenue_share": float(revenue[unprofitable].sum() / total_revenue)
         if total_revenue > 0 else math.nan,
-        "note": note,
+        "curve_undefined": undefined,
     }
 
 
@@ -1128,7 +1153,7 @@ def loss_drivers(pnl: pd.DataFrame, n: int = 10, min_revenue_quantile: float = 0
     ...                    "order_id": [f"o{i}" for i in range(44)], "date": pd.Timestamp("2025-06-01"),
     ...                    "amount": [85.0] * 40 + [3000.0, 10.0, 500.0, 500.0],
     ...                    "cost": [70.0] * 40 + [1500.0, 5.0, 250.0, 250.0]})
-    >>> pnl = customer_pnl({"transactions": tx}, CostModel(per_order=12.0, per_delivery=8.0), "2025-12-31")
+    >>> pnl = customer_pnl(tx, CostModel(per_order=12.0, per_delivery=8.0), as_of="2025-12-31")
     >>> drivers = loss_drivers(pnl, min_revenue_quantile=0.5)
     >>> drivers[["customer_id", "profit", "main_driver", "main_driver_share"]]
       customer_id  profit     main_driver  main_driver_share
@@ -1198,9 +1223,9 @@ def cost_breakdown(pnl: pd.DataFrame, by: str | None = None) -> pd.DataFrame:
 
     Examples
     --------
-    >>> pnl = customer_pnl({"transactions": pd.DataFrame({
-    ...     "customer_id": ["a", "a", "b"], "date": pd.Timestamp("2025-06-01"), "amount": [100.0, 60.0, 40.0]})},
-    ...     CostModel(default_cogs_rate=0.5, per_line=2.0, per_order=3.0), "2025-12-31")
+    >>> pnl = customer_pnl(pd.DataFrame({
+    ...     "customer_id": ["a", "a", "b"], "date": pd.Timestamp("2025-06-01"), "amount": [100.0, 60.0, 40.0]}),
+    ...     CostModel(default_cogs_rate=0.5, per_line=2.0, per_order=3.0), as_of="2025-12-31")
     >>> cost_breakdown(pnl)[["driver", "cost", "share_of_cost_to_serve"]].head(2)
             driver  cost  share_of_cost_to_serve
     0  cost_orders   9.0                     0.6
@@ -1255,13 +1280,14 @@ def _jaccard(a: np.ndarray, b: np.ndarray) -> float:
     return 1.0 if union == 0 else np.intersect1d(a, b).size / union
 
 
-def sensitivity(tables: Mapping[str, pd.DataFrame], model: CostModel, as_of=None,
-                factors: Sequence[float] = (0.5, 1.5), top_n: int = 20,
-                quantities: pd.DataFrame | None = None) -> pd.DataFrame:
+def sensitivity(transactions: pd.DataFrame | None, model: CostModel, *, payments: pd.DataFrame | None = None,
+                tickets: pd.DataFrame | None = None, as_of=None, factors: Sequence[float] = (0.5, 1.5),
+                top_n: int = 20, quantities: pd.DataFrame | None = None) -> pd.DataFrame:
     """How the results move when each non-zero rate is multiplied by each factor.
 
-    The activity counts are aggregated once (:func:`driver_quantities`, or pass
-    ``quantities``) and only re-priced per scenario, so a scenario costs milliseconds.
+    The activity counts are aggregated once (:func:`driver_quantities` of ``transactions``,
+    ``payments`` and ``tickets``, or pass ``quantities`` and ``transactions=None``) and only
+    re-priced per scenario, so a scenario costs milliseconds.
 
     Returns
     -------
@@ -1278,8 +1304,8 @@ def sensitivity(tables: Mapping[str, pd.DataFrame], model: CostModel, as_of=None
     --------
     >>> tx = pd.DataFrame({"customer_id": ["a", "a", "b"], "order_id": ["o1", "o2", "o3"],
     ...                    "date": pd.Timestamp("2025-06-01"), "amount": [100.0, 100.0, 90.0]})
-    >>> table = sensitivity({"transactions": tx}, CostModel(default_cogs_rate=0.5, per_order=40.0),
-    ...                     "2025-12-31", factors=(0.5, 2.0), top_n=1)
+    >>> table = sensitivity(tx, CostModel(default_cogs_rate=0.5, per_order=40.0),
+    ...                     as_of="2025-12-31", factors=(0.5, 2.0), top_n=1)
     >>> table[["rate", "factor", "total_profit", "profit_change", "n_unprofitable"]]
                     rate  factor  total_profit  profit_change  n_unprofitable
     0  default_cogs_rate     0.5          97.5           72.5               0
@@ -1294,7 +1320,9 @@ def sensitivity(tables: Mapping[str, pd.DataFrame], model: CostModel, as_of=None
     if isinstance(top_n, bool) or not isinstance(top_n, int | np.integer) or top_n < 1:
         raise ValueError(f"top_n must be a positive integer, got {top_n!r}")
     if quantities is None:
-        quantities = driver_quantities(tables, model, as_of)
+        if transactions is None:
+            raise ValueError("sensitivity needs the transactions or their driver quantities")
+        quantities = driver_quantities(transactions, model, payments=payments, tickets=tickets, as_of=as_of)
     ids = quantities["customer_id"]
 
     def outcome(scenario: CostModel) -> tuple[np.ndarray, np.ndarray]:

@@ -28,7 +28,9 @@ transparent one). The gradient boosting is cross-validated without its calibrati
 sigmoid is a monotone map of the boosted scores, so it does not change their ranking nor
 their AUC. (The calibrated model averages the calibrated models of its 5 calibration folds,
 whose ranking can differ slightly from the single boosted model's; the cross-validation
-measures the boosted model itself, with 5 fits instead of 25.) Before scikit-learn, numeric columns are converted to ``float64`` and
+measures the boosted model itself, with 5 fits instead of 25.) :func:`refit_best` refits the
+model a comparison chose on new data (the latest window, every known outcome) without
+comparing again: the model a report validates is the model it then uses. Before scikit-learn, numeric columns are converted to ``float64`` and
 categorical columns to ``object`` strings with ``NaN`` for missing values (pandas 3
 ``StringDtype``, ``pd.NA`` and ``None`` are not understood by every encoder).
 
@@ -73,6 +75,7 @@ __all__ = [
     "ModelSet",
     "make_model",
     "fit_models",
+    "refit_best",
     "evaluate",
     "ks_statistic",
     "lift_table",
@@ -368,11 +371,7 @@ def fit_models(X_train: pd.DataFrame, y_train, numeric: Sequence[str], categoric
     y = _as_binary(y_train, len(X))
     _check_target(y)
     folds = StratifiedKFold(CV_FOLDS, shuffle=True, random_state=seed)
-    # With very few positives (or negatives) the calibration gets fewer folds so that each of them
-    # holds both classes; the count leaves room for a fifth of the rows (the rule dates from when
-    # the calibration also ran inside every cross-validation training fold and is kept as it is).
-    smallest = int(min(y.sum(), len(y) - y.sum()))
-    calibration_folds = max(2, min(CV_FOLDS, smallest - math.ceil(smallest / CV_FOLDS)))
+    calibration_folds = _calibration_folds(y)
     models, cv_auc, cv_std = {}, {}, {}
     with _threads(len(X)):
         for kind in kinds:
@@ -389,6 +388,61 @@ def fit_models(X_train: pd.DataFrame, y_train, numeric: Sequence[str], categoric
     best = max(order, key=lambda name: (cv_auc[name], -order.index(name)))
     return ModelSet(models=models, cv_auc=cv_auc, best=best, numeric=numeric, categorical=categorical,
                     reference=_reference_values(X, numeric, categorical), cv_auc_std=cv_std, seed=seed)
+
+
+def _calibration_folds(y: np.ndarray) -> int:
+    """Calibration folds for a target: 5, fewer when a class is too small for each fold to hold it."""
+    # With very few positives (or negatives) the calibration gets fewer folds so that each of them
+    # holds both classes; the count leaves room for a fifth of the rows (the rule dates from when
+    # the calibration also ran inside every cross-validation training fold and is kept as it is).
+    smallest = int(min(y.sum(), len(y) - y.sum()))
+    return max(2, min(CV_FOLDS, smallest - math.ceil(smallest / CV_FOLDS)))
+
+
+def refit_best(model_set: ModelSet, X_train: pd.DataFrame, y_train) -> ModelSet:
+    """Refit the model ``model_set`` chose on new training data, without comparing the models again.
+
+    The comparison (cross-validation) of :func:`fit_models` picks a model on one window
+    and the held-out test validates it; the model used on today's records is that same
+    model refitted on the latest data. Refitting every model and cross-validating again
+    could pick another one than the report validated, for 10 more fits.
+
+    Parameters
+    ----------
+    model_set : ModelSet
+        The fitted comparison; its ``best`` model, features and seed are reused.
+    X_train : DataFrame
+        Training rows with the feature columns.
+    y_train : array-like of 0/1 or bool
+        Outcome, at least 5 of each class.
+
+    Returns
+    -------
+    ModelSet
+        One model, ``best`` as in ``model_set``; ``cv_auc`` is carried over from
+        ``model_set`` (the comparison that chose it).
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(0)
+    >>> X = pd.DataFrame({"meetings": rng.poisson(2, 300), "role": rng.choice(["buyer", "student"], 300)})
+    >>> y = rng.random(300) < 1 / (1 + np.exp(2.0 - X["meetings"] + (X["role"] == "student")))
+    >>> chosen = fit_models(X.iloc[:200], y.iloc[:200], ["meetings"], ["role"], seed=0)
+    >>> final = refit_best(chosen, X, y)
+    >>> list(final.models) == [chosen.best] and final.best == chosen.best
+    True
+    """
+    kind = next(kind for kind, name in MODEL_NAMES.items() if name == model_set.best)
+    X = _prepare(X_train, model_set.numeric, model_set.categorical)
+    y = _as_binary(y_train, len(X))
+    _check_target(y)
+    with _threads(len(X)):
+        model = make_model(kind, model_set.numeric, model_set.categorical, model_set.seed,
+                           calibration_folds=_calibration_folds(y)).fit(X, y)
+    return ModelSet(models={model_set.best: model}, cv_auc=dict(model_set.cv_auc), best=model_set.best,
+                    numeric=list(model_set.numeric), categorical=list(model_set.categorical),
+                    reference=_reference_values(X, model_set.numeric, model_set.categorical),
+                    cv_auc_std=dict(model_set.cv_auc_std), seed=model_set.seed)
 
 
 # --------------------------------------------------------------------------- evaluation
@@ -640,17 +694,25 @@ def explain(model_set: ModelSet, X: pd.DataFrame, name: str | None = None, top_n
     data = model_set.prepare(X)
     values = {**model_set.reference, **dict(reference or {})}
     features = model_set.features
-    contributions = np.zeros((len(data), len(features)))
-    with _threads(len(data)):
-        base = model.predict_proba(data)[:, 1]
-        for position, feature in enumerate(features):
-            occluded = data.copy()
-            value = values.get(feature, np.nan)
-            if feature in model_set.categorical:
-                occluded[feature] = _categorical_column(pd.Series([value] * len(data), dtype=object))
-            else:
-                occluded[feature] = float(value)
-            contributions[:, position] = base - model.predict_proba(occluded)[:, 1]
+    copies = [data]
+    for feature in features:
+        occluded = data.copy()
+        value = values.get(feature, np.nan)
+        if feature in model_set.categorical:
+            occluded[feature] = _categorical_column(pd.Series([value] * len(data), dtype=object))
+        else:
+            occluded[feature] = float(value)
+        copies.append(occluded)
+    # The models score every row on its own: the copies are scored in a few large batches (as in
+    # permutation_importance_table), which changes nothing but the number of model calls.
+    per_batch = max(1, PERMUTATION_BATCH_ROWS // max(len(data), 1))
+    scored = []
+    with _threads(len(data) * min(per_batch, len(copies))):
+        for first in range(0, len(copies), per_batch):
+            batch = copies[first:first + per_batch]
+            scored.append(model.predict_proba(pd.concat(batch, ignore_index=True))[:, 1])
+    predictions = np.concatenate(scored).reshape(len(copies), len(data))
+    contributions = (predictions[0] - predictions[1:]).T
     result = pd.DataFrame(contributions, index=X.index, columns=features)
     order = np.argsort(-np.abs(contributions), axis=1, kind="stable")
     raw = X[features].to_numpy(dtype=object)

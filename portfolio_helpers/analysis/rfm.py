@@ -78,6 +78,7 @@ from portfolio_helpers.analysis import features as customer_features_module
 from portfolio_helpers.analysis.segmentation import segment_migration
 from portfolio_helpers.core.config import check_known_keys
 from portfolio_helpers.core.errors import ConfigError
+from portfolio_helpers.core.validation import require_columns
 
 __all__ = [
     "SegmentMap",
@@ -185,6 +186,10 @@ def tie_aware_scores(values, n: int = N_SCORES) -> np.ndarray:
     return scores[inverse].astype("int64")
 
 
+#: Columns of the customer features the RFM scores read.
+RFM_COLUMNS = ("customer_id", "recency_days", "frequency", "monetary")
+
+
 def rfm_scores(features: pd.DataFrame, n: int = N_SCORES) -> pd.DataFrame:
     """R, F and M scores per customer (tie rule of the module docstring).
 
@@ -213,7 +218,8 @@ def rfm_scores(features: pd.DataFrame, n: int = N_SCORES) -> pd.DataFrame:
     2           c        4        3        2      432
     3           d        2        3        2      232
     """
-    out = features[["customer_id", "recency_days", "frequency", "monetary"]].reset_index(drop=True).copy()
+    require_columns(features, RFM_COLUMNS, table="customer features")
+    out = features[list(RFM_COLUMNS)].reset_index(drop=True).copy()
     out["r_score"] = tie_aware_scores(-out["recency_days"].to_numpy(dtype="float64"), n)
     out["f_score"] = tie_aware_scores(out["frequency"], n)
     out["m_score"] = tie_aware_scores(out["monetary"], n)
@@ -390,9 +396,12 @@ def score_rfm(features: pd.DataFrame, segment_map: SegmentMap = DEFAULT_SEGMENT_
     return scores
 
 
-def previous_segments(tables: dict[str, pd.DataFrame], as_of, segment_map: SegmentMap = DEFAULT_SEGMENT_MAP,
+def previous_segments(transactions: pd.DataFrame, as_of, segment_map: SegmentMap = DEFAULT_SEGMENT_MAP,
                       months: int = 12) -> tuple[pd.Series, pd.Timestamp]:
-    """The RFM segment each customer had ``months`` before ``as_of`` (same rules, data up to then).
+    """The RFM segment each customer had ``months`` before ``as_of`` (same rules, transactions up to then).
+
+    The segment needs recency, frequency and monetary value only: the transactions
+    (``customer_id, date, amount``) are the one table it reads.
 
     Returns
     -------
@@ -401,23 +410,23 @@ def previous_segments(tables: dict[str, pd.DataFrame], as_of, segment_map: Segme
     earlier : Timestamp
         ``as_of`` minus ``months``.
     """
+    require_columns(transactions, ("customer_id", "date", "amount"), table="transactions")
     earlier = pd.Timestamp(as_of) - pd.DateOffset(months=months)
-    transactions = tables["transactions"]
-    past = {**tables, "transactions": transactions[transactions["date"] <= earlier]}
-    if past["transactions"].empty:
+    past = transactions[transactions["date"] <= earlier]
+    if past.empty:
         return pd.Series(dtype="string", name="rfm_segment"), earlier
     scored = score_rfm(customer_features_module.customer_features(past, earlier), segment_map)
     return scored.set_index("customer_id")["rfm_segment"], earlier
 
 
-def migration_since(tables: dict[str, pd.DataFrame], as_of, scores: pd.DataFrame, features: pd.DataFrame,
+def migration_since(transactions: pd.DataFrame, as_of, scores: pd.DataFrame, features: pd.DataFrame,
                     segment_map: SegmentMap = DEFAULT_SEGMENT_MAP, months: int = 12):
     """Customers (and last-12-months revenue) moving between RFM segments over the last ``months``.
 
     Parameters
     ----------
-    tables : dict of DataFrame
-        The cleaned tables (``transactions`` is re-scored up to ``as_of - months``).
+    transactions : DataFrame
+        The cleaned transactions (re-scored up to ``as_of - months``).
     as_of : date-like
         Analysis date.
     scores : DataFrame
@@ -437,7 +446,7 @@ def migration_since(tables: dict[str, pd.DataFrame], as_of, scores: pd.DataFrame
     earlier : Timestamp
         ``as_of - months``.
     """
-    before, earlier = previous_segments(tables, as_of, segment_map, months)
+    before, earlier = previous_segments(transactions, as_of, segment_map, months)
     if before.empty:
         return None, None, earlier
     now = scores.set_index("customer_id")["rfm_segment"]

@@ -119,7 +119,10 @@ def _wilson(successes: int, n: int) -> tuple[float, float]:
     denominator = 1 + Z_95**2 / n
     centre = (share + Z_95**2 / (2 * n)) / denominator
     half = Z_95 * math.sqrt(share * (1 - share) / n + Z_95**2 / (4 * n**2)) / denominator
-    return max(centre - half, 0.0), min(centre + half, 1.0)
+    # At 0 and at n the bound is exactly the share: no float noise above 0 (or below 1) around it.
+    low = 0.0 if successes == 0 else max(centre - half, 0.0)
+    high = 1.0 if successes == n else min(centre + half, 1.0)
+    return low, high
 
 
 def score_summary(scores, scale: FeedbackScale) -> dict[str, float]:
@@ -193,8 +196,9 @@ def _measure_rows(frame: pd.DataFrame, keys: list[str], scale: FeedbackScale) ->
         key = key if isinstance(key, tuple) else (key,)
         rows.append({**dict(zip(keys, key, strict=True)), **score_summary(part["score"], scale)})
     columns = [*keys, "n_answers", "mean_score", *(f"share_{g}" for g in group_order(scale))]
+    # (share_satisfied is one of the group shares above: listed once)
     columns += ["nps", "nps_low", "nps_high"] if scale.is_nps else [
-        "csat_mean", "csat_low", "csat_high", "share_satisfied", "satisfied_low", "satisfied_high"]
+        "csat_mean", "csat_low", "csat_high", "satisfied_low", "satisfied_high"]
     return pd.DataFrame(rows, columns=columns).astype({"n_answers": "int64"})
 
 
@@ -413,25 +417,34 @@ class ChurnGap:
 
 
 def churn_gap(summary: pd.DataFrame) -> ChurnGap | None:
-    """Churn of the worst group minus the best (normal interval of a difference of two independent shares).
+    """Churn of the worst group minus the best, with Newcombe's 95% interval of a difference of two shares.
 
+    The interval combines the Wilson intervals of the two shares (Newcombe 1998, method 10), so that
+    it stays honest for small groups and for shares of 0 or 1, where the normal approximation
+    collapses to a single point (one churned detractor against one loyal promoter is not "clear").
     ``None`` when either group has no customer.
 
     Examples
     --------
     >>> summary = pd.DataFrame({"group": ["promoter", "passive", "detractor"], "customers": [100, 50, 100],
-    ...                         "churn_rate": [0.1, 0.2, 0.3]})
+    ...                         "churned": [10, 10, 30]})
     >>> gap = churn_gap(summary)
-    >>> round(gap.difference, 2), round(gap.low, 3), gap.clear
-    (0.2, 0.093, True)
+    >>> round(gap.difference, 2), round(gap.low, 3), round(gap.high, 3), gap.clear
+    (0.2, 0.09, 0.306, True)
+    >>> churn_gap(pd.DataFrame({"group": ["promoter", "detractor"], "customers": [1, 1], "churned": [0, 1]})).clear
+    False
     """
     best, worst = summary.iloc[0], summary.iloc[-1]
     if best["customers"] == 0 or worst["customers"] == 0:
         return None
-    p1, n1, p2, n2 = worst["churn_rate"], worst["customers"], best["churn_rate"], best["customers"]
-    difference = float(p1 - p2)
-    half = Z_95 * math.sqrt(p1 * (1 - p1) / n1 + p2 * (1 - p2) / n2)
-    return ChurnGap(str(worst["group"]), str(best["group"]), difference, difference - half, difference + half)
+    n1, n2 = int(worst["customers"]), int(best["customers"])
+    c1, c2 = int(worst["churned"]), int(best["churned"])
+    p1, p2 = c1 / n1, c2 / n2
+    (l1, u1), (l2, u2) = _wilson(c1, n1), _wilson(c2, n2)
+    difference = p1 - p2
+    low = difference - math.sqrt((p1 - l1) ** 2 + (u2 - p2) ** 2)
+    high = difference + math.sqrt((u1 - p1) ** 2 + (p2 - l2) ** 2)
+    return ChurnGap(str(worst["group"]), str(best["group"]), difference, low, high)
 
 
 def valuable_detractors(feedback: pd.DataFrame, transactions: pd.DataFrame, scale: FeedbackScale,

@@ -108,7 +108,7 @@ import pandas as pd
 
 from portfolio_helpers.core.config import check_known_keys
 from portfolio_helpers.core.errors import ConfigError
-from portfolio_helpers.core.validation import suggest
+from portfolio_helpers.core.validation import require_columns, suggest
 
 __all__ = [
     "Decay",
@@ -831,9 +831,7 @@ def scorecard_from_config(section, where: str = "scoring") -> Scorecard:
 # --------------------------------------------------------------------------- evaluation
 
 def _entity_ids(attributes: pd.DataFrame, id_col: str) -> pd.Index:
-    if id_col not in attributes.columns:
-        raise ValueError(f"attributes has no id column {id_col!r}{suggest(id_col, attributes.columns)}; "
-                         f"columns: {', '.join(map(str, attributes.columns))}")
+    require_columns(attributes, [id_col], table="attributes")
     ids = pd.Index(attributes[id_col])
     if not ids.is_unique:
         dupes = ids[ids.duplicated()].unique()[:5]
@@ -879,10 +877,7 @@ class _Events:
 
 def _prepare_events(events: pd.DataFrame, id_col: str, ids: pd.Index, ref: np.ndarray,
                     need_type: bool) -> _Events:
-    required = [id_col, "date"] + (["event"] if need_type else [])
-    missing = [c for c in required if c not in events.columns]
-    if missing:
-        raise ValueError(f"events must have columns {', '.join(required)}; missing {', '.join(missing)}")
+    require_columns(events, [id_col, "date"] + (["event"] if need_type else []), table="events")
     if not pd.api.types.is_datetime64_any_dtype(events["date"]):
         raise ValueError(f"events['date'] must be datetime64 (use pd.to_datetime), got {events['date'].dtype}")
     pos = ids.get_indexer(pd.Index(events[id_col]))

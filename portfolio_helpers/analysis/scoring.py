@@ -50,12 +50,16 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 import pandas as pd
+from sklearn.metrics import roc_auc_score
 
-from portfolio_helpers.analysis import engine, features, propensity
+from portfolio_helpers.analysis import engine, features, propensity, scorecard
+from portfolio_helpers.analysis.contact import CONTACT_COLUMNS
+from portfolio_helpers.analysis.profitability import TRANSACTION_COLUMNS
 from portfolio_helpers.analysis.scorecard import PSEUDO_COLUMNS, Scorecard, scorecard_from_config
 from portfolio_helpers.core.config import check_known_keys
 from portfolio_helpers.core.errors import ConfigError
 from portfolio_helpers.core.presence import has_values
+from portfolio_helpers.core.validation import require_columns, require_frame
 
 __all__ = [
     "DEFAULT_LEAD_SCORECARD",
@@ -85,6 +89,17 @@ __all__ = [
     "at_risk",
     "best_segment",
     "lookalike_scores",
+    "POINTS_SCORECARD",
+    "score_leads",
+    "conversion_by_grade",
+    "top_share_capture",
+    "model_comparison",
+    "LeadResults",
+    "score_lead_table",
+    "CustomerResults",
+    "score_customers",
+    "LookalikeResults",
+    "lookalike",
 ]
 
 # Generic scorecards on the data contract's canonical events and columns: used when the config
@@ -134,9 +149,9 @@ DEFAULT_AT_RISK: dict[str, float] = {"top_share": 0.5, "rhythm_factor": 2.0, "mi
                                      "max_days": 365}
 SCORING_KEYS = ("leads", "customers", "open_days", "horizon_days", "test_share", "value_weights", "at_risk")
 
-#: Lead columns that are not fit attributes.
+#: Lead columns that are not fit attributes (the contact wishes and consents are not a sign of fit either).
 _LEAD_EVENT_COLUMNS = ("lead_id", "date", "event", "customer_id", "original_customer_id", "source_line",
-                       "source_file")
+                       "source_file", *CONTACT_COLUMNS)
 
 
 # --------------------------------------------------------------------------- settings
@@ -373,9 +388,7 @@ def lead_profiles(leads: pd.DataFrame, as_of, customers: pd.DataFrame | None = N
     >>> events["event"].tolist()   # the call after the conversion is not an input
     ['form', 'meeting', 'form']
     """
-    missing = [c for c in ("lead_id", "date") if c not in leads.columns]
-    if missing:
-        raise ValueError(f"the leads table needs {', '.join(missing)}; it has {', '.join(leads.columns)}")
+    require_columns(leads, ("lead_id", "date"), table="leads")
     as_of = pd.Timestamp(as_of).normalize()
     rows = leads[leads["date"].notna() & (leads["date"] <= as_of + pd.Timedelta(days=1) - pd.Timedelta(1))]
     rows = rows.assign(lead_id=rows["lead_id"].astype("string"))
@@ -511,7 +524,8 @@ class ConversionModels:
     test_probability : DataFrame
         One column per model: probabilities for the test leads.
     final : ModelSet
-        Models refitted on every known outcome; ``probability`` uses its best model.
+        The model ``evaluation`` chose (and the test validated), refitted on every known
+        outcome (:func:`~portfolio_helpers.analysis.propensity.refit_best`); gives ``probability``.
     probability : Series
         Conversion probability of every lead (open leads are the ones that matter).
     """
@@ -543,7 +557,8 @@ def fit_conversion_models(profiles: pd.DataFrame, events: pd.DataFrame, test_sha
                                        seed=seed)
     test_probability = pd.DataFrame({name: evaluation.predict(frame.loc[test], name) for name in evaluation.models},
                                     index=test)
-    final = propensity.fit_models(frame.loc[known], frame.loc[known, "converted"], numeric, categorical, seed=seed)
+    # The model the held-out test validated, refitted on every known outcome (not compared again).
+    final = propensity.refit_best(evaluation, frame.loc[known], frame.loc[known, "converted"])
     probability = pd.Series(final.predict(frame), index=frame.index, name="conversion_probability")
     return ConversionModels(frame, numeric, categorical, train, test, evaluation, test_probability, final,
                             probability)
@@ -551,26 +566,36 @@ def fit_conversion_models(profiles: pd.DataFrame, events: pd.DataFrame, test_sha
 
 # --------------------------------------------------------------------------- customers
 
-def tables_until(tables: Mapping[str, pd.DataFrame], cutoff) -> dict[str, pd.DataFrame]:
-    """The tables as they were known at the end of ``cutoff``'s day.
+def tables_until(cutoff, *, transactions: pd.DataFrame | None = None, customers: pd.DataFrame | None = None,
+                 payments: pd.DataFrame | None = None, tickets: pd.DataFrame | None = None,
+                 leads: pd.DataFrame | None = None) -> dict[str, pd.DataFrame]:
+    """The tables given, as they were known at the end of ``cutoff``'s day.
 
     Transactions, tickets and lead events after the cut-off are dropped; invoices due after
     it are dropped and payments made after it become unpaid; customers acquired after it
     are dropped. Features computed on the result cannot see the outcome period.
 
+    Returns
+    -------
+    dict of DataFrame
+        One entry per table given (not None), under its keyword's name.
+
     Examples
     --------
     >>> payments = pd.DataFrame({"customer_id": ["a"], "due_date": pd.to_datetime(["2025-01-31"]),
     ...                          "paid_date": pd.to_datetime(["2025-03-15"]), "amount": [10.0]})
-    >>> tables_until({"payments": payments}, "2025-02-28")["payments"]["paid_date"].isna().item()
+    >>> tables_until("2025-02-28", payments=payments)["payments"]["paid_date"].isna().item()
     True
     """
     end = pd.Timestamp(cutoff).normalize() + pd.Timedelta(days=1)
+    given = {"transactions": transactions, "customers": customers, "payments": payments, "tickets": tickets,
+             "leads": leads}
     out: dict[str, pd.DataFrame] = {}
-    for name, table in tables.items():
+    for name, table in given.items():
         if table is None:
-            out[name] = table
-        elif name in ("transactions", "tickets", "leads") and "date" in table.columns:
+            continue
+        require_frame(table, name)
+        if name in ("transactions", "tickets", "leads") and "date" in table.columns:
             out[name] = table[table["date"] < end].copy()
         elif name == "payments" and "due_date" in table.columns:
             kept = table[table["due_date"] < end].copy()
@@ -591,8 +616,9 @@ PURCHASE_NUMERIC = ("recency_days", "frequency", "n_purchase_days", "monetary", 
 PURCHASE_CATEGORICAL = ("customer_type", "industry", "size_band", "country", "age_band", "income_band")
 
 
-def purchase_frame(tables: Mapping[str, pd.DataFrame], cutoff, horizon_days: int = 180,
-                   label: bool = True) -> pd.DataFrame:
+def purchase_frame(transactions: pd.DataFrame, cutoff, *, customers: pd.DataFrame | None = None,
+                   payments: pd.DataFrame | None = None, tickets: pd.DataFrame | None = None,
+                   horizon_days: int = 180, label: bool = True) -> pd.DataFrame:
     """Customer features at ``cutoff`` and whether each customer bought in the next ``horizon_days``.
 
     Features come from :func:`tables_until` (nothing after the cut-off); the label
@@ -605,18 +631,25 @@ def purchase_frame(tables: Mapping[str, pd.DataFrame], cutoff, horizon_days: int
     >>> tx = pd.DataFrame({"customer_id": ["a", "a", "b", "b"], "order_id": ["1", "2", "3", "4"],
     ...     "date": pd.to_datetime(["2025-01-10", "2025-03-01", "2025-02-01", "2025-09-01"]),
     ...     "amount": [100.0, 50.0, 80.0, 90.0]})
-    >>> frame = purchase_frame({"transactions": tx}, "2025-03-31", horizon_days=90)
+    >>> frame = purchase_frame(tx, "2025-03-31", horizon_days=90)
     >>> frame[["customer_id", "frequency", "monetary", "purchased"]]
       customer_id  frequency  monetary  purchased
     0           a          2     150.0          0
     1           b          1      80.0          0
-    >>> purchase_frame({"transactions": tx}, "2025-06-30", horizon_days=90)["purchased"].tolist()
+    >>> purchase_frame(tx, "2025-06-30", horizon_days=90)["purchased"].tolist()
     [0, 1]
     """
-    cutoff = pd.Timestamp(cutoff).normalize()
-    frame = features.customer_features(tables_until(tables, cutoff), cutoff)
+    require_columns(transactions, TRANSACTION_COLUMNS, table="transactions")
+    return _purchase_frame(transactions, pd.Timestamp(cutoff).normalize(), horizon_days, label,
+                           customers=customers, payments=payments, tickets=tickets)
+
+
+def _purchase_frame(transactions: pd.DataFrame, cutoff: pd.Timestamp, horizon_days: int, label: bool,
+                    **others: pd.DataFrame | None) -> pd.DataFrame:
+    known = tables_until(cutoff, transactions=transactions, **others)
+    frame = features.customer_features(known.pop("transactions"), cutoff, **known)
     if label:
-        lines = engine.revenue_lines(tables["transactions"])
+        lines = engine.revenue_lines(transactions)
         end = cutoff + pd.Timedelta(days=horizon_days + 1)
         future = lines[(lines["date"] >= cutoff + pd.Timedelta(days=1)) & (lines["date"] < end)
                        & (lines["amount"] > 0)]
@@ -626,7 +659,7 @@ def purchase_frame(tables: Mapping[str, pd.DataFrame], cutoff, horizon_days: int
 
 def purchase_features(frame: pd.DataFrame) -> tuple[list[str], list[str]]:
     """Numeric and categorical features of :data:`PURCHASE_NUMERIC` / ``_CATEGORICAL`` present in ``frame``."""
-    numeric = [c for c in PURCHASE_NUMERIC if c in frame.columns]
+    numeric = [c for c in PURCHASE_NUMERIC if c in frame.columns and frame[c].notna().any()]
     categorical = [c for c in PURCHASE_CATEGORICAL if c in frame.columns and frame[c].notna().any()]
     return numeric, categorical
 
@@ -645,9 +678,10 @@ class PurchaseModels:
     test : DataFrame
         The test window with the probability of each model (``p_<model>``).
     final : ModelSet
-        Models refitted on the latest complete window, used on today's features.
+        The model ``evaluation`` chose, refitted on the latest complete window
+        (:func:`~portfolio_helpers.analysis.propensity.refit_best`), used on today's features.
     current : DataFrame
-        Today's features with ``purchase_probability`` (best model of ``final``).
+        Today's features with ``purchase_probability`` (the model of ``final``).
     """
 
     train_cutoff: pd.Timestamp
@@ -659,29 +693,34 @@ class PurchaseModels:
     current: pd.DataFrame
 
 
-def fit_purchase_models(tables: Mapping[str, pd.DataFrame], as_of, horizon_days: int = 180,
-                        seed: int = 42) -> PurchaseModels:
+def fit_purchase_models(transactions: pd.DataFrame, as_of, *, customers: pd.DataFrame | None = None,
+                        payments: pd.DataFrame | None = None, tickets: pd.DataFrame | None = None,
+                        horizon_days: int = 180, seed: int = 42) -> PurchaseModels:
     """Out-of-time next-purchase models (see :class:`PurchaseModels`).
 
-    Needs at least two horizons of history before ``as_of`` plus some: a ValueError says
-    how much there is otherwise.
+    ``transactions`` (``customer_id, date, amount``) and the optional ``customers``,
+    ``payments`` and ``tickets`` give the features (:func:`purchase_frame`). Needs at least
+    two horizons of history before ``as_of`` plus some: a ValueError says how much there is
+    otherwise.
     """
+    require_columns(transactions, TRANSACTION_COLUMNS, table="transactions")
+    others = {"customers": customers, "payments": payments, "tickets": tickets}
     as_of = pd.Timestamp(as_of).normalize()
     test_cutoff = as_of - pd.Timedelta(days=horizon_days)
     train_cutoff = test_cutoff - pd.Timedelta(days=horizon_days)
-    first = tables["transactions"]["date"].min()
+    first = transactions["date"].min()
     if pd.isna(first) or first > train_cutoff - pd.Timedelta(days=90):
         raise ValueError(f"the next-purchase model needs history from before {train_cutoff:%Y-%m-%d} "
                          f"(two windows of {horizon_days} days plus 90 days); the data starts "
                          f"{first:%Y-%m-%d}. Lower scoring.horizon_days.")
-    train = purchase_frame(tables, train_cutoff, horizon_days)
-    test = purchase_frame(tables, test_cutoff, horizon_days)
+    train = _purchase_frame(transactions, train_cutoff, horizon_days, True, **others)
+    test = _purchase_frame(transactions, test_cutoff, horizon_days, True, **others)
     numeric, categorical = purchase_features(train)
     evaluation = propensity.fit_models(train, train["purchased"], numeric, categorical, seed=seed)
     for name in evaluation.models:
         test[f"p_{name}"] = evaluation.predict(test, name)
-    final = propensity.fit_models(test, test["purchased"], numeric, categorical, seed=seed)
-    current = purchase_frame(tables, as_of, horizon_days, label=False)
+    final = propensity.refit_best(evaluation, test, test["purchased"])  # the validated model, latest window
+    current = _purchase_frame(transactions, as_of, horizon_days, False, **others)
     current["purchase_probability"] = final.predict(current)
     return PurchaseModels(train_cutoff, test_cutoff, horizon_days, evaluation, test, final, current)
 
@@ -738,6 +777,7 @@ def customer_attributes(customer_features: pd.DataFrame) -> pd.DataFrame:
     ...                                   "monetary": [10.0, 30.0, 20.0]}))["monetary_percentile"].tolist()
     [0.0, 1.0, 0.5]
     """
+    require_columns(customer_features, ("customer_id", "monetary"), table="customer features")
     out = customer_features.copy()
     out["monetary_percentile"] = _percentile(out["monetary"].astype("float64"))
     if "profit" in out.columns:
@@ -764,6 +804,7 @@ def value_scores(customer_features: pd.DataFrame, weights: Mapping[str, float] |
     1           b     0.00        0.0       0.0          0.0
     2           c     0.75        0.5       0.5         56.2
     """
+    require_columns(customer_features, ("customer_id",), table="customer features")
     weights = dict(DEFAULT_VALUE_WEIGHTS if weights is None else weights)
     sources = {"recency": ("recency_days", -1), "frequency": ("frequency", 1), "monetary": ("monetary", 1),
                "profit": ("profit", 1), "growth": ("revenue_trend", 1)}
@@ -781,6 +822,10 @@ def value_scores(customer_features: pd.DataFrame, weights: Mapping[str, float] |
     score = sum(out[name].fillna(0.5) * weight for name, weight in used.items()) / total
     out["value_score"] = (100 * score).round(1)
     return out
+
+
+#: Columns of the customer features :func:`at_risk` reads.
+AT_RISK_COLUMNS = ("customer_id", "first_purchase", "last_purchase", "n_purchase_days", "monetary", "recency_days")
 
 
 def at_risk(customer_features: pd.DataFrame, settings: Mapping[str, float] | None = None) -> pd.DataFrame:
@@ -809,6 +854,7 @@ def at_risk(customer_features: pd.DataFrame, settings: Mapping[str, float] | Non
     1           b            33.4           0.0    False
     2           c            30.0           0.0    False
     """
+    require_columns(customer_features, AT_RISK_COLUMNS, table="customer features")
     params = dict(DEFAULT_AT_RISK, **(settings or {}))
     gaps = (customer_features["last_purchase"].dt.normalize()
             - customer_features["first_purchase"].dt.normalize()).dt.days
@@ -828,15 +874,18 @@ def at_risk(customer_features: pd.DataFrame, settings: Mapping[str, float] | Non
 # --------------------------------------------------------------------------- look-alike
 
 def best_segment(customer_features: pd.DataFrame, segments: pd.Series | None = None, min_size: int = 20,
-                 top_share: float = 0.2) -> tuple[pd.Series, str]:
+                 top_share: float = 0.2) -> tuple[pd.Series, dict]:
     """The reference group of look-alike scoring: the most profitable customer segment.
 
     With ``segments`` (a label per row, e.g. cluster names), the segment with the highest
     median profit (revenue when there is no profit) among segments of at least ``min_size``
     customers; otherwise the top ``top_share`` of customers by profit. Returns a boolean mask
-    and a description.
+    and how the group was chosen: ``segment`` (the label, or None for the top share),
+    ``value_col`` (``profit`` or ``monetary``) and ``top_share`` (the report words it:
+    :func:`portfolio_helpers.reporting.scoring.reference_text`).
     """
     value_col = "profit" if "profit" in customer_features.columns else "monetary"
+    require_columns(customer_features, (value_col,), table="customer features")
     value = customer_features[value_col].astype("float64")
     if segments is not None and segments.notna().any():
         labels = pd.Series(segments.to_numpy(), index=customer_features.index)
@@ -844,9 +893,9 @@ def best_segment(customer_features: pd.DataFrame, segments: pd.Series | None = N
         stats = stats[stats["size"] >= min_size]
         if not stats.empty:
             best = stats["median"].idxmax()
-            return (labels == best).fillna(False), f"segment “{best}” (highest median {value_col})"
+            return (labels == best).fillna(False), {"segment": best, "value_col": value_col, "top_share": None}
     mask = _percentile(value) >= 1 - top_share
-    return mask.fillna(False), f"top {top_share:.0%} of customers by {value_col}"
+    return mask.fillna(False), {"segment": None, "value_col": value_col, "top_share": top_share}
 
 
 def _trait_values(frame: pd.DataFrame, traits: list[str]) -> pd.DataFrame:
@@ -893,8 +942,13 @@ def lookalike_scores(customers: pd.DataFrame, reference: pd.Series, prospects: p
     >>> out["matching_traits"].tolist()
     ['industry=Food (2.2× as common among the best)', '']
     """
+    require_frame(customers, "customers")
+    require_frame(prospects, "prospects")
     reference = pd.Series(np.asarray(reference, dtype=bool), index=customers.index)
-    if traits is None:
+    if traits is not None:
+        require_columns(customers, [t for t in traits if t != "size_band"], table="customers")
+        require_columns(prospects, [t for t in traits if t != "size_band"], table="prospects")
+    else:
         candidates = ("industry", "size_band", "country", "customer_type")
         traits = [t for t in candidates
                   if (has_values(customers, t) or (t == "size_band" and has_values(customers, "employees")))
@@ -927,3 +981,251 @@ def lookalike_scores(customers: pd.DataFrame, reference: pd.Series, prospects: p
     text = ["; ".join(label for _, label in sorted(found, key=lambda item: -item[0])) for found in matches]
     return pd.DataFrame({"lookalike_score": np.round(100 * probability, 1), "matching_traits": text},
                         index=prospects.index)
+
+
+# --------------------------------------------------------------------------- notebook 05, the whole scoring
+# What notebook 05 computes, in the order it shows it: which models are fitted (enough outcomes, enough
+# history) is decided here; reporting.scoring words the results.
+
+#: Name of the points scorecard beside the models in :func:`model_comparison` and ``test_scores``.
+POINTS_SCORECARD = "Points scorecard"
+
+
+def score_leads(card: Scorecard, profiles: pd.DataFrame, events: pd.DataFrame, n_reasons: int = 3) -> pd.DataFrame:
+    """Scorecard of every lead as of its reference date (open leads: today), indexed by lead id."""
+    scored = scorecard.score(card, profiles.reset_index(), events, id_col="lead_id",
+                             reference_date=profiles["reference_date"], n_reasons=n_reasons)
+    return scored.set_index("lead_id")
+
+
+def conversion_by_grade(scored: pd.DataFrame, profiles: pd.DataFrame) -> pd.DataFrame:
+    """Historical conversion rate per grade, on the leads whose outcome is known.
+
+    Each historical lead is graded as of its last activity before the outcome.
+
+    Examples
+    --------
+    >>> scored = pd.DataFrame({"grade": pd.Categorical(["A", "A", "C", "C"], categories=["A", "B", "C"])},
+    ...                       index=["l1", "l2", "l3", "l4"])
+    >>> profiles = pd.DataFrame({"outcome_known": [True] * 4, "converted": [True, False, False, False]},
+    ...                         index=["l1", "l2", "l3", "l4"])
+    >>> conversion_by_grade(scored, profiles)
+      grade  contacts  converted  rate  lift
+    0     A         2          1   0.5   2.0
+    1     B         0          0   NaN   NaN
+    2     C         2          0   0.0   0.0
+    """
+    require_columns(scored, ("grade",), table="scored leads")
+    require_columns(profiles, ("outcome_known", "converted"), table="lead profiles")
+    known = profiles.index[profiles["outcome_known"]]
+    frame = pd.DataFrame({"grade": scored.loc[known, "grade"],
+                          "converted": profiles.loc[known, "converted"].astype("int64")})
+    table = frame.groupby("grade", observed=False)["converted"].agg(["size", "sum"]).reset_index()
+    table.columns = ["grade", "contacts", "converted"]
+    table["grade"] = table["grade"].astype("string")
+    table["rate"] = table["converted"] / table["contacts"].where(table["contacts"] > 0)
+    average = frame["converted"].mean() if len(frame) else np.nan
+    table["lift"] = table["rate"] / average if average else np.nan
+    return table
+
+
+def top_share_capture(y_true, scores, share: float = 0.2) -> float:
+    """Share of all positives found by calling the top ``share`` of contacts (highest scores first).
+
+    >>> top_share_capture([1, 0, 1, 0, 0], [0.9, 0.8, 0.1, 0.2, 0.3], share=0.4)
+    0.5
+    """
+    y = np.asarray(y_true, dtype=float)
+    order = np.argsort(-np.asarray(scores, dtype=float), kind="stable")
+    n_top = max(1, int(round(share * y.size)))
+    return float(y[order[:n_top]].sum() / y.sum()) if y.sum() else float("nan")
+
+
+def model_comparison(y_true, probabilities: dict[str, np.ndarray], scorecard_points=None) -> pd.DataFrame:
+    """ROC AUC, KS, Brier score and top-20% capture of each model (and the points scorecard) on the same contacts.
+
+    The scorecard gives points, not probabilities: its Brier score is left empty.
+    """
+    rows = []
+    for name, probability in probabilities.items():
+        measures = propensity.evaluate(y_true, probability)
+        rows.append({"model": name, "roc_auc": measures["auc"], "ks": measures["ks"], "brier": measures["brier"],
+                     "top_20pct_capture": top_share_capture(y_true, probability)})
+    if scorecard_points is not None:
+        rows.append({"model": POINTS_SCORECARD, "roc_auc": float(roc_auc_score(y_true, scorecard_points)),
+                     "ks": propensity.ks_statistic(y_true, scorecard_points), "brier": np.nan,
+                     "top_20pct_capture": top_share_capture(y_true, scorecard_points)})
+    return pd.DataFrame(rows)
+
+
+@dataclass
+class LeadResults:
+    """Notebook 05's lead scoring: profiles, scorecard grades and, with enough history, conversion models.
+
+    ``conversion`` is ``None`` when fewer than :data:`MIN_OUTCOMES` leads converted or closed;
+    ``comparison``, ``by_grade``, ``y_test`` and ``test_scores`` are then ``None`` too.
+    """
+
+    profiles: pd.DataFrame
+    events: pd.DataFrame
+    card: Scorecard
+    scores: pd.DataFrame
+    conversion: ConversionModels | None = None
+    comparison: pd.DataFrame | None = None
+    by_grade: pd.DataFrame | None = None
+    y_test: pd.Series | None = None
+    test_scores: dict = field(default_factory=dict)  # model name (and the scorecard) -> held-out scores
+    explanations: pd.DataFrame | None = None  # top factors of the open leads' probability
+
+    @property
+    def open_ids(self) -> pd.Index:
+        return self.profiles.index[self.profiles["status"] == "open"]
+
+    @property
+    def open_scores(self) -> pd.DataFrame:
+        return self.scores.loc[self.open_ids]
+
+    @property
+    def n_converted(self) -> int:
+        return int(self.profiles["converted"].sum())
+
+    @property
+    def n_closed(self) -> int:
+        return int((self.profiles["status"] == "closed").sum())
+
+    @property
+    def n_known(self) -> int:
+        return int(self.profiles["outcome_known"].sum())
+
+    @property
+    def best_model(self) -> str | None:
+        return self.conversion.evaluation.best if self.conversion is not None else None
+
+    @property
+    def probability(self) -> pd.Series:
+        return self.conversion.probability if self.conversion is not None else pd.Series(dtype=float)
+
+
+def score_lead_table(leads: pd.DataFrame | None, as_of, settings: ScoringSettings, *,
+                     customers: pd.DataFrame | None = None, transactions: pd.DataFrame | None = None,
+                     seed: int = 42) -> LeadResults | None:
+    """Profile, grade and (with :func:`enough_outcomes`) model the leads; ``None`` without a lead.
+
+    Parameters
+    ----------
+    leads : DataFrame or None
+        The cleaned leads table (``lead_id, date``; see :func:`lead_profiles`).
+    as_of : date-like
+        Analysis date.
+    settings : ScoringSettings
+        The validated ``scoring:`` section.
+    customers, transactions : DataFrame, optional
+        Give each conversion its earliest evidence (:func:`lead_profiles`).
+    seed : int
+        Random seed of the models.
+
+    Returns
+    -------
+    LeadResults or None
+    """
+    if leads is None or not len(leads):
+        return None
+    profiles, events = lead_profiles(leads, as_of, customers, transactions, open_days=settings.open_days)
+    card = lead_scorecard(settings, profiles.columns)
+    result = LeadResults(profiles, events, card, score_leads(card, profiles, events))
+    if enough_outcomes(profiles):
+        conversion = fit_conversion_models(profiles, events, settings.test_share, seed=seed)
+        result.conversion = conversion
+        result.y_test = conversion.frame.loc[conversion.test, "converted"]
+        result.test_scores = {name: conversion.test_probability[name].to_numpy()
+                              for name in conversion.test_probability}
+        points = result.scores.loc[conversion.test, "total_score"].to_numpy()
+        result.comparison = model_comparison(result.y_test, dict(result.test_scores), points)
+        result.test_scores[POINTS_SCORECARD] = points
+        result.by_grade = conversion_by_grade(result.scores, profiles)
+    open_ids = result.open_ids
+    result.explanations = (propensity.explain(result.conversion.final, result.conversion.frame.loc[open_ids])
+                           if result.conversion is not None and len(open_ids)
+                           else pd.DataFrame({"top_factors": pd.Series(index=open_ids, dtype=object)}))
+    return result
+
+
+@dataclass
+class CustomerResults:
+    """Notebook 05's customer scoring: value score, at-risk flag, next-purchase models, follow-up grades."""
+
+    values: pd.DataFrame
+    risk: pd.DataFrame
+    card: Scorecard
+    scores: pd.DataFrame
+    purchase: PurchaseModels | None
+    purchase_note: str | None  # why the next-purchase model could not be fitted (the model's own message)
+
+    @property
+    def purchase_auc(self) -> float:
+        if self.purchase is None:
+            return float("nan")
+        best = self.purchase.test[f"p_{self.purchase.evaluation.best}"]
+        return float(propensity.evaluate(self.purchase.test["purchased"], best)["auc"])
+
+    @property
+    def next_scores(self) -> dict:
+        """Held-out next-purchase probability of each model."""
+        if self.purchase is None:
+            return {}
+        return {name: self.purchase.test[f"p_{name}"].to_numpy() for name in self.purchase.evaluation.models}
+
+
+def score_customers(customer_features: pd.DataFrame, transactions: pd.DataFrame, as_of, settings: ScoringSettings,
+                    *, customers: pd.DataFrame | None = None, payments: pd.DataFrame | None = None,
+                    tickets: pd.DataFrame | None = None, seed: int = 42) -> CustomerResults:
+    """Value score, at-risk flag, next-purchase models and follow-up scorecard of every customer.
+
+    The next-purchase model needs two horizons of history and buyers of both outcomes
+    (:func:`fit_purchase_models`); without them ``purchase`` is ``None`` and ``purchase_note``
+    holds the reason.
+    """
+    require_columns(transactions, TRANSACTION_COLUMNS, table="transactions")
+    values = value_scores(customer_features, settings.value_weights)
+    risk = at_risk(customer_features, settings.at_risk)
+    try:
+        purchase = fit_purchase_models(transactions, as_of, customers=customers, payments=payments,
+                                       tickets=tickets, horizon_days=settings.horizon_days, seed=seed)
+        note = None
+    except ValueError as error:
+        purchase, note = None, str(error)
+    attributes = customer_attributes(customer_features)
+    card = customer_scorecard(settings, attributes.columns)
+    scores = scorecard.score(card, attributes, order_events(transactions, as_of), id_col="customer_id",
+                             reference_date=as_of)
+    return CustomerResults(values, risk, card, scores, purchase, note)
+
+
+@dataclass
+class LookalikeResults:
+    """Look-alike scores of the open leads and of the CRM's prospects against the best customers."""
+
+    reference: pd.Series  # bool per customer: the best customers
+    group: dict  # how they were chosen (:func:`best_segment`)
+    leads: pd.DataFrame | None = None  # lookalike_score, matching_traits per open lead
+    crm: pd.DataFrame | None = None  # stage, lookalike_score, matching_traits per CRM prospect
+    skipped: str | None = None  # why scoring stopped (the scorer's message), or None
+
+
+def lookalike(customer_features: pd.DataFrame, segments: pd.Series | None, leads: LeadResults | None, *,
+              customers: pd.DataFrame | None = None) -> LookalikeResults:
+    """Score the open leads and the CRM's prospects (:func:`crm_prospects` of ``customers``) against
+    the best segment (:func:`best_segment`, :func:`lookalike_scores`); when the scores cannot be
+    computed, ``skipped`` says why."""
+    reference, group = best_segment(customer_features, segments)
+    result = LookalikeResults(reference, group)
+    try:
+        if leads is not None and len(leads.open_ids):
+            result.leads = lookalike_scores(customer_features, reference, leads.profiles.loc[leads.open_ids])
+        prospects = crm_prospects(customers)
+        if prospects is not None:
+            scores = lookalike_scores(customer_features, reference, prospects)
+            result.crm = prospects[["stage"]].join(scores).sort_values("lookalike_score", ascending=False)
+    except ValueError as error:
+        result.skipped = str(error)
+    return result

@@ -107,6 +107,7 @@ from sklearn.preprocessing import RobustScaler
 from portfolio_helpers.analysis.scoring import crm_prospects
 from portfolio_helpers.analysis.threads import single_threaded
 from portfolio_helpers.core.files import atomic_to_parquet
+from portfolio_helpers.core.validation import require_columns
 
 __all__ = [
     "DEFAULT_NUMERIC",
@@ -126,6 +127,7 @@ __all__ = [
     "lifecycle_stages",
     "lifecycle_leads",
     "portfolio_stages",
+    "cluster_names",
     "stage_funnel",
     "segment_migration",
     "ACTIONABLE_K",
@@ -240,9 +242,7 @@ def _choose_columns(features: pd.DataFrame, numeric, categorical) -> tuple[list[
     if categorical is None:
         categorical = [c for c in DEFAULT_CATEGORICAL if c in features.columns]
     numeric, categorical = list(numeric), list(categorical)
-    missing = [c for c in numeric + categorical if c not in features.columns]
-    if missing:
-        raise KeyError(f"columns not in the features: {', '.join(missing)}")
+    require_columns(features, numeric + categorical, table="customer features")
     if not numeric and not categorical:
         raise ValueError("no feature to cluster on: pass numeric= or categorical= columns")
     return numeric, categorical
@@ -318,8 +318,15 @@ class SegmentationResult:
         davies_bouldin`` (None when k was given on a large table, see ``score_k``).
     suggested_k : int or None
         The k suggested by the scores.
-    k_reason : str
-        Why, in one or two plain sentences.
+    k_choice : dict
+        How k was chosen, as codes and numbers (the report words it:
+        :func:`portfolio_helpers.reporting.segmentation.k_reason`). ``status``: ``"scored"``,
+        ``"unscored"`` (no k could be scored) or ``"given"`` (k given, no k scored); ``elbow``;
+        when scored: ``k``, ``silhouette``, ``calinski_harabasz``, ``low``/``high`` (the range
+        searched), ``outside_range`` (too few customers for :data:`ACTIONABLE_K`: ``actionable``
+        holds it), ``rule`` (``"size_and_apart"``, ``"size_only"`` or ``"merged"``),
+        ``min_share``, ``min_features_apart``, ``tied_with`` (k within ``tie_margin`` of the
+        best silhouette), and ``imposed`` (the k given when it differs from the suggestion).
     silhouette : float
         Silhouette of the fitted clusters (on a seeded sample of at most 10,000 rows).
     dropped : DataFrame
@@ -339,7 +346,7 @@ class SegmentationResult:
     matrix: pd.DataFrame
     k_scores: pd.DataFrame | None
     suggested_k: int | None
-    k_reason: str
+    k_choice: dict
     silhouette: float
     algorithm: str = "kmeans"
     seed: int = 42
@@ -504,45 +511,39 @@ def _pick(pool: pd.DataFrame) -> tuple[pd.Series, pd.DataFrame]:
 
 
 def _suggest_k(scores: pd.DataFrame, actionable: tuple[int, int] = ACTIONABLE_K,
-               min_share: float = MIN_SEGMENT_SHARE) -> tuple[int | None, str, int | None, dict | None]:
+               min_share: float = MIN_SEGMENT_SHARE) -> tuple[int | None, dict, int | None, dict | None]:
+    """The suggested k, how it was chosen (:class:`SegmentationResult` ``k_choice``), the elbow, the two-way split."""
     elbow = knee_point(scores["k"], scores["inertia"]) if scores["inertia"].notna().all() else None
     valid = scores[scores["silhouette"].notna()]
-    elbow_text = f" The elbow of the inertia curve (kneedle) is at k = {elbow}." if elbow is not None \
-        else " The inertia curve has no clear elbow."
     if valid.empty:
-        return None, "No k could be scored (fewer than two clusters found)." + elbow_text, elbow, None
+        return None, {"status": "unscored", "elbow": elbow}, elbow, None
     low, high = actionable
     in_range = valid[valid["k"].between(low, high)]
-    span = f"from {low} to {high}"
+    choice = {"status": "scored", "elbow": elbow, "low": int(low), "high": int(high), "outside_range": False,
+              "min_share": float(min_share), "min_features_apart": MIN_FEATURES_APART}
     if in_range.empty:
-        in_range, span = valid, f"from {int(valid['k'].min())} to {int(valid['k'].max())} (too few customers " \
-                                f"for {low} to {high})"
+        in_range = valid
+        choice.update(outside_range=True, low=int(valid["k"].min()), high=int(valid["k"].max()),
+                      actionable=(int(low), int(high)))
     sized = in_range[in_range["smallest_share"] >= min_share]
     usable = sized[sized["min_features_apart"] >= MIN_FEATURES_APART]
-    rule = (f"each segment holds at least {min_share:.0%} of the customers and every two segments differ "
-            f"on at least {MIN_FEATURES_APART} features")
     if not usable.empty:
-        pool, scope = usable, f"among the numbers of segments {span} where {rule}"
+        pool, choice["rule"] = usable, "size_and_apart"
     elif not sized.empty:
-        pool, scope = sized, (f"among the numbers of segments {span}; none gives segments that all differ on "
-                              f"{MIN_FEATURES_APART} features, so only the {min_share:.0%} minimum size applies")
+        pool, choice["rule"] = sized, "size_only"
     else:
-        pool, scope = in_range, (f"among the numbers of segments {span}; each of them leaves a segment under "
-                                 f"{min_share:.0%} of the customers, which is merged into its neighbours")
+        pool, choice["rule"] = in_range, "merged"
     chosen, tied = _pick(pool)
     k = int(chosen["k"])
-    reason = f"k = {k} has the best silhouette ({chosen['silhouette']:.2f}) {scope}."
-    if len(tied) > 1:
-        others = ", ".join(str(int(v)) for v in tied["k"] if int(v) != k)
-        reason += (f" It is within {SILHOUETTE_TIE} of k = {others}; the tie is broken by the highest "
-                   f"Calinski-Harabasz score ({chosen['calinski_harabasz']:,.0f}).")
+    choice.update(k=k, silhouette=float(chosen["silhouette"]), calinski_harabasz=float(chosen["calinski_harabasz"]),
+                  tied_with=[int(v) for v in tied["k"] if int(v) != k], tie_margin=SILHOUETTE_TIE)
     two_way = None
     pair = valid[valid["k"] == 2]
     if k != 2 and not pair.empty and pair["silhouette"].iloc[0] - chosen["silhouette"] >= TWO_WAY_MARGIN:
         labels_two = pair.iloc[0]
         two_way = {"silhouette_2": float(labels_two["silhouette"]), "silhouette_k": float(chosen["silhouette"]),
                    "k": k, "smallest_share_2": float(labels_two["smallest_share"])}
-    return k, reason + elbow_text, elbow, two_way
+    return k, choice, elbow, two_way
 
 
 def flat_features(features: pd.DataFrame, columns: Sequence[str] | None = None,
@@ -767,8 +768,8 @@ def fit_segments(features: pd.DataFrame, numeric: Sequence[str] | None = None,
     (3, 3, [100, 100, 100])
     >>> result.k_scores.columns.tolist()
     ['k', 'inertia', 'silhouette', 'calinski_harabasz', 'davies_bouldin', 'smallest_share', 'min_features_apart']
-    >>> result.k_reason.split(" among")[0]
-    'k = 3 has the best silhouette (0.87)'
+    >>> result.k_choice["k"], round(result.k_choice["silhouette"], 2), result.k_choice["rule"]
+    (3, 0.87, 'size_only')
     """
     if algorithm not in ("kmeans", "gmm"):
         raise ValueError(f"algorithm must be 'kmeans' or 'gmm', got {algorithm!r}")
@@ -791,7 +792,7 @@ def fit_segments(features: pd.DataFrame, numeric: Sequence[str] | None = None,
     if k is None and not score_k:
         raise ValueError("k is required when score_k=False")
 
-    k_scores, suggested, reason, elbow, two_way = None, None, "k was given; no k was scored.", None, None
+    k_scores, suggested, choice, elbow, two_way = None, None, {"status": "given", "elbow": None}, None, None
     fits: dict[int, tuple[Any, np.ndarray]] = {}  # k -> (model, labels): the chosen k is not fitted twice
     silhouettes: dict[int, float] = {}
     with single_threaded(n):
@@ -814,9 +815,9 @@ def fit_segments(features: pd.DataFrame, numeric: Sequence[str] | None = None,
                                    strict=True))
             k_scores = pd.DataFrame(rows)
             k_scores.insert(2, "silhouette", k_scores["k"].map(silhouettes))
-            suggested, reason, elbow, two_way = _suggest_k(k_scores, actionable, min_share)
+            suggested, choice, elbow, two_way = _suggest_k(k_scores, actionable, min_share)
             if k is not None and suggested is not None and k != suggested:
-                reason += f" k = {k} was imposed."
+                choice["imposed"] = int(k)
         if k is None:
             k = suggested if suggested is not None else 2
         k = int(k)
@@ -830,7 +831,7 @@ def fit_segments(features: pd.DataFrame, numeric: Sequence[str] | None = None,
     labels = pd.Series(final, index=features.index, name="segment")
     return SegmentationResult(
         labels=labels, k=int(labels.nunique()), model=model, matrix=matrix, k_scores=k_scores,
-        suggested_k=suggested, k_reason=reason, silhouette=silhouette,
+        suggested_k=suggested, k_choice=choice, silhouette=silhouette,
         algorithm=algorithm, seed=seed, numeric=prep.numeric, categorical=prep.categorical,
         preparation=prep, elbow_k=elbow, dropped=dropped, merged=merged, two_way=two_way, k_fitted=k,
     )
@@ -878,16 +879,17 @@ def stability(data, k: int, n_boot: int = 20, seed: int = 42, algorithm: str = "
     Returns
     -------
     dict
-        ``mean_ari``, ``min_ari``, ``aris`` (list) and ``warning`` (a sentence when the
-        mean ARI is below 0.6, else None).
+        ``mean_ari``, ``min_ari``, ``aris`` (list), ``unstable`` (True when the mean ARI is
+        below :data:`STABILITY_THRESHOLD`), ``threshold``, ``k`` and ``n_boot`` (the report words
+        it: :func:`portfolio_helpers.reporting.segmentation.stability_warning`).
 
     Examples
     --------
     >>> rng = np.random.default_rng(1)
     >>> X = np.r_[rng.normal(0, 1, (100, 2)), rng.normal(10, 1, (100, 2))]
     >>> out = stability(X, k=2, n_boot=5)
-    >>> out["mean_ari"], out["warning"]
-    (1.0, None)
+    >>> out["mean_ari"], out["unstable"]
+    (1.0, False)
     """
     X = _as_matrix(data, **prepare)
     n = len(X)
@@ -908,13 +910,9 @@ def stability(data, k: int, n_boot: int = 20, seed: int = 42, algorithm: str = "
             aris.append(float(adjusted_rand_score(reference, model.predict(X))))
     mean_ari = round(float(np.mean(aris)), 6) if aris else float("nan")
     min_ari = round(float(np.min(aris)), 6) if aris else float("nan")
-    warning = None
-    if aris and mean_ari < STABILITY_THRESHOLD:
-        warning = (f"The {k} segments are unstable: refitted on {n_boot} bootstrap samples they agree with "
-                   f"the segments of the full data with a mean adjusted Rand index of {mean_ari:.2f} "
-                   f"(below {STABILITY_THRESHOLD}). Treat them as a rough grouping; try another k or "
-                   f"fewer features.")
-    return {"mean_ari": mean_ari, "min_ari": min_ari, "aris": aris, "warning": warning}
+    return {"mean_ari": mean_ari, "min_ari": min_ari, "aris": aris,
+            "unstable": bool(aris) and mean_ari < STABILITY_THRESHOLD, "threshold": STABILITY_THRESHOLD,
+            "k": int(k), "n_boot": int(n_boot)}
 
 
 # --------------------------------------------------------------------------------------------------
@@ -1250,7 +1248,7 @@ def lifecycle_stages(customers: pd.DataFrame | None, features: pd.DataFrame, lea
     })
 
 
-def lifecycle_leads(tables: dict[str, pd.DataFrame]) -> pd.DataFrame | None:
+def lifecycle_leads(customers: pd.DataFrame | None, leads: pd.DataFrame | None) -> pd.DataFrame | None:
     """The leads table to add to the CRM stages, or None when the CRM already holds the open leads.
 
     Leads that have not converted carry no customer id, so when the customers table also lists
@@ -1261,27 +1259,28 @@ def lifecycle_leads(tables: dict[str, pd.DataFrame]) -> pd.DataFrame | None:
     --------
     >>> leads = pd.DataFrame({"lead_id": ["L1"]})
     >>> crm = pd.DataFrame({"customer_id": ["C1", "C2"], "stage": ["customer", "prospect"]})
-    >>> lifecycle_leads({"customers": crm, "leads": leads}) is None, lifecycle_leads({"leads": leads}) is leads
+    >>> lifecycle_leads(crm, leads) is None, lifecycle_leads(None, leads) is leads
     (True, True)
     """
-    if crm_prospects(tables.get("customers")) is not None:
+    if crm_prospects(customers) is not None:
         return None
-    return tables.get("leads")
+    return leads
 
 
-def portfolio_stages(tables: Mapping[str, pd.DataFrame], features: pd.DataFrame, as_of) -> pd.DataFrame:
+def portfolio_stages(features: pd.DataFrame, as_of, *, customers: pd.DataFrame | None = None,
+                     leads: pd.DataFrame | None = None) -> pd.DataFrame:
     """:func:`lifecycle_stages` of a portfolio: its customers table and leads when present (see :func:`lifecycle_leads`).
 
     Parameters
     ----------
-    tables : dict of DataFrame
-        The cleaned tables; ``customers`` and ``leads`` are optional.
     features : DataFrame
         The customer features (customers with purchases).
     as_of : date-like
         Analysis date.
+    customers, leads : DataFrame, optional
+        The cleaned customers and leads tables.
     """
-    return lifecycle_stages(tables.get("customers"), features, lifecycle_leads(tables), as_of=as_of)
+    return lifecycle_stages(customers, features, lifecycle_leads(customers, leads), as_of=as_of)
 
 
 def stage_funnel(stages) -> pd.DataFrame:
@@ -1553,8 +1552,8 @@ def save_segments(frame: pd.DataFrame, output_dir) -> Path:
 
     Raises
     ------
-    KeyError
-        When a column of :data:`SEGMENT_COLUMNS` is missing (the message names them).
+    ColumnError
+        When a column of :data:`SEGMENT_COLUMNS` is missing (the message names them; also a KeyError).
 
     Examples
     --------
@@ -1566,9 +1565,7 @@ def save_segments(frame: pd.DataFrame, output_dir) -> Path:
     >>> load_segments(folder).dtypes.astype(str).tolist()
     ['string', 'string', 'Int64', 'string', 'string']
     """
-    missing = [c for c in SEGMENT_COLUMNS if c not in frame.columns]
-    if missing:
-        raise KeyError(f"the segments table has no column {', '.join(missing)}; it has {', '.join(map(str, frame.columns))}")
+    require_columns(frame, SEGMENT_COLUMNS, table="segments")
     out = pd.DataFrame({c: frame[c].astype("string").to_numpy() for c in SEGMENT_COLUMNS if c != "cluster"})
     out.insert(2, "cluster", pd.array(pd.to_numeric(frame["cluster"]).to_numpy(), dtype="Int64"))
     return atomic_to_parquet(out, Path(output_dir) / SEGMENTS_FILE, index=False)
@@ -1583,3 +1580,25 @@ def load_segments(output_dir) -> pd.DataFrame | None:
     for col in SEGMENT_COLUMNS:
         frame[col] = frame[col].astype("Int64" if col == "cluster" else "string")
     return frame[list(SEGMENT_COLUMNS)]
+
+
+def cluster_names(output_dir, customer_features: pd.DataFrame) -> pd.Series | None:
+    """Notebook 04's cluster name of each customer of ``customer_features``, from the typed segments
+    table it saved (:func:`load_segments`), or ``None`` when it has not run or could not cluster.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> folder = tempfile.mkdtemp()
+    >>> cluster_names(folder, pd.DataFrame({"customer_id": ["a"]})) is None
+    True
+    >>> _ = save_segments(pd.DataFrame({"customer_id": ["a"], "rfm_segment": ["Lost"], "cluster": [0],
+    ...                                 "cluster_name": ["Sleepers"], "lifecycle_stage": ["customer"]}), folder)
+    >>> cluster_names(folder, pd.DataFrame({"customer_id": ["a", "z"]})).tolist()
+    ['Sleepers', <NA>]
+    """
+    require_columns(customer_features, ("customer_id",), table="customer features")
+    saved = load_segments(output_dir)
+    if saved is None or saved["cluster_name"].isna().all():
+        return None
+    return customer_features["customer_id"].map(saved.set_index("customer_id")["cluster_name"])

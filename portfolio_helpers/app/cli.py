@@ -14,7 +14,10 @@ from __future__ import annotations
 
 import argparse
 import sys
+import threading
+import time
 from collections.abc import Sequence
+from typing import TextIO
 
 from portfolio_helpers.core.errors import PortfolioError
 
@@ -39,6 +42,72 @@ def _non_negative_int(text: str) -> int:
     if value < 0:
         raise argparse.ArgumentTypeError(f"must not be negative, got {text}")
     return value
+
+
+class Console:
+    """Progress of a report run: one line per notebook.
+
+    On a terminal the line of the running notebook shows its elapsed time, rewritten in
+    place every second, and is replaced by ``[2/5] 02_pareto ... ok (8.7 s)`` when it ends.
+    Elsewhere (a log file, cron) only the final line of each notebook is written. With
+    ``quiet`` nothing is written; failures still go to stderr.
+    """
+
+    def __init__(self, stream: TextIO | None = None, quiet: bool = False, interval: float = 1.0):
+        self.stream = stream or sys.stdout
+        self.quiet = quiet
+        self.live = not quiet and self.stream.isatty()
+        self.interval = interval
+        self._lock = threading.Lock()
+        self._stop: threading.Event | None = None
+        self._thread: threading.Thread | None = None
+        self._width = 0
+
+    def line(self, text: str) -> None:
+        """Write a line of progress (ends the running notebook's live line)."""
+        self._stop_ticker()
+        if self.quiet:
+            return
+        with self._lock:
+            self._write(text + "\n")
+
+    def started(self, number: int, total: int, name: str) -> None:
+        """A notebook started: on a terminal, show its elapsed time until it ends."""
+        self._stop_ticker()
+        if not self.live:
+            return
+        prefix, start = f"[{number}/{total}] {name} ...", time.monotonic()
+        stop = threading.Event()
+
+        def tick() -> None:
+            while True:
+                with self._lock:
+                    if stop.is_set():
+                        return
+                    self._write(f"{prefix} {time.monotonic() - start:.0f} s")
+                if stop.wait(self.interval):
+                    return
+
+        self._stop, self._thread = stop, threading.Thread(target=tick, name=f"progress-{name}", daemon=True)
+        self._thread.start()
+
+    def close(self) -> None:
+        """Stop the live line of a notebook that did not end (the run was interrupted)."""
+        self._stop_ticker()
+
+    def _write(self, text: str) -> None:
+        if self.live:  # rewrite the current line: carriage return, text, blanks over a longer old text
+            body = text.rstrip("\n")
+            text = "\r" + body + " " * max(0, self._width - len(body)) + ("\n" if text.endswith("\n") else "")
+            self._width = 0 if text.endswith("\n") else len(body)
+        self.stream.write(text)
+        self.stream.flush()
+
+    def _stop_ticker(self) -> None:
+        if self._stop is not None:
+            self._stop.set()
+            self._thread.join()
+            self._stop = self._thread = None
 
 
 class _Parser(argparse.ArgumentParser):
@@ -79,6 +148,9 @@ def build_parser() -> argparse.ArgumentParser:
         "or for one (02_pareto.top_share=0.2); repeatable",
     )
     report.add_argument("--strict", action="store_true", help="treat rejected rows as an error")
+    report.add_argument(
+        "-q", "--quiet", action="store_true", help="print nothing but errors (for cron); the exit code tells the outcome"
+    )
     report.add_argument(
         "--timeout",
         type=_positive_float,
@@ -129,18 +201,25 @@ def _add_workshop(commands) -> None:
 def _report(args: argparse.Namespace) -> int:
     from portfolio_helpers.app.runner import parse_overrides, run_report
 
-    result = run_report(
-        config_path=args.config,
-        out_dir=args.out,
-        only=args.only,
-        overrides=parse_overrides(args.overrides),
-        strict=args.strict,
-        cell_timeout=args.timeout,
-    )
+    console = Console(quiet=args.quiet)
+    try:
+        result = run_report(
+            config_path=args.config,
+            out_dir=args.out,
+            only=args.only,
+            overrides=parse_overrides(args.overrides),
+            strict=args.strict,
+            cell_timeout=args.timeout,
+            progress=console.line,
+            notebook_started=console.started,
+        )
+    finally:
+        console.close()
     for notebook in result.notebooks:
         if notebook.status == "failed":
             print(f"failed: {notebook.name}: {notebook.error}", file=sys.stderr)
-    print(f"Report: {result.index_path}")
+    if not args.quiet:
+        print(f"Report: {result.index_path}")
     if result.exit_code:
         print(
             "The report is incomplete: `latest` still points to the previous successful run.", file=sys.stderr

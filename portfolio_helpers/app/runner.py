@@ -420,12 +420,14 @@ class _Heartbeat:
             self.progress(f"    still running {self.name} ({time.monotonic() - start:.0f} s)")
 
     def __enter__(self) -> _Heartbeat:
-        self._thread.start()
+        if self.interval > 0:  # 0: no heartbeat
+            self._thread.start()
         return self
 
     def __exit__(self, *exc_info: object) -> None:
         self._stop.set()
-        self._thread.join()
+        if self._thread.is_alive():
+            self._thread.join()
 
 
 def _describe_cell(index: int | None, execution_count: int | None) -> str:
@@ -692,6 +694,7 @@ def run_report(
     cell_timeout: float = 600,
     progress: Callable[[str], Any] = print,
     heartbeat: float = 30.0,
+    notebook_started: Callable[[int, int, str], Any] | None = None,
 ) -> RunResult:
     """Execute the notebooks and publish ``OUT/<run-id>/`` with ``index.html``.
 
@@ -715,6 +718,11 @@ def run_report(
         Receives one line of progress at a time.
     heartbeat : float, default=30.0
         Seconds between "still running" lines while a notebook runs.
+    notebook_started : callable, optional
+        Called as ``notebook_started(number, total, name)`` when a notebook starts. When
+        given, the runner writes no start line and no "still running" lines: the caller shows
+        progress its own way (the command line rewrites one line per notebook), and each
+        notebook ends with one ``[n/N] name ... ok (8.7 s)`` line through ``progress``.
 
     Returns
     -------
@@ -769,10 +777,13 @@ def run_report(
                                                   title=notebook_title(nbformat.read(source, as_version=4), name)))
                     progress(f"{prefix} skipped ({gate_failed} failed)")
                     continue
-                progress(prefix)
+                if notebook_started is None:
+                    progress(prefix)
+                else:
+                    notebook_started(number, len(selected), name)
                 executed = partial / f"{name}.ipynb"
                 tick = time.monotonic()
-                with _Heartbeat(name, heartbeat, progress):
+                with _Heartbeat(name, heartbeat if notebook_started is None else 0, progress):
                     error, cell = _execute(
                         source, executed, parameters[name], kernel_name=kernel_name, cell_timeout=cell_timeout
                     )
@@ -815,7 +826,8 @@ def run_report(
         atomic_write_json(partial / "run.json", run)
         rejected = partial / "exports" / "rejected_rows.csv"
         index_html = render_index(
-            run, _exports(partial), rejected.relative_to(partial).as_posix() if rejected.is_file() else None
+            run, _exports(partial), rejected.relative_to(partial).as_posix() if rejected.is_file() else None,
+            run_dir=partial,
         )
         atomic_write_text(partial / "index.html", index_html)
 

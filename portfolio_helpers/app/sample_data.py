@@ -20,7 +20,8 @@ seed and arguments always give byte-identical files.
 The customer's voice (survey answers in ``feedback``, and the customers' ``preferred_channel``,
 ``consent_email``, ``consent_phone`` and ``do_not_contact``, added as the last columns) draws from a
 child of its own, spawned after the others, once everything else is made: the other tables and columns
-are the same with or without it. An answer after which the customer buys nothing for a year is far more
+are the same with or without it. The leads' same four columns (one value per lead, on each of its rows)
+come from one more child, spawned last, so the voice is the same with or without them. An answer after which the customer buys nothing for a year is far more
 often a detractor's (the planted link, ``truth["feedback"]``).
 
 Generating segments
@@ -660,8 +661,11 @@ def generate_portfolio(n_customers: int = 2000, seed: int = 42, dirty: bool = Fa
         tables = _make_dirty(tables, truth, records, calendar, streams["dirty"])
     # The customer's voice draws from a stream of its own, after everything else: the five tables above
     # are the same with or without it (only new columns at the end of customers, and a new table).
-    voice_stream = np.random.default_rng(seed).spawn(len(streams) + 1)[-1]
+    voice_stream, lead_contact_stream = np.random.default_rng(seed).spawn(len(streams) + 2)[-2:]
     tables, truth["feedback"] = _add_voice(tables, truth, records, people, orders, calendar, voice_stream, dirty)
+    # The leads' contact wishes come from one more stream of their own, so the voice above is unchanged.
+    tables["leads"], truth["feedback"]["leads_do_not_contact"] = _with_lead_contact_preferences(
+        tables["leads"], lead_contact_stream, dirty)
 
     name = f"Sample portfolio (generated, seed {seed}{', dirty' if dirty else ''})"
     config = {
@@ -2103,17 +2107,34 @@ def _add_voice(tables: dict[str, pd.DataFrame], truth: dict[str, Any], records: 
     return tables, section
 
 
-def _with_contact_preferences(customers: pd.DataFrame, truth: dict[str, Any], records: pd.DataFrame,
-                              rng: np.random.Generator, dirty: bool) -> pd.DataFrame:
-    """``preferred_channel``, ``consent_email``, ``consent_phone``, ``do_not_contact`` added at the end."""
-    ids = records["customer_id"].to_numpy()
+#: Leads' preferred channel (email, phone, mail, visit) and consent shares: prospects are reached by e-mail first.
+LEAD_CHANNEL_SHARE = (0.55, 0.30, 0.05, 0.10)
+
+
+def _with_lead_contact_preferences(leads: pd.DataFrame, rng: np.random.Generator,
+                                   dirty: bool) -> tuple[pd.DataFrame, list[str]]:
+    """``preferred_channel``, ``consent_email``, ``consent_phone``, ``do_not_contact`` added at the end of
+    the leads table (one value per lead, repeated on its rows), and the leads who asked not to be contacted."""
+    ids = np.sort(leads["lead_id"].dropna().unique())
+    prefs, do_not_contact = _contact_wishes(ids, np.tile(LEAD_CHANNEL_SHARE, (ids.size, 1)), (0.9, 0.6),
+                                            (0.85, 0.4), 0.04, rng, dirty)
+    added = prefs.reindex(leads["lead_id"].to_numpy()).set_axis(leads.index)
+    return pd.concat([leads, added], axis=1), sorted(ids[do_not_contact].tolist())
+
+
+def _contact_wishes(ids: np.ndarray, channel_shares: np.ndarray, email_consent: tuple[float, float],
+                    phone_consent: tuple[float, float], do_not_contact_share: float, rng: np.random.Generator,
+                    dirty: bool) -> tuple[pd.DataFrame, np.ndarray]:
+    """Preferred channel and yes/no consents per id (indexed by id), and the do-not-contact flags.
+
+    ``email_consent`` is the share consenting to e-mail among those who prefer it, then among the
+    others; ``phone_consent`` likewise. Dirty data spells yes/no in several ways.
+    """
     n = ids.size
-    is_b2b = (records["customer_type"] == "B2B").to_numpy()
-    shares = np.where(is_b2b[:, None], CONTACT_CHANNEL_SHARE["B2B"], CONTACT_CHANNEL_SHARE["B2C"])
-    preferred = _choose(shares, rng)
-    consent_email = rng.random(n) < np.where(preferred == 0, 0.95, 0.7)
-    consent_phone = rng.random(n) < np.where(preferred == 1, 0.9, 0.45)
-    do_not_contact = rng.random(n) < 0.03
+    preferred = _choose(channel_shares, rng)
+    consent_email = rng.random(n) < np.where(preferred == 0, *email_consent)
+    consent_phone = rng.random(n) < np.where(preferred == 1, *phone_consent)
+    do_not_contact = rng.random(n) < do_not_contact_share
     spelling = rng.integers(0, len(_YES_NO_SPELLINGS) if dirty else 1, n)
 
     def written(flags: np.ndarray) -> np.ndarray:
@@ -2122,6 +2143,16 @@ def _with_contact_preferences(customers: pd.DataFrame, truth: dict[str, Any], re
     prefs = pd.DataFrame({"preferred_channel": np.array(["email", "phone", "mail", "visit"])[preferred],
                           "consent_email": written(consent_email), "consent_phone": written(consent_phone),
                           "do_not_contact": written(do_not_contact)}, index=ids)
+    return prefs, do_not_contact
+
+
+def _with_contact_preferences(customers: pd.DataFrame, truth: dict[str, Any], records: pd.DataFrame,
+                              rng: np.random.Generator, dirty: bool) -> pd.DataFrame:
+    """``preferred_channel``, ``consent_email``, ``consent_phone``, ``do_not_contact`` added at the end."""
+    ids = records["customer_id"].to_numpy()
+    is_b2b = (records["customer_type"] == "B2B").to_numpy()
+    shares = np.where(is_b2b[:, None], CONTACT_CHANNEL_SHARE["B2B"], CONTACT_CHANNEL_SHARE["B2C"])
+    prefs, _ = _contact_wishes(ids, shares, (0.95, 0.7), (0.9, 0.45), 0.03, rng, dirty)
     original = {c["customer_id"]: c["duplicate_of"] or c["customer_id"] for c in truth["customers"]}
     source = customers["customer_id"].map(original).fillna(customers["customer_id"])
     added = prefs.reindex(source.to_numpy()).set_axis(customers.index)

@@ -4,7 +4,7 @@ The config declares the scale once::
 
     feedback: {scale: nps}              # 0–10: promoters 9–10, passives 7–8, detractors 0–6
     feedback: {scale: csat}             # 1–5: satisfied 4–5
-    feedback: {scale: {min: 1, max: 7}} # any other whole-number scale: satisfied = its top two points
+    feedback: {scale: {min: 1, max: 7}} # any other whole-number scale of 4+ points: satisfied = its top two
 
 :func:`feedback_scale` reads and checks that section (a mistake names the place in the config);
 :func:`screen_feedback` sets aside, like every other row-level problem, the answers whose score is
@@ -100,8 +100,9 @@ def feedback_scale(section: Mapping | None, config_path=None) -> FeedbackScale |
     for key in ("min", "max"):
         if not _whole(spec.get(key)):
             raise ConfigError(f"{where}.scale.{key}: expected a whole number, got {spec.get(key)!r}")
-    if spec["max"] - spec["min"] < 2:
-        raise ConfigError(f"{where}.scale.max: expected at least min + 2 ({spec['min'] + 2}), got {spec['max']!r}")
+    if spec["max"] - spec["min"] < 3:  # the top two and the bottom two points must not overlap
+        raise ConfigError(f"{where}.scale.max: expected at least min + 3 ({spec['min'] + 3}: satisfied and "
+                          f"dissatisfied are the top two and the bottom two points), got {spec['max']!r}")
     return FeedbackScale("custom", spec["min"], spec["max"])
 
 

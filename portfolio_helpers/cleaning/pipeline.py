@@ -20,6 +20,7 @@ import pandas as pd
 
 from portfolio_helpers.cleaning import dedup, feedback, privacy, quality, standardize
 from portfolio_helpers.core.config import load_config
+from portfolio_helpers.core.contract import TABLES
 from portfolio_helpers.core.files import atomic_to_csv, atomic_to_parquet, atomic_write_json, sha256_file
 from portfolio_helpers.ingest.loaders import (
     Portfolio,
@@ -28,7 +29,8 @@ from portfolio_helpers.ingest.loaders import (
     read_saved_tables,
 )
 
-__all__ = ["CleanPortfolio", "clean_portfolio", "open_portfolio", "EXPORTS"]
+__all__ = ["CleanPortfolio", "clean_portfolio", "open_portfolio", "EXPORTS", "save_derived_table",
+           "load_derived_table"]
 
 EXPORTS = {
     "rejected_rows": "exports/rejected_rows.csv",
@@ -214,3 +216,53 @@ def open_portfolio(config_path: str | os.PathLike, output_dir: str | os.PathLike
     info = json.loads(info_path.read_text(encoding="utf-8"))
     info["as_of"] = pd.Timestamp(info["as_of"])
     return read_saved_tables(output_dir), info
+
+
+# --------------------------------------------------------------------------- tables computed by a notebook
+
+_STAMP = "portfolio_sha256"
+
+
+def _portfolio_stamp(output_dir: str | os.PathLike) -> str | None:
+    """The sha256 of ``data/portfolio.json``: which cleaned tables (config, inputs, as-of date) a result comes from."""
+    path = Path(output_dir) / "data" / "portfolio.json"
+    return sha256_file(path) if path.is_file() else None
+
+
+def save_derived_table(frame: pd.DataFrame, name: str, output_dir: str | os.PathLike) -> Path:
+    """Save a table computed from the cleaned tables (the P&L, the customer features) for the later
+    notebooks: typed, in ``<output_dir>/data/<name>.parquet``, stamped with the cleaned tables it
+    comes from. Never a user-facing export.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> folder = Path(tempfile.mkdtemp())
+    >>> (folder / "data").mkdir()
+    >>> _ = (folder / "data" / "portfolio.json").write_text('{"as_of": "2025-12-31"}')
+    >>> _ = save_derived_table(pd.DataFrame({"customer_id": pd.array(["a"], dtype="string")}), "results", folder)
+    >>> load_derived_table("results", folder).dtypes.astype(str).tolist()
+    ['string']
+    >>> _ = (folder / "data" / "portfolio.json").write_text('{"as_of": "2026-01-31"}')  # notebook 01 ran again
+    >>> load_derived_table("results", folder) is None
+    True
+    """
+    if name in TABLES:
+        raise ValueError(f"{name!r} is an input table of the data contract; a computed table needs another name")
+    stamped = frame.copy(deep=False)
+    stamped.attrs = {_STAMP: _portfolio_stamp(output_dir)}
+    return atomic_to_parquet(stamped, Path(output_dir) / "data" / f"{name}.parquet")
+
+
+def load_derived_table(name: str, output_dir: str | os.PathLike) -> pd.DataFrame | None:
+    """The table :func:`save_derived_table` saved, or ``None`` when it is absent or was computed from
+    other cleaned tables (notebook 01 ran again since: the stamp differs)."""
+    path = Path(output_dir) / "data" / f"{name}.parquet"
+    if not path.is_file():
+        return None
+    frame = pd.read_parquet(path)
+    stamp = frame.attrs.get(_STAMP)
+    if stamp is None or stamp != _portfolio_stamp(output_dir):
+        return None
+    frame.attrs = {}
+    return frame

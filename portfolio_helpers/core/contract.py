@@ -135,6 +135,20 @@ _CHANNEL = {
 CONTACT_CHANNELS: dict[str, str | None] = {"email": "consent_email", "phone": "consent_phone", "mail": None,
                                            "visit": None}
 
+
+
+def _contact_columns(who: str) -> tuple[Column, ...]:
+    """The contact wishes and consents of a customer or a lead (the same columns in both tables)."""
+    return (
+        Column("preferred_channel", "category", False,
+               f"How the {who} prefers to be contacted (personal data: a wish).", _CHANNEL),
+        Column("consent_email", "boolean", False, f"The {who} agreed to be contacted by e-mail."),
+        Column("consent_phone", "boolean", False, f"The {who} agreed to be contacted by phone."),
+        Column("do_not_contact", "boolean", False,
+               f"The {who} asked not to be contacted at all; left out of every call list."),
+    )
+
+
 TABLES: dict[str, Table] = {
     "transactions": Table(
         "transactions",
@@ -182,12 +196,7 @@ TABLES: dict[str, Table] = {
             Column("acquisition_channel", "text", False, "Channel the customer came from."),
             Column("stage", "category", False, "Lifecycle stage.", _STAGE),
             Column("owner", "text", False, "Account owner / sales rep."),
-            Column("preferred_channel", "category", False,
-                   "How the customer prefers to be contacted (personal data: a wish).", _CHANNEL),
-            Column("consent_email", "boolean", False, "The customer agreed to be contacted by e-mail."),
-            Column("consent_phone", "boolean", False, "The customer agreed to be contacted by phone."),
-            Column("do_not_contact", "boolean", False,
-                   "The customer asked not to be contacted at all; left out of every call list."),
+            *_contact_columns("customer"),
         ),
     ),
     "payments": Table(
@@ -225,6 +234,7 @@ TABLES: dict[str, Table] = {
             Column("industry", "text", False, "Industry (fit attribute)."),
             Column("budget", "number", False, "Declared budget (fit attribute)."),
             Column("expected_date", "date", False, "Expected purchase date (fit attribute)."),
+            *_contact_columns("lead"),
         ),
         allow_extra=True,
     ),

@@ -10,7 +10,7 @@ from collections.abc import Iterable, Mapping
 
 import pandas as pd
 
-__all__ = ["has_values", "present_columns", "table_with_values"]
+__all__ = ["has_values", "present_columns", "table_with_values", "tables_of"]
 
 
 def has_values(frame: pd.DataFrame | None, column: str) -> bool:
@@ -46,3 +46,18 @@ def table_with_values(tables: Mapping[str, pd.DataFrame], name: str) -> pd.DataF
     """
     frame = tables.get(name)
     return frame if frame is not None and len(frame) else None
+
+
+def tables_of(tables: Mapping[str, pd.DataFrame], *names: str) -> dict[str, pd.DataFrame | None]:
+    """The tables ``names`` of a portfolio as keyword arguments, ``None`` for an absent one.
+
+    Analysis functions take each table as a keyword (``customer_pnl(transactions, model,
+    payments=..., tickets=...)``); a notebook hands them over without testing which optional
+    table exists: ``customer_pnl(**tables_of(tables, "transactions", "payments", "tickets"), model=model)``.
+
+    Examples
+    --------
+    >>> tables_of({"transactions": pd.DataFrame({"amount": [1.0]})}, "transactions", "payments")["payments"] is None
+    True
+    """
+    return {name: tables.get(name) for name in names}

@@ -92,7 +92,8 @@ DEFINITIONS: dict[str, tuple[str, str]] = {
     "days late": (
         "analysis.engine.days_late",
         "Mean of `paid_date - due_date` in calendar days over paid invoices (negative when paid early): "
-        "`days_late` in the customer features (0 without a paid invoice), `avg_days_late` in the P&L.",
+        "`days_late` in the customer features and the P&L (`analysis.engine.customer_days_late`), empty "
+        "for a customer without a paid invoice.",
     ),
     "cost of goods": (
         "analysis.profitability.cost_of_goods",

@@ -776,8 +776,12 @@ def save_portfolio(portfolio: Portfolio, output_dir: str | os.PathLike) -> Path:
 
 
 def read_saved_tables(output_dir: str | os.PathLike) -> dict[str, pd.DataFrame]:
-    """The typed tables written by :func:`save_portfolio` (the input of notebooks 02+)."""
+    """The typed tables written by :func:`save_portfolio` (the input of notebooks 02+).
+
+    Only the tables of the data contract: the tables later notebooks save beside them in ``data/``
+    (segments, P&L, customer features) are not input tables.
+    """
     data_dir = Path(output_dir) / "data"
     if not data_dir.is_dir():
         raise InputError(f"{data_dir}: no loaded tables here; run 01_data_cleaning first")
-    return {path.stem: pd.read_parquet(path) for path in sorted(data_dir.glob("*.parquet"))}
+    return {path.stem: pd.read_parquet(path) for path in sorted(data_dir.glob("*.parquet")) if path.stem in TABLES}

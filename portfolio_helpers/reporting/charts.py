@@ -40,6 +40,7 @@ __all__ = [
     "retention_curves",
     "bridge_waterfall",
     "owner_bars",
+    "grade_funnel",
 ]
 
 PRIMARY = "#1f5f8b"
@@ -562,5 +563,37 @@ def owner_bars(books: pd.DataFrame, currency: str, title: str):
     money_axis(ax, currency, axis="x")
     ax.set_title(title)
     ax.legend(frameon=False, loc="lower right", fontsize=8)
+    plt.close(fig)
+    return fig
+
+
+def grade_funnel(distribution: pd.DataFrame, title: str, unit: str = "leads"):
+    """Contacts per grade as a funnel: the best grade on top, bars centred, each with its count and share.
+
+    ``distribution`` is :func:`portfolio_helpers.analysis.scorecard.grade_distribution`
+    (``grade``, ``contacts``, ``share``; best grade first).
+
+    Examples
+    --------
+    >>> distribution = pd.DataFrame({"grade": ["A", "B", "C"], "contacts": [2, 3, 5], "share": [0.2, 0.3, 0.5]})
+    >>> figure = grade_funnel(distribution, "Open leads per grade")
+    >>> [text.get_text() for text in figure.axes[0].texts]
+    ['5 leads (50.0%)', '3 leads (30.0%)', '2 leads (20.0%)']
+    """
+    data = distribution.iloc[::-1]
+    counts = data["contacts"].to_numpy(dtype=float)
+    fig, ax = plt.subplots(figsize=(8, 0.55 * max(len(data), 1) + 1.2))
+    widest = counts.max() if len(counts) and counts.max() > 0 else 1.0
+    ax.barh(data["grade"].astype(str), counts, left=(widest - counts) / 2, color=PRIMARY)
+    for position, (count, share) in enumerate(zip(counts, data["share"], strict=True)):
+        label = f"{int(count):,} {unit} ({fmt_pct(share)})"
+        if count > widest * 0.45:  # inside a wide bar, in white
+            ax.text(widest / 2, position, label, ha="center", va="center", fontsize=9, color="white")
+        else:  # beside a narrow one
+            ax.text((widest + count) / 2 + widest * 0.02, position, label, ha="left", va="center", fontsize=9)
+    ax.set_xlim(0, widest)
+    ax.set_xticks([])
+    ax.set_ylabel("grade (best on top)")
+    ax.set_title(title)
     plt.close(fig)
     return fig

@@ -60,39 +60,16 @@ def _cents(total) -> float:
 
 
 def load_overview(portfolio: Portfolio) -> dict:
-    """Headline figures of the loaded transactions.
-
-    ``revenue_total`` is the revenue every notebook uses: the sum of ``amount`` over the
-    revenue lines (:func:`portfolio_helpers.analysis.engine.revenue_lines`: cancelled lines
-    excluded, credit notes included). ``cancelled_total`` is the amount of the cancelled
-    lines, reported on its own; ``n_orders`` counts the orders of the revenue lines
-    (:func:`portfolio_helpers.analysis.engine.order_count`) and ``credit_notes_total`` the
-    negative revenue lines.
+    """Headline figures of the loaded transactions
+    (:func:`portfolio_helpers.analysis.engine.transactions_overview`), money totals to the cent as
+    ``run.json`` records them, with the as-of date and the rows set aside while loading.
     """
-    tx = portfolio.transactions
-    revenue = engine.revenue_lines(tx)
-    credit = revenue["amount"] < 0
-    overview = {
-        "n_transactions": len(tx),
-        "n_customer_ids": int(tx["customer_id"].nunique()),
-        "n_orders": engine.order_count(revenue),
-        "revenue_total": _cents(revenue["amount"].sum()),
-        "credit_notes_total": _cents(revenue.loc[credit, "amount"].sum()),
-        "n_credit_note_lines": int(credit.sum()),
-        "period_start": tx["date"].min().normalize(),
-        "period_end": tx["date"].max().normalize(),
-        "as_of": portfolio.as_of,
-        "n_rejected_rows": portfolio.n_rejected_rows,
-        "n_cleared_values": int((portfolio.rejected["action"] != ROW_REJECTED).sum()),
-    }
-    cancelled = engine.cancelled_lines(tx)
-    overview["n_cancelled_lines"] = len(cancelled)
-    overview["cancelled_total"] = _cents(cancelled["amount"].sum())
-    if "customer_known" in tx.columns:
-        unknown = ~revenue["customer_known"].astype(bool)
-        overview["n_unknown_customer_lines"] = int(unknown.sum())
-        overview["n_unknown_customer_ids"] = int(revenue.loc[unknown, "customer_id"].nunique())
-        overview["unknown_customer_revenue"] = _cents(revenue.loc[unknown, "amount"].sum())
+    overview = engine.transactions_overview(portfolio.transactions)
+    for name in ("revenue_total", "credit_notes_total", "cancelled_total", "unknown_customer_revenue"):
+        if name in overview:
+            overview[name] = _cents(overview[name])
+    overview.update(as_of=portfolio.as_of, n_rejected_rows=portfolio.n_rejected_rows,
+                    n_cleared_values=int((portfolio.rejected["action"] != ROW_REJECTED).sum()))
     return overview
 
 

@@ -16,7 +16,7 @@ from pathlib import Path
 import pandas as pd
 import yaml
 
-from portfolio_helpers.analysis import features, growth, scoring
+from portfolio_helpers.analysis import features, growth, profitability, scoring
 from portfolio_helpers.core.files import atomic_to_csv
 from portfolio_helpers.core.presence import has_values, table_with_values
 from portfolio_helpers.reporting.absence import Need, absence_notes
@@ -90,7 +90,7 @@ def _open_leads(tables: dict, profiles: pd.DataFrame | None) -> pd.Series | None
     return None
 
 
-def growth_results(tables: dict, config, as_of) -> GrowthResults:
+def growth_results(tables: dict, config, as_of, output_dir: str | os.PathLike | None = None) -> GrowthResults:
     """Validate the ``growth:`` and ``objectives:`` sections and run every analysis of notebook 07.
 
     Parameters
@@ -101,6 +101,9 @@ def growth_results(tables: dict, config, as_of) -> GrowthResults:
         The portfolio config (its ``growth:``, ``objectives:`` and ``scoring:`` sections).
     as_of : date-like
         Analysis date.
+    output_dir : path, optional
+        The run's folder: the customer features notebook 03 saved there are read (the at-risk flag is then
+        the one of notebook 05); computed when absent.
 
     Raises
     ------
@@ -123,7 +126,9 @@ def growth_results(tables: dict, config, as_of) -> GrowthResults:
     books = None
     customers = tables.get("customers")
     if has_values(customers, "owner"):
-        customer_features = features.customer_features(tables, as_of)
+        _pnl, customer_features = features.customer_tables(
+            transactions, as_of, profitability.load_cost_model(config.path), customers=customers,
+            payments=tables.get("payments"), tickets=tables.get("tickets"), output_dir=output_dir)
         risk = scoring.at_risk(customer_features, scoring_settings.at_risk)
         books = growth.owner_books(transactions, customers, as_of, at_risk=risk,
                                    open_leads=_open_leads(tables, profiles))

@@ -29,7 +29,6 @@ __all__ = [
     "notebook_title",
     "find_network_references",
     "render_index",
-    "format_metric",
 ]
 
 TEMPLATES_DIR = Path(__file__).parent / "templates"
@@ -159,38 +158,9 @@ def notebook_to_html(
     return atomic_write_text(html_path, body)
 
 
-def format_metric(name: str, value: Any, currency: str | None = None) -> str:
-    """Format a headline metric for people, following the naming conventions.
-
-    See :mod:`portfolio_helpers.reporting.metrics`: ``*_share`` is a fraction shown as a
-    percentage, ``*_pct`` is already a percentage, ``revenue_*``, ``profit``,
-    ``profit_*`` and ``*_total`` are money, ``n_*`` and ``*_count`` are counts.
-    """
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        return str(value)
-    if name.startswith("n_") or name.endswith("_count"):
-        return f"{value:,.0f}"
-    if name.endswith("_share"):
-        return f"{value * 100:,.1f}%"
-    if name.endswith("_pct"):
-        return f"{value:,.1f}%"
-    if name == "profit" or name.startswith(("revenue_", "profit_")) or name.endswith("_total"):
-        amount = f"{value:,.0f}" if abs(value) >= 1000 else f"{value:,.2f}"
-        return f"{amount} {currency}" if currency else amount
-    if isinstance(value, int):
-        return f"{value:,}"
-    return f"{value:,.0f}" if abs(value) >= 1000 else f"{value:,.4g}"
-
-
-def _label(name: str) -> str:
-    """``n_customers`` -> ``Number of customers``, ``revenue_total`` -> ``Revenue total``."""
-    if name.startswith("n_"):
-        return "Number of " + name[2:].replace("_", " ")
-    return name.replace("_", " ").capitalize()
-
-
-def render_index(run: Mapping[str, Any], exports: list[dict[str, Any]], rejected_rows_csv: str | None) -> str:
-    """Render ``index.html`` of a run from its ``run.json`` content.
+def render_index(run: Mapping[str, Any], exports: list[dict[str, Any]], rejected_rows_csv: str | None,
+                 run_dir: str | os.PathLike | None = None) -> str:
+    """Render ``index.html`` of a run: an executive summary, then the run details.
 
     Parameters
     ----------
@@ -200,22 +170,33 @@ def render_index(run: Mapping[str, Any], exports: list[dict[str, Any]], rejected
         Files of the ``exports/`` folder: ``{"path": relative path, "size": bytes}``.
     rejected_rows_csv : str or None
         Relative path of the rejected rows file when the run wrote one.
+    run_dir : str or path-like, optional
+        The run folder, to read the findings, charts and per-notebook metrics the
+        notebooks recorded (:func:`~portfolio_helpers.reporting.summary.executive_summary`).
+        Without it, the key figures come from ``run["metrics"]`` and there are no
+        findings or charts.
 
     Returns
     -------
     str
-        A self-contained HTML page (inline CSS, no scripts).
+        A self-contained HTML page (inline CSS and images, no scripts).
     """
+    from portfolio_helpers.reporting.summary import executive_summary, key_figures
+
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(TEMPLATES_DIR),
         autoescape=True,
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    metrics = [
-        {"name": name, "label": _label(name), "value": format_metric(name, value, run.get("currency"))}
-        for name, value in run.get("metrics", {}).items()
-    ]
+    notebooks = run.get("notebooks", [])
+    if run_dir is not None:
+        summary = executive_summary(run_dir, notebooks, run.get("currency"))
+    else:
+        figures = key_figures({"": run.get("metrics", {})}, run.get("currency"))
+        summary = {"findings": [], "charts": [], "missing_charts": [], "silent": [],
+                   "key_figures": [{**group, "title": "Key figures", "html": None} for group in figures]}
+    counts = {status: sum(nb.get("status") == status for nb in notebooks) for status in ("ok", "failed", "skipped")}
     return env.get_template("run_index.html.j2").render(
-        run=run, metrics=metrics, exports=exports, rejected_rows_csv=rejected_rows_csv
+        run=run, summary=summary, counts=counts, exports=exports, rejected_rows_csv=rejected_rows_csv
     )

@@ -6,14 +6,12 @@ what a manager reads: sentences with the figures, and small formatted tables.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
 
-import numpy as np
 import pandas as pd
 from IPython.display import display
 
-from portfolio_helpers.analysis import engine, pareto, profitability
+from portfolio_helpers.analysis import pareto
 from portfolio_helpers.core.presence import has_values
 from portfolio_helpers.reporting import charts
 from portfolio_helpers.reporting.absence import Need, absence_notes
@@ -26,14 +24,11 @@ from portfolio_helpers.reporting.narrative import (
     show_markdown,
     show_table,
 )
+from portfolio_helpers.reporting.widgets import explorer_box, labelled_slider
 
 __all__ = [
     "dimension_risks",
-    "CUSTOMER_DIMENSIONS",
     "RISK_DIMENSIONS",
-    "LINE_DIMENSIONS",
-    "revenue_transactions",
-    "customer_revenue",
     "findings",
     "gini_sentence",
     "abc_summary",
@@ -41,7 +36,6 @@ __all__ = [
     "dependence_sentences",
     "top_customers",
     "top_customers_formats",
-    "dimension_frames",
     "trend_table",
     "trend_formats",
     "migration_sentences",
@@ -61,47 +55,8 @@ __all__ = [
     "pareto_explorer",
 ]
 
-# Customer attributes (one value per customer) and line attributes (a customer may span several values).
-CUSTOMER_DIMENSIONS = ("country", "industry", "customer_type", "owner")
 # Where one dominant value is a risk (a market, a sector, a salesperson); B2B vs B2C is a mix, not a risk.
 RISK_DIMENSIONS = ("country", "industry", "owner")
-LINE_DIMENSIONS = ("category", "channel")
-
-
-def revenue_transactions(tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
-    """Transaction lines that count as revenue (cancelled lines excluded, credit notes kept)."""
-    return engine.revenue_lines(tables["transactions"])
-
-
-def customer_revenue(tables: dict[str, pd.DataFrame],
-                     costs: profitability.CostModel | str | os.PathLike | None = None) -> pd.DataFrame:
-    """One row per customer with at least one revenue line: ``customer_id, revenue``, plus
-    ``gross_margin`` and the customer attributes of :data:`CUSTOMER_DIMENSIONS` the customers
-    table has.
-
-    ``revenue`` is :func:`portfolio_helpers.analysis.engine.customer_values` over the revenue
-    lines; ``gross_margin`` is the P&L's (:func:`portfolio_helpers.analysis.profitability.customer_margins`:
-    revenue minus cost of goods), priced with ``costs`` (a :class:`~portfolio_helpers.analysis.profitability.CostModel`
-    or the path of the portfolio config, whose ``costs:`` section is read). It is added
-    when ``costs`` is given or the transactions have a known ``cost``.
-    """
-    lines = revenue_transactions(tables)
-    per_customer = engine.customer_values(lines).rename(columns={"value": "revenue"})
-    transactions = tables["transactions"]
-    has_cost = "cost" in transactions.columns and transactions["cost"].notna().any()
-    if costs is not None or has_cost:
-        model = costs if costs is None or isinstance(costs, profitability.CostModel)\
-            else profitability.load_cost_model(costs)
-        margins = profitability.customer_margins(transactions, model)[["customer_id", "gross_margin"]]
-        per_customer = per_customer.merge(margins.astype({"customer_id": per_customer["customer_id"].dtype}),
-                                          on="customer_id", how="left")
-    customers = tables.get("customers")
-    if customers is not None:
-        attributes = [col for col in CUSTOMER_DIMENSIONS if col in customers.columns]
-        if attributes:
-            first_record = customers.drop_duplicates("customer_id")[["customer_id", *attributes]]
-            per_customer = per_customer.merge(first_record, on="customer_id", how="left")
-    return per_customer
 
 
 def findings(summary: dict, table: pd.DataFrame, currency: str, top_share: float = 0.2, a: float = 0.8) -> list[str]:
@@ -189,7 +144,7 @@ def dependence_sentences(summary: dict, majors: pd.Series, currency: str, thresh
 
 def top_customers(table: pd.DataFrame, per_customer: pd.DataFrame, n: int = 10) -> pd.DataFrame:
     """The ``n`` largest customers with rank, revenue, shares, class and their attributes."""
-    attributes = [col for col in CUSTOMER_DIMENSIONS if col in per_customer.columns]
+    attributes = [col for col in pareto.CUSTOMER_DIMENSIONS if col in per_customer.columns]
     top = table.head(n).merge(per_customer[["customer_id", *attributes]], on="customer_id", how="left")
     columns = ["revenue_rank", "customer_id", "revenue", "revenue_share", "cumulative_share", "abc_class",
                *attributes]
@@ -199,42 +154,6 @@ def top_customers(table: pd.DataFrame, per_customer: pd.DataFrame, n: int = 10) 
 
 def top_customers_formats(currency: str) -> dict:
     return {"rank": fmt_int, "revenue": lambda v: fmt_money(v, currency), "share": fmt_pct, "cumulative": fmt_pct}
-
-
-def dimension_frames(tables: dict[str, pd.DataFrame], per_customer: pd.DataFrame) -> dict[str, pd.DataFrame]:
-    """Revenue concentration per dimension the data has, keyed by dimension name.
-
-    Customer attributes use :func:`pareto.concentration_by`; line attributes (category,
-    channel) sum the revenue lines, so a customer buying in two categories counts in both.
-    Every frame has ``<dimension>, n_customers, value, value_share, customer_share``.
-    """
-    frames: dict[str, pd.DataFrame] = {}
-    for dimension in CUSTOMER_DIMENSIONS:
-        if dimension in per_customer.columns and per_customer[dimension].notna().any():
-            frames[dimension] = pareto.concentration_by(per_customer, dimension)
-    lines = revenue_transactions(tables)
-    n_customers = lines["customer_id"].nunique()
-    for dimension in LINE_DIMENSIONS:
-        if dimension in lines.columns and lines[dimension].notna().any():
-            by_value = _line_dimension(lines, dimension)
-            by_value["customer_share"] = by_value["n_customers"] / n_customers
-            frames[dimension] = by_value
-    return frames
-
-
-def _line_dimension(lines: pd.DataFrame, dimension: str) -> pd.DataFrame:
-    """:func:`pareto.concentration_by` over one row per customer and value of a line attribute.
-
-    A customer's net revenue in each value is aggregated by the engine; a customer buying in
-    two categories counts in both, and a negative net in one value counts 0 there (the
-    module's policy for concentration).
-    """
-    t = engine.table(lines, ["customer_id", dimension, "amount"])
-    per_value = engine.execute(t.group_by(["customer_id", dimension]).aggregate(value=t.amount.sum())
-                               .order_by(["customer_id", dimension]))
-    per_value["pair"] = np.arange(len(per_value))  # one row per customer and value
-    table = pareto.concentration_by(per_value, dimension, value_col="value", customer_col="pair")
-    return table.drop(columns=["customer_share", "dominant"])
 
 
 def trend_table(trend: pd.DataFrame, freq: str = "year") -> pd.DataFrame:
@@ -354,7 +273,7 @@ def small_portfolio_notes(per_customer: pd.DataFrame) -> list[str]:
 
 
 def pareto_metrics(per_customer: pd.DataFrame, summary: dict) -> dict:
-    """The metrics notebook 02 records: Gini, HHI, major customers and ABC counts from ``summary``;
+    """The metrics notebook 02 records: Gini, HHI (and its level), major customers and ABC counts from ``summary``;
     ``top20_share`` and ``share_customers_for_80pct`` always at the 20% / 80% reference points.
     A measure that is undefined (NaN: no revenue at all) is left out."""
     reference = pareto.concentration_summary(per_customer["revenue"], top_share=0.2, target=0.8)
@@ -362,6 +281,8 @@ def pareto_metrics(per_customer: pd.DataFrame, summary: dict) -> dict:
                "share_customers_for_80pct": reference["share_customers_for_target"], "hhi": summary["hhi"],
                "n_major_customers": summary["n_major_customers"]}
     metrics.update({f"n_customers_{abc}": summary[f"n_customers_{abc}"] for abc in "ABC"})
+    if summary["hhi"] == summary["hhi"]:  # the HHI's level in words, for the index ("28 points (unconcentrated)")
+        metrics["hhi_level"] = summary["hhi_level"]
     # without revenue (every line cancelled) the shares are undefined: left out, said in the findings
     return {name: value for name, value in metrics.items() if value == value}
 
@@ -471,12 +392,12 @@ def pareto_explorer(per_customer: pd.DataFrame, currency: str, top_share: float,
     """JupyterLab widgets: sliders for the top-X% and the ABC cut-offs; findings, chart and table follow."""
     import ipywidgets as widgets
 
-    top_slider = widgets.FloatSlider(value=top_share, min=0.01, max=0.5, step=0.01, description="top X%",
-                                     readout_format=".0%")
-    a_slider = widgets.FloatSlider(value=a, min=0.5, max=0.95, step=0.01, description="A up to",
-                                   readout_format=".0%")
-    b_slider = widgets.FloatSlider(value=b, min=0.6, max=0.99, step=0.01, description="B up to",
-                                   readout_format=".0%")
+    top_row, top_slider = labelled_slider("top X% of customers", value=top_share, min=0.01, max=0.5, step=0.01,
+                                          readout_format=".0%")
+    a_row, a_slider = labelled_slider("class A: customers up to this share of revenue", value=a, min=0.5,
+                                      max=0.95, step=0.01, readout_format=".0%")
+    b_row, b_slider = labelled_slider("class B: customers up to this share of revenue", value=b, min=0.6,
+                                      max=0.99, step=0.01, readout_format=".0%")
 
     def explore(top_share, a, b):
         if b <= a:
@@ -490,4 +411,4 @@ def pareto_explorer(per_customer: pd.DataFrame, currency: str, top_share: float,
         show_table(abc_summary(explored_table, "revenue"), formats=abc_summary_formats(currency))
 
     output = widgets.interactive_output(explore, {"top_share": top_slider, "a": a_slider, "b": b_slider})
-    return widgets.VBox([widgets.HBox([top_slider, a_slider, b_slider]), output])
+    return explorer_box([top_row, a_row, b_row], output)

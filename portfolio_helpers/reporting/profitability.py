@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
 
 import pandas as pd
 
@@ -19,6 +18,7 @@ from portfolio_helpers.reporting.narrative import (
     show_markdown,
     show_table,
 )
+from portfolio_helpers.reporting.widgets import explorer_box, labelled_slider
 
 __all__ = [
     "loss_explanations",
@@ -37,6 +37,7 @@ __all__ = [
     "SEGMENT_COLUMNS",
     "headline_metrics",
     "customer_export",
+    "whale_note",
     "segment_breakdowns",
     "segment_formats",
     "losers_formats",
@@ -46,8 +47,31 @@ __all__ = [
 ]
 
 
-def findings(pnl: pd.DataFrame, summary: dict, currency: str) -> list[str]:
-    """Headline sentences: profit, cost to serve, who loses money and what they give back."""
+def whale_note(summary: dict, currency: str = "EUR") -> str:
+    """Why the whale curve is not shown (:func:`~portfolio_helpers.analysis.profitability.whale_summary`
+    ``curve_undefined``), or ``""`` when it is.
+
+    Examples
+    --------
+    >>> pnl = pd.DataFrame({"customer_id": ["a", "b"], "profit": [10.0, -50.0], "revenue": [100.0, 20.0]})
+    >>> whale_note(profitability.whale_summary(pnl), "EUR")
+    'Total profit is negative (-€40): shares of it are undefined, so the whale curve and its peak are not shown (NaN).'
+    """
+    reason = summary.get("curve_undefined")
+    if reason is None:
+        return ""
+    if reason == "no_customer":
+        return "No customer: the whale curve is empty."
+    return (f"Total profit is {'zero' if reason == 'zero_profit' else 'negative'} "
+            f"({fmt_money(summary['total_profit'], currency)}): shares of it are "
+            "undefined, so the whale curve and its peak are not shown (NaN).")
+
+
+def findings(pnl: pd.DataFrame, summary: dict, currency: str, whale_curve_below: bool = True) -> list[str]:
+    """Headline sentences: profit, cost to serve, who loses money and what they give back.
+
+    ``whale_curve_below=False`` leaves out the pointer to the whale curve (the rate explorer
+    shows none)."""
     revenue = pnl["revenue"].sum()
     gross_margin = pnl["gross_margin"].sum()
     cost_to_serve = pnl["cost_to_serve"].sum()
@@ -66,14 +90,14 @@ def findings(pnl: pd.DataFrame, summary: dict, currency: str) -> list[str]:
         )
     else:
         lines.append("Every customer is profitable after cost to serve.")
-    if not summary.get("note"):
+    if not whale_note(summary):
         lines.append(
             f"The most profitable {fmt_pct(summary['peak_customer_share'], 0)} of customers earn "
-            f"{fmt_pct(summary['peak_share'], 0)} of total profit; the rest give back the difference "
-            f"(the whale curve below)."
+            f"{fmt_pct(summary['peak_share'], 0)} of total profit; the rest give back the difference"
+            + (" (the whale curve below)." if whale_curve_below else ".")
         )
     else:
-        lines.append(summary["note"])
+        lines.append(whale_note(summary, currency))
     drivers = pnl[list(profitability.DRIVER_COLUMNS)].sum()
     if cost_to_serve > 0:
         top_driver = drivers.idxmax()
@@ -137,7 +161,7 @@ _TRAITS = {
     "avg_order_value": "average order",
     "orders_per_year": "orders per year",
     "return_rate": "returned / cancelled / modified lines",
-    "avg_days_late": "days paid late (average)",
+    "days_late": "days paid late (average)",
     "service_minutes_per_1000": "service minutes per 1,000 of revenue",
 }
 
@@ -267,29 +291,35 @@ def rate_explorer(model: profitability.CostModel, quantities: pd.DataFrame, cust
     import ipywidgets as widgets
 
     names = [name for name in RATE_NAMES if getattr(model, name) > 0]
-    sliders = {name: widgets.FloatSlider(value=1.0, min=0.0, max=3.0, step=0.1, description=name,
-                                         readout_format=".1f", style={"description_width": "140px"})
-               for name in names}
+    rows = {name: labelled_slider(f"{name} × (1.0 = the config's rate)", value=1.0, min=0.0, max=3.0, step=0.1,
+                                  readout_format=".1f") for name in names}
+    sliders = {name: slider for name, (_, slider) in rows.items()}
 
     def explore(**multipliers):
         scenario = model
         for name, factor in multipliers.items():
             scenario = scenario.scaled(name, factor)
         repriced = profitability.price(quantities, scenario)
-        show_markdown(bullets(findings(repriced, profitability.whale_summary(repriced), currency)))
+        show_markdown(bullets(findings(repriced, profitability.whale_summary(repriced), currency,
+                                       whale_curve_below=False)))
+        show_markdown("**Bottom 10 by profit** with these rates:")
         show_table(pnl_table(repriced, customers, n=10, worst=True), formats=pnl_formats(currency))
 
     intro = widgets.HTML("Move a slider to multiply a rate (1.0 = the config's value):")
-    return widgets.VBox([intro, *sliders.values(), widgets.interactive_output(explore, sliders)])
+    return explorer_box([intro, *(row for row, _ in rows.values())], widgets.interactive_output(explore, sliders))
 
 
-def missing_driver_notes(tables: Mapping[str, pd.DataFrame], model: profitability.CostModel) -> list[str]:
+def missing_driver_notes(transactions: pd.DataFrame, model: profitability.CostModel, *,
+                         payments: pd.DataFrame | None = None, tickets: pd.DataFrame | None = None) -> list[str]:
     """What the P&L could not measure, or measured with an assumption, in plain words.
+
+    The tables are those of :func:`~portfolio_helpers.analysis.profitability.customer_pnl`
+    (None: the table is absent).
 
     Examples
     --------
     >>> tx = pd.DataFrame({"customer_id": ["a"], "date": pd.to_datetime(["2025-01-01"]), "amount": [10.0]})
-    >>> for note in missing_driver_notes({"transactions": tx}, profitability.CostModel()):
+    >>> for note in missing_driver_notes(tx, profitability.CostModel()):
     ...     print(note)
     No cost column: cost of goods = 60% of revenue (default_cogs_rate).
     No discount column: the discount given is unknown (n/a).
@@ -299,7 +329,7 @@ def missing_driver_notes(tables: Mapping[str, pd.DataFrame], model: profitabilit
     No tickets table: after-sales service cost is 0.
     Cost-to-serve rates are all 0: profit equals gross margin.
     """
-    transactions = profitability.transactions_table(tables)
+    transactions = profitability.transactions_table(transactions)
     notes: list[str] = []
     categories = model.cogs_rate_by_category
     category_rates = ", ".join(f"{name} {fmt_pct(rate, 0)}" for name, rate in categories.items())
@@ -324,12 +354,10 @@ def missing_driver_notes(tables: Mapping[str, pd.DataFrame], model: profitabilit
     if "status" not in transactions.columns:
         notes.append("No status column: no line counts as cancelled, returned or modified; return cost is 0.")
 
-    payments = tables.get("payments")
     if payments is None:
         notes.append("No payments table: late-payment cost is 0.")
     elif "paid_date" not in payments.columns:
         notes.append("The payments table has no paid_date column: late-payment cost is 0.")
-    tickets = tables.get("tickets")
     if tickets is None:
         notes.append("No tickets table: after-sales service cost is 0.")
     elif "minutes" not in tickets.columns and model.per_service_minute > 0:
@@ -340,7 +368,7 @@ def missing_driver_notes(tables: Mapping[str, pd.DataFrame], model: profitabilit
         notes.append("Cost-to-serve rates are all 0: profit equals gross margin.")
     elif zero:
         notes.append(f"Rates at 0 (these activities cost nothing in this model): {', '.join(zero)}.")
-    orphans = profitability.customers_without_transactions(tables)
+    orphans = profitability.customers_without_transactions(transactions, payments=payments, tickets=tickets)
     if len(orphans):
         notes.append(f"{fmt_int(len(orphans))} customer id(s) have invoices or tickets but no transaction line: "
                      "they are not in the P&L (see customers_without_transactions).")
@@ -366,7 +394,7 @@ def _lever(group: str, row, share: float, group_cost: float, small_orders: bool,
                 f"{fmt_int(row.n_lines)} lines, {fmt_pct(row.return_rate, 0)}): a restocking fee or a stricter "
                 f"returns policy {outcome}.")
     elif group == "late payment":
-        days = "" if math.isnan(row.avg_days_late) else f", {row.avg_days_late:.0f} days late on average"
+        days = "" if math.isnan(row.days_late) else f", {row.days_late:.0f} days late on average"
         text = (f"{start} late payment ({fmt_int(row.n_late_invoices)} late invoices{days}): stricter payment "
                 f"terms or a late-payment fee {outcome}.")
     elif group == "after-sales service":
@@ -402,7 +430,7 @@ def loss_explanations(pnl: pd.DataFrame, n: int = 10, min_revenue_quantile: floa
     ...                    "amount": [85.0] * 40 + [3000.0, 10.0, 500.0, 500.0],
     ...                    "cost": [70.0] * 40 + [1500.0, 5.0, 250.0, 250.0]})
     >>> model = profitability.CostModel(per_order=12.0, per_delivery=8.0)
-    >>> pnl = profitability.customer_pnl({"transactions": tx}, model, "2025-12-31")
+    >>> pnl = profitability.customer_pnl(tx, model, as_of="2025-12-31")
     >>> print(loss_explanations(pnl, min_revenue_quantile=0.5)["lever"].iloc[0])
     100% of cost to serve comes from 40 small orders a year (average €85): a minimum order or a delivery fee recovering €200 (25% of this cost) would restore profit.
     """

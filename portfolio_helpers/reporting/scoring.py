@@ -7,14 +7,11 @@ sentences and tables a sales manager reads.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
 import numpy as np
 import pandas as pd
-from sklearn.metrics import roc_auc_score
 
-from portfolio_helpers.analysis import propensity, scorecard, scoring, segmentation
-from portfolio_helpers.core.presence import present_columns, table_with_values
+from portfolio_helpers.analysis import scorecard, scoring
+from portfolio_helpers.core.presence import present_columns
 from portfolio_helpers.reporting.absence import Need, absence_notes
 from portfolio_helpers.reporting.narrative import (
     fmt_int,
@@ -24,13 +21,10 @@ from portfolio_helpers.reporting.narrative import (
     show_markdown,
     show_table,
 )
+from portfolio_helpers.reporting.widgets import explorer_box, labelled_slider
 
 __all__ = [
     "SCORECARD_FORMATS",
-    "score_leads",
-    "conversion_by_grade",
-    "model_comparison",
-    "top_share_capture",
     "lead_findings",
     "customer_findings",
     "leads_export",
@@ -39,10 +33,6 @@ __all__ = [
     "CALL_LIST_COLUMNS",
     "COMPARISON_FORMATS",
     "LIFT_FORMATS",
-    "LeadResults",
-    "score_lead_table",
-    "CustomerResults",
-    "score_customers",
     "findings",
     "scoring_metrics",
     "scorecard_sentence",
@@ -52,11 +42,11 @@ __all__ = [
     "auc_by_model",
     "weights_table",
     "at_risk_table",
-    "at_risk_formats",
     "purchase_sentence",
-    "LookalikeResults",
-    "cluster_names",
-    "lookalike",
+    "reference_text",
+    "reference_sentence",
+    "lookalike_lead_table",
+    "lookalike_notes",
     "crm_sentence",
     "customer_export",
     "scored_leads_export",
@@ -67,72 +57,6 @@ __all__ = [
 
 #: Display formats of :meth:`Scorecard.to_frame` in the report.
 SCORECARD_FORMATS = {"points": "{:+g}".format, "window": lambda days: "" if pd.isna(days) else f"{days:g} days"}
-
-
-def score_leads(card: scorecard.Scorecard, profiles: pd.DataFrame, events: pd.DataFrame,
-                n_reasons: int = 3) -> pd.DataFrame:
-    """Scorecard of every lead as of its reference date (open leads: today), indexed by lead id."""
-    scored = scorecard.score(card, profiles.reset_index(), events, id_col="lead_id",
-                             reference_date=profiles["reference_date"], n_reasons=n_reasons)
-    return scored.set_index("lead_id")
-
-
-def conversion_by_grade(scored: pd.DataFrame, profiles: pd.DataFrame) -> pd.DataFrame:
-    """Historical conversion rate per grade, on the leads whose outcome is known.
-
-    Each historical lead is graded as of its last activity before the outcome.
-
-    Examples
-    --------
-    >>> scored = pd.DataFrame({"grade": pd.Categorical(["A", "A", "C", "C"], categories=["A", "B", "C"])},
-    ...                       index=["l1", "l2", "l3", "l4"])
-    >>> profiles = pd.DataFrame({"outcome_known": [True] * 4, "converted": [True, False, False, False]},
-    ...                         index=["l1", "l2", "l3", "l4"])
-    >>> conversion_by_grade(scored, profiles)
-      grade  contacts  converted  rate  lift
-    0     A         2          1   0.5   2.0
-    1     B         0          0   NaN   NaN
-    2     C         2          0   0.0   0.0
-    """
-    known = profiles.index[profiles["outcome_known"]]
-    frame = pd.DataFrame({"grade": scored.loc[known, "grade"],
-                          "converted": profiles.loc[known, "converted"].astype("int64")})
-    table = frame.groupby("grade", observed=False)["converted"].agg(["size", "sum"]).reset_index()
-    table.columns = ["grade", "contacts", "converted"]
-    table["grade"] = table["grade"].astype("string")
-    table["rate"] = table["converted"] / table["contacts"].where(table["contacts"] > 0)
-    average = frame["converted"].mean() if len(frame) else np.nan
-    table["lift"] = table["rate"] / average if average else np.nan
-    return table
-
-
-def top_share_capture(y_true, scores, share: float = 0.2) -> float:
-    """Share of all positives found by calling the top ``share`` of contacts (highest scores first).
-
-    >>> top_share_capture([1, 0, 1, 0, 0], [0.9, 0.8, 0.1, 0.2, 0.3], share=0.4)
-    0.5
-    """
-    y = np.asarray(y_true, dtype=float)
-    order = np.argsort(-np.asarray(scores, dtype=float), kind="stable")
-    n_top = max(1, int(round(share * y.size)))
-    return float(y[order[:n_top]].sum() / y.sum()) if y.sum() else float("nan")
-
-
-def model_comparison(y_true, probabilities: dict[str, np.ndarray], scorecard_points=None) -> pd.DataFrame:
-    """ROC AUC, KS, Brier score and top-20% capture of each model (and the points scorecard) on the same contacts.
-
-    The scorecard gives points, not probabilities: its Brier score is left empty.
-    """
-    rows = []
-    for name, probability in probabilities.items():
-        measures = propensity.evaluate(y_true, probability)
-        rows.append({"model": name, "roc_auc": measures["auc"], "ks": measures["ks"], "brier": measures["brier"],
-                     "top_20pct_capture": top_share_capture(y_true, probability)})
-    if scorecard_points is not None:
-        rows.append({"model": "Points scorecard", "roc_auc": float(roc_auc_score(y_true, scorecard_points)),
-                     "ks": propensity.ks_statistic(y_true, scorecard_points), "brier": np.nan,
-                     "top_20pct_capture": top_share_capture(y_true, scorecard_points)})
-    return pd.DataFrame(rows)
 
 
 def lead_findings(open_scored: pd.DataFrame, by_grade: pd.DataFrame, comparison: pd.DataFrame, best_model: str,
@@ -157,8 +81,8 @@ def lead_findings(open_scored: pd.DataFrame, by_grade: pd.DataFrame, comparison:
         line = (f"The conversion model ({best_model.lower()}) ranks leads it has never seen with a ROC AUC of "
                 f"{best['roc_auc']:.2f} (0.5 = chance, 1 = perfect); calling its top 20% would reach "
                 f"{fmt_pct(best['top_20pct_capture'])} of the conversions.")
-        if "Points scorecard" in models.index:
-            points = models.loc["Points scorecard"]
+        if scoring.POINTS_SCORECARD in models.index:
+            points = models.loc[scoring.POINTS_SCORECARD]
             verdict = ("ranks almost as well" if points["roc_auc"] >= best["roc_auc"] - 0.03
                        else "ranks less well" if points["roc_auc"] >= 0.6 else "barely ranks better than chance")
             line += (f" The hand-made points scorecard {verdict}: AUC {points['roc_auc']:.2f}, top 20% reach "
@@ -236,143 +160,9 @@ COMPARISON_FORMATS = {"roc_auc": "{:.3f}".format, "ks": "{:.3f}".format,
                       "brier": lambda v: "" if pd.isna(v) else f"{v:.3f}", "top_20pct_capture": fmt_pct}
 LIFT_FORMATS = {"rate": fmt_pct, "lift": "{:.2f}".format, "cumulative_contacts_share": fmt_pct,
                 "cumulative_positives_share": fmt_pct}
-POINTS_SCORECARD = "Points scorecard"
 
 
-@dataclass
-class LeadResults:
-    """Notebook 05's lead scoring: profiles, scorecard grades and, with enough history, conversion models.
-
-    ``conversion`` is ``None`` when fewer than :data:`~portfolio_helpers.analysis.scoring.MIN_OUTCOMES`
-    leads converted or closed; ``comparison``, ``by_grade``, ``y_test`` and ``test_scores`` are then
-    ``None`` too.
-    """
-
-    profiles: pd.DataFrame
-    events: pd.DataFrame
-    card: scorecard.Scorecard
-    scores: pd.DataFrame
-    conversion: scoring.ConversionModels | None = None
-    comparison: pd.DataFrame | None = None
-    by_grade: pd.DataFrame | None = None
-    y_test: pd.Series | None = None
-    test_scores: dict = field(default_factory=dict)  # model name (and the scorecard) -> held-out scores
-    explanations: pd.DataFrame | None = None  # top factors of the open leads' probability
-
-    @property
-    def open_ids(self) -> pd.Index:
-        return self.profiles.index[self.profiles["status"] == "open"]
-
-    @property
-    def open_scores(self) -> pd.DataFrame:
-        return self.scores.loc[self.open_ids]
-
-    @property
-    def n_converted(self) -> int:
-        return int(self.profiles["converted"].sum())
-
-    @property
-    def n_closed(self) -> int:
-        return int((self.profiles["status"] == "closed").sum())
-
-    @property
-    def best_model(self) -> str | None:
-        return self.conversion.evaluation.best if self.conversion is not None else None
-
-    @property
-    def probability(self) -> pd.Series:
-        return self.conversion.probability if self.conversion is not None else pd.Series(dtype=float)
-
-
-def score_lead_table(tables: dict, as_of, settings: scoring.ScoringSettings, seed: int = 42) -> LeadResults | None:
-    """Profile, grade and (with enough outcomes) model the leads; ``None`` without a leads table.
-
-    Parameters
-    ----------
-    tables : dict of DataFrame
-        The portfolio's cleaned tables.
-    as_of : date-like
-        Analysis date.
-    settings : ScoringSettings
-        The validated ``scoring:`` section.
-    seed : int
-        Random seed of the models.
-
-    Returns
-    -------
-    LeadResults or None
-    """
-    leads = table_with_values(tables, "leads")
-    if leads is None:
-        return None
-    profiles, events = scoring.lead_profiles(leads, as_of, tables.get("customers"), tables["transactions"],
-                                             open_days=settings.open_days)
-    card = scoring.lead_scorecard(settings, profiles.columns)
-    result = LeadResults(profiles, events, card, score_leads(card, profiles, events))
-    if scoring.enough_outcomes(profiles):
-        conversion = scoring.fit_conversion_models(profiles, events, settings.test_share, seed=seed)
-        result.conversion = conversion
-        result.y_test = conversion.frame.loc[conversion.test, "converted"]
-        result.test_scores = {name: conversion.test_probability[name].to_numpy()
-                              for name in conversion.test_probability}
-        points = result.scores.loc[conversion.test, "total_score"].to_numpy()
-        result.comparison = model_comparison(result.y_test, dict(result.test_scores), points)
-        result.test_scores[POINTS_SCORECARD] = points
-        result.by_grade = conversion_by_grade(result.scores, profiles)
-    open_ids = result.open_ids
-    result.explanations = (propensity.explain(result.conversion.final, result.conversion.frame.loc[open_ids])
-                           if result.conversion is not None and len(open_ids)
-                           else pd.DataFrame({"top_factors": pd.Series(index=open_ids, dtype=object)}))
-    return result
-
-
-@dataclass
-class CustomerResults:
-    """Notebook 05's customer scoring: value score, at-risk flag, next-purchase models, follow-up grades."""
-
-    values: pd.DataFrame
-    risk: pd.DataFrame
-    card: scorecard.Scorecard
-    scores: pd.DataFrame
-    purchase: scoring.PurchaseModels | None
-    purchase_note: str | None  # why the next-purchase model could not be fitted
-
-    @property
-    def purchase_auc(self) -> float:
-        if self.purchase is None:
-            return float("nan")
-        best = self.purchase.test[f"p_{self.purchase.evaluation.best}"]
-        return float(propensity.evaluate(self.purchase.test["purchased"], best)["auc"])
-
-    @property
-    def next_scores(self) -> dict:
-        """Held-out next-purchase probability of each model."""
-        if self.purchase is None:
-            return {}
-        return {name: self.purchase.test[f"p_{name}"].to_numpy() for name in self.purchase.evaluation.models}
-
-
-def score_customers(tables: dict, customer_features: pd.DataFrame, as_of, settings: scoring.ScoringSettings,
-                    seed: int = 42) -> CustomerResults:
-    """Value score, at-risk flag, next-purchase models and follow-up scorecard of every customer.
-
-    The next-purchase model needs two horizons of history and buyers of both outcomes; without
-    them ``purchase`` is ``None`` and ``purchase_note`` says why.
-    """
-    values = scoring.value_scores(customer_features, settings.value_weights)
-    risk = scoring.at_risk(customer_features, settings.at_risk)
-    try:
-        purchase, note = scoring.fit_purchase_models(tables, as_of, settings.horizon_days, seed=seed), None
-    except ValueError as error:
-        purchase, note = None, str(error)
-    attributes = scoring.customer_attributes(customer_features)
-    card = scoring.customer_scorecard(settings, attributes.columns)
-    scores = scorecard.score(card, attributes, scoring.order_events(tables["transactions"], as_of),
-                             id_col="customer_id", reference_date=as_of)
-    return CustomerResults(values, risk, card, scores, purchase, note)
-
-
-def findings(leads: LeadResults | None, customers: CustomerResults, customer_features: pd.DataFrame,
+def findings(leads: scoring.LeadResults | None, customers: scoring.CustomerResults, customer_features: pd.DataFrame,
              tables: dict, settings: scoring.ScoringSettings, currency: str) -> list[str]:
     """Key findings of notebook 05, with what could not be done and what would enable it."""
     lines = absence_notes(tables, LEAD_NEEDS)
@@ -382,7 +172,7 @@ def findings(leads: LeadResults | None, customers: CustomerResults, customer_fea
                      "with the points scorecard only.")
     elif leads is not None:
         lines += lead_findings(leads.open_scores, leads.by_grade, leads.comparison, leads.best_model,
-                               n_known=int(leads.profiles["outcome_known"].sum()), open_days=settings.open_days)
+                               n_known=leads.n_known, open_days=settings.open_days)
     lines += customer_findings(customers.values, customers.risk, customer_features, customers.purchase_auc,
                                settings.horizon_days, customers.scores["grade"], currency,
                                settings.at_risk["rhythm_factor"])
@@ -391,7 +181,7 @@ def findings(leads: LeadResults | None, customers: CustomerResults, customer_fea
     return lines
 
 
-def scoring_metrics(leads: LeadResults | None, customers: CustomerResults) -> dict:
+def scoring_metrics(leads: scoring.LeadResults | None, customers: scoring.CustomerResults) -> dict:
     """The metrics notebook 05 records (model AUCs only when the model could be fitted)."""
     out = {"n_leads_scored": len(leads.open_ids) if leads is not None else 0,
            "n_grade_a": int((leads.open_scores["grade"] == "A").sum()) if leads is not None else 0}
@@ -399,7 +189,7 @@ def scoring_metrics(leads: LeadResults | None, customers: CustomerResults) -> di
         models = leads.comparison.set_index("model")
         out["auc_conversion"] = round(float(models.loc[leads.best_model, "roc_auc"]), 4)
         out["brier_conversion"] = round(float(models.loc[leads.best_model, "brier"]), 4)
-        out["auc_scorecard"] = round(float(models.loc[POINTS_SCORECARD, "roc_auc"]), 4)
+        out["auc_scorecard"] = round(float(models.loc[scoring.POINTS_SCORECARD, "roc_auc"]), 4)
     if customers.purchase is not None:
         out["auc_next_purchase"] = round(customers.purchase_auc, 4)
     out["n_customers_at_risk"] = int(customers.risk["at_risk"].sum())
@@ -413,20 +203,20 @@ def scorecard_sentence(card: scorecard.Scorecard) -> str:
             f"Activity weight: {card.decay.describe()}. Grades: {grades}, **{card.lowest_grade}** below.")
 
 
-def open_grid(leads: LeadResults) -> pd.DataFrame:
+def open_grid(leads: scoring.LeadResults) -> pd.DataFrame:
     """Open leads per fit x engagement cell, with named axes for the heat map."""
     grid = scorecard.grid_counts(leads.open_scores)
     grid.index.name, grid.columns.name = "fit", "engagement"
     return grid
 
 
-def call_list(leads: LeadResults) -> pd.DataFrame:
+def call_list(leads: scoring.LeadResults) -> pd.DataFrame:
     """The open leads to call first (highest points, then probability): :data:`CALL_LIST_COLUMNS`."""
     calls = leads_export(leads.open_scores, leads.profiles, leads.probability, leads.explanations, None)
     return calls[CALL_LIST_COLUMNS]
 
 
-def conversion_model_sentence(leads: LeadResults) -> str:
+def conversion_model_sentence(leads: scoring.LeadResults) -> str:
     """How the conversion models were trained and tested."""
     conversion = leads.conversion
     return (f"Trained on {fmt_int(len(conversion.train))} leads, tested on the {fmt_int(len(conversion.test))} "
@@ -444,18 +234,13 @@ def weights_table(weights: dict) -> pd.DataFrame:
     return pd.DataFrame({"component": list(weights), "weight": list(weights.values())})
 
 
-def at_risk_table(customer_features: pd.DataFrame, customers: CustomerResults) -> pd.DataFrame:
+def at_risk_table(customer_features: pd.DataFrame, customers: scoring.CustomerResults) -> pd.DataFrame:
     """Valuable customers at risk, largest revenue first: revenue, recency, usual gap, days overdue, value score."""
     view = (customer_features[["customer_id", "monetary", "recency_days"]]
             .join(customers.risk[["usual_gap_days", "days_overdue", "at_risk"]])
             .join(customers.values[["value_score"]]))
     return view[view["at_risk"]].sort_values("monetary", ascending=False).drop(columns="at_risk")
 
-
-def at_risk_formats(currency: str) -> dict:
-    """Display formats of :func:`at_risk_table`."""
-    return {"monetary": lambda v: fmt_money(v, currency), "recency_days": fmt_int, "usual_gap_days": "{:.0f}".format,
-            "days_overdue": "{:.0f}".format, "value_score": "{:.0f}".format}
 
 
 def purchase_sentence(purchase: scoring.PurchaseModels) -> str:
@@ -466,52 +251,40 @@ def purchase_sentence(purchase: scoring.PurchaseModels) -> str:
             f"({fmt_pct(bought)} of customers bought again).")
 
 
-@dataclass
-class LookalikeResults:
-    """Look-alike scores of the open leads and of the CRM's prospects against the best customers."""
+def reference_text(group: dict) -> str:
+    """The reference group of look-alike scoring (:func:`~portfolio_helpers.analysis.scoring.best_segment`), in words.
 
-    reference: pd.Series  # bool per customer: the best customers
-    reference_text: str
-    leads: pd.DataFrame | None = None  # lookalike_score, matching_traits per open lead
-    lead_table: pd.DataFrame | None = None  # what the report shows
-    crm: pd.DataFrame | None = None  # stage, lookalike_score, matching_traits per CRM prospect
-    notes: list = field(default_factory=list)
-
-    def reference_sentence(self) -> str:
-        return f"Reference: the {self.reference_text}, {fmt_int(int(self.reference.sum()))} customers."
-
-
-def cluster_names(output_dir, customer_features: pd.DataFrame) -> pd.Series | None:
-    """Notebook 04's cluster name of each customer, read from the typed segments table it saved
-    (:func:`~portfolio_helpers.analysis.segmentation.load_segments`), or ``None`` when it has not run
-    or could not cluster."""
-    saved = segmentation.load_segments(output_dir)
-    if saved is None or saved["cluster_name"].isna().all():
-        return None
-    return customer_features["customer_id"].map(saved.set_index("customer_id")["cluster_name"])
+    Examples
+    --------
+    >>> reference_text({"segment": "Big spenders", "value_col": "profit", "top_share": None})
+    'segment “Big spenders” (highest median profit)'
+    >>> reference_text({"segment": None, "value_col": "monetary", "top_share": 0.2})
+    'top 20% of customers by monetary'
+    """
+    if group["segment"] is not None:
+        return f"segment “{group['segment']}” (highest median {group['value_col']})"
+    return f"top {group['top_share']:.0%} of customers by {group['value_col']}"
 
 
-def lookalike(customer_features: pd.DataFrame, segments: pd.Series | None, leads: LeadResults | None,
-              tables: dict) -> LookalikeResults:
-    """Score the open leads and the CRM's prospects against the best segment (see
-    :func:`~portfolio_helpers.analysis.scoring.lookalike_scores`); what cannot be scored is said in ``notes``."""
-    reference, text = scoring.best_segment(customer_features, segments)
-    result = LookalikeResults(reference, text, notes=absence_notes(tables, CRM_NEEDS, skip_missing_tables=True))
-    try:
-        if leads is not None and len(leads.open_ids):
-            prospects = leads.profiles.loc[leads.open_ids]
-            result.leads = scoring.lookalike_scores(customer_features, reference, prospects)
-            shown = prospects.join(result.leads).sort_values("lookalike_score", ascending=False).reset_index()
-            columns = ["lead_id", *present_columns(shown, ("industry", "employees")), "lookalike_score",
-                       "matching_traits"]
-            result.lead_table = shown[columns]
-        prospects = scoring.crm_prospects(tables.get("customers"))
-        if prospects is not None:
-            scores = scoring.lookalike_scores(customer_features, reference, prospects)
-            result.crm = prospects[["stage"]].join(scores).sort_values("lookalike_score", ascending=False)
-    except ValueError as error:
-        result.notes.append(f"Look-alike scoring skipped: {error}")
-    return result
+def reference_sentence(result: scoring.LookalikeResults) -> str:
+    """Who the look-alike scores compare with."""
+    return f"Reference: the {reference_text(result.group)}, {fmt_int(int(result.reference.sum()))} customers."
+
+
+def lookalike_lead_table(result: scoring.LookalikeResults, leads: scoring.LeadResults) -> pd.DataFrame:
+    """The open leads with their look-alike score, most alike first (industry and employees when known)."""
+    shown = leads.profiles.loc[leads.open_ids].join(result.leads).sort_values("lookalike_score", ascending=False)
+    shown = shown.reset_index()
+    return shown[["lead_id", *present_columns(shown, ("industry", "employees")), "lookalike_score",
+                  "matching_traits"]]
+
+
+def lookalike_notes(result: scoring.LookalikeResults, tables: dict) -> list[str]:
+    """What look-alike scoring could not do, and why."""
+    notes = absence_notes(tables, CRM_NEEDS, skip_missing_tables=True)
+    if result.skipped:
+        notes.append(f"Look-alike scoring skipped: {result.skipped}")
+    return notes
 
 
 def crm_sentence(crm: pd.DataFrame) -> str:
@@ -520,7 +293,7 @@ def crm_sentence(crm: pd.DataFrame) -> str:
             "the best customers:")
 
 
-def customer_export(customers: CustomerResults) -> pd.DataFrame:
+def customer_export(customers: scoring.CustomerResults) -> pd.DataFrame:
     """The columns notebook 05 adds to ``exports/customers.csv``: ``value_score``, ``at_risk``,
     ``days_overdue``, ``customer_score``, ``score_grade``, ``score_reasons`` and, when the model
     could be fitted, ``purchase_probability``."""
@@ -534,7 +307,7 @@ def customer_export(customers: CustomerResults) -> pd.DataFrame:
     return out
 
 
-def scored_leads_export(leads: LeadResults | None, lookalike_result: LookalikeResults) -> pd.DataFrame | None:
+def scored_leads_export(leads: scoring.LeadResults | None, lookalike_result: scoring.LookalikeResults) -> pd.DataFrame | None:
     """``exports/leads_scored.csv`` (see :func:`leads_export`); ``None`` without a leads table."""
     if leads is None:
         return None
@@ -549,19 +322,18 @@ def exports_sentence(per_customer: pd.DataFrame, scored: pd.DataFrame | None) ->
                    else ".")
 
 
-def lead_explorer(leads: LeadResults):
+def lead_explorer(leads: scoring.LeadResults):
     """JupyterLab widgets: move each criterion's points and the grade thresholds; the grade
     distribution of the open leads and the conversion rate per grade follow."""
     import ipywidgets as widgets
 
     card, open_ids = leads.card, leads.open_ids
-    point_sliders = {c.label: widgets.FloatSlider(value=c.points_each if c.per_event else c.points, min=-30,
-                                                  max=30, step=1, description=c.label[:28],
-                                                  style={"description_width": "200px"})
-                     for c in card.criteria}
-    grade_sliders = {name: widgets.FloatSlider(value=threshold, min=0, max=100, step=1,
-                                               description=f"grade {name} from")
-                     for name, threshold in card.grades}
+    point_rows = {c.label: labelled_slider(c.label, value=c.points_each if c.per_event else c.points, min=-30,
+                                           max=30, step=1, readout_format=".0f") for c in card.criteria}
+    grade_rows = {name: labelled_slider(f"grade {name} from (points)", value=threshold, min=0, max=100, step=1,
+                                        readout_format=".0f") for name, threshold in card.grades}
+    point_sliders = {label: slider for label, (_, slider) in point_rows.items()}
+    grade_sliders = {name: slider for name, (_, slider) in grade_rows.items()}
 
     def explore(**chosen):
         points = {label: chosen[f"p{i}"] for i, label in enumerate(point_sliders)}
@@ -570,12 +342,14 @@ def lead_explorer(leads: LeadResults):
             show_markdown("Grade thresholds must decrease from one grade to the next.")
             return
         edited = card.with_points(points).with_thresholds(grades=dict(zip(grade_sliders, thresholds, strict=True)))
-        rescored = score_leads(edited, leads.profiles, leads.events)
+        rescored = scoring.score_leads(edited, leads.profiles, leads.events)
         show_table(scorecard.grade_distribution(rescored.loc[open_ids]), formats={"share": fmt_pct})
-        show_table(conversion_by_grade(rescored, leads.profiles), formats={"rate": fmt_pct, "lift": "{:.1f}×".format})
+        show_table(scoring.conversion_by_grade(rescored, leads.profiles), formats={"rate": fmt_pct, "lift": "{:.1f}×".format})
 
     controls = {f"p{i}": slider for i, slider in enumerate(point_sliders.values())}
     controls |= {f"g{i}": slider for i, slider in enumerate(grade_sliders.values())}
     output = widgets.interactive_output(explore, controls)
-    return widgets.HBox([widgets.VBox(list(point_sliders.values())), widgets.VBox(list(grade_sliders.values())),
-                         output])
+    heading = widgets.HTML("<b>Points per criterion</b>")
+    thresholds = widgets.HTML("<b>Grade thresholds</b>")
+    return explorer_box([heading, *(row for row, _ in point_rows.values()), thresholds,
+                         *(row for row, _ in grade_rows.values())], output)

@@ -5,7 +5,6 @@
 from __future__ import annotations
 
 import html
-import re
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -29,9 +28,12 @@ from portfolio_helpers.reporting.narrative import (
     show_markdown,
     show_table,
 )
+from portfolio_helpers.reporting.widgets import explorer_box, labelled_slider
 
 __all__ = [
     "segmentation_findings",
+    "k_reason",
+    "stability_warning",
     "segments_findings",
     "skipped_sentence",
     "dropped_sentence",
@@ -138,6 +140,72 @@ def cluster_name_overrides(section, config_path=None) -> dict | None:
 # Clusters: findings
 # --------------------------------------------------------------------------------------------------
 
+def k_reason(result: SegmentationResult, elbow: bool = True) -> str:
+    """Why this k, in one or two plain sentences, from the result's ``k_choice`` codes.
+
+    ``elbow=False`` leaves out the sentence on the inertia curve's elbow and the imposed k.
+
+    Examples
+    --------
+    >>> from types import SimpleNamespace
+    >>> choice = {"status": "scored", "elbow": 3, "k": 3, "silhouette": 0.871, "calinski_harabasz": 2e4,
+    ...           "low": 3, "high": 8, "outside_range": False, "rule": "size_only", "min_share": 0.02,
+    ...           "min_features_apart": 2, "tied_with": [], "tie_margin": 0.02}
+    >>> print(k_reason(SimpleNamespace(k_choice=choice)))
+    k = 3 has the best silhouette (0.87) among the numbers of segments from 3 to 8; none gives segments that all differ on 2 features, so only the 2% minimum size applies. The elbow of the inertia curve (kneedle) is at k = 3.
+    >>> k_reason(SimpleNamespace(k_choice={"status": "given", "elbow": None}))
+    'k was given; no k was scored.'
+    """
+    choice = result.k_choice
+    if choice["status"] == "given":
+        return "k was given; no k was scored."
+    elbow_text = ""
+    if elbow:
+        elbow_text = (f" The elbow of the inertia curve (kneedle) is at k = {choice['elbow']}."
+                      if choice["elbow"] is not None else " The inertia curve has no clear elbow.")
+    if choice["status"] == "unscored":
+        return "No k could be scored (fewer than two clusters found)." + elbow_text
+    share, apart = f"{choice['min_share']:.0%}", choice["min_features_apart"]
+    span = f"from {choice['low']} to {choice['high']}"
+    if choice["outside_range"]:
+        low, high = choice["actionable"]
+        span += f" (too few customers for {low} to {high})"
+    if choice["rule"] == "size_and_apart":
+        scope = (f"among the numbers of segments {span} where each segment holds at least {share} of the "
+                 f"customers and every two segments differ on at least {apart} features")
+    elif choice["rule"] == "size_only":
+        scope = (f"among the numbers of segments {span}; none gives segments that all differ on "
+                 f"{apart} features, so only the {share} minimum size applies")
+    else:
+        scope = (f"among the numbers of segments {span}; each of them leaves a segment under "
+                 f"{share} of the customers, which is merged into its neighbours")
+    text = f"k = {choice['k']} has the best silhouette ({choice['silhouette']:.2f}) {scope}."
+    if choice["tied_with"]:
+        others = ", ".join(str(v) for v in choice["tied_with"])
+        text += (f" It is within {choice['tie_margin']} of k = {others}; the tie is broken by the highest "
+                 f"Calinski-Harabasz score ({choice['calinski_harabasz']:,.0f}).")
+    if elbow:
+        text += elbow_text + (f" k = {choice['imposed']} was imposed." if choice.get("imposed") is not None else "")
+    return text
+
+
+def stability_warning(check: Mapping) -> str | None:
+    """The warning on unstable segments (:func:`~portfolio_helpers.analysis.segmentation.stability`), or None.
+
+    Examples
+    --------
+    >>> stability_warning({"mean_ari": 0.41, "unstable": True, "threshold": 0.6, "k": 6, "n_boot": 10})
+    'The 6 segments are unstable: refitted on 10 bootstrap samples they agree with the segments of the full data with a mean adjusted Rand index of 0.41 (below 0.6). Treat them as a rough grouping; try another k or fewer features.'
+    >>> stability_warning({"mean_ari": 0.9, "unstable": False, "threshold": 0.6, "k": 6, "n_boot": 10}) is None
+    True
+    """
+    if not check.get("unstable"):
+        return None
+    return (f"The {check['k']} segments are unstable: refitted on {check['n_boot']} bootstrap samples they agree "
+            f"with the segments of the full data with a mean adjusted Rand index of {check['mean_ari']:.2f} "
+            f"(below {check['threshold']}). Treat them as a rough grouping; try another k or fewer features.")
+
+
 def _label(names: Mapping | None, cluster) -> str:
     return names.get(cluster, f"segment {cluster}") if names else f"segment {cluster}"
 
@@ -172,7 +240,7 @@ def segmentation_findings(result: SegmentationResult, profile: pd.DataFrame | No
     Segment 2 brings 58.8% of revenue with 16.7% of the customers.
     """
     lines = []
-    why = re.split(r" The (?:elbow|inertia)", result.k_reason)[0] if result.suggested_k == result.k_fitted else ""
+    why = k_reason(result, elbow=False) if result.suggested_k == result.k_fitted else ""
     if result.suggested_k is not None and result.suggested_k != result.k_fitted:
         why = f"k was set to {result.k_fitted}; the scores suggest k = {result.suggested_k}"
     elif not why:
@@ -188,8 +256,8 @@ def segmentation_findings(result: SegmentationResult, profile: pd.DataFrame | No
         lines.append(f"{name[0].upper() + name[1:]} brings {fmt_pct(profile.loc[top, 'revenue_share'])} of revenue "
                      f"with {fmt_pct(profile.loc[top, 'share_customers'])} of the customers.")
     if stability_check is not None:
-        if stability_check.get("warning"):
-            lines.append(stability_check["warning"])
+        if stability_warning(stability_check):
+            lines.append(stability_warning(stability_check))
         else:
             lines.append(f"The segments are stable: bootstrap refits agree with them at a mean adjusted Rand "
                          f"index of {stability_check['mean_ari']:.2f}.")
@@ -325,10 +393,10 @@ def show_k_choice(segments: CustomerSegments, k_param: int = 0) -> None:
     if result.k_scores is not None:
         display(charts.k_selection_chart(result.k_scores, result.suggested_k or result.k,
                                          "Choosing the number of segments"))
-    text = result.k_reason + (f" This report uses k = {result.k_fitted} (set by the `k` parameter)." if k_param else "")
+    text = k_reason(result) + (f" This report uses k = {result.k_fitted} (set by the `k` parameter)." if k_param else "")
     show_markdown(" ".join(line for line in (text, merged_sentence(result)) if line))
     if segments.stability is not None:
-        warning = segments.stability.get("warning")
+        warning = stability_warning(segments.stability)
         show_markdown(f"Stability: the clusters come back with an adjusted Rand index of "
                       f"{segments.stability['mean_ari']:.2f} on resampled data (1 = identical)."
                       + (f" **{warning}**" if warning else ""))
@@ -364,6 +432,11 @@ def show_profiles(segments: CustomerSegments, seed: int = 42) -> None:
     display(charts.projection_chart(projection, result.labels.map(segments.names),
                                     "Customers in two dimensions (PCA), by segment",
                                     explained=projection.attrs.get("explained_variance_ratio"), seed=seed))
+    _show_compact_profiles(view)
+
+
+def _show_compact_profiles(view: pd.DataFrame) -> None:
+    """The compact profile table: name, size, shares, type and what sets each segment apart."""
     compact = [c for c in _COMPACT if c in view.columns]
     show_table(view[compact].rename(columns=_SHARE_LABELS),
                formats={"size": fmt_int, "share of customers": fmt_pct, "share of revenue": fmt_pct,
@@ -421,9 +494,12 @@ def explorer(customer_features: pd.DataFrame, segments: CustomerSegments, algori
         return widgets.HTML(html.escape(skipped_sentence(segments)))
     result = segments.result
     options = list(result.numeric)
-    feature_picker = widgets.SelectMultiple(options=options, value=tuple(options), description="features")
-    algorithm_picker = widgets.Dropdown(options=["kmeans", "gmm"], value=algorithm, description="algorithm")
-    k_slider = widgets.IntSlider(value=result.k_fitted, min=2, max=10, description="k")
+    feature_picker = widgets.SelectMultiple(options=options, value=tuple(options), description="features",
+                                            rows=min(len(options), 8), layout=widgets.Layout(width="420px"),
+                                            style={"description_width": "80px"})
+    algorithm_picker = widgets.Dropdown(options=["kmeans", "gmm"], value=algorithm, description="algorithm",
+                                        style={"description_width": "80px"})
+    k_row, k_slider = labelled_slider("number of segments (k)", integer=True, value=result.k_fitted, min=2, max=10)
 
     def explore(chosen, method, n_segments):
         if len(chosen) < 2:
@@ -439,8 +515,8 @@ def explorer(customer_features: pd.DataFrame, segments: CustomerSegments, algori
         explored_names = name_clusters(explored_profiles)
         show_markdown("\n".join(f"- {line}" for line in segmentation_findings(explored, explored_profiles,
                                                                                 explored_names)))
-        show_table(explored_profiles.assign(name=explored_profiles.index.map(explored_names)).reset_index(drop=True))
+        _show_compact_profiles(explored_profiles.assign(name=explored_profiles.index.map(explored_names)))
 
     output = widgets.interactive_output(explore, {"chosen": feature_picker, "method": algorithm_picker,
                                                   "n_segments": k_slider})
-    return widgets.VBox([widgets.HBox([feature_picker, algorithm_picker, k_slider]), output])
+    return explorer_box([feature_picker, algorithm_picker, k_row], output)

@@ -23,7 +23,8 @@ from portfolio_helpers.cleaning.feedback import FeedbackScale, feedback_scale
 from portfolio_helpers.core.config import PortfolioConfig
 from portfolio_helpers.core.files import atomic_to_csv
 from portfolio_helpers.core.presence import has_values, present_columns, table_with_values
-from portfolio_helpers.reporting.absence import Need, absence_notes, column_label
+from portfolio_helpers.core.validation import require_columns
+from portfolio_helpers.reporting.absence import Need, absence_notes
 from portfolio_helpers.reporting.narrative import fmt_date, fmt_int, fmt_money, fmt_pct, plural
 
 __all__ = [
@@ -32,6 +33,9 @@ __all__ = [
     "VoiceResults",
     "reachable",
     "read_contact_log",
+    "exclusion_sentence",
+    "at_risk_calls",
+    "at_risk_formats",
     "voice_results",
     "voice_metrics",
     "findings",
@@ -65,6 +69,17 @@ VOICE_NEEDS = [
 ]
 _DIMENSION_TITLES = {"rfm_segment": "RFM segment", "cluster_name": "cluster (notebook 04)",
                      "industry": "industry", "customer_type": "customer type", "owner": "account owner"}
+#: How an answer group is named in a sentence or a header ("12 dissatisfied customers", not "12 dissatisfieds").
+_GROUP_NOUNS = {"promoter": "promoters", "passive": "passives", "detractor": "detractors",
+                "satisfied": "satisfied customers", "neutral": "neutral customers",
+                "dissatisfied": "dissatisfied customers"}
+#: A reason of the contact log, worded after a count ("2 asked not to be contacted").
+_REASON_WORDS = {contact.REASON_DO_NOT_CONTACT: "asked not to be contacted (do_not_contact)",
+                 contact.REASON_NO_CONSENT: "gave no consent for any channel",
+                 contact.REASON_NOT_ON_FILE: "are not in the contact table (no consent on file)"}
+#: How a group is introduced in the sentence on where satisfaction is lowest.
+_DIMENSION_PHRASES = {"rfm_segment": "in the RFM segment", "cluster_name": "in the cluster", "industry": "in the industry",
+                      "customer_type": "among customers of type", "owner": "among the customers of account owner"}
 _LIST_TITLES = {"leads_scored": "open leads to call", "at_risk_customers": "valuable customers at risk",
                 "prospects_lookalike": "look-alike prospects", "valuable_detractors": "valuable detractors"}
 
@@ -120,6 +135,89 @@ def reachable(frame: pd.DataFrame | None, tables: dict, output_dir: str | os.Pat
     log = pd.concat([log[log["list"] != list_name], rows[LOG_COLUMNS]], ignore_index=True)
     atomic_to_csv(log, Path(output_dir) / CONTACT_LOG, index=False)
     return result.frame
+
+
+def exclusion_sentence(output_dir: str | os.PathLike, list_name: str) -> str:
+    """One sentence: how many people the contact rules left out of ``list_name`` and why, from the log.
+
+    The counts are those of ``exports/contact_exclusions.csv`` (the ones notebook 08 shows); "" when
+    the list did not go through :func:`reachable` in this run.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> folder = tempfile.mkdtemp()
+    >>> customers = pd.DataFrame({"customer_id": ["a", "b", "c"], "consent_email": ["yes", "no", "yes"],
+    ...                           "consent_phone": ["no", "no", "yes"], "do_not_contact": ["no", "no", "yes"]})
+    >>> _ = reachable(customers[["customer_id"]], {"customers": customers}, folder, "at_risk_customers")
+    >>> exclusion_sentence(folder, "at_risk_customers")  # doctest: +NORMALIZE_WHITESPACE
+    'Valuable customers at risk: 1 of 3 may be contacted; 2 left out: 1 asked not to be contacted
+     (do_not_contact), 1 gave no consent for any channel.'
+    """
+    log = read_contact_log(output_dir)
+    rows = log[log["list"] == list_name]
+    if rows.empty:
+        return ""
+    title = _LIST_TITLES.get(list_name, list_name)
+    title = title[:1].upper() + title[1:]
+    listed, kept = int(rows["listed"].iloc[0]), int(rows["kept"].iloc[0])
+    everyone = {0: "nobody is", 1: "the one person is", 2: "both are"}.get(listed, f"all {fmt_int(listed)} are")
+    if not bool(rows["consent_known"].iloc[0]):
+        return (f"{title}: consent is not known (their table has no consent or do-not-contact column), so "
+                f"{everyone} kept.")
+    reasons = rows[rows["reason"] != ""]
+    if reasons.empty:
+        return f"{title}: {everyone} kept (nobody asked not to be contacted, each consented to a channel)."
+    why = ", ".join(f"{fmt_int(int(n))} {_REASON_WORDS.get(reason, reason)}"
+                    for reason, n in zip(reasons["reason"], reasons["n"], strict=True))
+    return f"{title}: {fmt_int(kept)} of {fmt_int(listed)} may be contacted; {fmt_int(listed - kept)} left out: {why}."
+
+
+def at_risk_calls(at_risk: pd.DataFrame, tables: dict) -> pd.DataFrame:
+    """The valuable customers at risk as a call list: owner, revenue at risk and why each one is flagged.
+
+    Parameters
+    ----------
+    at_risk : DataFrame
+        Notebook 05's table (:func:`~portfolio_helpers.reporting.scoring.at_risk_table`): ``customer_id``,
+        ``monetary``, ``recency_days``, ``usual_gap_days``, ``days_overdue``, ``value_score``.
+    tables : dict
+        The portfolio's tables (the owner comes from ``customers.owner`` when it has values).
+
+    Returns
+    -------
+    DataFrame
+        ``customer_id``, ``owner`` (when known), ``revenue_at_risk`` (the customer's revenue, ``monetary``:
+        the kit's one definition, the figure notebook 05's finding adds up), ``recency_days``,
+        ``usual_gap_days``, ``days_overdue``, ``value_score`` and ``reason``, in the order given.
+
+    Examples
+    --------
+    >>> risk = pd.DataFrame({"customer_id": ["a"], "monetary": [900.0], "recency_days": [200],
+    ...                      "usual_gap_days": [33.4], "days_overdue": [133.2], "value_score": [81.0]})
+    >>> at_risk_calls(risk, {"customers": pd.DataFrame({"customer_id": ["a"], "owner": ["Ana"]})}).iloc[0].to_dict()
+    ... # doctest: +NORMALIZE_WHITESPACE
+    {'customer_id': 'a', 'owner': 'Ana', 'revenue_at_risk': 900.0, 'recency_days': 200, 'usual_gap_days': 33.4,
+     'days_overdue': 133.2, 'value_score': 81.0,
+     'reason': 'no purchase for 200 days, 6.0× their usual 33 days between purchases'}
+    """
+    require_columns(at_risk, ["customer_id", "monetary", "recency_days", "usual_gap_days"], "at_risk")
+    out = at_risk.rename(columns={"monetary": "revenue_at_risk"}).reset_index(drop=True)
+    customers = table_with_values(tables, "customers")
+    if has_values(customers, "owner"):
+        owners = customers.drop_duplicates("customer_id").set_index("customer_id")["owner"]
+        out.insert(1, "owner", out["customer_id"].map(owners).astype("string"))
+    gap = out["usual_gap_days"].astype("float64")
+    recency = out["recency_days"].astype("float64")
+    out["reason"] = [f"no purchase for {r:.0f} days, {r / g:.1f}× their usual {g:.0f} days between purchases"
+                     if g > 0 else f"no purchase for {r:.0f} days" for r, g in zip(recency, gap, strict=True)]
+    return out
+
+
+def at_risk_formats(currency: str) -> dict:
+    """Display formats of :func:`at_risk_calls`."""
+    return {"revenue_at_risk": lambda v: fmt_money(v, currency, compact=False), "recency_days": fmt_int,
+            "usual_gap_days": "{:.0f}".format, "days_overdue": "{:.0f}".format, "value_score": "{:.0f}".format}
 
 
 # --------------------------------------------------------------------------- the analysis of notebook 08
@@ -214,7 +312,8 @@ def _whole_scores(scores: pd.Series) -> pd.Series:
 def voice_metrics(result: VoiceResults, output_dir: str | os.PathLike) -> dict[str, float | int]:
     """``nps`` (points) or ``csat_mean``, ``response_rate``, ``n_valuable_detractors``, ``n_excluded_no_consent``.
 
-    Without a feedback table only ``n_excluded_no_consent`` (over the lists of notebook 05).
+    ``n_excluded_no_consent`` adds up, over the call lists of the log, the people left out for want of consent
+    (someone on two lists counts twice). Without a feedback table only that one.
     """
     log = read_contact_log(output_dir)
     no_consent = log[(log["reason"] != "") & (log["reason"] != contact.REASON_DO_NOT_CONTACT)]
@@ -293,9 +392,15 @@ def _lowest(result: VoiceResults) -> str | None:
     if not candidates:
         return None
     value, dimension, row = min(candidates, key=lambda item: item[0])
-    return (f"Satisfaction is lowest in the {_DIMENSION_TITLES[dimension]} **{row[dimension]}** ({name} "
+    return (f"Satisfaction is lowest {_DIMENSION_PHRASES[dimension]} **{row[dimension]}** ({name} "
             f"{_headline_value(result.scale, value)}, {plural(int(row['n_answers']), 'customer')} answering), against "
             f"{_headline_value(result.scale, result.summary[column])} overall.")
+
+
+def _group_count(count: int, group: str) -> str:
+    """``"1 detractor"``, ``"12 detractors"``, ``"12 dissatisfied customers"``."""
+    noun = _GROUP_NOUNS[group]
+    return f"{fmt_int(count)} {noun[:-1] if count == 1 else noun}"
 
 
 def _behaviour_sentence(result: VoiceResults) -> str:
@@ -305,10 +410,12 @@ def _behaviour_sentence(result: VoiceResults) -> str:
                 f"(each group needs customers whose {days} days after the answer are in the data).")
     rows = result.behaviour.set_index("group")
     worst, best = rows.loc[gap.low_group], rows.loc[gap.high_group]
-    text = (f"{fmt_pct(worst['churn_rate'])} of {plural(int(worst['customers']), gap.low_group)} bought nothing in the "
+    text = (f"{fmt_pct(worst['churn_rate'])} of {_group_count(int(worst['customers']), gap.low_group)} bought nothing in the "
             f"{days} days after answering, against {fmt_pct(best['churn_rate'])} of "
-            f"{plural(int(best['customers']), gap.high_group)} (difference {gap.difference * 100:+.0f} points, 95% "
+            f"{_group_count(int(best['customers']), gap.high_group)} (difference {gap.difference * 100:+.0f} points, 95% "
             f"interval {gap.low * 100:+.0f} to {gap.high * 100:+.0f}).")
+    if min(worst["customers"], best["customers"]) < MIN_ANSWERS:
+        return f"**Too few customers in these groups to tell** (fewer than {MIN_ANSWERS} in one of them). {text}"
     if gap.clear and gap.difference > 0:
         return f"**Low scores are followed by churn on this data.** {text}"
     if gap.clear:
@@ -358,12 +465,12 @@ def without_feedback_text(result: VoiceResults) -> str:
 _HEADERS = {
     "n_answers": "customers answering", "mean_score": "mean score", "nps": "NPS", "nps_low": "NPS from (95%)",
     "nps_high": "NPS to (95%)", "csat_mean": "mean satisfaction", "csat_low": "mean from (95%)",
-    "csat_high": "mean to (95%)", "share_satisfied": "satisfied", "satisfied_low": "satisfied from (95%)",
+    "csat_high": "mean to (95%)", "satisfied_low": "satisfied from (95%)",
     "satisfied_high": "satisfied to (95%)", "group": "answer group", "customers": "customers followed",
     "churned": "bought nothing after", "churn_rate": "churn", "churn_low": "churn from (95%)",
     "churn_high": "churn to (95%)", "revenue_trend": "revenue after vs before",
     "orders_per_year_before": "orders per year before", "orders_per_year_after": "orders per year after",
-    **{f"share_{g}": f"{g}s" for g in (*satisfaction.NPS_GROUPS, "neutral", "dissatisfied")},
+    **{f"share_{g}": _GROUP_NOUNS[g] for g in (*satisfaction.NPS_GROUPS, *satisfaction.SCALE_GROUPS)},
 }
 _FORMATS = {
     "n_answers": fmt_int, "mean_score": "{:.2f}".format, "nps": "{:+.0f}".format, "nps_low": "{:+.0f}".format,
@@ -381,8 +488,15 @@ MEASURE_FORMATS = {_HEADERS.get(column, column): fmt for column, fmt in _FORMATS
 BEHAVIOUR_FORMATS = MEASURE_FORMATS
 
 
+_INTERVAL_COLUMNS = ("nps_low", "nps_high", "csat_low", "csat_high", "satisfied_low", "satisfied_high")
+
+
 def _readable(table: pd.DataFrame) -> pd.DataFrame:
-    return table.rename(columns=_HEADERS)
+    """Readable headers; no interval for a group of fewer than :data:`MIN_ANSWERS` answers (on so few,
+    the normal approximation gives a misleading one, e.g. "+100 to +100" from two promoters)."""
+    small = table["n_answers"] < MIN_ANSWERS if "n_answers" in table.columns else pd.Series(False, index=table.index)
+    columns = [column for column in _INTERVAL_COLUMNS if column in table.columns]
+    return table.assign(**{column: table[column].mask(small) for column in columns}).rename(columns=_HEADERS)
 
 
 def period_table(result: VoiceResults) -> pd.DataFrame:
@@ -402,11 +516,13 @@ def trend_figure(result: VoiceResults):
     """The headline measure per period with its 95% interval."""
     column, name = _measure(result.scale)
     low, high = _interval_columns(result.scale)
-    table = result.periods.assign(period=result.periods["period"].map(_period_label(result.freq)))
+    small = result.periods["n_answers"] < MIN_ANSWERS  # no band where the interval would mislead (see _readable)
+    table = result.periods.assign(period=result.periods["period"].map(_period_label(result.freq)),
+                                  **{low: result.periods[low].mask(small), high: result.periods[high].mask(small)})
     fig, ax = plt.subplots(figsize=(9, 4))
     ax.fill_between(table["period"], table[low], table[high], color="#1f5f8b", alpha=0.15, label="95% interval")
     ax.plot(table["period"], table[column], marker="o", color="#1f5f8b", label=name)
-    ax.set_ylabel(f"{name} (points)" if result.scale.is_nps else f"{name} ({result.scale.label})")
+    ax.set_ylabel(f"{name} (points)" if result.scale.is_nps else f"{name}, {result.scale.label}")
     ax.set_title(f"{name} per {result.freq}, one answer per customer and {result.freq}")
     ax.tick_params(axis="x", rotation=45)
     ax.legend(frameon=False)
@@ -419,7 +535,7 @@ def behaviour_figure(result: VoiceResults):
     table = result.behaviour[result.behaviour["customers"] > 0]
     fig, ax = plt.subplots(figsize=(8, 3.5))
     rates = table["churn_rate"] * 100
-    errors = [rates - table["churn_low"] * 100, table["churn_high"] * 100 - rates]
+    errors = [(rates - table["churn_low"] * 100).clip(lower=0), (table["churn_high"] * 100 - rates).clip(lower=0)]
     colors = dict(zip(satisfaction.group_order(result.scale), ("#27ae60", "#9aa5b1", "#c0392b"), strict=True))
     ax.bar(table["group"], rates, yerr=errors, capsize=6, color=table["group"].map(colors).tolist())
     for position, (rate, n) in enumerate(zip(rates, table["customers"], strict=True)):
@@ -472,28 +588,27 @@ def export_lists(result: VoiceResults, output_dir: str | os.PathLike) -> list[st
 
 
 def contact_text(result: VoiceResults, output_dir: str | os.PathLike) -> str:
-    """How the contact rules shaped the call lists of this run, or that consent is not known."""
-    customers = table_with_values(result.tables, "customers")
-    known = present_columns(customers, ("do_not_contact", "consent_email", "consent_phone"))
-    log = read_contact_log(output_dir)
-    if not known:
-        return ("**Consent is not known**: the customers table has no `consent_email`, `consent_phone` or "
-                "`do_not_contact` column, so no call list was filtered. Map them under `tables: customers: columns:` "
-                "(yes/no, true/false, 1/0, oui/non) to leave out the people who did not agree to be contacted.")
-    lists = log.groupby("list", sort=False).agg(listed=("listed", "first"), kept=("kept", "first"))
-    parts = [f"{_LIST_TITLES.get(name, name)}: {fmt_int(row['kept'])} of {fmt_int(row['listed'])} kept"
-             for name, row in lists.iterrows()]
-    text = (f"Contact rules applied with {', '.join(f'`{c}`' for c in known)}: nobody who asked not to be contacted, "
-            f"and e-mail or phone only with consent (a consent left empty counts as no consent). ")
-    text += ("; ".join(parts) + "." if parts else "No call list went through them yet (notebook 05 has not run).")
-    unknown = [column_label(c) for c in ("consent_email", "consent_phone") if c not in known]
-    if unknown:
-        text += f" Not known, so not filtered: {' and '.join(unknown)}."
-    blind = [_LIST_TITLES.get(name, name) for name in log.loc[~log["consent_known"].astype(bool), "list"].unique()]
-    if blind:
-        text += (f" Consent is not known for the {' and '.join(blind)} (their table has no consent or do-not-contact "
-                 f"column), so they were not filtered.")
-    return text
+    """How the contact rules shaped each call list of this run (one sentence per list), or that consent is not known."""
+    consent_columns = ("do_not_contact", "consent_email", "consent_phone")
+    known = {table: present_columns(table_with_values(result.tables, table), consent_columns)
+             for table in ("customers", "leads")}
+    if not any(known.values()):
+        return ("**Consent is not known**: neither the customers table nor the leads table has a `consent_email`, "
+                "`consent_phone` or `do_not_contact` column, so no call list was filtered. Map them under "
+                "`tables: customers: columns:` (and `leads:`; yes/no, true/false, 1/0, oui/non) to leave out the "
+                "people who did not agree to be contacted.")
+    text = ("Contact rules: nobody who asked not to be contacted, and e-mail or phone only with consent (a consent "
+            "left empty counts as no consent).")
+    for table, columns in known.items():
+        if columns:
+            text += f" The {table} table gives {', '.join(f'`{c}`' for c in columns)}"
+            unknown = [f"{channel} consent" for channel, c in (("e-mail", "consent_email"), ("phone", "consent_phone"))
+                       if c not in columns]
+            text += f"; not known there, so not filtered: {' and '.join(unknown)}." if unknown else "."
+    lists = list(dict.fromkeys(read_contact_log(output_dir)["list"]))
+    sentences = [exclusion_sentence(output_dir, name) for name in lists]
+    return text + (" " + " ".join(sentences) if sentences else
+                   " No call list went through them yet (notebook 05 has not run).")
 
 
 def exclusions_table(output_dir: str | os.PathLike) -> pd.DataFrame:

@@ -113,3 +113,51 @@ def test_contact_rules_invariants(rows, dropped):
             assert parse_boolean(kept[consent][chosen]).values.fillna(False).all()
     if not result.consent_known:
         assert result.n_excluded == 0
+
+
+def test_at_risk_call_list_by_hand(tmp_path):
+    risk = pd.DataFrame({"customer_id": list("abcde"), "monetary": [5000.0, 4000.0, 3000.0, 2000.0, 1000.0],
+                         "recency_days": [200, 90, 120, 61, 300], "usual_gap_days": [40.0, 30.0, 50.0, 20.0, 100.0],
+                         "days_overdue": [120.0, 30.0, 20.0, 21.0, 100.0], "value_score": [90.0, 80, 70, 60, 50]})
+    customers = CUSTOMERS.assign(owner=["Ann", "Bob", "Cy", "Di", "Ed", "Flo"])
+    tables = {"customers": customers}
+    calls = voice.reachable(voice.at_risk_calls(risk, tables), tables, tmp_path, "at_risk_customers")
+    # c asked not to be contacted, e consented to no channel (e-mail left empty, phone "n")
+    assert calls[["customer_id", "owner", "revenue_at_risk", "contact_channel"]].values.tolist() == [
+        ["a", "Ann", 5000.0, "phone"], ["b", "Bob", 4000.0, "email"], ["d", "Di", 2000.0, "mail"]]
+    assert calls["reason"].tolist() == ["no purchase for 200 days, 5.0× their usual 40 days between purchases",
+                                        "no purchase for 90 days, 3.0× their usual 30 days between purchases",
+                                        "no purchase for 61 days, 3.0× their usual 20 days between purchases"]
+    assert voice.exclusion_sentence(tmp_path, "at_risk_customers") == (
+        "Valuable customers at risk: 3 of 5 may be contacted; 2 left out: 1 asked not to be contacted "
+        "(do_not_contact), 1 gave no consent for any channel.")
+    assert voice.exclusion_sentence(tmp_path, "prospects_lookalike") == ""  # not run
+
+
+def test_exclusion_sentences_when_nobody_is_left_out_or_consent_is_not_known(tmp_path):
+    kept = pd.DataFrame({"customer_id": ["a", "b"]})
+    voice.reachable(kept, {"customers": CUSTOMERS}, tmp_path, "prospects_lookalike")
+    voice.reachable(pd.DataFrame({"lead_id": ["L1", "L2"]}), {"customers": CUSTOMERS}, tmp_path, "leads_scored",
+                    "lead_id")
+    assert voice.exclusion_sentence(tmp_path, "prospects_lookalike") == (
+        "Look-alike prospects: both are kept (nobody asked not to be contacted, each consented to a channel).")
+    assert voice.exclusion_sentence(tmp_path, "leads_scored") == (
+        "Open leads to call: consent is not known (their table has no consent or do-not-contact column), "
+        "so both are kept.")
+
+
+def test_contact_text_names_each_table_and_each_list(tmp_path):
+    leads = pd.DataFrame({"lead_id": ["L1", "L2"], "date": pd.to_datetime(["2025-01-01"] * 2),
+                          "consent_email": ["yes", "no"]})
+    tables = {"leads": leads, "customers": CUSTOMERS[["customer_id", "preferred_channel"]]}
+    result = voice.VoiceResults(tables)
+    voice.reachable(pd.DataFrame({"lead_id": ["L1", "L2"]}), tables, tmp_path, "leads_scored", "lead_id")
+    voice.reachable(pd.DataFrame({"customer_id": ["a"]}), tables, tmp_path, "at_risk_customers")
+    text = voice.contact_text(result, tmp_path)
+    # Only the leads carry consent: the leads list is filtered (L2 has no e-mail consent; phone is not known,
+    # so it stays open), the customers' list is not, and each says so.
+    assert "The leads table gives `consent_email`; not known there, so not filtered: phone consent." in text
+    assert "Open leads to call: both are kept" in text
+    assert "Valuable customers at risk: consent is not known" in text and "Consent is not known**" not in text
+    assert "Consent is not known" in voice.contact_text(voice.VoiceResults({"customers": CUSTOMERS[["customer_id"]]}),
+                                                        tmp_path)

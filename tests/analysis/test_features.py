@@ -47,7 +47,7 @@ def _tables():
 
 
 def test_features_by_hand():
-    f = customer_features(_tables(), AS_OF).set_index("customer_id")
+    f = customer_features(**_tables(), as_of=AS_OF).set_index("customer_id")
     assert list(f.index) == ["a", "b"]  # c has only a cancelled line
     a, b = f.loc["a"], f.loc["b"]
     # a: revenue lines 100, 50 (order o1, 2025-12-01), 200 (o2), -80 (no order id), both 2024-06-15.
@@ -80,17 +80,18 @@ def test_features_by_hand():
     assert b["monetary"] == b["avg_order_value"] == pytest.approx(40.0)
     assert b["orders_per_year"] == pytest.approx(1 / (731 / 365.25))
     assert (b["revenue_last"], b["revenue_previous"], b["revenue_trend"]) == (0.0, 0.0, 0.0)
-    assert (b["discount_share"], b["return_rate"], b["days_late"], b["service_minutes_per_1000"]) == (1, 0, 0, 0)
+    assert (b["discount_share"], b["return_rate"], b["service_minutes_per_1000"]) == (1, 0, 0)
+    assert pd.isna(b["days_late"])  # no paid invoice: no delay to report (as in the P&L)
     assert (b["gross_margin"], b["margin_rate"]) == pytest.approx((30.0, 0.75))
     assert (b["share_hardware"], b["share_software"]) == (0.0, 1.0)
     assert (b["customer_type"], b["country"], b["age_band"], b["income_band"]) == ("B2C", "DE", "30-44", "high")
     assert pd.isna(b["industry"]) and pd.isna(b["size_band"])
     assert "profit" not in f.columns
-    assert not f.drop(columns=["industry", "size_band", "age_band", "income_band"]).isna().any().any()
+    assert not f.drop(columns=["industry", "size_band", "age_band", "income_band", "days_late"]).isna().any().any()
 
 
 def test_feature_columns_and_definitions():
-    f = customer_features(_tables(), AS_OF)
+    f = customer_features(**_tables(), as_of=AS_OF)
     expected = ["customer_id", "first_purchase", "last_purchase", "recency_days", "frequency", "monetary",
                 "n_purchase_days", "tenure_days", "orders_per_year", "avg_order_value", "revenue_last",
                 "revenue_previous", "revenue_trend", "discount_share", "return_rate", "days_late",
@@ -105,11 +106,12 @@ def test_feature_columns_and_definitions():
 
 def test_features_without_optional_data():
     tx = _tables()["transactions"][["customer_id", "date", "amount"]]
-    f = customer_features({"transactions": tx}, AS_OF).set_index("customer_id")
+    f = customer_features(tx, AS_OF).set_index("customer_id")
     assert list(f.index) == ["a", "b", "c"]  # no status column: every line counts
     assert f.loc["a", "frequency"] == 5  # no order id: each line is an order
-    for col in ("discount_share", "return_rate", "days_late", "service_minutes_per_1000"):
+    for col in ("discount_share", "return_rate", "service_minutes_per_1000"):
         assert (f[col] == 0).all()
+    assert f["days_late"].isna().all()  # no payments table: unknown, not 0
     assert not {"gross_margin", "margin_rate", "profit", "customer_type"} & set(f.columns)
     assert not any(col.startswith("share_") and col != "discount_share" for col in f.columns)
 
@@ -117,7 +119,7 @@ def test_features_without_optional_data():
 def test_profit_from_pnl_and_period_length():
     pnl = pd.DataFrame({"customer_id": pd.array(["a", "b"], dtype="string"), "profit": [50.0, -5.0],
                         "profit_margin": [50 / 270, -5 / 40]})
-    f = customer_features(_tables(), AS_OF, period_months=6, pnl=pnl).set_index("customer_id")
+    f = customer_features(**_tables(), as_of=AS_OF, period_months=6, pnl=pnl).set_index("customer_id")
     assert f.loc["b", "profit"] == -5.0 and f.loc["a", "profit_margin"] == pytest.approx(50 / 270)
     # 6-month periods: last = (2025-06-30, 2025-12-31], previous = (2024-12-31, 2025-06-30].
     assert (f.loc["a", "revenue_last"], f.loc["a", "revenue_previous"]) == (150.0, 0.0)

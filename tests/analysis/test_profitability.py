@@ -37,7 +37,7 @@ from portfolio_helpers.app.sample_data import load_truth
 from portfolio_helpers.core.config import load_config
 from portfolio_helpers.core.errors import ConfigError
 from portfolio_helpers.ingest.loaders import load_portfolio
-from portfolio_helpers.reporting.profitability import loss_explanations, missing_driver_notes
+from portfolio_helpers.reporting.profitability import loss_explanations, missing_driver_notes, whale_note
 
 SAMPLE = Path(__file__).resolve().parents[2] / "data" / "sample"
 AS_OF = pd.Timestamp("2025-12-31")
@@ -59,6 +59,11 @@ def ids(values) -> pd.Series:
 MODEL = CostModel(default_cogs_rate=0.60, cogs_rate_by_category={"Hardware": 0.70, "services": 0.35},
                   per_order=12.0, per_line=1.5, per_delivery=8.0, per_return=25.0, per_ticket=30.0,
                   per_service_minute=0.8, capital_rate=0.073, per_late_invoice=5.0, per_customer=10.0)
+
+
+def pnl_tables(tables: dict) -> dict:
+    """The tables of a portfolio that the P&L reads, as keywords (``**pnl_tables(tables)``)."""
+    return {name: tables.get(name) for name in ("transactions", "payments", "tickets")}
 
 
 def hand_tables() -> dict[str, pd.DataFrame]:
@@ -132,7 +137,7 @@ HAND = pd.DataFrame.from_records([
 
 @pytest.fixture(scope="module")
 def hand_pnl() -> pd.DataFrame:
-    return customer_pnl(hand_tables(), MODEL, AS_OF)
+    return customer_pnl(**hand_tables(), model=MODEL, as_of=AS_OF)
 
 
 def test_hand_pnl_matches_the_arithmetic(hand_pnl):
@@ -181,10 +186,10 @@ def test_hand_pnl_traits(hand_pnl):
     assert math.isnan(q.loc["C", "discount_share"])
     assert q.loc[["A", "B", "C", "D"], "return_rate"].tolist() == [2 / 5, 1 / 4, 1.0, 1 / 2]
     # paid - due over paid invoices: A (0 + 60) / 2; B (-6 + 30) / 2 (early o5, credit invoice); D 30
-    assert q.loc[["A", "B", "D"], "avg_days_late"].tolist() == [30.0, 12.0, 30.0]
+    assert q.loc[["A", "B", "D"], "days_late"].tolist() == [30.0, 12.0, 30.0]
     # paid - order date, invoices with a linked order: A o1 30 and o2 90 days; B o5 24 days; D o8 60 days
     assert q.loc[["A", "B", "D"], "avg_days_to_pay"].tolist() == [60.0, 24.0, 60.0]
-    assert math.isnan(q.loc["C", "avg_days_late"]) and math.isnan(q.loc["C", "avg_days_to_pay"])
+    assert math.isnan(q.loc["C", "days_late"]) and math.isnan(q.loc["C", "avg_days_to_pay"])
     assert q.loc["A", "service_minutes_per_1000"] == approx(50 / 1700 * 1000)
     assert q.loc["B", "service_minutes_per_1000"] == approx(500.0)
     assert q.loc[["A", "B", "D"], "margin_rate"].tolist() == approx([765 / 1700, 0.4, 80 / 150])
@@ -192,10 +197,10 @@ def test_hand_pnl_traits(hand_pnl):
 
 def test_customers_without_transactions_are_listed_not_dropped(hand_pnl):
     assert "E" not in set(hand_pnl["customer_id"])
-    orphans = customers_without_transactions(hand_tables())
+    orphans = customers_without_transactions(**hand_tables())
     assert orphans.to_dict("records") == [
         {"customer_id": "E", "n_invoices": 1, "invoiced_amount": 100.0, "n_tickets": 1, "service_minutes": 10.0}]
-    notes = missing_driver_notes(hand_tables(), MODEL)
+    notes = missing_driver_notes(**hand_tables(), model=MODEL)
     assert any("1 customer id(s) have invoices or tickets but no transaction line" in note for note in notes)
     assert not any("table" in note and "No " in note for note in notes)
 
@@ -203,8 +208,8 @@ def test_customers_without_transactions_are_listed_not_dropped(hand_pnl):
 def test_as_of_defaults_to_the_last_transaction_date():
     tables = hand_tables()
     tables["transactions"] = tables["transactions"][tables["transactions"]["date"] <= "2025-11-20"]
-    default = customer_pnl(tables, MODEL)
-    explicit = customer_pnl(tables, MODEL, "2025-11-20")
+    default = customer_pnl(**tables, model=MODEL)
+    explicit = customer_pnl(**tables, model=MODEL, as_of="2025-11-20")
     pd.testing.assert_frame_equal(default, explicit)
 
 
@@ -213,10 +218,10 @@ def test_account_windows_are_twelve_months_ending_at_as_of():
     tx = pd.DataFrame({"customer_id": ids(["a", "a", "b", "c", "d"]),
                        "date": TS(["2025-02-28", "2024-02-29", "2024-02-28", "2025-03-01", "2023-03-01"]),
                        "amount": [10.0, 10.0, 10.0, 10.0, 10.0]})
-    q = driver_quantities({"transactions": tx}, CostModel(), "2025-02-28").set_index("customer_id")
+    q = driver_quantities(tx, CostModel(), as_of="2025-02-28").set_index("customer_id")
     # a: both in window 0 -> 1; b: as_of - 1 year, window 1 -> 1; c: after as_of -> 0; d: window 1 -> 1
     assert q["n_active_years"].to_dict() == {"a": 1, "b": 1, "c": 0, "d": 1}
-    pnl = customer_pnl({"transactions": tx}, CostModel(per_customer=7.0), "2025-02-28").set_index("customer_id")
+    pnl = customer_pnl(tx, CostModel(per_customer=7.0), as_of="2025-02-28").set_index("customer_id")
     assert pnl["cost_account"].to_dict() == {"a": 7.0, "b": 7.0, "c": 0.0, "d": 7.0}
 
 
@@ -236,7 +241,7 @@ def test_whale_curve_and_summary_by_hand(hand_pnl):
     assert summary["n_unprofitable"] == 2 and summary["share_unprofitable_customers"] == 0.5
     assert summary["profit_given_back"] == approx(26.5 + 271.28)
     assert summary["unprofitable_revenue_share"] == approx(300 / 2150)
-    assert summary["note"] == ""
+    assert summary["curve_undefined"] is None and whale_note(summary) == ""
     metrics = profitability_metrics(hand_pnl)
     assert metrics == {
         "total_profit": approx(total), "gross_margin_total": approx(965.0),
@@ -250,12 +255,13 @@ def test_whale_with_a_non_positive_total_is_undefined_and_says_so():
     assert curve["cumulative_profit_share"].iloc[0] == 0.0
     assert curve["cumulative_profit_share"].iloc[1:].isna().all()
     summary = whale_summary(pnl)
-    assert math.isnan(summary["peak_share"]) and "negative" in summary["note"] and "undefined" in summary["note"]
+    note = whale_note(summary)
+    assert math.isnan(summary["peak_share"]) and "negative" in note and "undefined" in note
     assert summary["n_unprofitable"] == 1 and summary["profit_given_back"] == 9.0
     assert math.isnan(profitability_metrics(pnl.assign(gross_margin=0.0, cost_to_serve=0.0))["whale_peak_pct"])
     empty = pnl.iloc[:0]
     assert whale_curve(empty).to_dict("list") == {"customer_share": [0.0], "cumulative_profit_share": [0.0]}
-    assert "No customer" in whale_summary(empty)["note"]
+    assert "No customer" in whale_note(whale_summary(empty))
 
 
 def test_quadrants(hand_pnl):
@@ -304,7 +310,7 @@ def test_loss_explanations_by_hand(hand_pnl):
 def test_loss_explanations_levers_for_each_driver():
     base = {"revenue": 1000.0, "gross_margin": 300.0, "orders_per_year": 48.0, "avg_order_value": 300.0,
             "n_return_lines": 0, "n_lines": 60, "return_rate": 0.0, "n_late_invoices": 0,
-            "avg_days_late": np.nan, "n_tickets": 0, "service_minutes": 0.0, "n_active_years": 3,
+            "days_late": np.nan, "n_tickets": 0, "service_minutes": 0.0, "n_active_years": 3,
             "discount_given": 0.0}
     costs = {col: 0.0 for col in DRIVER_COLUMNS}
     rows = [
@@ -313,7 +319,7 @@ def test_loss_explanations_levers_for_each_driver():
         {**base, **costs, "customer_id": "returns", "cost_returns": 400.0, "n_return_lines": 16,
          "return_rate": 16 / 60},
         {**base, **costs, "customer_id": "late", "cost_late_payment": 400.0, "n_late_invoices": 9,
-         "avg_days_late": 41.0},
+         "days_late": 41.0},
         {**base, **costs, "customer_id": "account", "cost_account": 400.0},
         {**base, **costs, "customer_id": "discounts", "cost_service": 400.0, "discount_given": 250.0,
          "n_tickets": 20, "service_minutes": 600.0},
@@ -368,7 +374,7 @@ def test_cost_breakdown(hand_pnl):
 
 def test_sensitivity_by_hand():
     tables = hand_tables()
-    table = sensitivity(tables, MODEL, AS_OF, factors=(1.0, 2.0), top_n=2)
+    table = sensitivity(**tables, model=MODEL, as_of=AS_OF, factors=(1.0, 2.0), top_n=2)
     assert table["rate"].unique().tolist() == [
         "default_cogs_rate", "cogs_rate_by_category", "per_order", "per_line", "per_delivery", "per_return",
         "per_ticket", "per_service_minute", "capital_rate", "per_late_invoice", "per_customer"]
@@ -391,11 +397,11 @@ def test_sensitivity_by_hand():
 
 
 def test_price_refuses_quantities_without_the_model_categories():
-    quantities = driver_quantities(hand_tables(), CostModel(), AS_OF)
+    quantities = driver_quantities(**hand_tables(), model=CostModel(), as_of=AS_OF)
     with pytest.raises(ValueError, match="recompute them with driver_quantities"):
         price(quantities, MODEL)
-    pd.testing.assert_frame_equal(price(driver_quantities(hand_tables(), MODEL, AS_OF), MODEL),
-                                  customer_pnl(hand_tables(), MODEL, AS_OF))
+    pd.testing.assert_frame_equal(price(driver_quantities(**hand_tables(), model=MODEL, as_of=AS_OF), MODEL),
+                                  customer_pnl(**hand_tables(), model=MODEL, as_of=AS_OF))
 
 
 # --------------------------------------------------------------------------- defaults and notes
@@ -405,13 +411,13 @@ def test_only_transactions_gives_gross_margin_only():
     tx = pd.DataFrame({"customer_id": ids(["a", "b", "a"]), "date": TS(["2025-01-01", "2025-02-01", "2025-03-01"]),
                        "amount": [100.0, 50.0, 30.0]})
     model = cost_model_from_config(None)
-    pnl = customer_pnl({"transactions": tx}, model, AS_OF).set_index("customer_id")
+    pnl = customer_pnl(tx, model, as_of=AS_OF).set_index("customer_id")
     assert pnl["cogs"].to_dict() == approx({"a": 78.0, "b": 30.0})  # 60% of revenue
     assert (pnl[list(DRIVER_COLUMNS)] == 0).all().all()
     assert pnl["profit"].tolist() == pnl["gross_margin"].tolist()
     assert pnl["discount_given"].isna().all() and pnl["discount_share"].isna().all()
     assert pnl["n_orders"].to_dict() == {"a": 2, "b": 1}  # each line is an order without order_id
-    notes = missing_driver_notes({"transactions": tx}, model)
+    notes = missing_driver_notes(tx, model)
     assert "No payments table: late-payment cost is 0." in notes
     assert "No tickets table: after-sales service cost is 0." in notes
     assert "No cost column: cost of goods = 60% of revenue (default_cogs_rate)." in notes
@@ -423,28 +429,28 @@ def test_notes_about_partial_data():
     tables = hand_tables()
     tables["payments"] = tables["payments"].drop(columns="paid_date")
     tables["tickets"] = tables["tickets"].drop(columns="minutes")
-    notes = missing_driver_notes(tables, MODEL.scaled("per_customer", 0))
+    notes = missing_driver_notes(**tables, model=MODEL.scaled("per_customer", 0))
     assert "The payments table has no paid_date column: late-payment cost is 0." in notes
     assert "The tickets table has no minutes column: per_service_minute is not used." in notes
     assert ("Cost missing on 5 of 10 revenue lines: their cost of goods = revenue x the category rate "
             "(hardware 70%, services 35%), else 60% (default_cogs_rate).") in notes
     assert "Rates at 0 (these activities cost nothing in this model): per_customer." in notes
-    pnl = customer_pnl(tables, MODEL, AS_OF).set_index("customer_id")
+    pnl = customer_pnl(**tables, model=MODEL, as_of=AS_OF).set_index("customer_id")
     assert (pnl["cost_late_payment"] == 0).all()
     assert pnl.loc["B", "cost_service"] == approx(3 * 30 + 50)
 
 
 def test_invalid_inputs_are_refused():
-    with pytest.raises(ValueError, match="'transactions'"):
-        customer_pnl({}, MODEL, AS_OF)
+    with pytest.raises(ValueError, match="the transactions table must be a pandas DataFrame"):
+        customer_pnl(None, MODEL, as_of=AS_OF)
     tx = hand_tables()["transactions"]
     with pytest.raises(ValueError, match="no amount column"):
-        customer_pnl({"transactions": tx.drop(columns="amount")}, MODEL, AS_OF)
+        customer_pnl(tx.drop(columns="amount"), MODEL, as_of=AS_OF)
     tickets = hand_tables()["tickets"].assign(minutes=[5.0, -3.0, 1.0, 1.0, 1.0])
     with pytest.raises(ValueError, match="tickets.minutes has 1 negative"):
-        customer_pnl({"transactions": tx, "tickets": tickets}, MODEL, AS_OF)
+        customer_pnl(tx, MODEL, tickets=tickets, as_of=AS_OF)
     with pytest.raises(ValueError, match=r"transactions\.date must hold dates"):
-        customer_pnl({"transactions": tx.assign(date=tx["date"].astype(str))}, MODEL, AS_OF)
+        customer_pnl(tx.assign(date=tx["date"].astype(str)), MODEL, as_of=AS_OF)
     with pytest.raises(ValueError, match="must be a finite number >= 0"):
         CostModel(per_order=-1)
     with pytest.raises(ValueError, match="did you mean 'per_order'"):
@@ -523,7 +529,7 @@ def test_scaled_model():
 def sample():
     portfolio = load_portfolio(SAMPLE / "portfolio.yml")
     model = cost_model_from_config(portfolio.config.sections.get("costs"), portfolio.config.path)
-    quantities = driver_quantities(portfolio.tables, model, portfolio.as_of)
+    quantities = driver_quantities(**pnl_tables(portfolio.tables), model=model, as_of=portfolio.as_of)
     return portfolio, model, quantities, price(quantities, model)
 
 
@@ -574,7 +580,7 @@ def test_sample_pnl_shape_and_exports(sample):
 
 def test_sample_sensitivity(sample):
     portfolio, model, quantities, pnl = sample
-    table = sensitivity(portfolio.tables, model, portfolio.as_of, factors=(1.0, 2.0), quantities=quantities)
+    table = sensitivity(None, model, factors=(1.0, 2.0), quantities=quantities)
     same = table[table["factor"] == 1.0]
     assert same["total_profit"].to_numpy() == pytest.approx(pnl["profit"].sum(), rel=1e-12)
     assert (same["profit_change"] == 0.0).all() and (same["rank_correlation"] == 1.0).all()
@@ -583,7 +589,8 @@ def test_sample_sensitivity(sample):
     assert doubled["profit_change"] == pytest.approx(-pnl["cost_orders"].sum(), rel=1e-12)
     assert doubled["n_unprofitable"] >= (pnl["profit"] < 0).sum()
     assert 0 < doubled["rank_correlation"] < 1
-    again = sensitivity(portfolio.tables, model, portfolio.as_of, factors=(1.0, 2.0))  # aggregates itself
+    again = sensitivity(**pnl_tables(portfolio.tables), model=model, as_of=portfolio.as_of,
+                        factors=(1.0, 2.0))  # aggregates itself
     pd.testing.assert_frame_equal(table, again)
 
 
@@ -635,7 +642,7 @@ def test_profit_is_revenue_minus_cogs_minus_drivers(lines, payments, tickets, ra
                       per_order=rates[0], per_line=rates[1], per_delivery=rates[2], per_return=rates[3],
                       per_ticket=rates[4], per_service_minute=rates[5], capital_rate=shares[3],
                       per_late_invoice=rates[6], per_customer=rates[0] / 2)
-    pnl = customer_pnl(tables, model, "2025-12-31")
+    pnl = customer_pnl(**tables, model=model, as_of="2025-12-31")
 
     tx = tables["transactions"]
     assert sorted(pnl["customer_id"]) == sorted(set(customer))

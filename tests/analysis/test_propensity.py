@@ -25,6 +25,7 @@ from portfolio_helpers.analysis.propensity import (
     lift_table,
     make_model,
     permutation_importance_table,
+    refit_best,
     roc_points,
 )
 
@@ -358,3 +359,37 @@ def test_permutation_importance_equals_scikit_learn(model_set, data, monkeypatch
     np.testing.assert_allclose(table["importance"], expected.importances_mean, rtol=0, atol=1e-12)
     np.testing.assert_allclose(table["std"], expected.importances_std, rtol=0, atol=1e-12)
     assert table["importance"].abs().max() > 0.01  # a real comparison, not zeros against zeros
+
+
+@pytest.mark.parametrize("name", [LOGISTIC, GBM])
+def test_explain_in_batches_equals_one_model_call_per_feature(model_set, data, monkeypatch, name):
+    _, _, X_test, _ = data
+    X = X_test.head(150)
+    model, prepared = model_set.models[name], model_set.prepare(X)
+    base = model.predict_proba(prepared)[:, 1]
+    expected = {}
+    for feature in model_set.features:
+        occluded = prepared.copy()
+        value = model_set.reference[feature]
+        occluded[feature] = (propensity._categorical_column(pd.Series([value] * len(X), dtype=object))
+                             if feature in model_set.categorical else float(value))
+        expected[feature] = base - model.predict_proba(occluded)[:, 1]
+    monkeypatch.setattr(propensity, "PERMUTATION_BATCH_ROWS", 2 * len(X))  # several batches of 2 copies
+    out = explain(model_set, X, name=name)
+    for feature, contribution in expected.items():
+        np.testing.assert_array_equal(out[feature].to_numpy(), contribution, err_msg=feature)
+
+
+def test_refit_best_refits_only_the_chosen_model_without_comparing_again(model_set, data, monkeypatch):
+    X_train, y_train, X_test, y_test = data
+    calls = []
+    monkeypatch.setattr(propensity, "cross_val_score", lambda *a, **k: calls.append(1))
+    final = refit_best(model_set, X_test, y_test)
+    assert calls == [] and list(final.models) == [model_set.best] and final.best == model_set.best
+    monkeypatch.undo()
+    assert final.cv_auc == model_set.cv_auc and final.features == model_set.features
+    # the same model as fit_models would fit on these rows
+    fresh = fit_models(X_test, y_test, NUMERIC, CATEGORICAL, seed=11, kinds=[
+        kind for kind, label in MODEL_NAMES.items() if label == model_set.best])
+    np.testing.assert_array_equal(final.predict(X_train), fresh.predict(X_train))
+    assert final.reference == fresh.reference

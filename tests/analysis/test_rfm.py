@@ -176,7 +176,9 @@ def _segment_counts(features):
 
 def test_every_default_segment_used_on_cdnow():
     portfolio = load_portfolio(DATA / "cdnow" / "portfolio.yml")
-    features = customer_features(portfolio.tables, portfolio.as_of)
+    tables = portfolio.tables
+    features = customer_features(tables["transactions"], portfolio.as_of, customers=tables.get("customers"),
+                                 payments=tables.get("payments"), tickets=tables.get("tickets"))
     scored, counts = _segment_counts(features)
     assert len(scored) == 23_570
     assert rfm.unused_scores(scored)["f_score"] == [1]  # frequency 1 (half the customers) scores 2
@@ -190,7 +192,8 @@ def test_every_default_segment_used_on_cdnow():
 
 def test_every_default_segment_used_on_sample(tmp_path):
     tables, info = open_portfolio(DATA / "sample" / "portfolio.yml", tmp_path)
-    features = customer_features(tables, info["as_of"])
+    features = customer_features(tables["transactions"], info["as_of"], customers=tables.get("customers"),
+                                 payments=tables.get("payments"), tickets=tables.get("tickets"))
     scored, counts = _segment_counts(features)
     assert rfm.unreachable_segments(scored) == []
     assert (counts >= 1).all(), counts.to_dict()

@@ -134,3 +134,32 @@ def test_planted_link_between_low_scores_and_churn_is_found_on_the_sample():
     silent = after["customer_id"].isin(truth["customers_silent_after_an_answer"])
     assert (after.loc[after["churned"], "customer_id"].isin(truth["customers_silent_after_an_answer"])).mean() > 0.9
     assert (after.loc[silent, "group"] == "detractor").mean() > 2 * (after.loc[~silent, "group"] == "detractor").mean()
+
+
+def test_churn_gap_interval_matches_newcombe():
+    # Newcombe (1998), Statistics in Medicine 17:873, method 10 on 56/70 - 48/80: 0.2000 (0.0524 to 0.3339)
+    gap = satisfaction.churn_gap(pd.DataFrame({"group": ["promoter", "detractor"], "customers": [80, 70],
+                                               "churned": [48, 56]}))
+    assert (round(gap.difference, 4), round(gap.low, 4), round(gap.high, 4)) == (0.2, 0.0524, 0.3339)
+    # Tiny groups at 0% and 100%: the normal approximation would call this certain; it is not.
+    tiny = satisfaction.churn_gap(pd.DataFrame({"group": ["promoter", "detractor"], "customers": [1, 1],
+                                                "churned": [0, 1]}))
+    assert tiny.difference == 1.0 and not tiny.clear and tiny.low < 0
+
+
+@pytest.mark.parametrize("n", range(1, 60))
+def test_wilson_bounds_hold_the_share_exactly_at_zero_and_n(n):
+    # a share of 0 (or 1) is inside its interval without float noise: error bars are never negative
+    for successes in (0, n):
+        low, high = satisfaction._wilson(successes, n)
+        assert low <= successes / n <= high and 0.0 <= low <= high <= 1.0
+
+
+@pytest.mark.parametrize("scale", [NPS, CSAT, FeedbackScale("custom", 1, 7)], ids=lambda s: s.kind)
+def test_measure_tables_have_each_column_once(scale):
+    fb = pd.DataFrame({"customer_id": ["a", "b"], "score": [scale.high, scale.low],
+                       "date": pd.to_datetime(["2025-01-05", "2025-04-01"])})
+    attrs = pd.DataFrame({"customer_id": ["a", "b"], "industry": ["Food", "Retail"]})
+    for table in (satisfaction.satisfaction_by_period(fb, scale), satisfaction.satisfaction_by(fb, attrs, "industry",
+                                                                                                scale)):
+        assert table.columns.is_unique, list(table.columns)

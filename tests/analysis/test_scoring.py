@@ -36,6 +36,7 @@ from portfolio_helpers.app.sample_data import load_truth
 from portfolio_helpers.cleaning.pipeline import open_portfolio
 from portfolio_helpers.core.config import load_config
 from portfolio_helpers.core.errors import ConfigError
+from portfolio_helpers.reporting.scoring import reference_text
 
 SAMPLE = Path(__file__).resolve().parents[2] / "data" / "sample"
 AS_OF = pd.Timestamp("2025-12-31")
@@ -384,6 +385,11 @@ def test_lead_features_do_not_depend_on_the_file_row_numbers(sample, sample_lead
     assert "source_line" not in numeric + categorical
 
 
+def feature_tables(tables: dict) -> dict:
+    """The tables the customer features read, as keywords (``**feature_tables(tables)``)."""
+    return {name: tables.get(name) for name in ("transactions", "customers", "payments", "tickets")}
+
+
 def _rewrite_after(tables: dict, cutoff: pd.Timestamp) -> dict:
     """Every transaction, payment, ticket, lead and customer after the end of ``cutoff``'s day changed."""
     end = cutoff + DAY
@@ -430,9 +436,9 @@ def _rewrite_after(tables: dict, cutoff: pd.Timestamp) -> dict:
 def test_purchase_features_ignore_everything_after_the_cutoff(sample):
     tables, as_of = sample
     cutoff = as_of - pd.Timedelta(days=180)
-    before = purchase_frame(tables, cutoff, 180)
+    before = purchase_frame(**feature_tables(tables), cutoff=cutoff, horizon_days=180)
     rewritten = _rewrite_after(tables, cutoff)
-    after = purchase_frame(rewritten, cutoff, 180)
+    after = purchase_frame(**feature_tables(rewritten), cutoff=cutoff, horizon_days=180)
     features = [c for c in before.columns if c != "purchased"]
     assert {"days_late", "service_minutes_per_1000", "return_rate", "discount_share", "margin_rate",
             "industry"} <= set(features)
@@ -441,7 +447,8 @@ def test_purchase_features_ignore_everything_after_the_cutoff(sample):
     flipped = (after["purchased"] == 1) & (before["purchased"] == 0)
     assert flipped.sum() >= 20 and (after["purchased"] >= before["purchased"]).all()
     # Control: the same rewrite one window earlier changes the features of the later cut-off.
-    earlier = purchase_frame(_rewrite_after(tables, cutoff - pd.Timedelta(days=180)), cutoff, 180)
+    earlier = purchase_frame(**feature_tables(_rewrite_after(tables, cutoff - pd.Timedelta(days=180))),
+                             cutoff=cutoff, horizon_days=180)
     assert not earlier[features].equals(before[features])
 
 
@@ -463,9 +470,8 @@ def test_tables_until_by_hand():
         "customers": pd.DataFrame({"customer_id": _strings(["a", "b", "c", "d"]),
                                    "acquisition_date": _dt(["2024-01-01", "2025-06-30 09:00",
                                                                        "2025-07-01", None])}),
-        "products": None,
     }
-    out = tables_until(tables, "2025-06-30 15:00")
+    out = tables_until("2025-06-30 15:00", **tables)
     assert out["transactions"]["amount"].tolist() == [1.0, 3.0]
     assert out["payments"]["amount"].tolist() == [1.0, 2.0, 4.0]  # due after the cut-off: unknown yet
     assert out["payments"]["paid_date"].tolist()[0] == pd.Timestamp("2025-06-30 12:00")
@@ -473,7 +479,7 @@ def test_tables_until_by_hand():
     assert out["tickets"]["minutes"].tolist() == [5.0]
     assert out["leads"]["date"].tolist() == [pd.Timestamp("2025-06-29")]
     assert out["customers"]["customer_id"].tolist() == ["a", "b", "d"]
-    assert out["products"] is None
+    assert list(tables_until("2025-06-30", transactions=tables["transactions"], tickets=None)) == ["transactions"]
     assert tables["payments"]["paid_date"].notna().sum() == 3  # the input is untouched
 
 
@@ -494,7 +500,7 @@ def test_purchase_frame_label_by_hand():
         "status": _strings(["completed", "completed", "completed", "completed", "completed", "completed",
                             "completed", "cancelled", "completed", "returned", "completed", "completed"]),
     })
-    frame = purchase_frame({"transactions": tx}, "2025-06-30", horizon_days=10)
+    frame = purchase_frame(tx, "2025-06-30", horizon_days=10)
     labels = dict(zip(frame["customer_id"], frame["purchased"], strict=True))
     assert labels == {"a": 1, "b": 0, "c": 0, "d": 0, "e": 0, "g": 0}
     assert frame.set_index("customer_id").loc["b", ["frequency", "monetary", "recency_days"]].tolist() == [2, 110.0, 0]
@@ -504,9 +510,9 @@ def test_purchase_frame_label_by_hand():
                                         "date": _dt(["2025-07-02", "2025-07-01 00:00"]),
                                         "amount": [0.0, 1.0], "status": _strings(["completed", "completed"])})],
                      ignore_index=True)
-    labels = purchase_frame({"transactions": zero}, "2025-06-30", horizon_days=10).set_index("customer_id")["purchased"]
+    labels = purchase_frame(zero, "2025-06-30", horizon_days=10).set_index("customer_id")["purchased"]
     assert (labels["g"], labels["c"]) == (0, 1)
-    assert "purchased" not in purchase_frame({"transactions": tx}, "2025-06-30", 10, label=False).columns
+    assert "purchased" not in purchase_frame(tx, "2025-06-30", horizon_days=10, label=False).columns
 
 
 # --------------------------------------------------------------------------- time split
@@ -726,23 +732,26 @@ def test_lookalike_scores_errors():
 def test_best_segment_with_and_without_labels():
     f = pd.DataFrame({"customer_id": list("abcdef"), "monetary": [1.0, 2.0, 3.0, 4.0, 5.0, 6.0],
                       "profit": [100.0, 90.0, 80.0, 10.0, 5.0, -20.0]})
-    mask, text = best_segment(f, pd.Series(["x", "x", "y", "y", "z", "z"]), min_size=2)
+    mask, group = best_segment(f, pd.Series(["x", "x", "y", "y", "z", "z"]), min_size=2)
     assert mask.tolist() == [True, True, False, False, False, False]
-    assert text == "segment “x” (highest median profit)"
+    assert group == {"segment": "x", "value_col": "profit", "top_share": None}
+    assert reference_text(group) == "segment “x” (highest median profit)"
     # the best median (x, 100) is too small: y (median of 90, 80, 10 = 80) wins over z (-7.5)
-    mask, text = best_segment(f, pd.Series(["x", "y", "y", "y", "z", "z"]), min_size=2)
-    assert mask.tolist() == [False, True, True, True, False, False] and "“y”" in text
+    mask, group = best_segment(f, pd.Series(["x", "y", "y", "y", "z", "z"]), min_size=2)
+    assert mask.tolist() == [False, True, True, True, False, False] and "“y”" in reference_text(group)
     # no segment large enough, or no labels: the top 20% by profit (percentiles 1 and 0.8)
     expected = [True, True, False, False, False, False]
-    mask, text = best_segment(f, pd.Series(["x", "y", "y", "y", "z", "z"]), min_size=4)
-    assert mask.tolist() == expected and text == "top 20% of customers by profit"
+    mask, group = best_segment(f, pd.Series(["x", "y", "y", "y", "z", "z"]), min_size=4)
+    assert mask.tolist() == expected and reference_text(group) == "top 20% of customers by profit"
     assert best_segment(f)[0].tolist() == expected
     assert best_segment(f, pd.Series([None] * 6, dtype="object"))[0].tolist() == expected
     # without profit: revenue; top_share 0.5 -> percentiles >= 0.5 (4, 5, 6)
-    mask, text = best_segment(f.drop(columns="profit"), top_share=0.5)
-    assert mask.tolist() == [False, False, False, True, True, True] and text == "top 50% of customers by monetary"
-    mask, text = best_segment(f.drop(columns="profit"), pd.Series(list("aabbcc")), min_size=2)
-    assert mask.tolist() == [False, False, False, False, True, True] and "highest median monetary" in text
+    mask, group = best_segment(f.drop(columns="profit"), top_share=0.5)
+    assert mask.tolist() == [False, False, False, True, True, True]
+    assert reference_text(group) == "top 50% of customers by monetary"
+    mask, group = best_segment(f.drop(columns="profit"), pd.Series(list("aabbcc")), min_size=2)
+    assert mask.tolist() == [False, False, False, False, True, True]
+    assert "highest median monetary" in reference_text(group)
 
 
 # --------------------------------------------------------------------------- on the generated truth
@@ -801,11 +810,13 @@ def test_conversion_model_is_deterministic(sample_leads, conversion_model):
     assert again.probability.index.equals(profiles.index) and again.probability.between(0, 1).all()
     open_ids = profiles.index[~profiles["outcome_known"]]
     np.testing.assert_array_equal(again.probability.loc[open_ids], again.final.predict(frame.loc[open_ids]))
+    # the model the held-out test validated is the one that scores the leads (refitted, not chosen again)
+    assert list(again.final.models) == [again.evaluation.best] and again.final.best == again.evaluation.best
 
 
 def test_purchase_models_on_sample(sample):
     tables, as_of = sample
-    pm = fit_purchase_models(tables, as_of, 180, seed=42)
+    pm = fit_purchase_models(**feature_tables(tables), as_of=as_of, horizon_days=180, seed=42)
     assert pm.test_cutoff == pd.Timestamp("2025-07-04") == as_of - pd.Timedelta(days=180)
     assert pm.train_cutoff == pd.Timestamp("2025-01-05") == as_of - pd.Timedelta(days=360)
     assert pm.horizon_days == 180
@@ -814,22 +825,23 @@ def test_purchase_models_on_sample(sample):
     p = pm.current["purchase_probability"]
     assert p.notna().all() and p.between(0, 1).all()
     assert "purchased" not in pm.current.columns
-    assert len(pm.current) == len(customer_features(tables, as_of))
+    assert len(pm.current) == len(customer_features(**feature_tables(tables), as_of=as_of))
     assert pm.current["recency_days"].min() == 0 and pm.test["recency_days"].min() >= 0
     assert 0.2 < pm.test["purchased"].mean() < 0.9
+    assert list(pm.final.models) == [pm.evaluation.best]  # the validated model, refitted on the latest window
 
 
 def test_purchase_models_need_enough_history(sample):
     tables, as_of = sample
     with pytest.raises(ValueError, match=r"history from before 2022-09-18 .* data starts 2023-01-01\. "
                                          r"Lower scoring\.horizon_days"):
-        fit_purchase_models(tables, as_of, horizon_days=600)
+        fit_purchase_models(**feature_tables(tables), as_of=as_of, horizon_days=600)
 
 
 def test_at_risk_finds_churned_customers_on_sample(sample, truth):
     """Default settings: 44 of the 48 churned customers in the top revenue half are flagged (recall 0.92)."""
     tables, as_of = sample
-    f = customer_features(tables, as_of)
+    f = customer_features(**feature_tables(tables), as_of=as_of)
     flags = at_risk(f).set_index("customer_id")["at_risk"]
     churned = set(truth["customers"].loc[truth["customers"]["churned"], "customer_id"])
     revenue = f.set_index("customer_id")["monetary"]
@@ -867,3 +879,14 @@ def test_value_score_bounded_and_monotone_in_monetary(values, index, raise_by, o
     assert before.between(0, 100).all() and after.between(0, 100).all()
     assert after.iloc[i] >= before.iloc[i]
     assert not math.isnan(after.iloc[i])
+
+
+def test_lead_contact_wishes_are_not_fit_attributes():
+    rows = pd.DataFrame({"lead_id": ["L1", "L2"], "date": pd.to_datetime(["2025-11-01", "2025-11-20"]),
+                         "industry": ["Food", "Retail"], "preferred_channel": ["email", "phone"],
+                         "consent_email": [True, False], "consent_phone": [False, True],
+                         "do_not_contact": [False, True]})
+    profiles, events = lead_profiles(rows, "2025-12-31")
+    frame, numeric, categorical = lead_model_frame(profiles, events)
+    assert "industry" in profiles.columns and categorical == ["industry"]
+    assert not {"preferred_channel", "consent_email", "consent_phone", "do_not_contact"} & set(profiles.columns)

@@ -4,6 +4,7 @@ segments that differ on at least two features; checked on hand-made frames, CDNO
 from __future__ import annotations
 
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pandas as pd
@@ -126,6 +127,12 @@ def test_k_stays_at_most_8_with_many_groups():
     assert result.k <= ACTIONABLE_K[1] and result.k_scores["k"].max() == 12
 
 
+def _suggest_in_words(scores: pd.DataFrame) -> tuple:
+    """:func:`_suggest_k` with its choice worded by the report (``k_reason``)."""
+    k, choice, elbow, two_way = _suggest_k(scores)
+    return k, report.k_reason(SimpleNamespace(k_choice=choice)), elbow, two_way
+
+
 def test_suggestion_rule_by_hand():
     # k = 4 has the best silhouette but a 1% segment; k = 6 is usable but its segments are not all apart;
     # k = 5 is the best usable one. k = 2 is 0.2 above it: the two-way split is reported.
@@ -138,7 +145,7 @@ def test_suggestion_rule_by_hand():
         "smallest_share": [0.4, 0.3, 0.01, 0.05, 0.04],
         "min_features_apart": [3, 2, 2, 2, 1],
     })
-    k, reason, elbow, two_way = _suggest_k(scores)
+    k, reason, elbow, two_way = _suggest_in_words(scores)
     assert k == 5
     assert reason.startswith("k = 5 has the best silhouette (0.50) among the numbers of segments from 3 to 8")
     assert two_way == {"silhouette_2": 0.70, "silhouette_k": 0.50, "k": 5, "smallest_share_2": 0.4}
@@ -146,11 +153,11 @@ def test_suggestion_rule_by_hand():
     tied = scores.assign(silhouette=[0.7, 0.495, 0.6, 0.50, 0.55], min_features_apart=[3, 2, 2, 2, 2])
     assert _suggest_k(tied)[0] == 6  # 6 (0.55) is usable now and best
     tied = tied.assign(silhouette=[0.7, 0.545, 0.6, 0.50, 0.55])
-    k, reason, _, _ = _suggest_k(tied)
+    k, reason, _, _ = _suggest_in_words(tied)
     assert k == 3 and "tie is broken by the highest Calinski-Harabasz" in reason
     # no k whose segments are all apart: the size rule alone applies, and it is said
     apart = scores.assign(min_features_apart=[3, 1, 1, 1, 1])
-    k, reason, _, _ = _suggest_k(apart)
+    k, reason, _, _ = _suggest_in_words(apart)
     assert k == 6 and "only the 2% minimum size applies" in reason
 
 
@@ -202,8 +209,10 @@ def test_merge_small_segments_smallest_first():
 
 def _features_as_notebook_04(tables: dict, as_of, config_path=None) -> pd.DataFrame:
     model = profitability.load_cost_model(config_path) if config_path else profitability.cost_model_from_config(None)
-    pnl = profitability.customer_pnl(tables, model, as_of)
-    return customer_features_module.customer_features(tables, as_of, pnl=pnl)
+    frames = {name: tables.get(name) for name in ("payments", "tickets")}
+    pnl = profitability.customer_pnl(tables["transactions"], model, **frames, as_of=as_of)
+    return customer_features_module.customer_features(tables["transactions"], as_of, customers=tables.get("customers"),
+                                                      **frames, pnl=pnl)
 
 
 @pytest.fixture(scope="module")

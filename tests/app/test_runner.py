@@ -25,8 +25,9 @@ from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
 from portfolio_helpers.app import runner
 from portfolio_helpers.core.errors import ConfigError, PortfolioError
-from portfolio_helpers.reporting.html import find_network_references, format_metric
+from portfolio_helpers.reporting.html import find_network_references
 from portfolio_helpers.reporting.metrics import MetricsRecorder, read_metrics
+from portfolio_helpers.reporting.summary import format_key_figure
 
 PARAMS = 'config_path = "portfolio.yml"\noutput_dir = "out"\nseed = 0\nstrict = False\n'
 
@@ -284,9 +285,9 @@ def test_index_lists_notebooks_metrics_inputs_and_exports(good_run):
     index = result.index_path.read_text()
     assert find_network_references(index) == []
     for text in ("Acme Retail", "2024-12-31", result.run_dir.name, 'href="03_analysis.html"',
-                 "25.0%", "1,234,568 EUR", "1,500", "12,345", "abababababab", 'href="run.json"',
+                 "25.0%", "€1.23 M", "1,500", "12,345", "abababababab", 'href="run.json"',
                  'href="exports/top_customers.csv"', 'href="exports/"', 'href="exports/rejected_rows.csv"',
-                 "Number of customers"):  # fmt: skip
+                 "Customers in the customer file"):  # fmt: skip
         assert text in index, text
 
 
@@ -547,14 +548,14 @@ def test_find_network_references():
     ]
 
 
-def test_format_metric_follows_naming_conventions():
-    assert format_metric("top20_revenue_share", 0.783) == "78.3%"
-    assert format_metric("churn_pct", 12.5) == "12.5%"
-    assert format_metric("revenue_total", 1234567.8, "EUR") == "1,234,568 EUR"
-    assert format_metric("profit", 950.5, "USD") == "950.50 USD"
-    assert format_metric("n_transactions", 120000) == "120,000"
-    assert format_metric("period_end", "2024-12-31") == "2024-12-31"
-    assert format_metric("has_costs", True) == "True"
+def test_key_figures_follow_the_naming_conventions_for_unknown_metrics():
+    assert format_key_figure("top20_revenue_share", 0.783) == ("Top20 revenue share", "78.3%")
+    assert format_key_figure("churn_pct", 12.5) == ("Churn pct", "12.5%")
+    assert format_key_figure("revenue_next_year", 1234567.8, "EUR") == ("Revenue next year", "€1.23 M")
+    assert format_key_figure("profit", 950.5, "USD")[1] == "$950"
+    assert format_key_figure("n_transactions_late", 120000) == ("Number of transactions late", "120,000")
+    assert format_key_figure("period_end", "2024-12-31") == ("Last transaction", "2024-12-31")
+    assert format_key_figure("has_costs", True) == ("Has costs", "True")
 
 
 def test_metrics_recorder_converts_validates_and_writes_atomically(tmp_path):

@@ -33,6 +33,7 @@ from portfolio_helpers.app.sample_data import (
 )
 from portfolio_helpers.core.config import load_config
 from portfolio_helpers.core.contract import TABLES
+from portfolio_helpers.ingest.parsing import parse_boolean
 
 OUTPUT_FILES = [f"{t}.csv" for t in TABLE_NAMES] + ["portfolio.yml", "truth.json"]
 ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
@@ -428,7 +429,11 @@ def test_dirty_mode_keeps_the_underlying_portfolio(clean_dir, dirty_dir, dirty_t
     assert len(dirty_tx) == len(clean_tx) + len(inserted)
     kept = dirty_tx.drop(index=inserted["row"].to_numpy()).reset_index(drop=True)
     assert (kept["order_id"] == clean_tx["order_id"]).all()
-    assert (read_table(dirty_dir, "leads") == read_table(clean_dir, "leads")).all().all()
+    dirty_leads, clean_leads = read_table(dirty_dir, "leads"), read_table(clean_dir, "leads")
+    flags = ["consent_email", "consent_phone", "do_not_contact"]  # dirty data spells yes/no in several ways
+    assert (dirty_leads.drop(columns=flags) == clean_leads.drop(columns=flags)).all().all()
+    for flag in flags:
+        assert parse_boolean(dirty_leads[flag]).values.equals(parse_boolean(clean_leads[flag]).values), flag
     clean_ids = set(read_table(clean_dir, "customers")["customer_id"])
     truth = dirty_truth["customers"]
     assert set(truth.loc[truth["duplicate_of"].isna(), "customer_id"]) == clean_ids
@@ -572,3 +577,26 @@ def test_objective_targets_follow_the_portfolio_size():
     assert targets["Grow revenue"] == int(targets["Grow revenue"]) and isinstance(targets["Win new customers"], int)
     shipped = yaml.safe_load((Path(__file__).resolve().parents[2] / "data" / "sample" / "portfolio.yml").read_text())
     assert [o["target"] for o in shipped["objectives"]] == [o["target"] for o in SAMPLE_OBJECTIVES]
+
+
+def test_leads_contact_wishes_come_from_a_stream_of_their_own(monkeypatch):
+    """The leads' four contact columns are appended from their own stream: without them every table
+    (and the voice: feedback, the customers' contact columns) is exactly the same."""
+    from portfolio_helpers.app import sample_data
+
+    with_wishes = generate_portfolio(n_customers=150, seed=3, dirty=True)
+    monkeypatch.setattr(sample_data, "_with_lead_contact_preferences", lambda leads, rng, dirty: (leads, []))
+    without = generate_portfolio(n_customers=150, seed=3, dirty=True)
+    added = ["preferred_channel", "consent_email", "consent_phone", "do_not_contact"]
+    for table in TABLE_NAMES:
+        expected = without.tables[table]
+        got = with_wishes.tables[table]
+        if table == "leads":
+            assert list(got.columns) == [*expected.columns, *added]
+            got = got[list(expected.columns)]
+        pd.testing.assert_frame_equal(got, expected, obj=table)
+    leads = with_wishes.tables["leads"]
+    assert (leads.groupby("lead_id")[added].nunique() == 1).all().all()  # one value per lead, on each row
+    assert leads["consent_email"].isin(["yes", "no", "oui", "non", "1", "0", "true", "false", "Y", "N"]).all()
+    flagged = leads.loc[leads["do_not_contact"].isin(["yes", "oui", "1", "true", "Y"]), "lead_id"]
+    assert with_wishes.truth["feedback"]["leads_do_not_contact"] == sorted(flagged.unique()) != []

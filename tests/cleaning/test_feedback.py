@@ -21,7 +21,10 @@ def test_scales():
     ({"scale": "stars"}, "cfg.yml: feedback.scale: expected nps (0–10), csat (1–5) or {min: 1, max: 7}"),
     ({"scal": "nps"}, "cfg.yml: feedback: unknown key 'scal' (did you mean 'scale'?)"),
     ({"scale": {"min": 1, "max": "7"}}, "cfg.yml: feedback.scale.max: expected a whole number, got '7'"),
-    ({"scale": {"min": 1, "max": 2}}, "cfg.yml: feedback.scale.max: expected at least min + 2 (3), got 2"),
+    ({"scale": {"min": 1, "max": 2}}, "cfg.yml: feedback.scale.max: expected at least min + 3 (4: satisfied and "
+                                      "dissatisfied are the top two and the bottom two points), got 2"),
+    ({"scale": {"min": 1, "max": 3}}, "cfg.yml: feedback.scale.max: expected at least min + 3 (4: satisfied and "
+                                      "dissatisfied are the top two and the bottom two points), got 3"),
     ({"scale": {"min": 1, "maxi": 5}}, "cfg.yml: feedback.scale: unknown key 'maxi' (did you mean 'max'?)"),
     ("nps", "cfg.yml: feedback: expected a mapping such as {scale: nps}"),
 ])

@@ -23,14 +23,14 @@ def tables():
 
 
 def test_customer_revenue_excludes_cancelled_lines_and_adds_margin_and_attributes(tables):
-    per_customer = report.customer_revenue(tables).set_index("customer_id")
+    per_customer = pareto.customer_revenue(tables["transactions"], customers=tables["customers"]).set_index("customer_id")
     assert per_customer["revenue"].to_dict() == {"a": 50.0, "b": 30.0, "c": 10.0, "d": 5.0, "e": 0.0}
     assert per_customer["gross_margin"].to_dict() == {"a": 30.0, "b": 20.0, "c": 2.0, "d": 4.0, "e": 0.0}
     assert per_customer.loc["a", "country"] == "FR" and pd.isna(per_customer.loc["e", "country"])
 
 
 def test_findings_and_abc_summary(tables):
-    per_customer = report.customer_revenue(tables)
+    per_customer = pareto.customer_revenue(tables["transactions"], customers=tables["customers"])
     table = pareto.pareto_table(per_customer, value_col="revenue")
     summary = pareto.concentration_summary(per_customer["revenue"])
     text = " ".join(report.findings(summary, table, "EUR"))
@@ -46,8 +46,8 @@ def test_findings_and_abc_summary(tables):
 
 
 def test_dimension_frames_cover_customer_and_line_dimensions(tables):
-    per_customer = report.customer_revenue(tables)
-    frames = report.dimension_frames(tables, per_customer)
+    per_customer = pareto.customer_revenue(tables["transactions"], customers=tables["customers"])
+    frames = pareto.dimension_frames(tables["transactions"], per_customer)
     assert set(frames) == {"country", "category"}
     category = frames["category"].set_index("category")
     assert category.loc["hw", "value"] == 50.0 and category.loc["(unknown)", "value"] == 5.0
@@ -72,7 +72,7 @@ def test_dependence_and_migration_sentences():
 
 
 def test_value_comparison_and_trend_frequency(tables):
-    per_customer = report.customer_revenue(tables)
+    per_customer = pareto.customer_revenue(tables["transactions"], customers=tables["customers"])
     comparison = report.value_comparison(per_customer, {"revenue": "revenue", "gross_margin": "gross margin"})
     assert comparison["measure on"].tolist() == ["revenue", "gross margin"]
     assert comparison["total"].tolist() == [95.0, 56.0]

@@ -27,8 +27,7 @@ def test_previous_segments_use_only_earlier_data():
     tx = pd.DataFrame({"customer_id": ["a", "a", "b"], "order_id": ["1", "2", "3"],
                        "date": pd.to_datetime(["2024-01-10", "2025-06-01", "2025-07-01"]),
                        "amount": [10.0, 20.0, 30.0]})
-    before, earlier = rfm.previous_segments({"transactions": tx}, pd.Timestamp("2025-12-31"),
-                                               rfm.DEFAULT_SEGMENT_MAP)
+    before, earlier = rfm.previous_segments(tx, pd.Timestamp("2025-12-31"), rfm.DEFAULT_SEGMENT_MAP)
     assert earlier == pd.Timestamp("2024-12-31")
     assert before.index.tolist() == ["a"]  # b had not bought yet
 
@@ -46,9 +45,9 @@ def test_lifecycle_leads_avoid_counting_crm_leads_twice():
     leads = pd.DataFrame({"lead_id": ["L1"], "date": pd.to_datetime(["2025-01-01"])})
     crm_with_leads = pd.DataFrame({"customer_id": ["C1", "C2"], "stage": ["customer", "prospect"]})
     crm_customers_only = pd.DataFrame({"customer_id": ["C1"], "stage": ["customer"]})
-    assert lifecycle_leads({"customers": crm_with_leads, "leads": leads}) is None
-    assert lifecycle_leads({"customers": crm_customers_only, "leads": leads}) is leads
-    assert lifecycle_leads({"leads": leads}) is leads
+    assert lifecycle_leads(crm_with_leads, leads) is None
+    assert lifecycle_leads(crm_customers_only, leads) is leads
+    assert lifecycle_leads(None, leads) is leads
 
 
 def test_cluster_name_overrides_are_validated():

@@ -16,7 +16,7 @@ from portfolio_helpers.app.sample_data import write_demo_data
 from portfolio_helpers.reporting import voice
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from shapes import NAMED_SHAPES, run_notebook_in_process, write_portfolio  # noqa: E402
+from shapes import NAMED_SHAPES, folder_texts, run_notebook_in_process, write_portfolio  # noqa: E402
 
 matplotlib.use("Agg")
 
@@ -80,15 +80,8 @@ def test_pseudonymized_run_contains_no_comment_text(sample, tmp_path, monkeypatc
     namespace = run(config, out, CLEANING, VOICE)
     comments = set(pd.read_csv(folder / "feedback.csv")["comment"].dropna())
     assert len(comments) >= 5
-    found = []
-    for path in out.rglob("*"):
-        if path.suffix == ".parquet":
-            text = pd.read_parquet(path).to_csv()
-        elif path.is_file():
-            text = path.read_text(encoding="utf-8", errors="replace")
-        else:
-            continue
-        found += [(path.name, comment) for comment in comments if comment in text]
+    found = [(path.name, comment) for path, text in folder_texts(out).items() for comment in comments
+             if comment in text]
     assert found == []
     shown = " ".join(voice.findings(namespace["voice"], "EUR")) + namespace["voice"].detractors.to_csv()
     assert not any(comment in shown for comment in comments)
@@ -143,3 +136,29 @@ def test_small_feedback_shapes_complete(name, tmp_path):
     plt.close("all")
     if name == "every answer too recent to follow":
         assert "Too few answers" in text
+
+
+def test_small_groups_show_no_interval_and_groups_read_as_words(tmp_path):
+    customers = pd.DataFrame({"customer_id": ["a", "b", "c"], "industry": ["Food", "Food", "Retail"]})
+    feedback = pd.DataFrame({"customer_id": ["a", "b", "c"], "date": pd.to_datetime(["2025-03-01"] * 3),
+                             "score": [5.0, 5.0, 1.0]})
+    result = voice.voice_results({"transactions": TX, "customers": customers, "feedback": feedback},
+                                 config_with({"feedback": {"scale": "csat"}}), pd.Timestamp("2025-12-31"), tmp_path)
+    table = voice.group_tables(result)["Satisfaction per industry"]
+    # two satisfied answers would give a "100% to 100%" interval: fewer than 10 answers show none
+    assert table["satisfied customers"].tolist() == [1.0, 0.0] and table["satisfied from (95%)"].isna().all()
+    assert {"satisfied customers", "neutral customers", "dissatisfied customers"} <= set(voice.period_table(result))
+    assert voice.exclusion_sentence(tmp_path, "valuable_detractors").startswith("Valuable detractors: consent is not")
+
+
+def test_lowest_group_by_hand(tmp_path):
+    ids = [f"c{i:02d}" for i in range(22)]
+    customers = pd.DataFrame({"customer_id": ids, "industry": ["Food"] * 11 + ["Retail"] * 11,
+                              "owner": ["Ann"] * 22})
+    feedback = pd.DataFrame({"customer_id": ids, "date": pd.to_datetime(["2025-03-01"] * 22),
+                             "score": [10.0] * 11 + [0.0] * 11})
+    result = voice.voice_results({"transactions": TX, "customers": customers, "feedback": feedback},
+                                 config_with({"feedback": {"scale": "nps"}}), pd.Timestamp("2025-12-31"), tmp_path)
+    # 11 promoters and 11 detractors: NPS 0 overall, +100 in Food, -100 in Retail (one owner: not ranked)
+    assert "Satisfaction is lowest in the industry **Retail** (NPS -100, 11 customers answering), against +0 " \
+           "overall." in voice.findings(result, "EUR")

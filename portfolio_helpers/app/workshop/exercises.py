@@ -28,7 +28,6 @@ from portfolio_helpers.app.workshop.keys import KeyContext
 from portfolio_helpers.app.workshop.registry import Answer, Exercise, register
 from portfolio_helpers.cleaning import standardize
 from portfolio_helpers.core.files import atomic_to_parquet
-from portfolio_helpers.reporting import scoring as scoring_report
 
 __all__ = ["BASELINE_CARD", "SOLUTION_CARD", "CLEANING", "PARETO", "PROFITABILITY", "SEGMENTATION", "SCORING",
            "TEXT_KEYWORDS"]
@@ -154,7 +153,7 @@ PARETO = register(Exercise(
     imports=("from portfolio_helpers.analysis import engine, pareto\n"
              "from portfolio_helpers.app.workshop import check\n"
              "from portfolio_helpers.cleaning.pipeline import open_portfolio\n"
-             "from portfolio_helpers.reporting import pareto as pareto_report"),
+             "from portfolio_helpers.core.presence import tables_of"),
     setup=("tables, info = open_portfolio(config_path, output_dir)  # the cleaned tables of exercise 1\n"
            "transactions = tables[\"transactions\"]",),
     explore=("transactions[\"status\"].value_counts(dropna=False)",
@@ -162,7 +161,7 @@ PARETO = register(Exercise(
              "per_customer = engine.customer_values(revenue_lines)\n"
              "summary = pareto.concentration_summary(per_customer[\"value\"])\n"
              "summary"),
-    solution=("per_customer = pareto_report.customer_revenue(tables)  # cancelled lines excluded\n"
+    solution=("per_customer = pareto.customer_revenue(**tables_of(tables, \"transactions\", \"customers\"))  # cancelled lines excluded\n"
               "summary = pareto.concentration_summary(per_customer[\"revenue\"])\n"
               "majors = pareto.major_customers(per_customer.set_index(\"customer_id\")[\"revenue\"], threshold=0.10)",
               "revenue_total = round(float(per_customer[\"revenue\"].sum()), 2)\n"
@@ -210,10 +209,12 @@ PROFITABILITY = register(Exercise(
     imports=("from portfolio_helpers.analysis import profitability\n"
              "from portfolio_helpers.app.workshop import check\n"
              "from portfolio_helpers.cleaning.pipeline import open_portfolio\n"
+             "from portfolio_helpers.core.presence import tables_of\n"
              "from portfolio_helpers.reporting.narrative import show_table"),
     setup=("tables, info = open_portfolio(config_path, output_dir)\n"
            "model = profitability.load_cost_model(config_path)  # the costs: section of portfolio.yml\n"
-           "pnl = profitability.customer_pnl(tables, model, info[\"as_of\"])  # one P&L line per customer",),
+           "pnl = profitability.customer_pnl(**tables_of(tables, \"transactions\", \"payments\", \"tickets\"), model=model,\n"
+           "                                 as_of=info[\"as_of\"])  # one P&L line per customer",),
     explore=("show_table(pnl.sort_values(\"profit\").head(10))",
              "show_table(profitability.cost_breakdown(pnl))"),
     solution=("summary = profitability.whale_summary(pnl)\n"
@@ -270,20 +271,23 @@ SEGMENTATION = register(Exercise(
              "from portfolio_helpers.app.workshop import check\n"
              "from portfolio_helpers.cleaning.pipeline import open_portfolio\n"
              "from portfolio_helpers.core.config import load_config\n"
+             "from portfolio_helpers.core.presence import tables_of\n"
+             "from portfolio_helpers.reporting import segmentation as segmentation_report\n"
              "from portfolio_helpers.reporting.narrative import show_table"),
     setup=("tables, info = open_portfolio(config_path, output_dir)\n"
            "seed = load_config(config_path).seed\n"
-           "pnl = profitability.customer_pnl(tables, profitability.load_cost_model(config_path), info[\"as_of\"])\n"
-           "customer_features = features.customer_features(tables, info[\"as_of\"], pnl=pnl)",),
+           "pnl, customer_features = features.customer_tables(\n"
+           "    **tables_of(tables, \"transactions\", \"customers\", \"payments\", \"tickets\"), as_of=info[\"as_of\"],\n"
+           "    model=profitability.load_cost_model(config_path))  # one P&L line and one feature row per customer",),
     explore=("fit = segmentation.fit_segments(customer_features, seed=seed)  # scores k = 2 to 8\n"
              "show_table(fit.k_scores)\n"
-             "print(fit.k_reason)",
+             "print(segmentation_report.k_reason(fit))",
              "segments = segmentation.segment_customers(customer_features, k=fit.k, seed=seed)\n"
              "show_table(segments.profiles)"),
     solution=("result = segmentation.segment_customers(customer_features, seed=seed)\n"
               "show_table(result.result.k_scores)",
               "k = result.result.k\n"
-              "k_reason = result.result.k_reason\n"
+              "k_reason = segmentation_report.k_reason(result.result)\n"
               "segment_names = result.names\n"
               "segments = result.clusters  # customer_id, cluster"),
     key=_segmentation_key,
@@ -301,7 +305,7 @@ def _scoring_key(ctx: KeyContext) -> dict:
     profiles, events = ctx.leads
     known = profiles.index[profiles["outcome_known"]]
     train, test = scoring.split_by_time(profiles.loc[known, "created"], ctx.scoring_settings.test_share)
-    baseline = scoring_report.score_leads(scorecard.scorecard_from_config(BASELINE_CARD, "baseline"),
+    baseline = scoring.score_leads(scorecard.scorecard_from_config(BASELINE_CARD, "baseline"),
                                           profiles, events)
     folder = ctx.check_dir
     atomic_to_parquet(profiles.reset_index(), folder / "lead_profiles.parquet")
@@ -324,7 +328,6 @@ SCORING = register(Exercise(
              "from portfolio_helpers.app.workshop import BASELINE_CARD, check\n"
              "from portfolio_helpers.cleaning.pipeline import open_portfolio\n"
              "from portfolio_helpers.core.config import load_config\n"
-             "from portfolio_helpers.reporting import scoring as scoring_report\n"
              "from portfolio_helpers.reporting.narrative import show_table"),
     setup=("tables, info = open_portfolio(config_path, output_dir)\n"
            "config = load_config(config_path)\n"
@@ -336,11 +339,11 @@ SCORING = register(Exercise(
     explore=("show_table(profiles.loc[train].head(10))\n"
              "events[\"event\"].value_counts()",
              "baseline = scorecard.scorecard_from_config(BASELINE_CARD, \"baseline\")\n"
-             "scored = scoring_report.score_leads(baseline, profiles, events)\n"
+             "scored = scoring.score_leads(baseline, profiles, events)\n"
              "roc_auc_score(profiles.loc[test, \"converted\"], scored.loc[test, \"total_score\"])"),
     solution=("lead_scorecard = " + pprint.pformat(SOLUTION_CARD, width=108, sort_dicts=False),
               "card = scorecard.scorecard_from_config(lead_scorecard, \"lead_scorecard\")\n"
-              "scored = scoring_report.score_leads(card, profiles, events)\n"
+              "scored = scoring.score_leads(card, profiles, events)\n"
               "test_auc = float(roc_auc_score(profiles.loc[test, \"converted\"], scored.loc[test, \"total_score\"]))",),
     key=_scoring_key,
 ))

@@ -31,12 +31,11 @@ import numpy as np
 import pandas as pd
 from sklearn.metrics import adjusted_rand_score, roc_auc_score
 
-from portfolio_helpers.analysis import scorecard
+from portfolio_helpers.analysis import scorecard, scoring
 from portfolio_helpers.app.workshop.registry import EXERCISES, Exercise
 from portfolio_helpers.app.workshop.texts import feedback_text
 from portfolio_helpers.core.errors import ConfigError, PortfolioError
 from portfolio_helpers.core.files import atomic_to_csv, atomic_write_json
-from portfolio_helpers.reporting import scoring as scoring_report
 
 __all__ = ["KINDS", "Result", "WorkshopError", "as_answer", "grade_answer", "grade_exercise", "check",
            "check_student", "collect_grades", "load_key", "saved_answers", "student_info", "student_table",
@@ -218,7 +217,7 @@ def _card_aucs(entry: Mapping, answer: Any, key_dir: Path) -> dict[str, float]:
     check_dir = key_dir / entry["check_data"]
     profiles = pd.read_parquet(check_dir / "lead_profiles.parquet").set_index("lead_id")
     events = pd.read_parquet(check_dir / "lead_events.parquet")
-    scored = scoring_report.score_leads(card, profiles, events)
+    scored = scoring.score_leads(card, profiles, events)
     out = {}
     for name in ("test", "train", "known"):
         ids = pd.Index(entry[name], dtype=profiles.index.dtype)

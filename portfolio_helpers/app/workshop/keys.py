@@ -14,12 +14,12 @@ from typing import Any
 
 import pandas as pd
 
-from portfolio_helpers.analysis import features, profitability, scoring, segmentation
+from portfolio_helpers.analysis import features, pareto, profitability, scoring, segmentation
 from portfolio_helpers.app.sample_data import SamplePortfolio
 from portfolio_helpers.cleaning.pipeline import clean_portfolio
 from portfolio_helpers.core.config import load_config
+from portfolio_helpers.core.presence import tables_of
 from portfolio_helpers.reporting import cleaning as cleaning_report
-from portfolio_helpers.reporting import pareto as pareto_report
 
 __all__ = ["KeyContext"]
 
@@ -71,7 +71,7 @@ class KeyContext:
     @cached_property
     def per_customer(self) -> pd.DataFrame:
         """Notebook 02's revenue per customer (cancelled lines excluded)."""
-        return pareto_report.customer_revenue(self.tables)
+        return pareto.customer_revenue(**tables_of(self.tables, "transactions", "customers"), costs=self.config_path)
 
     @cached_property
     def cost_model(self) -> profitability.CostModel:
@@ -79,11 +79,13 @@ class KeyContext:
 
     @cached_property
     def pnl(self) -> pd.DataFrame:
-        return profitability.customer_pnl(self.tables, self.cost_model, self.as_of)
+        return profitability.customer_pnl(**tables_of(self.tables, "transactions", "payments", "tickets"),
+                                          model=self.cost_model, as_of=self.as_of)
 
     @cached_property
     def features(self) -> pd.DataFrame:
-        return features.customer_features(self.tables, self.as_of, pnl=self.pnl)
+        return features.customer_features(**tables_of(self.tables, "transactions", "customers", "payments", "tickets"),
+                                          as_of=self.as_of, pnl=self.pnl)
 
     @cached_property
     def segments(self) -> segmentation.CustomerSegments:

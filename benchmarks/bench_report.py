@@ -1,0 +1,88 @@
+"""Benchmark: the whole sample report (``portfolio report``), per notebook, against a time target.
+
+Runs the report on the bundled sample (or ``--config``) into a temporary folder, as
+``make report`` does after the install, and prints each notebook's time (from the run,
+the same figures as ``run.json``), the total wall time and the processor time of the run
+(the runner and its kernels): on a busy machine the wall time grows with the other work,
+the processor time much less (per notebook: its kernel and its page). Exits with status 1 when the whole run takes longer than
+the target or a notebook failed.
+
+Target: :data:`TARGET_SECONDS` (60 s) for the 2,000-customer sample on this two-core
+machine. Measured in December 2026 on the shared machine (load about 5), before / after
+the speed-ups of issue 16 (wall s, processor s):
+
+    01_data_cleaning   45.9 / 46.2    15.3 / 15.9
+    02_pareto          18.5 / 16.6     6.3 /  7.0
+    03_profitability   13.3 / 15.8     6.0 /  6.6
+    04_segmentation    17.5 / 21.4     9.4 / 10.1
+    05_scoring         49.0 / 31.8    23.9 / 18.7
+    whole report      149.1 / 137.0   62.9 / 60.3
+
+On an idle machine the wall time is close to the processor time (the work is sequential).
+
+    .venv/bin/python benchmarks/bench_report.py [--config FILE] [--target 60] [--keep DIR]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import resource
+import sys
+import tempfile
+import time
+
+from portfolio_helpers.app.runner import DEFAULT_CONFIG, run_report
+
+#: Seconds allowed for the whole sample report.
+TARGET_SECONDS = 60.0
+
+
+def _cpu_seconds() -> float:
+    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--config", default=str(DEFAULT_CONFIG), help="portfolio config (default: the sample)")
+    parser.add_argument("--target", type=float, default=TARGET_SECONDS, help="seconds allowed")
+    parser.add_argument("--keep", metavar="DIR", help="write the report here instead of a temporary folder")
+    args = parser.parse_args()
+
+    with tempfile.TemporaryDirectory(prefix="bench-report-") as tmp:
+        out = args.keep or tmp
+        kernel_cpu: dict[str, float] = {}
+        started: dict[str, float] = {}
+
+        def on_line(line: str) -> None:
+            # "[2/5] 02_pareto ..." starts a notebook; "[2/5] 02_pareto ... ok (8.7 s)" ends it (its kernel reaped)
+            if line.startswith("[") and line.endswith(" ..."):
+                started[line.split("] ", 1)[1].removesuffix(" ...")] = _cpu_seconds()
+                return
+            for name, cpu_at_start in started.items():
+                if name not in kernel_cpu and f"] {name} ... " in line:
+                    kernel_cpu[name] = _cpu_seconds() - cpu_at_start
+
+        cpu, clock = _cpu_seconds(), time.monotonic()
+        result = run_report(config_path=args.config, out_dir=out, progress=on_line)
+        wall, cpu = time.monotonic() - clock, _cpu_seconds() - cpu
+        print(f"{'notebook':<24}{'status':<9}{'seconds':>9}{'processor s':>13}")
+        for notebook in result.notebooks:
+            seconds = f"{notebook.seconds:.1f}" if notebook.seconds is not None else "-"
+            used = f"{kernel_cpu[notebook.name]:.1f}" if notebook.name in kernel_cpu else "-"
+            print(f"{notebook.name:<24}{notebook.status:<9}{seconds:>9}{used:>13}")
+        print(f"{'whole report':<33}{wall:>9.1f}   (processor time {cpu:.1f} s, {os.cpu_count()} cores,"
+              f" load {os.getloadavg()[0]:.1f})")
+    if result.status != "ok":
+        print("a notebook failed: see the report", file=sys.stderr)
+        return 1
+    if wall > args.target:
+        print(f"slower than the target of {args.target:.0f} s", file=sys.stderr)
+        return 1
+    print(f"within the target of {args.target:.0f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
