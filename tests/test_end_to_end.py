@@ -455,3 +455,19 @@ def test_value_metrics_and_exports(clean_run):
     assert metrics["holdout_purchases_actual"] == bgnbd["actual_total"] > 0
     html = (out / "latest" / "06_value.html").read_text(encoding="utf-8")
     assert "Key findings" in html and "Traceback" not in html and not find_network_references(html)
+
+
+def test_nps_metric_is_the_stated_formula_on_each_customers_latest_answer(clean_run, clean_sample):
+    """Issue #18: NPS = share of promoters (9-10) minus share of detractors (0-6), in points, here over each
+    customer's latest answer (ties: the later line), recomputed from feedback.csv in plain pandas."""
+    code, out = clean_run
+    assert code == 0
+    metrics = json.loads((out / "latest" / "run.json").read_text(encoding="utf-8"))["metrics"]
+    feedback = pd.read_csv(clean_sample / "feedback.csv", dtype={"customer_id": str})
+    feedback["date"] = pd.to_datetime(feedback["date"], format="%Y-%m-%d")
+    answers = feedback[(feedback["date"] <= AS_OF) & feedback["score"].between(0, 10)].reset_index()
+    latest = answers.sort_values(["customer_id", "date", "index"]).drop_duplicates("customer_id", keep="last")
+    nps = 100 * ((latest["score"] >= 9).mean() - (latest["score"] <= 6).mean())
+    assert metrics["nps"] == pytest.approx(nps, abs=5e-5)
+    assert {"response_rate", "n_valuable_detractors", "n_excluded_no_consent"} <= set(metrics)
+    assert "csat_mean" not in metrics

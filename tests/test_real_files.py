@@ -147,3 +147,151 @@ def test_exported_customer_figures_equal_their_single_definition(name, request):
     exported = pd.read_csv(out / "exports" / "customers.csv", dtype={"customer_id": str}).set_index("customer_id")
     checked = check_against_reference(exported, reference, f"{name} customers.csv", money_abs=0.005 + 1e-9)
     assert {"revenue", "frequency", "recency_days", "cogs", "gross_margin"} <= set(checked), checked
+
+
+# --------------------------------------------------------------------------- notebooks 07 and 08
+#
+# Definitions (issue #15), recomputed here in plain pandas on the raw files:
+# * a customer's value in a window: the net sum of their lines dated in it, rounded to the cent; only its
+#   positive part counts in the bridge; first purchase: their earliest line;
+# * bridge, with prev/cur those values: new (prev = 0, cur > 0, first purchase in the current window),
+#   reactivated (prev = 0, cur > 0, first purchase before), expansion (cur > prev > 0: cur - prev),
+#   contraction (0 < cur < prev: cur - prev), churned (prev > 0, cur = 0: -prev); start = Σ prev, end = Σ cur;
+# * NRR = (start + expansion + contraction + churned) / start, GRR = (start + contraction + churned) / start;
+# * cohorts (quarters): customers grouped by the quarter of their first line, acquired when their net in that
+#   quarter is above zero; per cohort and quarter the acquired customers with a net above zero, and their net.
+
+def raw_lines(name: str) -> pd.DataFrame:
+    """customer, day, amount of every kept line of a raw file."""
+    if name == "cdnow":
+        raw = pd.read_csv(DATA / "cdnow" / "CDNOW_master.txt", sep=r"\s+", dtype=str)
+        return pd.DataFrame({"customer": raw["customer_id"], "amount": raw["dollar_value"].astype(float),
+                             "day": pd.to_datetime(raw["date"], format="%Y%m%d")})
+    raw = pd.read_csv(DATA / "online_retail" / "online_retail_extract.csv", dtype=str, keep_default_na=False)
+    kept = raw[raw["CustomerID"].str.strip() != ""]
+    return pd.DataFrame({"customer": kept["CustomerID"].astype(float).astype(int).astype(str),
+                         "amount": kept["Quantity"].astype(float) * kept["UnitPrice"].astype(float),
+                         "day": pd.to_datetime(kept["InvoiceDate"], format="%Y-%m-%d %H:%M:%S").dt.normalize()})
+
+
+def window_cents(lines: pd.DataFrame, start, end) -> pd.Series:
+    chosen = lines[(lines["day"] >= pd.Timestamp(start)) & (lines["day"] <= pd.Timestamp(end))]
+    return (chosen.groupby("customer")["amount"].sum() * 100).round().astype("int64")
+
+
+def plain_bridge(lines: pd.DataFrame, previous: tuple, current: tuple) -> dict:
+    prev, cur = window_cents(lines, *previous), window_cents(lines, *current)
+    ids = prev.index.union(cur.index)
+    p, c = prev.reindex(ids, fill_value=0).clip(lower=0), cur.reindex(ids, fill_value=0).clip(lower=0)
+    first = lines.groupby("customer")["day"].min().reindex(ids)
+    kinds = {"new": (p == 0) & (c > 0) & (first >= pd.Timestamp(current[0])),
+             "reactivated": (p == 0) & (c > 0) & (first < pd.Timestamp(current[0])),
+             "expansion": (p > 0) & (c > p), "contraction": (p > 0) & (c > 0) & (c < p), "churned": (p > 0) & (c == 0)}
+    counts = {"new": "n_new", "reactivated": "n_reactivated", "expansion": "n_expanded",
+              "contraction": "n_contracted", "churned": "n_churned"}
+    out = {"start": int(p.sum()), "end": int(c.sum())}
+    for kind, chosen in kinds.items():
+        out[kind] = int((c - p)[chosen].sum())
+        out[counts[kind]] = int(chosen.sum())
+    return out
+
+
+@pytest.mark.parametrize("name", ["cdnow", "online_retail"])
+def test_revenue_bridge_export_equals_the_stated_rules(name, request):
+    report = request.getfixturevalue(name)
+    bridge = pd.read_csv(report["out"] / "latest" / "exports" / "revenue_bridge.csv")
+    assert list(bridge.columns[:13]) == ["period", "start", "new", "reactivated", "expansion", "contraction", "churned",
+                                         "end", "n_new", "n_reactivated", "n_expanded", "n_contracted", "n_churned"]
+    lines = raw_lines(name)
+    assert len(bridge) >= 1
+    for _, row in bridge.iterrows():
+        previous = (row["previous_start"], pd.Timestamp(row["current_start"]) - pd.Timedelta(days=1))
+        expected = plain_bridge(lines, previous, (row["current_start"], row["current_end"]))
+        for key, value in expected.items():
+            shown = round(row[key] * 100) if key in ("start", "end", *MOVEMENT_NAMES) else row[key]
+            assert shown == value, (row["period"], key)
+        # adds up to the cent, with the stated rules
+        assert expected["start"] + sum(expected[k] for k in MOVEMENT_NAMES) == expected["end"]
+        covered = lines["day"].min() <= pd.Timestamp(row["previous_start"])
+        assert bool(row["previous_covered"]) == covered
+        if covered:
+            nrr = (expected["start"] + expected["expansion"] + expected["contraction"] + expected["churned"]) \
+                / expected["start"]
+            grr = (expected["start"] + expected["contraction"] + expected["churned"]) / expected["start"]
+            assert row["net_revenue_retention"] == pytest.approx(nrr, abs=5e-5)
+            assert row["gross_revenue_retention"] == pytest.approx(grr, abs=5e-5)
+        else:  # against a partial period no rate is given, in the export or in run.json
+            assert pd.isna(row["net_revenue_retention"]) and pd.isna(row["gross_revenue_retention"])
+    metrics = report["run"]["metrics"]
+    assert ("net_revenue_retention" in metrics) == bool(bridge["previous_covered"].iloc[-1])
+    assert metrics["n_objectives"] == 0 and metrics["n_objectives_on_track"] == 0
+
+
+MOVEMENT_NAMES = ("new", "reactivated", "expansion", "contraction", "churned")
+
+
+@pytest.mark.parametrize("name", ["cdnow", "online_retail"])
+def test_cohorts_export_equals_the_stated_rules(name, request):
+    report = request.getfixturevalue(name)
+    cohorts = pd.read_csv(report["out"] / "latest" / "exports" / "cohorts.csv", dtype={"cohort": str})
+    assert list(cohorts.columns[:5]) == ["cohort", "periods_since", "customers_active", "share_active", "revenue"]
+    lines = raw_lines(name).assign(quarter=lambda f: f["day"].dt.to_period("Q"))
+    lines["cohort"] = lines["customer"].map(lines.groupby("customer")["quarter"].min())
+    per_quarter = (lines.groupby(["customer", "cohort", "quarter"])["amount"].sum() * 100).round().astype("int64")
+    per_quarter = per_quarter.reset_index(name="cents")
+    acquired = per_quarter.loc[(per_quarter["quarter"] == per_quarter["cohort"]) & (per_quarter["cents"] > 0),
+                               "customer"]
+    kept = per_quarter[per_quarter["customer"].isin(acquired)]
+    expected = kept.groupby(["cohort", "quarter"]).agg(active=("cents", lambda c: int((c > 0).sum())),
+                                                       cents=("cents", "sum"))
+    expected.index = [(str(c), (q - c).n) for c, q in expected.index]
+    shown = cohorts.set_index(["cohort", "periods_since"])
+    for key, row in expected.iterrows():
+        assert shown.loc[key, "customers_active"] == row["active"], key
+        assert round(shown.loc[key, "revenue"] * 100) == row["cents"], key
+    assert shown["customers_active"].sum() == expected["active"].sum()  # nothing more: the other cells are zeros
+    first = cohorts[cohorts["periods_since"] == 0]
+    assert (first["share_active"] == 1.0).all()  # the first column is 100%
+    # every customer of notebook 02 is in a cohort, except those whose first quarter nets to zero or less
+    never_acquired = lines["customer"].nunique() - acquired.nunique()
+    assert first["customers_active"].sum() == report["run"]["metrics"]["n_customer_ids"] - never_acquired
+
+
+def page_problems(path: Path) -> list[str]:
+    """What a manager should never see on a report page: NaN/None/inf, an empty table, code."""
+    import re
+    from html.parser import HTMLParser
+
+    class Page(HTMLParser):
+        def __init__(self):
+            super().__init__()
+            self.text, self.skip, self.tables, self.rows = [], 0, [], 0
+
+        def handle_starttag(self, tag, attrs):
+            self.skip += tag in ("style", "script")
+            if tag == "table":
+                self.tables.append(0)
+            elif tag == "tr" and self.tables:
+                self.tables[-1] += 1
+
+        def handle_endtag(self, tag):
+            self.skip -= tag in ("style", "script")
+
+        def handle_data(self, data):
+            if not self.skip:
+                self.text.append(data)
+
+    page = Page()
+    page.feed(path.read_text(encoding="utf-8"))
+    text = " ".join(page.text)
+    problems = [f"shows {word!r}" for word in re.findall(r"\b(?:nan|NaN|None|inf|NaT|<NA>)\b", text)]
+    problems += ["an empty table" for rows in page.tables if rows <= 1]  # a header and no row
+    problems += ["code" for marker in ("Traceback", "import ", "def ") if marker in text]
+    return problems
+
+
+@pytest.mark.parametrize("name", ["cdnow", "online_retail"])
+def test_growth_and_voice_pages_read_clean(name, request):
+    out = request.getfixturevalue(name)["out"] / "latest"
+    for page in ("07_growth.html", "08_voice.html"):
+        assert page_problems(out / page) == [], page

@@ -82,6 +82,8 @@ __all__ = [
     "period_label",
     "first_purchases",
     "cohort_table",
+    "shares_differ",
+    "acquired_before_data",
     "customer_movements",
     "bridge_totals",
     "revenue_bridge",
@@ -159,7 +161,8 @@ class Metric:
 
 METRICS: dict[str, Metric] = {
     "revenue": Metric("sum", "net revenue"),
-    "new_customers": Metric("sum", "customers whose first purchase falls in the window"),
+    "new_customers": Metric("sum", "customers whose first purchase falls in the window, with net revenue above zero "
+                                   "in it (the bridge's new customers)"),
     "active_customers": Metric("rate", "customers with net revenue above zero in the window"),
     "expansion_revenue": Metric("sum", "revenue added by customers buying more than in the previous window"),
     "net_revenue_retention": Metric("rate", "net revenue retention against the previous window"),
@@ -465,6 +468,48 @@ def _cohorts(values: pd.DataFrame, first: pd.Series, freq: str, as_of) -> pd.Dat
     return out[columns].reset_index(drop=True)
 
 
+def shares_differ(successes_a: int, n_a: int, successes_b: int, n_b: int, z: float = 1.959963984540054) -> bool:
+    """Whether two shares (``successes / n``) differ beyond chance: the two-proportion z-test with a
+    pooled share, two-sided, 5% level by default (``z``). ``False`` when either group is empty.
+
+    Examples
+    --------
+    >>> shares_differ(4, 20, 6, 20), shares_differ(80, 400, 160, 400)
+    (False, True)
+    """
+    if n_a <= 0 or n_b <= 0:
+        return False
+    pooled = (successes_a + successes_b) / (n_a + n_b)
+    spread = math.sqrt(pooled * (1 - pooled) * (1 / n_a + 1 / n_b))
+    difference = successes_b / n_b - successes_a / n_a
+    return spread > 0 and abs(difference) / spread >= z
+
+
+def acquired_before_data(transactions: pd.DataFrame, customers: pd.DataFrame, customer_col: str = "customer_id",
+                         date_col: str = "date", acquisition_col: str = "acquisition_date") -> pd.Index:
+    """The customers acquired (``acquisition_col``) before the first transaction line's day.
+
+    Their first purchase *in the data* is not when they were won: in a cohort they look like new
+    customers with an old customer's loyalty, so comparisons of cohorts leave them out.
+
+    Examples
+    --------
+    >>> tx = pd.DataFrame({"customer_id": ["a", "b"], "date": pd.to_datetime(["2024-01-05", "2024-03-01"])})
+    >>> crm = pd.DataFrame({"customer_id": ["a", "b", "c"],
+    ...                     "acquisition_date": pd.to_datetime(["2019-01-01", "2024-02-01", None])})
+    >>> acquired_before_data(tx, crm).tolist()
+    ['a']
+    """
+    require_columns(transactions, [customer_col, date_col], table="transactions")
+    require_columns(customers, [customer_col, acquisition_col], table="customers")
+    start = transactions[date_col].min()
+    if pd.isna(start):
+        return pd.Index([], dtype="string", name="customer_id")
+    acquired = pd.to_datetime(customers[acquisition_col], errors="coerce")
+    chosen = customers.loc[(acquired < pd.Timestamp(start).normalize()).to_numpy(dtype=bool), customer_col]
+    return pd.Index(chosen.astype("string").unique(), name="customer_id")
+
+
 # --------------------------------------------------------------------------- bridge
 
 def customer_movements(previous: pd.Series, current: pd.Series, first_purchase: pd.Series,
@@ -586,7 +631,8 @@ def revenue_bridge(transactions: pd.DataFrame, as_of=None, freq: str = "year", c
         ``gross_revenue_retention``, ``new_customer_revenue_share``, ``kind`` (``freq`` or
         ``"last 12 months"``), ``previous_start``, ``current_start``, ``current_end`` and
         ``previous_covered`` (the data starts no later than the previous period: otherwise that
-        period is only partly in the data and the retention rates overstate the change). A bridge
+        period is only partly in the data and the retention rates overstate the change) and
+        ``previous_days_in_data`` (the days of the previous period from the data's first day on). A bridge
         needs a purchase before its current period: without one there is no row.
 
     Examples
@@ -601,7 +647,7 @@ def revenue_bridge(transactions: pd.DataFrame, as_of=None, freq: str = "year", c
     lines = _lines_to(transactions, as_of, date_col)
     lines = lines[lines[customer_col].notna() & lines[date_col].notna()]
     extra = ["net_revenue_retention", "gross_revenue_retention", "new_customer_revenue_share", "kind",
-             "previous_start", "current_start", "current_end", "previous_covered"]
+             "previous_start", "current_start", "current_end", "previous_covered", "previous_days_in_data"]
     if lines.empty:
         return pd.DataFrame(columns=BRIDGE_COLUMNS + extra)
     as_of = pd.Timestamp(as_of).normalize() if as_of is not None else lines[date_col].max().normalize()
@@ -625,7 +671,8 @@ def revenue_bridge(transactions: pd.DataFrame, as_of=None, freq: str = "year", c
                                                  amount_col))
         rows.append({"period": label, **totals, "kind": kind, "previous_start": prev_window[0],
                      "current_start": cur_window[0], "current_end": cur_window[1],
-                     "previous_covered": bool(data_start <= prev_window[0])})
+                     "previous_covered": bool(data_start <= prev_window[0]),
+                     "previous_days_in_data": max((prev_window[1] - max(data_start, prev_window[0])).days + 1, 0)})
     return pd.DataFrame(rows, columns=BRIDGE_COLUMNS + extra)
 
 
@@ -796,8 +843,10 @@ def _measure(metric: str, data: _Data, start: pd.Timestamp, end: pd.Timestamp, s
             result = revenue / n_orders if n_orders else math.nan
     elif metric == "orders":
         result = float(data.orders["date"].between(start, end + pd.Timedelta(days=1), inclusive="left").sum())
-    elif metric == "new_customers":
-        result = float(data.first.between(start, end + pd.Timedelta(days=1), inclusive="left").sum())
+    elif metric == "new_customers":  # as the bridge's new customers: first purchase in the window, net above zero
+        first_in = data.first[data.first.between(start, end + pd.Timedelta(days=1), inclusive="left")]
+        values = _values(data.lines, window, "customer_id", "date", "amount")
+        result = float(first_in.index.isin(values.index[_cents(values) > 0]).sum())
     elif metric == "lead_conversion_rate":
         profiles = data.profiles
         created = profiles[profiles["created"].between(start, end)]
@@ -920,12 +969,14 @@ def measure_objectives(objectives: Iterable[Objective], tables: Mapping[str, pd.
     return pd.DataFrame(rows, columns=columns)
 
 
-def _round_target(value: float) -> float:
-    """Three significant digits (120,456 -> 120,000), so a proposed target reads as a goal."""
+def _round_target(value: float) -> float | int:
+    """Three significant digits (120,456 -> 120,000), so a proposed target reads as a goal; a whole
+    number as an ``int`` (``1070000``, not ``1070000.0`` in the YAML proposed)."""
     if not value or not math.isfinite(value):
-        return 0.0
+        return 0
     digits = 2 - int(math.floor(math.log10(abs(value))))
-    return float(round(value, digits))
+    rounded = float(round(value, digits))
+    return int(rounded) if rounded.is_integer() else rounded
 
 
 def proposed_objectives(transactions: pd.DataFrame, as_of) -> list[dict]:
@@ -942,7 +993,7 @@ def proposed_objectives(transactions: pd.DataFrame, as_of) -> list[dict]:
     >>> tx = pd.DataFrame({"customer_id": ["a", "a", "b", "a"], "amount": [10.0, 100.0, 50.0, 80.0],
     ...     "date": pd.to_datetime(["2023-05-01", "2024-03-01", "2025-02-01", "2025-03-01"])})
     >>> [(o["metric"], o["target"]) for o in proposed_objectives(tx, "2025-06-30")]
-    [('revenue', 130.0), ('new_customers', 1), ('gross_revenue_retention', 0.8)]
+    [('revenue', 130), ('new_customers', 1), ('gross_revenue_retention', 0.8)]
     """
     require_columns(transactions, ["customer_id", "date", "amount"], table="transactions")
     as_of = pd.Timestamp(as_of).normalize()
@@ -956,7 +1007,7 @@ def proposed_objectives(transactions: pd.DataFrame, as_of) -> list[dict]:
         return []
     first = _first_purchases(lines, "customer_id", "date", "amount")
     totals = bridge_totals(_window_movements(lines, first, previous, current, "customer_id", "date", "amount"))
-    n_new = int(first.between(current[0], current[1] + pd.Timedelta(days=1), inclusive="left").sum())
+    n_new = totals["n_new"]  # the bridge's new customers, as the new_customers metric counts them
     proposals = [{"name": "Grow revenue", "metric": "revenue", "target": _round_target(revenue)}]
     if n_new:
         proposals.append({"name": "Win new customers", "metric": "new_customers", "target": n_new})

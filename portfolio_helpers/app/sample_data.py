@@ -98,6 +98,7 @@ from __future__ import annotations
 import copy
 import functools
 import json
+import math
 import os
 import unicodedata
 from dataclasses import dataclass, field
@@ -182,6 +183,25 @@ SAMPLE_OBJECTIVES: list[dict[str, Any]] = [
      "filter": {"source": "referral"}},
     {"name": "Grow key accounts", "metric": "revenue", "target": 1_200_000, "filter": {"owner": "Isabelle Roche"}},
 ]
+
+#: Objectives whose target is a sum, which grows with the portfolio (rates do not).
+_SUM_METRICS = ("revenue", "new_customers", "expansion_revenue")
+
+
+def _scaled_objective(objective: dict[str, Any], n_customers: int) -> dict[str, Any]:
+    """A copy of a :data:`SAMPLE_OBJECTIVES` item for ``n_customers``: a sum target scaled from the
+    2,000 customers it was set for, to two significant digits (unchanged at 2,000).
+
+    >>> _scaled_objective({"name": "Grow", "metric": "revenue", "target": 4_800_000}, 400)["target"]
+    960000
+    """
+    out = copy.deepcopy(objective)
+    if out["metric"] in _SUM_METRICS and n_customers != 2000:
+        value = out["target"] * n_customers / 2000
+        digits = 1 - int(math.floor(math.log10(value))) if value > 0 else 0
+        out["target"] = max(int(round(value, digits)), 1)
+    return out
+
 
 #: The ``scoring:`` section of the generated ``portfolio.yml``: scorecards for the sample's leads and
 #: customers (see :mod:`portfolio_helpers.analysis.scoring`). The lead points follow what a sales team would
@@ -658,7 +678,7 @@ def generate_portfolio(n_customers: int = 2000, seed: int = 42, dirty: bool = Fa
         "costs": {key: dict(value) if isinstance(value, dict) else value for key, value in SAMPLE_COSTS.items()},
         "scoring": copy.deepcopy(SAMPLE_SCORING),
         "feedback": {"scale": "nps"},
-        "objectives": [{**copy.deepcopy(objective), "start": period_end.date().replace(month=1, day=1),
+        "objectives": [{**_scaled_objective(objective, n_customers), "start": period_end.date().replace(month=1, day=1),
                         "deadline": period_end.date().replace(month=12, day=31)} for objective in SAMPLE_OBJECTIVES],
         # notebook 06 checks its purchase models on the last six months
         "clv": {"calibration_end": (period_end - pd.DateOffset(months=6)).date(), "time_unit": "week"},

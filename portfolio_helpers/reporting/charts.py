@@ -488,11 +488,13 @@ def grade_rates_chart(frame: pd.DataFrame, title: str, average_rate: float):
 
 
 def cohort_heatmap(matrix: pd.DataFrame, title: str, xlabel: str = "Periods since the first purchase",
-                   ylabel: str = "Cohort (period of the first purchase)"):
-    """Heatmap of shares (0-1) per cohort (rows) and period since (columns), annotated in %."""
+                   ylabel: str = "Cohort (first purchase)"):
+    """Heatmap of shares (0-1) per cohort (rows) and period since (columns), annotated in %.
+
+    At least 8 x 3.6 inches, so that the title and the axis label fit with a single cohort."""
     import seaborn as sns
 
-    fig, ax = plt.subplots(figsize=(min(0.6 * matrix.shape[1] + 3, 16), 0.42 * matrix.shape[0] + 1.8))
+    fig, ax = plt.subplots(figsize=(min(max(0.6 * matrix.shape[1] + 3, 8), 16), max(0.42 * matrix.shape[0] + 1.8, 3.6)))
     sns.heatmap(matrix * 100, annot=matrix.shape[1] <= 16, fmt=".0f", cmap="Blues", vmin=0, vmax=100,
                 cbar_kws={"label": "customers still active (%)"}, ax=ax, linewidths=0.3)
     ax.set_title(title)

@@ -74,6 +74,10 @@ class GrowthResults:
     measured: pd.DataFrame | None = None
     proposals: list = field(default_factory=list)
     notes: list = field(default_factory=list)
+    n_customers: int | None = None  # customers with a line up to the analysis date (notebook 02's count)
+    # the cohorts without the customers acquired before the data starts (acquisition_date), for comparisons
+    compared: pd.DataFrame | None = None
+    n_acquired_before: int = 0
 
 
 def _open_leads(tables: dict, profiles: pd.DataFrame | None) -> pd.Series | None:
@@ -131,7 +135,14 @@ def growth_results(tables: dict, config, as_of, output_dir: str | os.PathLike | 
         books = books if len(books) else None
     measured = growth.measure_objectives(objectives, tables, as_of, profiles) if objectives else None
     proposals = [] if objectives else growth.proposed_objectives(transactions, as_of)
-    results = GrowthResults(settings.period, as_of, cohorts, bridge, books, objectives, measured, proposals)
+    results = GrowthResults(settings.period, as_of, cohorts, bridge, books, objectives, measured, proposals,
+                            n_customers=len(growth.first_purchases(transactions, as_of)))
+    if has_values(customers, "acquisition_date"):
+        before = growth.acquired_before_data(transactions, customers)
+        in_data = transactions["customer_id"].astype("string").isin(before).to_numpy(dtype=bool)
+        results.n_acquired_before = int(transactions.loc[in_data, "customer_id"].nunique())
+        if results.n_acquired_before:
+            results.compared = growth.cohort_table(transactions[~in_data], settings.period, as_of)
     results.notes = limitations(results, tables)
     return results
 
@@ -191,7 +202,8 @@ def _export_frames(results: GrowthResults) -> dict[str, pd.DataFrame]:
                                            dtype=object)
     else:
         objectives = pd.DataFrame(columns=growth.OBJECTIVE_COLUMNS)
-    return {"cohorts": results.cohorts, "bridge": results.bridge, "books": books, "objectives": objectives}
+    return {"cohorts": results.cohorts, "bridge": _bridge_rates_where_defined(results.bridge), "books": books,
+            "objectives": objectives}
 
 
 def write_exports(output_dir: str | os.PathLike, results: GrowthResults) -> list[Path]:
@@ -230,7 +242,8 @@ def retention_frame(results: GrowthResults, n_curves: int = 6) -> pd.DataFrame:
 
 
 def _next_period_retention(results: GrowthResults) -> pd.DataFrame:
-    table = _complete_cohorts(results)
+    cohorts = results.compared if results.compared is not None else results.cohorts
+    table = cohorts[cohorts["complete"].astype(bool)]
     return table[table["periods_since"] == 1][["cohort", "share_active", "cohort_customers", "customers_active"]]
 
 
@@ -239,6 +252,10 @@ def cohort_sentences(results: GrowthResults) -> list[str]:
     period = results.period
     nxt = _next_period_retention(results)
     lines = _cohort_comparison(nxt, period) if len(nxt) >= 2 else []
+    if lines and results.compared is not None:
+        lines[0] = lines[0][:-1] + (f"; the {plural(results.n_acquired_before, 'customer')} acquired before the data "
+                                    f"starts (acquisition date) are left out of this comparison: their first purchase "
+                                    f"in the data is not when they were won.")
     table = _complete_cohorts(results)
     oldest = table[table["cohort"] == table["cohort"].iloc[0]] if len(table) else table
     if len(oldest) > 1:
@@ -246,6 +263,13 @@ def cohort_sentences(results: GrowthResults) -> list[str]:
         lines.append(f"The oldest cohort ({last['cohort']}, {plural(int(last['cohort_customers']), 'customer')}) "
                      f"still has {fmt_pct(last['share_active'])} of its customers active "
                      f"{plural(int(last['periods_since']), period)} later.")
+    in_cohorts = int(results.cohorts.loc[results.cohorts["periods_since"] == 0, "customers_active"].sum())
+    if results.n_customers is not None and results.n_customers > in_cohorts:
+        left_out = results.n_customers - in_cohorts
+        lines.append(f"The cohorts hold {fmt_int(in_cohorts)} of the {plural(results.n_customers, 'customer')}: "
+                     f"{plural(left_out, 'customer')} {'is' if left_out == 1 else 'are'} in no cohort, their first "
+                     f"{period} netting to zero or less (purchases at no charge, only credit notes, or everything "
+                     f"returned).")
     return lines
 
 
@@ -261,15 +285,21 @@ def _cohort_comparison(nxt: pd.DataFrame, period: str) -> list[str]:
         nxt = nxt.iloc[1:]
     half = len(nxt) // 2
     older, recent = nxt.iloc[:half], nxt.iloc[half:]
-    rate_old = older["customers_active"].sum() / older["cohort_customers"].sum()
-    rate_new = recent["customers_active"].sum() / recent["cohort_customers"].sum()
+    active_old, n_old = int(older["customers_active"].sum()), int(older["cohort_customers"].sum())
+    active_new, n_new = int(recent["customers_active"].sum()), int(recent["cohort_customers"].sum())
+    rate_old, rate_new = active_old / n_old, active_new / n_new
+    chance = ""
     if abs(rate_new - rate_old) < 0.02:
         verdict = "about as well as"
+    elif not growth.shares_differ(active_old, n_old, active_new, n_new):
+        verdict = "about as well as"
+        chance = (f"; the difference, {abs(rate_new - rate_old) * 100:.1f} points on {fmt_int(n_old + n_new)} "
+                  f"customers, is within chance")
     else:
         verdict = "better than" if rate_new > rate_old else "worse than"
     return [f"Recent cohorts retain **{verdict}** older ones: {fmt_pct(rate_new)} of the customers won "
             f"{_span_text(recent)} bought again the {period} after their first purchase, against "
-            f"{fmt_pct(rate_old)} for those won {_span_text(older)}{caveat}."]
+            f"{fmt_pct(rate_old)} for those won {_span_text(older)}{chance}{caveat}."]
 
 
 def cohort_summary(results: GrowthResults, currency: str) -> pd.DataFrame:
@@ -309,14 +339,28 @@ def bridge_steps(results: GrowthResults) -> pd.Series | None:
 
 def bridge_title(results: GrowthResults) -> str:
     last = _last(results.bridge)
-    return "Revenue bridge" if last is None else f"Revenue bridge: {last['period']} against the 12 months before"
+    if last is None:
+        return "Revenue bridge"
+    partly = "" if last["previous_covered"] else " (only partly in the data)"
+    return f"Revenue bridge: {last['period']} against the 12 months before{partly}"
+
+
+_RATES = ["net_revenue_retention", "gross_revenue_retention", "new_customer_revenue_share"]
+
+
+def _bridge_rates_where_defined(bridge: pd.DataFrame) -> pd.DataFrame:
+    """The bridges with their rates left empty where the previous period is only partly in the data."""
+    out = bridge.copy()
+    if len(out):
+        out[_RATES] = out[_RATES].astype("float64").where(out["previous_covered"].astype(bool))
+    return out
 
 
 def bridge_table(results: GrowthResults) -> pd.DataFrame:
     """Every bridge, with retention rates and the share of revenue from new customers."""
     columns = [*growth.BRIDGE_COLUMNS[:8], "n_new", "n_churned", "net_revenue_retention", "gross_revenue_retention",
                "new_customer_revenue_share"]
-    return results.bridge[columns].rename(columns={"net_revenue_retention": "NRR", "gross_revenue_retention": "GRR",
+    return _bridge_rates_where_defined(results.bridge)[columns].rename(columns={"net_revenue_retention": "NRR", "gross_revenue_retention": "GRR",
                                                    "new_customer_revenue_share": "share from new customers"})
 
 
@@ -332,21 +376,23 @@ def bridge_sentences(results: GrowthResults, currency: str) -> list[str]:
     if last is None:
         return []
     money = lambda v: fmt_money(v, currency)  # noqa: E731
+    movements = (f"new customers brought {money(last['new'])} ({plural(int(last['n_new']), 'customer')}), "
+                 f"reactivated ones {money(last['reactivated'])} ({fmt_int(last['n_reactivated'])}), existing "
+                 f"customers bought {money(last['expansion'])} more ({fmt_int(last['n_expanded'])}) and "
+                 f"{money(-last['contraction'])} less ({fmt_int(last['n_contracted'])}), and "
+                 f"{plural(int(last['n_churned']), 'customer')} who stopped buying took {money(-last['churned'])}")
+    if not last["previous_covered"]:
+        days = int((pd.Timestamp(last["current_start"]) - pd.Timestamp(last["previous_start"])).days)
+        return [f"Revenue over the {last['period']}: {money(last['end'])}. The period before is only partly in the "
+                f"data ({fmt_int(last['previous_days_in_data'])} of its {fmt_int(days)} days, "
+                f"{money(last['start'])}), so how revenue moved cannot be measured: no growth rate, retention rate "
+                f"or share of revenue from new customers is given, and customers first seen in the data count as "
+                f"new although they may have bought before it starts.",
+                f"Against that partial period, {movements}."]
     change = last["end"] - last["start"]
     growth_text = f" ({'+' if change >= 0 else ''}{fmt_pct(change / last['start'])})" if last["start"] else ""
-    lines = [
-        f"Revenue went from {money(last['start'])} to {money(last['end'])}{growth_text} over the {last['period']}: "
-        f"new customers brought {money(last['new'])} ({plural(int(last['n_new']), 'customer')}), reactivated ones "
-        f"{money(last['reactivated'])} ({fmt_int(last['n_reactivated'])}), existing customers bought "
-        f"{money(last['expansion'])} more ({fmt_int(last['n_expanded'])}) and {money(-last['contraction'])} less "
-        f"({fmt_int(last['n_contracted'])}), and {plural(int(last['n_churned']), 'customer')} who stopped buying "
-        f"took {money(-last['churned'])}.",
-    ]
-    if not last["previous_covered"]:
-        lines.append(f"The data starts after {fmt_date(last['previous_start'])}, so the 12 months before the last 12 "
-                     f"are only partly in it: retention rates and the share of revenue from new customers would "
-                     f"overstate the change and are not given.")
-        return lines
+    lines = [f"Revenue went from {money(last['start'])} to {money(last['end'])}{growth_text} over the "
+             f"{last['period']}: {movements}."]
     if not pd.isna(last["net_revenue_retention"]):
         verdict = ("existing customers alone grew revenue" if last["net_revenue_retention"] > 1
                    else "existing customers alone did not keep revenue level")
@@ -454,6 +500,12 @@ def objective_sentences(results: GrowthResults, currency: str) -> list[str]:
     for status in ("at risk", "off track"):
         chosen = m[m["status"] == status]
         for _, row in chosen.iterrows():
+            if row["elapsed_share"] >= 1:  # the deadline has come: nothing left to project
+                lines.append(f"**{row['name']}** was missed at its deadline, {fmt_date(row['deadline'])} ({status}: "
+                             f"{fmt_pct(row['achieved_share'], 0)} of the target): "
+                             f"{_shown(row['metric'], row['value'], currency)} against a target of "
+                             f"{_shown(row['metric'], row['target'], currency)}.")
+                continue
             lines.append(f"**{row['name']}** is {status}: {_shown(row['metric'], row['value'], currency)} to date "
                          f"against a target of {_shown(row['metric'], row['target'], currency)}, projected "
                          f"{_shown(row['metric'], row['projected'], currency)} by {fmt_date(row['deadline'])} "
@@ -476,7 +528,9 @@ def proposals_text(results: GrowthResults) -> str:
 
 def findings(results: GrowthResults, currency: str) -> list[str]:
     """The key findings: bridge, cohorts, books, objectives, and what cannot be shown."""
-    lines = list(bridge_sentences(results, currency)[:2])
+    last = _last(results.bridge)
+    covered = last is not None and bool(last["previous_covered"])
+    lines = list(bridge_sentences(results, currency)[:2 if covered else 1])
     if len(results.cohorts):
         lines += cohort_sentences(results)[:1]
     lines += owner_sentences(results, currency)[1:3]

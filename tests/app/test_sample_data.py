@@ -22,6 +22,7 @@ from portfolio_helpers.app.sample_data import (
     CATEGORIES,
     CATEGORY_COST_RATE,
     SAMPLE_COSTS,
+    SAMPLE_OBJECTIVES,
     SEGMENT_NAMES,
     SERVICE_COST_PER_HOUR,
     TABLE_NAMES,
@@ -147,7 +148,9 @@ def test_portfolio_yml_points_at_the_files(clean_dir):
     assert list(config["tables"]) == list(TABLE_NAMES)
     for table, spec in config["tables"].items():
         assert (clean_dir / spec["path"]).is_file(), table
-    assert config == generate_portfolio(50, seed=42).config | {"name": config["name"]}
+    # the same config at any size, but for the sum targets, set for 2,000 customers and scaled to the size
+    assert config == generate_portfolio(50, seed=42).config | {"name": config["name"], "objectives": config["objectives"]}
+    assert [o["target"] for o in config["objectives"]] == [o["target"] for o in SAMPLE_OBJECTIVES]
 
 
 def test_portfolio_yml_costs_section_prices_like_the_generator(clean_dir, dirty_dir):
@@ -556,6 +559,24 @@ def test_committed_sample_is_what_the_generator_makes(tmp_path):
     assert names == sorted(p.name for p in tmp_path.iterdir())
     for name in names:
         assert (committed / name).read_bytes() == (tmp_path / name).read_bytes(), f"{name} is stale: run make sample"
+
+
+def test_objective_targets_follow_the_portfolio_size():
+    """A 400-customer portfolio (the workshop's, `demo-data --customers 400`) had the 2,000-customer targets: every
+    sum objective far off track. Sums scale with the number of customers, rates do not; 2,000 keeps the sample's."""
+    from portfolio_helpers.analysis import engine
+
+    sample = generate_portfolio(n_customers=400, seed=3)
+    targets = {o["name"]: o["target"] for o in sample.config["objectives"]}
+    reference = {o["name"]: o["target"] for o in SAMPLE_OBJECTIVES}
+    assert targets["Keep our customers"] == reference["Keep our customers"]
+    assert targets["Convert referral leads"] == reference["Convert referral leads"]
+    tx = engine.revenue_lines(sample.tables["transactions"])
+    revenue_2025 = tx.loc[tx["date"].astype(str) >= "2025-01-01", "amount"].sum()
+    assert 0.5 <= revenue_2025 / targets["Grow revenue"] <= 2  # a goal within reach, not 5 times the business
+    assert targets["Grow revenue"] == int(targets["Grow revenue"]) and isinstance(targets["Win new customers"], int)
+    shipped = yaml.safe_load((Path(__file__).resolve().parents[2] / "data" / "sample" / "portfolio.yml").read_text())
+    assert [o["target"] for o in shipped["objectives"]] == [o["target"] for o in SAMPLE_OBJECTIVES]
 
 
 def test_leads_contact_wishes_come_from_a_stream_of_their_own(monkeypatch):

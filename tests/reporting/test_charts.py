@@ -120,3 +120,22 @@ def test_score_and_grade_charts():
     assert ax.lines[0].get_ydata()[0] == pytest.approx(7.4)
     assert "average 7.4%" in [t.get_text() for t in ax.texts]
     assert "40.0%\n100 contacts" in [t.get_text() for t in ax.texts]
+
+
+@pytest.mark.parametrize("n_cohorts", [1, 4, 12])
+def test_cohort_heatmap_title_and_axis_label_do_not_overlap(n_cohorts):
+    """CDNOW (one cohort) and Online Retail (four): the y-axis label ran over the title."""
+    matrix = pd.DataFrame([[1.0, 0.23, 0.18, 0.18, 0.16, 0.14]] * n_cohorts,
+                          index=[f"1997Q{i}" for i in range(n_cohorts)])
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    with matplotlib.rc_context():
+        charts.use_report_style()  # the fonts of the report
+        fig = charts.cohort_heatmap(matrix, "Customers still active, by quarter of first purchase")
+        canvas = FigureCanvasAgg(fig)  # the chart is returned closed, as the notebooks display it
+        canvas.draw()
+        renderer = canvas.get_renderer()
+        ax = fig.axes[0]
+        title, ylabel = ax.title.get_window_extent(renderer), ax.yaxis.label.get_window_extent(renderer)
+    assert not title.overlaps(ylabel)
+    assert title.x0 >= 0 and title.x1 <= fig.bbox.width  # the whole title is in the figure
