@@ -274,8 +274,10 @@ def voice_results(tables: dict, config: PortfolioConfig, as_of, output_dir: str 
     buys nothing in that many days after answering has churned.
     """
     window = int(scoring.scoring_settings(config.sections.get("scoring"), config.path).at_risk["max_days"])
-    result = VoiceResults(tables, window_days=window, notes=absence_notes(tables, VOICE_NEEDS))
     feedback = table_with_values(tables, "feedback")
+    # without answers, the findings say what a feedback table would add: the notes keep to the other tables
+    needs = VOICE_NEEDS if feedback is not None else [need for need in VOICE_NEEDS if need.table != "feedback"]
+    result = VoiceResults(tables, window_days=window, notes=absence_notes(tables, needs))
     if feedback is None:
         return result
     scale = feedback_scale(config.sections.get("feedback"), config.path)

@@ -96,6 +96,7 @@ def test_notebook_08_without_feedback_says_what_it_would_add(tmp_path):
     assert json.loads((out / "metrics" / "08_voice.json").read_text()) == {"n_excluded_no_consent": 0}
     text = " ".join(voice.findings(namespace["voice"], "EUR"))
     assert "No survey answers" in text and "valuable customers whose last answer was a low score" in text
+    assert not any("feedback" in note for note in namespace["voice"].notes)  # said once, in the findings
     assert "Consent is not known" in voice.contact_text(namespace["voice"], out)
 
 
