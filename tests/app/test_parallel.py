@@ -22,6 +22,7 @@ import nbformat
 import pandas as pd
 import pytest
 from nbformat.v4 import new_code_cell, new_notebook
+from test_runner import PARAMS, fake_portfolio, write_notebook  # noqa: E402
 
 from portfolio_helpers.analysis import features, segmentation
 from portfolio_helpers.app import runner
@@ -30,8 +31,6 @@ from portfolio_helpers.cleaning import pipeline
 from portfolio_helpers.core.errors import PortfolioError
 from portfolio_helpers.reporting import growth, voice
 from portfolio_helpers.reporting.exports import CUSTOMER_EXPORT, WRITER_ENV, update_customer_export
-
-from test_runner import PARAMS, fake_portfolio, write_notebook  # noqa: E402
 
 NOTEBOOKS = runner.DEFAULT_NOTEBOOKS_DIR
 

@@ -211,7 +211,7 @@ def test_good_run_is_published_and_latest_points_to_it(good_run, reports):
     # 02 and 03 only need 01: they start together, and end in whichever order they finish
     assert sorted(steps[3:5]) == ["[2/3] 02_checks ...", "[3/3] 03_analysis ..."]
     assert sum(line.startswith("[3/3] 03_analysis ... ok (") for line in steps[5:]) == 1
-    assert len(steps) == 8  # header, and a start and an end line per notebook
+    assert len(steps) == 7  # the header, then a start and an end line per notebook
 
 
 def test_run_json_records_everything(good_run, notebooks):
