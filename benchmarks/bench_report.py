@@ -20,19 +20,25 @@ the speed-ups of issue 16 (wall s, processor s):
 
 On an idle machine the wall time is close to the processor time (the work is sequential).
 
-    .venv/bin/python benchmarks/bench_report.py [--config FILE] [--target 60] [--keep DIR]
+With ``--jobs 2`` (the default of ``portfolio report`` on two cores) the notebooks that do
+not need each other run at the same time: the table then shows when each notebook started
+and ended (seconds from the start of the run) rather than its processor time, which cannot
+be told apart between kernels running together.
+
+    .venv/bin/python benchmarks/bench_report.py [--config FILE] [--jobs N] [--target 60] [--keep DIR]
 """
 
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import os
 import resource
 import sys
 import tempfile
 import time
 
-from portfolio_helpers.app.runner import DEFAULT_CONFIG, run_report
+from portfolio_helpers.app.runner import DEFAULT_CONFIG, default_jobs, run_report
 
 #: Seconds allowed for the whole sample report.
 TARGET_SECONDS = 60.0
@@ -48,6 +54,7 @@ def main() -> int:
     parser.add_argument("--config", default=str(DEFAULT_CONFIG), help="portfolio config (default: the sample)")
     parser.add_argument("--target", type=float, default=TARGET_SECONDS, help="seconds allowed")
     parser.add_argument("--keep", metavar="DIR", help="write the report here instead of a temporary folder")
+    parser.add_argument("--jobs", type=int, default=default_jobs(), help="notebooks at a time (default: %(default)s)")
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory(prefix="bench-report-") as tmp:
@@ -65,14 +72,24 @@ def main() -> int:
                     kernel_cpu[name] = _cpu_seconds() - cpu_at_start
 
         cpu, clock = _cpu_seconds(), time.monotonic()
-        result = run_report(config_path=args.config, out_dir=out, progress=on_line)
+        run_start = dt.datetime.now().astimezone()
+        result = run_report(config_path=args.config, out_dir=out, progress=on_line, jobs=args.jobs)
         wall, cpu = time.monotonic() - clock, _cpu_seconds() - cpu
-        print(f"{'notebook':<24}{'status':<9}{'seconds':>9}{'processor s':>13}")
+        alone = args.jobs == 1
+        print(f"{'notebook':<24}{'status':<9}{'seconds':>9}" + (f"{'processor s':>13}" if alone else
+                                                               f"{'start':>8}{'end':>8}"))
         for notebook in result.notebooks:
             seconds = f"{notebook.seconds:.1f}" if notebook.seconds is not None else "-"
-            used = f"{kernel_cpu[notebook.name]:.1f}" if notebook.name in kernel_cpu else "-"
-            print(f"{notebook.name:<24}{notebook.status:<9}{seconds:>9}{used:>13}")
-        print(f"{'whole report':<33}{wall:>9.1f}   (processor time {cpu:.1f} s, {os.cpu_count()} cores,"
+            if alone:
+                extra = f"{kernel_cpu[notebook.name]:.1f}" if notebook.name in kernel_cpu else "-"
+                extra = f"{extra:>13}"
+            elif notebook.started:
+                start, end = (dt.datetime.fromisoformat(t) - run_start for t in (notebook.started, notebook.finished))
+                extra = f"{start.total_seconds():>8.1f}{end.total_seconds():>8.1f}"
+            else:
+                extra = ""
+            print(f"{notebook.name:<24}{notebook.status:<9}{seconds:>9}{extra}")
+        print(f"{'whole report':<33}{wall:>9.1f}   (processor time {cpu:.1f} s, {args.jobs} job(s), {os.cpu_count()} cores,"
               f" load {os.getloadavg()[0]:.1f})")
     if result.status != "ok":
         print("a notebook failed: see the report", file=sys.stderr)

@@ -86,6 +86,7 @@ def update_customer_export(output_dir: str | os.PathLike, columns: pd.DataFrame,
         raise ValueError(f"one row per customer expected; duplicated ids, e.g. {examples}")
     new = columns.rename(columns={customer_col: "customer_id"}).copy()
     new["customer_id"] = new["customer_id"].astype("string")
+    new.attrs = {}  # what an analysis keeps there (an as-of date...) is not part of the export
     output_dir = Path(output_dir)
     writer = os.environ.get(WRITER_ENV, "").strip()
     parts = output_dir / CUSTOMER_PARTS

@@ -152,7 +152,8 @@ def test_needs_default_to_every_earlier_notebook_and_must_be_earlier(tmp_path):
 def _parts():
     return {
         "02_pareto": pd.DataFrame({"customer_id": ["b", "a"], "revenue": [5.0, 3.25]}),
-        "03_profitability": pd.DataFrame({"customer_id": ["a", "c"], "profit": [1.5, -2.0]}),
+        "03_profitability": pd.DataFrame({"customer_id": ["a", "c"], "profit": [1.5, -2.0]}).pipe(
+            lambda frame: frame.attrs.update(as_of=pd.Timestamp("2025-12-31")) or frame),  # kept by analyses
         "05_scoring": pd.DataFrame({"customer_id": ["c", "b"], "at_risk": [True, False]}),
     }
 
