@@ -960,13 +960,17 @@ def _run_graph(
 ) -> list[NotebookResult]:
     """Run ``selected`` up to ``jobs`` at a time, each once the notebooks it needs succeeded.
 
-    Needs outside the selection (``--only``) are ignored, as before: the notebook reads what
-    an earlier run left, or computes it. A notebook whose need failed or was skipped is
+    A notebook whose need is not selected (``--only``) computes what that notebook would have
+    saved (``open_portfolio``, ``customer_tables``...), and saves some of it: it waits for every
+    earlier selected notebook, as in a sequential run, so that two notebooks never compute and
+    save the same tables at the same time. A notebook whose need failed or was skipped is
     skipped, with the failed notebook as the reason. Ready notebooks start in run order;
     the results come back in run order.
     """
     names = [p.stem for p in selected]
     number = {name: i for i, name in enumerate(names, start=1)}
+    needs = {name: (needs[name] if set(needs[name]) <= number.keys() else names[:number[name] - 1])
+             for name in names}
     prefix = {name: f"[{number[name]}/{len(names)}] {name} ..." for name in names}
     done: dict[str, NotebookResult] = {}
     failed_root: dict[str, str] = {}  # not-ok notebook -> the failed notebook behind it

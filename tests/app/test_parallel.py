@@ -319,3 +319,10 @@ def test_console_shows_every_running_notebook_on_the_live_line():
     after = stream.getvalue()
     done.wait(0.1)
     assert stream.getvalue() == after  # no notebook runs: the ticker stopped
+
+
+def test_a_notebook_whose_need_is_not_selected_waits_for_the_earlier_ones(fake_loader, graph_notebooks, tmp_path):
+    """--only 02 03: both would compute what 01 saves; they run one after the other."""
+    result, _ = _run(graph_notebooks, tmp_path, jobs=2, only=["02", "03"])
+    slow, fast = result.notebooks
+    assert slow.status == fast.status == "ok" and fast.started >= slow.finished
