@@ -20,6 +20,22 @@ the speed-ups of issue 16 (wall s, processor s):
 
 On an idle machine the wall time is close to the processor time (the work is sequential).
 
+With the notebooks 07 and 08 added and the dependency graph (December 2026, same shared machine,
+load about 6; 01 with the quality checks run once in the second run), ``--jobs 1`` / ``--jobs 2``:
+
+    notebook           jobs 1: wall s  processor s   jobs 2: wall s  start  end
+    01_data_cleaning           28.9        16.3               32.0     7.9   39.9
+    02_pareto                  11.9         6.5               16.3    39.9   56.2
+    03_profitability            9.1         6.1               16.3    39.9   56.2
+    04_segmentation            20.5        10.1               19.2    56.2   75.4
+    05_scoring                 43.6        21.6               39.5    75.4  114.9
+    07_growth                  17.9         6.5               17.7    56.2   73.9
+    08_voice                   17.9         5.9                9.8   114.9  124.7
+    whole report              153.1        74.9              124.8  (processor 66.8 s)
+
+The exports, findings, charts and run.json metrics of the two runs are identical. The longest
+chain of needs, 01 -> 03 -> 04 -> 05 -> 08, sets the wall time with two jobs: 02 and 07 run beside it.
+
 With ``--jobs 2`` (the default of ``portfolio report`` on two cores) the notebooks that do
 not need each other run at the same time: the table then shows when each notebook started
 and ended (seconds from the start of the run) rather than its processor time, which cannot
