@@ -20,19 +20,46 @@ the speed-ups of issue 16 (wall s, processor s):
 
 On an idle machine the wall time is close to the processor time (the work is sequential).
 
-    .venv/bin/python benchmarks/bench_report.py [--config FILE] [--target 60] [--keep DIR]
+With the notebooks 07 and 08 added and the dependency graph (December 2026, same shared machine,
+load about 6; 01 with the quality checks run once in the second run), ``--jobs 1`` / ``--jobs 2``:
+
+    notebook           jobs 1: wall s  processor s   jobs 2: wall s  start  end
+    01_data_cleaning           28.9        16.3               32.0     7.9   39.9
+    02_pareto                  11.9         6.5               16.3    39.9   56.2
+    03_profitability            9.1         6.1               16.3    39.9   56.2
+    04_segmentation            20.5        10.1               19.2    56.2   75.4
+    05_scoring                 43.6        21.6               39.5    75.4  114.9
+    07_growth                  17.9         6.5               17.7    56.2   73.9
+    08_voice                   17.9         5.9                9.8   114.9  124.7
+    whole report              153.1        74.9              124.8  (processor 66.8 s)
+
+A second pair a few minutes later, load about 4 during ``--jobs 2`` (about 6 during ``--jobs 1``):
+``--jobs 2`` 67.0 s wall (01 13.6, 02 10.3 and 03 9.7 together, 04 13.2 beside 07 12.0, 05 20.7,
+08 8.3; processor 67.6 s); ``--jobs 1`` 145.2 s wall, processor 70.3 s (01: 14.9 s, 1.4 s less
+than before with the quality checks run once).
+
+The exports, findings, charts and run.json metrics of each pair are identical. The longest
+chain of needs, 01 -> 03 -> 04 -> 05 -> 08, sets the wall time with two jobs: 02 and 07 run beside it.
+
+With ``--jobs 2`` (the default of ``portfolio report`` on two cores) the notebooks that do
+not need each other run at the same time: the table then shows when each notebook started
+and ended (seconds from the start of the run) rather than its processor time, which cannot
+be told apart between kernels running together.
+
+    .venv/bin/python benchmarks/bench_report.py [--config FILE] [--jobs N] [--target 60] [--keep DIR]
 """
 
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import os
 import resource
 import sys
 import tempfile
 import time
 
-from portfolio_helpers.app.runner import DEFAULT_CONFIG, run_report
+from portfolio_helpers.app.runner import DEFAULT_CONFIG, default_jobs, run_report
 
 #: Seconds allowed for the whole sample report.
 TARGET_SECONDS = 60.0
@@ -48,6 +75,7 @@ def main() -> int:
     parser.add_argument("--config", default=str(DEFAULT_CONFIG), help="portfolio config (default: the sample)")
     parser.add_argument("--target", type=float, default=TARGET_SECONDS, help="seconds allowed")
     parser.add_argument("--keep", metavar="DIR", help="write the report here instead of a temporary folder")
+    parser.add_argument("--jobs", type=int, default=default_jobs(), help="notebooks at a time (default: %(default)s)")
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory(prefix="bench-report-") as tmp:
@@ -65,14 +93,24 @@ def main() -> int:
                     kernel_cpu[name] = _cpu_seconds() - cpu_at_start
 
         cpu, clock = _cpu_seconds(), time.monotonic()
-        result = run_report(config_path=args.config, out_dir=out, progress=on_line)
+        run_start = dt.datetime.now().astimezone()
+        result = run_report(config_path=args.config, out_dir=out, progress=on_line, jobs=args.jobs)
         wall, cpu = time.monotonic() - clock, _cpu_seconds() - cpu
-        print(f"{'notebook':<24}{'status':<9}{'seconds':>9}{'processor s':>13}")
+        alone = args.jobs == 1
+        print(f"{'notebook':<24}{'status':<9}{'seconds':>9}" + (f"{'processor s':>13}" if alone else
+                                                               f"{'start':>8}{'end':>8}"))
         for notebook in result.notebooks:
             seconds = f"{notebook.seconds:.1f}" if notebook.seconds is not None else "-"
-            used = f"{kernel_cpu[notebook.name]:.1f}" if notebook.name in kernel_cpu else "-"
-            print(f"{notebook.name:<24}{notebook.status:<9}{seconds:>9}{used:>13}")
-        print(f"{'whole report':<33}{wall:>9.1f}   (processor time {cpu:.1f} s, {os.cpu_count()} cores,"
+            if alone:
+                extra = f"{kernel_cpu[notebook.name]:.1f}" if notebook.name in kernel_cpu else "-"
+                extra = f"{extra:>13}"
+            elif notebook.started:
+                start, end = (dt.datetime.fromisoformat(t) - run_start for t in (notebook.started, notebook.finished))
+                extra = f"{start.total_seconds():>8.1f}{end.total_seconds():>8.1f}"
+            else:
+                extra = ""
+            print(f"{notebook.name:<24}{notebook.status:<9}{seconds:>9}{extra}")
+        print(f"{'whole report':<33}{wall:>9.1f}   (processor time {cpu:.1f} s, {args.jobs} job(s), {os.cpu_count()} cores,"
               f" load {os.getloadavg()[0]:.1f})")
     if result.status != "ok":
         print("a notebook failed: see the report", file=sys.stderr)

@@ -44,11 +44,19 @@ def _non_negative_int(text: str) -> int:
     return value
 
 
+def _positive_int(text: str) -> int:
+    value = _non_negative_int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {text}")
+    return value
+
+
 class Console:
     """Progress of a report run: one line per notebook.
 
     On a terminal the line of the running notebook shows its elapsed time, rewritten in
-    place every second, and is replaced by ``[2/5] 02_pareto ... ok (8.7 s)`` when it ends.
+    place every second, and is replaced by ``[2/5] 02_pareto ... ok (8.7 s)`` when it ends;
+    when several notebooks run at the same time, the live line shows each of them.
     Elsewhere (a log file, cron) only the final line of each notebook is written. With
     ``quiet`` nothing is written; failures still go to stderr.
     """
@@ -62,21 +70,29 @@ class Console:
         self._stop: threading.Event | None = None
         self._thread: threading.Thread | None = None
         self._width = 0
+        self._running: dict[str, float] = {}  # live prefix -> start time
 
     def line(self, text: str) -> None:
-        """Write a line of progress (ends the running notebook's live line)."""
-        self._stop_ticker()
+        """Write a line of progress; a notebook's final line ends its part of the live line."""
+        ended = [prefix for prefix in self._running if text.startswith(prefix + " ")]
+        for prefix in ended:
+            del self._running[prefix]
+        if not self._running:
+            self._stop_ticker()
         if self.quiet:
             return
         with self._lock:
             self._write(text + "\n")
+            if self._running:
+                self._write(self._live_text())
 
     def started(self, number: int, total: int, name: str) -> None:
         """A notebook started: on a terminal, show its elapsed time until it ends."""
-        self._stop_ticker()
         if not self.live:
             return
-        prefix, start = f"[{number}/{total}] {name} ...", time.monotonic()
+        self._running[f"[{number}/{total}] {name} ..."] = time.monotonic()
+        if self._thread is not None:
+            return
         stop = threading.Event()
 
         def tick() -> None:
@@ -84,15 +100,20 @@ class Console:
                 with self._lock:
                     if stop.is_set():
                         return
-                    self._write(f"{prefix} {time.monotonic() - start:.0f} s")
+                    self._write(self._live_text())
                 if stop.wait(self.interval):
                     return
 
-        self._stop, self._thread = stop, threading.Thread(target=tick, name=f"progress-{name}", daemon=True)
+        self._stop, self._thread = stop, threading.Thread(target=tick, name="progress", daemon=True)
         self._thread.start()
+
+    def _live_text(self) -> str:
+        now = time.monotonic()
+        return " | ".join(f"{prefix} {now - start:.0f} s" for prefix, start in list(self._running.items()))
 
     def close(self) -> None:
         """Stop the live line of a notebook that did not end (the run was interrupted)."""
+        self._running.clear()
         self._stop_ticker()
 
     def _write(self, text: str) -> None:
@@ -150,6 +171,13 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("--strict", action="store_true", help="treat rejected rows as an error")
     report.add_argument(
         "-q", "--quiet", action="store_true", help="print nothing but errors (for cron); the exit code tells the outcome"
+    )
+    report.add_argument(
+        "-j", "--jobs",
+        type=_positive_int,
+        default=None,
+        metavar="N",
+        help="notebooks run at the same time, in the order of their needs (default: 2, or 1 on a one-core machine)",
     )
     report.add_argument(
         "--timeout",
@@ -210,6 +238,7 @@ def _report(args: argparse.Namespace) -> int:
             overrides=parse_overrides(args.overrides),
             strict=args.strict,
             cell_timeout=args.timeout,
+            jobs=args.jobs,
             progress=console.line,
             notebook_started=console.started,
         )

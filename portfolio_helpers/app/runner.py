@@ -8,9 +8,14 @@ builds the report in ``OUT/.partial-<run-id>/``:
 * each notebook runs in a kernel of the *current* Python (a temporary
   ``portfolio-kit-python`` kernelspec), never in whatever ``python3`` kernel
   the user happens to have registered;
+* notebooks run as a dependency graph, up to ``jobs`` at a time: each one
+  declares the notebooks whose saved tables it reads in its metadata
+  (``"portfolio": {"needs": ["01_data_cleaning"]}``, see :func:`notebook_needs`);
+  one without that metadata needs every earlier notebook. Results are recorded
+  in notebook order whatever the order of completion;
 * a cell that runs longer than ``cell_timeout`` or a kernel that dies marks the
-  notebook as failed, like an exception does; if the first (data-loading)
-  notebook fails, the others are skipped;
+  notebook as failed, like an exception does; the notebooks that need a failed
+  one (directly or not) are skipped, the others still run;
 * the finished folder is renamed atomically to ``OUT/<run-id>``, failed or not,
   so its pages explain what went wrong, and ``OUT/latest`` is moved to it
   only when every notebook succeeded. An interruption removes the partial
@@ -25,6 +30,7 @@ builds the report in ``OUT/.partial-<run-id>/``:
 from __future__ import annotations
 
 import ast
+import concurrent.futures
 import contextlib
 import datetime as dt
 import importlib.metadata
@@ -46,6 +52,7 @@ import nbformat
 import papermill as pm
 import yaml
 from ipykernel.kernelspec import get_kernel_dict
+from jupyter_client.manager import AsyncKernelManager
 from nbclient.exceptions import DeadKernelError
 from papermill.exceptions import PapermillExecutionError
 
@@ -53,6 +60,7 @@ import portfolio_helpers
 from portfolio_helpers.core.errors import PortfolioError
 from portfolio_helpers.core.files import atomic_write_json, atomic_write_text
 from portfolio_helpers.ingest.loaders import load_portfolio
+from portfolio_helpers.reporting.exports import WRITER_ENV
 from portfolio_helpers.reporting.html import (
     find_network_references,
     notebook_title,
@@ -67,6 +75,8 @@ __all__ = [
     "run_report",
     "discover_notebooks",
     "select_notebooks",
+    "notebook_needs",
+    "default_jobs",
     "read_parameters",
     "parse_overrides",
     "resolve_parameters",
@@ -117,6 +127,8 @@ class NotebookResult:
         Page of the executed notebook, relative to the run folder.
     title : str or None
         The notebook's first heading, shown on the index page.
+    started, finished : str or None
+        Local times (ISO 8601, to the millisecond) the notebook started and ended; None when skipped.
     """
 
     name: str
@@ -126,6 +138,8 @@ class NotebookResult:
     cell: int | None = None
     html: str | None = None
     title: str | None = None
+    started: str | None = None
+    finished: str | None = None
 
 
 @dataclass
@@ -192,6 +206,79 @@ def select_notebooks(notebooks: Sequence[Path], only: Iterable[str] | None) -> l
         return list(notebooks)
     chosen = {_resolve_notebook(token, notebooks, "--only") for token in only}
     return [p for p in notebooks if p in chosen]
+
+
+NEEDS_METADATA = "portfolio"
+"""Key of a notebook's metadata holding ``{"needs": [notebook names]}``."""
+
+
+def _declared_needs(notebook: Path) -> list[str] | None:
+    """The ``needs`` of a notebook's metadata, or None when it declares nothing."""
+    meta = nbformat.read(notebook, as_version=4).metadata.get(NEEDS_METADATA)
+    if meta is None or "needs" not in meta:
+        return None
+    needs = meta["needs"]
+    if not isinstance(needs, list) or not all(isinstance(n, str) for n in needs):
+        raise PortfolioError(
+            f"notebook {notebook.stem}: metadata {NEEDS_METADATA}.needs must be a list of notebook names, "
+            f"e.g. [\"01_data_cleaning\"]"
+        )
+    return needs
+
+
+def notebook_needs(notebooks: Sequence[Path]) -> dict[str, list[str]]:
+    """What each notebook needs to have run before it: notebook name -> names, in run order.
+
+    A notebook declares the notebooks whose saved tables (``data/*.parquet``, the contact
+    log...) it reads in its metadata, ``"portfolio": {"needs": ["01_data_cleaning",
+    "03_profitability"]}``; a notebook without that metadata needs every earlier notebook
+    (the safe default for a notebook added later). A need must be an earlier notebook
+    (full name, name without number, or number), so the graph has no cycle.
+
+    Parameters
+    ----------
+    notebooks : sequence of Path
+        Every notebook, in run order (:func:`discover_notebooks`).
+
+    Returns
+    -------
+    dict
+        Notebook name -> full names of the notebooks it needs.
+
+    Raises
+    ------
+    PortfolioError
+        If a need is not an earlier notebook, or the metadata is malformed.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> folder = Path(tempfile.mkdtemp())
+    >>> for name, meta in [("01_load", {}), ("02_a", {"portfolio": {"needs": ["01"]}}), ("03_b", {})]:
+    ...     nbformat.write(nbformat.v4.new_notebook(metadata=meta), folder / f"{name}.ipynb")
+    >>> notebook_needs(discover_notebooks(folder))
+    {'01_load': [], '02_a': ['01_load'], '03_b': ['01_load', '02_a']}
+    """
+    needs: dict[str, list[str]] = {}
+    for position, notebook in enumerate(notebooks):
+        earlier = list(notebooks[:position])
+        declared = _declared_needs(notebook)
+        if declared is None:
+            needs[notebook.stem] = [p.stem for p in earlier]
+            continue
+        chosen = set()
+        for token in declared:
+            try:
+                chosen.add(_resolve_notebook(token, earlier, f"notebook {notebook.stem} needs"))
+            except PortfolioError as exc:
+                raise PortfolioError(f"{exc} (a notebook can only need notebooks before it)") from None
+        needs[notebook.stem] = [p.stem for p in earlier if p in chosen]
+    return needs
+
+
+def default_jobs() -> int:
+    """Notebooks run at the same time by default: two, or one on a one-core machine."""
+    return max(1, min(2, os.cpu_count() or 1))
 
 
 def _parameters_cell_index(nb: nbformat.NotebookNode, name: str) -> int:
@@ -458,8 +545,13 @@ def _execute(
     *,
     kernel_name: str,
     cell_timeout: float,
+    kernels: set | None = None,
 ) -> tuple[str | None, int | None]:
     """Execute one notebook; return ``(error, cell)``, both None on success.
+
+    The kernel gets ``PORTFOLIO_NOTEBOOK=<name>`` in its environment (the writer of its part of
+    the shared exports, see :mod:`portfolio_helpers.reporting.exports`); its manager is kept in
+    ``kernels`` while it runs, so that an interrupted run can stop it.
 
     ``cell`` is the index in the *source* notebook: papermill inserts an
     ``injected-parameters`` cell right after the ``parameters`` cell.
@@ -480,6 +572,7 @@ def _execute(
             execution_timeout=cell_timeout,
             progress_bar=False,
             log_output=False,
+            kernel_manager_class=_manager_class(source.stem, kernels if kernels is not None else set()),
         )
     except PapermillExecutionError as exc:
         cell = source_index(exc.cell_index)
@@ -497,6 +590,31 @@ def _execute(
         reason = "DeadKernelError: the kernel died (out of memory, a crash in native code, or os._exit)"
         return f"{_describe_cell(cell, count)}: {reason}", cell
     return None, None
+
+
+def _manager_class(name: str, kernels: set) -> type[AsyncKernelManager]:
+    """A kernel manager that names the notebook in the kernel's environment and registers itself."""
+
+    class _NotebookKernelManager(AsyncKernelManager):
+        async def start_kernel(self, **kw: Any) -> None:  # type: ignore[override]
+            kw["env"] = {**kw.get("env", os.environ), WRITER_ENV: name}
+            kernels.add(self)
+            await super().start_kernel(**kw)
+
+        async def cleanup_resources(self, restart: bool = False) -> None:  # type: ignore[override]
+            kernels.discard(self)
+            await super().cleanup_resources(restart=restart)
+
+    return _NotebookKernelManager
+
+
+def _kill_kernels(kernels: set) -> None:
+    """Kill the kernels still running (an interrupted run): their notebooks then end at once."""
+    for manager in list(kernels):
+        process = getattr(getattr(manager, "provisioner", None), "process", None)
+        with contextlib.suppress(OSError):
+            if process is not None:
+                process.kill()
 
 
 # --------------------------------------------------------------------------- run folder
@@ -695,6 +813,7 @@ def run_report(
     progress: Callable[[str], Any] = print,
     heartbeat: float = 30.0,
     notebook_started: Callable[[int, int, str], Any] | None = None,
+    jobs: int | None = None,
 ) -> RunResult:
     """Execute the notebooks and publish ``OUT/<run-id>/`` with ``index.html``.
 
@@ -723,6 +842,9 @@ def run_report(
         given, the runner writes no start line and no "still running" lines: the caller shows
         progress its own way (the command line rewrites one line per notebook), and each
         notebook ends with one ``[n/N] name ... ok (8.7 s)`` line through ``progress``.
+    jobs : int, optional
+        Notebooks run at the same time (:func:`default_jobs` by default), in the order
+        of their needs (:func:`notebook_needs`). The results do not depend on it.
 
     Returns
     -------
@@ -741,6 +863,10 @@ def run_report(
     portfolio = load_portfolio(config_path, strict=strict)
     all_notebooks = discover_notebooks(notebooks_dir)
     selected = select_notebooks(all_notebooks, only)
+    needs = notebook_needs(all_notebooks)
+    jobs = default_jobs() if jobs is None else int(jobs)
+    if jobs < 1:
+        raise PortfolioError(f"--jobs must be at least 1, got {jobs}")
     declared = {p.stem: read_parameters(p) for p in selected}
     injected = {
         "config_path": str(config_path),
@@ -766,37 +892,10 @@ def run_report(
             f"Portfolio {portfolio.config.name} as of {as_of}: running {len(selected)} notebook(s), run {run_id}"
         )
 
-        results: list[NotebookResult] = []
-        gate_failed: str | None = None
-        with kernel_environment() as kernel_name:
-            for number, source in enumerate(selected, start=1):
-                name = source.stem
-                prefix = f"[{number}/{len(selected)}] {name} ..."
-                if gate_failed:
-                    results.append(NotebookResult(name, "skipped", error=f"skipped: {gate_failed} failed",
-                                                  title=notebook_title(nbformat.read(source, as_version=4), name)))
-                    progress(f"{prefix} skipped ({gate_failed} failed)")
-                    continue
-                if notebook_started is None:
-                    progress(prefix)
-                else:
-                    notebook_started(number, len(selected), name)
-                executed = partial / f"{name}.ipynb"
-                tick = time.monotonic()
-                with _Heartbeat(name, heartbeat if notebook_started is None else 0, progress):
-                    error, cell = _execute(
-                        source, executed, parameters[name], kernel_name=kernel_name, cell_timeout=cell_timeout
-                    )
-                result = NotebookResult(name, "failed" if error else "ok", error=error, cell=cell,
-                                        title=notebook_title(nbformat.read(source, as_version=4), name))
-                if executed.is_file():
-                    _export_html(source, executed, result, header, progress)
-                result.seconds = round(time.monotonic() - tick, 2)
-                results.append(result)
-                outcome = result.status if not result.error else f"{result.status}: {result.error}"
-                progress(f"{prefix} {outcome} ({result.seconds:.1f} s)")
-                if result.status == "failed" and source == all_notebooks[0]:
-                    gate_failed = name
+        results = _run_graph(
+            selected, needs, jobs, partial, parameters, header,
+            cell_timeout=cell_timeout, progress=progress, heartbeat=heartbeat, notebook_started=notebook_started,
+        )
 
         status = "ok" if all(r.status == "ok" for r in results) else "failed"
         finished = _now()
@@ -844,6 +943,114 @@ def run_report(
         except OSError as exc:  # e.g. a file system without symlinks: the run itself is published
             progress(f"warning: could not point {out_dir / 'latest'} to {run_id}: {exc}")
     return RunResult(run_dir=run_dir, status=status, notebooks=results, index_path=run_dir / "index.html")
+
+
+def _run_graph(
+    selected: Sequence[Path],
+    needs: Mapping[str, Sequence[str]],
+    jobs: int,
+    partial: Path,
+    parameters: Mapping[str, Mapping[str, Any]],
+    header: Mapping[str, str],
+    *,
+    cell_timeout: float,
+    progress: Callable[[str], Any],
+    heartbeat: float,
+    notebook_started: Callable[[int, int, str], Any] | None,
+) -> list[NotebookResult]:
+    """Run ``selected`` up to ``jobs`` at a time, each once the notebooks it needs succeeded.
+
+    A notebook whose need is not selected (``--only``) computes what that notebook would have
+    saved (``open_portfolio``, ``customer_tables``...), and saves some of it: it waits for every
+    earlier selected notebook, as in a sequential run, so that two notebooks never compute and
+    save the same tables at the same time. A notebook whose need failed or was skipped is
+    skipped, with the failed notebook as the reason. Ready notebooks start in run order;
+    the results come back in run order.
+    """
+    names = [p.stem for p in selected]
+    number = {name: i for i, name in enumerate(names, start=1)}
+    needs = {name: (needs[name] if set(needs[name]) <= number.keys() else names[:number[name] - 1])
+             for name in names}
+    prefix = {name: f"[{number[name]}/{len(names)}] {name} ..." for name in names}
+    done: dict[str, NotebookResult] = {}
+    failed_root: dict[str, str] = {}  # not-ok notebook -> the failed notebook behind it
+    pending = list(selected)
+    running: dict[concurrent.futures.Future, str] = {}
+    kernels: set = set()
+    with kernel_environment() as kernel_name, concurrent.futures.ThreadPoolExecutor(
+        max_workers=jobs, thread_name_prefix="notebook"
+    ) as pool:
+        try:
+            while pending or running:
+                for source in list(pending):
+                    name = source.stem
+                    wanted = [n for n in needs[name] if n in number]
+                    blocked = [n for n in wanted if n in failed_root]
+                    if blocked:
+                        root = failed_root[blocked[0]]
+                        failed_root[name] = root
+                        done[name] = NotebookResult(name, "skipped", error=f"skipped: {root} failed",
+                                                    title=notebook_title(nbformat.read(source, as_version=4), name))
+                        progress(f"{prefix[name]} skipped ({root} failed)")
+                        pending.remove(source)
+                    elif len(running) < jobs and all(n in done for n in wanted):
+                        if notebook_started is None:
+                            progress(prefix[name])
+                        else:
+                            notebook_started(number[name], len(names), name)
+                        future = pool.submit(
+                            _run_one, source, partial, parameters[name], header, kernel_name=kernel_name,
+                            cell_timeout=cell_timeout, progress=progress, kernels=kernels,
+                            heartbeat=heartbeat if notebook_started is None else 0,
+                        )
+                        running[future] = name
+                        pending.remove(source)
+                if not running:
+                    continue
+                finished, _ = concurrent.futures.wait(running, return_when=concurrent.futures.FIRST_COMPLETED)
+                for future in sorted(finished, key=lambda f: number[running[f]]):
+                    name = running.pop(future)
+                    result = done[name] = future.result()
+                    if result.status != "ok":
+                        failed_root[name] = name
+                    outcome = result.status if not result.error else f"{result.status}: {result.error}"
+                    progress(f"{prefix[name]} {outcome} ({result.seconds:.1f} s)")
+        except BaseException:
+            # Interrupted: stop what runs, so that leaving the pool does not wait for the notebooks.
+            for future in running:
+                future.cancel()
+            _kill_kernels(kernels)
+            raise
+    return [done[name] for name in names]
+
+
+def _run_one(
+    source: Path,
+    partial: Path,
+    parameters: Mapping[str, Any],
+    header: Mapping[str, str],
+    *,
+    kernel_name: str,
+    cell_timeout: float,
+    progress: Callable[[str], Any],
+    heartbeat: float,
+    kernels: set,
+) -> NotebookResult:
+    """Execute one notebook into ``partial`` and write its page; return its result."""
+    name = source.stem
+    executed = partial / f"{name}.ipynb"
+    started, tick = _now(), time.monotonic()
+    with _Heartbeat(name, heartbeat, progress):
+        error, cell = _execute(source, executed, parameters, kernel_name=kernel_name, cell_timeout=cell_timeout,
+                               kernels=kernels)
+    result = NotebookResult(name, "failed" if error else "ok", error=error, cell=cell,
+                            title=notebook_title(nbformat.read(source, as_version=4), name))
+    if executed.is_file():
+        _export_html(source, executed, result, header, progress)
+    result.seconds = round(time.monotonic() - tick, 2)
+    result.started = started.isoformat(timespec="milliseconds")
+    result.finished = _now().isoformat(timespec="milliseconds")
+    return result
 
 
 def _export_html(

@@ -147,8 +147,7 @@ def clean_portfolio(config_path: str | os.PathLike, strict: bool = False, seed: 
         tables["transactions"]["customer_known"] = tables["transactions"]["customer_id"].isin(known)
 
     period_start = tables["transactions"]["date"].min()
-    scorecard = quality.quality_scorecard(tables, portfolio.as_of, period_start=period_start)
-    issues = quality.quality_issues(tables, portfolio.as_of, period_start=period_start)
+    scorecard, issues = quality.quality_report(tables, portfolio.as_of, period_start=period_start)
 
     pseudonymizer = None
     if config.pseudonymize:

@@ -52,6 +52,7 @@ __all__ = [
     "dimension_scores",
     "quality_score",
     "quality_issues",
+    "quality_report",
     "before_after",
     "variety_before_after",
 ]
@@ -376,11 +377,13 @@ def quality_scorecard(tables: dict[str, pd.DataFrame], as_of, period_start=None,
     >>> card.loc[(card["dimension"] == "validity") & (card["column"] == "amount"), "detail"].item()
     'zero amount: 1'
     """
-    as_of = pd.Timestamp(as_of)
-    period_start = pd.Timestamp(period_start) if period_start is not None else None
-    tables = _prepare(tables)
+    return quality_report(tables, as_of, period_start, fresh_days, stale_days)[0]
+
+
+def _scorecard(checks: list[_Check], tables: dict[str, pd.DataFrame], as_of: pd.Timestamp,
+               fresh_days: int, stale_days: int) -> pd.DataFrame:
     rows = []
-    for check in _all_checks(tables, as_of, period_start):
+    for check in checks:
         if check.checked == 0:
             continue
         rows.append({"table": check.table, "column": check.column, "dimension": check.dimension,
@@ -472,12 +475,13 @@ def quality_issues(tables: dict[str, pd.DataFrame], as_of, period_start=None) ->
     >>> quality_issues({"customers": customers}, as_of="2024-12-31").values.tolist()
     [['customers', 'C2', 'email', 'typo domain (did you mean gmail.com?)', 'x@gmial.com']]
     """
-    as_of = pd.Timestamp(as_of)
-    period_start = pd.Timestamp(period_start) if period_start is not None else None
-    tables = _prepare(tables)
+    return quality_report(tables, as_of, period_start)[1]
+
+
+def _issues(checks: list[_Check], tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
     parts = []
     keys_cache: dict[str, pd.Series] = {}
-    for check in _all_checks(tables, as_of, period_start):
+    for check in checks:
         failing = (check.fails & check.applies).to_numpy()
         if not check.listed or not failing.any():
             continue
@@ -497,6 +501,34 @@ def quality_issues(tables: dict[str, pd.DataFrame], as_of, period_start=None) ->
     if not parts:
         return pd.DataFrame({col: pd.Series(dtype="string") for col in ISSUE_COLUMNS})
     return pd.concat(parts, ignore_index=True).astype("string")
+
+
+def quality_report(tables: dict[str, pd.DataFrame], as_of, period_start=None, fresh_days: int = FRESH_DAYS,
+                   stale_days: int = STALE_DAYS) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """:func:`quality_scorecard` and :func:`quality_issues` of the same tables, from one run of the checks.
+
+    Same parameters as :func:`quality_scorecard`; the checks (exact duplicate lines, e-mail
+    typos, dates out of range...) run once instead of once per result.
+
+    Returns
+    -------
+    scorecard, issues : pandas.DataFrame
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> customers = pd.DataFrame({"customer_id": ["C1", "C2"], "email": ["ok@free.fr", "x@gmial.com"]})
+    >>> card, issues = quality_report({"customers": customers}, as_of="2024-12-31")
+    >>> card.equals(quality_scorecard({"customers": customers}, as_of="2024-12-31"))
+    True
+    >>> issues["record_key"].tolist()
+    ['C2']
+    """
+    as_of = pd.Timestamp(as_of)
+    period_start = pd.Timestamp(period_start) if period_start is not None else None
+    tables = _prepare(tables)
+    checks = _all_checks(tables, as_of, period_start)
+    return _scorecard(checks, tables, as_of, fresh_days, stale_days), _issues(checks, tables)
 
 
 def before_after(raw_tables: dict[str, pd.DataFrame], clean_tables: dict[str, pd.DataFrame],

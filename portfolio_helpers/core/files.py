@@ -28,12 +28,13 @@ Internal data files (Parquet) are not affected.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
 import re
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -55,6 +56,7 @@ __all__ = [
     "atomic_to_parquet",
     "sha256_file",
     "json_default",
+    "file_lock",
 ]
 
 
@@ -272,3 +274,43 @@ def sha256_file(path: str | os.PathLike, chunk_size: int = 1 << 20) -> str:
         while chunk := handle.read(chunk_size):
             digest.update(chunk)
     return digest.hexdigest()
+
+
+@contextlib.contextmanager
+def file_lock(path: str | os.PathLike) -> Iterator[Path]:
+    """Hold an exclusive lock on ``path`` (created if needed) for the block, across processes.
+
+    For read-modify-write updates of a file several processes share (the notebooks of a
+    run running at the same time): the second one waits for the first to finish. Uses
+    ``fcntl.flock`` on POSIX and ``msvcrt.locking`` on Windows; the lock is released when
+    the block ends, even on an error.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> lock = Path(tempfile.mkdtemp()) / "shared.lock"
+    >>> with file_lock(lock) as held:
+    ...     held == lock
+    True
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a+b") as handle:
+        if os.name == "nt":  # pragma: no cover - Windows
+            import msvcrt
+
+            handle.seek(0)
+            msvcrt.locking(handle.fileno(), msvcrt.LK_LOCK, 1)
+            try:
+                yield path
+            finally:
+                handle.seek(0)
+                msvcrt.locking(handle.fileno(), msvcrt.LK_UNLCK, 1)
+        else:
+            import fcntl
+
+            fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
+            try:
+                yield path
+            finally:
+                fcntl.flock(handle.fileno(), fcntl.LOCK_UN)

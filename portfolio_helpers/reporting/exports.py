@@ -3,6 +3,15 @@
 ``exports/customers.csv`` is shared by all notebooks: one row per customer,
 ``customer_id`` first, and each analysis adds (or refreshes) its own columns.
 Re-running a notebook replaces its columns and leaves the others alone.
+
+Notebooks of a report run at the same time, so the export is never updated in place
+by them: the runner names each notebook's kernel in ``PORTFOLIO_NOTEBOOK``
+(:data:`WRITER_ENV`), each notebook saves its columns as its own part
+(``data/customers_export/<notebook>.parquet``), and the export is rebuilt from every
+part in notebook order, under a lock and atomically. Whatever the order in which the
+notebooks finish, no column is lost and the file is the same as in a sequential run.
+Outside a report (a notebook opened in Jupyter, a script) the file is updated in place,
+under the same lock.
 """
 
 from __future__ import annotations
@@ -12,11 +21,15 @@ from pathlib import Path
 
 import pandas as pd
 
-from portfolio_helpers.core.files import atomic_to_csv, restore_formula
+from portfolio_helpers.core.files import atomic_to_csv, atomic_to_parquet, file_lock, restore_formula
 
-__all__ = ["CUSTOMER_EXPORT", "update_customer_export", "read_customer_export"]
+__all__ = ["CUSTOMER_EXPORT", "CUSTOMER_PARTS", "WRITER_ENV", "update_customer_export", "read_customer_export"]
 
 CUSTOMER_EXPORT = Path("exports") / "customers.csv"
+#: Folder of the notebooks' parts of the customer export (typed, one file per notebook).
+CUSTOMER_PARTS = Path("data") / "customers_export"
+#: Environment variable naming the notebook a kernel runs (set by the report runner).
+WRITER_ENV = "PORTFOLIO_NOTEBOOK"
 
 
 def read_customer_export(output_dir: str | os.PathLike) -> pd.DataFrame | None:
@@ -73,18 +86,31 @@ def update_customer_export(output_dir: str | os.PathLike, columns: pd.DataFrame,
         raise ValueError(f"one row per customer expected; duplicated ids, e.g. {examples}")
     new = columns.rename(columns={customer_col: "customer_id"}).copy()
     new["customer_id"] = new["customer_id"].astype("string")
-    current = read_customer_export(output_dir)
+    new.attrs = {}  # what an analysis keeps there (an as-of date...) is not part of the export
+    output_dir = Path(output_dir)
+    writer = os.environ.get(WRITER_ENV, "").strip()
+    parts = output_dir / CUSTOMER_PARTS
+    with file_lock(output_dir / "data" / ".customers_export.lock"):
+        if not writer:
+            return atomic_to_csv(_merge(read_customer_export(output_dir), new), output_dir / CUSTOMER_EXPORT)
+        atomic_to_parquet(new, parts / f"{Path(writer).name}.parquet")
+        merged = None
+        for part in sorted(parts.glob("*.parquet")):
+            merged = _merge(merged, pd.read_parquet(part))
+        return atomic_to_csv(merged, output_dir / CUSTOMER_EXPORT)
+
+
+def _merge(current: pd.DataFrame | None, new: pd.DataFrame) -> pd.DataFrame:
+    """``current`` with the columns of ``new`` added or replaced; new customers appended."""
     if current is None:
-        merged = new
-    else:
-        merged = current.merge(new, on="customer_id", how="outer", sort=False, suffixes=("", "__new"))
-        # A re-run replaces its whole columns (in place, so the column order stays stable).
-        for column in new.columns.drop("customer_id"):
-            if column in current.columns:
-                merged[column] = merged.pop(f"{column}__new")
-        # Existing rows keep their order; new customers follow in the order given.
-        order = {cid: pos for pos, cid in enumerate(current["customer_id"])}
-        offset = len(order)
-        order.update({cid: offset + pos for pos, cid in enumerate(new["customer_id"]) if cid not in order})
-        merged = merged.sort_values("customer_id", key=lambda ids: ids.map(order)).reset_index(drop=True)
-    return atomic_to_csv(merged, Path(output_dir) / CUSTOMER_EXPORT)
+        return new
+    merged = current.merge(new, on="customer_id", how="outer", sort=False, suffixes=("", "__new"))
+    # A re-run replaces its whole columns (in place, so the column order stays stable).
+    for column in new.columns.drop("customer_id"):
+        if column in current.columns:
+            merged[column] = merged.pop(f"{column}__new")
+    # Existing rows keep their order; new customers follow in the order given.
+    order = {cid: pos for pos, cid in enumerate(current["customer_id"])}
+    offset = len(order)
+    order.update({cid: offset + pos for pos, cid in enumerate(new["customer_id"]) if cid not in order})
+    return merged.sort_values("customer_id", key=lambda ids: ids.map(order)).reset_index(drop=True)

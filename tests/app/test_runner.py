@@ -32,16 +32,18 @@ from portfolio_helpers.reporting.summary import format_key_figure
 PARAMS = 'config_path = "portfolio.yml"\noutput_dir = "out"\nseed = 0\nstrict = False\n'
 
 
-def write_notebook(path: Path, params: str | None, *cells: str, title: str | None = None) -> Path:
-    """Write a notebook: optional Markdown title, a tagged parameters cell, then code cells."""
+def write_notebook(path: Path, params: str | None, *cells: str, title: str | None = None,
+                   needs: list[str] | None = None) -> Path:
+    """Write a notebook: optional Markdown title, a tagged parameters cell, then code cells;
+    ``needs`` goes to its metadata (none: it needs every earlier notebook)."""
     nb_cells = [new_markdown_cell(f"# {title}")] if title else []
     if params is not None:
         nb_cells.append(new_code_cell(params, metadata={"tags": ["parameters"]}))
     nb_cells += [new_code_cell(textwrap.dedent(source).strip()) for source in cells]
-    nb = new_notebook(
-        cells=nb_cells,
-        metadata={"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}},
-    )
+    metadata = {"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}}
+    if needs is not None:
+        metadata["portfolio"] = {"needs": needs}
+    nb = new_notebook(cells=nb_cells, metadata=metadata)
     nbformat.write(nb, path)
     return path
 
@@ -121,6 +123,7 @@ def notebooks(tmp_path_factory):
         pathlib.Path(output_dir, "exports", "top_customers.csv").write_text("customer\\nC2\\n")
         """,
         title="Revenue analysis",
+        needs=["01_load"],  # not 02_checks: runs even when 02 fails
     )
     nb = nbformat.read(folder / "03_analysis.ipynb", as_version=4)
     nb.cells.insert(
@@ -205,7 +208,10 @@ def test_good_run_is_published_and_latest_points_to_it(good_run, reports):
     steps = [line for line in lines if not line.startswith("    still running")]
     assert steps[1] == "[1/3] 01_load ..."
     assert steps[2].startswith("[1/3] 01_load ... ok (") and steps[2].endswith(" s)")
-    assert steps[-1].startswith("[3/3] 03_analysis ... ok (")
+    # 02 and 03 only need 01: they start together, and end in whichever order they finish
+    assert sorted(steps[3:5]) == ["[2/3] 02_checks ...", "[3/3] 03_analysis ..."]
+    assert sum(line.startswith("[3/3] 03_analysis ... ok (") for line in steps[5:]) == 1
+    assert len(steps) == 7  # the header, then a start and an end line per notebook
 
 
 def test_run_json_records_everything(good_run, notebooks):
@@ -228,10 +234,19 @@ def test_run_json_records_everything(good_run, notebooks):
     assert {"python", "portfolio_helpers", "pandas", "numpy", "duckdb", "ibis-framework", "papermill",
             "nbconvert", "scikit-learn", "matplotlib"} <= record["versions"].keys()  # fmt: skip
     assert record["git"] is None  # the notebooks folder is not in a git repository
-    assert record["notebooks"][0] == {
-        "name": "01_load", "status": "ok", "seconds": record["notebooks"][0]["seconds"],
+    first = record["notebooks"][0]
+    assert first == {
+        "name": "01_load", "status": "ok", "seconds": first["seconds"],
         "error": None, "cell": None, "html": "01_load.html", "title": "Data loading",
+        "started": first["started"], "finished": first["finished"],
     }  # fmt: skip
+    assert [nb["name"] for nb in record["notebooks"]] == ["01_load", "02_checks", "03_analysis"]
+    times = {nb["name"]: (dt.datetime.fromisoformat(nb["started"]), dt.datetime.fromisoformat(nb["finished"]))
+             for nb in record["notebooks"]}
+    assert all(start < end for start, end in times.values())
+    assert times["02_checks"][0] >= times["01_load"][1] and times["03_analysis"][0] >= times["01_load"][1]
+    if runner.default_jobs() >= 2:  # 02 and 03 ran at the same time
+        assert times["03_analysis"][0] < times["02_checks"][1] and times["02_checks"][0] < times["03_analysis"][1]
     assert record["metrics"] == {
         "n_customers": 1500, "top_share": 0.25, "revenue_total": 1234567.891, "label_used": "hello",
     }  # fmt: skip
@@ -309,9 +324,10 @@ def test_later_failure_is_published_without_moving_latest(failed_run, good_run, 
     assert snapshot(good.run_dir) == before  # earlier run untouched
     record = json.loads((result.run_dir / "run.json").read_text())
     assert record["status"] == "failed"
-    assert record["notebooks"][1] | {"seconds": None} == {
+    assert record["notebooks"][1] | {"seconds": None, "started": None, "finished": None} == {
         "name": "02_checks", "status": "failed", "seconds": None, "error": failed.error,
         "cell": 3, "html": "02_checks.html", "title": record["notebooks"][1]["title"],
+        "started": None, "finished": None,
     }  # fmt: skip
     assert 'Data loading</a>' in result.index_path.read_text()  # the index shows titles
     index = result.index_path.read_text()
