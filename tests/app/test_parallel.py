@@ -42,6 +42,7 @@ READS = {
     "customer_tables": {"customer tables"},
     "growth_results": {"customer tables"},
     "cluster_names": {"segments"},
+    "load_segments": {"segments"},
     "voice_results": {"segments", "contact log"},
     "voice_metrics": {"contact log"},
     "contact_text": {"contact log"},
@@ -57,7 +58,7 @@ WRITES = {
 }
 #: Calls taking ``output_dir`` that read nothing another notebook saved (they write their own files).
 NEUTRAL = {"MetricsRecorder", "clean_portfolio", "update_customer_export", "atomic_to_csv", "export_profiles",
-           "write_exports", "export_lists"}
+           "write_exports", "export_lists", "save_model_table"}
 #: The helpers above that read through another one: checked against their source.
 THROUGH = {
     (growth.growth_results, "customer_tables"),

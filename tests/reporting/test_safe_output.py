@@ -20,6 +20,7 @@ import yaml
 
 from portfolio_helpers.app.cli import main
 from portfolio_helpers.app.sample_data import generate_portfolio, write_portfolio
+from portfolio_helpers.reporting import growth as growth_report
 
 SCRIPT = "<script>alert(1)</script>"
 IMG = "<img src=x onerror=alert(1)>"
@@ -136,7 +137,7 @@ def live_markup(page: _Page) -> list[str]:
 def test_report_completes(planted_run):
     code, run_dir = planted_run
     assert code == 0
-    assert len(list(run_dir.glob("*.html"))) == 6  # index and five notebooks
+    assert len(list(run_dir.glob("*.html"))) == 9  # index and eight notebooks
 
 
 def test_no_page_shows_markup_from_the_data(planted_run):
@@ -179,6 +180,10 @@ def test_exports_hold_no_formula_and_no_float_noise(planted_run):
                 continue  # a text column (e.g. a value as the input file spelled it) is not rounded
             floats = filled[filled.str.contains(".", regex=False)]
             decimals = export_decimals(column)
+            if path.name == "objectives.csv" and column in ("target", "value", "projected"):
+                # one column for money (to the cent) and rates: rounded row by row, by the objective's metric
+                money = frame.loc[floats.index, "metric"].isin(growth_report._MONEY_METRICS)
+                decimals = pd.Series(4, index=floats.index).where(~money, 2)
             values = floats.astype(float)
             mantissa = floats.str.replace(r"[eE].*$", "", regex=True)
             too_long = floats[(mantissa.str.split(".").str[1].str.len() > decimals)
