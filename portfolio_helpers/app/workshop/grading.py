@@ -40,7 +40,7 @@ from portfolio_helpers.core.files import atomic_to_csv, atomic_write_json
 
 __all__ = ["KINDS", "Result", "WorkshopError", "as_answer", "jaccard", "grade_answer", "grade_exercise", "check",
            "check_student", "collect_grades", "load_key", "saved_answers", "student_info", "student_table",
-           "teacher_dir", "STUDENT_FILE", "GRADES_FILE", "TEACHER_ENV"]
+           "teacher_dir", "workshop_lang", "STUDENT_FILE", "GRADES_FILE", "TEACHER_ENV"]
 
 #: How an answer is scored.
 KINDS = ("count", "number", "choice", "ids", "overlap", "text", "names", "labels", "scorecard", "auc")
@@ -370,6 +370,12 @@ def student_info(student_dir: str | os.PathLike) -> dict:
     if not path.is_file():
         raise WorkshopError(f"{student_dir}: not a workshop student folder (no {STUDENT_FILE})")
     return _read_json(path)
+
+
+def workshop_lang(workshop_dir: str | os.PathLike) -> str:
+    """The language a workshop was created in (``teacher/workshop.json``; English when it is not there)."""
+    path = Path(workshop_dir) / "teacher" / "workshop.json"
+    return str(_read_json(path).get("lang", "en")) if path.is_file() else "en"
 
 
 def teacher_dir(student_dir: str | os.PathLike) -> Path:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["LANGUAGES", "TEXTS", "feedback_text", "exercise_texts"]
+__all__ = ["LANGUAGES", "TEXTS", "feedback_text", "exercise_texts", "cli_text"]
 
 LANGUAGES: tuple[str, ...] = ("en", "fr")
 
@@ -27,6 +27,13 @@ _EN: dict[str, Any] = {
         "solution": "Solution notebook (teacher): it runs the kit's functions on one student's portfolio "
                     "and checks the answers without saving them. Set `student_dir` to the student's folder.",
         "tolerance": "tolerance",
+    },
+    "cli": {
+        "created": "Workshop: {path} ({students}, exercises {exercises}); keys and solutions in {teacher}",
+        "one_student": "1 student",
+        "n_students": "{n} students",
+        "total": "total: {points} / {max_points}",
+        "grades": "Grades: {path}",
     },
     "feedback": {
         "correct": "correct.",
@@ -321,6 +328,14 @@ _FR: dict[str, Any] = {
                     "vérifie les réponses sans les enregistrer. Indiquez le dossier de l'étudiant dans "
                     "`student_dir`.",
         "tolerance": "tolérance",
+    },
+    "cli": {
+        "created": "Atelier : {path} ({students}, exercices {exercises}) ; corrigés et réponses attendues dans "
+                   "{teacher}",
+        "one_student": "1 étudiant",
+        "n_students": "{n} étudiants",
+        "total": "total : {points} / {max_points}",
+        "grades": "Notes : {path}",
     },
     "feedback": {
         "correct": "juste.",
@@ -642,3 +657,16 @@ def feedback_text(lang: str, slug: str | None, name: str | None, feedback_id: st
     specific = texts["exercises"][slug]["feedback"].get(name, {}) if slug else {}
     template = specific.get(feedback_id) or texts["feedback"][feedback_id]
     return template.format(**{key: value for key, value in values.items() if value is not None})
+
+
+def cli_text(lang: str, name: str, **values: Any) -> str:
+    """A message of ``portfolio workshop`` in the workshop's language (English when unknown).
+
+    Examples
+    --------
+    >>> cli_text("fr", "total", points="3", max_points=24)
+    'total : 3 / 24'
+    >>> cli_text("en", "n_students", n=20)
+    '20 students'
+    """
+    return TEXTS.get(lang, _EN)["cli"][name].format(**values)
