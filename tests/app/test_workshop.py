@@ -426,3 +426,14 @@ def test_forecast_mistakes_get_their_hint(solutions, workshop):
             _hint(6, "top_decile_value", "wrong")
     assert checked >= {"one_time_left_out", "no_purchase_12m", "past_revenue", "ranked_by_past", "horizon",
                        "discounted", "all_customers"}, checked
+
+
+def test_forecast_key_stops_on_a_portfolio_the_models_cannot_fit():
+    from types import SimpleNamespace
+
+    from portfolio_helpers.app.workshop.grading import WorkshopError
+
+    context = SimpleNamespace(config_path="student_01/portfolio.yml",
+                              forecast=SimpleNamespace(value=None, fitness={"problems": ["few_repeat_buyers"]}))
+    with pytest.raises(WorkshopError, match="few_repeat_buyers.*more customers"):
+        EXERCISES[6].key(context)
