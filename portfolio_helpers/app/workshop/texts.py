@@ -330,7 +330,7 @@ _FR: dict[str, Any] = {
         "tolerance": "tolérance",
     },
     "cli": {
-        "created": "Atelier : {path} ({students}, exercices {exercises}) ; corrigés et réponses attendues dans "
+        "created": "Atelier : {path} ({students}, exercices {exercises}) ; réponses attendues et corrigés dans "
                    "{teacher}",
         "one_student": "1 étudiant",
         "n_students": "{n} étudiants",
