@@ -266,17 +266,16 @@ def _demo_data(args: argparse.Namespace) -> int:
 
 def _workshop(args: argparse.Namespace) -> int:
     from portfolio_helpers.app import workshop  # heavy imports only for this command
-    from portfolio_helpers.app.workshop.grading import student_table
+    from portfolio_helpers.app.workshop.grading import student_info, student_table, workshop_lang
+    from portfolio_helpers.app.workshop.texts import cli_text
 
     if args.action == "new":
         created = workshop.new_workshop(args.out, students=args.students, seed=args.seed, level=args.level,
                                         lang=args.lang, customers=args.customers)
         n = len(created.students)
-        print(f"Workshop: {created.path} ({n} student{'' if n == 1 else 's'}, exercises "
-              f"{', '.join(str(n) for n in created.exercises)}); keys and solutions in {created.path / 'teacher'}")
-        if args.level == "advanced" and not any(
-                workshop.registry.EXERCISES[number].level == "advanced" for number in created.exercises):
-            print("note: no advanced-only exercise is available yet; the workshop has the intro exercises")
+        students = cli_text(args.lang, "one_student") if n == 1 else cli_text(args.lang, "n_students", n=n)
+        print(cli_text(args.lang, "created", path=created.path, students=students, teacher=created.path / "teacher",
+                       exercises=", ".join(str(number) for number in created.exercises)))
         return 0
     if args.action == "check":
         results = workshop.check_student(args.student_dir)
@@ -284,10 +283,11 @@ def _workshop(args: argparse.Namespace) -> int:
             print(f"ex{row.exercise:02d} {row.name}: {row.points:g}/{row.max_points} {row.feedback}")
         table = student_table(results)
         print(table.to_string(index=False))
-        print(f"total: {table['points'].sum():g} / {table['max_points'].sum()}")
+        print(cli_text(student_info(args.student_dir)["lang"], "total", points=f"{table['points'].sum():g}",
+                       max_points=table["max_points"].sum()))
         return 0
     path = workshop.collect_grades(args.workshop_dir)
-    print(f"Grades: {path}")
+    print(cli_text(workshop_lang(args.workshop_dir), "grades", path=path))
     return 0
 
 

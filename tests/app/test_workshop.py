@@ -1,6 +1,6 @@
 """Workshop mode (issue 17): solutions get full marks, blanks get 0, mistakes get their hint, keys stay apart.
 
-One small workshop (2 students, 250 customers) is built once for the module; the solution notebooks'
+One small advanced workshop (2 students, 250 customers: exercises 1-6) is built once for the module; the solution notebooks'
 code is executed in-process on each student's folder (the exact cells of the notebooks), and one solution
 notebook is executed by papermill in a kernel, top to bottom.
 """
@@ -17,12 +17,15 @@ import pytest
 from sklearn.cluster import KMeans
 from sklearn.metrics import roc_auc_score, silhouette_score
 
+from portfolio_helpers.analysis import engine
+from portfolio_helpers.analysis.clv import models
+from portfolio_helpers.analysis.clv import value as clv_value
 from portfolio_helpers.analysis.threads import single_threaded
 from portfolio_helpers.app import cli
 from portfolio_helpers.app.sample_data import SEGMENT_NAMES
 from portfolio_helpers.app.workshop import BASELINE_CARD, check, check_student, collect_grades, new_workshop
-from portfolio_helpers.app.workshop.build import solution_notebook, student_notebook
-from portfolio_helpers.app.workshop.grading import grade_exercise, load_key
+from portfolio_helpers.app.workshop.build import PLANNING_MONTHS, solution_notebook, student_notebook
+from portfolio_helpers.app.workshop.grading import grade_answer, grade_exercise, jaccard, load_key
 from portfolio_helpers.app.workshop.registry import EXERCISES, exercises_for
 from portfolio_helpers.app.workshop.texts import TEXTS, feedback_text
 from portfolio_helpers.core.config import load_config
@@ -34,7 +37,7 @@ STUDENTS = ("student_01", "student_02")
 @pytest.fixture(scope="module")
 def workshop(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("ws") / "workshop"
-    created = new_workshop(out, students=len(STUDENTS), seed=11, customers=250)
+    created = new_workshop(out, students=len(STUDENTS), seed=11, customers=250, level="advanced")
     assert [path.name for path in created.students] == list(STUDENTS)
     return out
 
@@ -55,7 +58,7 @@ def _run_solution(workshop: Path, student: str, number: int) -> tuple[dict, pd.D
 @pytest.fixture(scope="module")
 def solutions(workshop) -> dict:
     return {(student, number): _run_solution(workshop, student, number)
-            for student in STUDENTS for number in (2, 1, 3, 4, 5)}  # 2 first: it saves the cleaned tables
+            for student in STUDENTS for number in (2, 1, 3, 4, 5, 6)}  # 2 first: it saves the cleaned tables
 
 
 def _grade(workshop: Path, student: str, number: int, lang: str = "en", **answers) -> dict:
@@ -76,7 +79,7 @@ def test_solutions_score_full_marks_for_every_student(solutions):
 
 def test_blank_answers_score_zero_with_feedback_per_exercise(workshop):
     results = check_student(workshop / "student_02")
-    assert set(results["exercise"]) == {1, 2, 3, 4, 5}
+    assert set(results["exercise"]) == {1, 2, 3, 4, 5, 6}
     assert results["points"].sum() == 0
     assert results["status"].eq("blank").all()
     assert results["feedback"].eq(TEXTS["en"]["feedback"]["blank"]).all()
@@ -239,7 +242,7 @@ def test_feedback_never_contains_the_key(workshop, solutions):
 def test_two_students_keys_differ(workshop):
     first, _ = load_key(workshop / "student_01")
     second, _ = load_key(workshop / "student_02")
-    for number in ("1", "2", "3"):
+    for number in ("1", "2", "3", "6"):
         values = [[entry.get("value", entry.get("accepted")) for entry in key["exercises"][number].values()]
                   for key in (first, second)]
         assert values[0] != values[1], number
@@ -268,13 +271,14 @@ def test_check_saves_answers_and_grades_sheet(workshop, solutions, capsys):
     path = collect_grades(workshop)
     grades = pd.read_csv(path, dtype={"student": str})
     assert list(grades["student"]) == list(STUDENTS)
-    assert grades.columns.tolist() == ["student", "ex01", "ex02", "ex03", "ex04", "ex05", "total", "max_points",
-                                       "percent"]
+    assert grades.columns.tolist() == ["student", "ex01", "ex02", "ex03", "ex04", "ex05", "ex06", "total",
+                                       "max_points", "percent"]
     assert grades.loc[0, "ex03"] == 3 and grades.loc[0, "total"] == 3 and grades.loc[1, "total"] == 0
-    assert grades.loc[0, "max_points"] == sum(exercise.max_points for exercise in exercises_for("intro"))
+    max_points = sum(exercise.max_points for exercise in exercises_for("advanced"))
+    assert grades.loc[0, "max_points"] == max_points
     assert [restore_formula(s) for s in grades["student"]] == list(STUDENTS)
     assert cli.main(["workshop", "check", str(workshop / "student_01")]) == 0
-    assert "total: 3 / 19" in capsys.readouterr().out
+    assert f"total: 3 / {max_points}" in capsys.readouterr().out
     assert cli.main(["workshop", "grades", str(workshop)]) == 0
 
 
@@ -295,7 +299,8 @@ def test_nothing_under_a_student_folder_holds_the_key(workshop, solutions):
         assert not names & {"truth.json", f"{student}.json", "keys", "teacher", "lead_profiles.parquet"}
         assert "leads" not in load_config(folder / "portfolio.yml").sections["scoring"]  # no card to copy
         secrets = [f"{key['exercises']['2']['gini']['value']:.4f}", f"{key['exercises']['4']['segments']['reference_ari']}",
-                   "answer_key", "reference_ari", "baseline_auc",
+                   "answer_key", "reference_ari", "baseline_auc", "top_decile_value\": ",
+                   f"{key['exercises']['6']['top_decile_value']['value']:.2f}",
                    str(settings["student_seeds"][student]["generator"]),
                    *[name for name in SEGMENT_NAMES if "_" in name]]
         for path in folder.rglob("*"):
@@ -315,7 +320,7 @@ def test_texts_in_both_languages_and_notebooks_render():
         return out
 
     assert keys(TEXTS["en"]) == keys(TEXTS["fr"])
-    for exercise in exercises_for("intro"):
+    for exercise in exercises_for("advanced"):
         french = student_notebook(exercise, "fr", "advanced", {"baseline_auc": 0.6123})
         assert french.cells[0].source.startswith(f"# Exercice {exercise.number}")
         assert not any(cell.source in exercise.explore for cell in french.cells)  # advanced: no starter code
@@ -327,3 +332,108 @@ def test_texts_in_both_languages_and_notebooks_render():
     assert "0.612" in student_notebook(EXERCISES[5], "en", "intro", {"baseline_auc": 0.6123}).cells[0].source
     assert feedback_text("fr", "cleaning", "n_invalid_emails", "missing_counted").startswith("vous avez compté")
     assert np.isclose(BASELINE_CARD["fit"]["criteria"][0]["points"], 10)
+
+
+# --------------------------------------------------------------------------- exercise 6 (advanced)
+
+
+def test_forecast_is_advanced_only_and_its_portfolio_supports_the_models(workshop, solutions):
+    assert [exercise.number for exercise in exercises_for("intro")] == [1, 2, 3, 4, 5]
+    assert [exercise.number for exercise in exercises_for("advanced")] == [1, 2, 3, 4, 5, 6]
+    assert EXERCISES[6].level == "advanced" and EXERCISES[6].max_points == 5
+    for student in STUDENTS:
+        assert json.loads((workshop / student / "student.json").read_text())["exercises"] == [1, 2, 3, 4, 5, 6]
+        assert (workshop / student / EXERCISES[6].file_name).is_file()
+        # the config keeps a planning horizon that is not the 12 months the exercise asks for
+        assert load_config(workshop / student / "portfolio.yml").sections["clv"]["horizon_months"] == PLANNING_MONTHS
+        result = solutions[(student, 6)][0]["result"]
+        assert result.fitness["can_fit"] and result.fitness["can_evaluate"], result.fitness["problems"]
+        assert result.fitness["n_repeat_buyers"] >= 100  # well above the 30 the models need
+        assert result.settings.horizon_months == 12
+    assert (workshop / "teacher" / "solutions" / EXERCISES[6].file_name).is_file()
+
+
+def test_overlap_kind_scores_by_jaccard():
+    entry = {"kind": "overlap", "value": [f"c{i}" for i in range(10)], "tolerance": 0.9, "partial": 0.5,
+             "points": 2, "hints": [{"value": [f"c{i}" for i in range(10, 20)], "hint": "no_purchase_12m"}]}
+    grade = [grade_answer(entry, answer, {}, Path("."))[:2] for answer in (
+        [f"c{i}" for i in range(10)][::-1], [f"c{i}" for i in range(9)], [f"c{i}" for i in range(5)],
+        [f"c{i}" for i in range(10, 20)], ["x"], 10, "c1", [], None)]
+    assert grade == [(1.0, "correct"), (1.0, "correct"), (0.5, "overlap_partial"), (0.0, "no_purchase_12m"),
+                     (0.0, "wrong"), (0.0, "count_not_list"), (0.0, "not_a_list"), (0.0, "wrong"), (0.0, "blank")]
+    assert grade_answer(entry, [f"c{i}" for i in range(5)], {}, Path("."))[2] == {"overlap": "0.50"}
+    assert grade_answer({**entry, "value": []}, [], {}, Path("."))[:2] == (1.0, "correct")
+    assert jaccard(["a"], ["a", "b"]) == 0.5
+
+
+def _top(values: pd.Series, n: int) -> float:
+    return float(values.sort_values(ascending=False).iloc[:n].sum())
+
+
+def test_forecast_mistakes_get_their_hint(solutions, workshop):
+    checked = set()
+    for student in STUDENTS:
+        namespace, _ = solutions[(student, 6)]
+        result, forecast, chosen = namespace["result"], namespace["forecast"], namespace["model"]
+        key = load_key(workshop / student)[0]["exercises"]["6"]
+        gone = namespace["probably_gone"]
+        grade = {name: (lambda answer, name=name, student=student: _grade(workshop, student, 6, **{name: answer})[name])
+                 for name in ("model", "probably_gone", "top_decile_value")}
+        # the model: another fitted purchase model, the spend model
+        other = next(model for model in ("pnbd", "bgnbd", "mbgnbd") if model != chosen)
+        assert grade["model"](other).feedback == _hint(6, "model", "not_chosen")
+        assert grade["model"]("Gamma-Gamma").feedback == _hint(6, "model", "spend_model")
+        assert grade["model"](chosen.upper()).status == "correct"
+        # probably gone: counted instead of listed; half the list; each plausible wrong list
+        counted = grade["probably_gone"](len(gone))
+        assert counted.feedback == _hint(6, "probably_gone", "count_not_list") and counted.points == 0
+        most = grade["probably_gone"](gone[: 3 * len(gone) // 4])  # overlap 0.75: half the points
+        assert most.status == "partial" and most.points == 1 and "Jaccard" in most.feedback
+        summary = result.summary
+        x, tx, T = (summary[c].to_numpy(float) for c in ("frequency", "recency", "T"))
+        bgnbd = list(summary.loc[models.p_alive("bgnbd", result.fits["bgnbd"].values(), x, tx, T) < 0.2,
+                                 "customer_id"])
+        one_time = set(summary.loc[summary["frequency"] == 0, "customer_id"])
+        last = namespace["transactions"].groupby("customer_id")["date"].max()
+        quiet = list(last.index[last <= namespace["as_of"] - pd.DateOffset(years=1)])
+        mistakes = [(bgnbd, "one_time_alive"), ([c for c in gone if c not in one_time], "one_time_left_out"),
+                    (quiet, "no_purchase_12m")]
+        for wrong, hint in mistakes:
+            if (hint == "one_time_alive" and chosen == "bgnbd") or jaccard(wrong, gone) >= 0.9:
+                continue  # the model's own list, or too close to tell apart
+            assert grade["probably_gone"](wrong).feedback == _hint(6, "probably_gone", hint), hint
+            checked.add(hint)
+        if chosen == "bgnbd":
+            assert grade["probably_gone"](gone).feedback == _hint(6, "probably_gone", "correct_bgnbd")
+        # top decile: past revenue, ranked by past revenue, the config's horizon, discounted, every customer
+        n_top = int(np.ceil(0.1 * len(forecast)))
+        expected = forecast.set_index("customer_id")["expected_revenue"]
+        past = engine.revenue_lines(namespace["transactions"]).groupby("customer_id")["amount"].sum()
+        s = result.settings
+        longer = clv_value.customer_value(summary, result.fit, result.spend_fit, horizon_months=PLANNING_MONTHS,
+                                          discount_rate=s.discount_rate, time_unit=s.time_unit)
+        mistakes = [(_top(past, n_top), "past_revenue"),
+                    (float(expected.reindex(past.nlargest(n_top).index).sum()), "ranked_by_past"),
+                    (_top(longer["expected_revenue"], n_top), "horizon"),
+                    (_top(forecast["clv"], n_top), "discounted"), (float(expected.sum()), "all_customers")]
+        for wrong, hint in mistakes:
+            if abs(wrong - namespace["top_decile_value"]) > key["top_decile_value"]["tolerance"]:
+                graded = grade["top_decile_value"](wrong)
+                assert graded.feedback == _hint(6, "top_decile_value", hint) and graded.points == 0, hint
+                checked.add(hint)
+        assert grade["top_decile_value"](namespace["top_decile_value"] * 1.005).points == 2
+        assert grade["top_decile_value"](namespace["top_decile_value"] * 1.5).feedback == \
+            _hint(6, "top_decile_value", "wrong")
+    assert checked >= {"one_time_left_out", "no_purchase_12m", "past_revenue", "ranked_by_past", "horizon",
+                       "discounted", "all_customers"}, checked
+
+
+def test_forecast_key_stops_on_a_portfolio_the_models_cannot_fit():
+    from types import SimpleNamespace
+
+    from portfolio_helpers.app.workshop.grading import WorkshopError
+
+    context = SimpleNamespace(config_path="student_01/portfolio.yml",
+                              forecast=SimpleNamespace(value=None, fitness={"problems": ["few_repeat_buyers"]}))
+    with pytest.raises(WorkshopError, match="few_repeat_buyers.*more customers"):
+        EXERCISES[6].key(context)

@@ -8,7 +8,7 @@ scores the answers with a stated tolerance and targeted feedback; ``portfolio wo
 DIR`` writes one grade sheet.
 
 Modules: :mod:`~.registry` (what an exercise is; add one with ``register``), :mod:`~.exercises`
-(the five exercises and their keys), :mod:`~.keys` (the kit's analyses a key comes from),
+(the six exercises and their keys), :mod:`~.keys` (the kit's analyses a key comes from),
 :mod:`~.texts` (English and French texts), :mod:`~.build` (folders and notebooks),
 :mod:`~.grading` (the checker).
 

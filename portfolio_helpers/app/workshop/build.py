@@ -32,10 +32,12 @@ from portfolio_helpers.app.workshop.texts import LANGUAGES, TEXTS, exercise_text
 from portfolio_helpers.core.files import atomic_write_json, atomic_write_text
 
 __all__ = ["Workshop", "new_workshop", "student_notebook", "solution_notebook", "student_seeds",
-           "DEFAULT_CUSTOMERS", "PUBLIC_FIELDS"]
+           "DEFAULT_CUSTOMERS", "PUBLIC_FIELDS", "PLANNING_MONTHS"]
 
 #: Customers of each student's portfolio: enough for every analysis, quick to clean.
 DEFAULT_CUSTOMERS = 400
+#: ``clv.horizon_months`` of every student's config: a planning horizon that is not the 12 months asked.
+PLANNING_MONTHS = 36
 #: Key fields a notebook may state (the baseline to beat), never an answer.
 PUBLIC_FIELDS = ("baseline_auc",)
 
@@ -171,7 +173,7 @@ def new_workshop(out: str | os.PathLike, students: int = 20, seed: int = 1, leve
         Workshop seed: the same seed gives the same portfolios and keys.
     level : {"intro", "advanced"}
         ``intro`` notebooks show the kit's calls to start from; ``advanced`` ones only name the
-        functions (and include the advanced exercises once there are any).
+        functions and add the advanced exercises (6: the forecast).
     lang : {"en", "fr"}
     customers : int
         Buying customers of each student's portfolio.
@@ -196,6 +198,8 @@ def new_workshop(out: str | os.PathLike, students: int = 20, seed: int = 1, leve
         sample.config["name"] = f"Workshop portfolio ({student})"
         sample.config["seed"] = analysis_seed
         sample.config["scoring"].pop("leads", None)  # exercise 5 asks for a lead scorecard: none to copy
+        # Exercise 6 asks for 12 months ahead; the config keeps the company's longer planning horizon.
+        sample.config.setdefault("clv", {})["horizon_months"] = PLANNING_MONTHS
         write_portfolio(sample, folder, answer_key=False)
         write_truth(sample, teacher / "truth" / f"{student}.json")
         context = KeyContext(sample, folder / "portfolio.yml", teacher / "check" / student)

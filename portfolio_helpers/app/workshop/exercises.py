@@ -1,4 +1,4 @@
-"""The five exercises of the segmentation workshop: answers, code cells and answer keys.
+"""The six exercises of the segmentation workshop: answers, code cells and answer keys.
 
 Each key comes from the kit's own analyses on the student's portfolio (the figures the
 notebooks 01-05 report) or from the generator's truth (the hidden segments); the plausible
@@ -8,8 +8,10 @@ small-sample correction, k chosen on raw unscaled features, an AUC measured on t
 leads... A hint whose value the key's tolerance already accepts is dropped: it could never
 be told apart from a right answer.
 
-Exercise 6 (advanced: churn and 12-month value of the top decile) needs the CLV module and is
-not written yet; see :mod:`portfolio_helpers.app.workshop.registry` for how to add it.
+Exercise 6 (advanced level only) forecasts with notebook 06's future-value analysis: which
+customers are probably gone by the chosen purchase model's P(alive), and the 12-month expected
+revenue of the top decile; its wrong answers are BG/NBD's P(alive) of one-time buyers, "no
+purchase in 12 months", past revenue, a ranking by past revenue, the discounted or 36-month value.
 """
 
 from __future__ import annotations
@@ -22,15 +24,19 @@ from sklearn.cluster import KMeans
 from sklearn.metrics import adjusted_rand_score, roc_auc_score, silhouette_score
 
 from portfolio_helpers.analysis import engine, pareto, profitability, scorecard, scoring
+from portfolio_helpers.analysis.clv import value
+from portfolio_helpers.analysis.clv.portfolio import revenue_last_year
 from portfolio_helpers.analysis.threads import single_threaded
 from portfolio_helpers.app.sample_data import SAMPLE_SCORING
-from portfolio_helpers.app.workshop.keys import KeyContext
+from portfolio_helpers.app.workshop.grading import WorkshopError, jaccard
+from portfolio_helpers.app.workshop.keys import FORECAST_DRAWS, KeyContext
 from portfolio_helpers.app.workshop.registry import Answer, Exercise, register
 from portfolio_helpers.cleaning import standardize
 from portfolio_helpers.core.files import atomic_to_parquet
+from portfolio_helpers.reporting.value import GONE_THRESHOLD
 
 __all__ = ["BASELINE_CARD", "SOLUTION_CARD", "CLEANING", "PARETO", "PROFITABILITY", "SEGMENTATION", "SCORING",
-           "TEXT_KEYWORDS"]
+           "FORECAST", "TEXT_KEYWORDS", "MODEL_ALIASES", "GONE_OVERLAP", "TOP_DECILE_TOLERANCE"]
 
 #: The stated baseline of exercise 5: a card that only likes referrals.
 BASELINE_CARD = {"fit": {"cap": 50, "criteria": [{"column": "source", "equals": "referral", "points": 10}]},
@@ -346,4 +352,123 @@ SCORING = register(Exercise(
               "scored = scoring.score_leads(card, profiles, events)\n"
               "test_auc = float(roc_auc_score(profiles.loc[test, \"converted\"], scored.loc[test, \"total_score\"]))",),
     key=_scoring_key,
+))
+
+
+# --------------------------------------------------------------------------- 6. forecast (advanced)
+
+#: Names a student may give each purchase model (case is ignored).
+MODEL_ALIASES = {"bgnbd": ("bgnbd", "BG/NBD", "BG-NBD"), "pnbd": ("pnbd", "Pareto/NBD", "Pareto-NBD"),
+                 "mbgnbd": ("mbgnbd", "modified BG/NBD", "MBG/NBD", "MBG-NBD")}
+#: Jaccard overlap with the kit's list of probably-gone customers that earns full marks.
+GONE_OVERLAP = 0.9
+#: Relative tolerance of the top decile's 12-month value.
+TOP_DECILE_TOLERANCE = 0.01
+
+
+def _top_decile(values: pd.Series, n_top: int) -> float:
+    return float(values.nlargest(n_top).sum())
+
+
+def _gone_ids(frame: pd.DataFrame) -> list[str]:
+    return sorted(frame.loc[frame["p_alive"] < GONE_THRESHOLD, "customer_id"].astype(str))
+
+
+def _overlap_hints(key_ids: list[str], candidates) -> list[dict]:
+    """Hint lists an answer could be told apart from the key (and from an earlier hint) by."""
+    kept: list[dict] = []
+    for ids, hint in candidates:
+        if jaccard(ids, key_ids) < GONE_OVERLAP and all(jaccard(ids, k["value"]) < GONE_OVERLAP for k in kept):
+            kept.append({"value": sorted(ids), "hint": hint})
+    return kept
+
+
+def _forecast_key(ctx: KeyContext) -> dict:
+    result = ctx.forecast
+    if result.value is None:
+        raise WorkshopError(f"{ctx.config_path}: the portfolio cannot support the forecast exercise "
+                            f"({', '.join(result.fitness['problems'])}); create the workshop with more customers")
+    v, chosen, s = result.value, result.choice["model"], result.settings
+    summary = result.summary
+    ids = v["customer_id"].astype(str)
+    key_ids = _gone_ids(v)
+    one_time = set(ids[summary["frequency"].to_numpy() == 0])
+    others = {model: value.customer_value(summary, fit, result.spend_fit, horizon_months=s.horizon_months,
+                                          discount_rate=s.discount_rate, time_unit=s.time_unit)
+              for model, fit in result.fits.items() if model != chosen and fit.ok}
+    last_year = revenue_last_year(ctx.tables["transactions"], ctx.as_of)
+    bought_last_year = set(last_year.loc[last_year["value"].notna(), last_year.columns[0]].astype(str))
+    candidates = [([i for i in key_ids if i not in one_time], "one_time_left_out"),
+                  (sorted(set(ids) - bought_last_year), "no_purchase_12m")]
+    if "bgnbd" in others:
+        candidates.insert(0, (_gone_ids(others.pop("bgnbd")), "one_time_alive"))
+    candidates += [(_gone_ids(frame), "other_model") for frame in others.values()]
+    gone = {"kind": "overlap", "value": key_ids, "tolerance": GONE_OVERLAP, "partial": 0.5, "points": 2,
+            "hints": _overlap_hints(key_ids, candidates)}
+    if chosen == "bgnbd":
+        gone["correct"] = "correct_bgnbd"  # right, and a word on the model's P(alive) of one-time buyers
+
+    n = len(v)
+    n_top = max(math.ceil(0.1 * n), 1)
+    revenue = v.set_index(ids)["expected_revenue"]
+    key_value = round(_top_decile(revenue, n_top), 2)
+    floor = round(_top_decile(revenue, max(n // 10, 1)), 2)
+    past = ctx.per_customer.assign(customer_id=ctx.per_customer["customer_id"].astype(str)).set_index(
+        "customer_id")["revenue"]
+    recent = last_year.set_index(last_year[last_year.columns[0]].astype(str))["value"]
+    forecast_top = revenue.nlargest(n_top).index
+    longer = value.customer_value(summary, result.fit, result.spend_fit, pnl=None,
+                                  horizon_months=ctx.config_horizon, discount_rate=s.discount_rate,
+                                  time_unit=s.time_unit).set_index(ids)
+    hints = [(_top_decile(past, n_top), "past_revenue"), (_top_decile(recent, n_top), "past_revenue"),
+             (float(past.reindex(forecast_top).fillna(0).sum()), "past_revenue"),
+             (float(recent.reindex(forecast_top).fillna(0).sum()), "past_revenue"),
+             (float(revenue.reindex(past.nlargest(n_top).index).fillna(0).sum()), "ranked_by_past"),
+             (float(revenue.reindex(recent.nlargest(n_top).index).fillna(0).sum()), "ranked_by_past"),
+             (_top_decile(longer["expected_revenue"], n_top), "horizon"),
+             (_top_decile(longer["clv"], n_top), "horizon"),
+             (_top_decile(v.set_index(ids)["clv"], n_top), "discounted"),
+             (float(revenue.sum()), "all_customers")]
+    tolerance = round(TOP_DECILE_TOLERANCE * abs(key_value), 2)
+    top = _numeric(key_value, tolerance, points=2, also=[floor] if floor != key_value else [],
+                   hints=[(wanted, hint, max(tolerance, TOP_DECILE_TOLERANCE * abs(wanted))) for wanted, hint in hints])
+    names = [name for aliases in MODEL_ALIASES.values() for name in aliases]
+    return {
+        "model": {"kind": "choice", "accepted": list(MODEL_ALIASES[chosen]), "points": 1,
+                  "hints": [{"value": name, "hint": "not_chosen"} for name in names
+                            if name not in MODEL_ALIASES[chosen]]
+                  + [{"value": name, "hint": "spend_model"} for name in ("gg", "Gamma-Gamma")]},
+        "probably_gone": gone,
+        "top_decile_value": top,
+    }
+
+
+FORECAST = register(Exercise(
+    number=6, slug="forecast", level="advanced",
+    answers=(Answer("model", "choice"), Answer("probably_gone", "overlap", points=2),
+             Answer("top_decile_value", "number", points=2)),
+    imports=("import math\n\n"
+             "from portfolio_helpers.analysis.clv import value\n"
+             "from portfolio_helpers.analysis.clv.portfolio import future_value\n"
+             "from portfolio_helpers.app.workshop import check\n"
+             "from portfolio_helpers.cleaning.pipeline import open_portfolio\n"
+             "from portfolio_helpers.core.config import load_config\n"
+             "from portfolio_helpers.reporting import value as value_report\n"
+             "from portfolio_helpers.reporting.narrative import show_table"),
+    setup=("tables, info = open_portfolio(config_path, output_dir)\n"
+           "transactions, as_of = tables[\"transactions\"], info[\"as_of\"]\n"
+           "seed = load_config(config_path).seed\n"
+           "settings = value.load_clv_settings(config_path)  # the clv: section of portfolio.yml\n"
+           "settings",),
+    explore=(),
+    solution=("settings = value_report.settings_with_overrides(settings, 12, -1)  # 12 months, not the config's horizon\n"
+              f"result = future_value(transactions, settings, as_of, seed=seed, n_draws={FORECAST_DRAWS})\n"
+              "print(result.fitness[\"problems\"], value_report.choice_sentence(result))\n"
+              "show_table(value_report.shown_model_table(result))",
+              "forecast = result.value  # one row per customer: p_alive, expected_revenue...\n"
+              "model = result.choice[\"model\"]\n"
+              "probably_gone = list(forecast.loc[forecast[\"p_alive\"] < value_report.GONE_THRESHOLD, \"customer_id\"])\n"
+              "n_top = math.ceil(0.1 * len(forecast))  # the top 10% of customers by forecast value\n"
+              "top_decile_value = float(forecast[\"expected_revenue\"].nlargest(n_top).sum())"),
+    key=_forecast_key,
 ))

@@ -14,7 +14,8 @@ Every key entry has a ``kind`` (see :data:`KINDS`) and ``points``; numeric kinds
 ``value`` and ``tolerance`` (and ``also``: other accepted values), and ``hints``: wrong
 values a plausible mistake gives, each with the id of its targeted feedback. A hint is only
 given for an answer outside the tolerance of the key, and its text never contains a number
-of the key.
+of the key. An ``overlap`` answer (a list of ids scored by its Jaccard overlap with the key's
+list) has ``tolerance`` as the overlap that earns full marks and lists of ids as hint values.
 """
 
 from __future__ import annotations
@@ -37,12 +38,12 @@ from portfolio_helpers.app.workshop.texts import feedback_text
 from portfolio_helpers.core.errors import ConfigError, PortfolioError
 from portfolio_helpers.core.files import atomic_to_csv, atomic_write_json
 
-__all__ = ["KINDS", "Result", "WorkshopError", "as_answer", "grade_answer", "grade_exercise", "check",
+__all__ = ["KINDS", "Result", "WorkshopError", "as_answer", "jaccard", "grade_answer", "grade_exercise", "check",
            "check_student", "collect_grades", "load_key", "saved_answers", "student_info", "student_table",
-           "teacher_dir", "STUDENT_FILE", "GRADES_FILE", "TEACHER_ENV"]
+           "teacher_dir", "workshop_lang", "STUDENT_FILE", "GRADES_FILE", "TEACHER_ENV"]
 
 #: How an answer is scored.
-KINDS = ("count", "number", "choice", "ids", "text", "names", "labels", "scorecard", "auc")
+KINDS = ("count", "number", "choice", "ids", "overlap", "text", "names", "labels", "scorecard", "auc")
 STUDENT_FILE = "student.json"
 GRADES_FILE = "grades.csv"
 TEACHER_ENV = "PORTFOLIO_WORKSHOP_TEACHER"
@@ -164,6 +165,42 @@ def _grade_ids(entry: Mapping, answer: Any) -> tuple[float, str]:
     if _norm([str(item) for item in answer]) == _norm(list(entry["value"])):
         return 1.0, "correct"
     return 0.0, _hint(entry, [str(item) for item in answer], exact=True) or "wrong"
+
+
+def jaccard(first, second) -> float:
+    """Overlap of two sets of ids: shared / either (1 for two empty sets).
+
+    Examples
+    --------
+    >>> jaccard(["a", "b", "c"], ["b", "c", "d"]), jaccard([], [])
+    (0.5, 1.0)
+    """
+    first, second = {str(item) for item in first}, {str(item) for item in second}
+    either = first | second
+    return len(first & second) / len(either) if either else 1.0
+
+
+def _grade_overlap(entry: Mapping, answer: Any) -> tuple[float, str, dict]:
+    """A list of ids scored by its Jaccard overlap with the key: full marks from ``tolerance`` on.
+
+    Below it, the hint whose list the answer overlaps best (at ``tolerance`` or more) explains the
+    mistake; else half the points from ``partial`` on (the overlap is shown: the answer's own
+    measure, not the key), else none.
+    """
+    if _number(answer) is not None:
+        return 0.0, "count_not_list", {}
+    if not isinstance(answer, list):
+        return 0.0, "not_a_list", {}
+    overlap = jaccard(answer, entry["value"])
+    if overlap >= entry["tolerance"]:
+        return 1.0, entry.get("correct", "correct"), {}
+    scored = [(jaccard(answer, hint["value"]), hint["hint"]) for hint in entry.get("hints", ())]
+    best = max(scored, key=lambda pair: pair[0], default=(0.0, None))
+    if best[0] >= entry["tolerance"]:
+        return 0.0, best[1], {}
+    if overlap >= entry.get("partial", 0.5):
+        return 0.5, "overlap_partial", {"overlap": f"{overlap:.2f}"}
+    return 0.0, "wrong", {}
 
 
 def _grade_text(entry: Mapping, answer: Any) -> tuple[float, str]:
@@ -291,6 +328,8 @@ def grade_answer(entry: Mapping, answer: Any, answers: Mapping, key_dir: Path) -
         return (*_grade_choice(entry, answer), {})
     if kind == "ids":
         return (*_grade_ids(entry, answer), {})
+    if kind == "overlap":
+        return _grade_overlap(entry, answer)
     if kind == "text":
         return (*_grade_text(entry, answer), {})
     if kind == "names":
@@ -331,6 +370,12 @@ def student_info(student_dir: str | os.PathLike) -> dict:
     if not path.is_file():
         raise WorkshopError(f"{student_dir}: not a workshop student folder (no {STUDENT_FILE})")
     return _read_json(path)
+
+
+def workshop_lang(workshop_dir: str | os.PathLike) -> str:
+    """The language a workshop was created in (``teacher/workshop.json``; English when it is not there)."""
+    path = Path(workshop_dir) / "teacher" / "workshop.json"
+    return str(_read_json(path).get("lang", "en")) if path.is_file() else "en"
 
 
 def teacher_dir(student_dir: str | os.PathLike) -> Path:

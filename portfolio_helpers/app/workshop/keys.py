@@ -15,13 +15,21 @@ from typing import Any
 import pandas as pd
 
 from portfolio_helpers.analysis import features, pareto, profitability, scoring, segmentation
+from portfolio_helpers.analysis.clv import value
+from portfolio_helpers.analysis.clv.portfolio import FutureValue, future_value
 from portfolio_helpers.app.sample_data import SamplePortfolio
 from portfolio_helpers.cleaning.pipeline import clean_portfolio
 from portfolio_helpers.core.config import load_config
 from portfolio_helpers.core.presence import tables_of
 from portfolio_helpers.reporting import cleaning as cleaning_report
+from portfolio_helpers.reporting import value as value_report
 
-__all__ = ["KeyContext"]
+__all__ = ["KeyContext", "FORECAST_MONTHS", "FORECAST_DRAWS"]
+
+#: Horizon of the forecast exercise (months), whatever the config's ``clv.horizon_months``.
+FORECAST_MONTHS = 12
+#: Parameter draws of the forecast's intervals (not part of any answer: few, to keep the build quick).
+FORECAST_DRAWS = 10
 
 
 class KeyContext:
@@ -106,3 +114,19 @@ class KeyContext:
         """The hidden generating segment of every customer record, by id (duplicates included)."""
         frame = pd.DataFrame(self.truth["customers"])
         return frame.dropna(subset=["segment"]).set_index("customer_id")["segment"]
+
+    @cached_property
+    def clv_settings(self) -> value.ClvSettings:
+        """The config's ``clv:`` section with the exercise's 12-month horizon (as the solution sets it)."""
+        return value_report.settings_with_overrides(value.load_clv_settings(self.config_path), FORECAST_MONTHS, -1)
+
+    @cached_property
+    def forecast(self) -> FutureValue:
+        """Notebook 06's future-value analysis over :data:`FORECAST_MONTHS` (revenue only: no P&L needed)."""
+        return future_value(self.tables["transactions"], self.clv_settings, self.as_of, seed=self.seed,
+                            n_draws=FORECAST_DRAWS)
+
+    @cached_property
+    def config_horizon(self) -> float:
+        """The config's ``clv.horizon_months`` (the planning horizon a student may forget to change)."""
+        return value.load_clv_settings(self.config_path).horizon_months

@@ -7,7 +7,7 @@ and a function that computes its answer key from a :class:`~portfolio_helpers.ap
 (English and French) live in :mod:`portfolio_helpers.app.workshop.texts` under the
 exercise's ``slug``.
 
-Adding an exercise (e.g. the advanced forecasting exercise, once the CLV module exists):
+Adding an exercise (exercise 6, the advanced forecast, is the latest example):
 write its :class:`Exercise` with ``level="advanced"``, its ``key`` function, its texts in
 both languages, and call :func:`register`. Nothing else changes: the workshop builder
 renders every registered exercise of the requested level, the checker scores every answer

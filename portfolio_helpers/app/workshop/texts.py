@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["LANGUAGES", "TEXTS", "feedback_text", "exercise_texts"]
+__all__ = ["LANGUAGES", "TEXTS", "feedback_text", "exercise_texts", "cli_text"]
 
 LANGUAGES: tuple[str, ...] = ("en", "fr")
 
@@ -28,6 +28,13 @@ _EN: dict[str, Any] = {
                     "and checks the answers without saving them. Set `student_dir` to the student's folder.",
         "tolerance": "tolerance",
     },
+    "cli": {
+        "created": "Workshop: {path} ({students}, exercises {exercises}); keys and solutions in {teacher}",
+        "one_student": "1 student",
+        "n_students": "{n} students",
+        "total": "total: {points} / {max_points}",
+        "grades": "Grades: {path}",
+    },
     "feedback": {
         "correct": "correct.",
         "blank": "no answer yet.",
@@ -37,6 +44,9 @@ _EN: dict[str, Any] = {
         "not_a_list": "expected a list of customer ids (an empty list `[]` if there is none).",
         "not_a_mapping": "expected a dictionary (or a table of customer ids and clusters).",
         "wrong": "not within the tolerance (±{tolerance}).",
+        "count_not_list": "expected a list of customer ids, not how many there are.",
+        "overlap_partial": "your list overlaps the expected one at {overlap} (Jaccard); some customers are missing "
+                           "or should not be there.",
         "total": "Total: {points} / {max_points} points.",
     },
     "exercises": {
@@ -241,6 +251,66 @@ _EN: dict[str, Any] = {
                 },
             },
         },
+        "forecast": {
+            "title": "Forecast: who is probably gone, what the best customers will bring",
+            "intro": "Buy-till-you-die models describe each customer by a purchase rate while alive and a chance of "
+                     "dropping out unseen. `future_value` (notebook 06) fits three purchase models (BG/NBD, "
+                     "Pareto/NBD, modified BG/NBD) on the purchases before `clv.calibration_end`, keeps the one "
+                     "that best predicts the purchases after it, refits it on all the data and adds the "
+                     "Gamma-Gamma spend model: `result.value` gives, per customer, the probability of being still "
+                     "alive (`p_alive`) and the expected purchases and revenue over the horizon of the settings. "
+                     "The models need at least 30 customers who bought on two days or more "
+                     "(`result.fitness`). A customer is *probably gone* when P(alive) < 0.2 "
+                     "(`value_report.GONE_THRESHOLD`). Read the `clv:` section of your config before you start: "
+                     "the question asks for the **next 12 months**.",
+            "explore": "Functions to use: `future_value`, `value_report.settings_with_overrides`, "
+                       "`value_report.shown_model_table`, `value_report.choice_sentence`, `value_report.p_alive_note`. "
+                       "What does the chosen model say about a customer who bought only once?",
+            "answers": {
+                "model": "the purchase model the kit chose (`bgnbd`, `pnbd` or `mbgnbd`)",
+                "probably_gone": "list of the ids of the customers with P(alive) < 0.2 under that model; full "
+                                 "marks from an overlap (Jaccard) of 0.9 with the kit's list",
+                "top_decile_value": "the expected revenue of the next 12 months of the top 10% of customers "
+                                    "ranked by that expected revenue (round the number of customers up); ±1%",
+            },
+            "feedback": {
+                "model": {
+                    "wrong": "not a purchase model of the kit: `bgnbd`, `pnbd` or `mbgnbd`.",
+                    "not_chosen": "that model was fitted, but not chosen: the kit keeps the model with the lowest "
+                                  "holdout error (`result.choice`).",
+                    "spend_model": "Gamma-Gamma is the spend model; the question asks for the purchase model.",
+                },
+                "probably_gone": {
+                    "correct_bgnbd": "correct. Note that with BG/NBD a customer who bought only once has P(alive) "
+                                     "= 1 by construction: none of them can be in this list, a property of the "
+                                     "model, not a finding.",
+                    "wrong": "far from the kit's list. Take `p_alive` of the chosen model's `result.value`.",
+                    "one_time_alive": "that is BG/NBD's list: with BG/NBD a customer who bought only once has "
+                                      "P(alive) = 1 by construction, so none of them is listed. Use the model the "
+                                      "kit chose.",
+                    "one_time_left_out": "you left out the customers who bought only once: the chosen model gives "
+                                         "them a P(alive) too, often a low one.",
+                    "no_purchase_12m": "you listed the customers without a purchase in the last 12 months: that is "
+                                       "a recency rule, not the model's P(alive), which weighs each customer's own "
+                                       "purchase rhythm.",
+                    "other_model": "that is the list of another purchase model than the one the kit chose.",
+                    "count_not_list": "give the list of customer ids, not how many there are.",
+                },
+                "top_decile_value": {
+                    "wrong": "not within 1% of the kit's figure. Rank the customers by expected revenue over 12 "
+                             "months and sum the top 10%.",
+                    "past_revenue": "you summed revenue already made; the question asks for the expected revenue "
+                                    "of the next 12 months (`expected_revenue`).",
+                    "ranked_by_past": "you took the top 10% by past revenue; rank the customers by their forecast "
+                                      "value instead: the best past customers are not all the best future ones.",
+                    "horizon": "that is the value over the config's planning horizon, not over 12 months: set the "
+                               "horizon with `settings_with_overrides`.",
+                    "discounted": "that is the discounted value (`clv`); the question asks for the expected revenue, "
+                                  "not discounted.",
+                    "all_customers": "that is the expected revenue of every customer; keep the top 10%.",
+                },
+            },
+        },
     },
 }
 
@@ -259,6 +329,14 @@ _FR: dict[str, Any] = {
                     "`student_dir`.",
         "tolerance": "tolérance",
     },
+    "cli": {
+        "created": "Atelier : {path} ({students}, exercices {exercises}) ; réponses attendues et corrigés dans "
+                   "{teacher}",
+        "one_student": "1 étudiant",
+        "n_students": "{n} étudiants",
+        "total": "total : {points} / {max_points}",
+        "grades": "Notes : {path}",
+    },
     "feedback": {
         "correct": "juste.",
         "blank": "pas encore de réponse.",
@@ -268,6 +346,9 @@ _FR: dict[str, Any] = {
         "not_a_list": "une liste d'identifiants clients est attendue (une liste vide `[]` s'il n'y en a aucun).",
         "not_a_mapping": "un dictionnaire est attendu (ou une table des identifiants clients et des segments).",
         "wrong": "hors de la tolérance (±{tolerance}).",
+        "count_not_list": "une liste d'identifiants clients est attendue, pas leur nombre.",
+        "overlap_partial": "votre liste recouvre celle attendue à {overlap} (Jaccard) ; des clients manquent ou ne "
+                           "devraient pas y être.",
         "total": "Total : {points} / {max_points} points.",
     },
     "exercises": {
@@ -487,6 +568,69 @@ _FR: dict[str, Any] = {
                 },
             },
         },
+        "forecast": {
+            "title": "Prévoir : qui est probablement parti, ce que rapporteront les meilleurs clients",
+            "intro": "Les modèles « buy-till-you-die » décrivent chaque client par un rythme d'achat tant qu'il est "
+                     "actif et une probabilité de partir sans prévenir. `future_value` (notebook 06) ajuste trois "
+                     "modèles d'achat (BG/NBD, Pareto/NBD, BG/NBD modifié) sur les achats avant "
+                     "`clv.calibration_end`, garde celui qui prédit le mieux les achats qui suivent, le réajuste sur "
+                     "toutes les données et ajoute le modèle de dépense Gamma-Gamma : `result.value` donne, par "
+                     "client, la probabilité d'être encore actif (`p_alive`) et les achats et le chiffre "
+                     "d'affaires attendus sur l'horizon des réglages. Les modèles demandent au moins 30 clients "
+                     "ayant acheté deux jours ou plus (`result.fitness`). Un client est *probablement parti* quand "
+                     "P(actif) < 0,2 (`value_report.GONE_THRESHOLD`). Lisez la section `clv:` de votre "
+                     "configuration avant de commencer : la question porte sur les **12 prochains mois**.",
+            "explore": "Fonctions à utiliser : `future_value`, `value_report.settings_with_overrides`, "
+                       "`value_report.shown_model_table`, `value_report.choice_sentence`, `value_report.p_alive_note`. "
+                       "Que dit le modèle choisi d'un client qui n'a acheté qu'une fois ?",
+            "answers": {
+                "model": "le modèle d'achat choisi par le kit (`bgnbd`, `pnbd` ou `mbgnbd`)",
+                "probably_gone": "liste des identifiants des clients avec P(actif) < 0,2 selon ce modèle ; tous les "
+                                 "points à partir d'un recouvrement (Jaccard) de 0,9 avec la liste du kit",
+                "top_decile_value": "le chiffre d'affaires attendu sur les 12 prochains mois des 10 % de clients "
+                                    "en tête selon ce chiffre d'affaires attendu (nombre de clients arrondi au-dessus) "
+                                    "; ±1 %",
+            },
+            "feedback": {
+                "model": {
+                    "wrong": "ce n'est pas un modèle d'achat du kit : `bgnbd`, `pnbd` ou `mbgnbd`.",
+                    "not_chosen": "ce modèle a été ajusté, mais pas choisi : le kit garde le modèle à la plus petite "
+                                  "erreur sur la période de test (`result.choice`).",
+                    "spend_model": "Gamma-Gamma est le modèle de dépense ; la question porte sur le modèle d'achat.",
+                },
+                "probably_gone": {
+                    "correct_bgnbd": "juste. Notez qu'avec BG/NBD un client qui n'a acheté qu'une fois a P(actif) = 1 "
+                                     "par construction : aucun d'eux ne peut être dans cette liste, c'est une "
+                                     "propriété du modèle, pas un constat.",
+                    "wrong": "loin de la liste du kit. Prenez `p_alive` dans `result.value` du modèle choisi.",
+                    "one_time_alive": "c'est la liste de BG/NBD : avec BG/NBD un client qui n'a acheté qu'une fois a "
+                                      "P(actif) = 1 par construction, donc aucun n'y figure. Utilisez le modèle "
+                                      "choisi par le kit.",
+                    "one_time_left_out": "vous avez laissé de côté les clients d'un seul achat : le modèle choisi "
+                                         "leur donne aussi une P(actif), souvent basse.",
+                    "no_purchase_12m": "vous avez listé les clients sans achat depuis 12 mois : c'est une règle de "
+                                       "récence, pas la P(actif) du modèle, qui tient compte du rythme d'achat de "
+                                       "chaque client.",
+                    "other_model": "c'est la liste d'un autre modèle d'achat que celui choisi par le kit.",
+                    "count_not_list": "donnez la liste des identifiants clients, pas leur nombre.",
+                },
+                "top_decile_value": {
+                    "wrong": "pas à 1 % près du chiffre du kit. Classez les clients par chiffre d'affaires attendu "
+                             "sur 12 mois et additionnez les 10 % premiers.",
+                    "past_revenue": "vous avez additionné du chiffre d'affaires déjà réalisé ; la question porte "
+                                    "sur le chiffre d'affaires attendu des 12 prochains mois (`expected_revenue`).",
+                    "ranked_by_past": "vous avez pris les 10 % premiers selon le chiffre d'affaires passé ; classez "
+                                      "les clients selon leur valeur prévue : les meilleurs clients d'hier ne sont "
+                                      "pas tous ceux de demain.",
+                    "horizon": "c'est la valeur sur l'horizon de planification de la configuration, pas sur 12 "
+                               "mois : fixez l'horizon avec `settings_with_overrides`.",
+                    "discounted": "c'est la valeur actualisée (`clv`) ; la question porte sur le chiffre d'affaires "
+                                  "attendu, non actualisé.",
+                    "all_customers": "c'est le chiffre d'affaires attendu de tous les clients ; gardez les 10 % "
+                                     "premiers.",
+                },
+            },
+        },
     },
 }
 
@@ -513,3 +657,16 @@ def feedback_text(lang: str, slug: str | None, name: str | None, feedback_id: st
     specific = texts["exercises"][slug]["feedback"].get(name, {}) if slug else {}
     template = specific.get(feedback_id) or texts["feedback"][feedback_id]
     return template.format(**{key: value for key, value in values.items() if value is not None})
+
+
+def cli_text(lang: str, name: str, **values: Any) -> str:
+    """A message of ``portfolio workshop`` in the workshop's language (English when unknown).
+
+    Examples
+    --------
+    >>> cli_text("fr", "total", points="3", max_points=24)
+    'total : 3 / 24'
+    >>> cli_text("en", "n_students", n=20)
+    '20 students'
+    """
+    return TEXTS.get(lang, _EN)["cli"][name].format(**values)
