@@ -29,7 +29,7 @@ from portfolio_helpers.reporting.narrative import (
 
 __all__ = ["settings_with_overrides", "findings", "fitness_notes", "model_table", "model_table_formats",
            "choice_sentence", "p_alive_note", "metrics", "customer_export", "save_model_table", "MODELS_EXPORT",
-           "intervals_table", "intervals_formats", "movers_table", "calling_table", "value_formats",
+           "intervals_table", "movers_table", "calling_table", "value_formats",
            "group_tables", "tracking_figure", "conditional_figure", "value_figure", "value_explorer",
            "settings_sentence", "GONE_THRESHOLD", "shown_model_table", "show_model_section", "show_evaluation",
            "show_value", "show_optional_table", "show_groups", "spend_check_sentence"]
@@ -289,17 +289,17 @@ def customer_export(result: FutureValue) -> pd.DataFrame | None:
     })
 
 
-def intervals_table(result: FutureValue) -> pd.DataFrame:
+def intervals_table(result: FutureValue, currency: str) -> pd.DataFrame:
+    """The portfolio totals and their intervals, formatted row by row: purchase days as counts, the rest as money."""
     labels = {"expected_purchases": "purchase days", "expected_revenue": "revenue", "expected_profit": "profit",
               "clv": "revenue, discounted (CLV)", "clv_profit": "profit, discounted (CLV on profit)"}
-    table = result.intervals.assign(total=result.intervals["total"].map(labels))
-    return table.rename(columns={"total": f"next {result.settings.horizon_months:g} months",
-                                 "low": "low (5%)", "high": "high (95%)"})
-
-
-def intervals_formats(currency: str) -> dict:
-    money = lambda value: fmt_money(value, currency)  # noqa: E731
-    return {"estimate": money, "low (5%)": money, "high (95%)": money}
+    rows = []
+    for _, row in result.intervals.iterrows():
+        fmt = fmt_int if row["total"] == "expected_purchases" else (lambda amount: fmt_money(amount, currency))
+        rows.append([labels[row["total"]], *(fmt(row[c]) if math.isfinite(row[c]) else "not estimated"
+                                             for c in ("estimate", "low", "high"))])
+    return pd.DataFrame(rows, columns=[f"next {result.settings.horizon_months:g} months", "estimate", "low (5%)",
+                                       "high (95%)"])
 
 
 def value_formats(currency: str) -> dict:
@@ -419,8 +419,8 @@ def show_value(result: FutureValue, currency: str) -> None:
         show_markdown("No customer is valued (see the key findings).")
         return
     display(value_figure(result, currency))
-    show_table(intervals_table(result), caption="Portfolio totals with 90% intervals (parameter uncertainty)",
-               formats=intervals_formats(currency))
+    show_table(intervals_table(result, currency),
+               caption="Portfolio totals with 90% intervals (parameter uncertainty)")
 
 
 def show_optional_table(table: pd.DataFrame | None, empty: str, caption: str, currency: str) -> None:

@@ -7,6 +7,7 @@ import pytest
 from portfolio_helpers.analysis.clv import value
 from portfolio_helpers.analysis.clv.portfolio import future_value, revenue_last_year
 from portfolio_helpers.reporting import value as report
+from portfolio_helpers.reporting.narrative import fmt_int
 
 METRICS = {"clv_model", "bgnbd_r", "bgnbd_alpha", "bgnbd_a", "bgnbd_b", "bgnbd_loglik", "pnbd_r", "pnbd_alpha",
            "pnbd_s", "pnbd_beta", "gg_p", "gg_q", "gg_v", "holdout_purchases_actual", "holdout_purchases_predicted",
@@ -65,3 +66,12 @@ def test_sentences(portfolio):
     notes = report.fitness_notes(result)
     assert all(note for note in notes) and any("Spend per purchase" in note for note in notes)
     assert report.settings_with_overrides(result.settings, 24, 0.05).calibration_end == result.settings.calibration_end
+
+
+def test_intervals_table_shows_purchase_days_as_counts_and_the_rest_as_money(portfolio):
+    _tables, result = portfolio
+    table = report.intervals_table(result, "EUR").set_index("next 12 months")
+    purchases = result.intervals.set_index("total").loc["expected_purchases"]
+    assert table.loc["purchase days", "estimate"] == fmt_int(purchases["estimate"])
+    assert not any("€" in cell or "EUR" in cell for cell in table.loc["purchase days"])
+    assert all("€" in cell or "EUR" in cell for cell in table.loc["revenue"])
