@@ -140,9 +140,14 @@ def findings(result: FutureValue, currency: str, last_year: pd.DataFrame) -> lis
     gone_revenue = float(revenue.reindex(v.loc[gone, "customer_id"]).fillna(0).sum())
     s = result.settings
     horizon = f"{s.horizon_months:g} months"
-    lines = [f"{fmt_int(gone.sum())} customers ({fmt_pct(gone.mean() if n else 0)}) are probably gone "
-             f"(P(alive) < {GONE_THRESHOLD}); they brought {fmt_pct(gone_revenue / total if total > 0 else math.nan)} "
-             "of the last 12 months' revenue."]
+    if result.fit.no_dropout:
+        lines = [f"The {models.MODEL_NAMES[result.fit.model]} model sees no customer leaving (its dropout parameter "
+                 "went to 0): every customer counts as alive (P(alive) = 1), so it cannot tell who is probably gone; "
+                 "the customers differ only by their expected purchases."]
+    else:
+        lines = [f"{fmt_int(gone.sum())} customers ({fmt_pct(gone.mean() if n else 0)}) are probably gone "
+                 f"(P(alive) < {GONE_THRESHOLD}); they brought "
+                 f"{fmt_pct(gone_revenue / total if total > 0 else math.nan)} of the last 12 months' revenue."]
     intervals = result.intervals.set_index("total")
     purchases = intervals.loc["expected_purchases"]
     lines.append(f"Over the next {horizon} the customers are expected to buy on {fmt_int(purchases['estimate'])} "

@@ -1,10 +1,12 @@
 """Notebook 06's write-up: metric names, export columns and rounding, sentences, on a simulated portfolio."""
 
+import dataclasses
+
 import numpy as np
 import pandas as pd
 import pytest
 
-from portfolio_helpers.analysis.clv import value
+from portfolio_helpers.analysis.clv import models, value
 from portfolio_helpers.analysis.clv.portfolio import future_value, revenue_last_year
 from portfolio_helpers.reporting import value as report
 from portfolio_helpers.reporting.narrative import fmt_int
@@ -75,3 +77,18 @@ def test_intervals_table_shows_purchase_days_as_counts_and_the_rest_as_money(por
     assert table.loc["purchase days", "estimate"] == fmt_int(purchases["estimate"])
     assert not any("€" in cell or "EUR" in cell for cell in table.loc["purchase days"])
     assert all("€" in cell or "EUR" in cell for cell in table.loc["revenue"])
+
+
+def test_no_dropout_model_does_not_report_zero_customers_gone(portfolio):
+    """A chosen fit whose dropout parameter went to 0 gives P(alive) = 1 to all: no 'probably gone' count."""
+    tables, result = portfolio
+    key = result.choice["model"]
+    dropout = "s" if key == "pnbd" else "a"
+    fit = result.fits[key]
+    boundary = models.Fit(key, {**fit.params, dropout: 1e-9}, {}, fit.loglik, fit.n, "on a boundary")
+    assert boundary.no_dropout
+    changed = dataclasses.replace(result, fits={**result.fits, key: boundary},
+                                  value=result.value.assign(p_alive=1.0))
+    lines = report.findings(changed, "EUR", revenue_last_year(tables["transactions"], result.as_of))
+    assert "customers (" not in lines[0] and "cannot tell who is probably gone" in lines[0]
+    assert "P(alive) = 1" in lines[0]
