@@ -87,17 +87,36 @@ def fitness_notes(result: FutureValue) -> list[str]:
         notes.append(f"Before `clv.calibration_end` only {result.calibration_fitness['n_repeat_buyers']} customers "
                      "bought twice: the models cannot be fitted on the calibration period, so they are not checked "
                      "against the holdout.")
-    for key, fit_ in {**result.calibration_fits, **result.fits}.items():
-        if fit_.no_dropout:
-            notes.append(f"The {models.MODEL_NAMES[key]} fit finds no sign of customers leaving within the data: its "
-                         "dropout parameter went to 0, so the model becomes a plain purchase-rate model in which "
-                         "every customer stays (P(alive) = 1) and only the purchase rates differ.")
-        elif not fit_.ok:
-            notes.append(f"The {models.MODEL_NAMES[key]} fit {_status_words(fit_)}; it is not used.")
-        elif fit_.status == "uncertain":
-            notes.append(f"The {models.MODEL_NAMES[key]} parameters are uncertain (the data barely pin them down).")
+    notes.extend(_fit_notes(result))
     notes.append(spend_check_sentence(result.spend_correlation))
     return [note for note in notes if note]
+
+
+def _fit_words(fit: models.Fit) -> str | None:
+    if fit.no_dropout:
+        return ("finds no sign of customers leaving within the data: its dropout parameter went to 0, so the model "
+                "becomes a plain purchase-rate model in which every customer stays (P(alive) = 1) and only the "
+                "purchase rates differ")
+    if not fit.ok:
+        return _status_words(fit) + "; it is not used"
+    return "has uncertain parameters (the data barely pin them down)" if fit.status == "uncertain" else None
+
+
+def _fit_notes(result: FutureValue) -> list[str]:
+    """Each fit that did not converge cleanly, in words, on the calibration period and on all the data (one
+    sentence when both fits say the same)."""
+    periods = (("on the calibration period", result.calibration_fits), ("on all the data", result.fits))
+    notes = []
+    for key in models.PURCHASE_MODELS:
+        said: dict[str, list[str]] = {}
+        for label, fits in periods:
+            words = _fit_words(fits[key]) if key in fits else None
+            if words:
+                said.setdefault(words, []).append(label)
+        for words, labels in said.items():
+            where = f" {' and '.join(labels)}" if result.calibration_fits else ""
+            notes.append(f"The {models.MODEL_NAMES[key]} fit{where} {words}.")
+    return notes
 
 
 def spend_check_sentence(correlation: float) -> str:

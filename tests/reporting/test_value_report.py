@@ -92,3 +92,18 @@ def test_no_dropout_model_does_not_report_zero_customers_gone(portfolio):
     lines = report.findings(changed, "EUR", revenue_last_year(tables["transactions"], result.as_of))
     assert "customers (" not in lines[0] and "cannot tell who is probably gone" in lines[0]
     assert "P(alive) = 1" in lines[0]
+
+
+def test_fit_notes_word_the_calibration_fits_too(portfolio):
+    """A calibration fit on a boundary is said in words even when the fit on all the data converged."""
+    _tables, result = portfolio
+    fit = result.calibration_fits["bgnbd"]
+    stuck = models.Fit("bgnbd", {**fit.params, "alpha": 1e7}, {}, fit.loglik, fit.n, "on a boundary")
+    assert not stuck.ok and not stuck.no_dropout
+    changed = dataclasses.replace(result, calibration_fits={**result.calibration_fits, "bgnbd": stuck},
+                                  fits={**result.fits, "bgnbd": dataclasses.replace(result.fits["bgnbd"],
+                                                                                   status="converged")})
+    notes = report.fitness_notes(changed)
+    stuck_notes = [note for note in notes if note.startswith("The BG/NBD fit")]
+    assert stuck_notes == ["The BG/NBD fit on the calibration period ran to a limit of the model (a parameter went "
+                           "to 0 or infinity); it is not used."]
