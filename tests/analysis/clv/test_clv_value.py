@@ -236,3 +236,17 @@ def test_future_value_with_holdout_on_simulated_portfolio(simulated):
     assert result.tracking["actual"].sum() == summary.repeat_purchases_by_period(
         simulated, "2020-12-31", "2021-06-30", "week")["repeat_purchases"].sum()
     assert result.value["p_alive"].between(0, 1).all() and (result.value["expected_purchases"] >= 0).all()
+
+
+def test_rank_movers_ignore_rounding_noise_of_a_uniform_margin():
+    """Profit = 40% of revenue for every customer, up to float noise in the margin rate (as a P&L's
+    gross_margin / revenue gives): the two rankings agree, nobody is listed as a mover."""
+    rng = np.random.default_rng(3)
+    clv = np.repeat(rng.uniform(1, 5, 300), 3) + rng.uniform(0, 1e-12, 900)  # dense, near-tied values
+    rate = 0.4 * (1 + rng.uniform(-1e-15, 1e-15, 900))
+    v = pd.DataFrame({"customer_id": [f"c{i:04d}" for i in range(900)], "clv": clv, "clv_profit": clv * rate})
+    assert value.rank_movers(v, n=10).empty
+    v.loc[5, "clv_profit"] = -3.0  # one real move
+    movers = value.rank_movers(v, n=10)
+    assert movers["customer_id"].iloc[0] == "c0005" and movers["profit_rank"].iloc[0] == 900
+    assert (movers["rank_shift"] != 0).all()
