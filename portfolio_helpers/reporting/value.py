@@ -29,7 +29,7 @@ from portfolio_helpers.reporting.narrative import (
 
 __all__ = ["settings_with_overrides", "findings", "fitness_notes", "model_table", "model_table_formats",
            "choice_sentence", "p_alive_note", "metrics", "customer_export", "save_model_table", "MODELS_EXPORT",
-           "intervals_table", "movers_table", "calling_table", "value_formats",
+           "intervals_table", "movers_table", "calling_table", "calling_caption", "value_formats",
            "group_tables", "tracking_figure", "conditional_figure", "value_figure", "value_explorer",
            "settings_sentence", "GONE_THRESHOLD", "shown_model_table", "show_model_section", "show_evaluation",
            "show_value", "show_optional_table", "show_groups", "spend_check_sentence"]
@@ -342,6 +342,15 @@ def calling_table(result: FutureValue, n: int = 20) -> pd.DataFrame | None:
     if result.value is None or result.value["clv_profit"].isna().all():
         return None
     return value.worth_calling(result.value, result.summary, result.fit, time_unit=result.settings.time_unit, n=n)
+
+
+def calling_caption(result: FutureValue) -> str:
+    """The caption of the customers worth calling, with BG/NBD's P(alive) = 1 of one-time buyers when it applies."""
+    caption = "Top future profit, P(alive) below 50% and falling over the last 3 months"
+    if result.choice.get("model") == "bgnbd":
+        caption += ("; with BG/NBD a customer who bought only once has P(alive) = 1 (a property of the model, not a "
+                    "finding), so none of them can be listed")
+    return caption
 
 
 def group_tables(result: FutureValue, segments: pd.DataFrame | None) -> dict[str, pd.DataFrame]:

@@ -107,3 +107,12 @@ def test_fit_notes_word_the_calibration_fits_too(portfolio):
     stuck_notes = [note for note in notes if note.startswith("The BG/NBD fit")]
     assert stuck_notes == ["The BG/NBD fit on the calibration period ran to a limit of the model (a parameter went "
                            "to 0 or infinity); it is not used."]
+
+
+def test_calling_caption_states_the_bgnbd_p_alive_property(portfolio):
+    """Wherever BG/NBD's P(alive) is shown, the report says one-time buyers get P(alive) = 1 by construction."""
+    _tables, result = portfolio
+    bgnbd = dataclasses.replace(result, choice={**result.choice, "model": "bgnbd"})
+    assert "P(alive) = 1" in report.calling_caption(bgnbd) and "P(alive) = 1" in report.p_alive_note(bgnbd)
+    pnbd = dataclasses.replace(result, choice={**result.choice, "model": "pnbd"})
+    assert "P(alive) = 1" not in report.calling_caption(pnbd)
