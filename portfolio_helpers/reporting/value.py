@@ -320,8 +320,10 @@ def intervals_table(result: FutureValue, currency: str) -> pd.DataFrame:
     rows = []
     for _, row in result.intervals.iterrows():
         fmt = fmt_int if row["total"] == "expected_purchases" else (lambda amount: fmt_money(amount, currency))
-        rows.append([labels[row["total"]], *(fmt(row[c]) if math.isfinite(row[c]) else "not estimated"
-                                             for c in ("estimate", "low", "high"))])
+        # equal bounds: the parameters had no standard errors (a fit on a boundary), so there is no interval
+        spread = math.isfinite(row["low"]) and math.isfinite(row["high"]) and row["low"] < row["high"]
+        rows.append([labels[row["total"]], fmt(row["estimate"]) if math.isfinite(row["estimate"]) else "not estimated",
+                     *(fmt(row[c]) if spread else "not estimated" for c in ("low", "high"))])
     return pd.DataFrame(rows, columns=[f"next {result.settings.horizon_months:g} months", "estimate", "low (5%)",
                                        "high (95%)"])
 

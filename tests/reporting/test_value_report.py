@@ -116,3 +116,12 @@ def test_calling_caption_states_the_bgnbd_p_alive_property(portfolio):
     assert "P(alive) = 1" in report.calling_caption(bgnbd) and "P(alive) = 1" in report.p_alive_note(bgnbd)
     pnbd = dataclasses.replace(result, choice={**result.choice, "model": "pnbd"})
     assert "P(alive) = 1" not in report.calling_caption(pnbd)
+
+
+def test_intervals_table_shows_no_interval_of_zero_width(portfolio):
+    """A fit without standard errors (on a boundary) gives draws all equal: no '€522 to €522' interval."""
+    _tables, result = portfolio
+    flat = result.intervals.assign(low=result.intervals["estimate"], high=result.intervals["estimate"])
+    table = report.intervals_table(dataclasses.replace(result, intervals=flat), "EUR")
+    assert (table[["low (5%)", "high (95%)"]] == "not estimated").all().all()
+    assert (table["estimate"] != "not estimated").all()
