@@ -125,3 +125,16 @@ def test_intervals_table_shows_no_interval_of_zero_width(portfolio):
     table = report.intervals_table(dataclasses.replace(result, intervals=flat), "EUR")
     assert (table[["low (5%)", "high (95%)"]] == "not estimated").all().all()
     assert (table["estimate"] != "not estimated").all()
+
+
+def test_value_histogram_leaves_out_a_long_tail_and_says_so():
+    """CDNOW-like values: 99% of customers below $50 and a few in the thousands; the bars cover the 99%."""
+    from portfolio_helpers.reporting import charts
+
+    rng = np.random.default_rng(2)
+    values = pd.Series(np.concatenate([rng.uniform(0, 50, 990), rng.uniform(1000, 3000, 10)]))
+    ax = charts.value_histogram(values, "USD", "t", "Discounted future profit").axes[0]
+    assert ax.get_xlim()[1] < 200
+    assert "10 customers above" in ax.get_xlabel() and "not shown" in ax.get_xlabel()
+    even = charts.value_histogram(pd.Series(rng.uniform(0, 50, 1000)), "USD", "t", "x").axes[0]
+    assert "not shown" not in even.get_xlabel()
