@@ -55,6 +55,20 @@ _PROBLEMS = {
                      f"{MIN_HOLDOUT_UNITS:.0f} time units are needed): the models are not checked against it.",
 }
 _PARAMETER_COLUMNS = ("r", "alpha", "a", "b", "s", "beta", "p", "q", "v")
+#: Plain column names of the tables shown in the report (the exports keep the data names).
+_LABELS = {"customer_id": "customer", "name": "model", "fitted_on": "fitted on", "n_customers": "customers",
+           "loglik": "log-likelihood", "mae": "MAE", "rmse": "RMSE", "predicted_total": "forecast purchases",
+           "actual_total": "actual purchases", "spearman": "rank correlation",
+           "top_decile_capture": "top-10% capture", "clv": "CLV on revenue", "clv_profit": "CLV on profit",
+           "expected_revenue": "expected revenue", "expected_profit": "expected profit", "p_alive": "P(alive)",
+           "p_alive_before": "P(alive) 3 months earlier", "revenue_rank": "revenue rank",
+           "profit_rank": "profit rank", "rank_shift": "places gained on profit"}
+
+
+def _show_labelled(table: pd.DataFrame, caption: str, formats: dict) -> None:
+    """``show_table`` with the plain column names of :data:`_LABELS` (formats follow the names)."""
+    show_table(table.rename(columns=_LABELS), caption=caption,
+               formats={_LABELS.get(column, column): fmt for column, fmt in formats.items()})
 
 
 def settings_with_overrides(settings: ClvSettings, horizon_months: float, discount_rate: float) -> ClvSettings:
@@ -435,9 +449,9 @@ def show_model_section(result: FutureValue) -> None:
     if not result.fits and not result.calibration_fits:
         show_markdown("No model was fitted (see the notes on the data above).")
         return
-    show_table(shown_model_table(result), caption=f"Purchase models (time unit: {result.settings.time_unit}) and "
-               "the spend model; holdout metrics count repeat purchase days after the calibration end",
-               formats=model_table_formats())
+    _show_labelled(shown_model_table(result), f"Purchase models (time unit: {result.settings.time_unit}) and "
+                   "the spend model; holdout metrics count repeat purchase days after the calibration end",
+                   model_table_formats())
 
 
 def show_evaluation(result: FutureValue) -> None:
@@ -463,7 +477,7 @@ def show_optional_table(table: pd.DataFrame | None, empty: str, caption: str, cu
     if table is None or table.empty:
         show_markdown(empty)
     else:
-        show_table(table, caption=caption, formats=value_formats(currency))
+        _show_labelled(table, caption, value_formats(currency))
 
 
 def show_groups(result: FutureValue, segments: pd.DataFrame | None, currency: str) -> None:
@@ -473,5 +487,4 @@ def show_groups(result: FutureValue, segments: pd.DataFrame | None, currency: st
         show_markdown("No segments to break the forecast down by: notebook 04 did not save any for this run, or "
                       "no customer is valued.")
     for title, table in groups.items():
-        show_table(table, caption=f"Next {result.settings.horizon_months:g} months by {title}",
-                   formats=value_formats(currency))
+        _show_labelled(table, f"Next {result.settings.horizon_months:g} months by {title}", value_formats(currency))

@@ -138,3 +138,18 @@ def test_value_histogram_leaves_out_a_long_tail_and_says_so():
     assert "10 customers above" in ax.get_xlabel() and "not shown" in ax.get_xlabel()
     even = charts.value_histogram(pd.Series(rng.uniform(0, 50, 1000)), "USD", "t", "x").axes[0]
     assert "not shown" not in even.get_xlabel()
+
+
+def test_shown_tables_use_plain_column_names(portfolio, monkeypatch):
+    """What a manager reads: no data names such as clv_profit or top_decile_capture; formats follow the names."""
+    _tables, result = portfolio
+    shown = []
+    monkeypatch.setattr(report, "show_table", lambda table, **options: shown.append((table, options)))
+    report.show_model_section(result)
+    report.show_optional_table(result.value.head(3)[["customer_id", "clv", "clv_profit", "p_alive"]], "", "c", "EUR")
+    segments = pd.DataFrame({"customer_id": result.value["customer_id"], "rfm_segment": "Champions"})
+    report.show_groups(result, segments, "EUR")
+    assert len(shown) == 3
+    for table, options in shown:
+        assert not [column for column in table.columns if "_" in column]
+        assert set(options.get("formats", {})) & set(table.columns)
