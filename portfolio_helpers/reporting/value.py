@@ -31,7 +31,7 @@ __all__ = ["settings_with_overrides", "findings", "fitness_notes", "model_table"
            "choice_sentence", "p_alive_note", "metrics", "customer_export", "save_model_table", "MODELS_EXPORT",
            "intervals_table", "movers_table", "calling_table", "calling_caption", "value_formats",
            "group_tables", "tracking_figure", "conditional_figure", "value_figure", "value_explorer",
-           "settings_sentence", "GONE_THRESHOLD", "shown_model_table", "show_model_section", "show_evaluation",
+           "settings_sentence", "GONE_THRESHOLD", "NO_HOLDOUT_NOTE", "shown_model_table", "show_model_section", "show_evaluation",
            "show_value", "show_optional_table", "show_groups", "spend_check_sentence"]
 
 MODELS_EXPORT = "exports/clv_models.csv"
@@ -54,6 +54,8 @@ _PROBLEMS = {
     "short_holdout": "The holdout after `clv.calibration_end` is only {holdout} long (at least "
                      f"{MIN_HOLDOUT_UNITS:.0f} time units are needed): the models are not checked against it.",
 }
+NO_HOLDOUT_NOTE = ("The models are not checked against later purchases in this run (the key findings say why): "
+                   "the table shows their fits only, without forecast errors or tracking charts.")
 _PARAMETER_COLUMNS = ("r", "alpha", "a", "b", "s", "beta", "p", "q", "v")
 #: Plain column names of the tables shown in the report (the exports keep the data names).
 _LABELS = {"customer_id": "customer", "name": "model", "fitted_on": "fitted on", "n_customers": "customers",
@@ -449,14 +451,17 @@ def show_model_section(result: FutureValue) -> None:
     if not result.fits and not result.calibration_fits:
         show_markdown("No model was fitted (see the notes on the data above).")
         return
+    holdout = ("; holdout metrics count repeat purchase days after the calibration end" if result.holdout is not None
+               else "")
     _show_labelled(shown_model_table(result), f"Purchase models (time unit: {result.settings.time_unit}) and "
-                   "the spend model; holdout metrics count repeat purchase days after the calibration end",
-                   model_table_formats())
+                   f"the spend model{holdout}", model_table_formats())
 
 
 def show_evaluation(result: FutureValue) -> None:
     """The model table, the choice, the tracking and conditional-expectation charts (those that exist)."""
     show_model_section(result)
+    if result.holdout is None and (result.fits or result.calibration_fits):
+        show_markdown(NO_HOLDOUT_NOTE)
     for figure in (tracking_figure(result), conditional_figure(result)):
         if figure is not None:
             display(figure)

@@ -153,3 +153,17 @@ def test_shown_tables_use_plain_column_names(portfolio, monkeypatch):
     for table, options in shown:
         assert not [column for column in table.columns if "_" in column]
         assert set(options.get("formats", {})) & set(table.columns)
+
+
+def test_evaluation_without_holdout_says_so(portfolio, monkeypatch):
+    """No calibration end: the evaluation section says there is no holdout check instead of implying one."""
+    _tables, result = portfolio
+    said, shown = [], []
+    monkeypatch.setattr(report, "show_markdown", said.append)
+    monkeypatch.setattr(report, "show_table", lambda table, **options: shown.append(options["caption"]))
+    bare = dataclasses.replace(result, holdout=None, tracking=None, conditional=None, calibration_fits={})
+    report.show_evaluation(bare)
+    assert said == [report.NO_HOLDOUT_NOTE] and "holdout" not in shown[0]
+    said.clear(), shown.clear()
+    report.show_evaluation(result)
+    assert said == [] and "holdout metrics" in shown[0]
