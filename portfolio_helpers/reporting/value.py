@@ -56,6 +56,7 @@ _PROBLEMS = {
 }
 NO_HOLDOUT_NOTE = ("The models are not checked against later purchases in this run (the key findings say why): "
                    "the table shows their fits only, without forecast errors or tracking charts.")
+_BLOCKING = ("no_customers", "single_day", "few_repeat_buyers")
 _PARAMETER_COLUMNS = ("r", "alpha", "a", "b", "s", "beta", "p", "q", "v")
 #: Plain column names of the tables shown in the report (the exports keep the data names).
 _LABELS = {"customer_id": "customer", "name": "model", "fitted_on": "fitted on", "n_customers": "customers",
@@ -98,7 +99,9 @@ def fitness_notes(result: FutureValue) -> list[str]:
     fit = result.fitness
     numbers = dict(fit, regular_pct=fmt_pct(fit["regular_share"]),
                    holdout=f"{fit['holdout_units'] or 0:.1f} {_unit(result)}")
-    notes = [_PROBLEMS[code].format(**numbers) for code in fit["problems"]]
+    # without a fit, only what blocks it matters (not the spend model, the holdout or the purchase rhythm)
+    codes = [code for code in fit["problems"] if fit["can_fit"] or code in _BLOCKING]
+    notes = [_PROBLEMS[code].format(**numbers) for code in codes]
     if result.calibration_fitness is not None and not result.calibration_fitness["can_fit"]:
         notes.append(f"Before `clv.calibration_end` only {result.calibration_fitness['n_repeat_buyers']} customers "
                      "bought twice: the models cannot be fitted on the calibration period, so they are not checked "
@@ -165,8 +168,8 @@ def p_alive_note(result: FutureValue) -> str:
 
 def findings(result: FutureValue, currency: str, last_year: pd.DataFrame) -> list[str]:
     """The headline findings, numbers first."""
-    if result.value is None:
-        return ["No customer is valued: " + (fitness_notes(result) or ["no purchase model could be fitted."])[0]]
+    if result.value is None:  # the data notes (fitness_notes) say why when the data do not allow a fit
+        return [] if not result.fitness["can_fit"] else ["No customer is valued: no purchase model could be fitted."]
     v = result.value
     n = len(v)
     gone = v["p_alive"] < GONE_THRESHOLD

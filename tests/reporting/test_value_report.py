@@ -167,3 +167,13 @@ def test_evaluation_without_holdout_says_so(portfolio, monkeypatch):
     said.clear(), shown.clear()
     report.show_evaluation(result)
     assert said == [] and "holdout metrics" in shown[0]
+
+
+def test_too_few_repeat_buyers_said_once_without_moot_notes():
+    """Five customers: the findings say once why no customer is valued, nothing about a spend model or a holdout."""
+    tx = pd.DataFrame({"customer_id": [f"c{i}" for i in range(5) for _ in range(3)],
+                       "date": pd.to_datetime(["2025-01-05", "2025-03-01", "2025-05-20"] * 5),
+                       "amount": [10.0] * 15})
+    result = future_value(tx, value.ClvSettings(), "2025-06-30")
+    lines = report.findings(result, "EUR", revenue_last_year(tx, result.as_of)) + report.fitness_notes(result)
+    assert lines == [report.fitness_notes(result)[0]] and "no customer is valued" in lines[0]
