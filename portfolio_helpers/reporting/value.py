@@ -307,11 +307,11 @@ def metrics(result: FutureValue) -> dict:
     if result.holdout is not None and result.choice.get("model") in set(result.holdout["model"]):
         row = result.holdout.set_index("model").loc[result.choice["model"]]
         out["holdout_purchases_actual"] = int(row["actual_total"])
-        out["holdout_purchases_predicted"] = float(row["predicted_total"])
+        out["holdout_purchases_predicted"] = round(float(row["predicted_total"]), 4)
     if result.value is not None:
-        out["clv_total"] = float(result.value["clv"].sum())
+        out["clv_total"] = round(float(result.value["clv"].sum()), 2)  # money to the cent
         if result.value["clv_profit"].notna().all():
-            out["clv_profit_total"] = float(result.value["clv_profit"].sum())
+            out["clv_profit_total"] = round(float(result.value["clv_profit"].sum()), 2)
         out["n_customers_probably_gone"] = int((result.value["p_alive"] < GONE_THRESHOLD).sum())
     return {k: v for k, v in out.items() if not (isinstance(v, float) and not math.isfinite(v))}
 

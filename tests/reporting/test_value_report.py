@@ -177,3 +177,12 @@ def test_too_few_repeat_buyers_said_once_without_moot_notes():
     result = future_value(tx, value.ClvSettings(), "2025-06-30")
     lines = report.findings(result, "EUR", revenue_last_year(tx, result.as_of)) + report.fitness_notes(result)
     assert lines == [report.fitness_notes(result)[0]] and "no customer is valued" in lines[0]
+
+
+def test_money_metrics_to_the_cent(portfolio):
+    _tables, result = portfolio
+    metrics = report.metrics(result)
+    for name in ("clv_total", "clv_profit_total"):
+        assert metrics[name] == round(metrics[name], 2)
+    assert metrics["clv_total"] == pytest.approx(result.value["clv"].sum(), abs=0.005)
+    assert metrics["holdout_purchases_predicted"] == round(metrics["holdout_purchases_predicted"], 4)
