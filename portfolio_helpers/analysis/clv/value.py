@@ -17,8 +17,10 @@ Purchases are purchase days (:mod:`~portfolio_helpers.analysis.clv.summary`). Ov
 horizon, per customer:
 
 - ``expected_purchases``: the conditional expected purchases of the chosen model;
-- ``expected_spend``: the Gamma-Gamma expected value of a purchase (without a spend model:
-  the customer's mean repeat value, else the mean over repeat buyers);
+- ``expected_spend``: the Gamma-Gamma expected value of a purchase (its population mean for a
+  customer without a positive mean repeat value, e.g. whose returns outweigh the repeat purchases;
+  without a spend model: the customer's mean repeat value when positive, else the mean over those
+  repeat buyers);
 - ``margin_rate``: the customer's gross-margin rate from the profitability P&L
   (:func:`portfolio_helpers.analysis.profitability.customer_pnl`); the portfolio's rate when the
   customer's revenue is not positive;
@@ -247,9 +249,10 @@ def _unit_economics(summary: pd.DataFrame, pnl: pd.DataFrame | None) -> tuple[np
 def _spend(summary: pd.DataFrame, spend_fit: models.Fit | None, params=None) -> np.ndarray:
     x = summary["frequency"].to_numpy(np.float64)
     m = summary["monetary_value"].to_numpy(np.float64)
-    if spend_fit is not None:
-        return models.expected_spend(params if params is not None else spend_fit.values(), x, m)
     buyers = (x > 0) & (m > 0)
+    if spend_fit is not None:  # the model knows positive spend only: no positive repeat value, the population mean
+        return models.expected_spend(params if params is not None else spend_fit.values(), np.where(buyers, x, 0.0),
+                                     np.where(buyers, m, 0.0))
     mean = float(m[buyers].mean()) if buyers.any() else 0.0
     return np.where(buyers, m, mean)
 

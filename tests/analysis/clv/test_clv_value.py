@@ -250,3 +250,17 @@ def test_rank_movers_ignore_rounding_noise_of_a_uniform_margin():
     movers = value.rank_movers(v, n=10)
     assert movers["customer_id"].iloc[0] == "c0005" and movers["profit_rank"].iloc[0] == 900
     assert (movers["rank_shift"] != 0).all()
+
+
+def test_no_negative_expected_spend_from_net_returns():
+    """A repeat buyer whose credit notes outweigh the repeat purchases (mean repeat value < 0, as in Online
+    Retail) is valued at the Gamma-Gamma population mean, never at a negative spend."""
+    s = pd.DataFrame({"customer_id": ["a", "b", "c"], "frequency": [2, 3, 0], "recency": [30.0, 20.0, 0.0],
+                      "T": [40.0, 40.0, 40.0], "monetary_value": [-50.0, 20.0, 0.0]})
+    fit = models.Fit("bgnbd", {"r": 0.243, "alpha": 4.414, "a": 0.793, "b": 2.426}, {}, 0.0, 3, "converged")
+    spend = models.Fit("gg", {"p": 6.25, "q": 3.74, "v": 15.44}, {}, 0.0, 1, "converged")
+    v = value.customer_value(s, fit, spend)
+    population = 6.25 * 15.44 / (3.74 - 1)
+    assert v["expected_spend"].tolist()[0] == pytest.approx(population)
+    assert v["expected_spend"].tolist()[2] == pytest.approx(population)
+    assert (v["expected_revenue"] >= 0).all()
