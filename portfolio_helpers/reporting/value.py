@@ -267,8 +267,8 @@ def _baselines(holdout: pd.DataFrame) -> list[str]:
 
 
 def model_table_formats() -> dict:
-    return {**{name: "{:.3f}" for name in _PARAMETER_COLUMNS}, "loglik": "{:,.2f}", "mae": "{:.3f}",
-            "rmse": "{:.3f}", "predicted_total": "{:,.0f}", "actual_total": "{:,.0f}", "spearman": "{:.3f}",
+    return {**{name: "{:.3f}" for name in _PARAMETER_COLUMNS}, "n_customers": "{:,}", "loglik": "{:,.2f}",
+            "mae": "{:.3f}", "rmse": "{:.3f}", "predicted_total": "{:,.0f}", "actual_total": "{:,.0f}", "spearman": "{:.3f}",
             "top_decile_capture": "{:.1%}"}
 
 

@@ -9,7 +9,7 @@ import pytest
 from portfolio_helpers.analysis.clv import models, value
 from portfolio_helpers.analysis.clv.portfolio import future_value, revenue_last_year
 from portfolio_helpers.reporting import value as report
-from portfolio_helpers.reporting.narrative import fmt_int
+from portfolio_helpers.reporting.narrative import fmt_int, table_styler
 
 METRICS = {"clv_model", "bgnbd_r", "bgnbd_alpha", "bgnbd_a", "bgnbd_b", "bgnbd_loglik", "pnbd_r", "pnbd_alpha",
            "pnbd_s", "pnbd_beta", "gg_p", "gg_q", "gg_v", "holdout_purchases_actual", "holdout_purchases_predicted",
@@ -186,3 +186,15 @@ def test_money_metrics_to_the_cent(portfolio):
         assert metrics[name] == round(metrics[name], 2)
     assert metrics["clv_total"] == pytest.approx(result.value["clv"].sum(), abs=0.005)
     assert metrics["holdout_purchases_predicted"] == round(metrics["holdout_purchases_predicted"], 4)
+
+
+def test_model_table_counts_customers_with_thousands_separators(portfolio, monkeypatch):
+    _tables, result = portfolio
+    shown = []
+    monkeypatch.setattr(report, "show_table", lambda table, **options: shown.append((table, options)))
+    big = dataclasses.replace(result, fits={**result.fits, "bgnbd": dataclasses.replace(result.fits["bgnbd"],
+                                                                                        n=23_570)})
+    report.show_model_section(big)
+    table, options = shown[0]
+    html = table_styler(table, options["caption"], options["formats"]).to_html()
+    assert "23,570" in html and "23570" not in html
