@@ -295,3 +295,72 @@ def test_growth_and_voice_pages_read_clean(name, request):
     out = request.getfixturevalue(name)["out"] / "latest"
     for page in ("07_growth.html", "08_voice.html"):
         assert page_problems(out / page) == [], page
+
+
+# Notebook 06 (future value) on the real files. Definitions checked in plain pandas:
+# * a purchase is a purchase day (all lines of a customer on a day merged); CDNOW's clv.calibration_end is
+#   1997-09-30 and as_of 1998-06-30: the holdout repeat purchases are the purchase days after the calibration
+#   end up to as_of of the customers who bought by then (every CDNOW customer did, in Q1 1997);
+# * expected_profit = expected_purchases x (expected spend x margin rate - cost to serve per purchase day), with
+#   the margin rate gross_margin / revenue of notebook 03's P&L (the portfolio's rate when revenue <= 0) and the
+#   cost per purchase day cost_to_serve / purchase days up to as_of: expected_profit = expected_revenue x rate
+#   - expected_purchases x cost per day;
+# * clv_total and clv_profit_total are the sums of the customers' clv and clv_profit.
+CLV_METRICS = ("clv_model", "bgnbd_r", "bgnbd_alpha", "bgnbd_a", "bgnbd_b", "bgnbd_loglik", "pnbd_r", "pnbd_alpha",
+               "pnbd_s", "pnbd_beta", "gg_p", "gg_q", "gg_v", "holdout_purchases_actual",
+               "holdout_purchases_predicted", "clv_total", "clv_profit_total", "n_customers_probably_gone")
+
+
+def cdnow_purchase_days() -> pd.DataFrame:
+    raw = pd.read_csv(DATA / "cdnow" / "CDNOW_master.txt", sep=r"\s+", dtype=str)
+    raw["day"] = pd.to_datetime(raw["date"], format="%Y%m%d")
+    return raw[["customer_id", "day"]].drop_duplicates()
+
+
+def test_cdnow_future_value_against_plain_pandas(cdnow):
+    out = cdnow["out"] / "latest"
+    metrics = cdnow["run"]["metrics"]
+    assert set(CLV_METRICS) <= set(metrics)
+    days = cdnow_purchase_days()
+    end, as_of = pd.Timestamp("1997-09-30"), pd.Timestamp("1998-06-30")
+    calibrated = days.groupby("customer_id")["day"].min().loc[lambda first: first <= end].index
+    holdout = days[(days["day"] > end) & (days["day"] <= as_of) & days["customer_id"].isin(calibrated)]
+    assert metrics["holdout_purchases_actual"] == len(holdout) == 19_684
+
+    customers = pd.read_csv(out / "exports" / "customers.csv", dtype={"customer_id": str})
+    value_columns = ["p_alive", "expected_purchases", "expected_revenue", "expected_profit", "clv", "clv_profit"]
+    assert len(customers) == 23_570 and customers[value_columns].notna().all().all()
+    assert customers["p_alive"].between(0, 1).all() and (customers["expected_purchases"] >= 0).all()
+    for column in value_columns:  # money to the cent, ratios and purchases to 4 decimals
+        decimals = 4 if column in ("p_alive", "expected_purchases") else 2
+        assert (customers[column] == customers[column].round(decimals)).all(), column
+    n = len(customers)
+    assert metrics["clv_total"] == pytest.approx(customers["clv"].sum(), abs=0.005 * n)
+    assert metrics["clv_profit_total"] == pytest.approx(customers["clv_profit"].sum(), abs=0.005 * n)
+    gone = metrics["n_customers_probably_gone"]
+    assert (customers["p_alive"] < 0.19995).sum() <= gone <= (customers["p_alive"] < 0.20005).sum()
+
+    revenue = customers["cogs"] + customers["gross_margin"]
+    rate = np.where(revenue > 0, customers["gross_margin"] / revenue.where(revenue > 0),
+                    customers["gross_margin"].sum() / revenue.sum())
+    n_days = days[days["day"] <= as_of].groupby("customer_id").size().reindex(customers["customer_id"]).to_numpy()
+    per_day = customers["cost_to_serve"] / n_days
+    expected = customers["expected_revenue"] * rate - customers["expected_purchases"] * per_day
+    # the rounding of the exported figures: expected revenue and profit, gross margin and cogs to the cent,
+    # expected purchases to 4 decimals
+    rate_error = np.where(revenue > 0, 0.005 * (1 + rate) / revenue.where(revenue > 0), 0.0)
+    tolerance = (0.005 * rate + (customers["expected_revenue"] + 0.005) * rate_error + 0.00005 * per_day
+                 + customers["expected_purchases"] * 0.005 / n_days + 0.005 + 1e-9)
+    assert (np.abs(expected - customers["expected_profit"]) <= tolerance).all()
+
+    models = pd.read_csv(out / "exports" / "clv_models.csv")
+    assert set(models["model"]) == {"bgnbd", "pnbd", "mbgnbd", "gg", "own_rate", "average_rate"}
+    assert (models.loc[models["status"] != "baseline", "status"] == "converged").all()
+    calibration = models[(models["model"] == metrics["clv_model"]) & (models["fitted_on"] == "calibration")]
+    assert calibration["actual_total"].tolist() == [19_684]
+
+
+@pytest.mark.parametrize("name", ["cdnow", "online_retail"])
+def test_value_page_reads_clean(name, request):
+    out = request.getfixturevalue(name)["out"] / "latest"
+    assert page_problems(out / "06_value.html") == []

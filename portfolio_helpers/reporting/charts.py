@@ -643,15 +643,26 @@ def conditional_expectation_chart(frame: pd.DataFrame, series: dict[str, str], t
 
 
 def value_histogram(values: pd.Series, currency: str, title: str, xlabel: str, bins: int = 40):
-    """Histogram of a per-customer money value, with the median marked."""
+    """Histogram of a per-customer money value, with the median marked.
+
+    A long right tail (the top 1% of at least 100 customers reaching beyond twice the range of the other 99%)
+    would squeeze everyone else into one bar: those top customers are left out of the bars, and the axis label
+    says how many and from which value.
+    """
     fig, ax = plt.subplots()
     data = values.dropna()
-    ax.hist(data, bins=bins, color=PRIMARY)
+    shown, note = data, ""
+    if len(data) >= 100:
+        cut = float(data.quantile(0.99))
+        if float(data.max()) - cut > 2 * (cut - float(data.min())):
+            shown = data[data <= cut]
+            note = f"; {len(data) - len(shown):,} customers above {fmt_money(cut, currency)} not shown"
+    ax.hist(shown, bins=bins, color=PRIMARY)
     if len(data):
         ax.axvline(float(data.median()), color=NEGATIVE, linestyle="--",
                    label=f"median {fmt_money(float(data.median()), currency)}")
         ax.legend(frameon=False)
-    ax.set_xlabel(f"{xlabel} ({currency})")
+    ax.set_xlabel(f"{xlabel} ({currency}){note}")
     ax.set_ylabel("Customers")
     money_axis(ax, currency, axis="x")
     ax.set_title(title)

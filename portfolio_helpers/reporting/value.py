@@ -29,9 +29,9 @@ from portfolio_helpers.reporting.narrative import (
 
 __all__ = ["settings_with_overrides", "findings", "fitness_notes", "model_table", "model_table_formats",
            "choice_sentence", "p_alive_note", "metrics", "customer_export", "save_model_table", "MODELS_EXPORT",
-           "intervals_table", "intervals_formats", "movers_table", "calling_table", "value_formats",
+           "intervals_table", "movers_table", "calling_table", "calling_caption", "value_formats",
            "group_tables", "tracking_figure", "conditional_figure", "value_figure", "value_explorer",
-           "settings_sentence", "GONE_THRESHOLD", "shown_model_table", "show_model_section", "show_evaluation",
+           "settings_sentence", "GONE_THRESHOLD", "NO_HOLDOUT_NOTE", "shown_model_table", "show_model_section", "show_evaluation",
            "show_value", "show_optional_table", "show_groups", "spend_check_sentence"]
 
 MODELS_EXPORT = "exports/clv_models.csv"
@@ -54,7 +54,24 @@ _PROBLEMS = {
     "short_holdout": "The holdout after `clv.calibration_end` is only {holdout} long (at least "
                      f"{MIN_HOLDOUT_UNITS:.0f} time units are needed): the models are not checked against it.",
 }
+NO_HOLDOUT_NOTE = ("The models are not checked against later purchases in this run (the key findings say why): "
+                   "the table shows their fits only, without forecast errors or tracking charts.")
+_BLOCKING = ("no_customers", "single_day", "few_repeat_buyers")
 _PARAMETER_COLUMNS = ("r", "alpha", "a", "b", "s", "beta", "p", "q", "v")
+#: Plain column names of the tables shown in the report (the exports keep the data names).
+_LABELS = {"customer_id": "customer", "name": "model", "fitted_on": "fitted on", "n_customers": "customers",
+           "loglik": "log-likelihood", "mae": "MAE", "rmse": "RMSE", "predicted_total": "forecast purchases",
+           "actual_total": "actual purchases", "spearman": "rank correlation",
+           "top_decile_capture": "top-10% capture", "clv": "CLV on revenue", "clv_profit": "CLV on profit",
+           "expected_revenue": "expected revenue", "expected_profit": "expected profit", "p_alive": "P(alive)",
+           "p_alive_before": "P(alive) 3 months earlier", "revenue_rank": "revenue rank",
+           "profit_rank": "profit rank", "rank_shift": "places gained on profit"}
+
+
+def _show_labelled(table: pd.DataFrame, caption: str, formats: dict) -> None:
+    """``show_table`` with the plain column names of :data:`_LABELS` (formats follow the names)."""
+    show_table(table.rename(columns=_LABELS), caption=caption,
+               formats={_LABELS.get(column, column): fmt for column, fmt in formats.items()})
 
 
 def settings_with_overrides(settings: ClvSettings, horizon_months: float, discount_rate: float) -> ClvSettings:
@@ -82,22 +99,43 @@ def fitness_notes(result: FutureValue) -> list[str]:
     fit = result.fitness
     numbers = dict(fit, regular_pct=fmt_pct(fit["regular_share"]),
                    holdout=f"{fit['holdout_units'] or 0:.1f} {_unit(result)}")
-    notes = [_PROBLEMS[code].format(**numbers) for code in fit["problems"]]
+    # without a fit, only what blocks it matters (not the spend model, the holdout or the purchase rhythm)
+    codes = [code for code in fit["problems"] if fit["can_fit"] or code in _BLOCKING]
+    notes = [_PROBLEMS[code].format(**numbers) for code in codes]
     if result.calibration_fitness is not None and not result.calibration_fitness["can_fit"]:
         notes.append(f"Before `clv.calibration_end` only {result.calibration_fitness['n_repeat_buyers']} customers "
                      "bought twice: the models cannot be fitted on the calibration period, so they are not checked "
                      "against the holdout.")
-    for key, fit_ in {**result.calibration_fits, **result.fits}.items():
-        if fit_.no_dropout:
-            notes.append(f"The {models.MODEL_NAMES[key]} fit finds no sign of customers leaving within the data: its "
-                         "dropout parameter went to 0, so the model becomes a plain purchase-rate model in which "
-                         "every customer stays (P(alive) = 1) and only the purchase rates differ.")
-        elif not fit_.ok:
-            notes.append(f"The {models.MODEL_NAMES[key]} fit {_status_words(fit_)}; it is not used.")
-        elif fit_.status == "uncertain":
-            notes.append(f"The {models.MODEL_NAMES[key]} parameters are uncertain (the data barely pin them down).")
+    notes.extend(_fit_notes(result))
     notes.append(spend_check_sentence(result.spend_correlation))
     return [note for note in notes if note]
+
+
+def _fit_words(fit: models.Fit) -> str | None:
+    if fit.no_dropout:
+        return ("finds no sign of customers leaving within the data: its dropout parameter went to 0, so the model "
+                "becomes a plain purchase-rate model in which every customer stays (P(alive) = 1) and only the "
+                "purchase rates differ")
+    if not fit.ok:
+        return _status_words(fit) + "; it is not used"
+    return "has uncertain parameters (the data barely pin them down)" if fit.status == "uncertain" else None
+
+
+def _fit_notes(result: FutureValue) -> list[str]:
+    """Each fit that did not converge cleanly, in words, on the calibration period and on all the data (one
+    sentence when both fits say the same)."""
+    periods = (("on the calibration period", result.calibration_fits), ("on all the data", result.fits))
+    notes = []
+    for key in models.PURCHASE_MODELS:
+        said: dict[str, list[str]] = {}
+        for label, fits in periods:
+            words = _fit_words(fits[key]) if key in fits else None
+            if words:
+                said.setdefault(words, []).append(label)
+        for words, labels in said.items():
+            where = f" {' and '.join(labels)}" if result.calibration_fits else ""
+            notes.append(f"The {models.MODEL_NAMES[key]} fit{where} {words}.")
+    return notes
 
 
 def spend_check_sentence(correlation: float) -> str:
@@ -130,8 +168,8 @@ def p_alive_note(result: FutureValue) -> str:
 
 def findings(result: FutureValue, currency: str, last_year: pd.DataFrame) -> list[str]:
     """The headline findings, numbers first."""
-    if result.value is None:
-        return ["No customer is valued: " + (fitness_notes(result) or ["no purchase model could be fitted."])[0]]
+    if result.value is None:  # the data notes (fitness_notes) say why when the data do not allow a fit
+        return [] if not result.fitness["can_fit"] else ["No customer is valued: no purchase model could be fitted."]
     v = result.value
     n = len(v)
     gone = v["p_alive"] < GONE_THRESHOLD
@@ -140,9 +178,14 @@ def findings(result: FutureValue, currency: str, last_year: pd.DataFrame) -> lis
     gone_revenue = float(revenue.reindex(v.loc[gone, "customer_id"]).fillna(0).sum())
     s = result.settings
     horizon = f"{s.horizon_months:g} months"
-    lines = [f"{fmt_int(gone.sum())} customers ({fmt_pct(gone.mean() if n else 0)}) are probably gone "
-             f"(P(alive) < {GONE_THRESHOLD}); they brought {fmt_pct(gone_revenue / total if total > 0 else math.nan)} "
-             "of the last 12 months' revenue."]
+    if result.fit.no_dropout:
+        lines = [f"The {models.MODEL_NAMES[result.fit.model]} model sees no customer leaving (its dropout parameter "
+                 "went to 0): every customer counts as alive (P(alive) = 1), so it cannot tell who is probably gone; "
+                 "the customers differ only by their expected purchases."]
+    else:
+        lines = [f"{fmt_int(gone.sum())} customers ({fmt_pct(gone.mean() if n else 0)}) are probably gone "
+                 f"(P(alive) < {GONE_THRESHOLD}); they brought "
+                 f"{fmt_pct(gone_revenue / total if total > 0 else math.nan)} of the last 12 months' revenue."]
     intervals = result.intervals.set_index("total")
     purchases = intervals.loc["expected_purchases"]
     lines.append(f"Over the next {horizon} the customers are expected to buy on {fmt_int(purchases['estimate'])} "
@@ -224,8 +267,8 @@ def _baselines(holdout: pd.DataFrame) -> list[str]:
 
 
 def model_table_formats() -> dict:
-    return {**{name: "{:.3f}" for name in _PARAMETER_COLUMNS}, "loglik": "{:,.2f}", "mae": "{:.3f}",
-            "rmse": "{:.3f}", "predicted_total": "{:,.0f}", "actual_total": "{:,.0f}", "spearman": "{:.3f}",
+    return {**{name: "{:.3f}" for name in _PARAMETER_COLUMNS}, "n_customers": "{:,}", "loglik": "{:,.2f}",
+            "mae": "{:.3f}", "rmse": "{:.3f}", "predicted_total": "{:,.0f}", "actual_total": "{:,.0f}", "spearman": "{:.3f}",
             "top_decile_capture": "{:.1%}"}
 
 
@@ -264,11 +307,11 @@ def metrics(result: FutureValue) -> dict:
     if result.holdout is not None and result.choice.get("model") in set(result.holdout["model"]):
         row = result.holdout.set_index("model").loc[result.choice["model"]]
         out["holdout_purchases_actual"] = int(row["actual_total"])
-        out["holdout_purchases_predicted"] = float(row["predicted_total"])
+        out["holdout_purchases_predicted"] = round(float(row["predicted_total"]), 4)
     if result.value is not None:
-        out["clv_total"] = float(result.value["clv"].sum())
+        out["clv_total"] = round(float(result.value["clv"].sum()), 2)  # money to the cent
         if result.value["clv_profit"].notna().all():
-            out["clv_profit_total"] = float(result.value["clv_profit"].sum())
+            out["clv_profit_total"] = round(float(result.value["clv_profit"].sum()), 2)
         out["n_customers_probably_gone"] = int((result.value["p_alive"] < GONE_THRESHOLD).sum())
     return {k: v for k, v in out.items() if not (isinstance(v, float) and not math.isfinite(v))}
 
@@ -289,17 +332,19 @@ def customer_export(result: FutureValue) -> pd.DataFrame | None:
     })
 
 
-def intervals_table(result: FutureValue) -> pd.DataFrame:
+def intervals_table(result: FutureValue, currency: str) -> pd.DataFrame:
+    """The portfolio totals and their intervals, formatted row by row: purchase days as counts, the rest as money."""
     labels = {"expected_purchases": "purchase days", "expected_revenue": "revenue", "expected_profit": "profit",
               "clv": "revenue, discounted (CLV)", "clv_profit": "profit, discounted (CLV on profit)"}
-    table = result.intervals.assign(total=result.intervals["total"].map(labels))
-    return table.rename(columns={"total": f"next {result.settings.horizon_months:g} months",
-                                 "low": "low (5%)", "high": "high (95%)"})
-
-
-def intervals_formats(currency: str) -> dict:
-    money = lambda value: fmt_money(value, currency)  # noqa: E731
-    return {"estimate": money, "low (5%)": money, "high (95%)": money}
+    rows = []
+    for _, row in result.intervals.iterrows():
+        fmt = fmt_int if row["total"] == "expected_purchases" else (lambda amount: fmt_money(amount, currency))
+        # equal bounds: the parameters had no standard errors (a fit on a boundary), so there is no interval
+        spread = math.isfinite(row["low"]) and math.isfinite(row["high"]) and row["low"] < row["high"]
+        rows.append([labels[row["total"]], fmt(row["estimate"]) if math.isfinite(row["estimate"]) else "not estimated",
+                     *(fmt(row[c]) if spread else "not estimated" for c in ("low", "high"))])
+    return pd.DataFrame(rows, columns=[f"next {result.settings.horizon_months:g} months", "estimate", "low (5%)",
+                                       "high (95%)"])
 
 
 def value_formats(currency: str) -> dict:
@@ -318,6 +363,15 @@ def calling_table(result: FutureValue, n: int = 20) -> pd.DataFrame | None:
     if result.value is None or result.value["clv_profit"].isna().all():
         return None
     return value.worth_calling(result.value, result.summary, result.fit, time_unit=result.settings.time_unit, n=n)
+
+
+def calling_caption(result: FutureValue) -> str:
+    """The caption of the customers worth calling, with BG/NBD's P(alive) = 1 of one-time buyers when it applies."""
+    caption = "Top future profit, P(alive) below 50% and falling over the last 3 months"
+    if result.choice.get("model") == "bgnbd":
+        caption += ("; with BG/NBD a customer who bought only once has P(alive) = 1 (a property of the model, not a "
+                    "finding), so none of them can be listed")
+    return caption
 
 
 def group_tables(result: FutureValue, segments: pd.DataFrame | None) -> dict[str, pd.DataFrame]:
@@ -400,14 +454,17 @@ def show_model_section(result: FutureValue) -> None:
     if not result.fits and not result.calibration_fits:
         show_markdown("No model was fitted (see the notes on the data above).")
         return
-    show_table(shown_model_table(result), caption=f"Purchase models (time unit: {result.settings.time_unit}) and "
-               "the spend model; holdout metrics count repeat purchase days after the calibration end",
-               formats=model_table_formats())
+    holdout = ("; holdout metrics count repeat purchase days after the calibration end" if result.holdout is not None
+               else "")
+    _show_labelled(shown_model_table(result), f"Purchase models (time unit: {result.settings.time_unit}) and "
+                   f"the spend model{holdout}", model_table_formats())
 
 
 def show_evaluation(result: FutureValue) -> None:
     """The model table, the choice, the tracking and conditional-expectation charts (those that exist)."""
     show_model_section(result)
+    if result.holdout is None and (result.fits or result.calibration_fits):
+        show_markdown(NO_HOLDOUT_NOTE)
     for figure in (tracking_figure(result), conditional_figure(result)):
         if figure is not None:
             display(figure)
@@ -419,8 +476,8 @@ def show_value(result: FutureValue, currency: str) -> None:
         show_markdown("No customer is valued (see the key findings).")
         return
     display(value_figure(result, currency))
-    show_table(intervals_table(result), caption="Portfolio totals with 90% intervals (parameter uncertainty)",
-               formats=intervals_formats(currency))
+    show_table(intervals_table(result, currency),
+               caption="Portfolio totals with 90% intervals (parameter uncertainty)")
 
 
 def show_optional_table(table: pd.DataFrame | None, empty: str, caption: str, currency: str) -> None:
@@ -428,7 +485,7 @@ def show_optional_table(table: pd.DataFrame | None, empty: str, caption: str, cu
     if table is None or table.empty:
         show_markdown(empty)
     else:
-        show_table(table, caption=caption, formats=value_formats(currency))
+        _show_labelled(table, caption, value_formats(currency))
 
 
 def show_groups(result: FutureValue, segments: pd.DataFrame | None, currency: str) -> None:
@@ -438,5 +495,4 @@ def show_groups(result: FutureValue, segments: pd.DataFrame | None, currency: st
         show_markdown("No segments to break the forecast down by: notebook 04 did not save any for this run, or "
                       "no customer is valued.")
     for title, table in groups.items():
-        show_table(table, caption=f"Next {result.settings.horizon_months:g} months by {title}",
-                   formats=value_formats(currency))
+        _show_labelled(table, f"Next {result.settings.horizon_months:g} months by {title}", value_formats(currency))

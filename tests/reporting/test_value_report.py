@@ -1,12 +1,15 @@
 """Notebook 06's write-up: metric names, export columns and rounding, sentences, on a simulated portfolio."""
 
+import dataclasses
+
 import numpy as np
 import pandas as pd
 import pytest
 
-from portfolio_helpers.analysis.clv import value
+from portfolio_helpers.analysis.clv import models, value
 from portfolio_helpers.analysis.clv.portfolio import future_value, revenue_last_year
 from portfolio_helpers.reporting import value as report
+from portfolio_helpers.reporting.narrative import fmt_int, table_styler
 
 METRICS = {"clv_model", "bgnbd_r", "bgnbd_alpha", "bgnbd_a", "bgnbd_b", "bgnbd_loglik", "pnbd_r", "pnbd_alpha",
            "pnbd_s", "pnbd_beta", "gg_p", "gg_q", "gg_v", "holdout_purchases_actual", "holdout_purchases_predicted",
@@ -65,3 +68,133 @@ def test_sentences(portfolio):
     notes = report.fitness_notes(result)
     assert all(note for note in notes) and any("Spend per purchase" in note for note in notes)
     assert report.settings_with_overrides(result.settings, 24, 0.05).calibration_end == result.settings.calibration_end
+
+
+def test_intervals_table_shows_purchase_days_as_counts_and_the_rest_as_money(portfolio):
+    _tables, result = portfolio
+    table = report.intervals_table(result, "EUR").set_index("next 12 months")
+    purchases = result.intervals.set_index("total").loc["expected_purchases"]
+    assert table.loc["purchase days", "estimate"] == fmt_int(purchases["estimate"])
+    assert not any("€" in cell or "EUR" in cell for cell in table.loc["purchase days"])
+    assert all("€" in cell or "EUR" in cell for cell in table.loc["revenue"])
+
+
+def test_no_dropout_model_does_not_report_zero_customers_gone(portfolio):
+    """A chosen fit whose dropout parameter went to 0 gives P(alive) = 1 to all: no 'probably gone' count."""
+    tables, result = portfolio
+    key = result.choice["model"]
+    dropout = "s" if key == "pnbd" else "a"
+    fit = result.fits[key]
+    boundary = models.Fit(key, {**fit.params, dropout: 1e-9}, {}, fit.loglik, fit.n, "on a boundary")
+    assert boundary.no_dropout
+    changed = dataclasses.replace(result, fits={**result.fits, key: boundary},
+                                  value=result.value.assign(p_alive=1.0))
+    lines = report.findings(changed, "EUR", revenue_last_year(tables["transactions"], result.as_of))
+    assert "customers (" not in lines[0] and "cannot tell who is probably gone" in lines[0]
+    assert "P(alive) = 1" in lines[0]
+
+
+def test_fit_notes_word_the_calibration_fits_too(portfolio):
+    """A calibration fit on a boundary is said in words even when the fit on all the data converged."""
+    _tables, result = portfolio
+    fit = result.calibration_fits["bgnbd"]
+    stuck = models.Fit("bgnbd", {**fit.params, "alpha": 1e7}, {}, fit.loglik, fit.n, "on a boundary")
+    assert not stuck.ok and not stuck.no_dropout
+    changed = dataclasses.replace(result, calibration_fits={**result.calibration_fits, "bgnbd": stuck},
+                                  fits={**result.fits, "bgnbd": dataclasses.replace(result.fits["bgnbd"],
+                                                                                   status="converged")})
+    notes = report.fitness_notes(changed)
+    stuck_notes = [note for note in notes if note.startswith("The BG/NBD fit")]
+    assert stuck_notes == ["The BG/NBD fit on the calibration period ran to a limit of the model (a parameter went "
+                           "to 0 or infinity); it is not used."]
+
+
+def test_calling_caption_states_the_bgnbd_p_alive_property(portfolio):
+    """Wherever BG/NBD's P(alive) is shown, the report says one-time buyers get P(alive) = 1 by construction."""
+    _tables, result = portfolio
+    bgnbd = dataclasses.replace(result, choice={**result.choice, "model": "bgnbd"})
+    assert "P(alive) = 1" in report.calling_caption(bgnbd) and "P(alive) = 1" in report.p_alive_note(bgnbd)
+    pnbd = dataclasses.replace(result, choice={**result.choice, "model": "pnbd"})
+    assert "P(alive) = 1" not in report.calling_caption(pnbd)
+
+
+def test_intervals_table_shows_no_interval_of_zero_width(portfolio):
+    """A fit without standard errors (on a boundary) gives draws all equal: no '€522 to €522' interval."""
+    _tables, result = portfolio
+    flat = result.intervals.assign(low=result.intervals["estimate"], high=result.intervals["estimate"])
+    table = report.intervals_table(dataclasses.replace(result, intervals=flat), "EUR")
+    assert (table[["low (5%)", "high (95%)"]] == "not estimated").all().all()
+    assert (table["estimate"] != "not estimated").all()
+
+
+def test_value_histogram_leaves_out_a_long_tail_and_says_so():
+    """CDNOW-like values: 99% of customers below $50 and a few in the thousands; the bars cover the 99%."""
+    from portfolio_helpers.reporting import charts
+
+    rng = np.random.default_rng(2)
+    values = pd.Series(np.concatenate([rng.uniform(0, 50, 990), rng.uniform(1000, 3000, 10)]))
+    ax = charts.value_histogram(values, "USD", "t", "Discounted future profit").axes[0]
+    assert ax.get_xlim()[1] < 200
+    assert "10 customers above" in ax.get_xlabel() and "not shown" in ax.get_xlabel()
+    even = charts.value_histogram(pd.Series(rng.uniform(0, 50, 1000)), "USD", "t", "x").axes[0]
+    assert "not shown" not in even.get_xlabel()
+
+
+def test_shown_tables_use_plain_column_names(portfolio, monkeypatch):
+    """What a manager reads: no data names such as clv_profit or top_decile_capture; formats follow the names."""
+    _tables, result = portfolio
+    shown = []
+    monkeypatch.setattr(report, "show_table", lambda table, **options: shown.append((table, options)))
+    report.show_model_section(result)
+    report.show_optional_table(result.value.head(3)[["customer_id", "clv", "clv_profit", "p_alive"]], "", "c", "EUR")
+    segments = pd.DataFrame({"customer_id": result.value["customer_id"], "rfm_segment": "Champions"})
+    report.show_groups(result, segments, "EUR")
+    assert len(shown) == 3
+    for table, options in shown:
+        assert not [column for column in table.columns if "_" in column]
+        assert set(options.get("formats", {})) & set(table.columns)
+
+
+def test_evaluation_without_holdout_says_so(portfolio, monkeypatch):
+    """No calibration end: the evaluation section says there is no holdout check instead of implying one."""
+    _tables, result = portfolio
+    said, shown = [], []
+    monkeypatch.setattr(report, "show_markdown", said.append)
+    monkeypatch.setattr(report, "show_table", lambda table, **options: shown.append(options["caption"]))
+    bare = dataclasses.replace(result, holdout=None, tracking=None, conditional=None, calibration_fits={})
+    report.show_evaluation(bare)
+    assert said == [report.NO_HOLDOUT_NOTE] and "holdout" not in shown[0]
+    said.clear(), shown.clear()
+    report.show_evaluation(result)
+    assert said == [] and "holdout metrics" in shown[0]
+
+
+def test_too_few_repeat_buyers_said_once_without_moot_notes():
+    """Five customers: the findings say once why no customer is valued, nothing about a spend model or a holdout."""
+    tx = pd.DataFrame({"customer_id": [f"c{i}" for i in range(5) for _ in range(3)],
+                       "date": pd.to_datetime(["2025-01-05", "2025-03-01", "2025-05-20"] * 5),
+                       "amount": [10.0] * 15})
+    result = future_value(tx, value.ClvSettings(), "2025-06-30")
+    lines = report.findings(result, "EUR", revenue_last_year(tx, result.as_of)) + report.fitness_notes(result)
+    assert lines == [report.fitness_notes(result)[0]] and "no customer is valued" in lines[0]
+
+
+def test_money_metrics_to_the_cent(portfolio):
+    _tables, result = portfolio
+    metrics = report.metrics(result)
+    for name in ("clv_total", "clv_profit_total"):
+        assert metrics[name] == round(metrics[name], 2)
+    assert metrics["clv_total"] == pytest.approx(result.value["clv"].sum(), abs=0.005)
+    assert metrics["holdout_purchases_predicted"] == round(metrics["holdout_purchases_predicted"], 4)
+
+
+def test_model_table_counts_customers_with_thousands_separators(portfolio, monkeypatch):
+    _tables, result = portfolio
+    shown = []
+    monkeypatch.setattr(report, "show_table", lambda table, **options: shown.append((table, options)))
+    big = dataclasses.replace(result, fits={**result.fits, "bgnbd": dataclasses.replace(result.fits["bgnbd"],
+                                                                                        n=23_570)})
+    report.show_model_section(big)
+    table, options = shown[0]
+    html = table_styler(table, options["caption"], options["formats"]).to_html()
+    assert "23,570" in html and "23570" not in html

@@ -17,8 +17,10 @@ Purchases are purchase days (:mod:`~portfolio_helpers.analysis.clv.summary`). Ov
 horizon, per customer:
 
 - ``expected_purchases``: the conditional expected purchases of the chosen model;
-- ``expected_spend``: the Gamma-Gamma expected value of a purchase (without a spend model:
-  the customer's mean repeat value, else the mean over repeat buyers);
+- ``expected_spend``: the Gamma-Gamma expected value of a purchase (its population mean for a
+  customer without a positive mean repeat value, e.g. whose returns outweigh the repeat purchases;
+  without a spend model: the customer's mean repeat value when positive, else the mean over those
+  repeat buyers);
 - ``margin_rate``: the customer's gross-margin rate from the profitability P&L
   (:func:`portfolio_helpers.analysis.profitability.customer_pnl`); the portfolio's rate when the
   customer's revenue is not positive;
@@ -247,9 +249,10 @@ def _unit_economics(summary: pd.DataFrame, pnl: pd.DataFrame | None) -> tuple[np
 def _spend(summary: pd.DataFrame, spend_fit: models.Fit | None, params=None) -> np.ndarray:
     x = summary["frequency"].to_numpy(np.float64)
     m = summary["monetary_value"].to_numpy(np.float64)
-    if spend_fit is not None:
-        return models.expected_spend(params if params is not None else spend_fit.values(), x, m)
     buyers = (x > 0) & (m > 0)
+    if spend_fit is not None:  # the model knows positive spend only: no positive repeat value, the population mean
+        return models.expected_spend(params if params is not None else spend_fit.values(), np.where(buyers, x, 0.0),
+                                     np.where(buyers, m, 0.0))
     mean = float(m[buyers].mean()) if buyers.any() else 0.0
     return np.where(buyers, m, mean)
 
@@ -361,8 +364,10 @@ def portfolio_intervals(summary: pd.DataFrame, fit: models.Fit, spend_fit: model
 def rank_movers(value: pd.DataFrame, n: int = 10) -> pd.DataFrame:
     """The customers who move most between the revenue ranking (``clv``) and the profit ranking (``clv_profit``).
 
-    Ranks are 1 for the highest value, ties by customer id; ``rank_shift = revenue_rank - profit_rank``
-    (positive: better on profit than on revenue).
+    Ranks are 1 for the highest value, compared to the cent; a tie is broken by the other value (to the
+    cent), then by customer id, so that when profit is the same share of revenue for everyone the two
+    rankings agree exactly (no move from rounding noise). ``rank_shift = revenue_rank - profit_rank`` (positive: better on profit
+    than on revenue); only customers who move are listed (none when the rankings agree).
 
     Examples
     --------
@@ -373,12 +378,15 @@ def rank_movers(value: pd.DataFrame, n: int = 10) -> pd.DataFrame:
     """
     require_columns(value, ["customer_id", "clv", "clv_profit"], table="customer value")
     frame = value[["customer_id", "clv", "clv_profit"]].copy()
-    for column, rank in (("clv", "revenue_rank"), ("clv_profit", "profit_rank")):
-        order = frame.sort_values([column, "customer_id"], ascending=[False, True]).index
+    cents = frame[["clv", "clv_profit"]].round(2).add_prefix("_cents_")
+    keyed = pd.concat([frame, cents], axis=1)
+    for column, other, rank in (("clv", "clv_profit", "revenue_rank"), ("clv_profit", "clv", "profit_rank")):
+        order = keyed.sort_values([f"_cents_{column}", f"_cents_{other}", "customer_id"],
+                                  ascending=[False, False, True]).index
         frame.loc[order, rank] = np.arange(1, len(frame) + 1)
     frame = frame.astype({"revenue_rank": "int64", "profit_rank": "int64"})
     frame["rank_shift"] = frame["revenue_rank"] - frame["profit_rank"]
-    frame = frame.assign(_size=frame["rank_shift"].abs())
+    frame = frame[frame["rank_shift"] != 0].assign(_size=lambda f: f["rank_shift"].abs())
     top = frame.sort_values(["_size", "customer_id"], ascending=[False, True]).head(n)
     return top.drop(columns="_size").reset_index(drop=True)
 

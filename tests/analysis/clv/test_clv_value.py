@@ -236,3 +236,31 @@ def test_future_value_with_holdout_on_simulated_portfolio(simulated):
     assert result.tracking["actual"].sum() == summary.repeat_purchases_by_period(
         simulated, "2020-12-31", "2021-06-30", "week")["repeat_purchases"].sum()
     assert result.value["p_alive"].between(0, 1).all() and (result.value["expected_purchases"] >= 0).all()
+
+
+def test_rank_movers_ignore_rounding_noise_of_a_uniform_margin():
+    """Profit = 40% of revenue for every customer, up to float noise in the margin rate (as a P&L's
+    gross_margin / revenue gives): the two rankings agree, nobody is listed as a mover."""
+    rng = np.random.default_rng(3)
+    clv = np.repeat(rng.uniform(1, 5, 300), 3) + rng.uniform(0, 1e-12, 900)  # dense, near-tied values
+    rate = 0.4 * (1 + rng.uniform(-1e-15, 1e-15, 900))
+    v = pd.DataFrame({"customer_id": [f"c{i:04d}" for i in range(900)], "clv": clv, "clv_profit": clv * rate})
+    assert value.rank_movers(v, n=10).empty
+    v.loc[5, "clv_profit"] = -3.0  # one real move
+    movers = value.rank_movers(v, n=10)
+    assert movers["customer_id"].iloc[0] == "c0005" and movers["profit_rank"].iloc[0] == 900
+    assert (movers["rank_shift"] != 0).all()
+
+
+def test_no_negative_expected_spend_from_net_returns():
+    """A repeat buyer whose credit notes outweigh the repeat purchases (mean repeat value < 0, as in Online
+    Retail) is valued at the Gamma-Gamma population mean, never at a negative spend."""
+    s = pd.DataFrame({"customer_id": ["a", "b", "c"], "frequency": [2, 3, 0], "recency": [30.0, 20.0, 0.0],
+                      "T": [40.0, 40.0, 40.0], "monetary_value": [-50.0, 20.0, 0.0]})
+    fit = models.Fit("bgnbd", {"r": 0.243, "alpha": 4.414, "a": 0.793, "b": 2.426}, {}, 0.0, 3, "converged")
+    spend = models.Fit("gg", {"p": 6.25, "q": 3.74, "v": 15.44}, {}, 0.0, 1, "converged")
+    v = value.customer_value(s, fit, spend)
+    population = 6.25 * 15.44 / (3.74 - 1)
+    assert v["expected_spend"].tolist()[0] == pytest.approx(population)
+    assert v["expected_spend"].tolist()[2] == pytest.approx(population)
+    assert (v["expected_revenue"] >= 0).all()
