@@ -20,6 +20,7 @@ from typing import Any
 
 from markupsafe import Markup
 
+from portfolio_helpers.analysis.clv.models import MODEL_NAMES
 from portfolio_helpers.core.formatting import fmt_int, fmt_money, fmt_pct
 from portfolio_helpers.reporting.metrics import metrics_path, read_findings, top_findings
 
@@ -175,6 +176,8 @@ def format_key_figure(name: str, value: Any, currency: str | None = None,
     ('Clv median', '1,520')
     """
     label, kind = _kind(name, value)
+    if name == "clv_model":
+        value = MODEL_NAMES.get(value, value)
     if kind == "text" or isinstance(value, bool) or not isinstance(value, int | float):
         return label, str(value)
     if kind == "count":

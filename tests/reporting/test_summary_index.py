@@ -181,7 +181,7 @@ def test_a_chart_file_that_is_not_a_png_is_left_out(full_run):
     ("whale_peak_pct", 124.515, "124.5%"), ("quality_score", 99.86, "99.9 / 100"), ("gini", 0.75887, "0.76"),
     ("n_orders", 30034, "30,034"), ("cost_to_serve_total", 1907088.14, "€1.91 M"), ("hhi", 3000.4, "3,000 points"),
     ("net_revenue_retention", 1.0438, "104.4%"), ("nps", 30.0, "+30 points"), ("nps", -12.4, "-12 points"),
-    ("response_rate", 0.25, "25.0%"), ("clv_profit_total", 250000.0, "€250.0 k"),
+    ("response_rate", 0.25, "25.0%"), ("clv_model", "mbgnbd", "modified BG/NBD"), ("clv_profit_total", 250000.0, "€250.0 k"),
 ])
 def test_key_figure_units(name, value, shown):
     assert format_key_figure(name, value, "EUR")[1] == shown
