@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from common import timed
+from common import parse_args, timed
 
 from portfolio_helpers.analysis.clv import models, summary
 
@@ -61,7 +61,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--customers", type=int, default=1_000_000)
     parser.add_argument("--seed", type=int, default=0)
-    args = parser.parse_args()
+    args = parse_args(parser, customers=5_000)
 
     calibration = summary.calibration_holdout(cdnow_sample(), "1997-09-30", "1998-06-30", "week")
     fit, seconds = timed(models.fit_purchase_model, calibration, "bgnbd")

@@ -18,6 +18,7 @@ import time
 from pathlib import Path
 
 import pandas as pd
+from common import parse_args
 
 from portfolio_helpers.app.workshop import collect_grades, new_workshop
 from portfolio_helpers.app.workshop.exercises import SOLUTION_CARD
@@ -48,7 +49,7 @@ def main() -> None:
     parser.add_argument("--students", type=int, default=20)
     parser.add_argument("--customers", type=int, default=400, help="buying customers per student portfolio")
     parser.add_argument("--seed", type=int, default=1)
-    args = parser.parse_args()
+    args = parse_args(parser, students=1, customers=150)
 
     with tempfile.TemporaryDirectory() as tmp:
         start = time.perf_counter()

@@ -80,7 +80,8 @@ def test_report_on_generated_portfolio(clean_run, clean_sample):
     check_metrics(run["metrics"], expected_metrics(clean_sample / "transactions.csv"))
     # Inputs are fingerprinted and never modified.
     inputs = {Path(item["path"]).name: item for item in run["inputs"]}
-    assert set(inputs) == {"transactions.csv", "customers.csv", "payments.csv", "tickets.csv", "leads.csv"}
+    assert set(inputs) == {"transactions.csv", "customers.csv", "payments.csv", "tickets.csv", "leads.csv",
+                           "feedback.csv"}
     import hashlib
 
     for name, item in inputs.items():

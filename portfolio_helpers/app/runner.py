@@ -899,6 +899,7 @@ def run_report(
 
         status = "ok" if all(r.status == "ok" for r in results) else "failed"
         finished = _now()
+        metrics = read_metrics(partial, [p.stem for p in selected])
         run = {
             "status": status,
             "run_id": run_id,
@@ -916,11 +917,13 @@ def run_report(
                 {key: item.get(key) for key in ("table", "path", "sha256", "rows")}
                 for item in portfolio.inputs
             ],
-            "n_rejected_rows": int(portfolio.n_rejected_rows),
+            # notebook 01's count (it also sets aside what only the cleaning sees, e.g. scores outside the
+            # feedback scale); the loader's count when notebook 01 did not run
+            "n_rejected_rows": int(metrics.get("n_rejected_rows", portfolio.n_rejected_rows)),
             "versions": _versions(),
             "git": _git_info(notebooks_dir),
             "notebooks": [asdict(r) for r in results],
-            "metrics": read_metrics(partial, [p.stem for p in selected]),
+            "metrics": metrics,
         }
         atomic_write_json(partial / "run.json", run)
         rejected = partial / "exports" / "rejected_rows.csv"

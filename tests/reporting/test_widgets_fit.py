@@ -68,7 +68,7 @@ def test_rate_explorer_fits_and_names_no_whale_curve():
                        "date": pd.to_datetime(["2025-01-01", "2025-02-01", "2025-03-01"]),
                        "amount": [1000.0, 500.0, 20.0]})
     model = profitability.CostModel(per_order=30.0)
-    quantities = profitability.driver_quantities({"transactions": tx}, model, "2025-12-31")
+    quantities = profitability.driver_quantities(tx, model, as_of="2025-12-31")
     sliders = _check_fits(profit_report.rate_explorer(model, quantities, None, "EUR"))
     assert all(s.tooltip.endswith("× (1.0 = the config's rate)") for s in sliders)
     pnl = profitability.price(quantities, model)
