@@ -11,8 +11,9 @@ STAMP := $(VENV)/.installed
 $(STAMP): pyproject.toml $(CONSTRAINTS)
 	@$(PYTHON) -c 'import sys; sys.exit("Python >= 3.11 is required, found " + sys.version.split()[0]) if sys.version_info < (3, 11) else None'
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	# PYTHONWARNINGS=ignore: the build backend's advice on editable installs is not for the user
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -c $(CONSTRAINTS) -e ".[test]" --config-settings editable_mode=compat
+	PYTHONWARNINGS=ignore $(BIN)/python -m pip install --quiet -c $(CONSTRAINTS) -e ".[test]"
 	@touch $(STAMP)
 
 ## Run the full report on the bundled sample and print the path of index.html
@@ -28,7 +29,7 @@ test: $(STAMP)
 
 ## The explorers of notebooks 02-05 in JupyterLab, driven in Chromium (needs /usr/bin/chromium: apt-get install chromium)
 test-browser: $(STAMP)
-	$(BIN)/python -m pip install --quiet -c $(CONSTRAINTS) -e ".[test,browser]" --config-settings editable_mode=compat
+	PYTHONWARNINGS=ignore $(BIN)/python -m pip install --quiet -c $(CONSTRAINTS) -e ".[test,browser]"
 	$(BIN)/python -m pytest -q -p no:cacheprovider -m browser tests/browser
 
 lint: $(STAMP)
@@ -37,7 +38,7 @@ lint: $(STAMP)
 
 ## Open the notebooks in JupyterLab (installs it on first use)
 lab: $(STAMP)
-	$(BIN)/python -m pip install --quiet -c $(CONSTRAINTS) -e ".[test,lab]" --config-settings editable_mode=compat
+	PYTHONWARNINGS=ignore $(BIN)/python -m pip install --quiet -c $(CONSTRAINTS) -e ".[test,lab]"
 	cd notebooks && ../$(BIN)/jupyter lab
 
 ## Regenerate the committed sample portfolio (deterministic)
