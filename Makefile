@@ -7,11 +7,11 @@ STAMP := $(VENV)/.installed
 
 .PHONY: report test test-browser lint lab sample bench lock clean
 
-# The venv is rebuilt when the dependency declarations change.
+# The venv is rebuilt when the dependency declarations change. PYTHONWARNINGS=ignore on the editable install:
+# the build backend's advice on editable installs is not for the user.
 $(STAMP): pyproject.toml $(CONSTRAINTS)
 	@$(PYTHON) -c 'import sys; sys.exit("Python >= 3.11 is required, found " + sys.version.split()[0]) if sys.version_info < (3, 11) else None'
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	# PYTHONWARNINGS=ignore: the build backend's advice on editable installs is not for the user
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	PYTHONWARNINGS=ignore $(BIN)/python -m pip install --quiet -c $(CONSTRAINTS) -e ".[test]"
 	@touch $(STAMP)
