@@ -33,7 +33,8 @@ __all__ = ["customer_features", "lifetimes_summary", "FEATURE_DEFINITIONS", "TIM
            "customer_tables", "save_customer_tables", "PNL_TABLE", "FEATURES_TABLE"]
 
 #: Days per time unit of :func:`lifetimes_summary` (a month is an average calendar month).
-TIME_UNITS = {code: UNIT_DAYS[name] for code, name in (("D", "day"), ("W", "week"), ("M", "month"))}
+_UNIT_NAMES = {"D": "day", "W": "week", "M": "month"}  # lifetimes' codes -> the CLV summary's units
+TIME_UNITS = {code: UNIT_DAYS[name] for code, name in _UNIT_NAMES.items()}
 SIZE_BANDS = ("1-9", "10-49", "50-249", "250+")
 AGE_BANDS = ("<30", "30-44", "45-59", "60+")
 
@@ -378,5 +379,5 @@ def lifetimes_summary(transactions: pd.DataFrame, as_of, time_unit: str = "W") -
     0           a          1     17.0  272.0           29.73
     1           b          0      0.0  213.0            0.00
     """
-    summary = rfm_summary(transactions, as_of, {"D": "day", "W": "week", "M": "month"}.get(time_unit, time_unit))
+    summary = rfm_summary(transactions, as_of, _UNIT_NAMES.get(time_unit, time_unit))
     return summary.drop(columns="first_purchase")
