@@ -222,7 +222,7 @@ def graph_notebooks(tmp_path_factory):
         import pandas as pd
         from portfolio_helpers.reporting.exports import update_customer_export
         from portfolio_helpers.reporting.metrics import MetricsRecorder
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + 600  # generous: kernels start slowly on a loaded CI machine
         while {wait} and os.environ.get("WAIT_FOR_03") and time.monotonic() < deadline and not pathlib.Path(
                 output_dir, "data", "customers_export", "03_fast.parquet").is_file():
             time.sleep(0.05)
