@@ -1,8 +1,10 @@
 """Transaction-level aggregation, written once with Ibis and executed on DuckDB.
 
-Pandas in, pandas out: the expressions are engine-neutral, so the same code can
-run on a bigger backend (Spark, BigQuery, Postgres, ...) by passing another Ibis
-connection as ``con``. No per-row Python anywhere.
+Transaction-level tables come in either as pandas frames (small inputs, tests) or as
+**engine tables**: Ibis tables bound to a connection, such as a Parquet file scanned by DuckDB
+or a Spark table (see :mod:`portfolio_helpers.core.backend`). The expressions are
+engine-neutral and run where the data is: only per-customer or per-period results come back to
+pandas, so memory grows with customers, not lines. No per-row Python anywhere.
 
 This module owns the transaction-level definitions every analysis uses (see the
 "Definitions" section of ``docs/data_contract.md``); other modules call these
@@ -23,7 +25,6 @@ Other modules run their own aggregations through the public :func:`table` and :f
 from __future__ import annotations
 
 import contextlib
-import functools
 import warnings
 
 import ibis
@@ -31,13 +32,16 @@ import ibis.expr.types as ir
 import numpy as np
 import pandas as pd
 
-from portfolio_helpers.core.validation import require_columns
+from portfolio_helpers.core import backend
+from portfolio_helpers.core.validation import is_engine_table, require_columns
 from portfolio_helpers.core.vocabulary import CANCELLED, DAYS_PER_YEAR, RETURN_STATUSES
 
 __all__ = [
     "connect",
     "table",
     "execute",
+    "is_engine_table",
+    "n_rows",
     "revenue_lines",
     "cancelled_lines",
     "return_lines",
@@ -75,7 +79,19 @@ def revenue_lines(transactions: pd.DataFrame, status_col: str = "status") -> pd.
     """
     if status_col not in transactions.columns:
         return transactions
+    if is_engine_table(transactions):
+        return transactions.filter(_revenue_status(transactions[status_col]))
     return transactions[_is_revenue_line(transactions, status_col)]
+
+
+def _revenue_status(status):
+    """Engine predicate of a revenue line on its status: anything but cancelled (a missing status counts)."""
+    return status.isnull() | (status.cast("string") != CANCELLED)
+
+
+def _return_status(status):
+    """Engine predicate of a return line on its status (:data:`RETURN_STATUSES`)."""
+    return status.notnull() & status.cast("string").isin(sorted(RETURN_STATUSES))
 
 
 def _is_revenue_line(transactions: pd.DataFrame, status_col: str) -> np.ndarray:
@@ -93,6 +109,10 @@ def cancelled_lines(transactions: pd.DataFrame, status_col: str = "status") -> p
     >>> cancelled_lines(tx)["amount"].tolist()
     [40.0]
     """
+    if is_engine_table(transactions):
+        if status_col not in transactions.columns:
+            return transactions.filter(ibis.literal(False))
+        return transactions.filter(~_revenue_status(transactions[status_col]))
     return transactions[~_is_revenue_line(transactions, status_col)]
 
 
@@ -108,6 +128,10 @@ def return_lines(transactions: pd.DataFrame, status_col: str = "status") -> pd.D
     >>> len(return_lines(tx))
     2
     """
+    if is_engine_table(transactions):
+        if status_col not in transactions.columns:
+            return transactions.filter(ibis.literal(False))
+        return transactions.filter(_return_status(transactions[status_col]))
     return transactions[_is_return_line(transactions, status_col)]
 
 
@@ -117,10 +141,12 @@ def _is_return_line(transactions: pd.DataFrame, status_col: str) -> np.ndarray:
     return transactions[status_col].isin(RETURN_STATUSES).fillna(False).to_numpy(dtype=bool)
 
 
-@functools.cache
-def connect():
-    """The default engine: an in-memory DuckDB database (one per process)."""
-    return ibis.duckdb.connect()
+def connect(settings: backend.EngineSettings | None = None):
+    """The engine of ``settings`` (default: an in-memory DuckDB database), opened once per process.
+
+    See :func:`portfolio_helpers.core.backend.connect`.
+    """
+    return backend.connect(settings or backend.EngineSettings())
 
 
 @contextlib.contextmanager
@@ -128,16 +154,19 @@ def _quiet():
     # Ibis 12 reads pandas' deprecated `future.infer_string` option: harmless, but noisy in reports.
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message=".*future.infer_string.*")
+        warnings.filterwarnings("ignore", message=".*fetch_arrow_table.*", category=DeprecationWarning)
         yield
 
 
-def table(frame: pd.DataFrame, columns: list[str], con=None) -> ir.Table:
+def table(frame: pd.DataFrame | ir.Table, columns: list[str], con=None) -> ir.Table:
     """``frame[columns]`` as an Ibis table, ready for an aggregation run by :func:`execute`.
 
     Parameters
     ----------
-    frame : DataFrame
-        Any frame (transaction lines, per-line figures...).
+    frame : DataFrame or Ibis table
+        Any frame (transaction lines, per-line figures...), or an engine table (a scanned
+        Parquet file, a table of the engine's catalog): then only its columns are selected,
+        nothing is read.
     columns : list of str
         The columns that cross into the engine.
     con : ibis backend, optional
@@ -150,6 +179,8 @@ def table(frame: pd.DataFrame, columns: list[str], con=None) -> ir.Table:
         (a ``KeyError``) naming the missing columns and the available ones.
     """
     require_columns(frame, columns, table="transactions")
+    if is_engine_table(frame):
+        return frame.select(*columns)
     # Only the needed columns cross into the engine; pandas 3 strings become plain str for Arrow.
     subset = frame[columns].copy()
     for col in subset.columns:
@@ -160,39 +191,69 @@ def table(frame: pd.DataFrame, columns: list[str], con=None) -> ir.Table:
 
 
 def execute(expr: ir.Table, con=None) -> pd.DataFrame:
-    """Run an Ibis expression on ``con`` (default: the in-memory DuckDB of :func:`connect`)."""
+    """Run an Ibis expression on ``con``; by default on the engine its tables are bound to (the one that
+    scanned them), or the in-memory DuckDB of :func:`connect` when every table is an in-memory one."""
     with _quiet():
-        return (con or connect()).to_pandas(expr)
+        return (con or _bound_engine(expr) or connect()).to_pandas(expr)
+
+
+def _bound_engine(expr):
+    try:
+        return expr._find_backend(use_default=False)
+    except ibis.common.exceptions.IbisError:  # only in-memory tables: any engine runs them
+        return None
+
+
+def n_rows(frame: pd.DataFrame | ir.Table) -> int:
+    """The number of rows of a frame or an engine table (counted by the engine, nothing read).
+
+    Examples
+    --------
+    >>> n_rows(pd.DataFrame({"a": [1, 2]})), n_rows(ibis.memtable({"a": [1, 2, 3]}))
+    (2, 3)
+    """
+    if is_engine_table(frame):
+        return int(execute(frame.aggregate(n=frame.count()))["n"].iloc[0])
+    return len(frame)
 
 
 _LINE = "_line"  # position of a line, the order key of a line without order id
 _FIRST_LINE = "_first_line"  # position of an order's first line: the last tie-break of a deterministic order
 
 
-def _order_columns(transactions: pd.DataFrame, order_col: str | None) -> str | None:
+def _order_columns(transactions: pd.DataFrame | ir.Table, order_col: str | None) -> str | None:
     return order_col if order_col is not None and order_col in transactions.columns else None
 
 
-def _line_table(transactions: pd.DataFrame, columns: list[str], order_col: str | None) -> ir.Table:
-    """The lines with their position (``_line``), the key of an order of its own."""
+def _line_table(transactions: pd.DataFrame | ir.Table, columns: list[str], order_col: str | None) -> ir.Table:
+    """The lines, with their position (``_line``) when they come from pandas: the last tie-break that
+    orders same-day orders without order id as in the input. An engine table has no row order (a
+    Parquet folder, a Spark table): its lines come without position."""
+    columns = [*columns] + ([order_col] if order_col else [])
+    if is_engine_table(transactions):
+        return table(transactions, columns)
     frame = transactions.assign(**{_LINE: np.arange(len(transactions), dtype=np.int64)})
-    return table(frame, [*columns, _LINE] + ([order_col] if order_col else []))
-
-
-def _order_keys(t: ir.Table, customer_col: str, order_col: str | None) -> dict:
-    """The grouping keys of an order (see :func:`orders`): customer, order id, and the line's position
-    when it has no order id (so that such a line is an order of its own)."""
-    if order_col is None:
-        return {"customer_id": t[customer_col], "order_id": ibis.null("string"), _LINE: t[_LINE]}
-    return {"customer_id": t[customer_col], "order_id": t[order_col],
-            _LINE: ibis.ifelse(t[order_col].isnull(), t[_LINE], ibis.literal(-1, "int64"))}
+    return table(frame, [*columns, _LINE])
 
 
 def _orders_expr(t: ir.Table, customer_col: str, date_col: str, amount_col: str, order_col: str | None) -> ir.Table:
-    """One row per customer and order: ``customer_id, order_id, date, amount, n_lines`` (see :func:`orders`)."""
-    grouped = t.group_by(**_order_keys(t, customer_col, order_col)).aggregate(
-        date=t[date_col].min(), amount=t[amount_col].sum(), n_lines=t.count(), **{_FIRST_LINE: t[_LINE].min()})
-    return grouped.drop(_LINE)
+    """One row per customer and order: ``customer_id, order_id, date, amount, n_lines`` (see :func:`orders`),
+    plus ``_first_line``: the lines sharing an order id grouped, each line without one an order of its own."""
+    first = t[_LINE] if _LINE in t.columns else ibis.null("int64")
+
+    def single(lines):  # each line an order of its own
+        order_id = lines[order_col] if order_col else ibis.null("string")
+        return lines.select(customer_id=lines[customer_col], order_id=order_id, date=lines[date_col],
+                            amount=lines[amount_col], n_lines=ibis.literal(1, "int64"),
+                            **{_FIRST_LINE: lines[_LINE] if _LINE in lines.columns else ibis.null("int64")})
+
+    if order_col is None:
+        return single(t)
+    with_id = t.filter(t[order_col].notnull())
+    grouped = with_id.group_by(customer_id=with_id[customer_col], order_id=with_id[order_col]).aggregate(
+        date=with_id[date_col].min(), amount=with_id[amount_col].sum(), n_lines=with_id.count().cast("int64"),
+        **{_FIRST_LINE: with_id[_LINE].min() if _LINE in t.columns else first})
+    return grouped.union(single(t.filter(t[order_col].isnull())))
 
 
 def _orders_table(transactions: pd.DataFrame, customer_col: str, date_col: str, amount_col: str,
@@ -211,7 +272,9 @@ def _string_ids(result: pd.DataFrame, column: str) -> None:
 def _orders_frame(expr: ir.Table, con) -> pd.DataFrame:
     # Orders on the same day without an order id are ordered by their first line in the input, so
     # the result does not depend on how the engine scheduled the aggregation.
-    result = execute(expr.order_by(["customer_id", "date", "order_id", _FIRST_LINE]).drop(_FIRST_LINE), con)
+    # (an engine table has no line order: its ties are broken by amount and line count).
+    result = execute(expr.order_by(["customer_id", "date", "order_id", _FIRST_LINE, "amount", "n_lines"])
+                     .drop(_FIRST_LINE), con)
     _string_ids(result, "customer_id")
     result["n_lines"] = result["n_lines"].astype("int64")
     result["amount"] = result["amount"].astype("float64")
@@ -296,9 +359,14 @@ def order_count(transactions: pd.DataFrame, customer_col: str = "customer_id",
     4
     """
     order_col = _order_columns(transactions, order_col)
-    t = _line_table(transactions, [customer_col], order_col)
-    orders_t = t.group_by(**_order_keys(t, customer_col, order_col)).aggregate(n_lines=t.count())
-    return int(execute(orders_t.aggregate(n=orders_t.count()))["n"].iloc[0])
+    t = table(transactions, [customer_col] + ([order_col] if order_col else []))
+    if order_col is None:
+        return n_rows(t)
+    with_id = t.filter(t[order_col].notnull())
+    grouped = with_id.group_by(customer_col, order_col).aggregate(n=with_id.count())
+    without_id = t.filter(t[order_col].isnull())
+    counts = execute(ibis.union(grouped.aggregate(n=grouped.count()), without_id.aggregate(n=without_id.count())))
+    return int(counts["n"].sum())
 
 
 def tenure_days(first_purchase, as_of) -> pd.Series:
@@ -406,27 +474,41 @@ def transactions_overview(transactions: pd.DataFrame) -> dict:
     (80.0, -20.0, 50.0, 2)
     """
     require_columns(transactions, ("customer_id", "date", "amount"), table="transactions")
-    revenue = revenue_lines(transactions)
-    credit = revenue["amount"] < 0
-    cancelled = cancelled_lines(transactions)
-    overview = {
-        "n_transactions": len(transactions),
-        "n_customer_ids": int(transactions["customer_id"].nunique()),
-        "n_orders": order_count(revenue),
-        "revenue_total": float(revenue["amount"].sum()),
-        "credit_notes_total": float(revenue.loc[credit, "amount"].sum()),
-        "n_credit_note_lines": int(credit.sum()),
-        "period_start": transactions["date"].min().normalize(),
-        "period_end": transactions["date"].max().normalize(),
-        "n_cancelled_lines": len(cancelled),
-        "cancelled_total": float(cancelled["amount"].sum()),
+    known = "customer_known" in transactions.columns
+    has_status = "status" in transactions.columns
+    t = table(transactions, ["customer_id", "date", "amount"] + ["status"] * has_status + ["customer_known"] * known)
+    if not has_status:  # every line is revenue
+        t = t.mutate(status=ibis.null("string"))
+    revenue = _revenue_status(t.status)
+    credit = revenue & (t.amount < 0)
+    figures = {
+        "n_transactions": t.count(),
+        "n_customer_ids": t.customer_id.nunique(),
+        "revenue_total": t.amount.sum(where=revenue),
+        "credit_notes_total": t.amount.sum(where=credit),
+        "n_credit_note_lines": credit.cast("int64").sum(),
+        "period_start": t.date.min(),
+        "period_end": t.date.max(),
+        "n_cancelled_lines": (~revenue).cast("int64").sum(),
+        "cancelled_total": t.amount.sum(where=~revenue),
     }
-    if "customer_known" in transactions.columns:
-        unknown = ~revenue["customer_known"].astype(bool)
-        overview["n_unknown_customer_lines"] = int(unknown.sum())
-        overview["n_unknown_customer_ids"] = int(revenue.loc[unknown, "customer_id"].nunique())
-        overview["unknown_customer_revenue"] = float(revenue.loc[unknown, "amount"].sum())
-    return overview
+    if known:
+        unknown = revenue & ~t.customer_known.fill_null(False)
+        figures |= {"n_unknown_customer_lines": unknown.cast("int64").sum(),
+                    "n_unknown_customer_ids": t.customer_id.nunique(where=unknown),
+                    "unknown_customer_revenue": t.amount.sum(where=unknown)}
+    row = execute(t.aggregate(**figures)).iloc[0]
+    overview = {}
+    for name in figures:
+        value = row[name]
+        if name.startswith("period_"):
+            overview[name] = pd.Timestamp(value).normalize()
+        elif name.startswith("n_"):
+            overview[name] = 0 if pd.isna(value) else int(value)
+        else:
+            overview[name] = 0.0 if pd.isna(value) else float(value)
+    overview["n_orders"] = order_count(revenue_lines(transactions))
+    return {key: overview[key] for key in ("n_transactions", "n_customer_ids", "n_orders", *figures) if key in overview}
 
 
 def customer_lines(
@@ -451,14 +533,16 @@ def customer_lines(
     [{'customer_id': 'a', 'n_lines': 3, 'n_return_lines': 2, 'return_rate': 0.6666666666666666},
      {'customer_id': 'b', 'n_lines': 1, 'n_return_lines': 0, 'return_rate': 0.0}]
     """
-    frame = pd.DataFrame({"customer_id": transactions[customer_col].to_numpy(),
-                          "returned": _is_return_line(transactions, status_col).astype(np.int64)})
-    frame["customer_id"] = frame["customer_id"].astype(transactions[customer_col].dtype)
-    t = table(frame, ["customer_id", "returned"])
-    expr = t.group_by("customer_id").aggregate(n_lines=t.count(), n_return_lines=t.returned.sum())
+    has_status = status_col in transactions.columns
+    t = table(transactions, [customer_col] + ([status_col] if has_status else []), con)
+    if not has_status:  # no line is a return
+        t = t.mutate(**{status_col: ibis.null("string")})
+    expr = t.group_by(customer_id=t[customer_col]).aggregate(
+        n_lines=t.count(), n_return_lines=_return_status(t[status_col]).cast("int64").sum())
     result = execute(expr.order_by("customer_id"), con)
     _string_ids(result, "customer_id")
     result = result.astype({"n_lines": "int64", "n_return_lines": "int64"})
+    result["n_return_lines"] = result["n_return_lines"].fillna(0)
     result["return_rate"] = result["n_return_lines"] / result["n_lines"]
     return result.reset_index(drop=True)
 

@@ -264,7 +264,11 @@ def atomic_to_csv(frame: pd.DataFrame, path: str | os.PathLike, *, spreadsheet_s
 
 
 def atomic_to_parquet(frame: pd.DataFrame, path: str | os.PathLike, **kwargs: Any) -> Path:
+    """Write ``frame`` as typed Parquet, atomically. Timestamps are stored in microseconds, the unit
+    every engine reads (Spark refuses nanoseconds); no date in a portfolio needs more."""
     kwargs.setdefault("index", False)
+    kwargs.setdefault("coerce_timestamps", "us")
+    kwargs.setdefault("allow_truncated_timestamps", True)
     return atomic_write(path, lambda tmp: frame.to_parquet(tmp, **kwargs))
 
 

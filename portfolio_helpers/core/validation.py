@@ -11,11 +11,12 @@ from __future__ import annotations
 import difflib
 from collections.abc import Iterable, Sequence
 
+import ibis
 import pandas as pd
 
 from portfolio_helpers.core.errors import ColumnError
 
-__all__ = ["require_columns", "require_frame", "suggest"]
+__all__ = ["require_columns", "require_frame", "is_engine_table", "suggest"]
 
 
 def suggest(name, options: Iterable) -> str:
@@ -31,10 +32,24 @@ def suggest(name, options: Iterable) -> str:
 
 
 def require_frame(frame, table: str = "frame") -> pd.DataFrame:
-    """``frame`` itself when it is a DataFrame; a :class:`ColumnError` naming ``table`` otherwise."""
-    if not isinstance(frame, pd.DataFrame):
-        raise ColumnError(f"the {table} table must be a pandas DataFrame, got {type(frame).__name__}")
+    """``frame`` itself when it is a DataFrame or an engine table (Ibis); a :class:`ColumnError` naming ``table``
+    otherwise."""
+    if not isinstance(frame, pd.DataFrame) and not is_engine_table(frame):
+        raise ColumnError(f"the {table} table must be a pandas DataFrame or an Ibis table, got {type(frame).__name__}")
     return frame
+
+
+def is_engine_table(obj) -> bool:
+    """Whether ``obj`` is a table of the engine (an Ibis table expression, e.g. a scanned Parquet file) rather
+    than a pandas frame: such a table is aggregated where it lives and never loaded whole into Python.
+
+    Examples
+    --------
+    >>> import ibis
+    >>> is_engine_table(ibis.memtable({"a": [1]})), is_engine_table(pd.DataFrame({"a": [1]}))
+    (True, False)
+    """
+    return isinstance(obj, ibis.expr.types.Table)
 
 
 def require_columns(frame, columns: Sequence[str], table: str = "frame") -> pd.DataFrame:

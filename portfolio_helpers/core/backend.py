@@ -1,0 +1,147 @@
+"""The engine a portfolio's transaction-level work runs on: DuckDB by default, PySpark on request.
+
+The config's ``engine:`` section chooses it::
+
+    engine: {backend: duckdb}                  # default; optional database: file.duckdb, memory_limit: 8GB, threads: 2
+    engine: {backend: pyspark}                 # master: local[*] by default, or spark://host:7077; conf: {...}
+
+:func:`connect` opens (once per process and settings) the Ibis connection; the analysis
+functions of :mod:`portfolio_helpers.analysis.engine` run their expressions on the connection
+their tables are bound to, so that choosing the engine is only a matter of where the tables are
+opened. PySpark is an optional extra (``pip install .[spark]``) that needs Java.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from portfolio_helpers.core.errors import ConfigError
+from portfolio_helpers.core.validation import suggest
+
+__all__ = ["BACKENDS", "EngineSettings", "engine_settings", "connect"]
+
+BACKENDS = ("duckdb", "pyspark")
+_KEYS = {
+    "duckdb": ("backend", "database", "memory_limit", "threads"),
+    "pyspark": ("backend", "master", "conf"),
+}
+
+
+@dataclass(frozen=True)
+class EngineSettings:
+    """Which engine runs the transaction-level work, and how it is opened.
+
+    ``conf`` is a tuple of ``(key, value)`` pairs so that the settings are hashable (one
+    connection per distinct settings).
+    """
+
+    backend: str = "duckdb"
+    database: str | None = None  # DuckDB file; None: in memory
+    memory_limit: str | None = None  # DuckDB, e.g. "8GB"
+    threads: int | None = None  # DuckDB worker threads
+    master: str = "local[*]"  # Spark master URL
+    conf: tuple[tuple[str, str], ...] = field(default_factory=tuple)  # extra Spark settings
+
+
+def engine_settings(section: Any, where: str = "engine", base_dir: str | os.PathLike | None = None) -> EngineSettings:
+    """Validate a config's ``engine:`` section (``None``: the default DuckDB in memory).
+
+    Raises
+    ------
+    ConfigError
+        Naming the key and what is expected.
+
+    Examples
+    --------
+    >>> engine_settings(None)
+    EngineSettings(backend='duckdb', database=None, memory_limit=None, threads=None, master='local[*]', conf=())
+    >>> engine_settings({"backend": "pyspark", "conf": {"spark.driver.memory": "8g"}}).conf
+    (('spark.driver.memory', '8g'),)
+    >>> engine_settings({"backend": "duckbd"})
+    Traceback (most recent call last):
+    ...
+    portfolio_helpers.core.errors.ConfigError: engine.backend: unknown engine 'duckbd' (known: duckdb, pyspark) (did you mean 'duckdb'?)
+    """
+    if section is None:
+        return EngineSettings()
+    if not isinstance(section, dict):
+        raise ConfigError(f"{where}: expected a mapping such as {{backend: duckdb}}, got {section!r}")
+    backend = str(section.get("backend", "duckdb"))
+    if backend not in BACKENDS:
+        raise ConfigError(f"{where}.backend: unknown engine {backend!r} (known: {', '.join(BACKENDS)})"
+                          f"{suggest(backend, BACKENDS)}")
+    for key in section:
+        if key not in _KEYS[backend]:
+            raise ConfigError(f"{where}.{key}: not a setting of the {backend} engine "
+                              f"(allowed: {', '.join(_KEYS[backend])}){suggest(key, _KEYS[backend])}")
+    if backend == "duckdb":
+        database = section.get("database")
+        if database is not None:
+            database = Path(os.path.expanduser(str(database)))
+            if not database.is_absolute() and base_dir is not None:
+                database = Path(base_dir) / database
+            database = str(database)
+        threads = section.get("threads")
+        if threads is not None and (not isinstance(threads, int) or isinstance(threads, bool) or threads < 1):
+            raise ConfigError(f"{where}.threads: expected a positive whole number, got {threads!r}")
+        limit = section.get("memory_limit")
+        if limit is not None and not str(limit).strip():
+            raise ConfigError(f"{where}.memory_limit: expected a size such as 8GB, got {limit!r}")
+        return EngineSettings("duckdb", database=database, memory_limit=None if limit is None else str(limit).strip(),
+                              threads=threads)
+    conf = section.get("conf") or {}
+    if not isinstance(conf, dict):
+        raise ConfigError(f"{where}.conf: expected a mapping of Spark settings, got {conf!r}")
+    master = str(section.get("master") or "local[*]")
+    return EngineSettings("pyspark", master=master, conf=tuple(sorted((str(k), str(v)) for k, v in conf.items())))
+
+
+@functools.cache
+def connect(settings: EngineSettings = EngineSettings()):
+    """The Ibis connection of ``settings``: opened once per process, then reused.
+
+    Raises
+    ------
+    ConfigError
+        When PySpark is asked for but not installed, or Java is missing.
+    """
+    if settings.backend == "pyspark":
+        return _spark(settings)
+    import ibis
+
+    config = {}
+    if settings.memory_limit:
+        config["memory_limit"] = settings.memory_limit
+    if settings.threads:
+        config["threads"] = settings.threads
+    return ibis.duckdb.connect(settings.database or ":memory:", **config)
+
+
+def _spark(settings: EngineSettings):
+    import warnings
+
+    try:
+        with warnings.catch_warnings():  # PySpark warns about pandas 3, which the kit does not use through Spark
+            warnings.simplefilter("ignore", FutureWarning)
+            from pyspark.sql import SparkSession
+    except ImportError:
+        raise ConfigError("engine.backend: pyspark is not installed; install the extra with "
+                          "`pip install .[spark]` (it needs Java, e.g. Debian's openjdk-17-jre-headless)") from None
+    import ibis
+
+    builder = (SparkSession.builder.master(settings.master).appName("portfolio-kit")
+               .config("spark.sql.session.timeZone", "UTC")  # dates are calendar dates: no time-zone shift
+               .config("spark.ui.showConsoleProgress", "false"))
+    for key, value in settings.conf:
+        builder = builder.config(key, value)
+    try:
+        session = builder.getOrCreate()
+    except Exception as exc:  # noqa: BLE001 - Java missing or misconfigured: say so in one line
+        raise ConfigError(f"engine.backend: could not start Spark ({type(exc).__name__}: {exc}); "
+                          f"is Java installed (java -version)?") from None
+    session.sparkContext.setLogLevel("ERROR")
+    return ibis.pyspark.connect(session)
