@@ -57,6 +57,7 @@ from nbclient.exceptions import DeadKernelError
 from papermill.exceptions import PapermillExecutionError
 
 import portfolio_helpers
+from portfolio_helpers.app.preflight import check_sections
 from portfolio_helpers.core.errors import PortfolioError
 from portfolio_helpers.core.files import atomic_write_json, atomic_write_text
 from portfolio_helpers.ingest.loaders import load_portfolio
@@ -861,6 +862,7 @@ def run_report(
     out_dir = Path(out_dir).expanduser().resolve()
 
     portfolio = load_portfolio(config_path, strict=strict)
+    check_sections(portfolio.config)  # costs:, scoring:, clv:, objectives:... before any notebook starts
     all_notebooks = discover_notebooks(notebooks_dir)
     selected = select_notebooks(all_notebooks, only)
     needs = notebook_needs(all_notebooks)

@@ -50,7 +50,7 @@ def write_notebook(path: Path, params: str | None, *cells: str, title: str | Non
 
 def fake_portfolio(config_path, strict=False):
     return SimpleNamespace(
-        config=SimpleNamespace(name="Acme Retail", currency="EUR", path=Path(config_path), seed=7),
+        config=SimpleNamespace(name="Acme Retail", currency="EUR", path=Path(config_path), seed=7, sections={}),
         as_of=pd.Timestamp("2024-12-31"),
         inputs=[{"table": "transactions", "path": "/data/tx.csv", "sha256": "ab" * 32, "rows": 12345}],
         n_rejected_rows=3,
