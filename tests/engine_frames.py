@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from portfolio_helpers.ingest.loaders import load_portfolio
+from portfolio_helpers.ingest.loaders import Portfolio, load_portfolio
 
 
 def same(a: pd.DataFrame, b: pd.DataFrame) -> None:
@@ -29,6 +29,6 @@ DATA = Path(__file__).resolve().parents[1] / "data"
 AS_OF = {"sample": "2025-12-31", "cdnow": "1998-06-30", "online_retail": "2011-12-09"}
 
 
-def loaded_tables(name: str) -> dict[str, pd.DataFrame]:
-    """The tables of the bundled portfolio ``name``, loaded as the notebooks load them (a fixed run date)."""
-    return load_portfolio(DATA / name / "portfolio.yml", today=pd.Timestamp("2026-12-01")).tables
+def loaded_portfolio(name: str) -> Portfolio:
+    """The bundled portfolio ``name``, loaded as the notebooks load it (a fixed run date)."""
+    return load_portfolio(DATA / name / "portfolio.yml", today=pd.Timestamp("2026-12-01"))

@@ -13,12 +13,12 @@ import pytest
 from portfolio_helpers.analysis import engine
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from engine_frames import AS_OF, loaded_tables, same  # noqa: E402
+from engine_frames import AS_OF, loaded_portfolio, same  # noqa: E402
 
 
 @pytest.fixture(scope="module", params=list(AS_OF))
 def portfolio(request):
-    tables = loaded_tables(request.param)
+    tables = loaded_portfolio(request.param).tables
     return request.param, tables["transactions"], tables.get("customers")
 
 

@@ -5,6 +5,7 @@ RFM segments, days late, revenue per month and per customer attribute."""
 
 from __future__ import annotations
 
+import dataclasses
 import sys
 from pathlib import Path
 
@@ -18,12 +19,18 @@ from portfolio_helpers.reporting import cleaning
 from portfolio_helpers.reporting import pareto as report
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from engine_frames import AS_OF, DATA, loaded_tables, same  # noqa: E402
+from engine_frames import AS_OF, DATA, loaded_portfolio, same  # noqa: E402
 
 
 @pytest.fixture(scope="module", params=list(AS_OF))
-def portfolio(request):
-    return request.param, loaded_tables(request.param)
+def loaded(request):
+    return request.param, loaded_portfolio(request.param)
+
+
+@pytest.fixture
+def portfolio(loaded):
+    name, loaded_portfolio = loaded
+    return name, loaded_portfolio.tables
 
 
 def takes_engine_tables(function, frame: pd.DataFrame, lines_as, *args) -> bool:
@@ -212,3 +219,14 @@ def test_monthly_revenue_and_attribute_breakdowns(portfolio, lines_as):
     for attribute, frame in breakdowns.items():
         same(frame, scanned_breakdowns[attribute])
     assert cleaning.attribute_findings(breakdowns) == cleaning.attribute_findings(scanned_breakdowns)
+
+
+def test_coverage_of_the_optional_tables(loaded, lines_as):
+    """Notebook 01's coverage table: rows and buying customers covered, counted by the engine."""
+    _, portfolio = loaded
+    scanned = dataclasses.replace(portfolio, tables={**portfolio.tables,
+                                                     "transactions": lines_as(portfolio.transactions)})
+    expected = cleaning.coverage(portfolio)
+    same(expected, cleaning.coverage(scanned))
+    assert expected["rows"].tolist() == [len(portfolio.tables[name]) if name in portfolio.tables else 0
+                                         for name in expected["table"]]
