@@ -9,6 +9,7 @@ import dataclasses
 import sys
 from pathlib import Path
 
+import ibis
 import numpy as np
 import pandas as pd
 import pytest
@@ -230,3 +231,20 @@ def test_coverage_of_the_optional_tables(loaded, lines_as):
     same(expected, cleaning.coverage(scanned))
     assert expected["rows"].tolist() == [len(portfolio.tables[name]) if name in portfolio.tables else 0
                                          for name in expected["table"]]
+
+
+def test_line_attributes_of_a_big_engine_table():
+    """200,000 lines made by the engine: the per-category Pareto comes back as one row per category.
+
+    Line i: customer c(i % 50), category k(i % 4), amount i % 7. A category k holds the 25 customers
+    whose number has the parity of k (i % 4 and i % 50 share i's parity)."""
+    con = ibis.duckdb.connect()
+    con.raw_sql("CREATE TABLE lines AS SELECT 'c' || (i % 50)::VARCHAR AS customer_id, "
+                "TIMESTAMP '2025-01-01' + INTERVAL (i % 300) DAY AS date, (i % 7)::DOUBLE AS amount, "
+                "'k' || (i % 4)::VARCHAR AS category FROM range(200000) t(i)")
+    per_customer = pd.DataFrame({"customer_id": [f"c{c}" for c in range(50)], "revenue": 1.0})
+    category = pareto.dimension_frames(con.table("lines"), per_customer)["category"].set_index("category")
+    totals = {f"k{k}": float(sum(i % 7 for i in range(k, 200000, 4))) for k in range(4)}
+    assert category["value"].to_dict() == totals
+    assert category["n_customers"].tolist() == [25] * 4 and category["customer_share"].tolist() == [0.5] * 4
+    assert category["value_share"].sum() == pytest.approx(1.0)
