@@ -424,7 +424,8 @@ def previous_segments(transactions: pd.DataFrame | ir.Table, as_of, segment_map:
 
 
 def _lines_until(transactions: pd.DataFrame | ir.Table, day: pd.Timestamp) -> pd.DataFrame | ir.Table:
-    """The lines dated up to ``day`` (inclusive), in the form given: a frame, or an engine table filtered there."""
+    """The lines dated up to the timestamp ``day`` (inclusive), in the form given: a frame, or an engine table
+    filtered there."""
     if engine.is_engine_table(transactions):
         return transactions.filter(transactions["date"] <= day)
     return transactions[transactions["date"] <= day]

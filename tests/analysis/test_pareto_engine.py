@@ -201,6 +201,10 @@ def test_no_earlier_lines(lines_as):
     assert before.empty and earlier == pd.Timestamp("2024-12-31")
     assert rfm.migration_since(lines_as(tx), "2025-12-31", pd.DataFrame(), pd.DataFrame()) == (
         None, None, pd.Timestamp("2024-12-31"))
+    # the lines re-scored are those dated up to as_of - 12 months (a midnight), selected where they are
+    tx = pd.DataFrame({"customer_id": ["a", "a", "b"], "amount": [1.0, 2.0, 3.0],
+                       "date": pd.to_datetime(["2024-12-30 10:00", "2024-12-31 00:00", "2025-01-01 00:00"])})
+    assert engine.n_rows(rfm._lines_until(lines_as(tx), pd.Timestamp("2024-12-31"))) == 2
 
 
 # --------------------------------------------------------------------------- notebook 01's analysis cells
