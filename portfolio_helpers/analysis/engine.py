@@ -397,7 +397,7 @@ def orders_per_year(n_orders, tenure) -> np.ndarray:
 
 
 def days_late(
-    payments: pd.DataFrame,
+    payments: pd.DataFrame | ir.Table,
     customer_col: str = "customer_id",
     due_col: str = "due_date",
     paid_col: str = "paid_date",
@@ -406,7 +406,8 @@ def days_late(
     """**Days late** per customer: mean of ``paid_date - due_date`` in calendar days over paid invoices.
 
     Negative when the customer pays early on average. Invoices without a due date or not
-    yet paid are left out; a customer with no such invoice is not in the result.
+    yet paid are left out; a customer with no such invoice is not in the result. ``payments``
+    is a frame or an engine table (aggregated where it lives: one row per customer comes back).
 
     Returns
     -------
@@ -421,18 +422,17 @@ def days_late(
     >>> days_late(pay).to_dict("records")
     [{'customer_id': 'a', 'days_late': 4.0, 'n_paid_invoices': 2}]
     """
-    paid = payments[payments[customer_col].notna() & payments[due_col].notna() & payments[paid_col].notna()]
-    late = (paid[paid_col].dt.normalize() - paid[due_col].dt.normalize()).dt.days.astype("float64")
-    frame = pd.DataFrame({"customer_id": paid[customer_col].to_numpy(), "late": late.to_numpy()})
-    frame["customer_id"] = frame["customer_id"].astype(paid[customer_col].dtype)
-    t = table(frame, ["customer_id", "late"])
-    expr = t.group_by("customer_id").aggregate(days_late=t.late.mean(), n_paid_invoices=t.count())
+    t = table(payments, [customer_col, due_col, paid_col], con)
+    t = t.filter(t[customer_col].notnull(), t[due_col].notnull(), t[paid_col].notnull())
+    # calendar days between the two days (times of day ignored), as a float so that the mean is exact
+    late = t[paid_col].cast("date").delta(t[due_col].cast("date"), unit="day").cast("float64")
+    expr = t.group_by(customer_id=t[customer_col]).aggregate(days_late=late.mean(), n_paid_invoices=t.count())
     result = execute(expr.order_by("customer_id"), con)
     _string_ids(result, "customer_id")
     return result.astype({"days_late": "float64", "n_paid_invoices": "int64"}).reset_index(drop=True)
 
 
-def customer_days_late(payments: pd.DataFrame | None, ids) -> np.ndarray:
+def customer_days_late(payments: pd.DataFrame | ir.Table | None, ids) -> np.ndarray:
     """:func:`days_late` of each customer of ``ids``, NaN for one without a paid invoice (or without payments).
 
     The one definition of ``days_late`` in the customer features and the P&L: a customer that never

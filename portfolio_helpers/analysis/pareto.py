@@ -49,11 +49,14 @@ import os
 from collections.abc import Callable, Sequence
 from numbers import Real
 
+import ibis
+import ibis.expr.types as ir
 import numpy as np
 import pandas as pd
 
 from portfolio_helpers.analysis import engine, profitability
 from portfolio_helpers.analysis.engine import customer_values, period_bounds
+from portfolio_helpers.core.presence import has_values
 from portfolio_helpers.core.validation import require_columns
 from portfolio_helpers.core.vocabulary import UNKNOWN
 
@@ -790,17 +793,23 @@ def concentration_by(
     require_columns(per_customer, [customer_col, dimension, value_col], table="per-customer")
     _check_share("dominance", dominance)
     _check_customer_ids(per_customer[customer_col], customer_col)
-    frame = pd.DataFrame({
-        dimension: _dimension_labels(per_customer[dimension]).to_numpy(),
-        "value": concentration_values(per_customer[value_col]),
-    })
+    clipped = concentration_values(per_customer[value_col])
+    table = _label_table(per_customer[dimension], np.ones(clipped.size, dtype=np.int64), clipped, dimension)
+    table["customer_share"] = table["n_customers"] / clipped.size
+    table["dominant"] = table["value_share"].to_numpy() >= dominance - SHARE_TOLERANCE
+    return table
+
+
+def _label_table(labels: pd.Series, n_customers: np.ndarray, clipped: np.ndarray, dimension: str) -> pd.DataFrame:
+    """``<dimension>, n_customers, value, value_share`` per label of ``labels`` (:func:`_dimension_labels`):
+    the sums of ``n_customers`` and of the clipped values of its rows, largest value first (ties by label)."""
+    frame = pd.DataFrame({dimension: _dimension_labels(labels).to_numpy(), "n_customers": n_customers,
+                          "value": clipped})
     frame[dimension] = frame[dimension].astype("string")
-    table = frame.groupby(dimension, sort=False).agg(n_customers=("value", "size"), value=("value", "sum"))
+    table = frame.groupby(dimension, sort=False).agg(n_customers=("n_customers", "sum"), value=("value", "sum"))
     table = table.reset_index().sort_values(["value", dimension], ascending=[False, True], kind="stable")
     total = float(table["value"].sum())
     table["value_share"] = table["value"] / total if total > 0 else np.nan
-    table["customer_share"] = table["n_customers"] / len(frame)
-    table["dominant"] = table["value_share"].to_numpy() >= dominance - SHARE_TOLERANCE
     return table.astype({"n_customers": "int64"}).reset_index(drop=True)
 
 
@@ -885,7 +894,7 @@ def dimension_exposures(
 
 
 def measures_by_period(
-    transactions: pd.DataFrame,
+    transactions: pd.DataFrame | ir.Table,
     freq: str = "year",
     customer_col: str = "customer_id",
     date_col: str = "date",
@@ -895,7 +904,10 @@ def measures_by_period(
 ) -> pd.DataFrame:
     """Concentration per calendar period: is the portfolio getting more or less concentrated?
 
-    The population of a period is every customer with at least one line in it.
+    The population of a period is every customer with at least one line in it. ``transactions``
+    is a frame or an engine table: the engine sums each customer's lines per period
+    (:func:`~portfolio_helpers.analysis.engine.customer_values`), one value per customer and
+    period comes back.
 
     Returns
     -------
@@ -935,12 +947,13 @@ def measures_by_period(
     return pd.DataFrame(rows, columns=columns).astype({"n_customers": "int64"})
 
 
-def last_two_years(transactions: pd.DataFrame | None = None, as_of=None, date_col: str = "date") -> tuple:
+def last_two_years(transactions: pd.DataFrame | ir.Table | None = None, as_of=None, date_col: str = "date") -> tuple:
     """The two consecutive 12-month windows ending at ``as_of``: ``(period_a, period_b)``.
 
     Each period is a ``(start, end)`` pair, both inclusive, ready for :func:`abc_migration`.
-    ``as_of`` defaults to the last transaction date. Customers bought before ``period_a``
-    are not looked at: check the data covers both windows.
+    ``as_of`` defaults to the last transaction date (of a frame or an engine table, found by
+    the engine). Customers bought before ``period_a`` are not looked at: check the data
+    covers both windows.
 
     Examples
     --------
@@ -951,7 +964,8 @@ def last_two_years(transactions: pd.DataFrame | None = None, as_of=None, date_co
     if as_of is None:
         if transactions is None:
             raise ValueError("give transactions or an as_of date")
-        as_of = transactions[date_col].max()
+        t = engine.table(transactions, [date_col])
+        as_of = engine.execute(t.aggregate(last=t[date_col].max()))["last"].iloc[0]
     end_b = pd.Timestamp(as_of)
     if pd.isna(end_b):
         raise ValueError("as_of is missing (no dated transaction?)")
@@ -962,7 +976,7 @@ def last_two_years(transactions: pd.DataFrame | None = None, as_of=None, date_co
 
 
 def abc_migration(
-    transactions: pd.DataFrame,
+    transactions: pd.DataFrame | ir.Table,
     period_a,
     period_b,
     customer_col: str = "customer_id",
@@ -980,8 +994,9 @@ def abc_migration(
 
     Parameters
     ----------
-    transactions : DataFrame
-        One row per transaction line.
+    transactions : DataFrame or Ibis table
+        One row per transaction line, or an engine table of them (each customer's value in
+        a period is summed by the engine: one row per customer comes back).
     period_a, period_b : (start, end) pairs
         Inclusive bounds, e.g. from :func:`last_two_years`.
     customer_col, date_col, amount_col : str
@@ -1048,7 +1063,7 @@ CUSTOMER_DIMENSIONS = ("country", "industry", "customer_type", "owner")
 LINE_DIMENSIONS = ("category", "channel")
 
 
-def customer_revenue(transactions: pd.DataFrame, *, customers: pd.DataFrame | None = None,
+def customer_revenue(transactions: pd.DataFrame | ir.Table, *, customers: pd.DataFrame | None = None,
                      costs: profitability.CostModel | str | os.PathLike | None = None) -> pd.DataFrame:
     """One row per customer with at least one revenue line: ``customer_id, revenue``, plus
     ``gross_margin`` and the customer attributes of :data:`CUSTOMER_DIMENSIONS` the customers
@@ -1058,7 +1073,8 @@ def customer_revenue(transactions: pd.DataFrame, *, customers: pd.DataFrame | No
     lines; ``gross_margin`` is the P&L's (:func:`portfolio_helpers.analysis.profitability.customer_margins`:
     revenue minus cost of goods), priced with ``costs`` (a :class:`~portfolio_helpers.analysis.profitability.CostModel`
     or the path of the portfolio config, whose ``costs:`` section is read). It is added
-    when ``costs`` is given or the transactions have a known ``cost``.
+    when ``costs`` is given or the transactions have a known ``cost``. ``transactions`` is a
+    frame or an engine table (aggregated by the engine: one row per customer comes back).
 
     Examples
     --------
@@ -1073,8 +1089,7 @@ def customer_revenue(transactions: pd.DataFrame, *, customers: pd.DataFrame | No
     if customers is not None:
         require_columns(customers, ["customer_id"], table="customers")
     per_customer = engine.customer_values(engine.revenue_lines(transactions)).rename(columns={"value": "revenue"})
-    has_cost = "cost" in transactions.columns and transactions["cost"].notna().any()
-    if costs is not None or has_cost:
+    if costs is not None or has_values(transactions, "cost"):
         model = costs if costs is None or isinstance(costs, profitability.CostModel)\
             else profitability.load_cost_model(costs)
         margins = profitability.customer_margins(transactions, model)[["customer_id", "gross_margin"]]
@@ -1088,13 +1103,32 @@ def customer_revenue(transactions: pd.DataFrame, *, customers: pd.DataFrame | No
     return per_customer
 
 
-def dimension_frames(transactions: pd.DataFrame, per_customer: pd.DataFrame) -> dict[str, pd.DataFrame]:
+def dimension_frames(transactions: pd.DataFrame | ir.Table, per_customer: pd.DataFrame) -> dict[str, pd.DataFrame]:
     """Revenue concentration per dimension the data has, keyed by dimension name.
 
     Customer attributes (:data:`CUSTOMER_DIMENSIONS` of ``per_customer``, :func:`customer_revenue`)
     use :func:`concentration_by`; line attributes (:data:`LINE_DIMENSIONS` of the transactions)
     sum the revenue lines, so a customer buying in two categories counts in both. Every frame
     has ``<dimension>, n_customers, value, value_share, customer_share``.
+
+    ``transactions`` is a frame or an engine table: the line attributes are aggregated by the
+    engine, one row per value comes back.
+
+    Examples
+    --------
+    >>> tx = pd.DataFrame({"customer_id": ["a", "a", "b", "b"], "date": pd.to_datetime(["2025-01-01"] * 4),
+    ...                    "amount": [60.0, 20.0, 30.0, -40.0], "category": ["tools", "paint", "tools", "paint"]})
+    >>> per_customer = customer_revenue(tx, customers=pd.DataFrame({"customer_id": ["a", "b"],
+    ...                                                             "country": ["FR", "DE"]}))
+    >>> frames = dimension_frames(tx, per_customer)
+    >>> frames["country"][["country", "n_customers", "value", "value_share"]]
+      country  n_customers  value  value_share
+    0      FR            1   80.0          1.0
+    1      DE            1    0.0          0.0
+    >>> frames["category"]  # b's net -40 in paint counts 0 there
+      category  n_customers  value  value_share  customer_share
+    0    tools            2   90.0     0.818182             1.0
+    1    paint            2   20.0     0.181818             1.0
     """
     require_columns(transactions, profitability.TRANSACTION_COLUMNS, table="transactions")
     require_columns(per_customer, ["customer_id", "revenue"], table="per-customer revenue")
@@ -1103,25 +1137,37 @@ def dimension_frames(transactions: pd.DataFrame, per_customer: pd.DataFrame) -> 
         if dimension in per_customer.columns and per_customer[dimension].notna().any():
             frames[dimension] = concentration_by(per_customer, dimension)
     lines = engine.revenue_lines(transactions)
-    n_customers = lines["customer_id"].nunique()
-    for dimension in LINE_DIMENSIONS:
-        if dimension in lines.columns and lines[dimension].notna().any():
+    present = [dimension for dimension in LINE_DIMENSIONS if dimension in lines.columns]
+    if not present:
+        return frames
+    t = engine.table(lines, ["customer_id", *present])
+    # one query: the buying customers, and how many lines have a value of each attribute
+    counts = engine.execute(t.aggregate(_n_customers=t.customer_id.nunique(),
+                                        **{dimension: t[dimension].count() for dimension in present})).iloc[0]
+    for dimension in present:
+        if counts[dimension]:
             by_value = _line_dimension(lines, dimension)
-            by_value["customer_share"] = by_value["n_customers"] / n_customers
+            by_value["customer_share"] = by_value["n_customers"] / int(counts["_n_customers"])
             frames[dimension] = by_value
     return frames
 
 
-def _line_dimension(lines: pd.DataFrame, dimension: str) -> pd.DataFrame:
+def _line_dimension(lines: pd.DataFrame | ir.Table, dimension: str) -> pd.DataFrame:
     """:func:`concentration_by` over one row per customer and value of a line attribute.
 
-    A customer's net revenue in each value is aggregated by the engine; a customer buying in
-    two categories counts in both, and a negative net in one value counts 0 there (the
-    module's policy for concentration).
+    The engine sums each customer's net revenue in each value, clips it at 0 (the module's
+    policy for concentration: a negative net in one value counts 0 there) and adds the pairs
+    up per value; only one row per value comes back. A customer buying in two categories
+    counts in both.
     """
     t = engine.table(lines, ["customer_id", dimension, "amount"])
-    per_value = engine.execute(t.group_by(["customer_id", dimension]).aggregate(value=t.amount.sum())
-                               .order_by(["customer_id", dimension]))
-    per_value["pair"] = np.arange(len(per_value))  # one row per customer and value
-    table = concentration_by(per_value, dimension, value_col="value", customer_col="pair")
-    return table.drop(columns=["customer_share", "dominant"])
+    pairs = t.group_by(["customer_id", dimension]).aggregate(value=t.amount.sum())
+    per_value = engine.execute(pairs.group_by(dimension).aggregate(
+        n_customers=pairs.count(), value=ibis.greatest(pairs.value, 0.0).sum(),
+        n_missing=pairs.value.isnull().cast("int64").sum()))
+    n_missing = int(per_value["n_missing"].sum())
+    if n_missing:  # a pair whose every amount is missing: the module refuses missing values
+        raise ValueError(f"{n_missing:,} customer and {dimension} pair{'s' if n_missing > 1 else ''} "
+                         "have no amount (missing values); fill or drop them before measuring concentration")
+    return _label_table(per_value[dimension], per_value["n_customers"].to_numpy(dtype=np.int64),
+                        per_value["value"].to_numpy(dtype=np.float64), dimension)

@@ -71,9 +71,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+import ibis.expr.types as ir
 import numpy as np
 import pandas as pd
 
+from portfolio_helpers.analysis import engine
 from portfolio_helpers.analysis import features as customer_features_module
 from portfolio_helpers.analysis.segmentation import segment_migration
 from portfolio_helpers.core.config import check_known_keys
@@ -396,12 +398,14 @@ def score_rfm(features: pd.DataFrame, segment_map: SegmentMap = DEFAULT_SEGMENT_
     return scores
 
 
-def previous_segments(transactions: pd.DataFrame, as_of, segment_map: SegmentMap = DEFAULT_SEGMENT_MAP,
+def previous_segments(transactions: pd.DataFrame | ir.Table, as_of, segment_map: SegmentMap = DEFAULT_SEGMENT_MAP,
                       months: int = 12) -> tuple[pd.Series, pd.Timestamp]:
     """The RFM segment each customer had ``months`` before ``as_of`` (same rules, transactions up to then).
 
     The segment needs recency, frequency and monetary value only: the transactions
-    (``customer_id, date, amount``) are the one table it reads.
+    (``customer_id, date, amount``) are the one table it reads. They are a frame or an
+    engine table; the lines up to then stay in the form they came in (an engine table is
+    filtered by the engine, and the customer features aggregate it there).
 
     Returns
     -------
@@ -412,21 +416,29 @@ def previous_segments(transactions: pd.DataFrame, as_of, segment_map: SegmentMap
     """
     require_columns(transactions, ("customer_id", "date", "amount"), table="transactions")
     earlier = pd.Timestamp(as_of) - pd.DateOffset(months=months)
-    past = transactions[transactions["date"] <= earlier]
-    if past.empty:
+    past = _lines_until(transactions, earlier)
+    if not engine.n_rows(past):
         return pd.Series(dtype="string", name="rfm_segment"), earlier
     scored = score_rfm(customer_features_module.customer_features(past, earlier), segment_map)
     return scored.set_index("customer_id")["rfm_segment"], earlier
 
 
-def migration_since(transactions: pd.DataFrame, as_of, scores: pd.DataFrame, features: pd.DataFrame,
+def _lines_until(transactions: pd.DataFrame | ir.Table, day: pd.Timestamp) -> pd.DataFrame | ir.Table:
+    """The lines dated up to the timestamp ``day`` (inclusive), in the form given: a frame, or an engine table
+    filtered there."""
+    if engine.is_engine_table(transactions):
+        return transactions.filter(transactions["date"] <= day)
+    return transactions[transactions["date"] <= day]
+
+
+def migration_since(transactions: pd.DataFrame | ir.Table, as_of, scores: pd.DataFrame, features: pd.DataFrame,
                     segment_map: SegmentMap = DEFAULT_SEGMENT_MAP, months: int = 12):
     """Customers (and last-12-months revenue) moving between RFM segments over the last ``months``.
 
     Parameters
     ----------
-    transactions : DataFrame
-        The cleaned transactions (re-scored up to ``as_of - months``).
+    transactions : DataFrame or Ibis table
+        The cleaned transactions (re-scored up to ``as_of - months``), or an engine table of them.
     as_of : date-like
         Analysis date.
     scores : DataFrame

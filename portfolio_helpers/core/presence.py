@@ -2,13 +2,18 @@
 
 The data contract requires only ``transactions.customer_id``, ``date`` and ``amount``; every other
 table and column is optional, and a column that exists with no value at all counts as absent.
+A table is a pandas frame or an engine table (an Ibis table, e.g. a Parquet file scanned by DuckDB):
+on an engine table the engine counts, nothing is read into Python.
 """
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Iterable, Mapping
 
 import pandas as pd
+
+from portfolio_helpers.core.validation import is_engine_table
 
 __all__ = ["has_values", "present_columns", "table_with_values", "tables_of"]
 
@@ -22,7 +27,18 @@ def has_values(frame: pd.DataFrame | None, column: str) -> bool:
     >>> has_values(frame, "email"), has_values(frame, "phone"), has_values(frame, "name"), has_values(None, "x")
     (False, True, False, False)
     """
-    return frame is not None and column in frame.columns and bool(frame[column].notna().any())
+    if frame is None or column not in frame.columns:
+        return False
+    if is_engine_table(frame):
+        return _engine_count(frame.filter(frame[column].notnull()).limit(1)) > 0
+    return bool(frame[column].notna().any())
+
+
+def _engine_count(table) -> int:
+    """Rows of an engine table, counted by the engine the table is bound to."""
+    with warnings.catch_warnings():  # Ibis 12 reads pandas' deprecated `future.infer_string` option
+        warnings.filterwarnings("ignore", message=".*future.infer_string.*")
+        return int(table.count().execute())
 
 
 def present_columns(frame: pd.DataFrame | None, columns: Iterable[str]) -> list[str]:
@@ -45,7 +61,10 @@ def table_with_values(tables: Mapping[str, pd.DataFrame], name: str) -> pd.DataF
     True
     """
     frame = tables.get(name)
-    return frame if frame is not None and len(frame) else None
+    if frame is None:
+        return None
+    n_rows = _engine_count(frame.limit(1)) if is_engine_table(frame) else len(frame)
+    return frame if n_rows else None
 
 
 def tables_of(tables: Mapping[str, pd.DataFrame], *names: str) -> dict[str, pd.DataFrame | None]:

@@ -124,8 +124,12 @@ def rejected_summary(rejected: pd.DataFrame, examples: int = 3) -> pd.DataFrame:
 
 
 def coverage(portfolio: Portfolio) -> pd.DataFrame:
-    """For each optional table: is it there, how many rows, which share of buying customers it covers."""
-    buyers = portfolio.transactions["customer_id"].dropna().unique()
+    """For each optional table: is it there, how many rows, which share of buying customers it covers.
+
+    Any table may be an engine table: the engine counts its rows and lists its distinct customer ids
+    (one row per customer comes back).
+    """
+    buyers = _customer_ids(portfolio.transactions)
     rows = []
     for table, purpose in TABLE_PURPOSE.items():
         frame = portfolio.tables.get(table)
@@ -133,11 +137,17 @@ def coverage(portfolio: Portfolio) -> pd.DataFrame:
             rows.append({"table": table, "provided": "no", "rows": 0, "buying customers covered": None,
                          "used for": purpose})
             continue
-        ids = frame["customer_id"].dropna().unique() if "customer_id" in frame.columns else []
+        ids = _customer_ids(frame) if "customer_id" in frame.columns else []
         covered = pd.Index(buyers).isin(ids).mean() if len(buyers) else float("nan")
-        rows.append({"table": table, "provided": "yes", "rows": len(frame),
+        rows.append({"table": table, "provided": "yes", "rows": engine.n_rows(frame),
                      "buying customers covered": covered, "used for": purpose})
     return pd.DataFrame(rows)
+
+
+def _customer_ids(frame) -> pd.Series:
+    """The distinct customer ids of a frame or an engine table (listed by the engine), missing ids left out."""
+    t = engine.table(frame, ["customer_id"])
+    return engine.execute(t.filter(t.customer_id.notnull()).distinct())["customer_id"]
 
 
 # Columns the duplicate search compares records on (one of them is needed).

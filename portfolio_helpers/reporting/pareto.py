@@ -11,7 +11,7 @@ from collections.abc import Sequence
 import pandas as pd
 from IPython.display import display
 
-from portfolio_helpers.analysis import pareto
+from portfolio_helpers.analysis import engine, pareto
 from portfolio_helpers.core.presence import has_values
 from portfolio_helpers.reporting import charts
 from portfolio_helpers.reporting.absence import Need, absence_notes
@@ -231,9 +231,19 @@ def value_comparison_formats(currency: str, top_share: float = 0.2) -> dict:
 
 
 def trend_frequency(transactions: pd.DataFrame) -> str:
-    """Years when the data spans at least two calendar years, quarters otherwise."""
-    years = transactions["date"].dt.year
-    return "year" if years.nunique() >= 2 else "quarter"
+    """Years when the data spans at least two calendar years, quarters otherwise.
+
+    ``transactions`` is a frame or an engine table (the engine counts the years).
+
+    Examples
+    --------
+    >>> tx = pd.DataFrame({"date": pd.to_datetime(["2024-12-31", "2025-01-01"])})
+    >>> trend_frequency(tx), trend_frequency(tx.head(1)), trend_frequency(tx.head(0))
+    ('year', 'quarter', 'quarter')
+    """
+    t = engine.table(transactions, ["date"])
+    n_years = engine.execute(t.aggregate(n_years=t.date.year().nunique()))["n_years"].iloc[0]
+    return "year" if n_years >= 2 else "quarter"
 
 
 # --------------------------------------------------------------------------- notebook 02, step by step

@@ -3,37 +3,23 @@ scans) as on a pandas frame, to the cent, on the sample and on real files."""
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import ibis
-import numpy as np
 import pandas as pd
 import pytest
 
 from portfolio_helpers.analysis import engine
-from portfolio_helpers.ingest.loaders import load_portfolio
 
-DATA = Path(__file__).resolve().parents[2] / "data"
-AS_OF = {"sample": "2025-12-31", "cdnow": "1998-06-30", "online_retail": "2011-12-09"}
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from engine_frames import AS_OF, loaded_portfolio, same  # noqa: E402
 
 
-@pytest.fixture(scope="module", params=["sample", "cdnow", "online_retail"])
+@pytest.fixture(scope="module", params=list(AS_OF))
 def portfolio(request):
-    loaded = load_portfolio(DATA / request.param / "portfolio.yml", today=pd.Timestamp("2026-12-01"))
-    return request.param, loaded.tables["transactions"], loaded.tables.get("customers")
-
-
-def same(a: pd.DataFrame, b: pd.DataFrame) -> None:
-    """Equal frames, floats to the cent (engines sum in different orders)."""
-    assert list(a.columns) == list(b.columns)
-    assert len(a) == len(b)
-    for col in a.columns:
-        left, right = a[col].reset_index(drop=True), b[col].reset_index(drop=True)
-        if pd.api.types.is_float_dtype(left):
-            np.testing.assert_allclose(left.to_numpy(float), right.to_numpy(float), atol=0.005, rtol=1e-9,
-                                       equal_nan=True, err_msg=col)
-        else:
-            pd.testing.assert_series_equal(left, right, check_dtype=False, check_names=False, obj=col)
+    tables = loaded_portfolio(request.param).tables
+    return request.param, tables["transactions"], tables.get("customers")
 
 
 def test_customer_summary(portfolio, lines_as):
