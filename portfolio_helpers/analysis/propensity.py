@@ -108,6 +108,8 @@ MINUS = "\u2212"
 
 # --------------------------------------------------------------------------- preparation
 def _numeric_column(series: pd.Series) -> np.ndarray:
+    if series.dtype == np.float64:  # already prepared (every fit and prediction of a pipeline prepares again)
+        return series.to_numpy(dtype="float64", copy=True)
     if isinstance(series.dtype, pd.CategoricalDtype):
         series = series.astype(object)
     try:
