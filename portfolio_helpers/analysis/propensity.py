@@ -28,7 +28,10 @@ transparent one). The gradient boosting is cross-validated without its calibrati
 sigmoid is a monotone map of the boosted scores, so it does not change their ranking nor
 their AUC. (The calibrated model averages the calibrated models of its 5 calibration folds,
 whose ranking can differ slightly from the single boosted model's; the cross-validation
-measures the boosted model itself, with 5 fits instead of 25.) :func:`refit_best` refits the
+measures the boosted model itself, with 5 fits instead of 25. When the calibration has the 5
+folds of the cross-validation, its 5 boosted models are the very models the cross-validation
+would fit: their AUC on the held-out folds is read off them, and nothing is fitted twice.)
+:func:`refit_best` refits the
 model a comparison chose on new data (the latest window, every known outcome) without
 comparing again: the model a report validates is the model it then uses. Before scikit-learn, numeric columns are converted to ``float64`` and
 categorical columns to ``object`` strings with ``NaN`` for missing values (pandas 3
@@ -105,6 +108,8 @@ MINUS = "\u2212"
 
 # --------------------------------------------------------------------------- preparation
 def _numeric_column(series: pd.Series) -> np.ndarray:
+    if series.dtype == np.float64:  # already prepared (every fit and prediction of a pipeline prepares again)
+        return series.to_numpy(dtype="float64", copy=True)
     if isinstance(series.dtype, pd.CategoricalDtype):
         series = series.astype(object)
     try:
@@ -376,18 +381,45 @@ def fit_models(X_train: pd.DataFrame, y_train, numeric: Sequence[str], categoric
     with _threads(len(X)):
         for kind in kinds:
             name = MODEL_NAMES[kind]
-            # Cross-validated without the calibration: a sigmoid is monotone, so it leaves the
-            # ranking and the AUC of the boosted scores as they are (see the module docstring).
-            model = make_model(kind, numeric, categorical, seed, calibrate=False)
-            scores = cross_val_score(model, X, y, cv=folds, scoring="roc_auc", error_score="raise")
-            cv_auc[name], cv_std[name] = float(np.mean(scores)), float(np.std(scores))
             models[name] = make_model(kind, numeric, categorical, seed,
                                       calibration_folds=calibration_folds).fit(X, y)
+            scores = _calibration_fold_auc(models[name], X, y, folds)
+            if scores is None:
+                # Cross-validated without the calibration: a sigmoid is monotone, so it leaves the
+                # ranking and the AUC of the boosted scores as they are (see the module docstring).
+                model = make_model(kind, numeric, categorical, seed, calibrate=False)
+                scores = cross_val_score(model, X, y, cv=folds, scoring="roc_auc", error_score="raise")
+            cv_auc[name], cv_std[name] = float(np.mean(scores)), float(np.std(scores))
     # Highest AUC; on a tie the logistic regression (listed first in MODEL_NAMES) wins.
     order = [name for name in MODEL_NAMES.values() if name in models]
     best = max(order, key=lambda name: (cv_auc[name], -order.index(name)))
     return ModelSet(models=models, cv_auc=cv_auc, best=best, numeric=numeric, categorical=categorical,
                     reference=_reference_values(X, numeric, categorical), cv_auc_std=cv_std, seed=seed)
+
+
+def _calibration_fold_auc(model, X: pd.DataFrame, y: np.ndarray, folds: StratifiedKFold) -> np.ndarray | None:
+    """The cross-validated ROC AUC of a calibrated model's boosted models, or None when it cannot be read off.
+
+    A :class:`~sklearn.calibration.CalibratedClassifierCV` whose folds are ``folds`` (same number,
+    shuffle and seed, so the same splits) has already fitted, on each training part, the very
+    model ``cross_val_score`` would fit there (same estimator, same rows, same seed): the AUC of
+    its decision function on each held-out part is the score ``cross_val_score(...,
+    scoring="roc_auc")`` gives, without fitting the 5 models a second time. None for any other
+    model (the caller cross-validates it).
+    """
+    cv = getattr(model, "cv", None)
+    fitted = getattr(model, "calibrated_classifiers_", None)
+    same_folds = (isinstance(cv, StratifiedKFold) and fitted is not None and cv.n_splits == folds.n_splits
+                  and cv.shuffle == folds.shuffle and cv.random_state == folds.random_state)
+    if not same_folds or len(fitted) != folds.n_splits:
+        return None
+    scores = []
+    for calibrated, (_, test) in zip(fitted, folds.split(X, y), strict=True):
+        estimator = calibrated.estimator
+        response = (estimator.decision_function if hasattr(estimator, "decision_function")
+                    else (lambda frame, estimator=estimator: estimator.predict_proba(frame)[:, 1]))
+        scores.append(roc_auc_score(y[test], response(X.iloc[test])))
+    return np.asarray(scores, dtype="float64")
 
 
 def _calibration_folds(y: np.ndarray) -> int:

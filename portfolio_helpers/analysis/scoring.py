@@ -47,12 +47,12 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
-from sklearn.metrics import roc_auc_score
 
-from portfolio_helpers.analysis import engine, features, propensity, scorecard
+from portfolio_helpers.analysis import engine, features, scorecard
 from portfolio_helpers.analysis.contact import CONTACT_COLUMNS
 from portfolio_helpers.analysis.profitability import TRANSACTION_COLUMNS
 from portfolio_helpers.analysis.scorecard import PSEUDO_COLUMNS, Scorecard, scorecard_from_config
@@ -60,6 +60,13 @@ from portfolio_helpers.core.config import check_known_keys
 from portfolio_helpers.core.errors import ConfigError
 from portfolio_helpers.core.presence import has_values
 from portfolio_helpers.core.validation import require_columns, require_frame
+
+if TYPE_CHECKING:
+    from portfolio_helpers.analysis import propensity
+
+# The models (propensity, scikit-learn) are imported by the functions that fit or evaluate them: the
+# notebooks that only read this module's settings, profiles or risk flags (07, 08) then start about a
+# second sooner, without scikit-learn and SciPy's statistics.
 
 __all__ = [
     "DEFAULT_LEAD_SCORECARD",
@@ -549,6 +556,8 @@ def fit_conversion_models(profiles: pd.DataFrame, events: pd.DataFrame, test_sha
     ``test_share`` of them (by creation date) are held out, so the test imitates scoring
     new leads with a model trained on older ones.
     """
+    from portfolio_helpers.analysis import propensity
+
     frame, numeric, categorical = lead_model_frame(profiles, events)
     frame["converted"] = profiles["converted"].astype("int64")
     known = profiles.index[profiles["outcome_known"]]
@@ -703,6 +712,8 @@ def fit_purchase_models(transactions: pd.DataFrame, as_of, *, customers: pd.Data
     two horizons of history before ``as_of`` plus some: a ValueError says how much there is
     otherwise.
     """
+    from portfolio_helpers.analysis import propensity
+
     require_columns(transactions, TRANSACTION_COLUMNS, table="transactions")
     others = {"customers": customers, "payments": payments, "tickets": tickets}
     as_of = pd.Timestamp(as_of).normalize()
@@ -1046,6 +1057,10 @@ def model_comparison(y_true, probabilities: dict[str, np.ndarray], scorecard_poi
 
     The scorecard gives points, not probabilities: its Brier score is left empty.
     """
+    from sklearn.metrics import roc_auc_score
+
+    from portfolio_helpers.analysis import propensity
+
     rows = []
     for name, probability in probabilities.items():
         measures = propensity.evaluate(y_true, probability)
@@ -1128,6 +1143,8 @@ def score_lead_table(leads: pd.DataFrame | None, as_of, settings: ScoringSetting
     -------
     LeadResults or None
     """
+    from portfolio_helpers.analysis import propensity
+
     if leads is None or not len(leads):
         return None
     profiles, events = lead_profiles(leads, as_of, customers, transactions, open_days=settings.open_days)
@@ -1165,6 +1182,8 @@ class CustomerResults:
     def purchase_auc(self) -> float:
         if self.purchase is None:
             return float("nan")
+        from portfolio_helpers.analysis import propensity
+
         best = self.purchase.test[f"p_{self.purchase.evaluation.best}"]
         return float(propensity.evaluate(self.purchase.test["purchased"], best)["auc"])
 

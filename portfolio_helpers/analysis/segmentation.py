@@ -90,24 +90,21 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
-from sklearn.cluster import KMeans, MiniBatchKMeans
-from sklearn.decomposition import PCA
-from sklearn.metrics import (
-    adjusted_rand_score,
-    calinski_harabasz_score,
-    davies_bouldin_score,
-)
-from sklearn.mixture import GaussianMixture
-from sklearn.preprocessing import RobustScaler
 
 from portfolio_helpers.analysis.scoring import crm_prospects
 from portfolio_helpers.analysis.threads import single_threaded
 from portfolio_helpers.core.files import atomic_to_parquet
 from portfolio_helpers.core.validation import require_columns
+
+if TYPE_CHECKING:
+    from sklearn.preprocessing import RobustScaler
+
+# scikit-learn is imported by the functions that cluster, scale or score: the notebooks that only read
+# the saved segments (load_segments, cluster_names: notebook 08) start without it.
 
 __all__ = [
     "DEFAULT_NUMERIC",
@@ -269,6 +266,8 @@ def prepare_matrix(features: pd.DataFrame, numeric: Sequence[str] | None = None,
     >>> matrix["customer_type=B2B"].tolist()
     [0.0, 0.0, 0.5, 0.0]
     """
+    from sklearn.preprocessing import RobustScaler
+
     numeric, categorical = _choose_columns(features, numeric, categorical)
     fill, transforms = {}, {}
     for col in numeric:
@@ -365,6 +364,9 @@ class SegmentationResult:
 
 
 def _make_model(k: int, algorithm: str, seed: int, n_rows: int):
+    from sklearn.cluster import KMeans, MiniBatchKMeans
+    from sklearn.mixture import GaussianMixture
+
     if algorithm == "kmeans":
         if n_rows > MINIBATCH_ROWS:
             return MiniBatchKMeans(n_clusters=k, init="k-means++", n_init=3, batch_size=4096,
@@ -459,6 +461,8 @@ def _inertia(X: np.ndarray, labels: np.ndarray) -> float:
 
 def _scores(X: np.ndarray, labels: np.ndarray) -> dict[str, float]:
     """Inertia, Calinski-Harabasz and Davies-Bouldin (the silhouettes come from :func:`_silhouettes`)."""
+    from sklearn.metrics import calinski_harabasz_score, davies_bouldin_score
+
     several = len(np.unique(labels)) >= 2
     return {
         "inertia": _inertia(X, labels),
@@ -891,6 +895,8 @@ def stability(data, k: int, n_boot: int = 20, seed: int = 42, algorithm: str = "
     >>> out["mean_ari"], out["unstable"]
     (1.0, False)
     """
+    from sklearn.metrics import adjusted_rand_score
+
     X = _as_matrix(data, **prepare)
     n = len(X)
     if not 2 <= k < n:
@@ -1127,6 +1133,8 @@ def pca_projection(matrix, seed: int = 42) -> pd.DataFrame:
     >>> pcs.columns.tolist(), round(pcs.attrs["explained_variance_ratio"][0], 2)
     (['pc1', 'pc2'], 0.98)
     """
+    from sklearn.decomposition import PCA
+
     if isinstance(matrix, SegmentationResult):
         matrix = matrix.matrix
     index = matrix.index if isinstance(matrix, pd.DataFrame) else pd.RangeIndex(len(matrix))

@@ -475,7 +475,9 @@ def kernel_environment() -> Iterator[str]:
     # argv: [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}", ...]. The kernel's
     # own log (plain-TCP warning, tracebacks while we stop a timed-out kernel) would only clutter the
     # terminal: cell errors are captured in the executed notebook.
-    spec = get_kernel_dict(extra_arguments=["--IPKernelApp.log_level=CRITICAL"])
+    # No input history either: a report kernel's history is of no use, and its kernel is stopped at once
+    # when the notebook ends (see _execute), so nothing is left half-written in the user's history database.
+    spec = get_kernel_dict(extra_arguments=["--IPKernelApp.log_level=CRITICAL", "--HistoryManager.enabled=False"])
     spec["display_name"] = "Python (portfolio kit)"
     # Inline figures even when the caller exported MPLBACKEND=Agg (as `make test` does).
     spec["env"] = {"MPLBACKEND": "module://matplotlib_inline.backend_inline"}
@@ -574,6 +576,9 @@ def _execute(
             progress_bar=False,
             log_output=False,
             kernel_manager_class=_manager_class(source.stem, kernels if kernels is not None else set()),
+            # Every cell has ended and its outputs are in: stop the kernel at once rather than wait about
+            # a second for it to tear Python down (its notebook, and the ones that need it, go on earlier).
+            shutdown_kernel="immediate",
         )
     except PapermillExecutionError as exc:
         cell = source_index(exc.cell_index)
@@ -969,13 +974,17 @@ def _run_graph(
     saved (``open_portfolio``, ``customer_tables``...), and saves some of it: it waits for every
     earlier selected notebook, as in a sequential run, so that two notebooks never compute and
     save the same tables at the same time. A notebook whose need failed or was skipped is
-    skipped, with the failed notebook as the reason. Ready notebooks start in run order;
-    the results come back in run order.
+    skipped, with the failed notebook as the reason. Of the ready notebooks, the one heading the
+    longest chain of notebooks that wait for it starts first (:func:`_chain_lengths`; run order
+    on a tie), so that a long chain does not wait behind a notebook nothing needs; the results
+    come back in run order.
     """
     names = [p.stem for p in selected]
     number = {name: i for i, name in enumerate(names, start=1)}
     needs = {name: (needs[name] if set(needs[name]) <= number.keys() else names[:number[name] - 1])
              for name in names}
+    chain = _chain_lengths(names, needs)
+    selected = sorted(selected, key=lambda source: (-chain[source.stem], number[source.stem]))
     prefix = {name: f"[{number[name]}/{len(names)}] {name} ..." for name in names}
     done: dict[str, NotebookResult] = {}
     failed_root: dict[str, str] = {}  # not-ok notebook -> the failed notebook behind it
@@ -1027,6 +1036,20 @@ def _run_graph(
             _kill_kernels(kernels)
             raise
     return [done[name] for name in names]
+
+
+def _chain_lengths(names: Sequence[str], needs: Mapping[str, Sequence[str]]) -> dict[str, int]:
+    """Notebooks in the longest chain that starts at each notebook and follows the notebooks needing it.
+
+    Examples
+    --------
+    >>> _chain_lengths(["01", "02", "03", "04"], {"01": [], "02": ["01"], "03": ["01"], "04": ["03"]})
+    {'01': 3, '02': 1, '03': 2, '04': 1}
+    """
+    length: dict[str, int] = {}
+    for name in reversed(names):  # a notebook only needs earlier ones: its dependants are already counted
+        length[name] = 1 + max((length[other] for other in names if name in needs[other]), default=0)
+    return {name: length[name] for name in names}
 
 
 def _run_one(

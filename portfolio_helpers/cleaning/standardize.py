@@ -33,6 +33,7 @@ import pandas as pd
 import phonenumbers
 
 from portfolio_helpers.core.contract import TABLES, normalize_label
+from portfolio_helpers.ingest.parsing import WHITESPACE
 
 __all__ = [
     "CHANGE_COLUMNS",
@@ -84,7 +85,8 @@ RULES: dict[str, tuple[str, str]] = {
     "future_date": ("flag", "dated after the run date"),
 }
 
-_SPACE_RUN = r"[\s\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]+"
+_SPACE = f"[{WHITESPACE}]"  # Python's \s written out: the pattern then runs in Arrow (see WHITESPACE)
+_SPACE_RUN = f"{_SPACE}+"
 
 
 # --------------------------------------------------------------------------- change log
@@ -198,7 +200,6 @@ def standardize_text(values: pd.Series) -> pd.Series:
 
 
 def _clean_text(text: pd.Series) -> pd.Series:
-    # (explicit Unicode spaces: the Arrow regex engine's \s only knows ASCII ones)
     text = text.str.replace(_SPACE_RUN, " ", regex=True).str.strip()
     needs_nfc = ~text.fillna("").str.isascii()  # ASCII is already NFC: skip the Python pass
     if needs_nfc.any():
@@ -810,12 +811,12 @@ def standardize_postal_codes(values: pd.Series, countries: pd.Series | str) -> p
             continue
         checked |= rows
         value = text[rows]
-        compact = value.str.replace(rf"^(?:{code}|[A-Z])\s*-\s*", "", regex=True)  # "F-75001", "CH-1200"
-        compact = compact.str.replace(r"\s*-\s*", "-", regex=True)
+        compact = value.str.replace(rf"^(?:{code}|[A-Z]){_SPACE}*-{_SPACE}*", "", regex=True)  # "F-75001", "CH-1200"
+        compact = compact.str.replace(rf"{_SPACE}*-{_SPACE}*", "-", regex=True)
         if layout is not None:
             compact = compact.str.replace(" ", "", regex=False).str.replace(layout, r"\1 \2", regex=True)
         else:
-            compact = compact.str.replace(r"\s+", " ", regex=True)
+            compact = compact.str.replace(_SPACE_RUN, " ", regex=True)
         if width is not None:
             short = compact.str.fullmatch(rf"\d{{{width - 2},{width - 1}}}").fillna(False).astype(bool)
             padded = compact.where(~short, compact.str.zfill(width))

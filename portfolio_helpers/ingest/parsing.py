@@ -28,18 +28,26 @@ __all__ = [
     "parse_category",
     "parse_boolean",
     "BOOLEAN_SPELLINGS",
+    "WHITESPACE",
 ]
 
 # Spellings that mean "no value" in exports; compared case-insensitively.
 MISSING_TOKENS = frozenset({"", "na", "n/a", "nan", "null", "none", "nat", "-", "--", "#n/a", "?"})
 
-# Any kind of space a spreadsheet uses as a thousands separator, plus the Swiss apostrophe.
-_GROUPING_CHARS = r"[\s\u00a0\u202f\u2009\u2007'’]"
+#: The characters Python's regex ``\s`` matches (those of ``str.isspace``, the last one U+3000), written out.
+#: pandas runs a pattern holding ``\s`` (or a ``\u`` escape) through Python's ``re``, one value at a
+#: time; with the characters themselves in a class, it runs in Arrow (RE2) on the whole column, with
+#: the same matches (RE2's own ``\s`` would only know the ASCII spaces).
+WHITESPACE = "".join(c for c in map(chr, range(0x3001)) if c.isspace())
+_SPACE = f"[{WHITESPACE}]"
+# Any kind of space a spreadsheet uses as a thousands separator (no-break, narrow, thin, figure space...),
+# plus the Swiss apostrophe.
+_GROUPING_CHARS = f"[{WHITESPACE}'’]"
 _CURRENCY_SYMBOLS = r"[€$£¥₹₽₩₺₣]"
 # A currency code or symbol at either end: "EUR 99.00", "99,00 EUR", "1 234,50 €", "US$ 12".
-_CURRENCY_AFFIX = rf"^(?:[A-Za-z]{{3}}|[A-Za-z]{{0,2}}{_CURRENCY_SYMBOLS})\s*|\s*(?:[A-Za-z]{{3}}|{_CURRENCY_SYMBOLS})$"
+_CURRENCY_AFFIX = rf"^(?:[A-Za-z]{{3}}|[A-Za-z]{{0,2}}{_CURRENCY_SYMBOLS}){_SPACE}*|{_SPACE}*(?:[A-Za-z]{{3}}|{_CURRENCY_SYMBOLS})$"
 # ... also after a minus sign: "-$1,234.56", and "($1,234.56)" once turned into "-$1,234.56".
-_NEGATIVE_CURRENCY_PREFIX = rf"^-\s*(?:[A-Za-z]{{3}}|[A-Za-z]{{0,2}}{_CURRENCY_SYMBOLS})\s*"
+_NEGATIVE_CURRENCY_PREFIX = rf"^-{_SPACE}*(?:[A-Za-z]{{3}}|[A-Za-z]{{0,2}}{_CURRENCY_SYMBOLS}){_SPACE}*"
 _MIN_YEAR, _MAX_YEAR = 1900, 2100
 # An id an earlier tool wrote as a float: digits, then a fractional part of zeros only.
 _FLOAT_ID = r"\d+\.0+"

@@ -210,6 +210,36 @@ def test_same_seed_gives_identical_probabilities(model_set, data):
         assert np.array_equal(again, model_set.predict(X_test, MODEL_NAMES[kind]))
 
 
+def test_cv_auc_is_that_of_cross_val_score(model_set, data):
+    """The boosted model's AUC is read off its calibration folds (the same splits and fits): it is
+    exactly what scikit-learn's cross-validation of the uncalibrated model gives."""
+    from sklearn.model_selection import StratifiedKFold, cross_val_score
+
+    X_train, y_train, _, _ = data
+    folds = StratifiedKFold(5, shuffle=True, random_state=11)
+    for kind in ("gbm", "logistic"):
+        with threadpool_limits(1):
+            expected = cross_val_score(make_model(kind, NUMERIC, CATEGORICAL, seed=11, calibrate=False),
+                                       X_train, y_train, cv=folds, scoring="roc_auc")
+        assert model_set.cv_auc[MODEL_NAMES[kind]] == float(np.mean(expected))
+        assert model_set.cv_auc_std[MODEL_NAMES[kind]] == float(np.std(expected))
+
+
+def test_cv_auc_with_fewer_calibration_folds_is_cross_validated():
+    """6 positives: 4 calibration folds, not the 5 of the cross-validation, which then fits its own models."""
+    from sklearn.model_selection import StratifiedKFold, cross_val_score
+
+    X, _ = synthetic(80, seed=1)
+    y = np.zeros(80, dtype=int)
+    y[X["meetings"].to_numpy().argsort()[-6:]] = 1
+    fitted = fit_models(X, y, NUMERIC, CATEGORICAL, seed=0, kinds=("gbm",))
+    assert len(fitted.models[GBM].calibrated_classifiers_) == 4
+    with threadpool_limits(1):
+        expected = cross_val_score(make_model("gbm", NUMERIC, CATEGORICAL, seed=0, calibrate=False), X, y,
+                                   cv=StratifiedKFold(5, shuffle=True, random_state=0), scoring="roc_auc")
+    assert fitted.cv_auc[GBM] == float(np.mean(expected))
+
+
 def test_best_model_tie_goes_to_logistic(monkeypatch, data):
     X_train, y_train, _, _ = data
     monkeypatch.setattr(propensity, "cross_val_score", lambda *args, **kwargs: np.full(5, 0.7))

@@ -127,7 +127,7 @@ def test_the_notebooks_of_the_kit_declare_their_needs():
     needs = runner.notebook_needs(runner.discover_notebooks(NOTEBOOKS))
     assert needs["01_data_cleaning"] == []
     assert needs["02_pareto"] == needs["03_profitability"] == ["01_data_cleaning"]
-    assert needs["04_segmentation"] == ["01_data_cleaning", "03_profitability"]
+    assert needs["04_segmentation"] == ["01_data_cleaning"]  # computes the customer tables itself
 
 
 def _blank(folder: Path, name: str, needs=None) -> None:
@@ -271,6 +271,28 @@ def test_two_jobs_give_the_results_of_one(fake_loader, graph_notebooks, tmp_path
         "revenue_total": 12.75, "cluster_total": 3, "profit_total": -0.5}
     for record in records:
         assert [nb["name"] for nb in record["notebooks"]] == ["01_start", "02_slow", "03_fast"]
+
+
+def test_the_longest_chain_starts_first(fake_loader, graph_notebooks, tmp_path):
+    """01 done, 02 and 03 are ready: 03 starts first, as 04 waits for it (02 heads no chain); then 02 and 04,
+    both alone in their chain, in run order."""
+    assert runner._chain_lengths(["01_start", "02_slow", "03_fast", "04_after"], {
+        "01_start": [], "02_slow": ["01_start"], "03_fast": ["01_start"], "04_after": ["03_fast"]}) == {
+        "01_start": 3, "02_slow": 1, "03_fast": 2, "04_after": 1}
+    result, lines = _run(graph_notebooks, tmp_path, jobs=1)
+    assert result.status == "ok"
+    started = [line.split("] ")[1].removesuffix(" ...") for line in lines if line.endswith(" ...")]
+    assert started == ["01_start", "03_fast", "02_slow", "04_after"]  # in run order: 01, 02, 03, 04
+    assert [nb.name for nb in result.notebooks] == ["01_start", "02_slow", "03_fast", "04_after"]  # run order
+
+
+def test_the_kit_starts_notebook_04_beside_03():
+    """04 computes the customer tables itself: the chain 01 -> 04 -> 05 -> 08 does not wait for 03."""
+    notebooks = runner.discover_notebooks(NOTEBOOKS)
+    names = [p.stem for p in notebooks]
+    chain = runner._chain_lengths(names, runner.notebook_needs(notebooks))
+    assert chain["01_data_cleaning"] == 4 and chain["04_segmentation"] == chain["03_profitability"] == 3
+    assert chain["02_pareto"] == 1 and chain["05_scoring"] == 2
 
 
 def test_a_failure_skips_its_dependants_only(fake_loader, graph_notebooks, tmp_path):

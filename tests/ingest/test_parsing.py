@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 from portfolio_helpers.core.contract import TABLES
 from portfolio_helpers.ingest.parsing import (
     MISSING_TOKENS,
+    WHITESPACE,
     missing_mask,
     parse_category,
     parse_date,
@@ -40,6 +41,19 @@ def as_list(series: pd.Series) -> list:
 
 
 # --------------------------------------------------------------------------- numbers
+
+
+def test_whitespace_is_what_pythons_regex_calls_a_space():
+    import re
+    import sys
+
+    spaces = {chr(c) for c in range(sys.maxunicode + 1) if re.match(r"\s", chr(c))}
+    assert set(WHITESPACE) == spaces and len(WHITESPACE) == len(spaces) == 29
+
+
+def test_parse_number_reads_unicode_spaces_as_grouping():
+    values = pd.Series(["1\u202f234,50\u00a0€", "EUR\u20031\u2009000", "-\u3000$\u00a012", "1\x0b000"])
+    assert parse_number(values, decimal=",").values.tolist() == [1234.5, 1000.0, -12.0, 1000.0]
 
 
 @pytest.mark.parametrize(
