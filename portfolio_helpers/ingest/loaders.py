@@ -54,7 +54,9 @@ from portfolio_helpers.ingest.typed import (
     engine_attributes_from_lines,
     load_engine_transactions,
     scan,
+    scan_saved,
     source_fingerprint,
+    write_engine_parquet,
 )
 
 __all__ = [
@@ -68,6 +70,9 @@ __all__ = [
     "ID_REWRITE_COLUMNS",
     "attributes_from_lines",
     "count_rejected_rows",
+    "flag_known_customers",
+    "save_table",
+    "engine_tables_for",
 ]
 
 #: Ids rewritten while loading ("17450.0" -> "17450"), one row per value, rows kept in the analysis only.
@@ -807,10 +812,13 @@ def _strict_message(rejected: pd.DataFrame, headline: str | None = None) -> str:
 
 
 def save_portfolio(portfolio: Portfolio, output_dir: str | os.PathLike) -> Path:
-    """Write the typed tables (``data/*.parquet``), ``data/portfolio.json`` and ``exports/rejected_rows.csv``."""
+    """Write the typed tables (``data/*.parquet``), ``data/portfolio.json`` and ``exports/rejected_rows.csv``.
+
+    An engine table (typed transactions) is written by its engine (:func:`save_table`).
+    """
     output_dir = Path(output_dir)
     for name, frame in portfolio.tables.items():
-        atomic_to_parquet(frame, output_dir / "data" / f"{name}.parquet")
+        save_table(frame, output_dir / "data" / f"{name}.parquet")
     atomic_to_csv(portfolio.rejected, output_dir / "exports" / "rejected_rows.csv")
     atomic_write_json(output_dir / "data" / "portfolio.json", {
         "config": str(portfolio.config.path),
@@ -825,13 +833,42 @@ def save_portfolio(portfolio: Portfolio, output_dir: str | os.PathLike) -> Path:
     return output_dir / "data"
 
 
-def read_saved_tables(output_dir: str | os.PathLike) -> dict[str, pd.DataFrame]:
+def save_table(table, path: str | os.PathLike) -> Path:
+    """Save a table of the portfolio as Parquet, atomically: a pandas frame as usual, an engine table by its
+    engine (:func:`~portfolio_helpers.ingest.typed.write_engine_parquet`: the lines never cross into Python)."""
+    if is_engine_table(table):
+        return write_engine_parquet(table, path)
+    return atomic_to_parquet(table, path)
+
+
+def engine_tables_for(config: PortfolioConfig) -> bool:
+    """Whether the saved transactions are handed to the analyses as an engine table (scanned by the config's
+    engine) rather than a pandas frame: when the config asks for an engine (``engine:``) or its transactions
+    are typed (Parquet, an engine table).
+
+    Once every analysis takes engine tables, this is ``True`` for every config.
+    """
+    return config.engine_requested or config.tables["transactions"].typed
+
+
+def read_saved_tables(output_dir: str | os.PathLike,
+                      engine: EngineSettings | None = None) -> dict[str, pd.DataFrame]:
     """The typed tables written by :func:`save_portfolio` (the input of notebooks 02+).
 
     Only the tables of the data contract: the tables later notebooks save beside them in ``data/``
-    (segments, P&L, customer features) are not input tables.
+    (segments, P&L, customer features) are not input tables. With ``engine``, ``transactions`` is the
+    engine table scanning the saved file on that engine (see :func:`engine_tables_for`); the other
+    tables are pandas frames.
     """
     data_dir = Path(output_dir) / "data"
     if not data_dir.is_dir():
         raise InputError(f"{data_dir}: no loaded tables here; run 01_data_cleaning first")
-    return {path.stem: pd.read_parquet(path) for path in sorted(data_dir.glob("*.parquet")) if path.stem in TABLES}
+    tables = {}
+    for path in sorted(data_dir.glob("*.parquet")):
+        if path.stem not in TABLES:
+            continue
+        if engine is not None and path.stem == "transactions":
+            tables[path.stem] = scan_saved(path, engine)
+        else:
+            tables[path.stem] = pd.read_parquet(path)
+    return tables

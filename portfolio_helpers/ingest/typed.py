@@ -28,6 +28,7 @@ from __future__ import annotations
 import contextlib
 import itertools
 import os
+import shutil
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -53,7 +54,7 @@ from portfolio_helpers.ingest.mapping import (
 from portfolio_helpers.ingest.parsing import MISSING_TOKENS, parse_boolean, parse_category
 
 __all__ = ["REJECTED_SAMPLE", "EngineLoad", "scan", "load_engine_transactions", "engine_attributes_from_lines",
-           "engine_customer_ids", "source_fingerprint", "MAX_CATEGORY_VALUES"]
+           "engine_customer_ids", "source_fingerprint", "MAX_CATEGORY_VALUES", "write_engine_parquet", "scan_saved"]
 
 #: At most this many problems of a typed table are listed in ``rejected_rows.csv``; the count says how many in all.
 REJECTED_SAMPLE = 10_000
@@ -451,3 +452,54 @@ def engine_attributes_from_lines(lines: ir.Table, columns: list[str]) -> pd.Data
         dtype = "string" if lines[column].type().is_string() else None
         out[column] = values.reindex(out.index) if dtype is None else values.reindex(out.index).astype(dtype)
     return out.reset_index()
+
+
+def _remove(path: Path) -> None:
+    if path.is_dir():
+        shutil.rmtree(path, ignore_errors=True)
+    else:
+        path.unlink(missing_ok=True)
+
+
+def write_engine_parquet(table: ir.Table, path: str | os.PathLike) -> Path:
+    """Write an engine table as Parquet, BY THE ENGINE (nothing crosses into Python), atomically.
+
+    DuckDB writes one file (``COPY ... TO``); Spark writes a folder of part files. Either is written
+    under a temporary name beside ``path`` and then renamed onto it, so that an interrupted run never
+    leaves half a table where a previous good one stood (a folder replacing a file, or the reverse, is
+    swapped in two renames).
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> con = ibis.duckdb.connect()
+    >>> lines = con.create_table("lines", ibis.memtable({"customer_id": ["A", "B"], "amount": [1.0, 2.5]}))
+    >>> path = write_engine_parquet(lines, Path(tempfile.mkdtemp()) / "transactions.parquet")
+    >>> pd.read_parquet(path)["amount"].tolist()
+    [1.0, 2.5]
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    con = table._find_backend(use_default=True)
+    tmp = path.parent / f".{path.name}.{os.getpid()}.{next(_names)}.tmp"
+    try:
+        with _quiet():
+            con.to_parquet(table, str(tmp))
+        if path.exists() and (path.is_dir() or tmp.is_dir()):
+            old = path.parent / f".{path.name}.{os.getpid()}.{next(_names)}.old"
+            os.replace(path, old)
+            os.replace(tmp, path)
+            _remove(old)
+        else:
+            os.replace(tmp, path)
+    except BaseException:
+        _remove(tmp)
+        raise
+    return path
+
+
+def scan_saved(path: str | os.PathLike, settings: EngineSettings) -> ir.Table:
+    """The engine table of a Parquet table the kit saved (one file, or the folder Spark writes)."""
+    path = Path(path)
+    files = sorted(found for found in path.glob("*.parquet")) if path.is_dir() else [path]
+    return scan(TableSource(path.stem, path, files=tuple(files)), connect(settings))
