@@ -39,6 +39,7 @@ from portfolio_helpers.ingest.loaders import (
     read_saved_tables,
     save_table,
 )
+from portfolio_helpers.ingest.typed import quiet
 
 __all__ = ["CleanPortfolio", "clean_portfolio", "open_portfolio", "EXPORTS", "save_derived_table",
            "load_derived_table"]
@@ -175,7 +176,8 @@ def clean_portfolio(config_path: str | os.PathLike, strict: bool = False, seed: 
         tables["transactions"] = flag_known_customers(tables["transactions"], tables["customers"])
 
     if "transactions" in in_engine:
-        period_start = pd.Timestamp(tables["transactions"]["date"].min().to_pandas())
+        with quiet():
+            period_start = pd.Timestamp(tables["transactions"]["date"].min().to_pandas())
         checked = {name: table for name, table in tables.items() if name not in in_engine}
     else:
         period_start = tables["transactions"]["date"].min()
@@ -211,7 +213,8 @@ def _last_activity(transactions) -> pd.Series:
     """Each customer's last transaction date (computed by the engine for engine lines: one value per customer)."""
     if not is_engine_table(transactions):
         return transactions.groupby("customer_id")["date"].max()
-    last = transactions.group_by("customer_id").aggregate(date=transactions["date"].max()).to_pandas()
+    with quiet():
+        last = transactions.group_by("customer_id").aggregate(date=transactions["date"].max()).to_pandas()
     return last.set_index("customer_id")["date"]
 
 
@@ -221,8 +224,9 @@ def _merged_lines(lines, mapping: pd.DataFrame):
     moved = mapping[mapping["customer_id"].astype("string") != mapping["survivor_id"].astype("string")]
     if moved.empty:
         return lines
-    survivors = ibis.memtable(pd.DataFrame({"_merged_id": moved["customer_id"].astype(str).to_numpy(),
-                                            "_survivor_id": moved["survivor_id"].astype(str).to_numpy()}))
+    with quiet():
+        survivors = ibis.memtable(pd.DataFrame({"_merged_id": moved["customer_id"].astype(str).to_numpy(),
+                                                "_survivor_id": moved["survivor_id"].astype(str).to_numpy()}))
     joined = lines.left_join(survivors, lines["customer_id"] == survivors["_merged_id"])
     original = lines.columns
     keep_original = "original_customer_id" in original

@@ -53,6 +53,7 @@ from portfolio_helpers.ingest.typed import (
     REJECTED_SAMPLE,
     engine_attributes_from_lines,
     load_engine_transactions,
+    quiet,
     scan,
     scan_saved,
     source_fingerprint,
@@ -677,7 +678,8 @@ def flag_known_customers(transactions, customers: pd.DataFrame):
     if is_engine_table(transactions):
         import ibis
 
-        known = ibis.memtable(pd.DataFrame({"customer_id": pd.Series(known_ids, dtype=object).astype(str)}))
+        with quiet():
+            known = ibis.memtable(pd.DataFrame({"customer_id": pd.Series(known_ids, dtype=object).astype(str)}))
         return transactions.mutate(customer_known=transactions["customer_id"].isin(known["customer_id"])
                                    .fill_null(False))
     transactions["customer_known"] = transactions["customer_id"].isin(known_ids)

@@ -54,7 +54,7 @@ from portfolio_helpers.ingest.mapping import (
 from portfolio_helpers.ingest.parsing import MISSING_TOKENS, parse_boolean, parse_category
 
 __all__ = ["REJECTED_SAMPLE", "EngineLoad", "scan", "load_engine_transactions", "engine_attributes_from_lines",
-           "engine_customer_ids", "source_fingerprint", "MAX_CATEGORY_VALUES", "write_engine_parquet", "scan_saved"]
+           "engine_customer_ids", "source_fingerprint", "MAX_CATEGORY_VALUES", "write_engine_parquet", "scan_saved", "quiet"]
 
 #: At most this many problems of a typed table are listed in ``rejected_rows.csv``; the count says how many in all.
 REJECTED_SAMPLE = 10_000
@@ -65,7 +65,8 @@ _names = itertools.count()
 
 
 @contextlib.contextmanager
-def _quiet():
+def quiet():
+    """Silence the warnings engines print about pandas 3 (Ibis 12, PySpark): harmless, noisy in reports."""
     with warnings.catch_warnings():  # Ibis 12 reads a deprecated pandas option; PySpark warns about pandas 3
         warnings.filterwarnings("ignore", message=".*future.infer_string.*")
         warnings.filterwarnings("ignore", category=FutureWarning)
@@ -74,7 +75,7 @@ def _quiet():
 
 
 def _execute(expr) -> pd.DataFrame:
-    with _quiet():
+    with quiet():
         return expr.to_pandas()
 
 
@@ -98,8 +99,10 @@ def scan(source: TableSource, con, where_rows: bool = False) -> ir.Table:
     """
     if source.table is not None:
         *database, name = source.table.split(".")
+        if len(database) == 1 and con.name == "duckdb":  # a schema of the open database, even when a schema and
+            database = [con.current_catalog, database[0]]  # the database file have the same name
         try:
-            with _quiet():
+            with quiet():
                 return con.table(name, database=tuple(database) if len(database) > 1 else (database or [None])[0])
         except Exception as exc:  # noqa: BLE001 - each engine raises its own "not found"
             try:
@@ -110,7 +113,7 @@ def scan(source: TableSource, con, where_rows: bool = False) -> ir.Table:
                              f"{str(exc).splitlines()[0] if str(exc) else ''}); tables it has there: {known}") from None
     files = [str(path) for path in source.files]
     try:
-        with _quiet():
+        with quiet():
             if con.name == "pyspark":  # Spark reads the listed files itself (Ibis passes a single path)
                 view = f"portfolio_scan_{os.getpid()}_{next(_names)}"
                 con._session.read.parquet(*files).createOrReplaceTempView(view)
@@ -483,7 +486,7 @@ def write_engine_parquet(table: ir.Table, path: str | os.PathLike) -> Path:
     con = table._find_backend(use_default=True)
     tmp = path.parent / f".{path.name}.{os.getpid()}.{next(_names)}.tmp"
     try:
-        with _quiet():
+        with quiet():
             con.to_parquet(table, str(tmp))
         if path.exists() and (path.is_dir() or tmp.is_dir()):
             old = path.parent / f".{path.name}.{os.getpid()}.{next(_names)}.old"
