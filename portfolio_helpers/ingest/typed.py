@@ -7,7 +7,7 @@ the engine of the config (:func:`portfolio_helpers.core.backend.connect`) and va
 * the required columns are present (``columns:`` renames applied, as for text files) and of the
   right type family: ids string or integer, dates timestamp or date, amounts numeric (see
   :mod:`portfolio_helpers.core.contract`); a wrong type is an :class:`InputError` naming it;
-* missing or unreadable values (a NaN or infinite amount, an empty id) and rows dated after the
+* missing or unreadable values (a null or NaN amount is missing, an infinite one unreadable; an empty id) and rows dated after the
   analysis date are counted by SQL; the rows are filtered out of the engine table, and a sample
   of at most :data:`REJECTED_SAMPLE` problems is listed with the total count (one row of action
   :data:`~portfolio_helpers.ingest.mapping.ROWS_COUNTED`);
@@ -172,9 +172,10 @@ def _isfinite(value: float) -> bool:  # DuckDB's isfinite
     (which leave NaN out) say every value is finite (DuckDB 2.0); ``isfinite`` reads the values."""
 
 
-def _not_finite(value: ir.FloatingValue, engine: str) -> ir.BooleanValue:
-    """NaN or infinite, on every engine."""
-    return ~_isfinite(value) if engine == "duckdb" else value.isnan() | value.isinf()
+def _is_nan(value: ir.FloatingValue, engine: str) -> ir.BooleanValue:
+    """NaN, on every engine (a NaN counts as a missing value, as the text loader reads ``nan``; Ibis on Spark
+    already counts it as null)."""
+    return (~_isfinite(value) & ~value.isinf()) if engine == "duckdb" else value.isnan()
 
 
 def _type_error(where: str, column: Column, source_column: str, dtype, expected: str, table: str) -> InputError:
@@ -230,11 +231,15 @@ def _typed_column(t: ir.Table, column: Column, source_column: str, where: str, t
         if not dtype.is_numeric() or dtype.is_boolean():
             raise _type_error(where, column, source_column, dtype, "numbers", table)
         value = col.cast("float64")
-        bad = _not_finite(value, engine) if dtype.is_floating() else ibis.literal(False)
+        present = col.notnull()
+        bad = ibis.literal(False)
+        if dtype.is_floating():  # NaN is missing; an infinite amount is not a number
+            present = present & ~_is_nan(value, engine).fill_null(False)
+            bad = value.isinf()
         if kind == "integer":
-            bad = bad | (value.notnull() & ~bad & (value.round() != value))
-            return ibis.ifelse(bad, ibis.null("int64"), value.cast("int64")), col.notnull(), bad
-        return ibis.ifelse(bad, ibis.null("float64"), value), col.notnull(), bad
+            bad = bad | (present & ~bad & (value.round() != value))
+            value = value.cast("int64")
+        return ibis.ifelse(present & ~bad, value, ibis.null(value.type())), present, bad
     if kind == "boolean":
         if dtype.is_boolean():
             return col, col.notnull(), ibis.literal(False)
