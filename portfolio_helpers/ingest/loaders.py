@@ -755,7 +755,8 @@ def load_portfolio(config: PortfolioConfig | str | os.PathLike, strict: bool = F
         empty += [{"table": name, "column": column, "source_column": source_column}
                   for column, source_column in typed.empty_columns.items()]
         warnings += [f"{name}: {warning}" for warning in typed.warnings]
-        if source.typed:  # Parquet files or an engine table: their size and date say whether they changed
+        if source.table is not None or len(source.files) > 1 or (source.files and source.path.is_dir()):
+            # several Parquet files or an engine table: their size and date say whether they changed
             inputs.append({"table": name, "path": _source_path(source), "rows": n_rows,
                            "files": source_fingerprint(source, config.engine)})
         else:
