@@ -262,6 +262,18 @@ def _is_fresh(info_path: Path, config_path: Path) -> bool:
     return info.get("config") == str(config_path) and all(_unchanged(item) for item in sources)
 
 
+def _same_files(info_path: Path, config) -> bool:
+    """Whether the folders and globs of the config still name the Parquet files the saved tables were made from
+    (a file added to a folder is new data)."""
+    inputs = json.loads(info_path.read_text(encoding="utf-8")).get("inputs", [])
+    for item in inputs:
+        source = config.tables.get(item["table"])
+        if "files" in item and source is not None and source.table is None:
+            if [file["path"] for file in item["files"]] != [str(path) for path in source.files]:
+                return False
+    return True
+
+
 def _unchanged(item: dict) -> bool:
     """Whether an input is as it was: text files by their sha256; typed ones (big Parquet files, the database of
     an engine table) by the size and modification time of their files (a Spark catalog table has none)."""
@@ -291,7 +303,7 @@ def open_portfolio(config_path: str | os.PathLike, output_dir: str | os.PathLike
     config_path = Path(config_path).expanduser().resolve()
     info_path = Path(output_dir) / "data" / "portfolio.json"
     config = load_config(config_path)  # a config error surfaces before any work
-    if not _is_fresh(info_path, config_path):
+    if not _is_fresh(info_path, config_path) or not _same_files(info_path, config):
         clean_portfolio(config_path, strict=strict, report_dir=output_dir).save(output_dir)
     info = json.loads(info_path.read_text(encoding="utf-8"))
     info["as_of"] = pd.Timestamp(info["as_of"])

@@ -114,13 +114,16 @@ def scan(source: TableSource, con, where_rows: bool = False) -> ir.Table:
     files = [str(path) for path in source.files]
     try:
         with quiet():
+            # Files of one table may differ in their columns (a column added later): columns are matched by name,
+            # a file without one gives nulls there.
             if con.name == "pyspark":  # Spark reads the listed files itself (Ibis passes a single path)
                 view = f"portfolio_scan_{os.getpid()}_{next(_names)}"
-                con._session.read.parquet(*files).createOrReplaceTempView(view)
+                con._session.read.option("mergeSchema", "true").parquet(*files).createOrReplaceTempView(view)
                 return con.table(view)
-            table = con.read_parquet(files)
+            options = {"union_by_name": True} if len(files) > 1 else {}
+            table = con.read_parquet(files, **options)
             if where_rows and con.name == "duckdb" and not {_FILE, _LINE} & set(table.columns):
-                table = con.read_parquet(files, filename=True, file_row_number=True)
+                table = con.read_parquet(files, filename=True, file_row_number=True, **options)
             return table
     except Exception as exc:  # noqa: BLE001 - engines raise their own types for corrupt files
         message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__

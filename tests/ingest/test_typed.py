@@ -336,6 +336,18 @@ def test_clean_save_and_open_portfolio(tmp_path):
     assert read(tables["transactions"])["amount"].sum() == 10.0
 
 
+def test_a_file_added_to_a_folder_is_new_data(tmp_path):
+    (tmp_path / "lake").mkdir()
+    pq.write_table(lines(**GOOD), tmp_path / "lake" / "a.parquet")
+    path = config(tmp_path, {"transactions": "lake"})
+    tables, _ = open_portfolio(path, tmp_path / "out")
+    assert read(tables["transactions"])["amount"].sum() == pytest.approx(140.75)
+    pq.write_table(lines(customer_id=["Z"], date=["2024-05-01"], amount=[9.25]), tmp_path / "lake" / "b.parquet")
+    tables, info = open_portfolio(path, tmp_path / "out")
+    assert read(tables["transactions"])["amount"].sum() == pytest.approx(150.0)
+    assert info["as_of"] == pd.Timestamp("2024-05-01")
+
+
 def test_write_engine_parquet_replaces_a_folder_atomically(tmp_path):
     import ibis
 
@@ -362,8 +374,10 @@ def test_loading_gives_the_same_table_on_each_engine(tmp_path, engine):
     (tmp_path / "lake").mkdir()
     pq.write_table(table.slice(0, 2), tmp_path / "lake" / "a.parquet")
     pq.write_table(table.slice(2), tmp_path / "lake" / "b.parquet")
-    path = config(tmp_path, {"transactions": {"path": "lake/*.parquet", "columns": {"customer_id": "Client"}}},
-                  engine={"backend": engine})
+    (tmp_path / "clients.csv").write_text("customer_id,name,email\nA,Acme,a@acme.fr\nB,Acme,a@acme.fr\n",
+                                          encoding="utf-8")
+    path = config(tmp_path, {"transactions": {"path": "lake/*.parquet", "columns": {"customer_id": "Client"}},
+                             "customers": "clients.csv"}, engine={"backend": engine})
     portfolio = load_portfolio(path, today=TODAY)
     tx = read(portfolio.transactions)
     assert tx["customer_id"].tolist() == ["A", "B"] and tx["amount"].tolist() == [100.0, 50.5]
@@ -379,4 +393,6 @@ def test_loading_gives_the_same_table_on_each_engine(tmp_path, engine):
     saved = tmp_path / "out" / "data" / "transactions.parquet"
     assert saved.is_dir() if engine == "pyspark" else saved.is_file()  # Spark writes a folder of part files
     tables, _ = open_portfolio(path, tmp_path / "out")
-    assert read(tables["transactions"])["amount"].tolist() == [100.0, 50.5]
+    merged = read(tables["transactions"])  # B merged into A (same name and e-mail), by the engine
+    assert merged["amount"].tolist() == [100.0, 50.5] and merged["customer_id"].nunique() == 1
+    assert sorted(merged["original_customer_id"]) == ["A", "B"] and merged["customer_known"].all()
