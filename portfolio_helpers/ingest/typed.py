@@ -187,9 +187,35 @@ def _type_error(where: str, column: Column, source_column: str, dtype, expected:
                       f"as text.")
 
 
+_LONGEST_TOKEN = max(len(token) for token in MISSING_TOKENS)
+
+
 def _missing_text(value: ir.StringValue) -> ir.BooleanValue:
-    """An empty text or a spelling of "no value" (:data:`MISSING_TOKENS`), as the text loader reads them."""
-    return value.isnull() | value.strip().lower().isin(sorted(MISSING_TOKENS))
+    """An empty text or a spelling of "no value" (:data:`MISSING_TOKENS`), as the text loader reads them.
+
+    ``value`` is trimmed already. Only short texts are lower-cased and compared: a scan of ids stays cheap.
+    """
+    return value.isnull() | ((value.length() <= _LONGEST_TOKEN) & _one_of(value.lower(), sorted(MISSING_TOKENS)))
+
+
+def _one_of(value: ir.Value, options: list) -> ir.BooleanValue:
+    """``value`` equals one of ``options``: comparisons joined by OR (DuckDB 2.0 runs ``IN (...)`` of ten values
+    as a join, five times slower on a scan of ids)."""
+    if not options:
+        return ibis.literal(False)
+    return ibis.or_(*(value == option for option in options))
+
+
+@ibis.udf.scalar.builtin(name="trim")
+def _trim_spaces(value: str) -> str:  # DuckDB's one-argument trim
+    """DuckDB's ``trim`` of spaces: Ibis's ``strip`` (any white space) is several times slower on a scan of ids."""
+
+
+def _text_value(col: ir.Value, engine: str) -> ir.StringValue:
+    """A text column trimmed, a spelling of "no value" as null; whether it has a value is ``notnull()`` of it."""
+    text = col.cast("string")
+    text = _trim_spaces(text) if engine == "duckdb" else text.strip()
+    return ibis.ifelse(_missing_text(text), ibis.null("string"), text)
 
 
 def _mapped_text(t: ir.Table, col: ir.Value, parse, where: str, column: Column, source_column: str, table: str):
@@ -211,21 +237,19 @@ def _mapped_text(t: ir.Table, col: ir.Value, parse, where: str, column: Column, 
                            else_=ibis.null(dtype))
     else:
         typed = ibis.null(dtype)
-    bad = text.isin(bad_values) if bad_values else ibis.literal(False)
+    bad = _one_of(text, bad_values) if len(bad_values) <= 50 else text.isin(bad_values)
     return typed, bad
 
 
 def _typed_column(t: ir.Table, column: Column, source_column: str, where: str, table: str, engine: str):
-    """(typed value, present mask, bad mask) of one mapped column."""
+    """(typed value, present mask, bad mask) of one mapped column; present ``None``: the value is not null."""
     col = t[source_column]
     dtype = col.type()
     kind = column.kind
     if kind == "id":
         if not (dtype.is_string() or dtype.is_integer()):
             raise _type_error(where, column, source_column, dtype, "text or whole numbers (an identifier)", table)
-        text = col.cast("string").strip()
-        missing = _missing_text(text) if dtype.is_string() else col.isnull()
-        return ibis.ifelse(missing, ibis.null("string"), text), ~missing, ibis.literal(False)
+        return (_text_value(col, engine) if dtype.is_string() else col.cast("string")), None, ibis.literal(False)
     if kind == "date":
         if not (dtype.is_timestamp() or dtype.is_date()):
             raise _type_error(where, column, source_column, dtype, "a date or a timestamp", table)
@@ -249,16 +273,14 @@ def _typed_column(t: ir.Table, column: Column, source_column: str, where: str, t
         if not dtype.is_string():
             raise _type_error(where, column, source_column, dtype, "true/false or yes/no text", table)
         typed, bad = _mapped_text(t, col, parse_boolean, where, column, source_column, table)
-        return typed, ~_missing_text(col), bad
+        return typed, _text_value(col, engine).notnull(), bad
     if kind == "category":
         if not dtype.is_string():
             raise _type_error(where, column, source_column, dtype, "text", table)
         typed, bad = _mapped_text(t, col, lambda values: parse_category(values, column.values), where, column,
                                   source_column, table)
-        return typed, ~_missing_text(col), bad
-    text = col.cast("string").strip()
-    missing = _missing_text(text)
-    return ibis.ifelse(missing, ibis.null("string"), text), ~missing, ibis.literal(False)
+        return typed, _text_value(col, engine).notnull(), bad
+    return _text_value(col, engine), None, ibis.literal(False)
 
 
 def load_engine_transactions(source: TableSource, settings: EngineSettings, as_of: pd.Timestamp | None,
@@ -300,15 +322,32 @@ def load_engine_transactions(source: TableSource, settings: EngineSettings, as_o
     attributes = [TABLES[table.attributes_of].column(name) for name in table.attribute_columns if name in mapping]
     declared = {c.name: c for c in (*table.columns, *attributes) if c.name in mapping}
 
-    values: dict[str, ir.Value] = {}
-    present: dict[str, ir.BooleanValue] = {}
-    readable: dict[str, ir.BooleanValue] = {}  # a value, and a readable one
+    # Stage 1: each column typed once, with whether it has a value and whether that value is unreadable (the
+    # text tests of an id cost a scan's worth each: computed once, not once per check that reads them).
+    typed_values, raws, position = {}, {}, {}
+    for i, (name, column) in enumerate(declared.items()):
+        value, has_value, bad = _typed_column(t, column, mapping[name], where, table.name, con.name)
+        typed_values.update({f"_v{i}": value, f"_b{i}": bad.fill_null(False)})
+        if has_value is not None:
+            typed_values[f"_h{i}"] = has_value.fill_null(False)
+        raws[f"_s{i}"] = t[mapping[name]].cast("string")
+        position[name] = i
+    extras = {}
+    for col in available:
+        if col not in mapping.values() and snake(col) not in declared and snake(col) not in extras:
+            extras[snake(col)] = t[col]
+    located_columns = [t[_FILE], t[_LINE]] if located else []
+    stage = t.select(*located_columns, **typed_values, **raws,
+                     **{f"_x{i}": value for i, value in enumerate(extras.values())}).view()
+    stage = stage.mutate(**{f"_h{i}": stage[f"_v{i}"].notnull() for i in position.values()
+                            if f"_h{i}" not in stage.columns}).view()
+
+    # Stage 2: the checks, on the typed columns.
+    values = {name: stage[f"_v{i}"] for name, i in position.items()}
     checks: list[_Check] = []
     for name, column in declared.items():
-        source_column = mapping[name]
-        value, has_value, bad = _typed_column(t, column, source_column, where, table.name, con.name)
-        values[name], present[name], readable[name] = value, has_value, has_value & ~bad
-        raw = t[source_column].cast("string")
+        i, source_column = position[name], mapping[name]
+        has_value, bad, raw = stage[f"_h{i}"], stage[f"_b{i}"], stage[f"_s{i}"]
         required = column.required or name in needed
         if required:
             what = "" if column.required else f" (needed to compute {needed[name]})"
@@ -322,20 +361,14 @@ def load_engine_transactions(source: TableSource, settings: EngineSettings, as_o
     if "amount" in derived:
         discount = values["discount"].fill_null(0.0) if "discount" in values else 0.0
         values["amount"] = values["quantity"] * values["unit_price"] - discount
-    extras = {}
-    for col in available:
-        if col not in mapping.values() and snake(col) not in declared and snake(col) not in extras:
-            extras[snake(col)] = t[col]
 
-    checked = t.mutate(
-        **{f"_v{i}": value for i, value in enumerate(values.values())},
-        **{f"_x{i}": value for i, value in enumerate(extras.values())},
-        **{f"_p{i}": check.mask.fill_null(False) for i, check in enumerate(checks)},
+    checked = stage.mutate(
+        _vamount=values["amount"],
+        **{f"_p{i}": check.mask for i, check in enumerate(checks)},
         **{f"_r{i}": check.raw for i, check in enumerate(checks)},
-        **{f"_h{i}": has for i, has in enumerate(present.values())},
-        **{f"_ok{i}": ok.fill_null(False) for i, ok in enumerate(readable.values())},
+        **{f"_ok{i}": stage[f"_h{i}"] & ~stage[f"_b{i}"] for i in position.values()},
     )
-    value_of = {name: checked[f"_v{i}"] for i, name in enumerate(values)}
+    value_of = {name: checked[f"_v{i}"] for name, i in position.items()} | {"amount": checked["_vamount"]}
     rejects = [checked[f"_p{i}"] for i, check in enumerate(checks) if check.action == ROW_REJECTED]
     valid = ~ibis.or_(*rejects) if rejects else ibis.literal(True)
     day = value_of["date"].date()
@@ -349,13 +382,12 @@ def load_engine_transactions(source: TableSource, settings: EngineSettings, as_o
         n_late=late.cast("int64").sum(),
         last_date=value_of["date"].max(where=valid & (day <= today_date)),
         **{f"p{i}": checked[f"_p{i}"].cast("int64").sum() for i in range(len(checks))},
-        **{f"h{i}": checked[f"_h{i}"].cast("int64").sum() for i in range(len(present))},
-        **{f"ok{i}": checked[f"_ok{i}"].cast("int64").sum() for i in range(len(readable))},
+        **{f"h{i}": checked[f"_h{i}"].cast("int64").sum() for i in position.values()},
+        **{f"ok{i}": checked[f"_ok{i}"].cast("int64").sum() for i in position.values()},
     )).iloc[0]
     n_rows = int(counts["n"])
     if n_rows == 0:
         raise InputError(f"{where}: the table has no rows (columns: {', '.join(map(repr, available))})")
-    position = {name: i for i, name in enumerate(present)}
     for name, column in declared.items():  # a required column with no readable value: a mapping mistake
         if (column.required or name in needed) and int(counts[f"ok{position[name]}"]) == 0:
             what = "" if column.required else f", needed to compute {needed[name]}"
@@ -399,7 +431,7 @@ def load_engine_transactions(source: TableSource, settings: EngineSettings, as_o
                       + (f"; the first {len(problems)} are listed" if len(problems) < n_problems else ""),
             "action": ROWS_COUNTED}])], ignore_index=True)
 
-    kept = [name for name in (*table.column_names, *declared) if name in values and name not in empty_columns]
+    kept = [name for name in (*table.column_names, *declared) if name in value_of and name not in empty_columns]
     out = checked.filter(valid & ~checked["_late"]).select(
         **{name: value_of[name] for name in dict.fromkeys(kept)},
         **{name: checked[f"_x{i}"] for i, name in enumerate(extras)})
