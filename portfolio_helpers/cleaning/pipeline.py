@@ -176,8 +176,7 @@ def clean_portfolio(config_path: str | os.PathLike, strict: bool = False, seed: 
         tables["transactions"] = flag_known_customers(tables["transactions"], tables["customers"])
 
     if "transactions" in in_engine:
-        with quiet():
-            period_start = pd.Timestamp(tables["transactions"]["date"].min().to_pandas())
+        period_start = pd.Timestamp(portfolio.detected["transactions"]["first_date"])  # counted when loading
         checked = {name: table for name, table in tables.items() if name not in in_engine}
     else:
         period_start = tables["transactions"]["date"].min()

@@ -381,6 +381,7 @@ def load_engine_transactions(source: TableSource, settings: EngineSettings, as_o
         n_valid=valid.cast("int64").sum(),
         n_late=late.cast("int64").sum(),
         last_date=value_of["date"].max(where=valid & (day <= today_date)),
+        first_date=value_of["date"].min(where=valid & ~late),
         **{f"p{i}": checked[f"_p{i}"].cast("int64").sum() for i in range(len(checks))},
         **{f"h{i}": checked[f"_h{i}"].cast("int64").sum() for i in position.values()},
         **{f"ok{i}": checked[f"_ok{i}"].cast("int64").sum() for i in position.values()},
@@ -436,7 +437,9 @@ def load_engine_transactions(source: TableSource, settings: EngineSettings, as_o
         **{name: value_of[name] for name in dict.fromkeys(kept)},
         **{name: checked[f"_x{i}"] for i, name in enumerate(extras)})
     detected = {"format": "engine table" if source.table else "parquet", "engine": settings.backend,
-                "columns": mapping}
+                "columns": mapping,
+                # the first date of the lines kept (computed with the counts: no scan of its own)
+                "first_date": pd.Timestamp(counts["first_date"]).isoformat()}
     if source.files:
         detected["files"] = len(source.files)
     if "amount" in derived:
