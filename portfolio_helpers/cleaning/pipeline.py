@@ -108,7 +108,10 @@ class CleanPortfolio:
         tables = privacy.pseudonymize_tables(frames, p)
         for name, table in self.tables.items():
             if is_engine_table(table):
-                personal = [*privacy.personal_columns(name, table),
+                # its schema as an empty frame: the personal columns are found by name and type, as for frames
+                schema = pd.DataFrame({col: pd.Series(dtype="string" if table[col].type().is_string() else "float64")
+                                       for col in table.columns})
+                personal = [*privacy.personal_columns(name, schema),
                             *(c for c in FREE_TEXT_COLUMNS.get(name, ()) if c in table.columns)]
                 tables[name] = table.drop(*personal) if personal else table
         return {

@@ -396,3 +396,14 @@ def test_loading_gives_the_same_table_on_each_engine(tmp_path, engine):
     merged = read(tables["transactions"])  # B merged into A (same name and e-mail), by the engine
     assert merged["amount"].tolist() == [100.0, 50.5] and merged["customer_id"].nunique() == 1
     assert sorted(merged["original_customer_id"]) == ["A", "B"] and merged["customer_known"].all()
+
+
+def test_pseudonymized_engine_lines_leave_personal_columns_out(tmp_path):
+    pq.write_table(lines(**GOOD, contact_email=["a@x.io", "b@x.io", "a@x.io", "c@x.io"]), tmp_path / "l.parquet")
+    path = config(tmp_path, {"transactions": "l.parquet"}, pseudonymize=True)
+    cleaned = clean_portfolio(path, today=TODAY)
+    assert "contact_email" in cleaned.transactions.columns  # the cleaning sees the real values
+    cleaned.save(tmp_path / "out")
+    saved = pd.read_parquet(tmp_path / "out" / "data" / "transactions.parquet")
+    assert "contact_email" not in saved  # an engine table cannot be pseudonymized where it lives: left out
+    assert sorted(saved["amount"]) == [-20.0, 10.25, 50.5, 100.0]
