@@ -407,3 +407,14 @@ def test_pseudonymized_engine_lines_leave_personal_columns_out(tmp_path):
     saved = pd.read_parquet(tmp_path / "out" / "data" / "transactions.parquet")
     assert "contact_email" not in saved  # an engine table cannot be pseudonymized where it lives: left out
     assert sorted(saved["amount"]) == [-20.0, 10.25, 50.5, 100.0]
+
+
+def test_strict_mode_lists_the_engine_problems(tmp_path):
+    from portfolio_helpers.core.errors import RowProblemsError
+
+    pq.write_table(lines(customer_id=["A", None], date=["2024-01-01"] * 2, amount=[1.0, 2.0]), tmp_path / "l.parquet")
+    with pytest.raises(RowProblemsError) as info:
+        load_portfolio(config(tmp_path, {"transactions": "l.parquet"}), today=TODAY, strict=True)
+    message = str(info.value)
+    assert "l.parquet: column customer_id: missing required value: 1 row(s) (lines 2;" in message
+    assert "1 row(s) of 2 rejected in all, with 1 problem(s)" in message
