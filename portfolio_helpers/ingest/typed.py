@@ -264,7 +264,7 @@ def _typed_column(t: ir.Table, column: Column, source_column: str, where: str, t
             present = present & ~_is_nan(value, engine).fill_null(False)
             bad = value.isinf()
         if kind == "integer":
-            bad = bad | (present & ~bad & (value.round() != value))
+            bad = bad | (present & ~bad & ((value % 1) != 0))  # no cast: an infinite value stays a float here
             value = value.cast("int64")
         return ibis.ifelse(present & ~bad, value, ibis.null(value.type())), present, bad
     if kind == "boolean":
@@ -424,7 +424,7 @@ def load_engine_transactions(source: TableSource, settings: EngineSettings, as_o
     problems = _problem_sample(checked, parts, file_of, line_of, sample, located)
     n_problems = sum(int(counts[f"p{i}"]) for i in range(len(checks))) + int(counts["n_late"])
     n_rejected = n_rows - int(counts["n_valid"]) + int(counts["n_late"])
-    if n_problems:
+    if n_rejected or len(problems) < n_problems:  # rows rejected, or more problems than listed: say how many
         problems = pd.concat([problems, pd.DataFrame([{
             "table": "transactions", "file": where, "line": pd.NA, "column": "", "source_column": "",
             "value": str(n_rejected),

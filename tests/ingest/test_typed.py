@@ -418,3 +418,14 @@ def test_strict_mode_lists_the_engine_problems(tmp_path):
     message = str(info.value)
     assert "l.parquet: column customer_id: missing required value: 1 row(s) (lines 2;" in message
     assert "1 row(s) of 2 rejected in all, with 1 problem(s)" in message
+
+
+def test_whole_numbers_on_the_lines(tmp_path):
+    pq.write_table(lines(customer_id=["A", "B", "C"], date=["2024-01-01"] * 3, amount=[1.0, 2.0, 3.0],
+                         employees=[10.0, 2.5, np.inf]), tmp_path / "l.parquet")
+    portfolio = load_portfolio(config(tmp_path, {"transactions": {"path": "l.parquet",
+                                                                  "columns": {"employees": "employees"}}}), today=TODAY)
+    employees = portfolio.tables["customers"].set_index("customer_id")["employees"]
+    assert employees["A"] == 10 and employees[["B", "C"]].isna().all()
+    assert sorted(portfolio.rejected["reason"]) == ["not a whole number"] * 2
+    assert set(portfolio.rejected["action"]) == {VALUE_CLEARED} and portfolio.n_rejected_rows == 0
