@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 CONSTRAINTS := requirements/constraints.txt
 STAMP := $(VENV)/.installed
 
-.PHONY: report test test-browser lint lab sample bench lock clean
+.PHONY: report test test-browser test-spark lint lab sample bench lock clean
 
 # The venv is rebuilt when the dependency declarations change. PYTHONWARNINGS=ignore on the editable install:
 # the build backend's advice on editable installs is not for the user.
@@ -32,6 +32,11 @@ test-browser: $(STAMP)
 	PYTHONWARNINGS=ignore $(BIN)/python -m pip install --quiet -c $(CONSTRAINTS) -e ".[test,browser]"
 	$(BIN)/python -m pytest -q -p no:cacheprovider -m browser tests/browser
 
+## The engine tests on PySpark local mode (installs the spark extra; needs Java: apt-get install openjdk-17-jre-headless)
+test-spark: $(STAMP)
+	PYTHONWARNINGS=ignore $(BIN)/python -m pip install --quiet -c $(CONSTRAINTS) -e ".[test,spark]"
+	PORTFOLIO_TEST_ENGINES=pyspark MPLBACKEND=Agg $(BIN)/python -m pytest -q -p no:cacheprovider -m engine -W ignore::FutureWarning tests
+
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/lint-imports
@@ -51,7 +56,7 @@ bench: $(STAMP)
 ## Refresh the pinned versions after changing pyproject.toml
 lock:
 	rm -rf /tmp/portfolio-lock && $(PYTHON) -m venv /tmp/portfolio-lock
-	/tmp/portfolio-lock/bin/pip install --quiet ".[test,lab,browser]"
+	/tmp/portfolio-lock/bin/pip install --quiet ".[test,lab,browser,spark]"
 	/tmp/portfolio-lock/bin/pip freeze --exclude portfolio-kit > $(CONSTRAINTS)
 
 clean:

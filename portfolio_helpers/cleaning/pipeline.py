@@ -7,6 +7,12 @@ every table) -> quality scorecard -> pseudonymize when the config says so -> sav
 The analysis notebooks call :func:`open_portfolio`: it reuses the tables notebook 01 saved
 when they are fresh, and otherwise runs this same pipeline, so a notebook opened on its own
 in JupyterLab sees exactly what the report sees.
+
+Typed transactions (Parquet, an engine table: see :mod:`portfolio_helpers.ingest.typed`) stay in
+the engine through the pipeline: their values were validated by the engine when loaded (status
+vocabulary included), so the text standardisation and the line-level quality checks, which read
+every line in pandas, are skipped for them; the customer merge is applied to them by the engine,
+and they are saved as ``data/transactions.parquet`` written by the engine itself.
 """
 
 from __future__ import annotations
@@ -16,18 +22,24 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import ibis
 import pandas as pd
 
 from portfolio_helpers.cleaning import dedup, feedback, privacy, quality, standardize
 from portfolio_helpers.core.config import load_config
-from portfolio_helpers.core.contract import TABLES
+from portfolio_helpers.core.contract import FREE_TEXT_COLUMNS, TABLES
 from portfolio_helpers.core.files import atomic_to_csv, atomic_to_parquet, atomic_write_json, sha256_file
+from portfolio_helpers.core.validation import is_engine_table
 from portfolio_helpers.ingest.loaders import (
     Portfolio,
     count_rejected_rows,
+    engine_tables_for,
+    flag_known_customers,
     load_portfolio,
     read_saved_tables,
+    save_table,
 )
+from portfolio_helpers.ingest.typed import quiet
 
 __all__ = ["CleanPortfolio", "clean_portfolio", "open_portfolio", "EXPORTS", "save_derived_table",
            "load_derived_table"]
@@ -83,13 +95,27 @@ class CleanPortfolio:
         return count_rejected_rows(self.rejected)
 
     def published(self) -> dict[str, pd.DataFrame]:
-        """What may leave the pipeline: the tables, log and lists, pseudonymized when configured."""
+        """What may leave the pipeline: the tables, log and lists, pseudonymized when configured.
+
+        An engine table cannot be pseudonymized where it lives (the keyed hash runs in Python): its
+        personal and free-text columns, if any (an export's ``contact_email``...), are left out instead.
+        """
         out = {"tables": self.tables, "changes": self.changes, "issues": self.issues, "rejected": self.rejected}
         if self.pseudonymizer is None:
             return out
         p = self.pseudonymizer
+        frames = {name: table for name, table in self.tables.items() if not is_engine_table(table)}
+        tables = privacy.pseudonymize_tables(frames, p)
+        for name, table in self.tables.items():
+            if is_engine_table(table):
+                # its schema as an empty frame: the personal columns are found by name and type, as for frames
+                schema = pd.DataFrame({col: pd.Series(dtype="string" if table[col].type().is_string() else "float64")
+                                       for col in table.columns})
+                personal = [*privacy.personal_columns(name, schema),
+                            *(c for c in FREE_TEXT_COLUMNS.get(name, ()) if c in table.columns)]
+                tables[name] = table.drop(*personal) if personal else table
         return {
-            "tables": privacy.pseudonymize_tables(self.tables, p),
+            "tables": {name: tables[name] for name in self.tables},
             "changes": privacy.pseudonymize_long(self.changes, p),
             "issues": privacy.pseudonymize_long(self.issues, p, "field", ("value",)),
             "rejected": privacy.pseudonymize_long(self.rejected, p, "column", ("value",)),
@@ -99,8 +125,8 @@ class CleanPortfolio:
         """Write the cleaned tables (``data/*.parquet``) and every export, atomically."""
         output_dir = Path(output_dir)
         published = self.published()
-        for name, frame in published["tables"].items():
-            atomic_to_parquet(frame, output_dir / "data" / f"{name}.parquet")
+        for name, frame in published["tables"].items():  # an engine table is written by its engine
+            save_table(frame, output_dir / "data" / f"{name}.parquet")
         atomic_to_csv(published["rejected"], output_dir / EXPORTS["rejected_rows"])
         atomic_to_csv(published["changes"], output_dir / EXPORTS["cleaning_log"])
         atomic_to_csv(published["issues"], output_dir / EXPORTS["quality_issues"])
@@ -130,7 +156,11 @@ def clean_portfolio(config_path: str | os.PathLike, strict: bool = False, seed: 
     """
     portfolio = feedback.screen_feedback(load_portfolio(config_path, strict=strict, today=today), strict=strict)
     config = portfolio.config
-    tables, changes = standardize.standardize_portfolio(portfolio.tables, as_of=portfolio.as_of)
+    # Typed lines in the engine were validated there when loaded; text standardisation is for text exports.
+    in_engine = {name: table for name, table in portfolio.tables.items() if is_engine_table(table)}
+    frames = {name: table for name, table in portfolio.tables.items() if name not in in_engine}
+    tables, changes = standardize.standardize_portfolio(frames, as_of=portfolio.as_of)
+    tables = {name: in_engine.get(name, tables.get(name)) for name in portfolio.tables}
     changes = pd.concat([_id_rewrite_changes(portfolio), changes], ignore_index=True)
 
     # Lines identical on every column are flagged (log and quality issues), not dropped: without a line
@@ -138,16 +168,23 @@ def clean_portfolio(config_path: str | os.PathLike, strict: bool = False, seed: 
     rejected = portfolio.rejected
     duplicates = None
     if "customers" in tables and len(tables["customers"]):
-        last_activity = tables["transactions"].groupby("customer_id")["date"].max()
+        last_activity = _last_activity(tables["transactions"])
         duplicates = dedup.find_duplicates(tables["customers"], seed=config.seed if seed is None else seed,
                                            last_activity=last_activity)
-        tables = dedup.apply_mapping(tables, duplicates.mapping)
+        merged = dedup.apply_mapping({name: table for name, table in tables.items() if name not in in_engine},
+                                     duplicates.mapping)
+        tables = {name: _merged_lines(table, duplicates.mapping) if name in in_engine else merged[name]
+                  for name, table in tables.items()}
         # After merging, ids are known if their survivor is (flag recomputed on the merged ids).
-        known = tables["customers"]["customer_id"].dropna().unique()
-        tables["transactions"]["customer_known"] = tables["transactions"]["customer_id"].isin(known)
+        tables["transactions"] = flag_known_customers(tables["transactions"], tables["customers"])
 
-    period_start = tables["transactions"]["date"].min()
-    scorecard, issues = quality.quality_report(tables, portfolio.as_of, period_start=period_start)
+    if "transactions" in in_engine:
+        period_start = pd.Timestamp(portfolio.detected["transactions"]["first_date"])  # counted when loading
+        checked = {name: table for name, table in tables.items() if name not in in_engine}
+    else:
+        period_start = tables["transactions"]["date"].min()
+        checked = tables
+    scorecard, issues = quality.quality_report(checked, portfolio.as_of, period_start=period_start)
 
     pseudonymizer = None
     if config.pseudonymize:
@@ -166,7 +203,44 @@ def clean_portfolio(config_path: str | os.PathLike, strict: bool = False, seed: 
         "inputs": portfolio.inputs,
         "n_rejected_rows": cleaned.n_rejected_rows,
     }
+    if in_engine:
+        cleaned.info["engine_tables"] = {
+            "tables": sorted(in_engine), "engine": config.engine.backend,
+            "skipped": "text standardisation and line-level quality checks (typed lines, validated by the engine "
+                       "when loaded)"}
     return cleaned
+
+
+def _last_activity(transactions) -> pd.Series:
+    """Each customer's last transaction date (computed by the engine for engine lines: one value per customer)."""
+    if not is_engine_table(transactions):
+        return transactions.groupby("customer_id")["date"].max()
+    with quiet():
+        last = transactions.group_by("customer_id").aggregate(date=transactions["date"].max()).to_pandas()
+    return last.set_index("customer_id")["date"]
+
+
+def _merged_lines(lines, mapping: pd.DataFrame):
+    """Engine lines with each merged customer id replaced by its survivor's, the former id kept in
+    ``original_customer_id`` (as :func:`~portfolio_helpers.cleaning.dedup.apply_mapping` does for frames)."""
+    moved = mapping[mapping["customer_id"].astype("string") != mapping["survivor_id"].astype("string")]
+    if moved.empty:
+        return lines
+    with quiet():
+        survivors = ibis.memtable(pd.DataFrame({"_merged_id": moved["customer_id"].astype(str).to_numpy(),
+                                                "_survivor_id": moved["survivor_id"].astype(str).to_numpy()}))
+    joined = lines.left_join(survivors, lines["customer_id"] == survivors["_merged_id"])
+    original = lines.columns
+    keep_original = "original_customer_id" in original
+    columns = {}
+    for name in original:
+        if name == "customer_id":
+            columns[name] = ibis.coalesce(joined["_survivor_id"], joined["customer_id"])
+            if not keep_original:
+                columns["original_customer_id"] = joined["customer_id"]
+        else:
+            columns[name] = joined[name]
+    return joined.select(**columns)
 
 
 def _id_rewrite_changes(portfolio: Portfolio) -> pd.DataFrame:
@@ -187,9 +261,28 @@ def _is_fresh(info_path: Path, config_path: Path) -> bool:
         return False
     info = json.loads(info_path.read_text(encoding="utf-8"))
     sources = [{"path": str(config_path), "sha256": info.get("config_sha256")}, *info.get("inputs", [])]
-    return info.get("config") == str(config_path) and all(
-        Path(item["path"]).is_file() and sha256_file(item["path"]) == item["sha256"] for item in sources
-    )
+    return info.get("config") == str(config_path) and all(_unchanged(item) for item in sources)
+
+
+def _same_files(info_path: Path, config) -> bool:
+    """Whether the folders and globs of the config still name the Parquet files the saved tables were made from
+    (a file added to a folder is new data)."""
+    inputs = json.loads(info_path.read_text(encoding="utf-8")).get("inputs", [])
+    for item in inputs:
+        source = config.tables.get(item["table"])
+        if "files" in item and source is not None and source.table is None:
+            if [file["path"] for file in item["files"]] != [str(path) for path in source.files]:
+                return False
+    return True
+
+
+def _unchanged(item: dict) -> bool:
+    """Whether an input is as it was: text files by their sha256; typed ones (big Parquet files, the database of
+    an engine table) by the size and modification time of their files (a Spark catalog table has none)."""
+    if "files" in item:
+        return all(Path(file["path"]).is_file() and Path(file["path"]).stat().st_size == file["size"]
+                   and Path(file["path"]).stat().st_mtime_ns == file["mtime_ns"] for file in item["files"])
+    return Path(item["path"]).is_file() and sha256_file(item["path"]) == item["sha256"]
 
 
 def open_portfolio(config_path: str | os.PathLike, output_dir: str | os.PathLike,
@@ -203,18 +296,20 @@ def open_portfolio(config_path: str | os.PathLike, output_dir: str | os.PathLike
     Returns
     -------
     tables : dict of DataFrame
+        ``transactions`` is the engine table scanning the saved file on the config's engine when the config
+        asks for an engine or its transactions are typed (:func:`~portfolio_helpers.ingest.loaders.engine_tables_for`).
     info : dict
         ``name``, ``currency``, ``as_of`` (Timestamp), ``config``, ``inputs``, ``n_rejected_rows``,
         ``pseudonymized``.
     """
     config_path = Path(config_path).expanduser().resolve()
     info_path = Path(output_dir) / "data" / "portfolio.json"
-    if not _is_fresh(info_path, config_path):
-        load_config(config_path)  # a config error surfaces before any work
+    config = load_config(config_path)  # a config error surfaces before any work
+    if not _is_fresh(info_path, config_path) or not _same_files(info_path, config):
         clean_portfolio(config_path, strict=strict, report_dir=output_dir).save(output_dir)
     info = json.loads(info_path.read_text(encoding="utf-8"))
     info["as_of"] = pd.Timestamp(info["as_of"])
-    return read_saved_tables(output_dir), info
+    return read_saved_tables(output_dir, engine=config.engine if engine_tables_for(config) else None), info
 
 
 # --------------------------------------------------------------------------- tables computed by a notebook

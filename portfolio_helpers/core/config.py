@@ -14,6 +14,11 @@ Example
         columns: {customer_id: "N° client", date: "Date facture", amount: "Montant HT"}
       customers: {path: clients.xlsx, columns: {customer_id: Code, name: "Raison sociale"}}
 
+Typed tables are read by the engine (``engine:``, see :mod:`portfolio_helpers.core.backend`)
+rather than cleaned as text: Parquet given as one file, a folder or a glob
+(``path: lake/lines/*.parquet``), or a table of the engine's catalog (``table: sales.order_lines``,
+instead of ``path:``). ``read:`` options do not apply to them; ``columns:`` renames do.
+
 Every mistake is reported as a :class:`~portfolio_helpers.core.errors.ConfigError`
 naming the config file, the key and, where it helps, the closest valid name.
 """
@@ -22,6 +27,7 @@ from __future__ import annotations
 
 import codecs
 import datetime as dt
+import glob
 import json
 import os
 from dataclasses import dataclass, field
@@ -31,6 +37,7 @@ from typing import Any
 import pandas as pd
 import yaml
 
+from portfolio_helpers.core.backend import EngineSettings, engine_settings
 from portfolio_helpers.core.contract import ANSWER_KEY_SECTIONS, TABLES
 from portfolio_helpers.core.errors import ConfigError
 from portfolio_helpers.core.validation import suggest
@@ -39,7 +46,8 @@ __all__ = ["TableSource", "PortfolioConfig", "load_config", "READ_OPTIONS", "TOP
 
 # Sections owned by the analysis modules; each validates its own content.
 ANALYSIS_SECTIONS = ("costs", "scoring", "segments", "playbook", "rfm", "clv", "growth", "objectives", "feedback")
-TOP_LEVEL_KEYS = ("name", "currency", "as_of", "seed", "pseudonymize", "answer_key", "tables", *ANALYSIS_SECTIONS)
+TOP_LEVEL_KEYS = ("name", "currency", "as_of", "seed", "pseudonymize", "answer_key", "engine", "tables",
+                  *ANALYSIS_SECTIONS)
 READ_OPTIONS = {
     "sep": "field separator, e.g. ';' (autodetected)",
     "decimal": "decimal separator '.' or ',' (autodetected per column)",
@@ -49,17 +57,36 @@ READ_OPTIONS = {
     "sheet": "Excel sheet name or index (default: the first sheet)",
     "skiprows": "number of lines to skip above the header",
 }
-TABLE_KEYS = ("path", "read", "columns")
+TABLE_KEYS = ("path", "table", "read", "columns")
+PARQUET_SUFFIXES = (".parquet", ".pq")
+_GLOB_CHARACTERS = ("*", "?", "[")
 
 
 @dataclass(frozen=True)
 class TableSource:
-    """Where one canonical table comes from and how to read it."""
+    """Where one canonical table comes from and how to read it.
+
+    ``path`` is a file, a folder or a glob of Parquet files (``files`` lists the Parquet files it
+    resolved to), or ``None`` when the table is ``table``, a table of the engine's catalog
+    (``sales.order_lines``).
+    """
 
     name: str
-    path: Path
+    path: Path | None
     read: dict[str, Any] = field(default_factory=dict)
     columns: dict[str, str] = field(default_factory=dict)  # canonical -> column in the file
+    table: str | None = None  # a table of the engine's catalog, instead of path
+    files: tuple[Path, ...] = ()  # the Parquet files of path (one file, a folder or a glob)
+
+    @property
+    def typed(self) -> bool:
+        """Whether the table is typed (Parquet files or an engine table), read by the engine rather than as text."""
+        return self.table is not None or bool(self.files)
+
+    @property
+    def label(self) -> str:
+        """How messages name the source: its path, or ``engine table sales.order_lines``."""
+        return f"engine table {self.table}" if self.table is not None else str(self.path)
 
 
 @dataclass(frozen=True)
@@ -74,6 +101,9 @@ class PortfolioConfig:
     sections: dict[str, Any] = field(default_factory=dict)  # costs:, scoring:, ... untouched
     # the answer key of a generated sample (`answer_key: truth.json`), checked to parse; None otherwise
     answer_key: Path | None = None
+    # the engine of the transaction-level work (`engine:`); engine_requested: the config has that section
+    engine: EngineSettings = field(default_factory=EngineSettings)
+    engine_requested: bool = False
 
     @property
     def base_dir(self) -> Path:
@@ -155,23 +185,69 @@ def _parse_as_of(value: Any, config_path: Path) -> pd.Timestamp | None:
         raise _fail(config_path, "as_of", f"'{value}' is not a date in YYYY-MM-DD form") from None
 
 
+def _parquet_files(pattern: str, path: Path, config_path: Path, where: str) -> tuple[Path, ...]:
+    """The Parquet files a ``path:`` names: itself, the Parquet files of a folder, or a glob's matches.
+
+    A text or Excel file gives ``()`` (it is read as text).
+    """
+    if any(char in pattern for char in _GLOB_CHARACTERS):
+        matches = sorted(Path(match) for match in glob.glob(str(path), recursive=True))
+        matches = [match for match in matches if match.is_file()]
+        if not matches:
+            raise _fail(config_path, f"{where}.path", f"no file matches the pattern {path}")
+        other = [match for match in matches if match.suffix.lower() not in PARQUET_SUFFIXES]
+        if other:
+            raise _fail(config_path, f"{where}.path",
+                        f"a pattern must match Parquet files only (.parquet, .pq); it matches {other[0]}")
+        return tuple(match.resolve() for match in matches)
+    if path.is_dir():
+        files = sorted(found for found in path.rglob("*") if found.is_file()
+                       and found.suffix.lower() in PARQUET_SUFFIXES
+                       and not any(part.startswith((".", "_")) for part in found.relative_to(path).parts))
+        if not files:
+            raise _fail(config_path, f"{where}.path", f"file not found: {path} is a folder holding no Parquet file (.parquet, .pq)")
+        return tuple(found.resolve() for found in files)
+    if not path.is_file():
+        if path.suffix.lower() in PARQUET_SUFFIXES or not path.suffix:
+            raise _fail(config_path, f"{where}.path", f"file or folder not found: {path}")
+        raise _fail(config_path, f"{where}.path", f"file not found: {path}")
+    return (path.resolve(),) if path.suffix.lower() in PARQUET_SUFFIXES else ()
+
+
 def _table_source(name: str, spec: Any, config_path: Path) -> TableSource:
     where = f"tables.{name}"
     if isinstance(spec, str):  # shorthand: `transactions: invoices.csv`
         spec = {"path": spec}
     if not isinstance(spec, dict):
-        raise _fail(config_path, where, "expected a mapping with at least 'path'")
+        raise _fail(config_path, where, "expected a mapping with 'path' (a file) or 'table' (an engine table)")
     for key in spec:
         if key not in TABLE_KEYS:
             raise _fail(config_path, f"{where}.{key}",
                         f"unknown key (allowed: {', '.join(TABLE_KEYS)}){suggest(key, TABLE_KEYS)}")
-    if not spec.get("path"):
-        raise _fail(config_path, where, "'path' is missing")
-    path = Path(os.path.expanduser(str(spec["path"])))
-    if not path.is_absolute():
-        path = config_path.parent / path
-    if not path.is_file():
-        raise _fail(config_path, f"{where}.path", f"file not found: {path}")
+    if spec.get("path") and spec.get("table"):
+        raise _fail(config_path, where, "give either 'path' (files) or 'table' (a table of the engine's catalog), "
+                                        "not both")
+    if not spec.get("path") and not spec.get("table"):
+        raise _fail(config_path, where, "'path' is missing (or 'table', for a table of the engine's catalog)")
+    path, files, catalog_table = None, (), None
+    if spec.get("table"):
+        catalog_table = spec["table"]
+        parts = str(catalog_table).split(".") if isinstance(catalog_table, str) else []
+        if not parts or not all(part.strip() for part in parts) or len(parts) > 3:
+            raise _fail(config_path, f"{where}.table",
+                        f"expected a table name such as order_lines or sales.order_lines, got {catalog_table!r}")
+        catalog_table = ".".join(part.strip() for part in parts)
+    else:
+        pattern = os.path.expanduser(str(spec["path"]))
+        path = Path(pattern)
+        if not path.is_absolute():
+            path = config_path.parent / path
+        files = _parquet_files(pattern, path, config_path, where)
+    if (files or catalog_table) and spec.get("read"):
+        what = f"the engine table {catalog_table}" if catalog_table else "Parquet"
+        raise _fail(config_path, f"{where}.read",
+                    f"read options (separator, decimal, encoding, ...) apply to text and Excel files; {what} is "
+                    f"typed and read as it is: remove 'read:'")
 
     read = spec.get("read") or {}
     if not isinstance(read, dict):
@@ -212,7 +288,10 @@ def _table_source(name: str, spec: Any, config_path: Path) -> TableSource:
                         + f"){suggest(canonical, known)}")
         if source is None or str(source).strip() == "":
             raise _fail(config_path, f"{where}.columns.{canonical}", "the source column name is empty")
-    return TableSource(name, path.resolve(), dict(read), {str(k): str(v) for k, v in columns.items()})
+    if path is not None and not any(char in str(path) for char in _GLOB_CHARACTERS):
+        path = path.resolve()
+    return TableSource(name, path, dict(read), {str(k): str(v) for k, v in columns.items()}, table=catalog_table,
+                       files=files)
 
 
 def _answer_key(value: Any, config_path: Path) -> Path | None:
@@ -286,6 +365,18 @@ def load_config(path: str | os.PathLike) -> PortfolioConfig:
         if table in tables_spec
     }
     sections = {key: data[key] for key in ANALYSIS_SECTIONS if key in data}
+    try:
+        engine = engine_settings(data.get("engine"), base_dir=config_path.parent)
+    except ConfigError as exc:
+        raise ConfigError(f"{config_path}: {exc}") from None
+    catalog = [source for source in tables.values() if source.table is not None]
+    if catalog and engine.backend == "duckdb" and engine.database is None:
+        raise _fail(config_path, f"tables.{catalog[0].name}.table",
+                    f"{catalog[0].table!r} is a table of the engine's catalog, but the engine is an in-memory DuckDB "
+                    f"database that holds no table: name its file with `engine: {{backend: duckdb, database: "
+                    f"file.duckdb}}` (or use `path:` for files)")
+    if engine.database is not None and not Path(engine.database).is_file() and catalog:
+        raise _fail(config_path, "engine.database", f"file not found: {engine.database}")
     return PortfolioConfig(
         path=config_path,
         name=name,
@@ -296,4 +387,6 @@ def load_config(path: str | os.PathLike) -> PortfolioConfig:
         tables=tables,
         sections=sections,
         answer_key=_answer_key(data.get("answer_key"), config_path),
+        engine=engine,
+        engine_requested="engine" in data,
     )

@@ -284,6 +284,13 @@ def contract_markdown() -> str:
         "Identifiers (kind `id`) are text: leading zeros stay (`00123`), and an id an earlier tool wrote as a",
         "float (`17450.0`) is read as `17450` in every table, so that tables still join.",
         "",
+        "A table may come from text (CSV, Excel: every value parsed as described below) or be typed: Parquet",
+        "(`path:` one file, a folder or a glob) or a table of the engine's catalog (`table: sales.order_lines`).",
+        "Typed `transactions` are validated by the engine and never read into pandas; the type of each column",
+        "must match its kind: `id` text or whole numbers, `date` date or timestamp, `number` and `integer`",
+        "numeric, `category` and `text` text, `boolean` boolean or yes/no text. A wrong type stops the run;",
+        "missing or unreadable values (an empty id, a NaN amount) reject the row as for text files.",
+        "",
     ]
     for table in TABLES.values():
         lines += [f"## {table.name}", "", table.description, "",

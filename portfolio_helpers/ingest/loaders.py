@@ -21,10 +21,24 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from portfolio_helpers.core.backend import EngineSettings, connect
 from portfolio_helpers.core.config import PortfolioConfig, TableSource, load_config
-from portfolio_helpers.core.contract import TABLES, Table, normalize_label
+from portfolio_helpers.core.contract import TABLES, Table
 from portfolio_helpers.core.errors import InputError, RowProblemsError
 from portfolio_helpers.core.files import atomic_to_csv, atomic_to_parquet, atomic_write_json, sha256_file
+from portfolio_helpers.core.validation import is_engine_table
+from portfolio_helpers.ingest.mapping import (
+    REASONS as _REASONS,
+)
+from portfolio_helpers.ingest.mapping import (
+    REJECTED_COLUMNS,
+    ROW_REJECTED,
+    ROWS_COUNTED,
+    VALUE_CLEARED,
+    derivations,
+    map_columns,
+    snake,
+)
 from portfolio_helpers.ingest.parsing import (
     Parsed,
     missing_mask,
@@ -34,6 +48,16 @@ from portfolio_helpers.ingest.parsing import (
     parse_id,
     parse_number,
     parse_text,
+)
+from portfolio_helpers.ingest.typed import (
+    REJECTED_SAMPLE,
+    engine_attributes_from_lines,
+    load_engine_transactions,
+    quiet,
+    scan,
+    scan_saved,
+    source_fingerprint,
+    write_engine_parquet,
 )
 
 __all__ = [
@@ -47,16 +71,16 @@ __all__ = [
     "ID_REWRITE_COLUMNS",
     "attributes_from_lines",
     "count_rejected_rows",
+    "flag_known_customers",
+    "save_table",
+    "engine_tables_for",
 ]
 
-REJECTED_COLUMNS = ["table", "file", "line", "column", "source_column", "value", "reason", "action"]
 #: Ids rewritten while loading ("17450.0" -> "17450"), one row per value, rows kept in the analysis only.
 ID_REWRITE_COLUMNS = ["table", "column", "source_line", "old_value", "new_value"]
 EMPTY_COLUMN_COLUMNS = ["table", "column", "source_column"]
 LINE_ATTRIBUTE_COLUMNS = ["attribute", "source_column", "customers_with_value_on_lines", "customers_filled_from_lines",
                           "customers_kept_from_table"]
-ROW_REJECTED = "row rejected"
-VALUE_CLEARED = "value cleared, row kept"
 _CSV_SUFFIXES = {".csv", ".tsv", ".txt", ".dat"}
 _EXCEL_SUFFIXES = {".xlsx", ".xlsm"}
 _PARQUET_SUFFIXES = {".parquet", ".pq"}
@@ -66,15 +90,24 @@ _SEPARATORS = (";", ",", "\t", "|")
 def count_rejected_rows(rejected: pd.DataFrame) -> int:
     """Rows left out of the analysis: distinct (table, line) set aside; cells that were only cleared do not count.
 
+    A table validated by the engine lists only a sample of its problems, and one row (action
+    :data:`ROWS_COUNTED`) whose ``value`` is the number of its rows rejected in all: that number
+    counts for the table instead of its listed lines.
+
     Examples
     --------
     >>> log = pd.DataFrame({"table": ["transactions"] * 3, "line": [2, 2, 5],
-    ...                     "action": [ROW_REJECTED, ROW_REJECTED, "value cleared"]})
+    ...                     "value": ["x", "y", "z"], "action": [ROW_REJECTED, ROW_REJECTED, "value cleared"]})
     >>> count_rejected_rows(log)
     1
+    >>> counted = pd.DataFrame({"table": ["customers", "transactions"], "line": [3, None],
+    ...                         "value": ["C9", "25000"], "action": [ROW_REJECTED, ROWS_COUNTED]})
+    >>> count_rejected_rows(pd.concat([log, counted]))
+    25001
     """
-    rows = rejected[rejected["action"] == ROW_REJECTED]
-    return int(rows[["table", "line"]].drop_duplicates().shape[0])
+    counted = rejected[rejected["action"] == ROWS_COUNTED]
+    rows = rejected[(rejected["action"] == ROW_REJECTED) & ~rejected["table"].isin(counted["table"])]
+    return int(rows[["table", "line"]].drop_duplicates().shape[0]) + int(counted["value"].astype("int64").sum())
 
 
 @dataclass
@@ -254,8 +287,26 @@ def _read_text_table(path: Path, raw: bytes, read: dict) -> RawTable:
     return RawTable(frame, lines, path, detected)
 
 
-def read_raw(source: TableSource) -> RawTable:
-    """Read a file (CSV/TSV/TXT, Excel or Parquet) without interpreting any value."""
+def read_raw(source: TableSource, engine: EngineSettings | None = None) -> RawTable:
+    """Read a file (CSV/TSV/TXT, Excel or Parquet) without interpreting any value.
+
+    A folder or glob of Parquet files is read whole (in file order); a table of the engine's catalog
+    (``table:``) is read from ``engine`` (default: the in-memory DuckDB). Only small tables come this way:
+    typed transactions stay in the engine (:func:`~portfolio_helpers.ingest.typed.load_engine_transactions`).
+    """
+    if source.table is not None:
+        frame = scan(source, connect(engine or EngineSettings())).to_pandas()
+        frame.columns = [str(col).strip() for col in frame.columns]
+        return RawTable(frame, np.arange(len(frame), dtype="int64") + 1, Path(source.label),
+                        {"format": "engine table"})
+    if len(source.files) > 1 or (source.files and source.path.is_dir()):
+        try:
+            frame = pd.concat([pd.read_parquet(path) for path in source.files], ignore_index=True)
+        except Exception as exc:  # pyarrow raises several types for corrupt files
+            raise InputError(f"{source.path}: cannot read the Parquet files: {exc}") from None
+        frame.columns = [str(col).strip() for col in frame.columns]
+        return RawTable(frame, np.arange(len(frame), dtype="int64") + 1, source.path,
+                        {"format": "parquet", "files": len(source.files)})
     path = source.path
     suffix = path.suffix.lower()
     if path.stat().st_size == 0:
@@ -294,40 +345,6 @@ def read_raw(source: TableSource) -> RawTable:
 # --------------------------------------------------------------------------- mapping and typing
 
 
-def _map_columns(raw: RawTable, source: TableSource, table: Table) -> dict[str, str]:
-    """Canonical column -> column in the file. Unmapped canonical names match case/accent-insensitively."""
-    available = list(raw.frame.columns)
-    by_label = {normalize_label(col): col for col in available}
-    mapping: dict[str, str] = {}
-    for canonical, wanted in source.columns.items():
-        if wanted in available:
-            mapping[canonical] = wanted
-        elif normalize_label(wanted) in by_label:
-            mapping[canonical] = by_label[normalize_label(wanted)]
-        else:
-            raise InputError(
-                f"{raw.path}: column '{wanted}' (mapped to {table.name}.{canonical}) is not in the file. "
-                f"Columns in the file: {', '.join(repr(c) for c in available)}"
-            )
-    for column in table.column_names:
-        if column not in mapping and normalize_label(column) in by_label:
-            candidate = by_label[normalize_label(column)]
-            if candidate not in mapping.values():
-                mapping[column] = candidate
-    derivable = _derivations(table, mapping)
-    missing = [col for col in table.required if col not in mapping and col not in derivable]
-    if missing:
-        alternatives = "".join(
-            f" ({col} may instead be computed from {' and '.join(table.derived[col])}: map those)"
-            for col in missing if col in table.derived)
-        raise InputError(
-            f"{raw.path}: required column(s) {', '.join(missing)} of the {table.name} table not found. "
-            f"Columns in the file: {', '.join(repr(c) for c in available)}. "
-            f"Map them in the config, e.g. `columns: {{{missing[0]}: \"Your column name\"}}`.{alternatives}"
-        )
-    return mapping
-
-
 def _parse_column(values: pd.Series, kind: str, column, read: dict, decimal_hint: str | None) -> Parsed:
     if kind == "id":
         return parse_id(values)
@@ -348,10 +365,6 @@ def _parse_column(values: pd.Series, kind: str, column, read: dict, decimal_hint
     return parse_text(values)
 
 
-def _snake(name: str) -> str:
-    return re.sub(r"\W+", "_", normalize_label(name)).strip("_") or "column"
-
-
 def _problem_rows(mask: pd.Series, raw_values: pd.Series, lines: np.ndarray, table: str, file: Path,
                   column: str, source_column: str, reason: str, action: str) -> pd.DataFrame:
     positions = np.flatnonzero(mask.to_numpy())
@@ -367,17 +380,6 @@ def _problem_rows(mask: pd.Series, raw_values: pd.Series, lines: np.ndarray, tab
     })
 
 
-_REASONS = {
-    "id": "not a valid identifier",
-    "date": "not a valid date",
-    "number": "not a number",
-    "integer": "not a whole number",
-    "category": "unknown value (expected one of: {values})",
-    "text": "unreadable text",
-    "boolean": "not a yes/no value (yes/no, true/false, 1/0, oui/non)",
-}
-
-
 @dataclass
 class _Typed:
     """One table as typed by :func:`_type_table`, with what the loader noticed on the way."""
@@ -388,12 +390,6 @@ class _Typed:
     id_rewrites: pd.DataFrame  # ID_REWRITE_COLUMNS
     empty_columns: dict[str, str]  # canonical -> source column, dropped because entirely empty
     warnings: list[str]
-
-
-def _derivations(table: Table, mapping: dict[str, str]) -> dict[str, tuple[str, ...]]:
-    """Derived columns to compute (not mapped, every input mapped) -> their inputs."""
-    return {name: inputs for name, inputs in table.derived.items()
-            if name not in mapping and all(col in mapping for col in inputs)}
 
 
 def _shared_sources(mapping: dict[str, str], table: Table, path: Path) -> list[str]:
@@ -411,7 +407,7 @@ def _shared_sources(mapping: dict[str, str], table: Table, path: Path) -> list[s
 
 
 def _type_table(raw: RawTable, source: TableSource, table: Table) -> _Typed:
-    mapping = _map_columns(raw, source, table)
+    mapping = map_columns(list(raw.frame.columns), raw.path, source, table)
     frame, read = raw.frame, source.read
     decimal_hint = read.get("decimal") or ("," if raw.detected.get("sep") == ";" else None)
     typed: dict[str, pd.Series] = {}
@@ -420,7 +416,7 @@ def _type_table(raw: RawTable, source: TableSource, table: Table) -> _Typed:
     empty: dict[str, str] = {}
     reject = pd.Series(False, index=frame.index)
     detected: dict = {"columns": mapping}
-    derived = _derivations(table, mapping)
+    derived = derivations(table, mapping)
     # Inputs of a derived column are needed on every row; a discount, when given, must be readable.
     needed = {col: name for name, inputs in derived.items() for col in inputs}
     if derived and "discount" in mapping:
@@ -437,7 +433,7 @@ def _type_table(raw: RawTable, source: TableSource, table: Table) -> _Typed:
             extra_targets[canonical] = mapping[canonical]
     for col in frame.columns:
         if col not in mapping.values():
-            name = _snake(col)
+            name = snake(col)
             if name not in declared and name not in extra_targets:
                 extra_targets[name] = col
 
@@ -526,8 +522,8 @@ def _empty_rejected() -> pd.DataFrame:
     return pd.DataFrame({col: pd.Series(dtype="int64" if col == "line" else "string") for col in REJECTED_COLUMNS})
 
 
-def load_table(source: TableSource) -> tuple[pd.DataFrame, pd.DataFrame, dict, int]:
-    """Read, map and type one table.
+def load_table(source: TableSource, engine: EngineSettings | None = None) -> tuple[pd.DataFrame, pd.DataFrame, dict, int]:
+    """Read, map and type one table into pandas (``engine``: where a ``table:`` source is read).
 
     Returns
     -------
@@ -540,14 +536,14 @@ def load_table(source: TableSource) -> tuple[pd.DataFrame, pd.DataFrame, dict, i
     n_rows : int
         Data rows in the file.
     """
-    typed, n_rows = _load_table(source)
+    typed, n_rows = _load_table(source, engine)
     return typed.frame, typed.problems, typed.detected, n_rows
 
 
-def _load_table(source: TableSource) -> tuple[_Typed, int]:
-    raw = read_raw(source)
+def _load_table(source: TableSource, engine: EngineSettings | None = None) -> tuple[_Typed, int]:
+    raw = read_raw(source, engine)
     if raw.frame.empty:
-        raise InputError(f"{source.path}: the file has a header but no data rows "
+        raise InputError(f"{source.label}: the file has a header but no data rows "
                          f"(columns: {', '.join(map(repr, raw.frame.columns))})")
     typed = _type_table(raw, source, TABLES[source.name])
     typed.detected = {**raw.detected, **typed.detected}
@@ -628,10 +624,14 @@ def _fill_customer_attributes(transactions: pd.DataFrame, customers: pd.DataFram
                               mapping: dict[str, str]) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """Move the customer attributes mapped on the lines into the customers table (made when absent).
 
-    Returns the lines without those columns, the customers table and one summary row per attribute.
+    Returns the lines without those columns, the customers table and one summary row per attribute. Engine
+    lines get each customer's values from the engine (:func:`~portfolio_helpers.ingest.typed.engine_attributes_from_lines`).
     """
     columns = [col for col in TABLES["transactions"].attribute_columns if col in transactions.columns]
-    per_customer = attributes_from_lines(transactions, columns).set_index("customer_id")
+    if is_engine_table(transactions):
+        per_customer = engine_attributes_from_lines(transactions, columns).set_index("customer_id")
+    else:
+        per_customer = attributes_from_lines(transactions, columns).set_index("customer_id")
     if customers is None:
         customers = pd.DataFrame({"customer_id": per_customer.index.astype("string")})
     else:
@@ -647,16 +647,47 @@ def _fill_customer_attributes(transactions: pd.DataFrame, customers: pd.DataFram
             given = pd.Series(False, index=customers.index)
             fill = from_lines.notna()
             customers[column] = from_lines.astype(per_customer[column].dtype)
-        rows.append({"attribute": column, "source_column": mapping[column],
+        rows.append({"attribute": column, "source_column": mapping.get(column, column),
                      "customers_with_value_on_lines": int(per_customer[column].notna().sum()),
                      "customers_filled_from_lines": int(fill.sum()),
                      "customers_kept_from_table": int((given & from_lines.notna()).sum())})
     summary = pd.DataFrame(rows, columns=LINE_ATTRIBUTE_COLUMNS)
+    if is_engine_table(transactions):
+        return transactions.drop(*columns), customers, summary
     return transactions.drop(columns=columns), customers, summary
 
 
+def _source_path(source: TableSource) -> str:
+    """The ``path`` of an input as recorded: the file, folder or glob given, or ``engine table x.y``."""
+    return str(source.path) if source.path is not None else source.label
+
+
+def flag_known_customers(transactions, customers: pd.DataFrame):
+    """The lines with ``customer_known``: whether their customer is in ``customers``.
+
+    Pandas lines get a new column (in place, as the loader always did); engine lines get it from the
+    engine (the customer ids cross into it as an in-memory table: one value per customer).
+
+    Examples
+    --------
+    >>> lines = pd.DataFrame({"customer_id": ["A", "B"], "amount": [1.0, 2.0]})
+    >>> flag_known_customers(lines, pd.DataFrame({"customer_id": ["A"]}))["customer_known"].tolist()
+    [True, False]
+    """
+    known_ids = customers["customer_id"].dropna().unique()
+    if is_engine_table(transactions):
+        import ibis
+
+        with quiet():
+            known = ibis.memtable(pd.DataFrame({"customer_id": pd.Series(known_ids, dtype=object).astype(str)}))
+        return transactions.mutate(customer_known=transactions["customer_id"].isin(known["customer_id"])
+                                   .fill_null(False))
+    transactions["customer_known"] = transactions["customer_id"].isin(known_ids)
+    return transactions
+
+
 def load_portfolio(config: PortfolioConfig | str | os.PathLike, strict: bool = False,
-                   today: pd.Timestamp | None = None) -> Portfolio:
+                   today: pd.Timestamp | None = None, rejected_sample: int = REJECTED_SAMPLE) -> Portfolio:
     """Load every table of a portfolio config.
 
     Parameters
@@ -668,6 +699,9 @@ def load_portfolio(config: PortfolioConfig | str | os.PathLike, strict: bool = F
         setting the rows aside in :attr:`Portfolio.rejected`.
     today : Timestamp, optional
         Reference "now" used to spot future dates (default: the current date).
+    rejected_sample : int, default :data:`~portfolio_helpers.ingest.typed.REJECTED_SAMPLE`
+        A typed transactions table (Parquet, engine table) lists at most this many of its problems
+        in :attr:`Portfolio.rejected`, and states how many rows it rejected in all.
 
     Returns
     -------
@@ -686,6 +720,12 @@ def load_portfolio(config: PortfolioConfig | str | os.PathLike, strict: bool = F
       table, one is made from the customer ids of the lines (:attr:`Portfolio.line_attributes`).
     * Ids written as floats (``17450.0``) are rewritten ``17450`` in every table
       (:attr:`Portfolio.id_rewrites`), so that tables still join.
+    * A typed transactions table (Parquet files, a table of the engine's catalog) is never read into
+      pandas: it is validated by the engine of the config (:mod:`portfolio_helpers.ingest.typed`) and
+      ``tables["transactions"]`` is an engine table (Ibis) with the rejected rows and the rows after
+      ``as_of`` filtered out; ``customer_known`` and the attributes from the lines are computed by the
+      engine. Its ids are strings or integers, so none is written as a float. Other typed tables are
+      small (one row per customer, lead, answer): they are read into pandas and cleaned as usual.
     """
     if not isinstance(config, PortfolioConfig):
         config = load_config(config)
@@ -695,8 +735,19 @@ def load_portfolio(config: PortfolioConfig | str | os.PathLike, strict: bool = F
     inputs: list[dict] = []
     detected: dict[str, dict] = {}
     rewrites, empty, warnings = [], [], []
+    engine_load = None
     for name, source in config.tables.items():
-        typed, n_rows = _load_table(source)
+        if name == "transactions" and source.typed:
+            engine_load = load_engine_transactions(source, config.engine, config.as_of, today, rejected_sample)
+            tables[name] = engine_load.table
+            rejected.append(engine_load.problems)
+            detected[name] = engine_load.detected
+            empty += [{"table": name, "column": column, "source_column": source_column}
+                      for column, source_column in engine_load.empty_columns.items()]
+            inputs.append({"table": name, "path": _source_path(source), "rows": engine_load.n_rows,
+                           "files": source_fingerprint(source, config.engine)})
+            continue
+        typed, n_rows = _load_table(source, config.engine)
         tables[name] = typed.frame
         rejected.append(typed.problems)
         detected[name] = typed.detected
@@ -704,27 +755,34 @@ def load_portfolio(config: PortfolioConfig | str | os.PathLike, strict: bool = F
         empty += [{"table": name, "column": column, "source_column": source_column}
                   for column, source_column in typed.empty_columns.items()]
         warnings += [f"{name}: {warning}" for warning in typed.warnings]
-        inputs.append({"table": name, "path": str(source.path), "sha256": sha256_file(source.path),
-                       "rows": n_rows})
+        if source.table is not None or len(source.files) > 1 or (source.files and source.path.is_dir()):
+            # several Parquet files or an engine table: their size and date say whether they changed
+            inputs.append({"table": name, "path": _source_path(source), "rows": n_rows,
+                           "files": source_fingerprint(source, config.engine)})
+        else:
+            inputs.append({"table": name, "path": str(source.path), "sha256": sha256_file(source.path),
+                           "rows": n_rows})
 
-    if tables["transactions"].empty:  # not "dated after today": every row had a row-level problem
-        raise InputError(_strict_message(pd.concat(rejected, ignore_index=True),
-                                         f"{config.tables['transactions'].path}: every transaction row was "
-                                         f"rejected, none is left to analyse:"))
-    transactions, late, as_of = _date_window(tables["transactions"], config.as_of, today,
-                                             config.tables["transactions"].path,
-                                             detected["transactions"]["columns"]["date"])
-    rejected.append(late)
-    if transactions.empty:
-        raise InputError(f"{config.tables['transactions'].path}: no transaction is left to analyse "
-                         f"on or before as_of={as_of.date()}")
+    if engine_load is not None:
+        transactions, as_of = tables["transactions"], engine_load.as_of
+    else:
+        if tables["transactions"].empty:  # not "dated after today": every row had a row-level problem
+            raise InputError(_strict_message(pd.concat(rejected, ignore_index=True),
+                                             f"{config.tables['transactions'].path}: every transaction row was "
+                                             f"rejected, none is left to analyse:"))
+        transactions, late, as_of = _date_window(tables["transactions"], config.as_of, today,
+                                                 config.tables["transactions"].path,
+                                                 detected["transactions"]["columns"]["date"])
+        rejected.append(late)
+        if transactions.empty:
+            raise InputError(f"{config.tables['transactions'].path}: no transaction is left to analyse "
+                             f"on or before as_of={as_of.date()}")
     line_attributes = _frame_of(LINE_ATTRIBUTE_COLUMNS)
     if any(col in transactions.columns for col in TABLES["transactions"].attribute_columns):
         transactions, tables["customers"], line_attributes = _fill_customer_attributes(
             transactions, tables.get("customers"), detected["transactions"]["columns"])
     if "customers" in tables:
-        known_ids = tables["customers"]["customer_id"].dropna().unique()
-        transactions["customer_known"] = transactions["customer_id"].isin(known_ids)
+        transactions = flag_known_customers(transactions, tables["customers"])
     tables["transactions"] = transactions
 
     rejected_frame = pd.concat([r for r in rejected if not r.empty] or [_empty_rejected()], ignore_index=True)
@@ -757,10 +815,13 @@ def _strict_message(rejected: pd.DataFrame, headline: str | None = None) -> str:
 
 
 def save_portfolio(portfolio: Portfolio, output_dir: str | os.PathLike) -> Path:
-    """Write the typed tables (``data/*.parquet``), ``data/portfolio.json`` and ``exports/rejected_rows.csv``."""
+    """Write the typed tables (``data/*.parquet``), ``data/portfolio.json`` and ``exports/rejected_rows.csv``.
+
+    An engine table (typed transactions) is written by its engine (:func:`save_table`).
+    """
     output_dir = Path(output_dir)
     for name, frame in portfolio.tables.items():
-        atomic_to_parquet(frame, output_dir / "data" / f"{name}.parquet")
+        save_table(frame, output_dir / "data" / f"{name}.parquet")
     atomic_to_csv(portfolio.rejected, output_dir / "exports" / "rejected_rows.csv")
     atomic_write_json(output_dir / "data" / "portfolio.json", {
         "config": str(portfolio.config.path),
@@ -775,13 +836,42 @@ def save_portfolio(portfolio: Portfolio, output_dir: str | os.PathLike) -> Path:
     return output_dir / "data"
 
 
-def read_saved_tables(output_dir: str | os.PathLike) -> dict[str, pd.DataFrame]:
+def save_table(table, path: str | os.PathLike) -> Path:
+    """Save a table of the portfolio as Parquet, atomically: a pandas frame as usual, an engine table by its
+    engine (:func:`~portfolio_helpers.ingest.typed.write_engine_parquet`: the lines never cross into Python)."""
+    if is_engine_table(table):
+        return write_engine_parquet(table, path)
+    return atomic_to_parquet(table, path)
+
+
+def engine_tables_for(config: PortfolioConfig) -> bool:
+    """Whether the saved transactions are handed to the analyses as an engine table (scanned by the config's
+    engine) rather than a pandas frame: when the config asks for an engine (``engine:``) or its transactions
+    are typed (Parquet, an engine table).
+
+    Once every analysis takes engine tables, this is ``True`` for every config.
+    """
+    return config.engine_requested or config.tables["transactions"].typed
+
+
+def read_saved_tables(output_dir: str | os.PathLike,
+                      engine: EngineSettings | None = None) -> dict[str, pd.DataFrame]:
     """The typed tables written by :func:`save_portfolio` (the input of notebooks 02+).
 
     Only the tables of the data contract: the tables later notebooks save beside them in ``data/``
-    (segments, P&L, customer features) are not input tables.
+    (segments, P&L, customer features) are not input tables. With ``engine``, ``transactions`` is the
+    engine table scanning the saved file on that engine (see :func:`engine_tables_for`); the other
+    tables are pandas frames.
     """
     data_dir = Path(output_dir) / "data"
     if not data_dir.is_dir():
         raise InputError(f"{data_dir}: no loaded tables here; run 01_data_cleaning first")
-    return {path.stem: pd.read_parquet(path) for path in sorted(data_dir.glob("*.parquet")) if path.stem in TABLES}
+    tables = {}
+    for path in sorted(data_dir.glob("*.parquet")):
+        if path.stem not in TABLES:
+            continue
+        if engine is not None and path.stem == "transactions":
+            tables[path.stem] = scan_saved(path, engine)
+        else:
+            tables[path.stem] = pd.read_parquet(path)
+    return tables
