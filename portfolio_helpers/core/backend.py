@@ -118,7 +118,9 @@ def connect(settings: EngineSettings = EngineSettings()):
         config["memory_limit"] = settings.memory_limit
     if settings.threads:
         config["threads"] = settings.threads
-    return ibis.duckdb.connect(settings.database or ":memory:", **config)
+    con = ibis.duckdb.connect(settings.database or ":memory:", **config)
+    con.raw_sql("SET enable_progress_bar = false")  # a report's console shows one line per notebook, nothing else
+    return con
 
 
 def _spark(settings: EngineSettings):
