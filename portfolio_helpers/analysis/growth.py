@@ -85,6 +85,7 @@ __all__ = [
     "cohort_table",
     "shares_differ",
     "acquired_before_data",
+    "customers_in_data",
     "customer_movements",
     "bridge_totals",
     "revenue_bridge",
@@ -359,6 +360,15 @@ def _lines_to(transactions: pd.DataFrame | ir.Table, as_of, customer_col: str, d
     return t.filter(t[date_col] < pd.Timestamp(as_of).normalize() + pd.Timedelta(days=1))
 
 
+def _of_customers(lines: ir.Table, ids, customer_col: str = "customer_id", keep: bool = True) -> ir.Table:
+    """The lines of the customers ``ids`` (``keep``) or of the others, as a join run where the lines are:
+    the ids cross into the engine as a small in-memory table, compared as text."""
+    chosen = pd.DataFrame({"_chosen_id": pd.Series(list(ids), dtype="string").dropna().unique()})
+    other = engine.table(chosen, ["_chosen_id"])
+    match = lines[customer_col].cast("string") == other["_chosen_id"]
+    return lines.semi_join(other, match) if keep else lines.anti_join(other, match)
+
+
 def _date_range(lines: ir.Table, date_col: str) -> tuple[int, pd.Timestamp | None, pd.Timestamp | None]:
     """The number of lines and their first and last dates (``None`` without a line), in one query."""
     row = engine.execute(lines.aggregate(n=lines.count(), first=lines[date_col].min(),
@@ -419,7 +429,7 @@ def _values(lines: ir.Table, window, customer_col: str, date_col: str, amount_co
 # --------------------------------------------------------------------------- cohorts
 
 def cohort_table(transactions: pd.DataFrame, freq: str = "quarter", as_of=None, customer_col: str = "customer_id",
-                 date_col: str = "date", amount_col: str = "amount") -> pd.DataFrame:
+                 date_col: str = "date", amount_col: str = "amount", exclude=None) -> pd.DataFrame:
     """Customers grouped by the period of their first purchase, followed period by period.
 
     Parameters
@@ -432,6 +442,9 @@ def cohort_table(transactions: pd.DataFrame, freq: str = "quarter", as_of=None, 
         Lines after it are left out; periods run up to its period.
     customer_col, date_col, amount_col : str
         Column names.
+    exclude : iterable of customer ids, optional
+        Customers left out of the cohorts (:func:`acquired_before_data`, to compare the cohorts
+        won in the data only).
 
     Returns
     -------
@@ -455,6 +468,8 @@ def cohort_table(transactions: pd.DataFrame, freq: str = "quarter", as_of=None, 
     require_columns(transactions, [customer_col, date_col, amount_col], table="transactions")
     _check_period(freq)
     lines = _lines_to(transactions, as_of, customer_col, date_col, amount_col)
+    if exclude is not None:
+        lines = _of_customers(lines, exclude, customer_col, keep=False)
     values = engine.customer_values(lines, freq=freq, customer_col=customer_col, date_col=date_col,
                                     amount_col=amount_col)
     values = values.rename(columns={customer_col: "customer_id"})
@@ -539,6 +554,20 @@ def acquired_before_data(transactions: pd.DataFrame, customers: pd.DataFrame, cu
     acquired = pd.to_datetime(customers[acquisition_col], errors="coerce")
     chosen = customers.loc[(acquired < pd.Timestamp(start).normalize()).to_numpy(dtype=bool), customer_col]
     return pd.Index(chosen.astype("string").unique(), name="customer_id")
+
+
+def customers_in_data(transactions: pd.DataFrame, ids, customer_col: str = "customer_id") -> int:
+    """How many of the customers ``ids`` have a line in ``transactions`` (any line), counted by the engine.
+
+    Examples
+    --------
+    >>> tx = pd.DataFrame({"customer_id": ["a", "a", "b", None]})
+    >>> customers_in_data(tx, ["a", "c"]), customers_in_data(tx, [])
+    (1, 0)
+    """
+    require_columns(transactions, [customer_col], table="transactions")
+    lines = _of_customers(engine.table(transactions, [customer_col]), ids, customer_col)
+    return int(engine.execute(lines.aggregate(n=lines[customer_col].nunique()))["n"].iloc[0])
 
 
 # --------------------------------------------------------------------------- bridge
@@ -909,9 +938,7 @@ def _select(objective: Objective, tables: Mapping[str, pd.DataFrame], lines: ir.
     keep = np.ones(len(customers), dtype=bool)
     for column, values in objective.filter:
         keep &= customers[column].astype("string").isin(values).fillna(False).to_numpy(dtype=bool)
-    chosen = pd.DataFrame({"_chosen_id": customers.loc[keep, "customer_id"].astype("string").dropna().unique()})
-    ids = engine.table(chosen, ["_chosen_id"])  # the chosen customers join the lines where they are
-    return lines.semi_join(ids, lines["customer_id"].cast("string") == ids["_chosen_id"]), profiles
+    return _of_customers(lines, customers.loc[keep, "customer_id"]), profiles
 
 
 def _measured(objective: Objective, data: _Data, as_of: pd.Timestamp) -> dict:

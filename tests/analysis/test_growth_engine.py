@@ -94,3 +94,34 @@ def test_no_line_up_to_the_analysis_date(lines_as):
     goal = growth.objectives_from_config([{"name": "Orders", "metric": "orders", "target": 5,
                                            "start": "2024-01-01", "deadline": "2024-12-31"}])
     assert growth.measure_objectives(goal, {"transactions": scanned}, "2024-12-31")["value"].tolist() == [0.0]
+
+
+def test_cohorts_without_the_customers_acquired_before_the_data(lines_as):
+    tx = pd.DataFrame({"customer_id": ["o", "o", "n", "n", "m", None],
+                       "date": pd.to_datetime(["2024-04-10", "2024-07-10", "2024-04-12", "2024-10-01",
+                                               "2024-07-20", "2024-07-21"]),
+                       "amount": [10.0, 10.0, 20.0, 5.0, 7.0, 3.0]})
+    scanned = lines_as(tx)
+    assert growth.customers_in_data(scanned, ["o", "x"]) == 1
+    assert growth.customers_in_data(scanned, []) == 0
+    cohorts = growth.cohort_table(scanned, "quarter", "2024-12-31", exclude=["o"])
+    first = cohorts[cohorts["periods_since"] == 0]
+    assert first[["cohort", "customers_active", "revenue"]].values.tolist() == [["2024Q2", 1, 20.0],
+                                                                                ["2024Q3", 1, 7.0]]
+    same(cohorts, growth.cohort_table(tx[tx["customer_id"] != "o"], "quarter", "2024-12-31"))
+
+
+@pytest.mark.parametrize("name", ["cdnow", "online_retail"])
+def test_growth_report(name, lines_as, tmp_path):
+    from portfolio_helpers.core.config import load_config
+    from portfolio_helpers.reporting import growth as report
+
+    config = load_config(DATA / name / "portfolio.yml")
+    tables = load_portfolio(DATA / name / "portfolio.yml", today=pd.Timestamp("2026-12-01")).tables
+    expected = report.growth_results(tables, config, AS_OF[name], tmp_path)
+    got = report.growth_results({**tables, "transactions": lines_as(tables["transactions"])}, config, AS_OF[name],
+                                tmp_path)
+    for part in ("cohorts", "bridge"):
+        same(getattr(expected, part), getattr(got, part))
+    assert (expected.proposals, expected.n_customers, expected.notes) == (got.proposals, got.n_customers, got.notes)
+    assert report.findings(expected, "USD") == report.findings(got, "USD")
