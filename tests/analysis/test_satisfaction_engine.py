@@ -53,3 +53,18 @@ def test_no_respondent_bought(lines_as):
     tx = pd.DataFrame({"customer_id": ["a"], "date": pd.to_datetime(["2024-02-01"]), "amount": [10.0]})
     after = satisfaction.behaviour_after(feedback, lines_as(tx), "2025-12-31", NPS, 180)
     assert after[["orders_before", "orders_after", "revenue_after", "churned"]].values.tolist() == [[0, 0, 0.0, True]]
+
+
+def test_voice_report(lines_as, tmp_path):
+    from portfolio_helpers.core.config import load_config
+    from portfolio_helpers.reporting import voice
+
+    config = load_config(DATA / "sample" / "portfolio.yml")
+    tables = load_portfolio(DATA / "sample" / "portfolio.yml", today=pd.Timestamp("2026-12-01")).tables
+    expected = voice.voice_results(tables, config, AS_OF["sample"], tmp_path)
+    got = voice.voice_results({**tables, "transactions": lines_as(tables["transactions"])}, config, AS_OF["sample"],
+                              tmp_path)
+    assert expected.response == got.response and expected.gap == got.gap
+    for part in ("after", "behaviour", "detractors"):
+        same(getattr(expected, part), getattr(got, part))
+    assert voice.findings(expected, "EUR") == voice.findings(got, "EUR")
