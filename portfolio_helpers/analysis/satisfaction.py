@@ -482,10 +482,14 @@ def valuable_detractors(feedback: pd.DataFrame, transactions: pd.DataFrame, scal
     require_columns(feedback, [customer_col, date_col, score_col], "feedback")
     require_columns(transactions, ["customer_id", "date", "amount"], "transactions")
     summary = engine.customer_summary(engine.revenue_lines(transactions))
+    # ranked by revenue to the cent: engines add a customer's lines in their own order, and equal revenues
+    # must not be told apart by the last bits of a float
+    summary["_cents"] = summary["revenue"].round(2)
     n_top = max(1, math.ceil(top_share * len(summary)))
-    top = summary.sort_values(["revenue", "customer_id"], ascending=[False, True]).head(n_top)
+    top = summary.sort_values(["_cents", "customer_id"], ascending=[False, True]).head(n_top)
     latest = _latest(feedback, scale, customer_col, date_col, score_col)
     extras = [column for column in extra_columns if column in latest.columns]
     low = latest[latest["group"].isin(LOW_GROUPS)][["customer_id", "date", "score", "group", *extras]]
-    out = top[["customer_id", "revenue"]].merge(low, on="customer_id", how="inner")
-    return out.sort_values(["revenue", "customer_id"], ascending=[False, True]).reset_index(drop=True)
+    out = top[["customer_id", "revenue", "_cents"]].merge(low, on="customer_id", how="inner")
+    out = out.sort_values(["_cents", "customer_id"], ascending=[False, True]).drop(columns="_cents")
+    return out.reset_index(drop=True)

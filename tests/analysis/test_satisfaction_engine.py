@@ -68,3 +68,13 @@ def test_voice_report(lines_as, tmp_path):
     for part in ("after", "behaviour", "detractors"):
         same(getattr(expected, part), getattr(got, part))
     assert voice.findings(expected, "EUR") == voice.findings(got, "EUR")
+
+
+def test_equal_revenues_rank_by_customer_id(lines_as):
+    # b's 0.1 + 0.2 is 0.30000000000000004 in floating point: the same revenue as a's 0.3, to the cent
+    tx = pd.DataFrame({"customer_id": ["b", "a", "b"], "date": pd.to_datetime(["2025-01-01"] * 3),
+                       "amount": [0.1, 0.3, 0.2]})
+    feedback = pd.DataFrame({"customer_id": ["b", "a"], "date": pd.to_datetime(["2025-02-01"] * 2),
+                             "score": [1.0, 2.0]})
+    listed = satisfaction.valuable_detractors(feedback, lines_as(tx), NPS, top_share=1.0)
+    assert listed["customer_id"].tolist() == ["a", "b"]
