@@ -3,9 +3,14 @@ to the cent, on the sample and on real files: cohorts, bridge, owner books, obje
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+
 import pandas as pd
 import pytest
-from test_engine_tables import AS_OF, DATA, same
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from engine_frames import AS_OF, DATA, same  # noqa: E402
 
 from portfolio_helpers.analysis import growth
 from portfolio_helpers.ingest.loaders import load_portfolio

@@ -4,10 +4,15 @@ feedback stays a small frame; on the real files without one, answers are drawn f
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
-from test_engine_tables import AS_OF, DATA, same
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from engine_frames import AS_OF, DATA, same  # noqa: E402
 
 from portfolio_helpers.analysis import satisfaction
 from portfolio_helpers.cleaning.feedback import NPS

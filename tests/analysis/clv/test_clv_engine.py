@@ -13,8 +13,8 @@ import pytest
 from portfolio_helpers.analysis.clv import portfolio, summary, value
 from portfolio_helpers.ingest.loaders import load_portfolio
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from test_engine_tables import AS_OF, DATA, same  # noqa: E402
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+from engine_frames import AS_OF, DATA, same  # noqa: E402
 
 CALIBRATION_END = {"sample": "2025-06-30", "cdnow": "1997-09-30", "online_retail": "2011-06-30"}
 
