@@ -43,6 +43,10 @@ Both pandas results are the SQL's to 1e-9. ``--engine pyspark --rounds 1`` (load
 gives the same figures as DuckDB; customer summary 181.9 s cold / 147.7 s warm, 4.1 GB (driver and JVM),
 RFM summary 139.8 s / 101.5 s, 3.3 GB, after a Spark start of 25-30 s.
 
+The report mode on 1M lines / 100k customers (``--lines 1000000 --customers 100000 --mode report``, load 6.7,
+the notebooks still reading the tables into pandas): 02_pareto 39.7 s (kernel peak 1.26 GB), 03_profitability
+46.6 s (1.55 GB), 04_segmentation 257.8 s (1.33 GB); whole run 354 s.
+
     .venv/bin/python benchmarks/bench_scale.py                       # 10M lines / 1M customers, compare
     .venv/bin/python benchmarks/bench_scale.py --engine pyspark      # the customer table on Spark
     .venv/bin/python benchmarks/bench_scale.py --lines 100000000 --customers 5000000   # report mode
