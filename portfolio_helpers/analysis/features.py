@@ -19,6 +19,8 @@ from __future__ import annotations
 import re
 import unicodedata
 
+import ibis
+import ibis.expr.types as ir
 import numpy as np
 import pandas as pd
 
@@ -79,10 +81,6 @@ FEATURE_DEFINITIONS: dict[str, str] = {
 
 # --------------------------------------------------------------------------- helpers
 
-def _day(values) -> pd.Series:
-    return pd.to_datetime(values).dt.normalize()
-
-
 def _category_column(value: str) -> str:
     """``"Hardware & Tools"`` -> ``"share_hardware_tools"``."""
     text = unicodedata.normalize("NFKD", str(value))
@@ -90,25 +88,42 @@ def _category_column(value: str) -> str:
     return "share_" + (re.sub(r"[^a-z0-9]+", "_", text).strip("_") or "unknown")
 
 
-def _scoped_lines(transactions: pd.DataFrame, as_of: pd.Timestamp) -> pd.DataFrame:
-    """Lines with a customer id and a date on or before the as-of day."""
-    tx = transactions[transactions["customer_id"].notna() & transactions["date"].notna()]
-    return tx[_day(tx["date"]) <= as_of]
+#: The transaction columns the features read (the optional ones when present): only they cross into the engine.
+_LINE_COLUMNS = ("customer_id", "date", "amount", "order_id", "status", "category", "discount", "cost")
 
 
-def _sum_by_customer(frame: pd.DataFrame, values: pd.Series, index: pd.Index) -> pd.Series:
-    return values.groupby(frame["customer_id"]).sum().reindex(index, fill_value=0.0).astype("float64")
+def _scoped_lines(transactions, as_of: pd.Timestamp) -> ir.Table:
+    """Lines with a customer id and a date on or before the as-of day, as an Ibis table (a frame becomes an
+    in-memory table; an engine table is filtered where it is)."""
+    t = engine.table(transactions, [col for col in _LINE_COLUMNS if col in transactions.columns])
+    return t.filter(t.customer_id.notnull(), t.date.notnull(), t.date.cast("date") <= as_of.date())
 
 
-def _engine_sum(lines: pd.DataFrame, amount_col: str, index: pd.Index, period: tuple | None = None) -> pd.Series:
-    """Sum of ``amount_col`` per customer on the engine (:func:`~portfolio_helpers.analysis.engine.customer_values`)."""
-    values = engine.customer_values(lines, period=period, amount_col=amount_col)
-    return values.set_index("customer_id")["value"].reindex(index, fill_value=0.0).astype("float64")
+def _engine_sum(value, where):
+    """Sum of ``value`` over the lines where ``where`` holds, per group (an Ibis aggregate; 0 without such line)."""
+    return ibis.ifelse(where, value, 0.0).sum()
 
 
-def _period_revenue(lines: pd.DataFrame, start: pd.Timestamp, end: pd.Timestamp, index: pd.Index) -> pd.Series:
-    """Revenue per customer over the days in ``(start, end]``."""
-    return _engine_sum(lines, "amount", index, period=(start + pd.Timedelta(days=1), end))
+def _period_revenue(t: ir.Table, revenue, start: pd.Timestamp, end: pd.Timestamp):
+    """Revenue per customer over the days in ``(start, end]`` (an Ibis aggregate of the lines ``t``), the
+    period rule of :func:`~portfolio_helpers.analysis.engine.customer_values`."""
+    day = t.date.cast("date")
+    return _engine_sum(t.amount.cast("float64"), revenue & (day > start.date()) & (day <= end.date()))
+
+
+def _category_shares(t: ir.Table, revenue) -> tuple[dict, dict]:
+    """The per-category sums of the positive revenue lines (Ibis aggregates ``_share_<i>``) and the share
+    column of each, from the distinct categories (one row each) read from the engine."""
+    label = t.category.cast("string").fill_null("unknown")
+    positive = revenue & (t.amount > 0)
+    labels = engine.execute(t.filter(positive).select(label=label).distinct())["label"]
+    columns = sorted({_category_column(value) for value in labels})
+    index = {value: columns.index(_category_column(value)) for value in labels}
+    position = label.substitute(index, else_=ibis.literal(-1, "int64")).cast("int64") if index \
+        else ibis.literal(-1, "int64")
+    amount = t.amount.cast("float64")
+    aggregates = {f"_share_{i}": _engine_sum(amount, positive & (position == i)) for i in range(len(columns))}
+    return aggregates, {f"_share_{i}": column for i, column in enumerate(columns)}
 
 
 def size_band(employees: pd.Series) -> pd.Series:
@@ -217,7 +232,7 @@ def customer_features(transactions: pd.DataFrame, as_of, *, customers: pd.DataFr
     all_lines = _scoped_lines(transactions, as_of)
     lines = engine.revenue_lines(all_lines)
     summary = engine.customer_summary(lines, as_of=as_of)
-    ids = pd.Index(summary["customer_id"], name="customer_id")
+    ids = pd.Index(summary["customer_id"].astype("string"), name="customer_id")
 
     out = pd.DataFrame({"customer_id": summary["customer_id"].astype("string")})
     out["first_purchase"] = summary["first_purchase"].to_numpy()
@@ -230,38 +245,61 @@ def customer_features(transactions: pd.DataFrame, as_of, *, customers: pd.DataFr
     out["orders_per_year"] = summary["orders_per_year"].astype("float64").to_numpy()
     out["avg_order_value"] = summary["avg_order_value"].astype("float64").to_numpy()
 
+    # every other figure of the lines in one more pass: revenue lines picked by a condition, not a filter,
+    # because the return rate counts the cancelled lines too
+    t = all_lines
+    revenue = engine._revenue_status(t.status) if "status" in t.columns else t.customer_id.notnull()
+    amount = t.amount.cast("float64")
     offset = pd.DateOffset(months=period_months)
-    last = _period_revenue(lines, as_of - offset, as_of, ids)
-    previous = _period_revenue(lines, as_of - 2 * offset, as_of - offset, ids)
-    out["revenue_last"] = last.to_numpy()
-    out["revenue_previous"] = previous.to_numpy()
-    out["revenue_trend"] = ((last - previous) / np.maximum(previous, 1.0)).to_numpy()
+    aggregates = {"revenue_last": _period_revenue(t, revenue, as_of - offset, as_of),
+                  "revenue_previous": _period_revenue(t, revenue, as_of - 2 * offset, as_of - offset)}
+    if "discount" in t.columns:
+        discount = t.discount.cast("float64")
+        aggregates["discounted"] = _engine_sum(amount, revenue & (discount > 0) & ~discount.isnan())
+    if "status" in t.columns:  # engine.customer_lines: every line, return lines
+        aggregates |= {"n_lines": t.count(), "n_return_lines": ibis.ifelse(engine._return_status(t.status), 1, 0).sum()}
+    shares = {}
+    if "category" in t.columns:
+        category_sums, shares = _category_shares(t, revenue)
+        aggregates |= category_sums
+    if pnl is not None and {"gross_margin", "margin_rate"} <= set(pnl.columns):
+        margins = pnl
+    elif model is not None or "cost" in t.columns:  # profitability.customer_margins, in the same pass
+        cost_sums, categories = profitability._line_frame(t, model or profitability.CostModel())
+        aggregates |= cost_sums
+        margins = None
+    else:
+        margins = cost_sums = None
+    per = engine.execute(t.group_by("customer_id").aggregate(**aggregates))
+    per = per.astype({"customer_id": "string"}).set_index("customer_id").reindex(ids)
+
+    last, previous = per["revenue_last"].to_numpy(np.float64), per["revenue_previous"].to_numpy(np.float64)
+    out["revenue_last"] = last
+    out["revenue_previous"] = previous
+    out["revenue_trend"] = (last - previous) / np.maximum(previous, 1.0)
 
     positive_revenue = out["monetary"].to_numpy() > 0
-    if "discount" in lines.columns:
-        discounted = lines.assign(_discounted=lines["amount"].where(lines["discount"].fillna(0) > 0, 0.0))
-        share = _engine_sum(discounted, "_discounted", ids).to_numpy() / np.where(positive_revenue, out["monetary"], 1)
-        out["discount_share"] = np.where(positive_revenue, share, 0.0)
+    monetary = np.where(positive_revenue, out["monetary"], 1)
+    if "discounted" in per.columns:
+        out["discount_share"] = np.where(positive_revenue, per["discounted"].to_numpy(np.float64) / monetary, 0.0)
     else:
         out["discount_share"] = 0.0
-
-    if "status" in all_lines.columns:
-        returns = engine.customer_lines(all_lines).astype({"customer_id": "string"}).set_index("customer_id")
-        out["return_rate"] = returns["return_rate"].reindex(ids).to_numpy()
+    if "n_lines" in per.columns:
+        out["return_rate"] = (per["n_return_lines"] / per["n_lines"]).to_numpy(np.float64)
     else:
         out["return_rate"] = 0.0
 
-    out["days_late"] = engine.customer_days_late(payments, ids)
+    out["days_late"] = profitability.customer_days_late(payments, ids)
     minutes = _ticket_minutes(tickets, as_of, ids).to_numpy()
-    out["service_minutes_per_1000"] = np.where(
-        positive_revenue, 1000 * minutes / np.where(positive_revenue, out["monetary"], 1), 0.0)
+    out["service_minutes_per_1000"] = np.where(positive_revenue, 1000 * minutes / monetary, 0.0)
 
-    if pnl is not None and {"gross_margin", "margin_rate"} <= set(pnl.columns):
-        margins = pnl
-    elif model is not None or "cost" in lines.columns:
-        margins = profitability.customer_margins(all_lines, model)
-    else:
-        margins = None
+    if margins is None and cost_sums is not None:
+        quantities = per.reset_index()
+        quantities.attrs = {"categories": tuple(categories)}
+        cogs = profitability.cost_of_goods(quantities, model or profitability.CostModel())
+        margin = profitability.gross_margin(quantities["revenue"], cogs)
+        margins = pd.DataFrame({"customer_id": ids, "gross_margin": margin,
+                                "margin_rate": profitability.margin_rate(margin, quantities["revenue"])})
     if margins is not None:
         margin = margins.drop_duplicates("customer_id").astype({"customer_id": "string"}).set_index("customer_id")
         out["gross_margin"] = margin["gross_margin"].reindex(ids).to_numpy(dtype=np.float64)
@@ -272,31 +310,30 @@ def customer_features(transactions: pd.DataFrame, as_of, *, customers: pd.DataFr
         out = out.join(profit, on="customer_id")
 
     # (no customer at all when every line is cancelled: joining empty Arrow-backed keys fails)
-    if "category" in lines.columns and len(out):
-        out = out.join(_category_shares(lines, ids), on="customer_id")
+    if "category" in t.columns and len(out):
+        sums = per[list(shares)].fillna(0.0).rename(columns=shares).astype("float64")
+        total = sums.sum(axis=1).to_numpy()
+        sums = sums.div(np.where(total > 0, total, 1.0), axis=0)
+        out = out.join(sums[sorted(sums.columns)].rename_axis(index="customer_id", columns=None), on="customer_id")
 
     if customers is not None and len(out):
         out = out.join(_attributes(customers, as_of), on="customer_id")
     return out.reset_index(drop=True)
 
 
-def _ticket_minutes(tickets: pd.DataFrame | None, as_of: pd.Timestamp, ids: pd.Index) -> pd.Series:
+def _ticket_minutes(tickets, as_of: pd.Timestamp, ids: pd.Index) -> pd.Series:
+    """Ticket minutes per customer of ``ids`` (0 without), over the tickets without a date or dated up to
+    ``as_of``'s day; one aggregation where the tickets are."""
     if tickets is None or not {"customer_id", "minutes"} <= set(tickets.columns):
         return pd.Series(0.0, index=ids)
-    if "date" in tickets.columns:
-        tickets = tickets[tickets["date"].isna() | (_day(tickets["date"]) <= as_of)]
-    return _sum_by_customer(tickets, tickets["minutes"].fillna(0.0), ids)
-
-
-def _category_shares(lines: pd.DataFrame, ids: pd.Index) -> pd.DataFrame:
-    positive = lines[lines["amount"] > 0]
-    category = positive["category"].astype("string").fillna("unknown")
-    column = category.map({value: _category_column(value) for value in category.unique()})  # once per name
-    table = positive.pivot_table(index="customer_id", columns=column.rename("category"), values="amount",
-                                 aggfunc="sum", fill_value=0.0, observed=True)
-    table = table.div(table.sum(axis=1), axis=0).reindex(ids, fill_value=0.0)
-    table.columns = table.columns.astype(str)
-    return table[sorted(table.columns)].rename_axis(columns=None).astype("float64")
+    k = engine.table(tickets, ["customer_id", "minutes"] + ["date"] * ("date" in tickets.columns))
+    if "date" in k.columns:
+        k = k.filter(k.date.isnull() | (k.date.cast("date") <= as_of.date()))
+    minutes = k.minutes.cast("float64")
+    per = engine.execute(k.group_by(customer_id=k.customer_id.cast("string")).aggregate(
+        minutes=ibis.ifelse(minutes.isnull() | minutes.isnan(), 0.0, minutes).sum()))
+    per = per.astype({"customer_id": "string"}).set_index("customer_id")["minutes"]
+    return per.reindex(ids, fill_value=0.0).astype("float64")
 
 
 # --------------------------------------------------------------------------- computed once, read by later notebooks
