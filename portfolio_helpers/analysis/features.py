@@ -6,6 +6,13 @@ row per customer with recency, frequency, monetary value, trend, mix and service
 :func:`lifetimes_summary` gives the ``frequency, recency, T, monetary_value`` summary of
 the BG/NBD and Gamma-Gamma models (``lifetimes`` / ``pymc-marketing`` convention).
 
+Engine tables
+-------------
+The transactions, payments and tickets are pandas frames or engine tables (an Ibis table
+scanning Parquet, a Spark table): the lines are aggregated where they are, in one query for the
+features (the lines grouped once per customer, joined to the orders) and one for
+:func:`lifetimes_summary`; only per-customer results come back to pandas.
+
 Scope
 -----
 Features use the revenue lines (:func:`portfolio_helpers.analysis.engine.revenue_lines`: every line
@@ -189,26 +196,29 @@ def customer_features(transactions: pd.DataFrame, as_of, *, customers: pd.DataFr
                       model: profitability.CostModel | None = None) -> pd.DataFrame:
     """One row of features per customer with at least one revenue line.
 
-    Every figure that has a definition elsewhere comes from it: revenue, orders,
-    recency, tenure, orders per year and average order value from
-    :func:`portfolio_helpers.analysis.engine.customer_summary`; the return rate from
-    :func:`~portfolio_helpers.analysis.engine.customer_lines`; days late from
-    :func:`~portfolio_helpers.analysis.engine.days_late`; gross margin and margin rate
-    from the P&L (``pnl``) or :func:`portfolio_helpers.analysis.profitability.customer_margins`.
+    Every figure that has a definition elsewhere follows it: revenue, orders, recency,
+    tenure, orders per year and average order value are those of
+    :func:`portfolio_helpers.analysis.engine.customer_summary` (the engine's revenue lines,
+    orders, :func:`~portfolio_helpers.analysis.engine.tenure_days` and
+    :func:`~portfolio_helpers.analysis.engine.orders_per_year`, computed in the same pass as the
+    other figures); the return rate that of :func:`~portfolio_helpers.analysis.engine.customer_lines`
+    (its return lines); days late from :func:`portfolio_helpers.analysis.profitability.customer_days_late`;
+    gross margin and margin rate from the P&L (``pnl``) or the cost of goods of
+    :func:`portfolio_helpers.analysis.profitability.customer_margins` (same sums, same pass).
 
     Parameters
     ----------
-    transactions : DataFrame
+    transactions : DataFrame or Ibis table
         Cleaned transactions: ``customer_id, date, amount``; optional ``order_id, status,
-        category, discount, cost``.
+        category, discount, cost``. A frame or an engine table (aggregated where it is).
     as_of : date-like
         Reference date; lines dated after its day are ignored.
     customers : DataFrame, optional
         ``customer_id`` and the attributes (``customer_type, industry, employees, country_code``
         or ``country``, ``birth_year, income_band``, each optional).
-    payments : DataFrame, optional
+    payments : DataFrame or Ibis table, optional
         ``customer_id`` (``due_date`` and ``paid_date`` give ``days_late``).
-    tickets : DataFrame, optional
+    tickets : DataFrame or Ibis table, optional
         ``customer_id`` (``minutes`` gives ``service_minutes_per_1000``; ``date`` scopes them).
     period_months : int
         Length of the two periods compared by ``revenue_last``, ``revenue_previous`` and

@@ -26,6 +26,14 @@ Config
 Every rate defaults to 0 except ``default_cogs_rate`` (0.60). Categories compare
 case- and accent-insensitively (``Hardware`` is ``hardware``).
 
+Engine tables
+-------------
+The transactions, payments and tickets are pandas frames or engine tables (an Ibis table
+scanning Parquet, a Spark table): :func:`driver_quantities` aggregates them where they are (the
+lines in one pass per customer plus the customer summary's orders; the invoices and tickets in
+one query each) and only per-customer quantities come back; pricing and scenarios then run on
+those.
+
 Definitions
 -----------
 The P&L covers every transaction line given (the loader already leaves out lines dated
