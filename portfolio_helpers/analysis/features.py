@@ -334,12 +334,13 @@ def customer_features(transactions: pd.DataFrame, as_of, *, customers: pd.DataFr
         profit = pnl.drop_duplicates("customer_id").set_index("customer_id")[["profit", "profit_margin"]]
         out = out.join(profit, on="customer_id")
 
-    # (no customer at all when every line is cancelled: joining empty Arrow-backed keys fails)
+    # (no share column without any customer, e.g. when every line is cancelled)
     if "category" in t.columns and len(out):
-        sums = per[[f"_share_{i}" for i in shares]].set_axis(list(shares.values()), axis=1).astype("float64")
-        total = sums.sum(axis=1).to_numpy()
-        sums = sums.div(np.where(total > 0, total, 1.0), axis=0)
-        out = out.join(sums[sorted(sums.columns)].rename_axis(index="customer_id", columns=None), on="customer_id")
+        sums = per[[f"_share_{i}" for i in shares]].to_numpy(np.float64)  # (rows in the order of out)
+        total = sums.sum(axis=1)
+        sums = sums / np.where(total > 0, total, 1.0)[:, None]
+        for i, column in shares.items():  # (sorted column names)
+            out[column] = sums[:, i]
 
     if customers is not None and len(out):
         out = out.join(_attributes(customers, as_of), on="customer_id")
