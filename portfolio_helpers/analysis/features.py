@@ -132,18 +132,13 @@ def _category_shares(t: ir.Table) -> tuple[ir.Table, dict]:
     return t.mutate(_share=ibis.ifelse(positive, position, -1)), dict(enumerate(columns))
 
 
-def _customer_pass(t: ir.Table, aggregates: dict) -> pd.DataFrame:
-    """The ``aggregates`` of the lines ``t`` per customer with a revenue line, and its ``frequency``: the
-    :func:`~portfolio_helpers.analysis.engine.orders` of its revenue lines. One engine query (the lines
-    grouped once, joined to the orders), indexed and sorted by customer id."""
-    per_lines = t.group_by("customer_id").aggregate(**aggregates)
-    per_lines = per_lines.filter(per_lines._n_revenue_lines > 0)
-    order_col = "order_id" if "order_id" in t.columns else None
-    o = engine._orders_expr(engine.revenue_lines(t), "customer_id", "date", "amount", order_col)
-    per_orders = o.group_by(_buyer=o.customer_id).aggregate(frequency=o.count())
-    joined = per_lines.join(per_orders, per_lines.customer_id == per_orders._buyer)
-    result = engine.execute(joined.drop("_buyer", "_n_revenue_lines").order_by("customer_id"))
-    return result.astype({"customer_id": "string"}).set_index("customer_id")
+def _customer_pass(t: ir.Table, aggregates: dict, ids: pd.Index) -> pd.DataFrame:
+    """The ``aggregates`` of the lines ``t`` per customer of ``ids`` (the customers with a revenue line, sorted
+    by id): one engine query, the lines grouped once."""
+    per = t.group_by("customer_id").aggregate(**aggregates)
+    per = per.filter(per._n_revenue_lines > 0).drop("_n_revenue_lines")
+    result = engine.execute(per.order_by("customer_id")).astype({"customer_id": "string"}).set_index("customer_id")
+    return result if result.index.equals(ids) else result.reindex(ids)
 
 
 def size_band(employees: pd.Series) -> pd.Series:
@@ -253,19 +248,28 @@ def customer_features(transactions: pd.DataFrame, as_of, *, customers: pd.DataFr
             require_columns(frame, ["customer_id"], table=name)
     as_of = pd.Timestamp(as_of).normalize()
     t = _scoped_lines(transactions, as_of)
-    # One pass over the lines for every figure (revenue lines picked by a condition, not a filter, because
-    # the return rate counts the cancelled lines too), joined to the customers' orders: the columns of
-    # engine.customer_summary over the revenue lines, and the rest.
-    # (the line's predicates computed once, then read by every aggregate)
-    t = t.mutate(_revenue=engine._revenue_status(t.status) if "status" in t.columns else ibis.literal(True),
-                 _amount=t.amount.cast("float64"), _day=t.date.cast("date"))
+    summary = engine.customer_summary(engine.revenue_lines(t), as_of=as_of)
+    ids = pd.Index(summary["customer_id"].astype("string"), name="customer_id")
+    out = pd.DataFrame({"customer_id": summary["customer_id"].astype("string")})
+    out["first_purchase"] = summary["first_purchase"].to_numpy()
+    out["last_purchase"] = summary["last_purchase"].to_numpy()
+    out["recency_days"] = summary["recency_days"].astype("int64").to_numpy()
+    out["frequency"] = summary["n_orders"].astype("int64").to_numpy()
+    out["monetary"] = summary["revenue"].astype("float64").to_numpy()
+    out["n_purchase_days"] = summary["n_purchase_days"].astype("int64").to_numpy()
+    out["tenure_days"] = summary["tenure_days"].astype("int64").to_numpy()
+    out["orders_per_year"] = summary["orders_per_year"].astype("float64").to_numpy()
+    out["avg_order_value"] = summary["avg_order_value"].astype("float64").to_numpy()
+
+    # Every other figure of the lines in one more pass (revenue lines picked by a condition, not a filter,
+    # because the return rate counts the cancelled lines too); the line's flags computed once, read by every sum.
+    revenue, returns = profitability._status_flags(t)
+    t = t.mutate(_revenue=revenue, _return=returns, _amount=t.amount.cast("float64"), _day=t.date.cast("date"))
     shares = {}
     if "category" in t.columns:
         t, shares = _category_shares(t)
     revenue, amount = t._revenue, t._amount
-    aggregates = {"first_purchase": t.date.min(where=revenue), "last_purchase": t.date.max(where=revenue),
-                  "monetary": _engine_sum(amount, revenue), "n_purchase_days": t._day.nunique(where=revenue),
-                  "_n_revenue_lines": ibis.ifelse(revenue, 1, 0).sum()}
+    aggregates = {"_n_revenue_lines": ibis.ifelse(revenue, 1, 0).sum()}
     offset = pd.DateOffset(months=period_months)
     aggregates |= {"revenue_last": _period_revenue(t, revenue, as_of - offset, as_of),
                    "revenue_previous": _period_revenue(t, revenue, as_of - 2 * offset, as_of - offset)}
@@ -273,7 +277,7 @@ def customer_features(transactions: pd.DataFrame, as_of, *, customers: pd.DataFr
         discount = t.discount.cast("float64")
         aggregates["discounted"] = _engine_sum(amount, revenue & (discount > 0) & ~discount.isnan())
     if "status" in t.columns:  # engine.customer_lines: every line, return lines
-        aggregates |= {"n_lines": t.count(), "n_return_lines": ibis.ifelse(engine._return_status(t.status), 1, 0).sum()}
+        aggregates |= {"n_lines": t.count(), "n_return_lines": ibis.ifelse(t._return, 1, 0).sum()}
     aggregates |= {f"_share_{i}": _engine_sum(amount, t._share == i) for i in shares}
     if pnl is not None and {"gross_margin", "margin_rate"} <= set(pnl.columns):
         margins = pnl
@@ -283,20 +287,7 @@ def customer_features(transactions: pd.DataFrame, as_of, *, customers: pd.DataFr
         margins = None
     else:
         margins = cost_sums = None
-    per = _customer_pass(t, aggregates)
-    ids = pd.Index(per.index, name="customer_id")
-
-    out = pd.DataFrame({"customer_id": per.index})
-    out["first_purchase"] = per["first_purchase"].to_numpy()
-    out["last_purchase"] = per["last_purchase"].to_numpy()
-    out["recency_days"] = engine.tenure_days(per["last_purchase"], as_of).to_numpy()
-    out["frequency"] = per["frequency"].astype("int64").to_numpy()
-    out["monetary"] = per["monetary"].astype("float64").to_numpy()
-    out["n_purchase_days"] = per["n_purchase_days"].astype("int64").to_numpy()
-    tenure = engine.tenure_days(per["first_purchase"], as_of).to_numpy()
-    out["tenure_days"] = tenure
-    out["orders_per_year"] = engine.orders_per_year(out["frequency"], tenure)
-    out["avg_order_value"] = (out["monetary"] / out["frequency"]).astype("float64")  # engine's revenue / n_orders
+    per = _customer_pass(t, aggregates, ids)
 
     last, previous = per["revenue_last"].to_numpy(np.float64), per["revenue_previous"].to_numpy(np.float64)
     out["revenue_last"] = last

@@ -544,6 +544,26 @@ def _category_bucket(t: ir.Table, categories: list):
     return label.substitute(buckets, else_=ibis.literal(0, "int64")).cast("int64")
 
 
+def _status_flags(t: ir.Table):
+    """Two predicates on the lines ``t``: a revenue line, a return line, from the engine's public definitions
+    (:func:`~portfolio_helpers.analysis.engine.revenue_lines`, :func:`~portfolio_helpers.analysis.engine.return_lines`)
+    applied to the distinct statuses (one row each, read from the engine). Without a status column every
+    line is a revenue line and none a return line."""
+    if "status" not in t.columns:
+        return t.customer_id.isnull() | True, t.customer_id.isnull() & False  # (columns, so that sums are columns')
+    values = engine.execute(t.select(status=t.status.cast("string")).distinct())["status"]
+    statuses = pd.DataFrame({"status": pd.array(values, dtype="string")})
+    status = t.status.cast("string")
+
+    def flag(selected: pd.DataFrame):
+        chosen = selected["status"]
+        known = sorted(chosen.dropna().unique().tolist())
+        flagged = status.isin(known) if known else status.isnull() & False
+        return flagged | status.isnull() if chosen.isna().any() else flagged & status.notnull()
+
+    return flag(engine.revenue_lines(statuses)), flag(engine.return_lines(statuses))
+
+
 def _active_window(date, as_of: pd.Timestamp):
     """k such that as_of - (k+1) years < date <= as_of - k years, by calendar day (for a date up to as_of)."""
     months = ((as_of.year - date.year()) * 12 + (as_of.month - date.month())
@@ -562,7 +582,7 @@ def _line_frame(t: ir.Table, model: CostModel, as_of: pd.Timestamp | None = None
     12-month windows with a purchase (``n_active_years``).
     """
     categories = list(model.cogs_rate_by_category)
-    revenue = engine._revenue_status(t.status) if "status" in t.columns else ibis.literal(True)
+    revenue, returns = _status_flags(t)
     amount = t.amount.cast("float64")
     if "cost" in t.columns:
         cost = t.cost.cast("float64")
@@ -585,7 +605,7 @@ def _line_frame(t: ir.Table, model: CostModel, as_of: pd.Timestamp | None = None
                            "discounted_revenue": ibis.ifelse(revenue & (discount > 0), amount, 0.0).sum()}
         aggregates |= {"n_active_years": _active_window(t.date, as_of).nunique(where=purchase), "n_lines": t.count()}
         if "status" in t.columns:  # (without: no return line)
-            aggregates["n_return_lines"] = ibis.ifelse(engine._return_status(t.status), 1, 0).sum()
+            aggregates["n_return_lines"] = ibis.ifelse(returns, 1, 0).sum()
     return aggregates, categories
 
 
