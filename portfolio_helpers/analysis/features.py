@@ -9,9 +9,9 @@ the BG/NBD and Gamma-Gamma models (``lifetimes`` / ``pymc-marketing`` convention
 Engine tables
 -------------
 The transactions, payments and tickets are pandas frames or engine tables (an Ibis table
-scanning Parquet, a Spark table): the lines are aggregated where they are, in one query for the
-features (the lines grouped once per customer, joined to the orders) and one for
-:func:`lifetimes_summary`; only per-customer results come back to pandas.
+scanning Parquet, a Spark table): the lines are aggregated where they are (for the features, the
+engine's customer summary and one more pass over the lines for every other figure; for
+:func:`lifetimes_summary`, one query); only per-customer results come back to pandas.
 
 Scope
 -----
@@ -192,12 +192,10 @@ def customer_features(transactions: pd.DataFrame, as_of, *, customers: pd.DataFr
     """One row of features per customer with at least one revenue line.
 
     Every figure that has a definition elsewhere follows it: revenue, orders, recency,
-    tenure, orders per year and average order value are those of
-    :func:`portfolio_helpers.analysis.engine.customer_summary` (the engine's revenue lines,
-    orders, :func:`~portfolio_helpers.analysis.engine.tenure_days` and
-    :func:`~portfolio_helpers.analysis.engine.orders_per_year`, computed in the same pass as the
-    other figures); the return rate that of :func:`~portfolio_helpers.analysis.engine.customer_lines`
-    (its return lines); days late from :func:`portfolio_helpers.analysis.profitability.customer_days_late`;
+    tenure, orders per year and average order value from
+    :func:`portfolio_helpers.analysis.engine.customer_summary`; the return rate that of
+    :func:`~portfolio_helpers.analysis.engine.customer_lines` (its return lines, summed in the
+    one pass over the lines that gives the other figures); days late from :func:`portfolio_helpers.analysis.profitability.customer_days_late`;
     gross margin and margin rate from the P&L (``pnl``) or the cost of goods of
     :func:`portfolio_helpers.analysis.profitability.customer_margins` (same sums, same pass).
 
