@@ -6,6 +6,13 @@ row per customer with recency, frequency, monetary value, trend, mix and service
 :func:`lifetimes_summary` gives the ``frequency, recency, T, monetary_value`` summary of
 the BG/NBD and Gamma-Gamma models (``lifetimes`` / ``pymc-marketing`` convention).
 
+Engine tables
+-------------
+The transactions, payments and tickets are pandas frames or engine tables (an Ibis table
+scanning Parquet, a Spark table): the lines are aggregated where they are (for the features, the
+engine's customer summary and one more pass over the lines for every other figure; for
+:func:`lifetimes_summary`, one query); only per-customer results come back to pandas.
+
 Scope
 -----
 Features use the revenue lines (:func:`portfolio_helpers.analysis.engine.revenue_lines`: every line
@@ -19,6 +26,8 @@ from __future__ import annotations
 import re
 import unicodedata
 
+import ibis
+import ibis.expr.types as ir
 import numpy as np
 import pandas as pd
 
@@ -79,10 +88,6 @@ FEATURE_DEFINITIONS: dict[str, str] = {
 
 # --------------------------------------------------------------------------- helpers
 
-def _day(values) -> pd.Series:
-    return pd.to_datetime(values).dt.normalize()
-
-
 def _category_column(value: str) -> str:
     """``"Hardware & Tools"`` -> ``"share_hardware_tools"``."""
     text = unicodedata.normalize("NFKD", str(value))
@@ -90,25 +95,50 @@ def _category_column(value: str) -> str:
     return "share_" + (re.sub(r"[^a-z0-9]+", "_", text).strip("_") or "unknown")
 
 
-def _scoped_lines(transactions: pd.DataFrame, as_of: pd.Timestamp) -> pd.DataFrame:
-    """Lines with a customer id and a date on or before the as-of day."""
-    tx = transactions[transactions["customer_id"].notna() & transactions["date"].notna()]
-    return tx[_day(tx["date"]) <= as_of]
+#: The transaction columns the features read (the optional ones when present): only they cross into the engine.
+_LINE_COLUMNS = ("customer_id", "date", "amount", "order_id", "status", "category", "discount", "cost")
 
 
-def _sum_by_customer(frame: pd.DataFrame, values: pd.Series, index: pd.Index) -> pd.Series:
-    return values.groupby(frame["customer_id"]).sum().reindex(index, fill_value=0.0).astype("float64")
+def _scoped_lines(transactions, as_of: pd.Timestamp) -> ir.Table:
+    """Lines with a customer id and a date on or before the as-of day, as an Ibis table (a frame becomes an
+    in-memory table; an engine table is filtered where it is)."""
+    t = engine.table(transactions, [col for col in _LINE_COLUMNS if col in transactions.columns])
+    return t.filter(t.customer_id.notnull(), t.date.notnull(), t.date.cast("date") <= as_of.date())
 
 
-def _engine_sum(lines: pd.DataFrame, amount_col: str, index: pd.Index, period: tuple | None = None) -> pd.Series:
-    """Sum of ``amount_col`` per customer on the engine (:func:`~portfolio_helpers.analysis.engine.customer_values`)."""
-    values = engine.customer_values(lines, period=period, amount_col=amount_col)
-    return values.set_index("customer_id")["value"].reindex(index, fill_value=0.0).astype("float64")
+def _engine_sum(value, where):
+    """Sum of ``value`` over the lines where ``where`` holds, per group (an Ibis aggregate; 0 without such line)."""
+    return ibis.ifelse(where, value, 0.0).sum()
 
 
-def _period_revenue(lines: pd.DataFrame, start: pd.Timestamp, end: pd.Timestamp, index: pd.Index) -> pd.Series:
-    """Revenue per customer over the days in ``(start, end]``."""
-    return _engine_sum(lines, "amount", index, period=(start + pd.Timedelta(days=1), end))
+def _period_revenue(t: ir.Table, revenue, start: pd.Timestamp, end: pd.Timestamp):
+    """Revenue per customer over the days in ``(start, end]`` (an Ibis aggregate of the lines ``t``, with their
+    ``_amount`` and ``_day``), the
+    period rule of :func:`~portfolio_helpers.analysis.engine.customer_values`."""
+    return _engine_sum(t._amount, revenue & (t._day > start.date()) & (t._day <= end.date()))
+
+
+def _category_shares(t: ir.Table) -> tuple[ir.Table, dict]:
+    """``t`` with ``_share``: the position of the line's category column among the categories of the positive
+    revenue lines (-1 for any other line), and the share column of each position. The distinct categories
+    (one row each) come from the engine, their column names are worded in Python."""
+    label = t.category.cast("string").fill_null("unknown")
+    positive = t._revenue & (t._amount > 0)
+    labels = engine.execute(t.filter(positive).select(label=label).distinct())["label"]
+    columns = sorted({_category_column(value) for value in labels})
+    index = {value: columns.index(_category_column(value)) for value in labels}
+    position = label.substitute(index, else_=ibis.literal(-1, "int64")).cast("int64") if index \
+        else ibis.literal(-1, "int64")
+    return t.mutate(_share=ibis.ifelse(positive, position, -1)), dict(enumerate(columns))
+
+
+def _customer_pass(t: ir.Table, aggregates: dict, ids: pd.Index) -> pd.DataFrame:
+    """The ``aggregates`` of the lines ``t`` per customer of ``ids`` (the customers with a revenue line, sorted
+    by id): one engine query, the lines grouped once."""
+    per = t.group_by("customer_id").aggregate(**aggregates)
+    per = per.filter(per._n_revenue_lines > 0).drop("_n_revenue_lines")
+    result = engine.execute(per.order_by("customer_id")).astype({"customer_id": "string"}).set_index("customer_id")
+    return result if result.index.equals(ids) else result.reindex(ids)
 
 
 def size_band(employees: pd.Series) -> pd.Series:
@@ -161,26 +191,27 @@ def customer_features(transactions: pd.DataFrame, as_of, *, customers: pd.DataFr
                       model: profitability.CostModel | None = None) -> pd.DataFrame:
     """One row of features per customer with at least one revenue line.
 
-    Every figure that has a definition elsewhere comes from it: revenue, orders,
-    recency, tenure, orders per year and average order value from
-    :func:`portfolio_helpers.analysis.engine.customer_summary`; the return rate from
-    :func:`~portfolio_helpers.analysis.engine.customer_lines`; days late from
-    :func:`~portfolio_helpers.analysis.engine.days_late`; gross margin and margin rate
-    from the P&L (``pnl``) or :func:`portfolio_helpers.analysis.profitability.customer_margins`.
+    Every figure that has a definition elsewhere follows it: revenue, orders, recency,
+    tenure, orders per year and average order value from
+    :func:`portfolio_helpers.analysis.engine.customer_summary`; the return rate that of
+    :func:`~portfolio_helpers.analysis.engine.customer_lines` (its return lines, summed in the
+    one pass over the lines that gives the other figures); days late from :func:`portfolio_helpers.analysis.profitability.customer_days_late`;
+    gross margin and margin rate from the P&L (``pnl``) or the cost of goods of
+    :func:`portfolio_helpers.analysis.profitability.customer_margins` (same sums, same pass).
 
     Parameters
     ----------
-    transactions : DataFrame
+    transactions : DataFrame or Ibis table
         Cleaned transactions: ``customer_id, date, amount``; optional ``order_id, status,
-        category, discount, cost``.
+        category, discount, cost``. A frame or an engine table (aggregated where it is).
     as_of : date-like
         Reference date; lines dated after its day are ignored.
     customers : DataFrame, optional
         ``customer_id`` and the attributes (``customer_type, industry, employees, country_code``
         or ``country``, ``birth_year, income_band``, each optional).
-    payments : DataFrame, optional
+    payments : DataFrame or Ibis table, optional
         ``customer_id`` (``due_date`` and ``paid_date`` give ``days_late``).
-    tickets : DataFrame, optional
+    tickets : DataFrame or Ibis table, optional
         ``customer_id`` (``minutes`` gives ``service_minutes_per_1000``; ``date`` scopes them).
     period_months : int
         Length of the two periods compared by ``revenue_last``, ``revenue_previous`` and
@@ -214,11 +245,9 @@ def customer_features(transactions: pd.DataFrame, as_of, *, customers: pd.DataFr
         if frame is not None:
             require_columns(frame, ["customer_id"], table=name)
     as_of = pd.Timestamp(as_of).normalize()
-    all_lines = _scoped_lines(transactions, as_of)
-    lines = engine.revenue_lines(all_lines)
-    summary = engine.customer_summary(lines, as_of=as_of)
-    ids = pd.Index(summary["customer_id"], name="customer_id")
-
+    t = _scoped_lines(transactions, as_of)
+    summary = engine.customer_summary(engine.revenue_lines(t), as_of=as_of)
+    ids = pd.Index(summary["customer_id"].astype("string"), name="customer_id")
     out = pd.DataFrame({"customer_id": summary["customer_id"].astype("string")})
     out["first_purchase"] = summary["first_purchase"].to_numpy()
     out["last_purchase"] = summary["last_purchase"].to_numpy()
@@ -230,38 +259,61 @@ def customer_features(transactions: pd.DataFrame, as_of, *, customers: pd.DataFr
     out["orders_per_year"] = summary["orders_per_year"].astype("float64").to_numpy()
     out["avg_order_value"] = summary["avg_order_value"].astype("float64").to_numpy()
 
+    # Every other figure of the lines in one more pass (revenue lines picked by a condition, not a filter,
+    # because the return rate counts the cancelled lines too); the line's flags computed once, read by every sum.
+    revenue, returns = profitability._status_flags(t)
+    t = t.mutate(_revenue=revenue, _return=returns, _amount=t.amount.cast("float64"), _day=t.date.cast("date"))
+    shares = {}
+    if "category" in t.columns:
+        t, shares = _category_shares(t)
+    revenue, amount = t._revenue, t._amount
+    aggregates = {"_n_revenue_lines": ibis.ifelse(revenue, 1, 0).sum()}
     offset = pd.DateOffset(months=period_months)
-    last = _period_revenue(lines, as_of - offset, as_of, ids)
-    previous = _period_revenue(lines, as_of - 2 * offset, as_of - offset, ids)
-    out["revenue_last"] = last.to_numpy()
-    out["revenue_previous"] = previous.to_numpy()
-    out["revenue_trend"] = ((last - previous) / np.maximum(previous, 1.0)).to_numpy()
+    aggregates |= {"revenue_last": _period_revenue(t, revenue, as_of - offset, as_of),
+                   "revenue_previous": _period_revenue(t, revenue, as_of - 2 * offset, as_of - offset)}
+    if "discount" in t.columns:
+        discount = t.discount.cast("float64")
+        aggregates["discounted"] = _engine_sum(amount, revenue & (discount > 0) & ~discount.isnan())
+    if "status" in t.columns:  # engine.customer_lines: every line, return lines
+        aggregates |= {"n_lines": t.count(), "n_return_lines": ibis.ifelse(t._return, 1, 0).sum()}
+    aggregates |= {f"_share_{i}": _engine_sum(amount, t._share == i) for i in shares}
+    if pnl is not None and {"gross_margin", "margin_rate"} <= set(pnl.columns):
+        margins = pnl
+    elif model is not None or "cost" in t.columns:  # profitability.customer_margins, in the same pass
+        cost_sums, categories = profitability._line_frame(t, model or profitability.CostModel())
+        aggregates |= cost_sums
+        margins = None
+    else:
+        margins = cost_sums = None
+    per = _customer_pass(t, aggregates, ids)
+
+    last, previous = per["revenue_last"].to_numpy(np.float64), per["revenue_previous"].to_numpy(np.float64)
+    out["revenue_last"] = last
+    out["revenue_previous"] = previous
+    out["revenue_trend"] = (last - previous) / np.maximum(previous, 1.0)
 
     positive_revenue = out["monetary"].to_numpy() > 0
-    if "discount" in lines.columns:
-        discounted = lines.assign(_discounted=lines["amount"].where(lines["discount"].fillna(0) > 0, 0.0))
-        share = _engine_sum(discounted, "_discounted", ids).to_numpy() / np.where(positive_revenue, out["monetary"], 1)
-        out["discount_share"] = np.where(positive_revenue, share, 0.0)
+    monetary = np.where(positive_revenue, out["monetary"], 1)
+    if "discounted" in per.columns:
+        out["discount_share"] = np.where(positive_revenue, per["discounted"].to_numpy(np.float64) / monetary, 0.0)
     else:
         out["discount_share"] = 0.0
-
-    if "status" in all_lines.columns:
-        returns = engine.customer_lines(all_lines).astype({"customer_id": "string"}).set_index("customer_id")
-        out["return_rate"] = returns["return_rate"].reindex(ids).to_numpy()
+    if "n_lines" in per.columns:
+        out["return_rate"] = (per["n_return_lines"] / per["n_lines"]).to_numpy(np.float64)
     else:
         out["return_rate"] = 0.0
 
-    out["days_late"] = engine.customer_days_late(payments, ids)
+    out["days_late"] = profitability.customer_days_late(payments, ids)
     minutes = _ticket_minutes(tickets, as_of, ids).to_numpy()
-    out["service_minutes_per_1000"] = np.where(
-        positive_revenue, 1000 * minutes / np.where(positive_revenue, out["monetary"], 1), 0.0)
+    out["service_minutes_per_1000"] = np.where(positive_revenue, 1000 * minutes / monetary, 0.0)
 
-    if pnl is not None and {"gross_margin", "margin_rate"} <= set(pnl.columns):
-        margins = pnl
-    elif model is not None or "cost" in lines.columns:
-        margins = profitability.customer_margins(all_lines, model)
-    else:
-        margins = None
+    if margins is None and cost_sums is not None:
+        quantities = per.reset_index()
+        quantities.attrs = {"categories": tuple(categories)}
+        cogs = profitability.cost_of_goods(quantities, model or profitability.CostModel())
+        margin = profitability.gross_margin(quantities["revenue"], cogs)
+        margins = pd.DataFrame({"customer_id": ids, "gross_margin": margin,
+                                "margin_rate": profitability.margin_rate(margin, quantities["revenue"])})
     if margins is not None:
         margin = margins.drop_duplicates("customer_id").astype({"customer_id": "string"}).set_index("customer_id")
         out["gross_margin"] = margin["gross_margin"].reindex(ids).to_numpy(dtype=np.float64)
@@ -271,32 +323,32 @@ def customer_features(transactions: pd.DataFrame, as_of, *, customers: pd.DataFr
         profit = pnl.drop_duplicates("customer_id").set_index("customer_id")[["profit", "profit_margin"]]
         out = out.join(profit, on="customer_id")
 
-    # (no customer at all when every line is cancelled: joining empty Arrow-backed keys fails)
-    if "category" in lines.columns and len(out):
-        out = out.join(_category_shares(lines, ids), on="customer_id")
+    # (no share column without any customer, e.g. when every line is cancelled)
+    if "category" in t.columns and len(out):
+        sums = per[[f"_share_{i}" for i in shares]].to_numpy(np.float64)  # (rows in the order of out)
+        total = sums.sum(axis=1)
+        sums = sums / np.where(total > 0, total, 1.0)[:, None]
+        for i, column in shares.items():  # (sorted column names)
+            out[column] = sums[:, i]
 
     if customers is not None and len(out):
         out = out.join(_attributes(customers, as_of), on="customer_id")
     return out.reset_index(drop=True)
 
 
-def _ticket_minutes(tickets: pd.DataFrame | None, as_of: pd.Timestamp, ids: pd.Index) -> pd.Series:
+def _ticket_minutes(tickets, as_of: pd.Timestamp, ids: pd.Index) -> pd.Series:
+    """Ticket minutes per customer of ``ids`` (0 without), over the tickets without a date or dated up to
+    ``as_of``'s day; one aggregation where the tickets are."""
     if tickets is None or not {"customer_id", "minutes"} <= set(tickets.columns):
         return pd.Series(0.0, index=ids)
-    if "date" in tickets.columns:
-        tickets = tickets[tickets["date"].isna() | (_day(tickets["date"]) <= as_of)]
-    return _sum_by_customer(tickets, tickets["minutes"].fillna(0.0), ids)
-
-
-def _category_shares(lines: pd.DataFrame, ids: pd.Index) -> pd.DataFrame:
-    positive = lines[lines["amount"] > 0]
-    category = positive["category"].astype("string").fillna("unknown")
-    column = category.map({value: _category_column(value) for value in category.unique()})  # once per name
-    table = positive.pivot_table(index="customer_id", columns=column.rename("category"), values="amount",
-                                 aggfunc="sum", fill_value=0.0, observed=True)
-    table = table.div(table.sum(axis=1), axis=0).reindex(ids, fill_value=0.0)
-    table.columns = table.columns.astype(str)
-    return table[sorted(table.columns)].rename_axis(columns=None).astype("float64")
+    k = engine.table(tickets, ["customer_id", "minutes"] + ["date"] * ("date" in tickets.columns))
+    if "date" in k.columns:
+        k = k.filter(k.date.isnull() | (k.date.cast("date") <= as_of.date()))
+    minutes = k.minutes.cast("float64")
+    per = engine.execute(k.group_by(customer_id=k.customer_id.cast("string")).aggregate(
+        minutes=ibis.ifelse(minutes.isnull() | minutes.isnan(), 0.0, minutes).sum()))
+    per = per.astype({"customer_id": "string"}).set_index("customer_id")["minutes"]
+    return per.reindex(ids, fill_value=0.0).astype("float64")
 
 
 # --------------------------------------------------------------------------- computed once, read by later notebooks

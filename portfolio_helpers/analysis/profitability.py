@@ -26,6 +26,14 @@ Config
 Every rate defaults to 0 except ``default_cogs_rate`` (0.60). Categories compare
 case- and accent-insensitively (``Hardware`` is ``hardware``).
 
+Engine tables
+-------------
+The transactions, payments and tickets are pandas frames or engine tables (an Ibis table
+scanning Parquet, a Spark table): :func:`driver_quantities` aggregates them where they are (the
+lines in one pass per customer plus the customer summary's orders; the invoices and tickets in
+one query each) and only per-customer quantities come back; pricing and scenarios then run on
+those.
+
 Definitions
 -----------
 The P&L covers every transaction line given (the loader already leaves out lines dated
@@ -122,14 +130,14 @@ from dataclasses import dataclass, field
 from numbers import Real
 
 import ibis
+import ibis.expr.types as ir
 import numpy as np
 import pandas as pd
 
 from portfolio_helpers.analysis import engine
 from portfolio_helpers.core.contract import normalize_label
 from portfolio_helpers.core.errors import ConfigError
-from portfolio_helpers.core.presence import has_values
-from portfolio_helpers.core.validation import require_columns, suggest
+from portfolio_helpers.core.validation import is_engine_table, require_columns, suggest
 from portfolio_helpers.core.vocabulary import UNKNOWN
 
 __all__ = [
@@ -145,6 +153,7 @@ __all__ = [
     "cost_of_goods",
     "gross_margin",
     "customer_margins",
+    "customer_days_late",
     "price",
     "customer_pnl",
     "customers_without_transactions",
@@ -407,11 +416,19 @@ def load_cost_model(config_path: str | os.PathLike) -> CostModel:
 _DATE_COLUMNS = ("date", "due_date", "paid_date")
 
 
-def _require(frame, table: str, columns: Sequence[str]) -> pd.DataFrame:
+def _holds_dates(frame, col: str) -> bool:
+    if is_engine_table(frame):
+        dtype = frame.schema()[col]
+        return dtype.is_timestamp() or dtype.is_date()
+    return pd.api.types.is_datetime64_any_dtype(frame[col])
+
+
+def _require(frame, table: str, columns: Sequence[str]):
     require_columns(frame, columns, table=table)
     for col in _DATE_COLUMNS:
-        if col in frame.columns and not pd.api.types.is_datetime64_any_dtype(frame[col]):
-            raise ValueError(f"{table}.{col} must hold dates (datetime64), got dtype {frame[col].dtype}; "
+        if col in frame.columns and not _holds_dates(frame, col):
+            dtype = frame.schema()[col] if is_engine_table(frame) else frame[col].dtype
+            raise ValueError(f"{table}.{col} must hold dates (datetime64), got dtype {dtype}; "
                              "load the tables with portfolio_helpers.ingest.loaders or convert with pd.to_datetime")
     return frame
 
@@ -422,10 +439,41 @@ TRANSACTION_COLUMNS = ("customer_id", "date", "amount")
 PAYMENT_COLUMNS = ("customer_id", "due_date", "amount")
 #: Columns a tickets table needs when it is given (``minutes`` and ``cost`` are optional).
 TICKET_COLUMNS = ("customer_id",)
+#: The transaction columns the P&L reads (the optional ones when present): only they cross into the engine.
+_LINE_COLUMNS = ("customer_id", "date", "amount", "order_id", "status", "category", "discount", "cost")
+
+
+def _with_customer(frame):
+    """The rows of ``frame`` (a frame or an engine table, same form back) that have a customer id."""
+    if is_engine_table(frame):
+        return frame.filter(frame.customer_id.notnull())
+    return frame[frame["customer_id"].notna()]
+
+
+def _id_dtype(frame):
+    """The dtype of the customer ids of the results: the frame's own, ``string`` for an engine table."""
+    return "string" if is_engine_table(frame) else frame["customer_id"].dtype
+
+
+def _n_missing(frame, col: str) -> int:
+    if is_engine_table(frame):
+        value = engine.execute(frame.aggregate(n=frame[col].isnull().cast("int64").sum()))["n"].iloc[0]
+        return 0 if pd.isna(value) else int(value)
+    return int(frame[col].isna().sum())
+
+
+def _number(value):
+    """A numeric column as float64 with missing values (null or NaN) as 0 (Ibis expression)."""
+    value = value.cast("float64")
+    return ibis.ifelse(value.isnull() | value.isnan(), 0.0, value)
 
 
 def transactions_table(transactions: pd.DataFrame) -> pd.DataFrame:
     """``transactions`` checked (customer_id, date, amount present; amounts filled), lines with a customer.
+
+    ``transactions`` is a frame or an engine table (a scanned Parquet file, a Spark table); the
+    result has the same form (an engine table is filtered, not read; the missing amounts are
+    counted by the engine).
 
     Examples
     --------
@@ -439,23 +487,25 @@ def transactions_table(transactions: pd.DataFrame) -> pd.DataFrame:
     portfolio_helpers.core.errors.ColumnError: the transactions table has no amount column; it has customer_id, date
     """
     transactions = _require(transactions, "transactions", TRANSACTION_COLUMNS)
-    n_missing = int(transactions["amount"].isna().sum())
+    n_missing = _n_missing(transactions, "amount")
     if n_missing:
         raise ValueError(f"transactions.amount has {n_missing:,} missing value(s); every line needs an amount")
-    return transactions[transactions["customer_id"].notna()]
+    return _with_customer(transactions)
 
 
-def _optional(frame: pd.DataFrame | None, name: str, required: Sequence[str]) -> pd.DataFrame | None:
+def _optional(frame, name: str, required: Sequence[str]):
     """An optional table checked like the transactions (None stays None), lines with a customer."""
     if frame is None:
         return None
-    frame = _require(frame, name, required)
-    return frame[frame["customer_id"].notna()]
+    return _with_customer(_require(frame, name, required))
 
 
-def _as_of(as_of, transactions: pd.DataFrame) -> pd.Timestamp:
+def _as_of(as_of, transactions) -> pd.Timestamp:
     if as_of is None:
-        as_of = transactions["date"].max()
+        if is_engine_table(transactions):
+            as_of = engine.execute(transactions.aggregate(last=transactions.date.max()))["last"].iloc[0]
+        else:
+            as_of = transactions["date"].max()
     try:
         stamp = pd.Timestamp(as_of)
     except (TypeError, ValueError) as error:
@@ -465,102 +515,109 @@ def _as_of(as_of, transactions: pd.DataFrame) -> pd.Timestamp:
     return stamp.normalize()
 
 
-def _check_not_negative(values: pd.Series, where: str) -> None:
-    negative = values < 0
-    if negative.any():
-        examples = ", ".join(f"{v:g}" for v in values[negative].head(3))
-        raise ValueError(f"{where} has {int(negative.sum()):,} negative value(s) (e.g. {examples}); "
-                         "a time or a cost cannot be negative: fix them in the export")
+def _negative_error(n_negative: int, examples, where: str) -> ValueError:
+    shown = ", ".join(f"{v:g}" for v in examples)
+    return ValueError(f"{where} has {n_negative:,} negative value(s) (e.g. {shown}); "
+                      "a time or a cost cannot be negative: fix them in the export")
 
 
 # --------------------------------------------------------------------------- driver quantities
 
 
-def _window_index(dates: pd.Series, as_of: pd.Timestamp) -> np.ndarray:
-    """k such that as_of - (k+1) years < date <= as_of - k years (by calendar day); -1 after as_of or NaT."""
-    known = dates.notna().to_numpy()
-    year = dates.dt.year.fillna(0).to_numpy(dtype=np.int64)
-    month = dates.dt.month.fillna(0).to_numpy(dtype=np.int64)
-    day = dates.dt.day.fillna(0).to_numpy(dtype=np.int64)
-    months = (as_of.year - year) * 12 + (as_of.month - month) - (day > as_of.day)  # whole months to as_of
-    after = (dates.dt.normalize() > as_of).to_numpy()
-    return np.where(known & ~after, months // 12, -1)
+def _line_table(transactions) -> ir.Table:
+    """The columns of the lines the P&L reads, as an Ibis table (a frame becomes an in-memory table)."""
+    return engine.table(transactions, [col for col in _LINE_COLUMNS if col in transactions.columns])
 
 
-def _line_frame(transactions: pd.DataFrame, model: CostModel, as_of: pd.Timestamp | None = None
-                ) -> tuple[pd.DataFrame, list]:
-    """One row per transaction line with the numbers the engine sums (vectorized, no loop over lines).
+def _category_bucket(t: ir.Table, categories: list):
+    """The bucket of each line's category in ``categories`` (1-based; 0 = none: priced at
+    ``default_cogs_rate``), categories compared normalized. The distinct labels come from the engine
+    (one row per label), the normalization runs in Python on them, not on the lines."""
+    if not categories or "category" not in t.columns:
+        return ibis.literal(0, "int64")
+    label = t.category.cast("string")
+    labels = engine.execute(t.select(label=label).distinct())["label"]
+    buckets = {value: categories.index(normalize_label(value)) + 1 for value in labels
+               if not pd.isna(value) and normalize_label(value) in categories}
+    if not buckets:
+        return ibis.literal(0, "int64")
+    return label.substitute(buckets, else_=ibis.literal(0, "int64")).cast("int64")
 
-    The cost-of-goods inputs of each revenue line: its known ``cost`` (``cogs_known``) or,
-    without one, its amount (``uncosted``) in the bucket of its configured category (0 =
-    none: priced at ``default_cogs_rate``). With ``as_of``, also the discount and the
-    12-month window of each purchase.
+
+def _status_flags(t: ir.Table):
+    """Two predicates on the lines ``t``: a revenue line, a return line, from the engine's public definitions
+    (:func:`~portfolio_helpers.analysis.engine.revenue_lines`, :func:`~portfolio_helpers.analysis.engine.return_lines`)
+    applied to the distinct statuses (one row each, read from the engine). Without a status column every
+    line is a revenue line and none a return line."""
+    if "status" not in t.columns:
+        return t.customer_id.isnull() | True, t.customer_id.isnull() & False  # (columns, so that sums are columns')
+    values = engine.execute(t.select(status=t.status.cast("string")).distinct())["status"]
+    statuses = pd.DataFrame({"status": pd.array(values, dtype="string")})
+    status = t.status.cast("string")
+
+    def flag(selected: pd.DataFrame):
+        chosen = selected["status"]
+        known = sorted(chosen.dropna().unique().tolist())
+        flagged = status.isin(known) if known else status.isnull() & False
+        return flagged | status.isnull() if chosen.isna().any() else flagged & status.notnull()
+
+    return flag(engine.revenue_lines(statuses)), flag(engine.return_lines(statuses))
+
+
+def _active_window(date, as_of: pd.Timestamp):
+    """k such that as_of - (k+1) years < date <= as_of - k years, by calendar day (for a date up to as_of)."""
+    months = ((as_of.year - date.year()) * 12 + (as_of.month - date.month())
+              - ibis.ifelse(date.day() > as_of.day, 1, 0))  # whole months to as_of
+    return (months // 12).cast("int64")
+
+
+def _line_frame(t: ir.Table, model: CostModel, as_of: pd.Timestamp | None = None) -> tuple[dict, list]:
+    """The per-customer sums of the lines ``t`` (every line with a customer, cancelled ones included), as
+    Ibis aggregates run in one pass by :func:`_aggregate_by_customer` (no per-line Python).
+
+    The cost-of-goods inputs of each revenue line: its known ``cost`` (``cogs_known``) or, without
+    one, its amount in the bucket of its configured category (``uncosted_revenue[<category>]``; else
+    ``uncosted_revenue``, priced at ``default_cogs_rate``). With ``as_of``, also the lines and
+    return lines (:func:`~portfolio_helpers.analysis.engine.return_lines`), the discount and the
+    12-month windows with a purchase (``n_active_years``).
     """
-    n = len(transactions)
-    is_revenue = np.zeros(n, dtype=bool)
-    positions = transactions.reset_index(drop=True).assign(_position=np.arange(n))
-    is_revenue[engine.revenue_lines(positions)["_position"].to_numpy()] = True
-    amount = transactions["amount"].to_numpy(dtype=np.float64)
-
-    if "cost" in transactions.columns:
-        cost = transactions["cost"].to_numpy(dtype=np.float64, na_value=np.nan)
-        has_cost = ~np.isnan(cost)
-    else:
-        cost, has_cost = np.zeros(n), np.zeros(n, dtype=bool)
     categories = list(model.cogs_rate_by_category)
-    if categories and "category" in transactions.columns:
-        category_codes, labels = pd.factorize(transactions["category"], use_na_sentinel=True)
-        bucket_of_label = np.array([categories.index(lab) + 1 if lab in categories else 0
-                                    for lab in map(normalize_label, labels)] + [0], dtype=np.int64)
-        bucket = bucket_of_label[category_codes]  # the -1 sentinel (no category) picks the trailing 0
-    else:
-        bucket = np.zeros(n, dtype=np.int64)
-    frame = pd.DataFrame({
-        "customer_id": transactions["customer_id"].to_numpy(),
-        "revenue_amount": np.where(is_revenue, amount, 0.0),
-        "cogs_known": np.where(is_revenue & has_cost, cost, 0.0),
-        "uncosted": np.where(is_revenue & ~has_cost, amount, 0.0),
-        "bucket": bucket,
-    })
-    if as_of is not None:
-        if "discount" in transactions.columns:
-            discount = np.nan_to_num(transactions["discount"].to_numpy(dtype=np.float64, na_value=np.nan))
-        else:
-            discount = np.zeros(n)
-        frame["discount"] = np.where(is_revenue, discount, 0.0)
-        frame["discounted_revenue"] = np.where(is_revenue & (discount > 0), amount, 0.0)
-        # a purchase: a revenue line with a positive amount; its 12-month window before as_of
-        frame["window"] = np.where(is_revenue & (amount > 0), _window_index(transactions["date"], as_of), -1)
-    frame["customer_id"] = frame["customer_id"].astype(transactions["customer_id"].dtype)
-    return frame, categories
-
-
-def _cost_aggregates(t, categories: list) -> dict:
-    """Per-customer revenue and cost-of-goods inputs, as Ibis aggregates (priced by :func:`cost_of_goods`)."""
-    uncosted = {_UNCOSTED_DEFAULT: ibis.ifelse(t.bucket == 0, t.uncosted, 0.0).sum()}
+    revenue, returns = _status_flags(t)
+    amount = t.amount.cast("float64")
+    if "cost" in t.columns:
+        cost = t.cost.cast("float64")
+        has_cost = cost.notnull() & ~cost.isnan()
+    else:  # (a column, so that every sum below is a column's)
+        cost, has_cost = amount, ibis.literal(False)
+    bucket = _category_bucket(t, categories)
+    uncosted = ibis.ifelse(revenue & ~has_cost, amount, 0.0)
+    aggregates = {"revenue": ibis.ifelse(revenue, amount, 0.0).sum(),
+                  "cogs_known": ibis.ifelse(revenue & has_cost, cost, 0.0).sum(),
+                  _UNCOSTED_DEFAULT: ibis.ifelse(bucket == 0, uncosted, 0.0).sum()}
     for i, category in enumerate(categories, start=1):
-        uncosted[_uncosted_column(category)] = ibis.ifelse(t.bucket == i, t.uncosted, 0.0).sum()
-    return {"revenue": t.revenue_amount.sum(), "cogs_known": t.cogs_known.sum(), **uncosted}
+        aggregates[_uncosted_column(category)] = ibis.ifelse(bucket == i, uncosted, 0.0).sum()
+    if as_of is not None:
+        # a purchase: a revenue line with a positive amount, dated up to as_of; its 12-month window before as_of
+        purchase = revenue & (amount > 0) & t.date.notnull() & (t.date.cast("date") <= as_of.date())
+        if "discount" in t.columns:  # (without: 0, filled by the caller)
+            discount = _number(t.discount)
+            aggregates |= {"discount_given": ibis.ifelse(revenue, discount, 0.0).sum(),
+                           "discounted_revenue": ibis.ifelse(revenue & (discount > 0), amount, 0.0).sum()}
+        aggregates |= {"n_active_years": _active_window(t.date, as_of).nunique(where=purchase), "n_lines": t.count()}
+        if "status" in t.columns:  # (without: no return line)
+            aggregates["n_return_lines"] = ibis.ifelse(returns, 1, 0).sum()
+    return aggregates, categories
 
 
-def _aggregate_lines(frame: pd.DataFrame, categories: list, con=None) -> pd.DataFrame:
-    """Per-customer sums of the line frame, on the Ibis engine (DuckDB by default)."""
-    t = engine.table(frame, list(frame.columns), con)
-    aggregates = _cost_aggregates(t, categories)
-    if "window" in frame.columns:
-        aggregates.update(discount_given=t.discount.sum(), discounted_revenue=t.discounted_revenue.sum())
-    lines = t.group_by("customer_id").aggregate(**aggregates)
-    if "window" in frame.columns:
-        bought = t.filter(t.window >= 0)
-        active = bought.group_by(buyer=bought.customer_id).aggregate(n_active_years=bought.window.nunique())
-        joined = lines.left_join(active, lines.customer_id == active.buyer)
-        lines = joined.select(*[joined[col] for col in lines.columns],
-                              n_active_years=joined.n_active_years.fill_null(0))
-    result = engine.execute(lines.order_by("customer_id"), con)
-    result["customer_id"] = result["customer_id"].astype(frame["customer_id"].dtype)
-    if "n_active_years" in result.columns:
-        result["n_active_years"] = result["n_active_years"].astype(np.int64)
-    return result
+def _aggregate_by_customer(t: ir.Table, aggregates: dict, id_dtype, con=None) -> pd.DataFrame:
+    """The ``aggregates`` of :func:`_line_frame` per customer, on the engine, sorted by customer id."""
+    result = engine.execute(t.group_by("customer_id").aggregate(**aggregates).order_by("customer_id"), con)
+    result["customer_id"] = result["customer_id"].astype(id_dtype)
+    for col in ("n_lines", "n_return_lines", "n_active_years"):
+        if col in result.columns:
+            result[col] = result[col].fillna(0).astype(np.int64)
+    floats = [col for col in result.columns if col != "customer_id" and not col.startswith("n_")]
+    return result.astype(dict.fromkeys(floats, "float64"))
 
 
 def _by_customer(per_customer: pd.DataFrame, ids: pd.Index, column: str, fill) -> np.ndarray:
@@ -568,51 +625,100 @@ def _by_customer(per_customer: pd.DataFrame, ids: pd.Index, column: str, fill) -
     return per_customer.set_index("customer_id")[column].reindex(ids).fillna(fill).to_numpy()
 
 
-def _payment_quantities(payments: pd.DataFrame | None, order_dates: pd.Series | None,
-                        as_of: pd.Timestamp) -> pd.DataFrame | None:
-    if payments is None or not has_values(payments, "paid_date"):  # no payment dates: lateness unknown
+def _same_type(left, right):
+    """Two key columns comparable in a join: as they are when their types agree, else both as strings."""
+    if left.type() == right.type():
+        return left, right
+    return left.cast("string"), right.cast("string")
+
+
+def _payment_quantities(payments, lines: ir.Table | None, as_of: pd.Timestamp) -> pd.DataFrame | None:
+    """Per customer (index) ``capital_days, n_late_invoices, avg_days_to_pay``, one engine aggregation over
+    the invoices (joined to the first line date of their order); None when no invoice has a payment date
+    (lateness unknown)."""
+    if payments is None or "paid_date" not in payments.columns:
         return None
-    due = payments["due_date"].dt.normalize()
-    paid = payments["paid_date"].dt.normalize()
-    amount = payments["amount"].astype("float64").fillna(0.0)
-    days_after_due = (paid - due).dt.days.astype("float64")  # NaN while unpaid
-    overdue = ((as_of - due).dt.days.astype("float64")).where(paid.isna() & (due < as_of))
-    days_late = days_after_due.fillna(overdue).fillna(0.0).clip(lower=0.0)
+    linked = lines is not None and "order_id" in payments.columns
+    p = engine.table(payments, ["customer_id", "due_date", "paid_date", "amount"] + ["order_id"] * linked)
+    if linked:
+        with_id = lines.filter(lines.order_id.notnull())
+        first = with_id.group_by(_order_key=with_id.order_id).aggregate(_order_date=with_id.date.min())
+        left, right = _same_type(p.order_id, first._order_key)
+        p = p.left_join(first, left == right)
+    due, paid = p.due_date.cast("date"), p.paid_date.cast("date")
+    amount = _number(p.amount)
+    day = ibis.literal(as_of.date())
+    overdue = ibis.ifelse(paid.isnull() & (due < day), day.delta(due, unit="day"), ibis.null("int64"))
+    days_late = ibis.greatest(ibis.coalesce(paid.delta(due, unit="day"), overdue, 0), 0).cast("float64")
     late = (days_late > 0) & (amount > 0)
-    if order_dates is not None and "order_id" in payments.columns:
-        # reindex, not map: mapping through an empty Series casts the dates to float
-        order_date = pd.Series(order_dates.reindex(payments["order_id"]).to_numpy(), index=payments.index)
-        days_to_pay = (paid - pd.to_datetime(order_date).dt.normalize()).dt.days.astype("float64")
-    else:
-        days_to_pay = pd.Series(np.nan, index=payments.index)
-    per_invoice = pd.DataFrame({
-        "customer_id": payments["customer_id"],
-        "capital_days": np.where(late, amount * days_late, 0.0),
-        "n_late_invoices": late.astype(np.int64),
-        "avg_days_to_pay": days_to_pay,
-    })
-    result = per_invoice.groupby("customer_id", sort=False).agg(
-        capital_days=("capital_days", "sum"), n_late_invoices=("n_late_invoices", "sum"),
-        avg_days_to_pay=("avg_days_to_pay", "mean"),
-    )
-    return result
+    aggregates = {"capital_days": ibis.ifelse(late, amount * days_late, 0.0).sum(),
+                  "n_late_invoices": ibis.ifelse(late, 1, 0).sum(), "n_paid": paid.count()}
+    if linked:  # (else no invoice links to its order: NaN)
+        aggregates["avg_days_to_pay"] = paid.delta(p._order_date.cast("date"), unit="day").cast("float64").mean()
+    per = p.group_by("customer_id").aggregate(**aggregates)
+    result = engine.execute(per)
+    if not result["n_paid"].sum():  # no payment dates: lateness unknown
+        return None
+    if not linked:
+        result["avg_days_to_pay"] = np.nan
+    return result.set_index("customer_id").astype({"capital_days": "float64", "avg_days_to_pay": "float64"})
 
 
-def _ticket_quantities(tickets: pd.DataFrame | None) -> pd.DataFrame | None:
+def _ticket_quantities(tickets, check: bool = True, as_of: pd.Timestamp | None = None) -> pd.DataFrame | None:
+    """Per customer (index) ``n_tickets, service_minutes, ticket_cost`` (missing minutes and costs count 0),
+    one engine aggregation; ``check``: negative minutes or costs are an error; ``as_of``: only the tickets
+    without a date or dated up to its day."""
     if tickets is None:
         return None
-    minutes = tickets["minutes"].astype("float64") if "minutes" in tickets.columns else None
-    cost = tickets["cost"].astype("float64") if "cost" in tickets.columns else None
-    for values, where in ((minutes, "tickets.minutes"), (cost, "tickets.cost")):
-        if values is not None:
-            _check_not_negative(values, where)
-    per_ticket = pd.DataFrame({
-        "customer_id": tickets["customer_id"],
-        "n_tickets": np.ones(len(tickets), dtype=np.int64),
-        "service_minutes": 0.0 if minutes is None else minutes.fillna(0.0),
-        "ticket_cost": 0.0 if cost is None else cost.fillna(0.0),
-    })
-    return per_ticket.groupby("customer_id", sort=False).sum()
+    present = [col for col in ("minutes", "cost") if col in tickets.columns]
+    k = engine.table(tickets, ["customer_id", *present] + ["date"] * (as_of is not None and "date" in tickets.columns))
+    if "date" in k.columns:
+        k = k.filter(k.date.isnull() | (k.date.cast("date") <= as_of.date()))
+    values = {col: k[col].cast("float64") for col in present}
+    names = {"minutes": "service_minutes", "cost": "ticket_cost"}
+    aggregates = {"n_tickets": k.count(), **{names[col]: _number(value).sum() for col, value in values.items()}}
+    if check:
+        aggregates |= {f"_negative_{col}": ibis.ifelse(value < 0, 1, 0).sum() for col, value in values.items()}
+    result = engine.execute(k.group_by("customer_id").aggregate(**aggregates))
+    for col, value in values.items():
+        n_negative = int(result[f"_negative_{col}"].sum()) if check else 0
+        if n_negative:
+            examples = engine.execute(k.filter(value < 0).select(value=value).limit(3))["value"]
+            raise _negative_error(n_negative, examples, f"tickets.{col}")
+    result = result.drop(columns=[col for col in result.columns if col.startswith("_negative_")])
+    for name in names.values():
+        if name not in result.columns:
+            result[name] = 0.0
+    return result.set_index("customer_id").astype({"n_tickets": "int64", "service_minutes": "float64",
+                                                    "ticket_cost": "float64"})
+
+
+def customer_days_late(payments, ids) -> np.ndarray:
+    """:func:`portfolio_helpers.analysis.engine.customer_days_late` of ``payments`` given as a frame or as
+    an engine table.
+
+    A frame goes to the engine's definition; an engine table runs the same definition (mean of
+    ``paid_date - due_date`` in calendar days over paid invoices, NaN for a customer without one)
+    as an aggregation where the invoices are, because the engine's function reads a frame.
+
+    Examples
+    --------
+    >>> pay = pd.DataFrame({"customer_id": ["a", "a"], "due_date": pd.to_datetime(["2025-01-10"] * 2),
+    ...                     "paid_date": pd.to_datetime(["2025-01-20", "2025-01-12"])})
+    >>> in_engine = engine.table(pay, list(pay.columns))
+    >>> customer_days_late(pay, ["a", "b"]).tolist(), customer_days_late(in_engine, ["a", "b"]).tolist()
+    ([6.0, nan], [6.0, nan])
+    """
+    if not is_engine_table(payments):
+        return engine.customer_days_late(payments, ids)
+    ids = pd.Index(ids)
+    if not {"customer_id", "due_date", "paid_date"} <= set(payments.columns):
+        return np.full(len(ids), np.nan)
+    p = payments.filter(payments.customer_id.notnull(), payments.due_date.notnull(), payments.paid_date.notnull())
+    late = p.paid_date.cast("date").delta(p.due_date.cast("date"), unit="day").cast("float64")
+    result = engine.execute(p.group_by(customer_id=p.customer_id.cast("string")).aggregate(days_late=late.mean()))
+    late = result.astype({"customer_id": "string"}).set_index("customer_id")["days_late"]
+    return late.reindex(ids.astype("string")).to_numpy(dtype=np.float64, na_value=np.nan)
 
 
 def _ratio(numerator, denominator) -> np.ndarray:
@@ -628,22 +734,26 @@ def driver_quantities(transactions: pd.DataFrame, model: CostModel | None = None
                       con=None) -> pd.DataFrame:
     """Per-customer activity counts, the input of :func:`price` (aggregated once, priced many times).
 
+    Every table is a frame or an engine table (a scanned Parquet file, a Spark table): the lines,
+    invoices and tickets are aggregated by the engine, only per-customer figures come back.
+
     Parameters
     ----------
-    transactions : DataFrame
+    transactions : DataFrame or Ibis table
         ``customer_id, date, amount`` (optional ``order_id, status, category, discount, cost``),
         with the canonical column names of the data contract.
     model : CostModel, optional
         Only its category list matters here (revenue without a ``cost`` value is kept per
         configured category, so category rates can be re-priced). Default: ``CostModel()``.
-    payments : DataFrame, optional
+    payments : DataFrame or Ibis table, optional
         Invoices: ``customer_id, due_date, amount`` (optional ``paid_date, order_id``).
-    tickets : DataFrame, optional
+    tickets : DataFrame or Ibis table, optional
         After-sales tickets: ``customer_id`` (optional ``minutes, cost``).
     as_of : date, optional
         The analysis date (late payments, 12-month windows); default the last transaction date.
     con : ibis backend, optional
-        Engine for the line aggregation; default an in-memory DuckDB.
+        Engine for the line aggregation; default the engine the tables are bound to (an
+        in-memory DuckDB for frames).
 
     Returns
     -------
@@ -669,32 +779,35 @@ def driver_quantities(transactions: pd.DataFrame, model: CostModel | None = None
     payments = _optional(payments, "payments", PAYMENT_COLUMNS)
     tickets = _optional(tickets, "tickets", TICKET_COLUMNS)
 
-    frame, categories = _line_frame(transactions, model, as_of)
-    quantities = _aggregate_lines(frame, categories, con)
+    t = _line_table(transactions)
+    aggregates, categories = _line_frame(t, model, as_of)
+    quantities = _aggregate_by_customer(t, aggregates, _id_dtype(transactions), con)
+    for name, zero in (("discount_given", 0.0), ("discounted_revenue", 0.0), ("n_return_lines", 0)):
+        if name not in quantities.columns:
+            quantities.insert(quantities.columns.get_loc("n_active_years") if name != "n_return_lines"
+                              else len(quantities.columns), name, zero)
     ids = pd.Index(quantities["customer_id"])
-    summary = engine.customer_summary(engine.revenue_lines(transactions), con=con, as_of=as_of)
-    summary["customer_id"] = summary["customer_id"].astype(transactions["customer_id"].dtype)
+    summary = engine.customer_summary(engine.revenue_lines(t), con=con, as_of=as_of)
+    summary["customer_id"] = summary["customer_id"].astype(_id_dtype(transactions))
     for name in ("n_orders", "n_deliveries"):
         quantities[name] = _by_customer(summary, ids, name, 0).astype(np.int64)
     quantities["orders_per_year"] = _by_customer(summary, ids, "orders_per_year", 0.0).astype(np.float64)
-    lines = engine.customer_lines(transactions, con=con)
-    lines["customer_id"] = lines["customer_id"].astype(transactions["customer_id"].dtype)
     for name in ("n_lines", "n_return_lines"):
-        quantities[name] = _by_customer(lines, ids, name, 0).astype(np.int64)
-    quantities["return_rate"] = _by_customer(lines, ids, "return_rate", np.nan).astype(np.float64)
-    order_dates = None
-    if "order_id" in transactions.columns:
-        order_dates = transactions.groupby("order_id", sort=False)["date"].min()
+        quantities[name] = quantities.pop(name)
+    # (customer_lines' return rate: every customer has a line)
+    quantities["return_rate"] = quantities["n_return_lines"] / quantities["n_lines"].astype(np.float64)
 
-    payment = _payment_quantities(payments, order_dates, as_of)
+    payment = _payment_quantities(payments, t if "order_id" in t.columns else None, as_of)
     ticket = _ticket_quantities(tickets)
     for name in ("capital_days", "n_late_invoices", "avg_days_to_pay"):
-        values = payment[name].reindex(ids).to_numpy() if payment is not None else np.full(len(ids), np.nan)
+        values = payment[name].reindex(ids).to_numpy(dtype=np.float64, na_value=np.nan) if payment is not None \
+            else np.full(len(ids), np.nan)
         quantities[name] = values if name.startswith("avg_") else np.nan_to_num(values)
-    quantities["days_late"] = engine.customer_days_late(payments, ids)
+    quantities["days_late"] = customer_days_late(payments, ids)
     for name in ("n_tickets", "service_minutes", "ticket_cost"):
-        values = ticket[name].reindex(ids).to_numpy() if ticket is not None else np.zeros(len(ids))
-        quantities[name] = np.nan_to_num(values.astype(np.float64))
+        values = ticket[name].reindex(ids).to_numpy(dtype=np.float64, na_value=np.nan) if ticket is not None \
+            else np.zeros(len(ids))
+        quantities[name] = np.nan_to_num(values)
     for name in ("n_late_invoices", "n_tickets"):
         quantities[name] = quantities[name].astype(np.int64)
 
@@ -802,8 +915,9 @@ def customer_margins(transactions: pd.DataFrame, model: CostModel | None = None,
 
     Parameters
     ----------
-    transactions : DataFrame
-        Transaction lines (``customer_id, amount``; optional ``status, cost, category``).
+    transactions : DataFrame or Ibis table
+        Transaction lines (``customer_id, amount``; optional ``status, cost, category``), a frame
+        or an engine table (aggregated where it is).
     model : CostModel, optional
         The rates; default ``CostModel()`` (60% of revenue where the cost is unknown).
     con : ibis backend, optional
@@ -826,9 +940,9 @@ def customer_margins(transactions: pd.DataFrame, model: CostModel | None = None,
     if missing:
         raise ValueError(f"the transactions table has no {', '.join(missing)} column; it has "
                          f"{', '.join(map(str, transactions.columns))}")
-    transactions = transactions[transactions["customer_id"].notna()]
-    frame, categories = _line_frame(transactions, model)
-    quantities = _aggregate_lines(frame, categories, con)
+    t = _line_table(_with_customer(transactions))
+    aggregates, categories = _line_frame(t, model)
+    quantities = _aggregate_by_customer(t, aggregates, _id_dtype(transactions), con)
     quantities.attrs = {"categories": tuple(categories)}
     cogs = cost_of_goods(quantities, model)
     margin = gross_margin(quantities["revenue"].to_numpy(), cogs)
@@ -947,26 +1061,42 @@ def customers_without_transactions(transactions: pd.DataFrame, *, payments: pd.D
     [{'customer_id': 'z', 'n_invoices': 0, 'invoiced_amount': 0.0, 'n_tickets': 1, 'service_minutes': 20.0}]
     """
     transactions = transactions_table(transactions)
-    known = pd.Index(transactions["customer_id"].unique())
-    parts = []
-    payments = _optional(payments, "payments", ["customer_id", "amount"])
-    if payments is not None:
-        parts.append(pd.DataFrame({"customer_id": payments["customer_id"], "n_invoices": 1,
-                                   "invoiced_amount": payments["amount"].astype("float64"),
-                                   "n_tickets": 0, "service_minutes": 0.0}))
-    tickets = _optional(tickets, "tickets", TICKET_COLUMNS)
-    if tickets is not None:
-        minutes = tickets["minutes"].astype("float64").fillna(0.0) if "minutes" in tickets.columns else 0.0
-        parts.append(pd.DataFrame({"customer_id": tickets["customer_id"], "n_invoices": 0,
-                                   "invoiced_amount": 0.0, "n_tickets": 1, "service_minutes": minutes}))
     columns = ["customer_id", "n_invoices", "invoiced_amount", "n_tickets", "service_minutes"]
-    if not parts:
+    payments = _optional(payments, "payments", ["customer_id", "amount"])
+    tickets = _optional(tickets, "tickets", TICKET_COLUMNS)
+    if payments is None and tickets is None:
         return pd.DataFrame({col: pd.Series(dtype="float64") for col in columns}).astype(
-            {"customer_id": transactions["customer_id"].dtype, "n_invoices": "int64", "n_tickets": "int64"})
-    activity = pd.concat(parts, ignore_index=True)
-    activity = activity[~activity["customer_id"].isin(known)]
-    result = activity.groupby("customer_id", sort=True, as_index=False).sum()
-    return result.astype({"n_invoices": "int64", "n_tickets": "int64"})[columns]
+            {"customer_id": _id_dtype(transactions), "n_invoices": "int64", "n_tickets": "int64"})
+    known = engine.table(transactions, ["customer_id"])
+    p = None if payments is None else engine.table(payments, ["customer_id", "amount"])
+    k = None if tickets is None else engine.table(tickets, [col for col in ("customer_id", "minutes")
+                                                            if col in tickets.columns])
+    tables = [table for table in (known, p, k) if table is not None]
+    as_strings = len({table.customer_id.type() for table in tables}) > 1  # ids compared as text when types differ
+
+    def customer(table):
+        return table.customer_id.cast("string") if as_strings else table.customer_id
+
+    parts = []
+    if p is not None:
+        parts.append(p.select(customer_id=customer(p), n_invoices=ibis.literal(1, "int64"),
+                              invoiced_amount=_number(p.amount), n_tickets=ibis.literal(0, "int64"),
+                              service_minutes=ibis.literal(0.0)))
+    if k is not None:
+        parts.append(k.select(customer_id=customer(k), n_invoices=ibis.literal(0, "int64"),
+                              invoiced_amount=ibis.literal(0.0), n_tickets=ibis.literal(1, "int64"),
+                              service_minutes=_number(k.minutes) if "minutes" in k.columns else ibis.literal(0.0)))
+    activity = ibis.union(*parts) if len(parts) > 1 else parts[0]
+    known = known.select(known_id=customer(known)).distinct()
+    orphans = activity.anti_join(known, activity.customer_id == known.known_id)
+    expr = orphans.group_by("customer_id").aggregate(
+        n_invoices=orphans.n_invoices.sum(), invoiced_amount=orphans.invoiced_amount.sum(),
+        n_tickets=orphans.n_tickets.sum(), service_minutes=orphans.service_minutes.sum())
+    result = engine.execute(expr.order_by("customer_id"))
+    given = [frame for frame in (payments, tickets) if frame is not None]
+    id_dtype = "string" if as_strings or any(map(is_engine_table, given)) else given[0]["customer_id"].dtype
+    return result.astype({"customer_id": id_dtype, "n_invoices": "int64", "invoiced_amount": "float64",
+                          "n_tickets": "int64", "service_minutes": "float64"})[columns]
 
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 
+import ibis
 import pandas as pd
 
 from portfolio_helpers.analysis import engine, profitability
@@ -309,12 +310,22 @@ def rate_explorer(model: profitability.CostModel, quantities: pd.DataFrame, cust
     return explorer_box([intro, *(row for row, _ in rows.values())], widgets.interactive_output(explore, sliders))
 
 
+def _uncosted_lines(transactions) -> tuple[int, int]:
+    """The revenue lines without a cost and all revenue lines, counted by the engine (a frame or an engine table)."""
+    lines = engine.revenue_lines(engine.table(transactions, [col for col in ("cost", "status")
+                                                             if col in transactions.columns]))
+    cost = lines.cost.cast("float64")
+    counts = engine.execute(lines.aggregate(n_missing=ibis.ifelse(cost.isnull() | cost.isnan(), 1, 0).sum(),
+                                            n_lines=lines.count())).iloc[0]
+    return (0 if pd.isna(counts["n_missing"]) else int(counts["n_missing"])), int(counts["n_lines"])
+
+
 def missing_driver_notes(transactions: pd.DataFrame, model: profitability.CostModel, *,
                          payments: pd.DataFrame | None = None, tickets: pd.DataFrame | None = None) -> list[str]:
     """What the P&L could not measure, or measured with an assumption, in plain words.
 
     The tables are those of :func:`~portfolio_helpers.analysis.profitability.customer_pnl`
-    (None: the table is absent).
+    (None: the table is absent), frames or engine tables (counted where they are).
 
     Examples
     --------
@@ -337,13 +348,12 @@ def missing_driver_notes(transactions: pd.DataFrame, model: profitability.CostMo
     rule = (f"the category rate ({category_rates}), else {fmt_pct(model.default_cogs_rate, 0)} "
             "(default_cogs_rate)" if with_categories else
             f"{fmt_pct(model.default_cogs_rate, 0)} of revenue (default_cogs_rate)")
-    revenue_lines = engine.revenue_lines(transactions)
     if "cost" not in transactions.columns:
         notes.append(f"No cost column: cost of goods = {rule}.")
     else:
-        n_missing = int(revenue_lines["cost"].isna().sum())
+        n_missing, n_lines = _uncosted_lines(transactions)
         if n_missing:
-            notes.append(f"Cost missing on {fmt_int(n_missing)} of {fmt_int(len(revenue_lines))} revenue lines: "
+            notes.append(f"Cost missing on {fmt_int(n_missing)} of {fmt_int(n_lines)} revenue lines: "
                          f"their cost of goods = {'revenue x ' if with_categories else ''}{rule}.")
     if categories and "category" not in transactions.columns:
         notes.append("No category column: cogs_rate_by_category is not used.")
