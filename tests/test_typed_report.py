@@ -105,7 +105,7 @@ def test_notebook_01_figures_equal_pandas_on_the_file(typed_run, typed_sample):
 def test_notebook_01_says_what_typed_lines_skip(typed_run):
     _code, _run, run_dir, _returned = typed_run
     html = (run_dir / "01_data_cleaning.html").read_text(encoding="utf-8")
-    assert "transactions.parquet" in html
+    assert "transactions.parquet" in html and "typed Parquet, validated by the engine (duckdb)" in html
     assert "typed" in html and "were not standardised" in html
     assert "not part of this score" in html
 

@@ -86,10 +86,14 @@ def _cleared_values(portfolio) -> int:
     return len(listed) + sum(counted.values())
 
 
+_FORMATS = {"parquet": "Parquet"}
+
+
 def _format_note(detected: dict) -> str:
     if "engine" in detected:  # typed, validated where it lives
         files = detected.get("files", 1)
-        return (f"typed {detected.get('format')}" + (f" ({files} files)" if files > 1 else "")
+        return (f"typed {_FORMATS.get(detected.get('format'), detected.get('format'))}"
+                + (f" ({files} files)" if files > 1 else "")
                 + f", validated by the engine ({detected['engine']})")
     if detected.get("format") != "csv":
         return detected.get("format", "")

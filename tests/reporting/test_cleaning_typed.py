@@ -87,7 +87,7 @@ def test_tables_overview_counts_in_all(typed, text):
     assert tables.loc["transactions", "rows in file"] == 9
     assert tables.loc["transactions", "rows after cleaning"] == 6
     assert tables.loc["transactions", "rows set aside"] == 3
-    assert tables.loc["transactions", "read as"] == "typed parquet, validated by the engine (duckdb)"
+    assert tables.loc["transactions", "read as"] == "typed Parquet, validated by the engine (duckdb)"
     assert tables.loc["transactions", "file"] == "tx.parquet"
     same = ["rows in file", "rows after cleaning", "rows set aside", "columns used"]
     pd.testing.assert_frame_equal(tables[same], cleaning.tables_overview(text).set_index("table")[same])
