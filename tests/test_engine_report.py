@@ -14,8 +14,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import yaml
-
 from conftest import ENGINES
+
 from portfolio_helpers.app.cli import main
 
 SAMPLE = Path(__file__).resolve().parent.parent / "data" / "sample"

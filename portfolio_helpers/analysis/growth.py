@@ -61,6 +61,7 @@ import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
+import ibis.expr.types as ir
 import numpy as np
 import pandas as pd
 
@@ -84,6 +85,7 @@ __all__ = [
     "cohort_table",
     "shares_differ",
     "acquired_before_data",
+    "customers_in_data",
     "customer_movements",
     "bridge_totals",
     "revenue_bridge",
@@ -341,12 +343,51 @@ def _check_period(freq: str) -> None:
         raise ValueError(f"freq must be one of {', '.join(PERIODS)}, got {freq!r}")
 
 
-def _lines_to(transactions: pd.DataFrame, as_of, date_col: str) -> pd.DataFrame:
-    """The revenue lines dated up to the end of ``as_of``'s day (all of them without ``as_of``)."""
+def _lines_to(transactions: pd.DataFrame | ir.Table, as_of, customer_col: str, date_col: str,
+              amount_col: str, order_col: str | None = None) -> ir.Table:
+    """The revenue lines with a customer id and a date, dated up to the end of ``as_of``'s day (all of
+    them without ``as_of``), as an Ibis table: an engine table stays where it is, a frame becomes an
+    in-memory table. Columns: the customer, date and amount columns, and ``order_col`` when given
+    and present (it makes the orders)."""
     lines = engine.revenue_lines(transactions)
+    keep = [customer_col, date_col, amount_col]
+    if order_col is not None and order_col in transactions.columns:
+        keep.append(order_col)
+    t = engine.table(lines, keep)
+    t = t.filter(t[customer_col].notnull(), t[date_col].notnull())
     if as_of is None:
-        return lines
-    return lines[lines[date_col] < pd.Timestamp(as_of).normalize() + pd.Timedelta(days=1)]
+        return t
+    return t.filter(t[date_col] < pd.Timestamp(as_of).normalize() + pd.Timedelta(days=1))
+
+
+def _of_customers(lines: ir.Table, ids, customer_col: str = "customer_id", keep: bool = True) -> ir.Table:
+    """The lines of the customers ``ids`` (``keep``) or of the others, as a join run where the lines are:
+    the ids cross into the engine as a small in-memory table, compared as text."""
+    chosen = pd.DataFrame({"_chosen_id": pd.Series(list(ids), dtype="string").dropna().unique()})
+    other = engine.table(chosen, ["_chosen_id"])
+    match = lines[customer_col].cast("string") == other["_chosen_id"]
+    return lines.semi_join(other, match) if keep else lines.anti_join(other, match)
+
+
+def _date_range(lines: ir.Table, date_col: str) -> tuple[int, pd.Timestamp | None, pd.Timestamp | None]:
+    """The number of lines and their first and last dates (``None`` without a line), in one query."""
+    row = engine.execute(lines.aggregate(n=lines.count(), first=lines[date_col].min(),
+                                         last=lines[date_col].max())).iloc[0]
+    n = int(row["n"])
+    if not n:
+        return 0, None, None
+    return n, pd.Timestamp(row["first"]), pd.Timestamp(row["last"])
+
+
+def _orders_per_day(lines: ir.Table) -> pd.Series:
+    """Orders (:func:`~portfolio_helpers.analysis.engine.orders`) per day of their first line, by the engine."""
+    per_day = engine.revenue_by_period(lines, "day")
+    return pd.Series(per_day["n_orders"].to_numpy(dtype=np.int64), index=pd.DatetimeIndex(per_day["period"]))
+
+
+def _count_in(per_day: pd.Series, start: pd.Timestamp, end: pd.Timestamp) -> int:
+    """The sum of ``per_day`` over the days ``start`` to ``end`` (inclusive)."""
+    return int(per_day[(per_day.index >= start) & (per_day.index <= end)].sum())
 
 
 def _cents(values) -> np.ndarray:
@@ -366,18 +407,18 @@ def first_purchases(transactions: pd.DataFrame, as_of=None, customer_col: str = 
     {'a': '2025-01-05', 'b': '2025-02-01'}
     """
     require_columns(transactions, [customer_col, date_col, amount_col], table="transactions")
-    return _first_purchases(_lines_to(transactions, as_of, date_col), customer_col, date_col, amount_col)
+    lines = _lines_to(transactions, as_of, customer_col, date_col, amount_col)
+    return _first_purchases(lines, customer_col, date_col, amount_col)
 
 
-def _first_purchases(lines: pd.DataFrame, customer_col: str, date_col: str, amount_col: str) -> pd.Series:
-    known = lines[lines[customer_col].notna() & lines[date_col].notna()]
-    summary = engine.customer_summary(known, customer_col=customer_col, date_col=date_col, amount_col=amount_col,
+def _first_purchases(lines: ir.Table, customer_col: str, date_col: str, amount_col: str) -> pd.Series:
+    summary = engine.customer_summary(lines, customer_col=customer_col, date_col=date_col, amount_col=amount_col,
                                       order_col=None)
     return pd.Series(pd.to_datetime(summary["first_purchase"]).to_numpy(), name="first_purchase",
                      index=pd.Index(summary["customer_id"].astype("string"), name="customer_id"))
 
 
-def _values(lines: pd.DataFrame, window, customer_col: str, date_col: str, amount_col: str) -> pd.Series:
+def _values(lines: ir.Table, window, customer_col: str, date_col: str, amount_col: str) -> pd.Series:
     """Net revenue per customer over ``window`` (inclusive dates), by the engine."""
     values = engine.customer_values(lines, period=window, customer_col=customer_col, date_col=date_col,
                                     amount_col=amount_col)
@@ -388,7 +429,7 @@ def _values(lines: pd.DataFrame, window, customer_col: str, date_col: str, amoun
 # --------------------------------------------------------------------------- cohorts
 
 def cohort_table(transactions: pd.DataFrame, freq: str = "quarter", as_of=None, customer_col: str = "customer_id",
-                 date_col: str = "date", amount_col: str = "amount") -> pd.DataFrame:
+                 date_col: str = "date", amount_col: str = "amount", exclude=None) -> pd.DataFrame:
     """Customers grouped by the period of their first purchase, followed period by period.
 
     Parameters
@@ -401,6 +442,9 @@ def cohort_table(transactions: pd.DataFrame, freq: str = "quarter", as_of=None, 
         Lines after it are left out; periods run up to its period.
     customer_col, date_col, amount_col : str
         Column names.
+    exclude : iterable of customer ids, optional
+        Customers left out of the cohorts (:func:`acquired_before_data`, to compare the cohorts
+        won in the data only).
 
     Returns
     -------
@@ -423,8 +467,9 @@ def cohort_table(transactions: pd.DataFrame, freq: str = "quarter", as_of=None, 
     """
     require_columns(transactions, [customer_col, date_col, amount_col], table="transactions")
     _check_period(freq)
-    lines = _lines_to(transactions, as_of, date_col)
-    lines = lines[lines[customer_col].notna() & lines[date_col].notna()]
+    lines = _lines_to(transactions, as_of, customer_col, date_col, amount_col)
+    if exclude is not None:
+        lines = _of_customers(lines, exclude, customer_col, keep=False)
     values = engine.customer_values(lines, freq=freq, customer_col=customer_col, date_col=date_col,
                                     amount_col=amount_col)
     values = values.rename(columns={customer_col: "customer_id"})
@@ -502,12 +547,27 @@ def acquired_before_data(transactions: pd.DataFrame, customers: pd.DataFrame, cu
     """
     require_columns(transactions, [customer_col, date_col], table="transactions")
     require_columns(customers, [customer_col, acquisition_col], table="customers")
-    start = transactions[date_col].min()
+    lines = engine.table(transactions, [date_col])
+    start = engine.execute(lines.aggregate(start=lines[date_col].min()))["start"].iloc[0]
     if pd.isna(start):
         return pd.Index([], dtype="string", name="customer_id")
     acquired = pd.to_datetime(customers[acquisition_col], errors="coerce")
     chosen = customers.loc[(acquired < pd.Timestamp(start).normalize()).to_numpy(dtype=bool), customer_col]
     return pd.Index(chosen.astype("string").unique(), name="customer_id")
+
+
+def customers_in_data(transactions: pd.DataFrame, ids, customer_col: str = "customer_id") -> int:
+    """How many of the customers ``ids`` have a line in ``transactions`` (any line), counted by the engine.
+
+    Examples
+    --------
+    >>> tx = pd.DataFrame({"customer_id": ["a", "a", "b", None]})
+    >>> customers_in_data(tx, ["a", "c"]), customers_in_data(tx, [])
+    (1, 0)
+    """
+    require_columns(transactions, [customer_col], table="transactions")
+    lines = _of_customers(engine.table(transactions, [customer_col]), ids, customer_col)
+    return int(engine.execute(lines.aggregate(n=lines[customer_col].nunique()))["n"].iloc[0])
 
 
 # --------------------------------------------------------------------------- bridge
@@ -589,7 +649,7 @@ def bridge_totals(movements: pd.DataFrame) -> dict:
     return out
 
 
-def _window_movements(lines: pd.DataFrame, first: pd.Series, previous, current, customer_col: str,
+def _window_movements(lines: ir.Table, first: pd.Series, previous, current, customer_col: str,
                       date_col: str, amount_col: str) -> pd.DataFrame:
     prev = _values(lines, previous, customer_col, date_col, amount_col)
     cur = _values(lines, current, customer_col, date_col, amount_col)
@@ -644,16 +704,16 @@ def revenue_bridge(transactions: pd.DataFrame, as_of=None, freq: str = "year", c
     """
     require_columns(transactions, [customer_col, date_col, amount_col], table="transactions")
     _check_period(freq)
-    lines = _lines_to(transactions, as_of, date_col)
-    lines = lines[lines[customer_col].notna() & lines[date_col].notna()]
+    lines = _lines_to(transactions, as_of, customer_col, date_col, amount_col)
+    n_lines, data_start, last = _date_range(lines, date_col)
     extra = ["net_revenue_retention", "gross_revenue_retention", "new_customer_revenue_share", "kind",
              "previous_start", "current_start", "current_end", "previous_covered", "previous_days_in_data"]
-    if lines.empty:
+    if not n_lines:
         return pd.DataFrame(columns=BRIDGE_COLUMNS + extra)
-    as_of = pd.Timestamp(as_of).normalize() if as_of is not None else lines[date_col].max().normalize()
+    as_of = pd.Timestamp(as_of).normalize() if as_of is not None else last.normalize()
     first = _first_purchases(lines, customer_col, date_col, amount_col)
     earliest = first.min()
-    data_start = lines[date_col].min().normalize()
+    data_start = data_start.normalize()
     pfreq = _PANDAS_FREQ[freq]
     windows = []
     period = earliest.to_period(pfreq) + 1
@@ -718,8 +778,7 @@ def owner_books(transactions: pd.DataFrame, customers: pd.DataFrame, as_of, at_r
     """
     require_columns(transactions, [customer_col, date_col, amount_col], table="transactions")
     require_columns(customers, [customer_col, owner_col], table="customers")
-    lines = _lines_to(transactions, as_of, date_col)
-    lines = lines[lines[customer_col].notna() & lines[date_col].notna()]
+    lines = _lines_to(transactions, as_of, customer_col, date_col, amount_col)
     first = _first_purchases(lines, customer_col, date_col, amount_col)
     previous, current = last_twelve_months(as_of)
     prev = _values(lines, previous, customer_col, date_col, amount_col)
@@ -796,25 +855,21 @@ def objective_status(value: float, projected: float, target: float, higher_is_be
 
 @dataclass
 class _Data:
-    """What the objectives are measured on (the revenue lines up to the analysis date); first purchases
-    and orders are computed on first use, measures are remembered."""
+    """What the objectives are measured on (the revenue lines up to the analysis date, an Ibis table);
+    first purchases and orders per day are computed by the engine on first use, measures are remembered."""
 
-    lines: pd.DataFrame
+    lines: ir.Table
     profiles: pd.DataFrame | None = None
     earliest: pd.Timestamp | None = None
     cache: dict = field(default_factory=dict)
 
     @functools.cached_property
     def first(self) -> pd.Series:
-        if self.lines.empty:
-            return pd.Series(dtype="datetime64[ns]")
         return _first_purchases(self.lines, "customer_id", "date", "amount")
 
     @functools.cached_property
-    def orders(self) -> pd.DataFrame:
-        if self.lines.empty:
-            return pd.DataFrame({"date": pd.Series(dtype="datetime64[ns]")})
-        return engine.orders(self.lines)
+    def orders_per_day(self) -> pd.Series:
+        return _orders_per_day(self.lines)
 
 
 def _span(start: pd.Timestamp, deadline: pd.Timestamp):
@@ -839,10 +894,10 @@ def _measure(metric: str, data: _Data, start: pd.Timestamp, end: pd.Timestamp, s
         elif metric == "active_customers":
             result = float((_cents(values) > 0).sum())
         else:
-            n_orders = int(data.orders["date"].between(start, end + pd.Timedelta(days=1), inclusive="left").sum())
+            n_orders = _count_in(data.orders_per_day, start, end)
             result = revenue / n_orders if n_orders else math.nan
     elif metric == "orders":
-        result = float(data.orders["date"].between(start, end + pd.Timedelta(days=1), inclusive="left").sum())
+        result = float(_count_in(data.orders_per_day, start, end))
     elif metric == "new_customers":  # as the bridge's new customers: first purchase in the window, net above zero
         first_in = data.first[data.first.between(start, end + pd.Timedelta(days=1), inclusive="left")]
         values = _values(data.lines, window, "customer_id", "date", "amount")
@@ -869,8 +924,8 @@ def _history_from(metric: str, start: pd.Timestamp, span) -> pd.Timestamp:
                                       "gross_revenue_retention") else start
 
 
-def _select(objective: Objective, tables: Mapping[str, pd.DataFrame], lines: pd.DataFrame,
-            profiles: pd.DataFrame | None) -> tuple[pd.DataFrame, pd.DataFrame | None]:
+def _select(objective: Objective, tables: Mapping[str, pd.DataFrame], lines: ir.Table,
+            profiles: pd.DataFrame | None) -> tuple[ir.Table, pd.DataFrame | None]:
     """The lines (customer filter) or the lead profiles (lead filter) an objective is about."""
     if not objective.filter:
         return lines, profiles
@@ -883,8 +938,7 @@ def _select(objective: Objective, tables: Mapping[str, pd.DataFrame], lines: pd.
     keep = np.ones(len(customers), dtype=bool)
     for column, values in objective.filter:
         keep &= customers[column].astype("string").isin(values).fillna(False).to_numpy(dtype=bool)
-    chosen = customers.loc[keep, "customer_id"].astype("string")
-    return lines[lines["customer_id"].astype("string").isin(chosen).to_numpy(dtype=bool)], profiles
+    return _of_customers(lines, customers.loc[keep, "customer_id"]), profiles
 
 
 def _measured(objective: Objective, data: _Data, as_of: pd.Timestamp) -> dict:
@@ -945,9 +999,8 @@ def measure_objectives(objectives: Iterable[Objective], tables: Mapping[str, pd.
     """
     require_columns(tables["transactions"], ["customer_id", "date", "amount"], table="transactions")
     as_of = pd.Timestamp(as_of).normalize()
-    all_lines = _lines_to(tables["transactions"], as_of, "date")
-    all_lines = all_lines[all_lines["customer_id"].notna() & all_lines["date"].notna()]
-    earliest = all_lines["date"].min() if len(all_lines) else None
+    all_lines = _lines_to(tables["transactions"], as_of, "customer_id", "date", "amount", "order_id")
+    earliest = _date_range(all_lines, "date")[1]
     rows = []
     selections: dict = {}  # objectives with the same filter share their data
     for objective in objectives:
@@ -999,8 +1052,7 @@ def proposed_objectives(transactions: pd.DataFrame, as_of) -> list[dict]:
     as_of = pd.Timestamp(as_of).normalize()
     year = (as_of + pd.Timedelta(days=1)).year
     start, deadline = dt.date(year, 1, 1), dt.date(year, 12, 31)
-    lines = _lines_to(transactions, as_of, "date")
-    lines = lines[lines["customer_id"].notna() & lines["date"].notna()]
+    lines = _lines_to(transactions, as_of, "customer_id", "date", "amount", "order_id")
     previous, current = last_twelve_months(as_of)
     revenue = int(_cents(_values(lines, current, "customer_id", "date", "amount")).sum()) / 100
     if revenue <= 0:
@@ -1012,10 +1064,9 @@ def proposed_objectives(transactions: pd.DataFrame, as_of) -> list[dict]:
     if n_new:
         proposals.append({"name": "Win new customers", "metric": "new_customers", "target": n_new})
     else:  # no customer won in the last 12 months (a closed cohort): the orders instead
-        n_orders = int(engine.orders(lines)["date"].between(current[0], current[1] + pd.Timedelta(days=1),
-                                                            inclusive="left").sum())
+        n_orders = _count_in(_orders_per_day(lines), *current)
         proposals.append({"name": "Keep orders coming", "metric": "orders", "target": n_orders})
-    grr = totals["gross_revenue_retention"] if lines["date"].min() <= previous[0] else math.nan
+    grr = totals["gross_revenue_retention"] if _date_range(lines, "date")[1] <= previous[0] else math.nan
     if pd.isna(grr):  # no previous 12 months, or only part of them in the data
         active = int((_cents(_values(lines, current, "customer_id", "date", "amount")) > 0).sum())
         proposals.append({"name": "Keep customers active", "metric": "active_customers", "target": active})

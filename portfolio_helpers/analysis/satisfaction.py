@@ -293,14 +293,22 @@ def response_rate(feedback: pd.DataFrame, transactions: pd.DataFrame, as_of, cus
     answers = feedback.dropna(subset=[customer_col, date_col])
     answers = answers[answers[date_col] < end]
     start = answers[date_col].min().normalize() if len(answers) else pd.Timestamp(as_of).normalize()
-    lines = engine.revenue_lines(transactions)
-    lines = lines[(lines["date"] >= start) & (lines["date"] < end)]
-    active = set(lines["customer_id"].dropna())
+    lines = _revenue_lines(transactions)
+    lines = lines.filter(lines.customer_id.notnull(), lines.date >= start, lines.date < end)
+    active = set(engine.execute(lines.select("customer_id").distinct())["customer_id"])
     answered = set(answers[customer_col])
     respondents = answered & active
     return {"window_start": start, "n_active": len(active), "n_respondents": len(respondents),
             "response_rate": len(respondents) / len(active) if active else math.nan,
             "n_respondents_not_active": len(answered - active)}
+
+
+def _revenue_lines(transactions: pd.DataFrame):
+    """The revenue lines as an Ibis table (an engine table stays where it is): ``customer_id`` as text,
+    ``date``, ``amount`` and ``order_id`` when present."""
+    order_col = ["order_id"] if "order_id" in transactions.columns else []
+    t = engine.table(engine.revenue_lines(transactions), ["customer_id", "date", "amount", *order_col])
+    return t.mutate(customer_id=t.customer_id.cast("string"))
 
 
 def behaviour_after(feedback: pd.DataFrame, transactions: pd.DataFrame, as_of, scale: FeedbackScale,
@@ -340,10 +348,12 @@ def behaviour_after(feedback: pd.DataFrame, transactions: pd.DataFrame, as_of, s
         return out.assign(**{column: pd.Series(dtype="bool" if column == "churned" else
                                                "float64" if column.startswith("revenue") else "int64")
                              for column in counts})
-    lines = engine.revenue_lines(transactions)
-    lines = lines[lines["customer_id"].isin(set(out["customer_id"]))]
-    if len(lines):
-        orders, purchases = engine.orders(lines), engine.deliveries(lines)
+    lines = _revenue_lines(transactions)
+    ids = engine.table(pd.DataFrame({"_answered": out["customer_id"].astype("string").unique()}), ["_answered"])
+    lines = lines.semi_join(ids, lines.customer_id == ids["_answered"])  # the respondents' lines, in the engine
+    orders = engine.orders(lines)
+    if len(orders):
+        purchases = engine.deliveries(lines)
     else:  # nobody who answered early enough bought anything: no order on either side
         orders = purchases = pd.DataFrame({"customer_id": pd.Series(dtype="string"),
                                            "date": pd.Series(dtype="datetime64[ns]"), "amount": pd.Series(dtype=float)})
@@ -472,10 +482,14 @@ def valuable_detractors(feedback: pd.DataFrame, transactions: pd.DataFrame, scal
     require_columns(feedback, [customer_col, date_col, score_col], "feedback")
     require_columns(transactions, ["customer_id", "date", "amount"], "transactions")
     summary = engine.customer_summary(engine.revenue_lines(transactions))
+    # ranked by revenue to the cent: engines add a customer's lines in their own order, and equal revenues
+    # must not be told apart by the last bits of a float
+    summary["_cents"] = summary["revenue"].round(2)
     n_top = max(1, math.ceil(top_share * len(summary)))
-    top = summary.sort_values(["revenue", "customer_id"], ascending=[False, True]).head(n_top)
+    top = summary.sort_values(["_cents", "customer_id"], ascending=[False, True]).head(n_top)
     latest = _latest(feedback, scale, customer_col, date_col, score_col)
     extras = [column for column in extra_columns if column in latest.columns]
     low = latest[latest["group"].isin(LOW_GROUPS)][["customer_id", "date", "score", "group", *extras]]
-    out = top[["customer_id", "revenue"]].merge(low, on="customer_id", how="inner")
-    return out.sort_values(["revenue", "customer_id"], ascending=[False, True]).reset_index(drop=True)
+    out = top[["customer_id", "revenue", "_cents"]].merge(low, on="customer_id", how="inner")
+    out = out.sort_values(["_cents", "customer_id"], ascending=[False, True]).drop(columns="_cents")
+    return out.reset_index(drop=True)

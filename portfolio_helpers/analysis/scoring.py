@@ -49,6 +49,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
+import ibis
 import numpy as np
 import pandas as pd
 
@@ -59,7 +60,7 @@ from portfolio_helpers.analysis.scorecard import PSEUDO_COLUMNS, Scorecard, scor
 from portfolio_helpers.core.config import check_known_keys
 from portfolio_helpers.core.errors import ConfigError
 from portfolio_helpers.core.presence import has_values
-from portfolio_helpers.core.validation import require_columns, require_frame
+from portfolio_helpers.core.validation import is_engine_table, require_columns, require_frame
 
 if TYPE_CHECKING:
     from portfolio_helpers.analysis import propensity
@@ -342,11 +343,21 @@ def _conversion_dates(leads: pd.DataFrame, customers: pd.DataFrame | None,
     if customers is not None and "acquisition_date" in customers.columns:
         acquired = customers.drop_duplicates("customer_id").set_index("customer_id")["acquisition_date"]
         evidence.append(pd.Series(acquired.reindex(first["customer_id"]).to_numpy(), index=first.index))
-    if transactions is not None and not transactions.empty:
-        first_purchase = transactions.groupby("customer_id")["date"].min()
+    if transactions is not None:
+        first_purchase = _first_lines(transactions, first["conversion_date"].dtype)
         evidence.append(pd.Series(first["customer_id"].map(first_purchase).to_numpy(), index=first.index))
     dates = pd.concat([pd.to_datetime(s).dt.normalize() for s in evidence], axis=1).min(axis=1)
     return first.assign(conversion_date=dates)
+
+
+def _first_lines(transactions: pd.DataFrame, dtype) -> pd.Series:
+    """The date of each customer's first transaction line (any line), by the engine, indexed by customer id
+    (text) and in ``dtype``."""
+    t = engine.table(transactions, ["customer_id", "date"])
+    t = t.filter(t.customer_id.notnull())
+    first = engine.execute(t.group_by(customer_id=t.customer_id.cast("string")).aggregate(date=t.date.min()))
+    return pd.Series(pd.to_datetime(first["date"]).astype(dtype).to_numpy(),
+                     index=pd.Index(first["customer_id"].astype("string"), name="customer_id"))
 
 
 def lead_profiles(leads: pd.DataFrame, as_of, customers: pd.DataFrame | None = None,
@@ -584,9 +595,12 @@ def tables_until(cutoff, *, transactions: pd.DataFrame | None = None, customers:
     it are dropped and payments made after it become unpaid; customers acquired after it
     are dropped. Features computed on the result cannot see the outcome period.
 
+    Each table keeps its form: a frame gives a frame, an engine table (a scanned Parquet file, a
+    Spark table) an engine table filtered where it lives (nothing is read).
+
     Returns
     -------
-    dict of DataFrame
+    dict of DataFrame or Ibis table
         One entry per table given (not None), under its keyword's name.
 
     Examples
@@ -604,18 +618,39 @@ def tables_until(cutoff, *, transactions: pd.DataFrame | None = None, customers:
         if table is None:
             continue
         require_frame(table, name)
-        if name in ("transactions", "tickets", "leads") and "date" in table.columns:
-            out[name] = table[table["date"] < end].copy()
-        elif name == "payments" and "due_date" in table.columns:
-            kept = table[table["due_date"] < end].copy()
-            if "paid_date" in kept.columns:
-                kept["paid_date"] = kept["paid_date"].where(kept["paid_date"] < end)
-            out[name] = kept
-        elif name == "customers" and "acquisition_date" in table.columns:
-            out[name] = table[table["acquisition_date"].isna() | (table["acquisition_date"] < end)].copy()
-        else:
-            out[name] = table.copy()
+        out[name] = (_engine_table_until if is_engine_table(table) else _table_until)(name, table, end)
     return out
+
+
+def _table_until(name: str, table: pd.DataFrame, end: pd.Timestamp) -> pd.DataFrame:
+    """:func:`tables_until` of one frame (``end``: the day after the cut-off)."""
+    if name in ("transactions", "tickets", "leads") and "date" in table.columns:
+        return table[table["date"] < end].copy()
+    if name == "payments" and "due_date" in table.columns:
+        kept = table[table["due_date"] < end].copy()
+        if "paid_date" in kept.columns:
+            kept["paid_date"] = kept["paid_date"].where(kept["paid_date"] < end)
+        return kept
+    if name == "customers" and "acquisition_date" in table.columns:
+        return table[table["acquisition_date"].isna() | (table["acquisition_date"] < end)].copy()
+    return table.copy()
+
+
+def _engine_table_until(name: str, table, end: pd.Timestamp):
+    """:func:`_table_until` of an engine table, as a filter the engine runs (the same rules: a frame must
+    stay a frame for the pandas callers, so the two forms are written apart)."""
+    if name in ("transactions", "tickets", "leads") and "date" in table.columns:
+        return table.filter(table["date"] < end)
+    if name == "payments" and "due_date" in table.columns:
+        kept = table.filter(table["due_date"] < end)
+        if "paid_date" in kept.columns:
+            paid = kept["paid_date"]
+            kept = kept.mutate(paid_date=ibis.ifelse(paid < end, paid, ibis.null(paid.type())))
+        return kept
+    if name == "customers" and "acquisition_date" in table.columns:
+        acquired = table["acquisition_date"]
+        return table.filter(acquired.isnull() | (acquired < end))
+    return table
 
 
 #: Features of the next-purchase model (those present in the customer feature table are used).
@@ -658,12 +693,16 @@ def _purchase_frame(transactions: pd.DataFrame, cutoff: pd.Timestamp, horizon_da
     known = tables_until(cutoff, transactions=transactions, **others)
     frame = features.customer_features(known.pop("transactions"), cutoff, **known)
     if label:
-        lines = engine.revenue_lines(transactions)
-        end = cutoff + pd.Timedelta(days=horizon_days + 1)
-        future = lines[(lines["date"] >= cutoff + pd.Timedelta(days=1)) & (lines["date"] < end)
-                       & (lines["amount"] > 0)]
-        frame["purchased"] = frame["customer_id"].isin(set(future["customer_id"])).astype("int64")
+        buyers = _buyers(transactions, cutoff + pd.Timedelta(days=1), cutoff + pd.Timedelta(days=horizon_days + 1))
+        frame["purchased"] = frame["customer_id"].astype("string").isin(buyers).astype("int64")
     return frame
+
+
+def _buyers(transactions: pd.DataFrame, start: pd.Timestamp, end: pd.Timestamp) -> set:
+    """The customers (ids as text) with a revenue line of positive amount dated in ``[start, end)``, by the engine."""
+    t = engine.table(engine.revenue_lines(transactions), ["customer_id", "date", "amount"])
+    t = t.filter(t.customer_id.notnull(), t.date >= start, t.date < end, t.amount > 0)
+    return set(engine.execute(t.select(customer_id=t.customer_id.cast("string")).distinct())["customer_id"])
 
 
 def purchase_features(frame: pd.DataFrame) -> tuple[list[str], list[str]]:
@@ -719,7 +758,8 @@ def fit_purchase_models(transactions: pd.DataFrame, as_of, *, customers: pd.Data
     as_of = pd.Timestamp(as_of).normalize()
     test_cutoff = as_of - pd.Timedelta(days=horizon_days)
     train_cutoff = test_cutoff - pd.Timedelta(days=horizon_days)
-    first = transactions["date"].min()
+    dates = engine.table(transactions, ["date"])
+    first = pd.Timestamp(engine.execute(dates.aggregate(first=dates.date.min()))["first"].iloc[0])
     if pd.isna(first) or first > train_cutoff - pd.Timedelta(days=90):
         raise ValueError(f"the next-purchase model needs history from before {train_cutoff:%Y-%m-%d} "
                          f"(two windows of {horizon_days} days plus 90 days); the data starts "
@@ -754,12 +794,15 @@ def order_events(transactions: pd.DataFrame, as_of=None) -> pd.DataFrame:
     0           a 2025-01-10  order
     1           a 2025-02-01  order
     """
-    lines = engine.revenue_lines(transactions)
+    require_columns(transactions, ["customer_id", "date", "amount"], table="transactions")
+    order_col = ["order_id"] if "order_id" in transactions.columns else []
+    lines = engine.table(engine.revenue_lines(transactions), ["customer_id", "date", "amount", *order_col])
     if as_of is not None:
-        lines = lines[lines["date"] < pd.Timestamp(as_of).normalize() + pd.Timedelta(days=1)]
-    lines = lines[lines["customer_id"].notna()]
-    delivered = engine.deliveries(lines)
-    out = pd.DataFrame({"customer_id": delivered["customer_id"].astype(lines["customer_id"].dtype),
+        lines = lines.filter(lines.date < pd.Timestamp(as_of).normalize() + pd.Timedelta(days=1))
+    delivered = engine.deliveries(lines.filter(lines.customer_id.notnull()))
+    # ids in the frame's own type (an engine table's come back as text)
+    id_type = "string" if is_engine_table(transactions) else transactions["customer_id"].dtype
+    out = pd.DataFrame({"customer_id": delivered["customer_id"].astype(id_type),
                         "date": pd.to_datetime(delivered["date"]).dt.normalize()})
     out = out.sort_values(["customer_id", "date"], kind="stable")
     return out.assign(event="order").reset_index(drop=True)

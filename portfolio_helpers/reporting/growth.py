@@ -139,10 +139,9 @@ def growth_results(tables: dict, config, as_of, output_dir: str | os.PathLike | 
                             n_customers=len(growth.first_purchases(transactions, as_of)))
     if has_values(customers, "acquisition_date"):
         before = growth.acquired_before_data(transactions, customers)
-        in_data = transactions["customer_id"].astype("string").isin(before).to_numpy(dtype=bool)
-        results.n_acquired_before = int(transactions.loc[in_data, "customer_id"].nunique())
+        results.n_acquired_before = growth.customers_in_data(transactions, before)
         if results.n_acquired_before:
-            results.compared = growth.cohort_table(transactions[~in_data], settings.period, as_of)
+            results.compared = growth.cohort_table(transactions, settings.period, as_of, exclude=before)
     results.notes = limitations(results, tables)
     return results
 

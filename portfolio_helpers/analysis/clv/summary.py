@@ -69,8 +69,10 @@ def _purchase_days(transactions: pd.DataFrame, as_of: pd.Timestamp, customer_col
     t = t.filter(t[customer_col].notnull(), t[date_col].notnull(), day <= as_of.date())
     if start is not None:
         t = t.filter(t[date_col].cast("date") > start.date())
+    # Sums to the cent: an engine adds floats in whatever order its threads finish, and the model fits must not
+    # move with the last bits of a sum (two runs of the same report give the same values).
     return t.group_by(customer_id=t[customer_col], day=t[date_col].cast("date")).aggregate(
-        amount=t[amount_col].sum())
+        amount=t[amount_col].sum().round(2))
 
 
 def rfm_summary(transactions: pd.DataFrame, as_of, time_unit: str = "week", customer_col: str = "customer_id",
@@ -114,7 +116,7 @@ def rfm_summary(transactions: pd.DataFrame, as_of, time_unit: str = "week", cust
     buy = days.amount.round(2) >= 0
     per = days.group_by("customer_id").aggregate(
         first=days.day.min(where=buy), last=days.day.max(where=buy),
-        n=buy.cast("int64").sum(), total=days.amount.sum(),
+        n=buy.cast("int64").sum(), total=days.amount.sum().round(2),
         first_amount=days.amount.argmin(_day_key(days, buy)))
     per = per.filter(per.n > 0)
     result = engine.execute(per.order_by("customer_id"), con)
@@ -180,7 +182,7 @@ def calibration_holdout(transactions: pd.DataFrame, calibration_end, as_of, time
     days = _purchase_days(transactions, as_of, customer_col, date_col, amount_col, status_col,
                           start=calibration_end)
     per = days.group_by("customer_id").aggregate(
-        holdout_frequency=(days.amount.round(2) >= 0).cast("int64").sum(), holdout_value=days.amount.sum())
+        holdout_frequency=(days.amount.round(2) >= 0).cast("int64").sum(), holdout_value=days.amount.sum().round(2))
     holdout = engine.execute(per, con)
     holdout["customer_id"] = holdout["customer_id"].astype("string")
     holdout = holdout.set_index("customer_id").reindex(summary["customer_id"])
