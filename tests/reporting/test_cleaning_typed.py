@@ -16,6 +16,7 @@ from portfolio_helpers.cleaning.pipeline import clean_portfolio
 from portfolio_helpers.core.validation import is_engine_table
 from portfolio_helpers.ingest.loaders import load_portfolio
 from portfolio_helpers.reporting import cleaning
+from tests.conftest import ENGINES
 
 TODAY = pd.Timestamp("2025-12-31")
 
@@ -44,21 +45,33 @@ def write_lines(folder: Path, typed: bool, **extra) -> dict:
     return {"path": "tx.csv"}
 
 
-def portfolio_config(folder: Path, typed: bool, customers: bool = True, **extra) -> Path:
+def portfolio_config(folder: Path, typed: bool, customers: bool = True, backend: str | None = None,
+                     **extra) -> Path:
+    """The tiny portfolio; ``typed``: its lines in Parquet, validated by ``backend`` (the config's engine)."""
     folder.mkdir(exist_ok=True)
     tables = {"transactions": write_lines(folder, typed, **extra)}
     if customers:
         (folder / "customers.csv").write_text("customer_id,country\nA,FR\nB,DE\n", encoding="utf-8")
         tables["customers"] = {"path": "customers.csv"}
+    config = {"name": "Tiny", "currency": "EUR", "as_of": "2024-12-31", "tables": tables}
+    if backend is not None:
+        config["engine"] = {"backend": backend} | ({"master": "local[2]"} if backend == "pyspark" else {})
     path = folder / "p.yml"
-    path.write_text(yaml.safe_dump({"name": "Tiny", "currency": "EUR", "as_of": "2024-12-31", "tables": tables}),
-                    encoding="utf-8")
+    path.write_text(yaml.safe_dump(config), encoding="utf-8")
     return path
 
 
+@pytest.fixture(params=ENGINES)
+def backend(request) -> str:
+    """The engine validating the typed lines (``PORTFOLIO_TEST_ENGINES``; ``make test-spark`` runs PySpark: the tests
+    using it are marked ``engine``)."""
+    return request.param
+
+
 @pytest.fixture
-def typed(tmp_path):
-    portfolio = load_portfolio(portfolio_config(tmp_path / "typed", True), today=TODAY, rejected_sample=1)
+def typed(tmp_path, backend):
+    portfolio = load_portfolio(portfolio_config(tmp_path / "typed", True, backend=backend), today=TODAY,
+                               rejected_sample=1)
     assert is_engine_table(portfolio.transactions if hasattr(portfolio, "transactions")
                            else portfolio.tables["transactions"])
     return portfolio
@@ -69,6 +82,7 @@ def text(tmp_path):
     return load_portfolio(portfolio_config(tmp_path / "text", False), today=TODAY)
 
 
+@pytest.mark.engine
 def test_overview_by_hand_and_as_for_text(typed, text):
     overview = cleaning.load_overview(typed)
     assert overview["n_transactions"] == 6 and overview["n_customer_ids"] == 4
@@ -82,12 +96,13 @@ def test_overview_by_hand_and_as_for_text(typed, text):
     assert overview == cleaning.load_overview(text)
 
 
-def test_tables_overview_counts_in_all(typed, text):
+@pytest.mark.engine
+def test_tables_overview_counts_in_all(typed, text, backend):
     tables = cleaning.tables_overview(typed).set_index("table")
     assert tables.loc["transactions", "rows in file"] == 9
     assert tables.loc["transactions", "rows after cleaning"] == 6
     assert tables.loc["transactions", "rows set aside"] == 3
-    assert tables.loc["transactions", "read as"] == "typed Parquet, validated by the engine (duckdb)"
+    assert tables.loc["transactions", "read as"] == f"typed Parquet, validated by the engine ({backend})"
     assert tables.loc["transactions", "file"] == "tx.parquet"
     same = ["rows in file", "rows after cleaning", "rows set aside", "columns used"]
     pd.testing.assert_frame_equal(tables[same], cleaning.tables_overview(text).set_index("table")[same])
@@ -98,6 +113,7 @@ def test_tables_overview_counts_in_all(typed, text):
     assert "3 optional values could not be read and were left empty" in findings
 
 
+@pytest.mark.engine
 def test_rejected_summary_states_the_count_in_all(typed):
     summary = cleaning.rejected_summary(typed.rejected)
     first = summary.iloc[0]
@@ -106,13 +122,12 @@ def test_rejected_summary_states_the_count_in_all(typed):
     assert summary["rows"].tolist() == [3, 1]
 
 
-def test_empty_column_and_attributes_from_typed_lines(tmp_path):
-    path = portfolio_config(tmp_path / "typed", True, customers=False, country=["FR", "FR", "DE", None, "BE", "DE",
-                                                                                None, "NL", "DE"])
-    typed = load_portfolio(path, today=TODAY)
-    text = load_portfolio(portfolio_config(tmp_path / "text", False, customers=False,
-                                           country=["FR", "FR", "DE", None, "BE", "DE", None, "NL", "DE"]),
-                          today=TODAY)
+@pytest.mark.engine
+def test_empty_column_and_attributes_from_typed_lines(tmp_path, backend):
+    country = ["FR", "FR", "DE", None, "BE", "DE", None, "NL", "DE"]
+    typed = load_portfolio(portfolio_config(tmp_path / "typed", True, customers=False, backend=backend,
+                                            country=country), today=TODAY)
+    text = load_portfolio(portfolio_config(tmp_path / "text", False, customers=False, country=country), today=TODAY)
     assert cleaning.empty_columns_note(typed) == (
         "- Column `channel` of the transactions table is empty: treated as absent.")
     note = cleaning.line_attributes_note(typed)
@@ -122,8 +137,9 @@ def test_empty_column_and_attributes_from_typed_lines(tmp_path):
     assert note == cleaning.line_attributes_note(text)
 
 
-def test_cleaned_typed_portfolio_says_what_it_skips(tmp_path):
-    cleaned = clean_portfolio(portfolio_config(tmp_path / "typed", True), today=TODAY)
+@pytest.mark.engine
+def test_cleaned_typed_portfolio_says_what_it_skips(tmp_path, backend):
+    cleaned = clean_portfolio(portfolio_config(tmp_path / "typed", True, backend=backend), today=TODAY)
     overview = cleaning.load_overview(cleaned)
     score = 97.5
     metrics = cleaning.headline_metrics(cleaned, overview, score)
