@@ -2,6 +2,7 @@
 
 ``portfolio report`` runs the notebooks and prints where the report is;
 ``portfolio demo-data`` writes a synthetic portfolio to try the kit on;
+``portfolio big-data`` writes a big synthetic portfolio as Parquet (millions of lines, for the engine);
 ``portfolio workshop new|check|grades`` creates a segmentation workshop (one portfolio and
 set of exercise notebooks per student), checks a student's answers, and collects the grades.
 
@@ -198,6 +199,21 @@ def build_parser() -> argparse.ArgumentParser:
     )
     demo.add_argument("--seed", type=_non_negative_int, default=42, metavar="S", help="default: %(default)s")
     demo.add_argument("--dirty", action="store_true", help="add the defects real exports have")
+    big = commands.add_parser(
+        "big-data",
+        help="write a big synthetic portfolio as Parquet (transactions, customers and a config)",
+        description="Write a big synthetic portfolio straight to Parquet, in chunks (memory bounded by the "
+                    "customers and the chunk): OUT/transactions.parquet, OUT/customers.parquet, OUT/portfolio.yml.",
+    )
+    big.add_argument("--out", metavar="DIR", required=True, help="folder to write into")
+    big.add_argument("--lines", type=_positive_int, required=True, metavar="N",
+                     help="transaction lines, credit notes included (e.g. 10000000)")
+    big.add_argument("--customers", type=_positive_int, required=True, metavar="M",
+                     help="customers, at most --lines (e.g. 1000000)")
+    big.add_argument("--seed", type=_non_negative_int, default=7, metavar="S", help="default: %(default)s")
+    big.add_argument("--chunk-lines", type=_positive_int, default=1_000_000, metavar="N",
+                     help="lines per Parquet row group; changes no value (default: %(default)s)")
+    big.add_argument("-q", "--quiet", action="store_true", help="no progress lines")
     _add_workshop(commands)
     return parser
 
@@ -264,6 +280,32 @@ def _demo_data(args: argparse.Namespace) -> int:
     return 0
 
 
+def _big_data(args: argparse.Namespace) -> int:
+    from portfolio_helpers.app.big_data import write_big_portfolio  # heavy imports only for this command
+
+    if args.lines < args.customers:
+        raise PortfolioError(f"--lines ({args.lines}) must be at least --customers ({args.customers}): every "
+                             "customer buys at least once")
+    start = time.monotonic()
+    step = max(args.lines // 10, 1)
+    shown = [0]
+
+    def progress(written: int, total: int) -> None:
+        if not args.quiet and (written - shown[0] >= step or written == total):
+            shown[0] = written
+            elapsed = time.monotonic() - start
+            print(f"{written:,} / {total:,} lines ({elapsed:.0f} s)", flush=True)
+
+    big = write_big_portfolio(args.out, n_lines=args.lines, n_customers=args.customers, seed=args.seed,
+                              chunk_lines=args.chunk_lines, progress=progress)
+    elapsed = time.monotonic() - start
+    if not args.quiet:
+        print(f"{big.n_lines:,} lines, {big.n_orders:,} orders, {big.n_customers:,} customers in {elapsed:.1f} s "
+              f"({big.n_lines / max(elapsed, 1e-9):,.0f} lines/s)")
+    print(f"Big data: {big.config}")
+    return 0
+
+
 def _workshop(args: argparse.Namespace) -> int:
     from portfolio_helpers.app import workshop  # heavy imports only for this command
     from portfolio_helpers.app.workshop.grading import student_info, student_table, workshop_lang
@@ -298,7 +340,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SystemExit as exc:  # --help, or a usage error already printed
         return int(exc.code or 0)
     try:
-        return {"report": _report, "demo-data": _demo_data, "workshop": _workshop}[args.command](args)
+        return {"report": _report, "demo-data": _demo_data, "big-data": _big_data,
+                "workshop": _workshop}[args.command](args)
     except PortfolioError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return exc.exit_code

@@ -638,10 +638,7 @@ def generate_portfolio(n_customers: int = 2000, seed: int = 42, dirty: bool = Fa
     n_customers = int(n_customers)
     if n_customers < 10:
         raise ValueError(f"n_customers must be at least 10, got {n_customers}")
-    period_start, period_end = pd.Timestamp(start).normalize(), pd.Timestamp(end).normalize()
-    n_days = (period_end - period_start).days + 1
-    if n_days < 365:
-        raise ValueError(f"the period must cover at least one year, got {start} to {end}")
+    period_start, period_end, n_days = _period(start, end, 365, "one year")
 
     streams = dict(zip(("catalog", "leads", "customers", "identity", "orders", "payments", "tickets", "dirty"),
                        np.random.default_rng(seed).spawn(8), strict=True))
@@ -891,6 +888,19 @@ def load_truth(path: str | os.PathLike) -> dict[str, pd.DataFrame]:
 # --------------------------------------------------------------------------------------------------
 
 
+def _period(start, end, min_days: int, minimum: str) -> tuple[pd.Timestamp, pd.Timestamp, int]:
+    """The first and last days of a generated period and its number of days (at least ``min_days``).
+
+    >>> _period("2023-01-01", "2023-12-31", 365, "one year")[2]
+    365
+    """
+    period_start, period_end = pd.Timestamp(start).normalize(), pd.Timestamp(end).normalize()
+    n_days = (period_end - period_start).days + 1
+    if n_days < min_days:
+        raise ValueError(f"the period must cover at least {minimum}, got {start} to {end}")
+    return period_start, period_end, n_days
+
+
 class _Calendar:
     """Day indices of the period and seasonal sampling of dates within windows."""
 
@@ -905,6 +915,11 @@ class _Calendar:
             kind: np.concatenate([[0.0], np.cumsum(base * weekday[dates.day_of_week])])
             for kind, weekday in (("B2B", B2B_WEEKDAY_FACTOR), ("B2C", B2C_WEEKDAY_FACTOR))
         }
+
+    def cumulative(self, kind: str) -> np.ndarray:
+        """Running sum of the day weights of ``kind`` (``"B2B"`` or ``"B2C"``), from 0: day ``d`` weighs
+        ``cumulative[d + 1] - cumulative[d]``."""
+        return self._cumulative[kind]
 
     def sample(self, lo: np.ndarray, hi: np.ndarray, is_b2b: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         """Seasonally weighted day index in ``[lo, hi]`` (inclusive) for each row."""

@@ -1,0 +1,474 @@
+"""Benchmark: portfolios bigger than memory (issue 13), from a generated Parquet portfolio.
+
+Generates (once, cached in ``<temp>/portfolio-bench/``) a portfolio with ``portfolio big-data``
+(:mod:`portfolio_helpers.app.big_data`), then, by ``--mode``:
+
+``compare`` (default below 50M lines)
+    The customer table computed from the Parquet file, interleaved, median of ``--rounds``:
+
+    - ``sql``: hand-written SQL run by the engine on the file itself: per customer first and
+      last purchase, orders (distinct order ids; a line without one is an order of its own),
+      lines, purchase days, revenue, gross sales, credit notes, deliveries, average order
+      value, recency and tenure days and orders per year at ``as_of``, over the lines that
+      are not cancelled; and the lifetimes/RFM summary (frequency = purchase days - 1,
+      recency and T in weeks, monetary value = mean value of the repeat purchase days);
+    - ``kit``: the kit's functions on an Ibis table scanning the same file
+      (``ibis.duckdb.connect().read_parquet(path)``): ``engine.customer_summary(engine.revenue_lines(t),
+      as_of=...)`` and ``features.lifetimes_summary(t, as_of)``. Until the engine accepts an
+      Ibis table (issue 13), this says so instead of a figure;
+    - ``pandas`` (unless ``--no-pandas``): the same functions on the file read into pandas,
+      the path of the kit before issue 13.
+
+    Each measurement runs in a child process of its own, so that its peak resident memory
+    (the process and its children, sampled every 50 ms, and ``ru_maxrss``) is its own; the
+    time is the computation's, from the scan to the pandas result, without the child's
+    start and imports. With ``--engine pyspark`` the same SQL (Spark SQL) and the kit's
+    functions run on PySpark in local mode (``local[2]``, UTC session time zone); the Spark
+    session's start is timed apart.
+
+``report`` (default from 50M lines)
+    ``portfolio report --only 02 03 04 --jobs 1`` on the generated portfolio: wall time of each
+    notebook and the peak resident memory of its kernel (psutil on the process tree), and of
+    the whole run.
+
+Measured in December 2026 on the shared two-core machine, 10M lines / 1M customers (seed 7, 5.17M orders,
+203 MB of Parquet, generated in 68 s at load 10), before the engine accepted an Ibis table (the ``kit``
+rows said "not run"); seconds (median of 3, interleaved) and peak resident memory of the child:
+
+    load                  13 (busy): sql    pandas (read + kit)    4.8: sql        pandas (read + kit)
+    customer summary    36.8 s 1.1 GB     67.6 s 3.1 GB            19.3 s 1.2 GB     25.3 s 3.0 GB
+    RFM summary         19.3 s 0.8 GB     46.3 s 2.1 GB             6.4 s 0.8 GB     20.1 s 2.2 GB
+
+Both pandas results are the SQL's to 1e-9. ``--engine pyspark --rounds 1`` (load 9-10): the same SQL
+gives the same figures as DuckDB; customer summary 181.9 s cold / 147.7 s warm, 4.1 GB (driver and JVM),
+RFM summary 139.8 s / 101.5 s, 3.3 GB, after a Spark start of 25-30 s.
+
+The report mode on 1M lines / 100k customers (``--lines 1000000 --customers 100000 --mode report``, load 6.7,
+the notebooks still reading the tables into pandas): 02_pareto 39.7 s (kernel peak 1.26 GB), 03_profitability
+46.6 s (1.55 GB), 04_segmentation 257.8 s (1.33 GB); whole run 354 s.
+
+    .venv/bin/python benchmarks/bench_scale.py                       # 10M lines / 1M customers, compare
+    .venv/bin/python benchmarks/bench_scale.py --engine pyspark      # the customer table on Spark
+    .venv/bin/python benchmarks/bench_scale.py --lines 100000000 --customers 5000000   # report mode
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import re
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+from common import parse_args
+
+HERE = Path(__file__).resolve()
+AS_OF = "2025-12-31"
+REPORT_NOTEBOOKS = ("02", "03", "04")
+#: From this many lines the default mode is ``report``.
+REPORT_FROM_LINES = 50_000_000
+CUSTOMER_COLUMNS = ["customer_id", "first_purchase", "last_purchase", "n_orders", "n_lines", "n_purchase_days",
+                    "revenue", "gross_sales", "credit_notes", "n_deliveries", "avg_order_value", "recency_days",
+                    "tenure_days", "orders_per_year"]
+RFM_COLUMNS = ["customer_id", "frequency", "recency", "T", "monetary_value"]
+
+
+# --------------------------------------------------------------------------------------------------
+# The hand-written SQL (DuckDB and Spark SQL dialects differ only in quoting and date differences)
+# --------------------------------------------------------------------------------------------------
+_DIALECTS = {
+    "duckdb": {"q": '"', "days": "date_diff('day', {a}, {b})"},
+    "pyspark": {"q": "`", "days": "datediff({b}, {a})"},
+}
+
+
+def customer_sql(source: str, as_of: str, dialect: str) -> str:
+    """The customer table (the columns of ``engine.customer_summary`` with ``as_of``) over ``source``."""
+    q, days = _DIALECTS[dialect]["q"], _DIALECTS[dialect]["days"]
+    as_of_day = f"DATE '{as_of}'"
+    tenure = days.format(a="CAST(c.first_purchase AS DATE)", b=as_of_day)
+    recency = days.format(a="CAST(c.last_purchase AS DATE)", b=as_of_day)
+    return f"""
+WITH lines AS (
+    SELECT customer_id, {q}date{q} AS ts, amount, order_id FROM {source}
+    WHERE status IS DISTINCT FROM 'cancelled'
+), per_order AS (
+    SELECT customer_id, sum(amount) AS amount FROM lines WHERE order_id IS NOT NULL GROUP BY customer_id, order_id
+    UNION ALL
+    SELECT customer_id, amount FROM lines WHERE order_id IS NULL
+), per_customer_orders AS (
+    SELECT customer_id, count(*) AS n_orders,
+           CAST(sum(CASE WHEN round(amount, 2) > 0 THEN 1 ELSE 0 END) AS BIGINT) AS n_deliveries
+    FROM per_order GROUP BY customer_id
+), per_customer AS (
+    SELECT customer_id, min(ts) AS first_purchase, max(ts) AS last_purchase, count(*) AS n_lines,
+           count(DISTINCT CAST(ts AS DATE)) AS n_purchase_days, sum(amount) AS revenue,
+           sum(CASE WHEN amount > 0 THEN amount ELSE 0 END) AS gross_sales,
+           sum(CASE WHEN amount < 0 THEN amount ELSE 0 END) AS credit_notes
+    FROM lines GROUP BY customer_id
+)
+SELECT c.customer_id, c.first_purchase, c.last_purchase, o.n_orders, c.n_lines, c.n_purchase_days, c.revenue,
+       c.gross_sales, c.credit_notes, o.n_deliveries, c.revenue / o.n_orders AS avg_order_value,
+       {recency} AS recency_days, {tenure} AS tenure_days,
+       o.n_orders / greatest({tenure} / CAST(365.25 AS DOUBLE), CAST(1 AS DOUBLE)) AS orders_per_year
+FROM per_customer c JOIN per_customer_orders o ON c.customer_id = o.customer_id
+ORDER BY c.customer_id
+"""
+
+
+def rfm_sql(source: str, as_of: str, dialect: str) -> str:
+    """The lifetimes/RFM summary in weeks (the columns of ``features.lifetimes_summary``) over ``source``."""
+    q, days = _DIALECTS[dialect]["q"], _DIALECTS[dialect]["days"]
+    buy = "round(amount, 2) >= 0"
+    week = "CAST(7 AS DOUBLE)"  # a double, not Spark's decimal
+    return f"""
+WITH purchase_days AS (
+    SELECT customer_id, CAST({q}date{q} AS DATE) AS day, sum(amount) AS amount FROM {source}
+    WHERE status IS DISTINCT FROM 'cancelled' AND customer_id IS NOT NULL AND {q}date{q} IS NOT NULL
+      AND CAST({q}date{q} AS DATE) <= DATE '{as_of}'
+    GROUP BY customer_id, CAST({q}date{q} AS DATE)
+), per AS (
+    SELECT customer_id, min(CASE WHEN {buy} THEN day END) AS first_day, max(CASE WHEN {buy} THEN day END) AS last_day,
+           CAST(sum(CASE WHEN {buy} THEN 1 ELSE 0 END) AS BIGINT) AS n, sum(amount) AS total,
+           min_by(amount, CASE WHEN {buy} THEN day ELSE DATE '9999-12-31' END) AS first_amount
+    FROM purchase_days GROUP BY customer_id
+)
+SELECT customer_id, n - 1 AS frequency, {days.format(a="first_day", b="last_day")} / {week} AS recency,
+       {days.format(a="first_day", b=f"DATE '{as_of}'")} / {week} AS T,
+       CASE WHEN n > 1 THEN (total - first_amount) / (n - 1) ELSE CAST(0 AS DOUBLE) END AS monetary_value
+FROM per WHERE n > 0
+ORDER BY customer_id
+"""
+
+
+# --------------------------------------------------------------------------------------------------
+# One measurement, in a child process
+# --------------------------------------------------------------------------------------------------
+class PeakMemory:
+    """Peak resident memory of this process and its children (the JVM of Spark), sampled in a thread."""
+
+    def __init__(self, interval: float = 0.05):
+        self.interval, self.peak = interval, 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        import psutil
+
+        me = psutil.Process()
+        while not self._stop.is_set():
+            self.peak = max(self.peak, tree_rss(me))
+            self._stop.wait(self.interval)
+
+    def __enter__(self) -> PeakMemory:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
+def tree_rss(process) -> int:
+    """Resident bytes of ``process`` and its descendants (those that end meanwhile are skipped)."""
+    import psutil
+
+    total = 0
+    for p in [process, *process.children(recursive=True)]:
+        try:
+            total += p.memory_info().rss
+        except psutil.Error:
+            pass
+    return total
+
+
+def _spark_session():
+    from pyspark.sql import SparkSession
+
+    return (SparkSession.builder.master("local[2]").appName("bench_scale")
+            .config("spark.sql.session.timeZone", "UTC")
+            .config("spark.sql.shuffle.partitions", "8")  # 200 by default: tiny tasks on two cores
+            .config("spark.driver.memory", "4g")
+            .config("spark.sql.execution.arrow.pyspark.enabled", "true")
+            .config("spark.ui.enabled", "false")
+            .getOrCreate())
+
+
+def _kit_call(what: str, t, as_of: str):
+    from portfolio_helpers.analysis import engine, features
+
+    if what == "summary":
+        return engine.customer_summary(engine.revenue_lines(t), as_of=as_of)
+    return features.lifetimes_summary(t, as_of)
+
+
+def child(args: argparse.Namespace) -> None:
+    """Run one measurement and print one JSON line: seconds, peak memory, rows (or the error)."""
+    side, what = args.child.split(":")
+    path, as_of = args.path, args.as_of
+    out: dict = {"measure": args.child, "engine": args.engine}
+    start_seconds = None
+    if args.engine == "pyspark":
+        t0 = time.perf_counter()
+        session = _spark_session()
+        start_seconds = time.perf_counter() - t0
+        out["start_seconds"] = start_seconds
+    elif side != "pandas":
+        import duckdb  # noqa: F401  (imports before the clock)
+        import ibis  # noqa: F401
+    from portfolio_helpers.analysis import engine, features  # noqa: F401
+
+    def run():
+        if side == "sql" and args.engine == "duckdb":
+            import duckdb
+
+            sql = (customer_sql if what == "summary" else rfm_sql)(f"read_parquet('{path}')", as_of, "duckdb")
+            return duckdb.connect().sql(sql).df()
+        if side == "sql":
+            session.read.parquet(path).createOrReplaceTempView("lines")
+            return session.sql((customer_sql if what == "summary" else rfm_sql)("lines", as_of, "pyspark")).toPandas()
+        if side == "kit":
+            import ibis
+
+            con = ibis.pyspark.connect(session) if args.engine == "pyspark" else ibis.duckdb.connect()
+            return _kit_call(what, con.read_parquet(path), as_of)
+        import pandas as pd  # the file read into memory, then the same functions
+
+        return _kit_call(what, pd.read_parquet(path, columns=["customer_id", "date", "amount", "order_id", "status"]),
+                         as_of)
+
+    result = None
+    with PeakMemory() as memory:
+        try:
+            t0 = time.perf_counter()
+            result = run()
+            out["seconds"] = time.perf_counter() - t0
+            out["rows"] = len(result)
+            if args.engine == "pyspark":  # the first query warms the JVM up: time a second one too
+                t0 = time.perf_counter()
+                run()
+                out["warm_seconds"] = time.perf_counter() - t0
+        except Exception as exc:  # the kit not (yet) accepting the table, reported, not a traceback
+            out["error"] = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"[:300]
+    out["rss_bytes"] = max(memory.peak, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024)
+    if result is not None and args.save:
+        result.to_parquet(args.save)
+    print(json.dumps(out))
+
+
+def measure(name: str, path: Path, engine: str, save: Path | None = None) -> dict:
+    command = [sys.executable, str(HERE), "--child", name, "--path", str(path), "--as-of", AS_OF, "--engine", engine]
+    if save is not None:
+        command += ["--save", str(save)]
+    run = subprocess.run(command, capture_output=True, text=True, cwd=HERE.parents[1])
+    lines = [line for line in run.stdout.splitlines() if line.startswith("{")]
+    if run.returncode != 0 or not lines:
+        tail = (run.stderr.strip().splitlines() or ["(no output)"])[-1]
+        return {"measure": name, "error": f"the child process failed (exit {run.returncode}): {tail}"}
+    return json.loads(lines[-1])
+
+
+# --------------------------------------------------------------------------------------------------
+# The modes
+# --------------------------------------------------------------------------------------------------
+def portfolio_folder(args: argparse.Namespace) -> Path:
+    from portfolio_helpers.app import big_data
+
+    root = Path(args.data) if args.data else Path(tempfile.gettempdir()) / "portfolio-bench"
+    # the generator's source in the name: a changed generator makes a new portfolio, never a stale one
+    source = hashlib.sha256(Path(big_data.__file__).read_bytes()).hexdigest()[:8]
+    folder = root / f"scale-{args.lines}x{args.customers}-seed{args.seed}-v{big_data.BIG_DATA_VERSION}-{source}"
+    if (folder / "portfolio.yml").is_file():  # written last: the tables are complete
+        print(f"portfolio: {folder} (cached)")
+        return folder
+    t0 = time.perf_counter()
+    big = big_data.write_big_portfolio(folder, args.lines, args.customers, seed=args.seed)
+    seconds = time.perf_counter() - t0
+    size = big.transactions.stat().st_size / 1e6
+    print(f"portfolio: {folder} generated in {seconds:.1f} s ({args.lines / seconds:,.0f} lines/s, "
+          f"{big.n_orders:,} orders, {size:,.1f} MB of Parquet)")
+    return folder
+
+
+def _mb(value: float) -> str:
+    return f"{value / 2**20:,.0f} MB"
+
+
+def compare(args: argparse.Namespace, folder: Path) -> int:
+    path = folder / "transactions.parquet"
+    sides = ["sql", "kit"] + ([] if args.no_pandas or args.engine == "pyspark" else ["pandas"])
+    names = [f"{side}:{what}" for what in ("summary", "rfm") for side in sides]
+    runs: dict[str, list[dict]] = {name: [] for name in names}
+    failed: dict[str, str] = {}
+    saved = {name: folder / f"result-{args.engine}-{name.replace(':', '-')}.parquet" for name in names}
+    for round_ in range(args.rounds):
+        for name in names:  # interleaved: every measure once per round
+            if name in failed:
+                continue
+            result = measure(name, path, args.engine, save=saved[name] if round_ == 0 else None)
+            if "error" in result:
+                failed[name] = result["error"]
+                continue
+            runs[name].append(result)
+    print(f"\n{args.lines:,} lines, {args.customers:,} customers, engine {args.engine}, median of {args.rounds} "
+          f"(interleaved), {os.cpu_count()} cores, load {os.getloadavg()[0]:.1f}")
+    spark = args.engine == "pyspark"
+    print(f"{'measure':<18}{'seconds':>9}{'peak memory':>14}{'rows':>11}" +
+          (f"{'Spark start s':>15}{'warm s':>8}" if spark else ""))
+    medians = {}
+    for name in names:
+        if name in failed:
+            print(f"{name:<18}  not run: {failed[name]}")
+            continue
+        seconds = statistics.median(r["seconds"] for r in runs[name])
+        medians[name] = seconds
+        rss = max(r["rss_bytes"] for r in runs[name])
+        extra = (f"{statistics.median(r['start_seconds'] for r in runs[name]):>15.1f}"
+                 f"{statistics.median(r['warm_seconds'] for r in runs[name]):>8.2f}") if spark else ""
+        print(f"{name:<18}{seconds:>9.2f}{_mb(rss):>14}{runs[name][0]['rows']:>11,}{extra}")
+    for side in sides[1:]:
+        if all(f"{s}:{w}" in medians for s in ("sql", side) for w in ("summary", "rfm")):
+            ours = medians[f"{side}:summary"] + medians[f"{side}:rfm"]
+            theirs = medians["sql:summary"] + medians["sql:rfm"]
+            print(f"customer table ({side} / sql): {ours:.2f} s / {theirs:.2f} s = {ours / theirs:.2f}x "
+                  "(target for the kit on the engine: 1.2x)")
+    status = 0
+    if args.engine != "duckdb":  # the engine's SQL against DuckDB's, when a DuckDB run saved its results
+        for what in ("summary", "rfm"):
+            duckdb_file = folder / f"result-duckdb-sql-{what}.parquet"
+            if duckdb_file.is_file() and f"sql:{what}" in medians:
+                same = same_result(duckdb_file, saved[f"sql:{what}"], what)
+                print(f"sql:{what} on {args.engine}: "
+                      f"{'the same figures as on DuckDB' if same is True else 'NOT the figures of DuckDB: ' + same}")
+                status |= same is not True
+    for side in sides[1:]:
+        for what in ("summary", "rfm"):
+            name = f"{side}:{what}"
+            if name in failed:
+                if side == "kit":
+                    function = "engine.customer_summary" if what == "summary" else "features.lifetimes_summary"
+                    print(f"note: the kit's {function} does not run on an Ibis table yet ({failed[name]}); "
+                          "it is being ported (issue 13)")
+                continue
+            same = same_result(saved[f"sql:{what}"], saved[name], what)
+            print(f"{name}: {'the same figures as the SQL' if same is True else 'NOT the figures of the SQL: ' + same}")
+            status |= same is not True
+    return status | any(name.startswith("sql:") for name in failed)
+
+
+def same_result(sql_file: Path, other_file: Path, what: str) -> bool | str:
+    """Whether two saved results hold the same figures (to 1e-9 relative), or what differs."""
+    import numpy as np
+    import pandas as pd
+
+    columns = CUSTOMER_COLUMNS if what == "summary" else RFM_COLUMNS
+    a, b = pd.read_parquet(sql_file), pd.read_parquet(other_file)
+    if len(a) != len(b):
+        return f"{len(a):,} rows from the SQL, {len(b):,} from the kit"
+    a = a.sort_values("customer_id", ignore_index=True)
+    b = b.sort_values("customer_id", ignore_index=True)
+    for column in columns:
+        left, right = a[column], b[column]
+        if column in ("customer_id",) or left.dtype.kind == "M":
+            equal = (left.astype(str) == right.astype(str)).all() if column == "customer_id" else \
+                (pd.to_datetime(left) == pd.to_datetime(right)).all()
+        else:
+            equal = np.allclose(left.astype(float), right.astype(float), rtol=1e-9, atol=1e-9)
+        if not equal:
+            return f"column {column} differs"
+    return True
+
+
+def report(args: argparse.Namespace, folder: Path) -> int:
+    import psutil
+
+    only = args.only or list(REPORT_NOTEBOOKS)
+    with tempfile.TemporaryDirectory(prefix="bench-scale-report-") as out:
+        command = [sys.executable, "-m", "portfolio_helpers", "report", "--config", str(folder / "portfolio.yml"),
+                   "--out", out, "--jobs", "1", "--only", *only]
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(HERE.parents[1]),
+                                                                          os.environ.get("PYTHONPATH")]))}
+        t0 = time.perf_counter()
+        process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+        runner = psutil.Process(process.pid)
+        kernels: dict[int, dict] = {}  # pid -> start, peak
+        runner_peak = tree_peak = 0
+        stdout: list[str] = []
+        reader = threading.Thread(target=lambda: stdout.extend(process.stdout), daemon=True)
+        reader.start()
+        while process.poll() is None:
+            try:
+                runner_peak = max(runner_peak, runner.memory_info().rss)
+                tree_peak = max(tree_peak, tree_rss(runner))
+                for child_process in runner.children(recursive=True):
+                    try:
+                        if "ipykernel" not in " ".join(child_process.cmdline()):
+                            continue
+                        entry = kernels.setdefault(child_process.pid, {"start": child_process.create_time(), "peak": 0})
+                        entry["peak"] = max(entry["peak"], child_process.memory_info().rss)
+                    except psutil.Error:
+                        pass
+            except psutil.Error:
+                pass
+            time.sleep(0.1)
+        wall = time.perf_counter() - t0
+        reader.join()
+        errors = process.stderr.read()
+    finished = [re.match(r"\[\d+/\d+\] (\S+) \.\.\. (\w+) \(([\d.]+) s\)", line) for line in stdout]
+    finished = [m for m in finished if m]
+    peaks = [k["peak"] for k in sorted(kernels.values(), key=lambda k: k["start"])]
+    print(f"\nportfolio report --only {' '.join(only)} --jobs 1 on {args.lines:,} lines / {args.customers:,} customers "
+          f"({os.cpu_count()} cores, load {os.getloadavg()[0]:.1f})")
+    print(f"{'notebook':<22}{'status':<9}{'seconds':>9}{'kernel peak':>14}")
+    for i, m in enumerate(finished):
+        peak = _mb(peaks[i]) if i < len(peaks) and len(peaks) == len(finished) else "-"
+        print(f"{m.group(1):<22}{m.group(2):<9}{float(m.group(3)):>9.1f}{peak:>14}")
+    print(f"{'whole run':<31}{wall:>9.1f}   runner peak {_mb(runner_peak)}, process tree peak {_mb(tree_peak)}"
+          " (target: kernel under 8 GB)")
+    if process.returncode != 0:
+        print(f"the report failed (exit {process.returncode}): {errors.strip()[-2000:]}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--lines", type=int, default=10_000_000)
+    parser.add_argument("--customers", type=int, default=None, help="default: lines / 10, at most 5,000,000")
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--mode", choices=("compare", "report", "both"), default=None,
+                        help=f"default: compare below {REPORT_FROM_LINES:,} lines, report from there")
+    parser.add_argument("--engine", choices=("duckdb", "pyspark"), default="duckdb", help="engine of the compare mode")
+    parser.add_argument("--rounds", type=int, default=3, help="rounds of the compare mode (median)")
+    parser.add_argument("--no-pandas", action="store_true", help="leave out the kit on the file read into pandas")
+    parser.add_argument("--only", nargs="+", metavar="NB", help="notebooks of the report mode (default: 02 03 04)")
+    parser.add_argument("--data", metavar="DIR", help="cache folder of the generated portfolios")
+    parser.add_argument("--child", help=argparse.SUPPRESS)
+    parser.add_argument("--path", help=argparse.SUPPRESS)
+    parser.add_argument("--as-of", default=AS_OF, help=argparse.SUPPRESS)
+    parser.add_argument("--save", help=argparse.SUPPRESS)
+    args = parse_args(parser, argv, lines=20_000, customers=2_000, rounds=1, mode="both", only=["02"])
+    if args.child:
+        child(args)
+        return 0
+    args.customers = args.customers or min(max(args.lines // 10, 1), 5_000_000)
+    mode = args.mode or ("report" if args.lines >= REPORT_FROM_LINES else "compare")
+    folder = portfolio_folder(args)
+    status = 0
+    if mode in ("compare", "both"):
+        status |= compare(args, folder)
+    if mode in ("report", "both"):
+        status |= report(args, folder)
+    return status
+
+
+if __name__ == "__main__":
+    sys.exit(main())
