@@ -439,7 +439,10 @@ def load_engine_transactions(source: TableSource, settings: EngineSettings, as_o
     detected = {"format": "engine table" if source.table else "parquet", "engine": settings.backend,
                 "columns": mapping,
                 # the first date of the lines kept (computed with the counts: no scan of its own)
-                "first_date": pd.Timestamp(counts["first_date"]).isoformat()}
+                "first_date": pd.Timestamp(counts["first_date"]).isoformat(),
+                # values cleared in all (the problems list holds only a sample of them)
+                "n_cleared_values": sum(int(counts[f"p{i}"]) for i, check in enumerate(checks)
+                                        if check.action == VALUE_CLEARED)}
     if source.files:
         detected["files"] = len(source.files)
     if "amount" in derived:

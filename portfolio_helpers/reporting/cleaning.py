@@ -16,8 +16,9 @@ from portfolio_helpers.analysis.engine import revenue_by_attribute
 from portfolio_helpers.cleaning.quality import dimension_scores, quality_score
 from portfolio_helpers.core.config import load_config
 from portfolio_helpers.core.presence import has_values, present_columns
+from portfolio_helpers.core.validation import is_engine_table
 from portfolio_helpers.core.vocabulary import CANCELLED, UNKNOWN
-from portfolio_helpers.ingest.loaders import ROW_REJECTED, Portfolio
+from portfolio_helpers.ingest.loaders import ROWS_COUNTED, VALUE_CLEARED, Portfolio, count_rejected_rows
 from portfolio_helpers.reporting.absence import Need, absence_notes
 from portfolio_helpers.reporting.narrative import bullets, fmt_date, fmt_int, fmt_money, fmt_pct, plural
 
@@ -36,6 +37,8 @@ __all__ = [
     "standardization_findings",
     "empty_columns_note",
     "line_attributes_note",
+    "typed_lines_note",
+    "quality_scope_note",
     "NEEDS",
     "headline_metrics",
     "missing_input_notes",
@@ -69,11 +72,29 @@ def load_overview(portfolio: Portfolio) -> dict:
         if name in overview:
             overview[name] = _cents(overview[name])
     overview.update(as_of=portfolio.as_of, n_rejected_rows=portfolio.n_rejected_rows,
-                    n_cleared_values=int((portfolio.rejected["action"] != ROW_REJECTED).sum()))
+                    n_cleared_values=_cleared_values(portfolio))
     return overview
 
 
+def _cleared_values(portfolio) -> int:
+    """Optional values left empty because unreadable, rows kept: the listed ones, except for a table validated
+    by the engine, which lists only a sample of its problems and counted them all (``detected``)."""
+    counted = {name: int(info["n_cleared_values"]) for name, info in portfolio.detected.items()
+               if isinstance(info, dict) and "n_cleared_values" in info}
+    rejected = portfolio.rejected
+    listed = rejected[(rejected["action"] == VALUE_CLEARED) & ~rejected["table"].isin(list(counted))]
+    return len(listed) + sum(counted.values())
+
+
+_FORMATS = {"parquet": "Parquet"}
+
+
 def _format_note(detected: dict) -> str:
+    if "engine" in detected:  # typed, validated where it lives
+        files = detected.get("files", 1)
+        return (f"typed {_FORMATS.get(detected.get('format'), detected.get('format'))}"
+                + (f" ({files} files)" if files > 1 else "")
+                + f", validated by the engine ({detected['engine']})")
     if detected.get("format") != "csv":
         return detected.get("format", "")
     parts = [f"CSV, {detected.get('encoding')}", f"separator '{detected.get('sep')}'"]
@@ -88,19 +109,22 @@ def _format_note(detected: dict) -> str:
 
 
 def tables_overview(portfolio: Portfolio) -> pd.DataFrame:
-    """One row per loaded table: file, how it was read, rows read/kept/rejected, mapped columns."""
-    rejected_rows = portfolio.rejected[portfolio.rejected["action"] == ROW_REJECTED]
+    """One row per loaded table: file, how it was read, rows read/kept/rejected, mapped columns.
+
+    An engine table (typed transactions) has its rows counted by the engine.
+    """
+    rejected = portfolio.rejected
     rows = []
     for item in portfolio.inputs:
         table = item["table"]
         detected = portfolio.detected.get(table, {})
-        n_rejected = rejected_rows.loc[rejected_rows["table"] == table, "line"].nunique()
+        n_rejected = count_rejected_rows(rejected[rejected["table"] == table])
         rows.append({
             "table": table,
             "file": Path(item["path"]).name,
             "read as": _format_note(detected),
             "rows in file": item["rows"],
-            "rows after cleaning": len(portfolio.tables[table]),
+            "rows after cleaning": engine.n_rows(portfolio.tables[table]),
             "rows set aside": int(n_rejected),
             "columns used": ", ".join(sorted(detected.get("columns", {})) + [
                 f"{column} (= {info['derived']})" for column, info in detected.items()
@@ -110,9 +134,32 @@ def tables_overview(portfolio: Portfolio) -> pd.DataFrame:
 
 
 def rejected_summary(rejected: pd.DataFrame, examples: int = 3) -> pd.DataFrame:
-    """Problems grouped by table, column and reason, with counts, example values and lines."""
+    """Problems grouped by table, column and reason, with counts, example values and lines.
+
+    A table validated by the engine lists only a sample of its problems and states how many rows it
+    rejected in all (action :data:`~portfolio_helpers.ingest.loaders.ROWS_COUNTED`): that statement is a row
+    of its own, its ``rows`` the count in all, its reason saying how many problems are listed.
+
+    Examples
+    --------
+    >>> log = pd.DataFrame({"table": ["transactions"] * 2, "column": ["amount", ""], "reason": [
+    ...     "not a valid number", "25000 row(s) of 90000 rejected in all, with 25000 problem(s); the first 1 are listed"],
+    ...     "action": ["row rejected", "rows rejected in all"], "line": pd.array([4, None], dtype="Int64"),
+    ...     "value": ["abc", "25000"]})
+    >>> rejected_summary(log)[["column", "rows", "examples", "lines"]].values.tolist()
+    [['(all)', 25000, '', ''], ['amount', 1, "'abc'", '4']]
+    """
+    columns = ["table", "column", "problem", "what happened", "rows", "examples", "lines"]
     if rejected.empty:
-        return pd.DataFrame(columns=["table", "column", "problem", "what happened", "rows", "examples", "lines"])
+        return pd.DataFrame(columns=columns)
+    is_count = rejected["action"] == ROWS_COUNTED
+    counted = pd.DataFrame({"table": rejected.loc[is_count, "table"], "column": "(all)",
+                            "problem": rejected.loc[is_count, "reason"], "what happened": ROWS_COUNTED,
+                            "rows": rejected.loc[is_count, "value"].astype("int64"), "examples": "", "lines": ""},
+                           columns=columns)
+    rejected = rejected[~is_count]
+    if rejected.empty:
+        return counted.reset_index(drop=True)
     grouped = rejected.groupby(["table", "column", "reason", "action"], sort=False)
     summary = grouped.agg(
         rows=("line", "size"),
@@ -120,6 +167,7 @@ def rejected_summary(rejected: pd.DataFrame, examples: int = 3) -> pd.DataFrame:
         lines=("line", lambda s: ", ".join(map(str, sorted(s)[:examples])) + (", ..." if len(s) > examples else "")),
     ).reset_index()
     summary = summary.rename(columns={"reason": "problem", "action": "what happened"})
+    summary = pd.concat([counted, summary[columns]], ignore_index=True) if len(counted) else summary
     return summary.sort_values("rows", ascending=False, kind="stable").reset_index(drop=True)
 
 
@@ -204,9 +252,11 @@ def headline_metrics(cleaned, overview: dict, quality_score: float) -> dict:
 def missing_input_notes(tables) -> list[str]:
     """What notebook 01 could not check, and the column that would enable it (see :data:`NEEDS`).
 
-    A missing customers table is already stated by :func:`loading_findings`.
+    A missing customers table is already stated by :func:`loading_findings`. Typed transaction lines (an engine
+    table) add what their quality checks could not look at (:func:`quality_scope_note`).
     """
-    return absence_notes(tables, NEEDS, skip_missing_tables=True)
+    scope = quality_scope_note(tables)
+    return absence_notes(tables, NEEDS, skip_missing_tables=True) + ([scope] if scope else [])
 
 
 def attribute_breakdowns(transactions: pd.DataFrame, customers: pd.DataFrame | None) -> dict[str, pd.DataFrame]:
@@ -443,7 +493,8 @@ def standardization_findings(changes: pd.DataFrame, tables: dict[str, pd.DataFra
                              currency: str = "EUR") -> list[str]:
     """Plain-language sentences on what standardization fixed and flagged, figures from the change log.
 
-    ``tables`` are the standardized tables (for totals such as the amount of sign errors).
+    ``tables`` are the standardized tables (for totals such as the amount of sign errors). Typed transaction
+    lines (an engine table) are not standardised: the last sentence says so (:func:`typed_lines_note`).
 
     Examples
     --------
@@ -504,7 +555,7 @@ def standardization_findings(changes: pd.DataFrame, tables: dict[str, pd.DataFra
         findings.append(f"Postal codes: {fmt_int(n('postal_leading_zero'))} lost leading zeros restored, "
                         f"{fmt_int(n('postal_invalid'))} not matching their country's format.")
     tx = tables.get("transactions")
-    if tx is not None and "negative_kind" in tx:
+    if tx is not None and not is_engine_table(tx) and "negative_kind" in tx.columns:
         errors = tx["negative_kind"].eq("negative_error").fillna(False)
         credits = tx["negative_kind"].eq("credit_note").fillna(False)
         if errors.any() or credits.any():
@@ -523,7 +574,57 @@ def standardization_findings(changes: pd.DataFrame, tables: dict[str, pd.DataFra
             latest = tx.loc[tx["is_future_date"], "date"].max()
             findings.append(f"{plural(int(tx['is_future_date'].sum()), 'transaction line')} dated after the run "
                             f"date (latest {fmt_date(latest)}).")
+    if typed_lines_note(tables):
+        findings.append(typed_lines_note(tables))
     return findings
+
+
+def typed_lines_note(tables) -> str:
+    """Why the cleaning log says nothing of the transaction lines when they are typed (an engine table), or ``""``.
+
+    Typed lines were validated by the engine when loaded; the text standardisation, which reads every line in
+    pandas, is not run on them (:func:`~portfolio_helpers.cleaning.pipeline.clean_portfolio`), so none of its
+    figures exists for them.
+
+    Examples
+    --------
+    >>> import ibis
+    >>> typed_lines_note({"transactions": pd.DataFrame({"amount": [1.0]})})
+    ''
+    >>> typed_lines_note({"transactions": ibis.memtable({"amount": [1.0]})})[:50]
+    'The transaction lines are typed (read by the engin'
+    """
+    if not is_engine_table(tables.get("transactions")):
+        return ""
+    return ("The transaction lines are typed (read by the engine, never loaded here) and were not standardised: "
+            "none of their values was changed, no negative line was matched to an earlier purchase (credit note or "
+            "sign error), and lines repeating another line or with a zero amount were not looked for. When loaded, "
+            "their unreadable values were set aside or left empty and lines dated after the analysis date were set "
+            "aside, as shown above.")
+
+
+def quality_scope_note(tables) -> str:
+    """Which tables the quality score covers when the transaction lines are typed (an engine table), or ``""``.
+
+    Their line-level checks read every line in pandas: they are not run on typed lines, so the score is
+    the score of the other tables.
+
+    Examples
+    --------
+    >>> import ibis
+    >>> tables = {"transactions": ibis.memtable({"amount": [1.0]}), "customers": pd.DataFrame({"customer_id": ["a"]})}
+    >>> quality_scope_note(tables)[:75]
+    'The quality score covers the customers table only: the transaction lines ar'
+    """
+    if not is_engine_table(tables.get("transactions")):
+        return ""
+    checked = [name for name, table in tables.items() if name != "transactions" and not is_engine_table(table)]
+    scope = (f"covers the {', '.join(checked[:-1]) + ' and ' if len(checked) > 1 else ''}{checked[-1]} "
+             f"table{'s' if len(checked) > 1 else ''} only" if checked else "has no table to cover")
+    return (f"The quality score {scope}: the transaction lines are typed (read by the engine) and their "
+            f"line-level checks (amounts, dates, lines repeated{', payments of unknown orders' if 'payments' in checked else ''}) "
+            f"were not run, so they are not part of this score. Their unreadable values, and their lines of customers "
+            f"missing from the customers table, are counted above.")
 
 
 def problem_counts(issues: pd.DataFrame, top_n: int = 12) -> pd.Series:
