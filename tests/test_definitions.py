@@ -392,8 +392,10 @@ def notebook_frames(config_path: Path, output_dir: Path) -> tuple[dict[str, pd.D
         "04/05 features": feats, "04 RFM scores (customers.csv)": scores,
         "05 customer attributes": scoring.customer_attributes(feats),
     }
+    # the independent reference reads the same saved tables as pandas frames
+    frames_in_memory, _ = open_portfolio(config_path, output_dir, as_frames=True)
     return {name: frame.set_index("customer_id") for name, frame in frames.items()}, overview, {
-        "tables": tables, "info": info, "model": model}
+        "tables": frames_in_memory, "info": info, "model": model}
 
 
 @pytest.fixture(scope="module", params=list(DATASETS))

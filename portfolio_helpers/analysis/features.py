@@ -195,7 +195,7 @@ def customer_features(transactions: pd.DataFrame, as_of, *, customers: pd.DataFr
     tenure, orders per year and average order value from
     :func:`portfolio_helpers.analysis.engine.customer_summary`; the return rate that of
     :func:`~portfolio_helpers.analysis.engine.customer_lines` (its return lines, summed in the
-    one pass over the lines that gives the other figures); days late from :func:`portfolio_helpers.analysis.profitability.customer_days_late`;
+    one pass over the lines that gives the other figures); days late from :func:`portfolio_helpers.analysis.engine.customer_days_late`;
     gross margin and margin rate from the P&L (``pnl``) or the cost of goods of
     :func:`portfolio_helpers.analysis.profitability.customer_margins` (same sums, same pass).
 
@@ -303,7 +303,7 @@ def customer_features(transactions: pd.DataFrame, as_of, *, customers: pd.DataFr
     else:
         out["return_rate"] = 0.0
 
-    out["days_late"] = profitability.customer_days_late(payments, ids)
+    out["days_late"] = engine.customer_days_late(payments, ids)
     minutes = _ticket_minutes(tickets, as_of, ids).to_numpy()
     out["service_minutes_per_1000"] = np.where(positive_revenue, 1000 * minutes / monetary, 0.0)
 

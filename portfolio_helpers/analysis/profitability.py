@@ -153,7 +153,6 @@ __all__ = [
     "cost_of_goods",
     "gross_margin",
     "customer_margins",
-    "customer_days_late",
     "price",
     "customer_pnl",
     "customers_without_transactions",
@@ -693,34 +692,6 @@ def _ticket_quantities(tickets, check: bool = True, as_of: pd.Timestamp | None =
                                                     "ticket_cost": "float64"})
 
 
-def customer_days_late(payments, ids) -> np.ndarray:
-    """:func:`portfolio_helpers.analysis.engine.customer_days_late` of ``payments`` given as a frame or as
-    an engine table.
-
-    A frame goes to the engine's definition; an engine table runs the same definition (mean of
-    ``paid_date - due_date`` in calendar days over paid invoices, NaN for a customer without one)
-    as an aggregation where the invoices are, because the engine's function reads a frame.
-
-    Examples
-    --------
-    >>> pay = pd.DataFrame({"customer_id": ["a", "a"], "due_date": pd.to_datetime(["2025-01-10"] * 2),
-    ...                     "paid_date": pd.to_datetime(["2025-01-20", "2025-01-12"])})
-    >>> in_engine = engine.table(pay, list(pay.columns))
-    >>> customer_days_late(pay, ["a", "b"]).tolist(), customer_days_late(in_engine, ["a", "b"]).tolist()
-    ([6.0, nan], [6.0, nan])
-    """
-    if not is_engine_table(payments):
-        return engine.customer_days_late(payments, ids)
-    ids = pd.Index(ids)
-    if not {"customer_id", "due_date", "paid_date"} <= set(payments.columns):
-        return np.full(len(ids), np.nan)
-    p = payments.filter(payments.customer_id.notnull(), payments.due_date.notnull(), payments.paid_date.notnull())
-    late = p.paid_date.cast("date").delta(p.due_date.cast("date"), unit="day").cast("float64")
-    result = engine.execute(p.group_by(customer_id=p.customer_id.cast("string")).aggregate(days_late=late.mean()))
-    late = result.astype({"customer_id": "string"}).set_index("customer_id")["days_late"]
-    return late.reindex(ids.astype("string")).to_numpy(dtype=np.float64, na_value=np.nan)
-
-
 def _ratio(numerator, denominator) -> np.ndarray:
     """numerator / denominator where the denominator is positive, else NaN."""
     numerator = np.asarray(numerator, dtype=np.float64)
@@ -803,7 +774,7 @@ def driver_quantities(transactions: pd.DataFrame, model: CostModel | None = None
         values = payment[name].reindex(ids).to_numpy(dtype=np.float64, na_value=np.nan) if payment is not None \
             else np.full(len(ids), np.nan)
         quantities[name] = values if name.startswith("avg_") else np.nan_to_num(values)
-    quantities["days_late"] = customer_days_late(payments, ids)
+    quantities["days_late"] = engine.customer_days_late(payments, ids)
     for name in ("n_tickets", "service_minutes", "ticket_cost"):
         values = ticket[name].reindex(ids).to_numpy(dtype=np.float64, na_value=np.nan) if ticket is not None \
             else np.zeros(len(ids))

@@ -286,7 +286,7 @@ def _unchanged(item: dict) -> bool:
 
 
 def open_portfolio(config_path: str | os.PathLike, output_dir: str | os.PathLike,
-                   strict: bool = False) -> tuple[dict[str, pd.DataFrame], dict]:
+                   strict: bool = False, as_frames: bool = False) -> tuple[dict[str, pd.DataFrame], dict]:
     """The cleaned tables an analysis notebook starts from, and their description.
 
     Reads what notebook 01 saved in ``output_dir/data`` when it was made from the same
@@ -296,8 +296,10 @@ def open_portfolio(config_path: str | os.PathLike, output_dir: str | os.PathLike
     Returns
     -------
     tables : dict of DataFrame
-        ``transactions`` is the engine table scanning the saved file on the config's engine when the config
-        asks for an engine or its transactions are typed (:func:`~portfolio_helpers.ingest.loaders.engine_tables_for`).
+        ``transactions`` is the engine table scanning the saved file on the config's engine
+        (:func:`~portfolio_helpers.ingest.loaders.engine_tables_for`); the other tables are pandas frames.
+        With ``as_frames=True`` (small data explored with pandas, e.g. in a workshop), every table is a
+        pandas frame: the whole transactions file is read into memory.
     info : dict
         ``name``, ``currency``, ``as_of`` (Timestamp), ``config``, ``inputs``, ``n_rejected_rows``,
         ``pseudonymized``.
@@ -309,7 +311,8 @@ def open_portfolio(config_path: str | os.PathLike, output_dir: str | os.PathLike
         clean_portfolio(config_path, strict=strict, report_dir=output_dir).save(output_dir)
     info = json.loads(info_path.read_text(encoding="utf-8"))
     info["as_of"] = pd.Timestamp(info["as_of"])
-    return read_saved_tables(output_dir, engine=config.engine if engine_tables_for(config) else None), info
+    in_engine = engine_tables_for(config) and not as_frames
+    return read_saved_tables(output_dir, engine=config.engine if in_engine else None), info
 
 
 # --------------------------------------------------------------------------- tables computed by a notebook

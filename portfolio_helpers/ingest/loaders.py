@@ -846,12 +846,12 @@ def save_table(table, path: str | os.PathLike) -> Path:
 
 def engine_tables_for(config: PortfolioConfig) -> bool:
     """Whether the saved transactions are handed to the analyses as an engine table (scanned by the config's
-    engine) rather than a pandas frame: when the config asks for an engine (``engine:``) or its transactions
-    are typed (Parquet, an engine table).
-
-    Once every analysis takes engine tables, this is ``True`` for every config.
+    engine) rather than a pandas frame: always, whatever the input (a text export is cleaned in pandas by
+    notebook 01, saved as typed Parquet, and scanned by the engine from then on), so that every notebook after
+    01 works the same way on the sample and on a billion lines. Analysts who want pandas frames to explore
+    small data ask :func:`~portfolio_helpers.cleaning.pipeline.open_portfolio` for them (``as_frames=True``).
     """
-    return config.engine_requested or config.tables["transactions"].typed
+    return True
 
 
 def read_saved_tables(output_dir: str | os.PathLike,

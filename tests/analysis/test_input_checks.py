@@ -59,7 +59,7 @@ def test_missing_column_names_table_column_and_what_is_there(name):
 
 
 def test_a_table_that_is_not_a_frame_is_named():
-    with pytest.raises(ColumnError, match="the transactions table must be a pandas DataFrame, got dict"):
+    with pytest.raises(ColumnError, match="the transactions table must be a pandas DataFrame or an Ibis table, got dict"):
         profitability.customer_pnl({"transactions": TX}, profitability.CostModel())
-    with pytest.raises(ColumnError, match="the transactions table must be a pandas DataFrame, got dict"):
+    with pytest.raises(ColumnError, match="the transactions table must be a pandas DataFrame or an Ibis table, got dict"):
         features.customer_features({"transactions": TX}, "2025-12-31")

@@ -56,7 +56,7 @@ def test_saved_pnl_and_features_come_back_identical_and_typed(sample_run):
     features.save_customer_tables(output_dir, pnl, customer_features)
     assert {"customer_pnl.parquet", "customer_features.parquet"} <= {p.name for p in (output_dir / "data").iterdir()}
     # what later notebooks read: the saved tables, not a recomputation (an empty transactions table proves it)
-    loaded_pnl, loaded_features = features.customer_tables(tables["transactions"].iloc[:0], info["as_of"], model,
+    loaded_pnl, loaded_features = features.customer_tables(tables["transactions"].limit(0), info["as_of"], model,
                                                            **frames, output_dir=output_dir)
     pd.testing.assert_frame_equal(loaded_pnl, pnl)
     pd.testing.assert_frame_equal(loaded_features, customer_features)
@@ -76,7 +76,7 @@ def test_without_saved_tables_or_after_a_new_cleaning_they_are_computed(sample_r
     try:
         info_path.write_text(original.replace("}", ', "rerun": true}', 1), encoding="utf-8")  # notebook 01 again
         assert load_derived_table(features.PNL_TABLE, output_dir) is None
-        again = features.customer_tables(tables["transactions"].iloc[:0], info["as_of"], model, **frames,
+        again = features.customer_tables(tables["transactions"].limit(0), info["as_of"], model, **frames,
                                          output_dir=output_dir)
         assert again[0].empty  # recomputed from the (empty) transactions given, not read from the stale file
     finally:

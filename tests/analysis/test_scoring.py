@@ -55,8 +55,9 @@ def _dt(values) -> pd.DatetimeIndex:
 
 @pytest.fixture(scope="module")
 def sample(tmp_path_factory):
-    """Typed cleaned tables of the committed sample and its analysis date."""
-    tables, info = open_portfolio(SAMPLE / "portfolio.yml", tmp_path_factory.mktemp("scoring_sample"))
+    """Typed cleaned tables of the committed sample (as frames: some tests rewrite lines) and its analysis date;
+    tests/analysis/test_scoring_engine.py checks the same functions on engine tables."""
+    tables, info = open_portfolio(SAMPLE / "portfolio.yml", tmp_path_factory.mktemp("scoring_sample"), as_frames=True)
     return tables, info["as_of"]
 
 

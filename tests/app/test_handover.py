@@ -3,7 +3,9 @@
 import pandas as pd
 import pytest
 
+from portfolio_helpers.analysis import engine
 from portfolio_helpers.cleaning.pipeline import open_portfolio
+from portfolio_helpers.core.validation import is_engine_table
 from portfolio_helpers.ingest.loaders import load_portfolio, save_portfolio
 from portfolio_helpers.reporting.exports import read_customer_export, update_customer_export
 
@@ -16,9 +18,18 @@ def portfolio_dir(tmp_path):
     return tmp_path
 
 
+def _total(tables) -> float:
+    """The sum of the saved lines' amounts, computed by the engine that scans them."""
+    lines = tables["transactions"]
+    return float(engine.execute(lines.aggregate(total=lines.amount.sum()))["total"].iloc[0])
+
+
 def test_open_portfolio_loads_when_nothing_saved(portfolio_dir):
     tables, info = open_portfolio(portfolio_dir / "p.yml", portfolio_dir / "run")
-    assert tables["transactions"]["amount"].sum() == 150
+    assert is_engine_table(tables["transactions"])  # scanned by the engine, not loaded
+    assert _total(tables) == 150
+    frames, _ = open_portfolio(portfolio_dir / "p.yml", portfolio_dir / "run", as_frames=True)
+    assert isinstance(frames["transactions"], pd.DataFrame) and frames["transactions"]["amount"].sum() == 150
     assert info["as_of"] == pd.Timestamp("2024-02-01") and info["name"] == "T"
     assert (portfolio_dir / "run" / "data" / "transactions.parquet").is_file()
 
@@ -30,17 +41,17 @@ def test_open_portfolio_reuses_fresh_tables_and_reloads_stale_ones(portfolio_dir
     portfolio.tables["transactions"].loc[0, "amount"] = 999.0
     save_portfolio(portfolio, out)
     tables, _ = open_portfolio(portfolio_dir / "p.yml", out)
-    assert tables["transactions"]["amount"].sum() == 1049
+    assert _total(tables) == 1049
     # The export changed since: the saved tables are stale and the config is loaded again.
     with open(portfolio_dir / "tx.csv", "a", encoding="utf-8") as handle:
         handle.write("C,2024-03-01,25\n")
     tables, info = open_portfolio(portfolio_dir / "p.yml", out)
-    assert tables["transactions"]["amount"].sum() == 175 and info["as_of"] == pd.Timestamp("2024-03-01")
+    assert _total(tables) == 175 and info["as_of"] == pd.Timestamp("2024-03-01")
     # Editing the config (here: as_of) also makes them stale.
     (portfolio_dir / "p.yml").write_text("name: T\nas_of: 2024-02-15\ntables:\n  transactions: tx.csv\n",
                                          encoding="utf-8")
     tables, info = open_portfolio(portfolio_dir / "p.yml", out)
-    assert tables["transactions"]["amount"].sum() == 150 and info["as_of"] == pd.Timestamp("2024-02-15")
+    assert _total(tables) == 150 and info["as_of"] == pd.Timestamp("2024-02-15")
 
 
 def test_customer_export_is_shared_between_notebooks(tmp_path):

@@ -160,7 +160,7 @@ PARETO = register(Exercise(
              "from portfolio_helpers.app.workshop import check\n"
              "from portfolio_helpers.cleaning.pipeline import open_portfolio\n"
              "from portfolio_helpers.core.presence import tables_of"),
-    setup=("tables, info = open_portfolio(config_path, output_dir)  # the cleaned tables of exercise 1\n"
+    setup=("tables, info = open_portfolio(config_path, output_dir, as_frames=True)  # the cleaned tables of exercise 1, as pandas frames\n"
            "transactions = tables[\"transactions\"]",),
     explore=("transactions[\"status\"].value_counts(dropna=False)",
              "revenue_lines = engine.revenue_lines(transactions)\n"
@@ -217,7 +217,7 @@ PROFITABILITY = register(Exercise(
              "from portfolio_helpers.cleaning.pipeline import open_portfolio\n"
              "from portfolio_helpers.core.presence import tables_of\n"
              "from portfolio_helpers.reporting.narrative import show_table"),
-    setup=("tables, info = open_portfolio(config_path, output_dir)\n"
+    setup=("tables, info = open_portfolio(config_path, output_dir, as_frames=True)\n"
            "model = profitability.load_cost_model(config_path)  # the costs: section of portfolio.yml\n"
            "pnl = profitability.customer_pnl(**tables_of(tables, \"transactions\", \"payments\", \"tickets\"), model=model,\n"
            "                                 as_of=info[\"as_of\"])  # one P&L line per customer",),
@@ -280,7 +280,7 @@ SEGMENTATION = register(Exercise(
              "from portfolio_helpers.core.presence import tables_of\n"
              "from portfolio_helpers.reporting import segmentation as segmentation_report\n"
              "from portfolio_helpers.reporting.narrative import show_table"),
-    setup=("tables, info = open_portfolio(config_path, output_dir)\n"
+    setup=("tables, info = open_portfolio(config_path, output_dir, as_frames=True)\n"
            "seed = load_config(config_path).seed\n"
            "pnl, customer_features = features.customer_tables(\n"
            "    **tables_of(tables, \"transactions\", \"customers\", \"payments\", \"tickets\"), as_of=info[\"as_of\"],\n"
@@ -335,7 +335,7 @@ SCORING = register(Exercise(
              "from portfolio_helpers.cleaning.pipeline import open_portfolio\n"
              "from portfolio_helpers.core.config import load_config\n"
              "from portfolio_helpers.reporting.narrative import show_table"),
-    setup=("tables, info = open_portfolio(config_path, output_dir)\n"
+    setup=("tables, info = open_portfolio(config_path, output_dir, as_frames=True)\n"
            "config = load_config(config_path)\n"
            "settings = scoring.scoring_settings(config.sections.get(\"scoring\"), config.path)\n"
            "profiles, events = scoring.lead_profiles(tables[\"leads\"], info[\"as_of\"], tables.get(\"customers\"),\n"
@@ -455,7 +455,7 @@ FORECAST = register(Exercise(
              "from portfolio_helpers.core.config import load_config\n"
              "from portfolio_helpers.reporting import value as value_report\n"
              "from portfolio_helpers.reporting.narrative import show_table"),
-    setup=("tables, info = open_portfolio(config_path, output_dir)\n"
+    setup=("tables, info = open_portfolio(config_path, output_dir, as_frames=True)\n"
            "transactions, as_of = tables[\"transactions\"], info[\"as_of\"]\n"
            "seed = load_config(config_path).seed\n"
            "settings = value.load_clv_settings(config_path)  # the clv: section of portfolio.yml\n"
