@@ -67,10 +67,7 @@ def test_lead_conversion_dates(lines_as):
     pd.testing.assert_frame_equal(expected_events, events)
 
 
-def test_purchase_label(portfolio, lines_as, request):
-    if request.node.callspec.params["lines_as"] != "pandas":  # features.customer_features reads frames only
-        request.applymarker(pytest.mark.xfail(raises=AttributeError, strict=True,
-                                              reason="customer_features is not ported to engine tables yet"))
+def test_purchase_label(portfolio, lines_as):
     name, tables = portfolio
     tx = tables["transactions"]
     expected = scoring.purchase_frame(tx, CUTOFF[name], horizon_days=90)

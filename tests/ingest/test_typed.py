@@ -92,7 +92,7 @@ def test_config_typed_sources(lake):
     folder = load_config(config(lake, {"transactions": "lake"})).tables["transactions"]
     assert folder.files == source.files
     text = load_config(config(lake, {"transactions": "tx.csv"}))
-    assert not text.tables["transactions"].typed and not engine_tables_for(text)
+    assert not text.tables["transactions"].typed and engine_tables_for(text)  # notebook 01's saved file is scanned
     asked = load_config(config(lake, {"transactions": "tx.csv"}, engine={"backend": "duckdb", "threads": 2}))
     assert asked.engine == EngineSettings(threads=2) and asked.engine_requested and engine_tables_for(asked)
     (lake / "sales.duckdb").touch()
