@@ -24,9 +24,6 @@ Other modules run their own aggregations through the public :func:`table` and :f
 
 from __future__ import annotations
 
-import contextlib
-import warnings
-
 import ibis
 import ibis.expr.types as ir
 import numpy as np
@@ -149,13 +146,7 @@ def connect(settings: backend.EngineSettings | None = None):
     return backend.connect(settings or backend.EngineSettings())
 
 
-@contextlib.contextmanager
-def _quiet():
-    # Ibis 12 reads pandas' deprecated `future.infer_string` option: harmless, but noisy in reports.
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message=".*future.infer_string.*")
-        warnings.filterwarnings("ignore", message=".*fetch_arrow_table.*", category=DeprecationWarning)
-        yield
+_quiet = backend.quiet  # the warnings every engine call silences (one definition, in core)
 
 
 def table(frame: pd.DataFrame | ir.Table, columns: list[str], con=None) -> ir.Table:

@@ -26,6 +26,7 @@ import ibis
 import pandas as pd
 
 from portfolio_helpers.cleaning import dedup, feedback, privacy, quality, standardize
+from portfolio_helpers.core.backend import quiet
 from portfolio_helpers.core.config import load_config
 from portfolio_helpers.core.contract import FREE_TEXT_COLUMNS, TABLES
 from portfolio_helpers.core.files import atomic_to_csv, atomic_to_parquet, atomic_write_json, sha256_file
@@ -39,7 +40,6 @@ from portfolio_helpers.ingest.loaders import (
     read_saved_tables,
     save_table,
 )
-from portfolio_helpers.ingest.typed import quiet
 
 __all__ = ["CleanPortfolio", "clean_portfolio", "open_portfolio", "EXPORTS", "save_derived_table",
            "load_derived_table"]

@@ -13,8 +13,10 @@ opened. PySpark is an optional extra (``pip install .[spark]``) that needs Java.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -22,7 +24,7 @@ from typing import Any
 from portfolio_helpers.core.errors import ConfigError
 from portfolio_helpers.core.validation import suggest
 
-__all__ = ["BACKENDS", "EngineSettings", "engine_settings", "connect"]
+__all__ = ["BACKENDS", "EngineSettings", "engine_settings", "connect", "quiet"]
 
 BACKENDS = ("duckdb", "pyspark")
 _KEYS = {
@@ -98,6 +100,16 @@ def engine_settings(section: Any, where: str = "engine", base_dir: str | os.Path
         raise ConfigError(f"{where}.conf: expected a mapping of Spark settings, got {conf!r}")
     master = str(section.get("master") or "local[*]")
     return EngineSettings("pyspark", master=master, conf=tuple(sorted((str(k), str(v)) for k, v in conf.items())))
+
+
+@contextlib.contextmanager
+def quiet():
+    """Silence the warnings engines print about pandas 3 (Ibis 12, PySpark): harmless, noisy in reports."""
+    with warnings.catch_warnings():  # Ibis 12 reads a deprecated pandas option; PySpark warns about pandas 3
+        warnings.filterwarnings("ignore", message=".*future.infer_string.*")
+        warnings.filterwarnings("ignore", category=FutureWarning)
+        warnings.filterwarnings("ignore", message=".*fetch_arrow_table.*", category=DeprecationWarning)
+        yield
 
 
 @functools.cache

@@ -25,11 +25,9 @@ its row where the engine can say (DuckDB) and leaves the line empty otherwise (S
 
 from __future__ import annotations
 
-import contextlib
 import itertools
 import os
 import shutil
-import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -37,7 +35,7 @@ import ibis
 import ibis.expr.types as ir
 import pandas as pd
 
-from portfolio_helpers.core.backend import EngineSettings, connect
+from portfolio_helpers.core.backend import EngineSettings, connect, quiet
 from portfolio_helpers.core.config import TableSource
 from portfolio_helpers.core.contract import TABLES, Column
 from portfolio_helpers.core.errors import InputError
@@ -62,16 +60,6 @@ REJECTED_SAMPLE = 10_000
 MAX_CATEGORY_VALUES = 1_000
 _FILE, _LINE = "filename", "file_row_number"  # the columns DuckDB adds when asked where a row comes from
 _names = itertools.count()
-
-
-@contextlib.contextmanager
-def quiet():
-    """Silence the warnings engines print about pandas 3 (Ibis 12, PySpark): harmless, noisy in reports."""
-    with warnings.catch_warnings():  # Ibis 12 reads a deprecated pandas option; PySpark warns about pandas 3
-        warnings.filterwarnings("ignore", message=".*future.infer_string.*")
-        warnings.filterwarnings("ignore", category=FutureWarning)
-        warnings.filterwarnings("ignore", message=".*fetch_arrow_table.*", category=DeprecationWarning)
-        yield
 
 
 def _execute(expr) -> pd.DataFrame:
