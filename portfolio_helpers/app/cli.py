@@ -229,7 +229,9 @@ def _add_workshop(commands) -> None:
     new = actions.add_parser("new", help="create a workshop folder", description="Create a workshop in DIR.")
     new.add_argument("--out", metavar="DIR", required=True, help="new (or empty) folder")
     new.add_argument("--students", type=_non_negative_int, default=20, metavar="N", help="default: %(default)s")
-    new.add_argument("--seed", type=_non_negative_int, default=1, metavar="S", help="default: %(default)s")
+    new.add_argument("--seed", type=_non_negative_int, default=None, metavar="S",
+                     help="the same seed writes the same workshop; whoever knows it can rebuild the answer keys "
+                          "(default: a random seed, kept in DIR/teacher/workshop.json)")
     new.add_argument("--level", choices=("intro", "advanced"), default="intro", help="default: %(default)s")
     new.add_argument("--lang", choices=("en", "fr"), default="en", help="default: %(default)s")
     new.add_argument("--customers", type=_non_negative_int, default=400, metavar="N",
@@ -309,24 +311,30 @@ def _big_data(args: argparse.Namespace) -> int:
 def _workshop(args: argparse.Namespace) -> int:
     from portfolio_helpers.app import workshop  # heavy imports only for this command
     from portfolio_helpers.app.workshop.grading import student_info, student_table, workshop_lang
-    from portfolio_helpers.app.workshop.texts import cli_text
+    from portfolio_helpers.app.workshop.texts import cli_text, number_text
 
     if args.action == "new":
         created = workshop.new_workshop(args.out, students=args.students, seed=args.seed, level=args.level,
                                         lang=args.lang, customers=args.customers)
         n = len(created.students)
         students = cli_text(args.lang, "one_student") if n == 1 else cli_text(args.lang, "n_students", n=n)
-        print(cli_text(args.lang, "created", path=created.path, students=students, teacher=created.path / "teacher",
-                       exercises=", ".join(str(number) for number in created.exercises)))
+        teacher = created.path / "teacher"
+        print(cli_text(args.lang, "created", path=created.path, students=students, teacher=teacher,
+                       exercises=", ".join(str(number) for number in created.exercises), seed=created.seed))
+        if workshop.guessable_seed(created.seed):
+            print(cli_text(args.lang, "guessable_seed", seed=created.seed, teacher=teacher), file=sys.stderr)
         return 0
     if args.action == "check":
         results = workshop.check_student(args.student_dir)
+        lang = student_info(args.student_dir)["lang"]
         for row in results.itertuples(index=False):
-            print(f"ex{row.exercise:02d} {row.name}: {row.points:g}/{row.max_points} {row.feedback}")
+            print(f"ex{row.exercise:02d} {row.name}: {number_text(float(row.points), lang)}/{row.max_points} "
+                  f"{row.feedback}")
         table = student_table(results)
-        print(table.to_string(index=False))
-        print(cli_text(student_info(args.student_dir)["lang"], "total", points=f"{table['points'].sum():g}",
-                       max_points=table["max_points"].sum()))
+        shown = table.assign(points=[number_text(float(points), lang) for points in table["points"]])
+        shown.columns = cli_text(lang, "columns").split(",")
+        print(shown.to_string(index=False))
+        print(cli_text(lang, "total", points=f"{table['points'].sum():g}", max_points=table["max_points"].sum()))
         return 0
     path = workshop.collect_grades(args.workshop_dir)
     print(cli_text(workshop_lang(args.workshop_dir), "grades", path=path))

@@ -7,7 +7,10 @@ notebook is executed by papermill in a kernel, top to bottom.
 
 from __future__ import annotations
 
+import io
 import json
+import re
+import tokenize
 from pathlib import Path
 
 import nbformat
@@ -24,10 +27,18 @@ from portfolio_helpers.analysis.threads import single_threaded
 from portfolio_helpers.app import cli
 from portfolio_helpers.app.sample_data import SEGMENT_NAMES
 from portfolio_helpers.app.workshop import BASELINE_CARD, check, check_student, collect_grades, new_workshop
-from portfolio_helpers.app.workshop.build import PLANNING_MONTHS, solution_notebook, student_notebook
+from portfolio_helpers.app.workshop.build import (
+    PLANNING_MONTHS,
+    SAFE_SEED,
+    guessable_seed,
+    solution_notebook,
+    student_notebook,
+    student_seeds,
+    workshop_seed,
+)
 from portfolio_helpers.app.workshop.grading import grade_answer, grade_exercise, jaccard, load_key
 from portfolio_helpers.app.workshop.registry import EXERCISES, exercises_for
-from portfolio_helpers.app.workshop.texts import TEXTS, feedback_text
+from portfolio_helpers.app.workshop.texts import TEXTS, feedback_text, localized_code
 from portfolio_helpers.core.config import load_config
 from portfolio_helpers.core.files import restore_formula
 
@@ -437,3 +448,126 @@ def test_forecast_key_stops_on_a_portfolio_the_models_cannot_fit():
                               forecast=SimpleNamespace(value=None, fitness={"problems": ["few_repeat_buyers"]}))
     with pytest.raises(WorkshopError, match="few_repeat_buyers.*more customers"):
         EXERCISES[6].key(context)
+
+
+# --------------------------------------------------------------------------- languages, seeds, grade sheet
+
+
+def _comments(source: str) -> list[str]:
+    tokens = tokenize.generate_tokens(io.StringIO(source).readline)
+    return [token.string[1:].strip() for token in tokens if token.type == tokenize.COMMENT]
+
+
+def test_code_comments_follow_the_language():
+    english, french = TEXTS["en"]["comments"], TEXTS["fr"]["comments"]
+    seen = set()
+    for exercise in exercises_for("advanced"):
+        for lang, table in (("en", english), ("fr", french)):
+            notebooks = [student_notebook(exercise, lang, "intro", {"baseline_auc": 0.6123}),
+                         solution_notebook(exercise, lang)]
+            found = {comment for notebook in notebooks for cell in notebook.cells if cell.cell_type == "code"
+                     for comment in _comments(cell.source)}
+            assert found and found <= set(table.values()), (exercise.slug, lang, found - set(table.values()))
+            if lang == "fr":
+                assert not found & set(english), (exercise.slug, found & set(english))
+            else:
+                seen |= found
+    assert seen == set(english)  # every comment of the cells is translated, and no stale entry
+    assert all(french[text] != text for text in english)
+    with pytest.raises(KeyError, match="no 'fr' text"):
+        localized_code("fr", "x = 1  # a remark nobody translated")
+    assert localized_code("fr", 'url = "a#b"  # this folder') == 'url = "a#b"  # ce dossier'  # not a '#' in a string
+    french_intro = student_notebook(EXERCISES[5], "fr", "intro", {"baseline_auc": 0.6123}).cells[0].source
+    assert "AUC **0,612**" in french_intro and "0.612" not in french_intro
+
+
+def test_default_seed_is_random_and_a_small_seed_is_flagged():
+    # Why: a student's config seed is derived from the workshop seed, so a small seed is found by trying them
+    # all, and with it the kit rebuilds the teacher folder.
+    config_seed = student_seeds(11, 1)[1]
+    assert [seed for seed in range(2000) if student_seeds(seed, 1)[1] == config_seed] == [11]
+    assert cli.build_parser().parse_args(["workshop", "new", "--out", "x"]).seed is None
+    seeds = {workshop_seed(None) for _ in range(5)}
+    assert len(seeds) == 5 and all(SAFE_SEED <= seed < 2**63 for seed in seeds)
+    assert workshop_seed(11) == 11 and guessable_seed(11) and not any(guessable_seed(seed) for seed in seeds)
+
+
+_NUMBER = re.compile(r"\d+(?:[.,]\d+)?")
+
+
+def _text_numbers(tree) -> set[str]:
+    if isinstance(tree, dict):
+        return set().union(*(_text_numbers(value) for value in tree.values()))
+    return set(_NUMBER.findall(tree))
+
+
+def test_feedback_shows_only_numbers_the_texts_state(workshop):
+    """Far-off and hinted answers to every numeric question: the feedback holds no number of the key."""
+    for lang in ("en", "fr"):
+        stated = _text_numbers(TEXTS[lang])
+        for student in STUDENTS:
+            key, folder = load_key(workshop / student)
+            for exercise in exercises_for("advanced"):
+                entries = key["exercises"][str(exercise.number)]
+                numeric = [a.name for a in exercise.answers if entries[a.name]["kind"] in ("count", "number")]
+                tries = [{name: 3 * int(entries[name]["value"]) + 7 for name in numeric}]
+                tries += [{name: hint["value"]} for name in numeric for hint in entries[name]["hints"]]
+                for answers in tries:
+                    for result in grade_exercise(exercise, entries, answers, lang, folder):
+                        shown = set(_NUMBER.findall(result.feedback))
+                        assert shown <= stated, (lang, student, result.name, result.feedback)
+
+
+def test_grade_sheet_is_formula_safe(tmp_path):
+    """Folder names a student could choose become grade-sheet cells: written so no spreadsheet runs them."""
+    workshop = tmp_path / "course"
+    key = {"revenue_total": {"kind": "number", "value": 1000.0, "tolerance": 1.0, "points": 1, "hints": []},
+           "n_customers_80pct": {"kind": "count", "value": 12, "tolerance": 0, "points": 1, "hints": []},
+           "gini": {"kind": "number", "value": 0.61, "tolerance": 0.0001, "points": 1, "hints": []},
+           "hhi": {"kind": "number", "value": 250.0, "tolerance": 0.5, "points": 1, "hints": []},
+           "major_customers": {"kind": "ids", "value": ["C1"], "points": 1, "hints": []}}
+    answers = {"=SUM(1+1)": {"revenue_total": 1000.5, "n_customers_80pct": 13, "gini": 0.61, "hhi": 250.2,
+                             "major_customers": ["C1"]},  # 4 of 5
+               "@student": {"gini": 0.6101}}  # 1 of 5
+    for name, saved in answers.items():
+        (workshop / name / "answers").mkdir(parents=True)
+        (workshop / name / "student.json").write_text(json.dumps(
+            {"student": name, "lang": "en", "level": "intro", "exercises": [2]}))
+        (workshop / name / "answers" / "ex02.json").write_text(json.dumps(saved))
+        (workshop / "teacher" / "keys").mkdir(parents=True, exist_ok=True)
+        (workshop / "teacher" / "keys" / f"{name}.json").write_text(json.dumps({"student": name,
+                                                                                "exercises": {"2": key}}))
+    path = collect_grades(workshop)
+    lines = path.read_text().splitlines()
+    assert lines[0] == "student,ex02,total,max_points,percent"
+    assert [line.split(",")[0] for line in lines[1:]] == ["'=SUM(1+1)", "'@student"]
+    grades = pd.read_csv(path)
+    assert [restore_formula(name) for name in grades["student"]] == list(answers)
+    assert grades["ex02"].tolist() == [4, 1] and grades["percent"].tolist() == [80.0, 20.0]
+
+
+def test_french_workshop_same_data_and_keys_as_english(workshop, solutions, tmp_path, capsys):
+    """The same seed gives the same portfolio, truth and keys whatever the language and level; French check."""
+    created = new_workshop(tmp_path / "atelier", students=1, seed=11, customers=250, level="intro", lang="fr")
+    french, english = created.students[0], workshop / "student_01"
+    names = sorted(path.name for path in french.iterdir() if path.suffix in (".csv", ".yml"))
+    assert len(names) == 7
+    for name in names:
+        assert (french / name).read_bytes() == (english / name).read_bytes(), name
+    for part in ("truth", "keys"):
+        ours = json.loads((created.path / "teacher" / part / "student_01.json").read_text())
+        theirs = json.loads((workshop / "teacher" / part / "student_01.json").read_text())
+        if part == "keys":  # the advanced workshop also has exercise 6
+            theirs["exercises"] = {n: theirs["exercises"][n] for n in ours["exercises"]}
+        assert ours == theirs, part
+    namespace, _ = solutions[("student_01", 3)]
+    answers = {name: namespace[name] for name in ("n_unprofitable", "largest_unprofitable", "main_cost_driver")}
+    result = check(3, french, **answers)
+    out = capsys.readouterr().out
+    assert result["points"].sum() == 3 and "juste." in out and "Total : 3 / 3 points." in out
+    wrong = check(3, french, save=False, n_unprofitable=int((namespace["pnl"]["gross_margin"] < 0).sum()))
+    assert wrong.loc[0, "feedback"] == _hint(3, "n_unprofitable", "margin_only", "fr")
+    assert cli.main(["workshop", "check", str(french)]) == 0
+    out = capsys.readouterr().out
+    max_points = sum(exercise.max_points for exercise in exercises_for("intro"))
+    assert out.split("exercice")[1].split()[:2] == ["points", "sur"] and f"total : 3 / {max_points}" in out

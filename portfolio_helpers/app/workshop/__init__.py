@@ -26,8 +26,8 @@ check themselves from the notebook as often as they like.
 
 from portfolio_helpers.app.workshop import exercises as exercises  # registers the exercises
 from portfolio_helpers.app.workshop import registry as registry
-from portfolio_helpers.app.workshop.build import new_workshop
+from portfolio_helpers.app.workshop.build import guessable_seed, new_workshop
 from portfolio_helpers.app.workshop.exercises import BASELINE_CARD
 from portfolio_helpers.app.workshop.grading import check, check_student, collect_grades
 
-__all__ = ["BASELINE_CARD", "check", "check_student", "collect_grades", "new_workshop"]
+__all__ = ["BASELINE_CARD", "check", "check_student", "collect_grades", "guessable_seed", "new_workshop"]

@@ -18,6 +18,7 @@ so the generator's truth cannot be rebuilt from the student folder.
 from __future__ import annotations
 
 import os
+import secrets
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -28,11 +29,11 @@ from portfolio_helpers.app.sample_data import generate_portfolio, write_portfoli
 from portfolio_helpers.app.workshop.grading import STUDENT_FILE, WorkshopError
 from portfolio_helpers.app.workshop.keys import KeyContext
 from portfolio_helpers.app.workshop.registry import Exercise, exercises_for
-from portfolio_helpers.app.workshop.texts import LANGUAGES, TEXTS, exercise_texts
+from portfolio_helpers.app.workshop.texts import LANGUAGES, TEXTS, exercise_texts, localized_code, number_text
 from portfolio_helpers.core.files import atomic_write_json, atomic_write_text
 
-__all__ = ["Workshop", "new_workshop", "student_notebook", "solution_notebook", "student_seeds",
-           "DEFAULT_CUSTOMERS", "PUBLIC_FIELDS", "PLANNING_MONTHS"]
+__all__ = ["Workshop", "new_workshop", "student_notebook", "solution_notebook", "student_seeds", "workshop_seed",
+           "guessable_seed", "DEFAULT_CUSTOMERS", "PUBLIC_FIELDS", "PLANNING_MONTHS", "SAFE_SEED"]
 
 #: Customers of each student's portfolio: enough for every analysis, quick to clean.
 DEFAULT_CUSTOMERS = 400
@@ -40,6 +41,9 @@ DEFAULT_CUSTOMERS = 400
 PLANNING_MONTHS = 36
 #: Key fields a notebook may state (the baseline to beat), never an answer.
 PUBLIC_FIELDS = ("baseline_auc",)
+#: Seeds below this can be found by trying them all (a student's config seed confirms a guess in
+#: microseconds), and the seed rebuilds every key: a random default is far above it.
+SAFE_SEED = 10**15
 
 
 @dataclass
@@ -49,6 +53,7 @@ class Workshop:
     path: Path
     students: list[Path]
     exercises: list[int]
+    seed: int
 
 
 def student_seeds(seed: int, number: int) -> tuple[int, int]:
@@ -63,8 +68,24 @@ def student_seeds(seed: int, number: int) -> tuple[int, int]:
     return int(generator), int(analysis)
 
 
-def _code(source: str, tags: tuple[str, ...] = ()) -> nbformat.NotebookNode:
-    cell = nbformat.v4.new_code_cell(source)
+def workshop_seed(seed: int | None) -> int:
+    """The workshop seed: the one given, else a random one too large to guess (63 bits).
+
+    Examples
+    --------
+    >>> workshop_seed(7), workshop_seed(None) >= SAFE_SEED, workshop_seed(None) != workshop_seed(None)
+    (7, True, True)
+    """
+    return int(seed) if seed is not None else SAFE_SEED + secrets.randbelow(2**63 - SAFE_SEED)
+
+
+def guessable_seed(seed: int) -> bool:
+    """True for a seed small enough to be found by trying seeds (see :data:`SAFE_SEED`)."""
+    return int(seed) < SAFE_SEED
+
+
+def _code(source: str, tags: tuple[str, ...] = (), lang: str = "en") -> nbformat.NotebookNode:
+    cell = nbformat.v4.new_code_cell(localized_code(lang, source))
     if tags:
         cell.metadata["tags"] = list(tags)
     return cell
@@ -84,7 +105,8 @@ def _check_call(exercise: Exercise, save: bool) -> str:
 def _header(exercise: Exercise, lang: str, public: dict) -> str:
     texts = exercise_texts(lang, exercise.slug)
     common = TEXTS[lang]["common"]
-    return f"# {common['exercise']} {exercise.number} · {texts['title']}\n\n{texts['intro'].format(**public)}"
+    shown = {name: number_text(value, lang, 3) for name, value in public.items()}
+    return f"# {common['exercise']} {exercise.number} · {texts['title']}\n\n{texts['intro'].format(**shown)}"
 
 
 _PATHS = 'config_path = f"{student_dir}/portfolio.yml"\noutput_dir = f"{student_dir}/work"  # the kit\'s saved tables'
@@ -104,13 +126,13 @@ def student_notebook(exercise: Exercise, lang: str, level: str, public: dict) ->
     common = TEXTS[lang]["common"]
     texts = exercise_texts(lang, exercise.slug)
     cells = [nbformat.v4.new_markdown_cell(_header(exercise, lang, public) + "\n\n" + common["how"]),
-             _code('student_dir = "."  # this folder', ("parameters",)),
-             _code(exercise.imports + "\n\n" + _PATHS),
-             *[_code(source) for source in exercise.setup]]
+             _code('student_dir = "."  # this folder', ("parameters",), lang),
+             _code(exercise.imports + "\n\n" + _PATHS, lang=lang),
+             *[_code(source, lang=lang) for source in exercise.setup]]
     cells.append(nbformat.v4.new_markdown_cell((common["explore"] + "\n\n" if level == "intro" else "")
                                                + texts["explore"]))
     if level == "intro":
-        cells += [_code(source) for source in exercise.explore]
+        cells += [_code(source, lang=lang) for source in exercise.explore]
     cells += [nbformat.v4.new_markdown_cell(common["answers"] + "\n\n" + _answer_list(exercise, lang)),
               _code("\n".join(f"{answer.name} = None" for answer in exercise.answers)),
               nbformat.v4.new_markdown_cell(common["check"]),
@@ -124,9 +146,9 @@ def solution_notebook(exercise: Exercise, lang: str, student: str = "student_01"
     title = f"# {common['exercise']} {exercise.number} · {exercise_texts(lang, exercise.slug)['title']}"
     cells = [nbformat.v4.new_markdown_cell(f"{title}\n\n{common['solution']}"),
              _code(f'student_dir = "../../{student}"', ("parameters",)),
-             _code(exercise.imports + "\n\n" + _PATHS),
-             *[_code(source) for source in exercise.setup],
-             *[_code(source) for source in exercise.solution],
+             _code(exercise.imports + "\n\n" + _PATHS, lang=lang),
+             *[_code(source, lang=lang) for source in exercise.setup],
+             *[_code(source, lang=lang) for source in exercise.solution],
              nbformat.v4.new_markdown_cell(common["check"]),
              _code(_check_call(exercise, save=False))]
     return _notebook(cells)
@@ -159,7 +181,7 @@ def _check_options(students: int, level: str, lang: str, customers: int) -> list
         raise WorkshopError(str(exc)) from None
 
 
-def new_workshop(out: str | os.PathLike, students: int = 20, seed: int = 1, level: str = "intro",
+def new_workshop(out: str | os.PathLike, students: int = 20, seed: int | None = None, level: str = "intro",
                  lang: str = "en", customers: int = DEFAULT_CUSTOMERS) -> Workshop:
     """Create a workshop: per student a dirty portfolio, its config and the exercise notebooks; keys apart.
 
@@ -169,8 +191,11 @@ def new_workshop(out: str | os.PathLike, students: int = 20, seed: int = 1, leve
         New (or empty) folder.
     students : int
         Number of students (``student_01`` ...).
-    seed : int
-        Workshop seed: the same seed gives the same portfolios and keys.
+    seed : int, optional
+        Workshop seed: the same seed gives the same portfolios, notebooks and keys, byte for byte.
+        Whoever knows it can rebuild the keys with the kit, so keep it secret; a small one can be
+        guessed (:func:`guessable_seed`). Default: a random seed (:func:`workshop_seed`), kept in
+        ``teacher/workshop.json``.
     level : {"intro", "advanced"}
         ``intro`` notebooks show the kit's calls to start from; ``advanced`` ones only name the
         functions and add the advanced exercises (6: the forecast).
@@ -185,6 +210,7 @@ def new_workshop(out: str | os.PathLike, students: int = 20, seed: int = 1, leve
     out = Path(out)
     chosen = _check_options(students, level, lang, customers)
     _check_out(out)
+    seed = workshop_seed(seed)
     teacher = out / "teacher"
     settings = {"students": students, "seed": seed, "level": level, "lang": lang, "customers": customers,
                 "exercises": [exercise.number for exercise in chosen], "student_seeds": {}}
@@ -214,4 +240,4 @@ def new_workshop(out: str | os.PathLike, students: int = 20, seed: int = 1, leve
     for exercise in chosen:
         _write_notebook(solution_notebook(exercise, lang), teacher / "solutions" / exercise.file_name)
     atomic_write_json(teacher / "workshop.json", settings)
-    return Workshop(out, folders, settings["exercises"])
+    return Workshop(out, folders, settings["exercises"], seed)

@@ -34,7 +34,7 @@ from sklearn.metrics import adjusted_rand_score, roc_auc_score
 
 from portfolio_helpers.analysis import scorecard, scoring
 from portfolio_helpers.app.workshop.registry import EXERCISES, Exercise
-from portfolio_helpers.app.workshop.texts import feedback_text
+from portfolio_helpers.app.workshop.texts import feedback_text, number_text
 from portfolio_helpers.core.errors import ConfigError, PortfolioError
 from portfolio_helpers.core.files import atomic_to_csv, atomic_write_json
 
@@ -405,10 +405,10 @@ def saved_answers(student_dir: str | os.PathLike, number: int) -> dict:
     return _read_json(path) if path.is_file() else {}
 
 
-def _print_results(results: list[Result]) -> None:
+def _print_results(results: list[Result], lang: str) -> None:
     for result in results:
         mark = {"correct": "✔", "partial": "~", "wrong": "✘", "blank": "·"}[result.status]
-        print(f"{mark} {result.name} ({result.points:g}/{result.max_points}): {result.feedback}")
+        print(f"{mark} {result.name} ({number_text(float(result.points), lang)}/{result.max_points}): {result.feedback}")
 
 
 def _summary(results: list[Result]) -> pd.DataFrame:
@@ -447,7 +447,7 @@ def check(exercise: int, student_dir: str | os.PathLike = ".", save: bool = True
         atomic_write_json(_answers_path(student_dir, spec.number), saved)
     key, key_dir = load_key(student_dir)
     results = grade_exercise(spec, key["exercises"][str(spec.number)], saved, info["lang"], key_dir)
-    _print_results(results)
+    _print_results(results, info["lang"])
     total = sum(result.points for result in results)
     print(feedback_text(info["lang"], None, None, "total", points=f"{total:g}", max_points=spec.max_points))
     return _summary(results)

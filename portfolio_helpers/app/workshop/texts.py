@@ -4,14 +4,19 @@ Kept as data (one dictionary per language, the same keys in both) so that a teac
 reword an exercise without touching code, and a test can check that both languages have
 every text. Feedback texts never hold a value of the key; ``{tolerance}``, ``{ari}``,
 ``{auc}`` and ``{error}`` are filled in by the checker, ``{baseline_auc}`` by the builder
-(the exercise introductions go through ``str.format``: literal braces are doubled).
+(the exercise introductions go through ``str.format``: literal braces are doubled); numbers
+are written the language's way (``0,625`` in French). The comments of the notebooks' code
+cells are translated too (``comments``: English text -> text in the language).
 """
 
 from __future__ import annotations
 
+import io
+import re
+import tokenize
 from typing import Any
 
-__all__ = ["LANGUAGES", "TEXTS", "feedback_text", "exercise_texts", "cli_text"]
+__all__ = ["LANGUAGES", "TEXTS", "feedback_text", "exercise_texts", "cli_text", "localized_code", "number_text"]
 
 LANGUAGES: tuple[str, ...] = ("en", "fr")
 
@@ -28,12 +33,38 @@ _EN: dict[str, Any] = {
                     "and checks the answers without saving them. Set `student_dir` to the student's folder.",
         "tolerance": "tolerance",
     },
+    "comments": {
+        # The comments of the notebooks' code cells, by their English text (checked by a test: every
+        # comment of every exercise's cells is here, in both languages).
+        "this folder": "this folder",
+        "the kit's saved tables": "the kit's saved tables",
+        "load, standardize, merge duplicates": "load, standardize, merge duplicates",
+        "as read from the file": "as read from the file",
+        "cleaned and merged": "cleaned and merged",
+        "the cleaned tables of exercise 1, as pandas frames": "the cleaned tables of exercise 1, as pandas frames",
+        "cancelled lines excluded": "cancelled lines excluded",
+        "the costs: section of portfolio.yml": "the costs: section of portfolio.yml",
+        "one P&L line per customer": "one P&L line per customer",
+        "largest revenue first": "largest revenue first",
+        "one P&L line and one feature row per customer": "one P&L line and one feature row per customer",
+        "scores k = 2 to 8": "scores k = 2 to 8",
+        "customer_id, cluster": "customer_id, cluster",
+        "converted or closed": "converted or closed",
+        "the clv: section of portfolio.yml": "the clv: section of portfolio.yml",
+        "12 months, not the config's horizon": "12 months, not the config's horizon",
+        "one row per customer: p_alive, expected_revenue...": "one row per customer: p_alive, expected_revenue...",
+        "the top 10% of customers by forecast value": "the top 10% of customers by forecast value",
+    },
     "cli": {
-        "created": "Workshop: {path} ({students}, exercises {exercises}); keys and solutions in {teacher}",
+        "created": "Workshop: {path} ({students}, exercises {exercises}, seed {seed}); keys and solutions in "
+                   "{teacher}",
+        "guessable_seed": "note: seed {seed} can be guessed; whoever finds it rebuilds the answer keys with the "
+                          "kit. Leave --seed out for a random one (kept in {teacher}/workshop.json).",
         "one_student": "1 student",
         "n_students": "{n} students",
         "total": "total: {points} / {max_points}",
         "grades": "Grades: {path}",
+        "columns": "exercise,points,max_points",
     },
     "feedback": {
         "correct": "correct.",
@@ -225,7 +256,7 @@ _EN: dict[str, Any] = {
                      "`criteria` such as `{{\"column\": \"role\", \"equals\": \"CEO / owner\", \"points\": 15}}` or "
                      "`{{\"event\": \"meeting\", \"at_least\": 1, \"points\": 15}}`. It is judged on "
                      "the held-out leads (`test`: the most recent known outcomes) by the ROC AUC of its points. "
-                     "**Baseline to beat:** a card giving 10 points to referrals only, AUC **{baseline_auc:.3f}** "
+                     "**Baseline to beat:** a card giving 10 points to referrals only, AUC **{baseline_auc}** "
                      "on the held-out leads (never below 0.5, the AUC of chance).",
             "explore": "Look at the leads of the training set and their events; score them with the baseline "
                        "card.",
@@ -329,13 +360,40 @@ _FR: dict[str, Any] = {
                     "`student_dir`.",
         "tolerance": "tolérance",
     },
+    "comments": {
+        "this folder": "ce dossier",
+        "the kit's saved tables": "les tables enregistrées par le kit",
+        "load, standardize, merge duplicates": "chargement, normalisation, fusion des doublons",
+        "as read from the file": "tels que lus dans le fichier",
+        "cleaned and merged": "nettoyés et fusionnés",
+        "the cleaned tables of exercise 1, as pandas frames": "les tables nettoyées de l'exercice 1, en DataFrames "
+                                                              "pandas",
+        "cancelled lines excluded": "lignes annulées exclues",
+        "the costs: section of portfolio.yml": "la section costs: de portfolio.yml",
+        "one P&L line per customer": "un compte de résultat par client",
+        "largest revenue first": "du plus gros chiffre d'affaires au plus petit",
+        "one P&L line and one feature row per customer": "un compte de résultat et une ligne de variables par "
+                                                         "client",
+        "scores k = 2 to 8": "évalue k de 2 à 8",
+        "customer_id, cluster": "le segment (cluster) de chaque client (customer_id)",
+        "converted or closed": "convertis ou perdus",
+        "the clv: section of portfolio.yml": "la section clv: de portfolio.yml",
+        "12 months, not the config's horizon": "12 mois, pas l'horizon de la configuration",
+        "one row per customer: p_alive, expected_revenue...": "une ligne par client : p_alive, "
+                                                              "expected_revenue...",
+        "the top 10% of customers by forecast value": "les 10 % de clients en tête par valeur prévue",
+    },
     "cli": {
-        "created": "Atelier : {path} ({students}, exercices {exercises}) ; réponses attendues et corrigés dans "
-                   "{teacher}",
+        "created": "Atelier : {path} ({students}, exercices {exercises}, graine {seed}) ; réponses attendues et "
+                   "corrigés dans {teacher}",
+        "guessable_seed": "remarque : la graine {seed} peut être devinée ; qui la trouve reconstruit les réponses "
+                          "attendues avec le kit. Omettez --seed pour une graine aléatoire (conservée dans "
+                          "{teacher}/workshop.json).",
         "one_student": "1 étudiant",
         "n_students": "{n} étudiants",
         "total": "total : {points} / {max_points}",
         "grades": "Notes : {path}",
+        "columns": "exercice,points,sur",
     },
     "feedback": {
         "correct": "juste.",
@@ -539,7 +597,7 @@ _FR: dict[str, Any] = {
                      "`{{\"column\": \"role\", \"equals\": \"CEO / owner\", \"points\": 15}}` ou "
                      "`{{\"event\": \"meeting\", \"at_least\": 1, \"points\": 15}}`. Elle est jugée sur les leads mis de côté (`test` : les issues "
                      "connues les plus récentes) par l'AUC ROC de ses points. **Référence à battre :** une grille "
-                     "qui ne donne que 10 points aux recommandations (referral), AUC **{baseline_auc:.3f}** sur les "
+                     "qui ne donne que 10 points aux recommandations (referral), AUC **{baseline_auc}** sur les "
                      "leads mis de côté (jamais moins de 0,5, l'AUC du hasard).",
             "explore": "Regardez les leads d'apprentissage et leurs événements ; notez-les avec la grille de "
                        "référence.",
@@ -643,6 +701,39 @@ def exercise_texts(lang: str, slug: str) -> dict[str, Any]:
     return TEXTS[lang]["exercises"][slug]
 
 
+_NUMBER = re.compile(r"-?\d+(\.\d+)?")
+
+
+def number_text(value: Any, lang: str, digits: int | None = None) -> str:
+    """A number as the language writes it (decimal comma in French); other values unchanged.
+
+    ``digits`` fixes the decimals; else a float is written without trailing zeros. A text that
+    is a number (``"0.62"``) is rewritten too.
+
+    Examples
+    --------
+    >>> number_text(0.6251, "fr", 3), number_text(1.0, "en"), number_text("0.05", "fr"), number_text("a.b", "fr")
+    ('0,625', '1', '0,05', 'a.b')
+    >>> number_text(1234567890123, "fr")
+    '1234567890123'
+    """
+    if isinstance(value, bool):
+        return str(value)
+    if isinstance(value, int) and digits is None:
+        text = str(value)
+    elif isinstance(value, int | float):
+        text = f"{value:.{digits}f}" if digits is not None else f"{value:.10g}"
+    elif isinstance(value, str) and _NUMBER.fullmatch(value):
+        text = value
+    else:
+        return value if isinstance(value, str) else str(value)
+    return text.replace(".", ",") if lang == "fr" else text
+
+
+def _numbers(values: dict[str, Any], lang: str) -> dict[str, Any]:
+    return {key: number_text(value, lang) for key, value in values.items() if value is not None}
+
+
 def feedback_text(lang: str, slug: str | None, name: str | None, feedback_id: str, **values: Any) -> str:
     """The feedback sentence for one answer: the exercise's own wording first, else the generic one.
 
@@ -652,11 +743,13 @@ def feedback_text(lang: str, slug: str | None, name: str | None, feedback_id: st
     'your revenue per customer includes the cancelled lines.'
     >>> feedback_text("fr", "pareto", "hhi", "blank")
     'pas encore de réponse.'
+    >>> feedback_text("fr", "pareto", "hhi", "wrong", tolerance=0.5)
+    'hors de la tolérance (±0,5).'
     """
     texts = TEXTS[lang]
     specific = texts["exercises"][slug]["feedback"].get(name, {}) if slug else {}
     template = specific.get(feedback_id) or texts["feedback"][feedback_id]
-    return template.format(**{key: value for key, value in values.items() if value is not None})
+    return template.format(**_numbers(values, lang))
 
 
 def cli_text(lang: str, name: str, **values: Any) -> str:
@@ -664,9 +757,36 @@ def cli_text(lang: str, name: str, **values: Any) -> str:
 
     Examples
     --------
-    >>> cli_text("fr", "total", points="3", max_points=24)
-    'total : 3 / 24'
+    >>> cli_text("fr", "total", points="3.5", max_points=24)
+    'total : 3,5 / 24'
     >>> cli_text("en", "n_students", n=20)
     '20 students'
     """
-    return TEXTS.get(lang, _EN)["cli"][name].format(**values)
+    lang = lang if lang in TEXTS else "en"
+    return TEXTS[lang]["cli"][name].format(**_numbers(values, lang))
+
+
+def localized_code(lang: str, source: str) -> str:
+    """A notebook code cell with its comments in the language (``TEXTS[lang]["comments"]``).
+
+    Raises
+    ------
+    KeyError
+        A comment that has no text in the language: every comment a student reads is translated.
+
+    Examples
+    --------
+    >>> localized_code("fr", 'student_dir = "."  # this folder')
+    'student_dir = "."  # ce dossier'
+    """
+    comments = TEXTS[lang]["comments"]
+    lines = source.split("\n")
+    tokens = [token for token in tokenize.generate_tokens(io.StringIO(source).readline)
+              if token.type == tokenize.COMMENT]
+    for token in tokens:
+        row, column = token.start
+        text = token.string[1:].strip()
+        if text not in comments:
+            raise KeyError(f"the code comment {text!r} has no {lang!r} text in TEXTS[{lang!r}]['comments']")
+        lines[row - 1] = lines[row - 1][:column] + "# " + comments[text]
+    return "\n".join(lines)
