@@ -2,7 +2,8 @@
 
 One small advanced workshop (2 students, 250 customers: exercises 1-6) is built once for the module; the solution notebooks'
 code is executed in-process on each student's folder (the exact cells of the notebooks), and one solution
-notebook is executed by papermill in a kernel, top to bottom.
+notebook is executed by papermill in a kernel, top to bottom. One more workshop (1 student, French, intro level,
+same seed) checks that the data and keys do not depend on the language or level, and the French feedback.
 """
 
 from __future__ import annotations
@@ -571,3 +572,20 @@ def test_french_workshop_same_data_and_keys_as_english(workshop, solutions, tmp_
     out = capsys.readouterr().out
     max_points = sum(exercise.max_points for exercise in exercises_for("intro"))
     assert out.split("exercice")[1].split()[:2] == ["points", "sur"] and f"total : 3 / {max_points}" in out
+
+
+def test_intro_notebooks_starter_cells_run(solutions):
+    """The cells only an intro student gets (the kit's calls to start from) run on the student's data.
+
+    The other cells are the solution notebooks' own (imports, setup: run by the ``solutions`` fixture), so
+    the explore cells run in a copy of that namespace.
+    """
+    for exercise in exercises_for("intro"):
+        notebook = student_notebook(exercise, "fr", "intro", {"baseline_auc": 0.6123})
+        code = [cell.source for cell in notebook.cells if cell.cell_type == "code"]
+        assert len(code) == 2 + len(exercise.setup) + len(exercise.explore) + 2
+        namespace = dict(solutions[("student_01", exercise.number)][0])
+        for source in code[2 + len(exercise.setup):-2]:
+            exec(source, namespace)
+        assert exec(code[-2], namespace) is None and all(namespace[a.name] is None for a in exercise.answers)
+    assert namespace["scored"]["total_score"].between(0, 100).all()  # exercise 5: the baseline card's points
