@@ -23,6 +23,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -204,10 +205,19 @@ def _grade_overlap(entry: Mapping, answer: Any) -> tuple[float, str, dict]:
 
 
 def _grade_text(entry: Mapping, answer: Any) -> tuple[float, str]:
+    """A justification: full marks when a word of it starts with a keyword ("stabil" in "stability", "ARI"
+    but not "ari" inside "variables"), half when it names no criterion.
+
+    Examples
+    --------
+    >>> entry = {"kind": "text", "keywords": ["silhouette", "ari", "stabil"], "min_length": 15}
+    >>> [_grade_text(entry, text) for text in ("the ARI is highest at 4", "the variables vary a lot", "ok")]
+    [(1.0, 'correct'), (0.5, 'no_criterion'), (0.0, 'too_short')]
+    """
     if not isinstance(answer, str) or len(answer.strip()) < entry.get("min_length", 15):
         return 0.0, "too_short"
-    words = answer.casefold()
-    if any(keyword in words for keyword in entry["keywords"]):
+    starts = re.compile(r"\b(?:" + "|".join(map(re.escape, entry["keywords"])) + ")")
+    if starts.search(answer.casefold()):
         return 1.0, "correct"
     return 0.5, "no_criterion"
 
