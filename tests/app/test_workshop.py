@@ -299,6 +299,8 @@ def test_cli_refuses_bad_input(workshop, tmp_path, capsys):
     assert "not empty" in capsys.readouterr().err
     assert cli.main(["workshop", "check", str(tmp_path)]) == 2
     assert cli.main(["workshop", "new", "--out", str(tmp_path / "x"), "--lang", "de"]) == 2
+    assert cli.main(["workshop", "new", "--out", str(workshop / "student_01" / "course")]) == 2
+    assert "inside the student folder" in capsys.readouterr().err and not (workshop / "student_01" / "course").exists()
 
 
 def test_nothing_under_a_student_folder_holds_the_key(workshop, solutions):

@@ -166,6 +166,9 @@ def _public_values(key: dict) -> dict:
 def _check_out(out: Path) -> None:
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
         raise WorkshopError(f"{out} already exists and is not empty: choose a new folder")
+    inside = next((folder for folder in out.resolve().parents if (folder / STUDENT_FILE).is_file()), None)
+    if inside is not None:  # its teacher folder would be in a folder a student is given
+        raise WorkshopError(f"{out} is inside the student folder {inside}: choose a folder outside every workshop")
 
 
 def _check_options(students: int, level: str, lang: str, customers: int) -> list[Exercise]:
