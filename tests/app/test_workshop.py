@@ -551,14 +551,19 @@ def test_grade_sheet_is_formula_safe(tmp_path):
 
 def test_french_workshop_same_data_and_keys_as_english(workshop, solutions, tmp_path, capsys):
     """The same seed gives the same portfolio, truth and keys whatever the language and level; French check."""
-    created = new_workshop(tmp_path / "atelier", students=1, seed=11, customers=250, level="intro", lang="fr")
-    french, english = created.students[0], workshop / "student_01"
+    out = tmp_path / "atelier"
+    assert cli.main(["workshop", "new", "--out", str(out), "--students", "1", "--seed", "11", "--customers", "250",
+                     "--lang", "fr"]) == 0
+    printed = capsys.readouterr()
+    assert printed.out.startswith(f"Atelier : {out} (1 étudiant, exercices 1, 2, 3, 4, 5, graine 11)")
+    assert printed.err.startswith("remarque : la graine 11 peut être devinée")  # a small seed is flagged
+    french, english = out / "student_01", workshop / "student_01"
     names = sorted(path.name for path in french.iterdir() if path.suffix in (".csv", ".yml"))
     assert len(names) == 7
     for name in names:
         assert (french / name).read_bytes() == (english / name).read_bytes(), name
     for part in ("truth", "keys"):
-        ours = json.loads((created.path / "teacher" / part / "student_01.json").read_text())
+        ours = json.loads((out / "teacher" / part / "student_01.json").read_text())
         theirs = json.loads((workshop / "teacher" / part / "student_01.json").read_text())
         if part == "keys":  # the advanced workshop also has exercise 6
             theirs["exercises"] = {n: theirs["exercises"][n] for n in ours["exercises"]}
