@@ -80,7 +80,13 @@ def workshop_seed(seed: int | None) -> int:
 
 
 def guessable_seed(seed: int) -> bool:
-    """True for a seed small enough to be found by trying seeds (see :data:`SAFE_SEED`)."""
+    """True for a seed small enough to be found by trying seeds (see :data:`SAFE_SEED`).
+
+    Examples
+    --------
+    >>> guessable_seed(7), guessable_seed(2**62)
+    (True, False)
+    """
     return int(seed) < SAFE_SEED
 
 
