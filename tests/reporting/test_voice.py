@@ -12,6 +12,7 @@ import matplotlib
 import pandas as pd
 import pytest
 
+from portfolio_helpers.analysis.voice import voice_results
 from portfolio_helpers.app.sample_data import write_demo_data
 from portfolio_helpers.reporting import voice
 
@@ -96,7 +97,7 @@ def test_notebook_08_without_feedback_says_what_it_would_add(tmp_path):
     assert json.loads((out / "metrics" / "08_voice.json").read_text()) == {"n_excluded_no_consent": 0}
     text = " ".join(voice.findings(namespace["voice"], "EUR"))
     assert "No survey answers" in text and "valuable customers whose last answer was a low score" in text
-    assert not any("feedback" in note for note in namespace["voice"].notes)  # said once, in the findings
+    assert not any("feedback" in note for note in voice.voice_notes(namespace["voice"]))  # said once, in the findings
     assert "Consent is not known" in voice.contact_text(namespace["voice"], out)
 
 
@@ -125,7 +126,7 @@ def test_small_feedback_shapes_complete(name, tmp_path):
 
     feedback = SMALL_SHAPES[name].assign(date=lambda f: pd.to_datetime(f["date"]))
     scale = {"scale": "csat"} if "csat" in name else {"scale": "nps"}
-    result = voice.voice_results({"transactions": TX, "feedback": feedback}, config_with({"feedback": scale}),
+    result = voice_results({"transactions": TX, "feedback": feedback}, config_with({"feedback": scale}),
                                  pd.Timestamp("2025-12-31"), tmp_path)
     assert result.has_feedback
     text = " ".join(voice.findings(result, "EUR")) + voice.contact_text(result, tmp_path)
@@ -143,12 +144,14 @@ def test_small_groups_show_no_interval_and_groups_read_as_words(tmp_path):
     customers = pd.DataFrame({"customer_id": ["a", "b", "c"], "industry": ["Food", "Food", "Retail"]})
     feedback = pd.DataFrame({"customer_id": ["a", "b", "c"], "date": pd.to_datetime(["2025-03-01"] * 3),
                              "score": [5.0, 5.0, 1.0]})
-    result = voice.voice_results({"transactions": TX, "customers": customers, "feedback": feedback},
+    result = voice_results({"transactions": TX, "customers": customers, "feedback": feedback},
                                  config_with({"feedback": {"scale": "csat"}}), pd.Timestamp("2025-12-31"), tmp_path)
     table = voice.group_tables(result)["Satisfaction per industry"]
     # two satisfied answers would give a "100% to 100%" interval: fewer than 10 answers show none
     assert table["satisfied customers"].tolist() == [1.0, 0.0] and table["satisfied from (95%)"].isna().all()
     assert {"satisfied customers", "neutral customers", "dissatisfied customers"} <= set(voice.period_table(result))
+    assert voice.exclusion_sentence(tmp_path, "valuable_detractors") == ""  # the analysis writes nothing
+    voice.log_contacts({"valuable_detractors": result.detractor_contacts}, tmp_path)
     assert voice.exclusion_sentence(tmp_path, "valuable_detractors").startswith("Valuable detractors: consent is not")
 
 
@@ -158,7 +161,7 @@ def test_lowest_group_by_hand(tmp_path):
                               "owner": ["Ann"] * 22})
     feedback = pd.DataFrame({"customer_id": ids, "date": pd.to_datetime(["2025-03-01"] * 22),
                              "score": [10.0] * 11 + [0.0] * 11})
-    result = voice.voice_results({"transactions": TX, "customers": customers, "feedback": feedback},
+    result = voice_results({"transactions": TX, "customers": customers, "feedback": feedback},
                                  config_with({"feedback": {"scale": "nps"}}), pd.Timestamp("2025-12-31"), tmp_path)
     # 11 promoters and 11 detractors: NPS 0 overall, +100 in Food, -100 in Retail (one owner: not ranked)
     assert "Satisfaction is lowest in the industry **Retail** (NPS -100, 11 customers answering), against +0 " \
