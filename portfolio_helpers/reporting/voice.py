@@ -435,13 +435,28 @@ def findings(result: VoiceResults, currency: str) -> list[str]:
     return out
 
 
+_WHAT_FEEDBACK_GIVES = ("the NPS or mean satisfaction with its uncertainty, per period and per segment, industry, "
+                        "customer type and owner, the response rate, whether detractors buy less afterwards, and the "
+                        "valuable customers whose last answer was a low score, as a call list.")
+
+
 def without_feedback_text(result: VoiceResults) -> str:
-    """What a feedback table would add, when there is none."""
+    """What a feedback table would add, when there is none (or none of its answers could be used).
+
+    Examples
+    --------
+    >>> empty = pd.DataFrame({"customer_id": [], "date": [], "score": []})
+    >>> without_feedback_text(VoiceResults({"feedback": empty}))[:86]
+    'No usable survey answer: the `feedback` table has none left after cleaning (answers out'
+    """
+    if result.tables.get("feedback") is not None:  # mapped, but every answer was set aside (or the file is empty)
+        return ("No usable survey answer: the `feedback` table has none left after cleaning (answers outside the scale "
+                "declared in the config, `feedback: {scale: ...}`, and answers dated after the as-of day are set aside "
+                "in `exports/rejected_rows.csv` with their reason: check the scale). With answers, this page shows "
+                + _WHAT_FEEDBACK_GIVES)
     return ("No survey answers in this portfolio (no `feedback` table). With one (`customer_id`, `date`, `score`, "
             "optionally `comment`, `channel`, `topic`) and its scale (`feedback: {scale: nps}` or `csat` in the config), "
-            "this page shows the NPS or mean satisfaction with its uncertainty, per period and per segment, industry, "
-            "customer type and owner, the response rate, whether detractors buy less afterwards, and the valuable "
-            "customers whose last answer was a low score, as a call list.")
+            "this page shows " + _WHAT_FEEDBACK_GIVES)
 
 
 # --------------------------------------------------------------------------- tables and charts

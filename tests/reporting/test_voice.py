@@ -166,3 +166,40 @@ def test_lowest_group_by_hand(tmp_path):
     # 11 promoters and 11 detractors: NPS 0 overall, +100 in Food, -100 in Retail (one owner: not ranked)
     assert "Satisfaction is lowest in the industry **Retail** (NPS -100, 11 customers answering), against +0 " \
            "overall." in voice.findings(result, "EUR")
+
+
+def test_valuable_detractors_go_through_the_contact_rules_by_hand(tmp_path):
+    ids = list("abcdefghijk")
+    tx = pd.DataFrame({"customer_id": ids, "amount": [100.0 * (i + 1) for i in range(11)],
+                       "date": pd.to_datetime(["2025-01-01"] * 11)})
+    feedback = pd.DataFrame({"customer_id": ["k", "j", "a"], "score": [2.0, 5.0, 0.0],
+                             "date": pd.to_datetime(["2025-02-01"] * 3), "comment": ["Late again", "Too dear", "Bad"],
+                             "topic": ["delivery", "price", "support"]})
+    customers = pd.DataFrame({"customer_id": ids, "owner": ["Ann"] * 10 + ["Bob"],
+                              "preferred_channel": ["email"] * 11, "consent_email": ["oui"] * 11,
+                              "do_not_contact": ["non"] * 10 + ["oui"]})
+    result = voice_results({"transactions": tx, "feedback": feedback, "customers": customers},
+                           config_with({"feedback": {"scale": "nps"}}), pd.Timestamp("2025-12-31"), tmp_path)
+    # top 10% of 11 customers by revenue: k (1,100) and j (1,000), both detractors last; k asked not to be contacted
+    assert result.n_detractors_listed == 2
+    assert result.detractors[["customer_id", "owner", "revenue", "score", "topic", "comment", "contact_channel"]] \
+        .values.tolist() == [["j", "Ann", 1000.0, 5, "price", "Too dear", "email"]]
+    assert not (tmp_path / voice.CONTACT_LOG).exists()  # the analysis writes nothing
+    voice.log_contacts({"valuable_detractors": result.detractor_contacts}, tmp_path)
+    assert voice.exclusion_sentence(tmp_path, "valuable_detractors") == (
+        "Valuable detractors: 1 of 2 may be contacted; 1 left out: 1 asked not to be contacted (do_not_contact).")
+    assert voice.voice_metrics(result, tmp_path)["n_valuable_detractors"] == 2
+    voice.export_lists(result, tmp_path)
+    exported = pd.read_csv(tmp_path / "exports" / "valuable_detractors.csv")
+    assert exported["customer_id"].tolist() == ["j"] and exported["contact_channel"].tolist() == ["email"]
+
+
+def test_feedback_whose_answers_were_all_set_aside_says_so(tmp_path):
+    empty = pd.DataFrame({"customer_id": pd.Series(dtype="string"), "date": pd.Series(dtype="datetime64[ns]"),
+                          "score": pd.Series(dtype=float)})
+    result = voice_results({"transactions": TX, "feedback": empty}, config_with({"feedback": {"scale": "csat"}}),
+                           pd.Timestamp("2025-12-31"), tmp_path)
+    assert not result.has_feedback
+    assert voice.findings(result, "EUR")[0].startswith("No usable survey answer: the `feedback` table has none left")
+    assert "rejected_rows.csv" in voice.findings(result, "EUR")[0]
+    assert voice.voice_metrics(result, tmp_path) == {"n_excluded_no_consent": 0}
