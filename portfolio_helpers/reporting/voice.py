@@ -446,7 +446,7 @@ def without_feedback_text(result: VoiceResults) -> str:
     Examples
     --------
     >>> empty = pd.DataFrame({"customer_id": [], "date": [], "score": []})
-    >>> without_feedback_text(VoiceResults({"feedback": empty}))[:86]
+    >>> without_feedback_text(VoiceResults({"feedback": empty}))[:87]
     'No usable survey answer: the `feedback` table has none left after cleaning (answers out'
     """
     if result.tables.get("feedback") is not None:  # mapped, but every answer was set aside (or the file is empty)
