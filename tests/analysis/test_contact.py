@@ -227,3 +227,13 @@ def test_notebooks_apply_the_contact_rules_once_to_every_exported_list():
         "scored_export": "reached['leads_scored']", "at_risk_view": "reached['at_risk_customers']",
         "prospects": "reached['prospects_lookalike']"}
     assert [ast.unparse(c.func) for c in calls("08_voice", ("reachable", "reachable_lists", "log_contacts"))] == ["report.log_contacts"]
+
+
+def test_the_lead_call_list_shows_the_channel_the_rules_gave():
+    from portfolio_helpers.reporting import scoring as scoring_report
+
+    columns = scoring_report.CALL_LIST_COLUMNS
+    scored = pd.DataFrame([[f"{c}-{i}" for c in columns] + ["x", "email"] for i in range(2)],
+                          columns=[*columns, "last_activity", "contact_channel"])
+    assert list(scoring_report.call_list(scored).columns) == [*columns, "contact_channel"]
+    assert list(scoring_report.call_list(scored.drop(columns="contact_channel")).columns) == columns

@@ -203,3 +203,18 @@ def test_feedback_whose_answers_were_all_set_aside_says_so(tmp_path):
     assert voice.findings(result, "EUR")[0].startswith("No usable survey answer: the `feedback` table has none left")
     assert "rejected_rows.csv" in voice.findings(result, "EUR")[0]
     assert voice.voice_metrics(result, tmp_path) == {"n_excluded_no_consent": 0}
+
+
+@pytest.mark.parametrize("may_scores,sentence", [
+    ([10.0] * 10, "NPS moved from +0 in Feb 2025 to +100 in May 2025 (+100 points)."),
+    ([10.0] * 6 + [0.0] * 4,
+     "NPS moved from +0 in Feb 2025 to +20 in May 2025 (+20 points, within the uncertainty of the two periods)."),
+])
+def test_movement_between_the_last_two_periods_by_hand(may_scores, sentence, tmp_path):
+    # February: 5 promoters, 5 detractors (NPS 0, interval ±62); May: the same 10 customers again
+    ids = [f"c{i}" for i in range(10)]
+    feedback = pd.DataFrame({"customer_id": ids * 2, "score": [10.0] * 5 + [0.0] * 5 + may_scores,
+                             "date": pd.to_datetime(["2025-02-01"] * 10 + ["2025-05-01"] * 10)})
+    result = voice_results({"transactions": TX, "feedback": feedback}, config_with({"feedback": {"scale": "nps"}}),
+                           pd.Timestamp("2025-12-31"), tmp_path)
+    assert result.freq == "month" and sentence in voice.findings(result, "EUR")
