@@ -1,7 +1,8 @@
 """Contact rules: who on an action list may be contacted, and how.
 
 Every list the kit exports for action (scored leads, valuable customers at risk, look-alike
-prospects, valuable detractors) goes through :func:`apply_contact_rules`:
+prospects, valuable detractors) goes through :func:`apply_contact_rules`, all the lists of a page at
+once through :func:`contact_lists` (which finds each list's contact table):
 
 * a person with ``do_not_contact`` = yes is left out;
 * e-mail needs ``consent_email`` = yes and phone ``consent_phone`` = yes; a consent column that is
@@ -11,8 +12,9 @@ prospects, valuable detractors) goes through :func:`apply_contact_rules`:
 * every remaining person gets a ``contact_channel``: their preferred channel when they agreed to it,
   else the first consented one of e-mail, phone.
 
-A consent column that the data does not have is *not known*: that channel is not filtered, and
-the result says so. Without any of the columns nothing is filtered at all.
+A consent column that the data does not have, or that is empty for everyone (the kit's rule for
+every optional column), is *not known*: that channel is not filtered, and the result says so.
+Without any of the columns nothing is filtered at all.
 
 Consent values are read with the kit's one yes/no parser
 (:func:`~portfolio_helpers.ingest.parsing.parse_boolean`: yes/no, true/false, 1/0, oui/non), and
@@ -21,18 +23,19 @@ channels with the contract's spellings of ``customers.preferred_channel``.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 
 from portfolio_helpers.core.contract import CONTACT_CHANNELS, TABLES
-from portfolio_helpers.core.presence import has_values
+from portfolio_helpers.core.presence import has_values, table_with_values
 from portfolio_helpers.core.validation import require_columns
 from portfolio_helpers.ingest.parsing import parse_boolean, parse_category
 
-__all__ = ["CONTACT_COLUMNS", "ContactResult", "contact_preferences", "apply_contact_rules",
-           "REASON_DO_NOT_CONTACT", "REASON_NO_CONSENT", "REASON_NOT_ON_FILE"]
+__all__ = ["CONTACT_COLUMNS", "ContactResult", "contact_preferences", "apply_contact_rules", "contacts_for",
+           "contact_lists", "REASON_DO_NOT_CONTACT", "REASON_NO_CONSENT", "REASON_NOT_ON_FILE"]
 
 CONTACT_COLUMNS = ("preferred_channel", "consent_email", "consent_phone", "do_not_contact")
 REASON_DO_NOT_CONTACT = "asked not to be contacted (do_not_contact)"
@@ -191,3 +194,64 @@ def apply_contact_rules(frame: pd.DataFrame, contacts: pd.DataFrame | None, id_c
     without = {channel_name: int((~allowed[channel_name]).sum()) for channel_name, consent
                in CONTACT_CHANNELS.items() if consent in known}
     return ContactResult(out, exclusions, len(frame), known, without)
+
+
+def contacts_for(tables: Mapping[str, pd.DataFrame], id_col: str = "customer_id"
+                 ) -> tuple[pd.DataFrame | None, str, str | None]:
+    """Where the contact columns of a list of ``id_col`` are: ``(table, its id column, its date column)``.
+
+    A list of ``lead_id`` takes them from the leads table (one row per event: the latest value of
+    each lead, by ``date``), any other list from the customers table. The table is ``None`` when the
+    portfolio does not have it (or it is empty): nothing is filtered.
+
+    Examples
+    --------
+    >>> tables = {"customers": pd.DataFrame({"customer_id": ["a"]})}
+    >>> contacts_for(tables)[1:], contacts_for(tables, "lead_id")
+    (('customer_id', None), (None, 'lead_id', 'date'))
+    """
+    if id_col == "lead_id":
+        return table_with_values(tables, "leads"), "lead_id", "date"
+    return table_with_values(tables, "customers"), "customer_id", None
+
+
+def contact_lists(lists: Mapping[str, pd.DataFrame | None], tables: Mapping[str, pd.DataFrame],
+                  id_cols: Mapping[str, str] | None = None) -> dict[str, ContactResult | None]:
+    """The contact rules applied to every action list of a page at once.
+
+    Parameters
+    ----------
+    lists : mapping of str to DataFrame or None
+        List name -> the list (one row per person); ``None`` for a list this run could not build
+        (no leads table, no prospect, ...): its result is ``None``.
+    tables : mapping
+        The portfolio's tables: each list's contact columns come from :func:`contacts_for`.
+    id_cols : mapping of str to str, optional
+        The id column of a list when it is not ``customer_id`` (``{"leads_scored": "lead_id"}``).
+
+    Returns
+    -------
+    dict
+        List name -> its :class:`ContactResult` (or ``None``), in the order of ``lists``.
+
+    Examples
+    --------
+    >>> customers = pd.DataFrame({"customer_id": ["a", "b"], "consent_email": ["oui", "non"],
+    ...                           "consent_phone": ["non", "0"]})
+    >>> leads = pd.DataFrame({"lead_id": ["L1"], "date": pd.to_datetime(["2025-01-01"]), "do_not_contact": ["1"]})
+    >>> results = contact_lists({"at_risk": pd.DataFrame({"customer_id": ["a", "b"]}),
+    ...                          "leads": pd.DataFrame({"lead_id": ["L1"]}), "prospects": None},
+    ...                         {"customers": customers, "leads": leads}, id_cols={"leads": "lead_id"})
+    >>> {name: None if r is None else (len(r.frame), r.n_excluded) for name, r in results.items()}
+    {'at_risk': (1, 1), 'leads': (0, 1), 'prospects': None}
+    """
+    id_cols = dict(id_cols or {})
+    results: dict[str, ContactResult | None] = {}
+    for name, frame in lists.items():
+        if frame is None:
+            results[name] = None
+            continue
+        id_col = id_cols.get(name, "customer_id")
+        contacts, contacts_id, date_col = contacts_for(tables, id_col)
+        results[name] = apply_contact_rules(frame, contacts, id_col, contacts_id, date_col)
+    return results

@@ -210,10 +210,10 @@ def open_grid(leads: scoring.LeadResults) -> pd.DataFrame:
     return grid
 
 
-def call_list(leads: scoring.LeadResults) -> pd.DataFrame:
-    """The open leads to call first (highest points, then probability): :data:`CALL_LIST_COLUMNS`."""
-    calls = leads_export(leads.open_scores, leads.profiles, leads.probability, leads.explanations, None)
-    return calls[CALL_LIST_COLUMNS]
+def call_list(scored: pd.DataFrame) -> pd.DataFrame:
+    """The open leads to call first (highest points, then probability): :data:`CALL_LIST_COLUMNS` of
+    :func:`scored_leads_export`'s table, and the ``contact_channel`` the contact rules gave each (when they ran)."""
+    return scored[[*CALL_LIST_COLUMNS, *(["contact_channel"] if "contact_channel" in scored.columns else [])]]
 
 
 def conversion_model_sentence(leads: scoring.LeadResults) -> str:

@@ -1,26 +1,28 @@
 """Report helpers of notebook 08 (the customer's voice) and the contact rules of every call list.
 
-The figures come from :mod:`portfolio_helpers.analysis.satisfaction` and
-:mod:`portfolio_helpers.analysis.contact`; this module words them for a manager, draws the charts
+The figures come from :func:`portfolio_helpers.analysis.voice.voice_results` (which runs
+:mod:`~portfolio_helpers.analysis.satisfaction` and the contact rules of
+:mod:`~portfolio_helpers.analysis.contact`); this module words them for a manager, draws the charts
 and keeps the log of who was left out of each call list (``exports/contact_exclusions.csv``).
 
-Every list the kit exports for action goes through :func:`reachable` (scored leads, valuable
-customers at risk and look-alike prospects in notebook 05, valuable detractors here).
+Every list the kit exports for action goes through the contact rules: the lists of a page at once
+through :func:`reachable_lists` (scored leads, valuable customers at risk and look-alike prospects
+in notebook 05), and the valuable detractors of notebook 08 are logged with :func:`log_contacts`.
 """
 
 from __future__ import annotations
 
 import math
 import os
-from dataclasses import dataclass, field
+from collections.abc import Mapping
 from pathlib import Path
 
 import matplotlib.pyplot as plt
 import pandas as pd
 
-from portfolio_helpers.analysis import contact, satisfaction, scoring, segmentation
-from portfolio_helpers.cleaning.feedback import FeedbackScale, feedback_scale
-from portfolio_helpers.core.config import PortfolioConfig
+from portfolio_helpers.analysis import contact, satisfaction
+from portfolio_helpers.analysis.voice import VoiceResults, whole_scores
+from portfolio_helpers.cleaning.feedback import FeedbackScale
 from portfolio_helpers.core.files import atomic_to_csv
 from portfolio_helpers.core.presence import has_values, present_columns, table_with_values
 from portfolio_helpers.core.validation import require_columns
@@ -30,14 +32,16 @@ from portfolio_helpers.reporting.narrative import fmt_date, fmt_int, fmt_money, 
 __all__ = [
     "CONTACT_LOG",
     "VOICE_NEEDS",
-    "VoiceResults",
+    "log_contacts",
+    "reachable_lists",
     "reachable",
+    "only_reachable",
     "read_contact_log",
     "exclusion_sentence",
     "at_risk_calls",
     "at_risk_formats",
-    "voice_results",
     "voice_metrics",
+    "voice_notes",
     "findings",
     "without_feedback_text",
     "trend_figure",
@@ -59,7 +63,6 @@ CONTACT_LOG = Path("exports") / "contact_exclusions.csv"
 LOG_COLUMNS = ["list", "listed", "kept", "consent_known", "reason", "n"]
 #: Fewer answers than this in a group: shown, but not named as where satisfaction is lowest.
 MIN_ANSWERS = 10
-GROUP_DIMENSIONS = ("rfm_segment", "cluster_name", "industry", "customer_type", "owner")
 VOICE_NEEDS = [
     Need("feedback", (), "the customer's voice (NPS or CSAT, satisfaction per segment, behaviour after an answer, "
                          "valuable detractors)"),
@@ -87,14 +90,8 @@ _LIST_TITLES = {"leads_scored": "open leads to call", "at_risk_customers": "valu
 # --------------------------------------------------------------------------- contact rules of every list
 
 
-def _contacts_for(id_col: str, tables: dict) -> tuple[pd.DataFrame | None, str, str | None]:
-    if id_col == "lead_id":
-        return table_with_values(tables, "leads"), "lead_id", "date"
-    return table_with_values(tables, "customers"), "customer_id", None
-
-
 def read_contact_log(output_dir: str | os.PathLike) -> pd.DataFrame:
-    """The exclusions logged by :func:`reachable` in this run folder (empty when no list went through it)."""
+    """The exclusions logged by :func:`log_contacts` in this run folder (empty when no list went through it)."""
     path = Path(output_dir) / CONTACT_LOG
     if not path.is_file():
         return pd.DataFrame({column: pd.Series(dtype="int64" if column in ("listed", "kept", "n") else "string")
@@ -102,14 +99,70 @@ def read_contact_log(output_dir: str | os.PathLike) -> pd.DataFrame:
     return pd.read_csv(path, dtype={"list": "string", "reason": "string"}, keep_default_na=False)
 
 
+def log_contacts(results: Mapping[str, contact.ContactResult | None], output_dir: str | os.PathLike) -> pd.DataFrame:
+    """Log, per call list, how many the contact rules left out and why, in ``exports/contact_exclusions.csv``.
+
+    One row per reason (one row with an empty reason when nobody was left out); the rows an earlier
+    run logged for the same lists are replaced, and a list whose result is ``None`` (this run could
+    not build it) loses its old rows. The other lists' rows stay (notebook 05 logs its lists,
+    notebook 08 the valuable detractors). Returns the whole log.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> customers = pd.DataFrame({"customer_id": ["a", "b"], "do_not_contact": ["no", "oui"]})
+    >>> results = contact.contact_lists({"demo": customers[["customer_id"]], "absent": None}, {"customers": customers})
+    >>> log_contacts(results, tempfile.mkdtemp())[["list", "listed", "kept", "reason", "n"]].to_dict("records")
+    [{'list': 'demo', 'listed': 2, 'kept': 1, 'reason': 'asked not to be contacted (do_not_contact)', 'n': 1}]
+    """
+    frames = []
+    for name, result in results.items():
+        if result is None:
+            continue
+        rows = result.exclusions.assign(list=name, listed=result.n_listed, kept=len(result.frame),
+                                        consent_known=result.consent_known)
+        if rows.empty:
+            rows = pd.DataFrame([{"list": name, "listed": result.n_listed, "kept": len(result.frame),
+                                  "consent_known": result.consent_known, "reason": "", "n": 0}])
+        frames.append(rows[LOG_COLUMNS])
+    log = read_contact_log(output_dir)
+    log = pd.concat([log[~log["list"].isin(list(results))], *frames], ignore_index=True)
+    atomic_to_csv(log, Path(output_dir) / CONTACT_LOG, index=False)
+    return log
+
+
+def reachable_lists(lists: Mapping[str, pd.DataFrame | None], tables: dict, output_dir: str | os.PathLike,
+                    id_cols: Mapping[str, str] | None = None) -> dict[str, pd.DataFrame | None]:
+    """Every call list of a page without the people who may not be contacted, with their ``contact_channel``.
+
+    One call for all the lists: :func:`~portfolio_helpers.analysis.contact.contact_lists` applies the
+    rules with the contact columns of the customers table (of the leads table for a list of
+    ``lead_id``, named in ``id_cols``), and :func:`log_contacts` logs how many were left out of each
+    list and why. A list given as ``None`` stays ``None``.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> customers = pd.DataFrame({"customer_id": ["a", "b"], "do_not_contact": ["no", "yes"]})
+    >>> leads = pd.DataFrame({"lead_id": ["L1", "L2"], "date": pd.to_datetime(["2025-01-01"] * 2),
+    ...                       "consent_email": ["no", "yes"], "consent_phone": ["no", "no"]})
+    >>> folder = tempfile.mkdtemp()
+    >>> kept = reachable_lists({"at_risk_customers": customers[["customer_id"]],
+    ...                         "leads_scored": pd.DataFrame({"lead_id": ["L1", "L2"]}), "prospects_lookalike": None},
+    ...                        {"customers": customers, "leads": leads}, folder, id_cols={"leads_scored": "lead_id"})
+    >>> kept["at_risk_customers"]["customer_id"].tolist(), kept["leads_scored"]["lead_id"].tolist()
+    (['a'], ['L2'])
+    >>> kept["prospects_lookalike"] is None, read_contact_log(folder)["list"].tolist()
+    (True, ['at_risk_customers', 'leads_scored'])
+    """
+    results = contact.contact_lists(lists, tables, id_cols)
+    log_contacts(results, output_dir)
+    return {name: None if result is None else result.frame for name, result in results.items()}
+
+
 def reachable(frame: pd.DataFrame | None, tables: dict, output_dir: str | os.PathLike, list_name: str,
               id_col: str = "customer_id") -> pd.DataFrame | None:
-    """``frame`` without the people who may not be contacted, with their ``contact_channel``.
-
-    Applies :func:`~portfolio_helpers.analysis.contact.apply_contact_rules` with the contact columns
-    of the customers table (of the leads table for a list of ``lead_id``), and logs how many were
-    left out and why under ``list_name`` in ``exports/contact_exclusions.csv`` (the rows of an
-    earlier run of the same list are replaced). ``None`` stays ``None``.
+    """One list through :func:`reachable_lists`: ``frame`` without the people who may not be contacted.
 
     Examples
     --------
@@ -122,26 +175,35 @@ def reachable(frame: pd.DataFrame | None, tables: dict, output_dir: str | os.Pat
     >>> read_contact_log(folder)[["list", "reason", "n"]].to_dict("records")
     [{'list': 'demo', 'reason': 'asked not to be contacted (do_not_contact)', 'n': 1}]
     """
-    if frame is None:
+    return reachable_lists({list_name: frame}, tables, output_dir, {list_name: id_col})[list_name]
+
+
+def only_reachable(frame: pd.DataFrame | None, reached: pd.DataFrame | None,
+                   id_col: str = "customer_id") -> pd.DataFrame | None:
+    """Another view of a list that went through the contact rules: the rows of ``frame`` whose id
+    ``reached`` kept, with their ``contact_channel`` (the same people, the same channels).
+
+    Examples
+    --------
+    >>> view = pd.DataFrame({"lead_id": ["L1", "L2", "L3"], "lookalike_score": [90, 80, 70]})
+    >>> reached = pd.DataFrame({"lead_id": ["L3", "L1"], "contact_channel": ["email", "phone"]})
+    >>> only_reachable(view, reached, "lead_id").to_dict("records")  # doctest: +NORMALIZE_WHITESPACE
+    [{'lead_id': 'L1', 'lookalike_score': 90, 'contact_channel': 'phone'},
+     {'lead_id': 'L3', 'lookalike_score': 70, 'contact_channel': 'email'}]
+    """
+    if frame is None or reached is None:
         return None
-    contacts, contacts_id, date_col = _contacts_for(id_col, tables)
-    result = contact.apply_contact_rules(frame, contacts, id_col, contacts_id, date_col)
-    rows = result.exclusions.assign(list=list_name, listed=result.n_listed, kept=len(result.frame),
-                                    consent_known=result.consent_known)
-    if rows.empty:
-        rows = pd.DataFrame([{"list": list_name, "listed": result.n_listed, "kept": len(result.frame),
-                              "consent_known": result.consent_known, "reason": "", "n": 0}])
-    log = read_contact_log(output_dir)
-    log = pd.concat([log[log["list"] != list_name], rows[LOG_COLUMNS]], ignore_index=True)
-    atomic_to_csv(log, Path(output_dir) / CONTACT_LOG, index=False)
-    return result.frame
+    channels = reached.drop_duplicates(id_col).set_index(id_col)["contact_channel"]
+    out = frame[frame[id_col].isin(channels.index)].copy()
+    out["contact_channel"] = out[id_col].map(channels).astype("string")
+    return out
 
 
 def exclusion_sentence(output_dir: str | os.PathLike, list_name: str) -> str:
     """One sentence: how many people the contact rules left out of ``list_name`` and why, from the log.
 
     The counts are those of ``exports/contact_exclusions.csv`` (the ones notebook 08 shows); "" when
-    the list did not go through :func:`reachable` in this run.
+    the list did not go through the contact rules in this run.
 
     Examples
     --------
@@ -220,95 +282,16 @@ def at_risk_formats(currency: str) -> dict:
             "usual_gap_days": "{:.0f}".format, "days_overdue": "{:.0f}".format, "value_score": "{:.0f}".format}
 
 
-# --------------------------------------------------------------------------- the analysis of notebook 08
+# --------------------------------------------------------------------------- notebook 08's figures
 
 
-@dataclass
-class VoiceResults:
-    """Everything notebook 08 shows; ``scale`` is ``None`` without a feedback table."""
+def voice_notes(result: VoiceResults) -> list[str]:
+    """What the page cannot show for want of a table or column (the topics, the consent filter, ...).
 
-    tables: dict
-    scale: FeedbackScale | None = None
-    window_days: int = 365
-    latest: pd.DataFrame | None = None
-    summary: dict = field(default_factory=dict)
-    freq: str = "quarter"
-    periods: pd.DataFrame | None = None
-    groups: dict[str, pd.DataFrame] = field(default_factory=dict)
-    response: dict = field(default_factory=dict)
-    after: pd.DataFrame | None = None
-    behaviour: pd.DataFrame | None = None
-    gap: satisfaction.ChurnGap | None = None
-    detractors: pd.DataFrame | None = None
-    n_detractors_listed: int = 0
-    notes: list[str] = field(default_factory=list)
-
-    @property
-    def has_feedback(self) -> bool:
-        return self.scale is not None and self.latest is not None and len(self.latest) > 0
-
-
-def _period_freq(dates: pd.Series) -> str:
-    span = (dates.max() - dates.min()).days if len(dates) else 0
-    return "month" if span < 270 else ("quarter" if span <= 4 * 365 else "year")
-
-
-def _attributes(tables: dict, output_dir) -> pd.DataFrame | None:
-    customers = table_with_values(tables, "customers")
-    segments = segmentation.load_segments(output_dir)
-    frames = []
-    if customers is not None:
-        columns = present_columns(customers, ("industry", "customer_type", "owner"))
-        frames.append(customers.drop_duplicates("customer_id").set_index("customer_id")[columns])
-    if segments is not None:
-        frames.append(segments.drop_duplicates("customer_id").set_index("customer_id")[["rfm_segment", "cluster_name"]])
-    if not frames:
-        return None
-    return pd.concat(frames, axis=1).rename_axis("customer_id").reset_index()
-
-
-def voice_results(tables: dict, config: PortfolioConfig, as_of, output_dir: str | os.PathLike) -> VoiceResults:
-    """Satisfaction, response rate, behaviour after the answers and the valuable detractors (after the contact rules).
-
-    ``window_days`` is ``scoring.at_risk.max_days`` of the config (365 by default): a customer who
-    buys nothing in that many days after answering has churned.
+    Without a feedback table the findings say what one would add, so the notes keep to the other tables.
     """
-    window = int(scoring.scoring_settings(config.sections.get("scoring"), config.path).at_risk["max_days"])
-    feedback = table_with_values(tables, "feedback")
-    # without answers, the findings say what a feedback table would add: the notes keep to the other tables
-    needs = VOICE_NEEDS if feedback is not None else [need for need in VOICE_NEEDS if need.table != "feedback"]
-    result = VoiceResults(tables, window_days=window, notes=absence_notes(tables, needs))
-    if feedback is None:
-        return result
-    scale = feedback_scale(config.sections.get("feedback"), config.path)
-    result.scale = scale
-    transactions = tables["transactions"]
-    result.latest = satisfaction.latest_answers(feedback, scale)
-    result.summary = satisfaction.score_summary(result.latest["score"], scale)
-    result.freq = _period_freq(feedback["date"])
-    result.periods = satisfaction.satisfaction_by_period(feedback, scale, result.freq)
-    attributes = _attributes(tables, output_dir)
-    for dimension in present_columns(attributes, GROUP_DIMENSIONS):
-        result.groups[dimension] = satisfaction.satisfaction_by(feedback, attributes, dimension, scale)
-    result.response = satisfaction.response_rate(feedback, transactions, as_of)
-    result.after = satisfaction.behaviour_after(feedback, transactions, as_of, scale, window)
-    result.behaviour = satisfaction.behaviour_summary(result.after, scale, window)
-    result.gap = satisfaction.churn_gap(result.behaviour)
-    listed = satisfaction.valuable_detractors(feedback, transactions, scale, extra_columns=("topic", "comment"))
-    owners = table_with_values(tables, "customers")
-    if has_values(owners, "owner"):
-        listed.insert(1, "owner", listed["customer_id"].map(owners.drop_duplicates("customer_id")
-                                                             .set_index("customer_id")["owner"]))
-    listed["score"] = _whole_scores(listed["score"])
-    result.n_detractors_listed = len(listed)
-    result.detractors = reachable(listed, tables, output_dir, "valuable_detractors")
-    return result
-
-
-def _whole_scores(scores: pd.Series) -> pd.Series:
-    """Scores as whole numbers when they all are (``9``, not ``9.0``, in tables and exports)."""
-    whole = scores.dropna()
-    return scores.round().astype("Int64") if (whole % 1 == 0).all() else scores
+    needs = VOICE_NEEDS if result.scale is not None else [need for need in VOICE_NEEDS if need.table != "feedback"]
+    return absence_notes(result.tables, needs)
 
 
 def voice_metrics(result: VoiceResults, output_dir: str | os.PathLike) -> dict[str, float | int]:
@@ -452,13 +435,28 @@ def findings(result: VoiceResults, currency: str) -> list[str]:
     return out
 
 
+_WHAT_FEEDBACK_GIVES = ("the NPS or mean satisfaction with its uncertainty, per period and per segment, industry, "
+                        "customer type and owner, the response rate, whether detractors buy less afterwards, and the "
+                        "valuable customers whose last answer was a low score, as a call list.")
+
+
 def without_feedback_text(result: VoiceResults) -> str:
-    """What a feedback table would add, when there is none."""
+    """What a feedback table would add, when there is none (or none of its answers could be used).
+
+    Examples
+    --------
+    >>> empty = pd.DataFrame({"customer_id": [], "date": [], "score": []})
+    >>> without_feedback_text(VoiceResults({"feedback": empty}))[:87]
+    'No usable survey answer: the `feedback` table has none left after cleaning (answers out'
+    """
+    if result.tables.get("feedback") is not None:  # mapped, but every answer was set aside (or the file is empty)
+        return ("No usable survey answer: the `feedback` table has none left after cleaning (answers outside the scale "
+                "declared in the config, `feedback: {scale: ...}`, and answers dated after the as-of day are set aside "
+                "in `exports/rejected_rows.csv` with their reason: check the scale). With answers, this page shows "
+                + _WHAT_FEEDBACK_GIVES)
     return ("No survey answers in this portfolio (no `feedback` table). With one (`customer_id`, `date`, `score`, "
             "optionally `comment`, `channel`, `topic`) and its scale (`feedback: {scale: nps}` or `csat` in the config), "
-            "this page shows the NPS or mean satisfaction with its uncertainty, per period and per segment, industry, "
-            "customer type and owner, the response rate, whether detractors buy less afterwards, and the valuable "
-            "customers whose last answer was a low score, as a call list.")
+            "this page shows " + _WHAT_FEEDBACK_GIVES)
 
 
 # --------------------------------------------------------------------------- tables and charts
@@ -570,7 +568,7 @@ def customer_export(result: VoiceResults) -> pd.DataFrame | None:
     if not result.has_feedback:
         return None
     latest = result.latest
-    return pd.DataFrame({"customer_id": latest["customer_id"], "last_score": _whole_scores(latest["score"]),
+    return pd.DataFrame({"customer_id": latest["customer_id"], "last_score": whole_scores(latest["score"]),
                          "last_score_date": latest["date"].dt.strftime("%Y-%m-%d"), "answer_group": latest["group"]})
 
 

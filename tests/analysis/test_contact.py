@@ -8,6 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from portfolio_helpers.analysis import contact
+from portfolio_helpers.analysis.voice import VoiceResults
 from portfolio_helpers.ingest.parsing import parse_boolean
 from portfolio_helpers.reporting import voice
 
@@ -109,7 +110,7 @@ def test_contact_rules_invariants(rows, dropped):
         assert not parse_boolean(kept["do_not_contact"]).values.fillna(False).any()
     for channel, consent in (("email", "consent_email"), ("phone", "consent_phone")):
         chosen = (result.frame["contact_channel"] == channel).fillna(False).to_numpy()
-        if consent in kept.columns and chosen.any():
+        if consent in kept.columns and customers[consent].notna().any() and chosen.any():  # (empty: not known)
             assert parse_boolean(kept[consent][chosen]).values.fillna(False).all()
     if not result.consent_known:
         assert result.n_excluded == 0
@@ -150,7 +151,7 @@ def test_contact_text_names_each_table_and_each_list(tmp_path):
     leads = pd.DataFrame({"lead_id": ["L1", "L2"], "date": pd.to_datetime(["2025-01-01"] * 2),
                           "consent_email": ["yes", "no"]})
     tables = {"leads": leads, "customers": CUSTOMERS[["customer_id", "preferred_channel"]]}
-    result = voice.VoiceResults(tables)
+    result = VoiceResults(tables)
     voice.reachable(pd.DataFrame({"lead_id": ["L1", "L2"]}), tables, tmp_path, "leads_scored", "lead_id")
     voice.reachable(pd.DataFrame({"customer_id": ["a"]}), tables, tmp_path, "at_risk_customers")
     text = voice.contact_text(result, tmp_path)
@@ -159,5 +160,80 @@ def test_contact_text_names_each_table_and_each_list(tmp_path):
     assert "The leads table gives `consent_email`; not known there, so not filtered: phone consent." in text
     assert "Open leads to call: both are kept" in text
     assert "Valuable customers at risk: consent is not known" in text and "Consent is not known**" not in text
-    assert "Consent is not known" in voice.contact_text(voice.VoiceResults({"customers": CUSTOMERS[["customer_id"]]}),
+    assert "Consent is not known" in voice.contact_text(VoiceResults({"customers": CUSTOMERS[["customer_id"]]}),
                                                         tmp_path)
+
+
+def test_every_list_of_a_page_in_one_call_by_hand(tmp_path):
+    leads = pd.DataFrame({"lead_id": ["L1", "L2", "L3"], "date": pd.to_datetime(["2025-01-01"] * 3),
+                          "consent_phone": ["oui", "non", "true"], "do_not_contact": ["0", "0", "1"]})
+    tables = {"customers": CUSTOMERS, "leads": leads}
+    lists = {"leads_scored": pd.DataFrame({"lead_id": ["L3", "L2", "L1"], "total_score": [90, 80, 70]}),
+             "at_risk_customers": LISTS["at_risk_customers"],
+             "prospects_lookalike": pd.DataFrame({"customer_id": ["f", "z"], "lookalike_score": [50.0, 40.0]}),
+             "valuable_detractors": None}
+    results = contact.contact_lists(lists, tables, id_cols={"leads_scored": "lead_id"})
+    # L3 asked not to be contacted; e-mail consent is not known, so e-mail stays open: L2 (no phone consent)
+    # and L1 (no preference; e-mail comes before phone) are kept, by e-mail
+    assert results["leads_scored"].frame[["lead_id", "contact_channel"]].values.tolist() == [
+        ["L2", "email"], ["L1", "email"]]
+    assert results["at_risk_customers"].frame["customer_id"].tolist() == ["a", "b", "d"]
+    # z is not in the customers table: no consent on file
+    assert results["prospects_lookalike"].frame["customer_id"].tolist() == ["f"]
+    assert results["prospects_lookalike"].exclusions.to_dict("records") == [
+        {"reason": contact.REASON_NOT_ON_FILE, "n": 1}]
+    assert results["valuable_detractors"] is None
+    # the same through the reporting layer, which logs every list of the call at once
+    (tmp_path / "exports").mkdir()
+    pd.DataFrame([{"list": "valuable_detractors", "listed": 9, "kept": 9, "consent_known": True, "reason": "",
+                   "n": 0}]).to_csv(tmp_path / voice.CONTACT_LOG, index=False)  # an earlier run's list
+    kept = voice.reachable_lists(lists, tables, tmp_path, id_cols={"leads_scored": "lead_id"})
+    assert {name: None if frame is None else len(frame) for name, frame in kept.items()} == {
+        "leads_scored": 2, "at_risk_customers": 3, "prospects_lookalike": 1, "valuable_detractors": None}
+    log = voice.read_contact_log(tmp_path)
+    assert log.groupby("list")["n"].sum().to_dict() == {"at_risk_customers": 2, "leads_scored": 1,
+                                                         "prospects_lookalike": 1}  # the stale list is gone
+    # no consent: e on the at-risk list, z (not on file) among the prospects; L3 and c asked not to be contacted
+    assert voice.voice_metrics(VoiceResults(tables), tmp_path) == {"n_excluded_no_consent": 2}
+    view = pd.DataFrame({"lead_id": ["L1", "L2", "L3"], "lookalike_score": [30.0, 20.0, 10.0]})
+    assert voice.only_reachable(view, kept["leads_scored"], "lead_id")[["lead_id", "contact_channel"]] \
+        .values.tolist() == [["L1", "email"], ["L2", "email"]]
+
+
+def test_notebooks_apply_the_contact_rules_once_to_every_exported_list():
+    import ast
+
+    import nbformat
+
+    from portfolio_helpers.app.runner import DEFAULT_NOTEBOOKS_DIR
+
+    def nodes(stem):
+        cells = nbformat.read(DEFAULT_NOTEBOOKS_DIR / f"{stem}.ipynb", as_version=4).cells
+        return [node for cell in cells if cell.cell_type == "code" for node in ast.walk(ast.parse(cell.source))]
+
+    def calls(stem, names):
+        return [node for node in nodes(stem) if isinstance(node, ast.Call)
+                and getattr(node.func, "attr", getattr(node.func, "id", None)) in names]
+
+    ruled = calls("05_scoring", ("reachable", "reachable_lists", "apply_contact_rules", "contact_lists"))
+    assert [c.func.attr for c in ruled] == ["reachable_lists"]
+    assert [key.value for key in ruled[0].args[0].keys] == ["leads_scored", "at_risk_customers",
+                                                            "prospects_lookalike"]
+    # every CSV the page writes is one of the lists that call returned, as it returned it
+    exported = {c.args[0].id for c in calls("05_scoring", ("atomic_to_csv",))}
+    assigned = {node.targets[0].id: ast.unparse(node.value) for node in nodes("05_scoring")
+                if isinstance(node, ast.Assign) and isinstance(node.targets[0], ast.Name)}
+    assert {name: assigned[name] for name in exported} == {
+        "scored_export": "reached['leads_scored']", "at_risk_view": "reached['at_risk_customers']",
+        "prospects": "reached['prospects_lookalike']"}
+    assert [ast.unparse(c.func) for c in calls("08_voice", ("reachable", "reachable_lists", "log_contacts"))] == ["report.log_contacts"]
+
+
+def test_the_lead_call_list_shows_the_channel_the_rules_gave():
+    from portfolio_helpers.reporting import scoring as scoring_report
+
+    columns = scoring_report.CALL_LIST_COLUMNS
+    scored = pd.DataFrame([[f"{c}-{i}" for c in columns] + ["x", "email"] for i in range(2)],
+                          columns=[*columns, "last_activity", "contact_channel"])
+    assert list(scoring_report.call_list(scored).columns) == [*columns, "contact_channel"]
+    assert list(scoring_report.call_list(scored.drop(columns="contact_channel")).columns) == columns

@@ -61,13 +61,14 @@ def test_no_respondent_bought(lines_as):
 
 
 def test_voice_report(lines_as, tmp_path):
+    from portfolio_helpers.analysis.voice import voice_results
     from portfolio_helpers.core.config import load_config
     from portfolio_helpers.reporting import voice
 
     config = load_config(DATA / "sample" / "portfolio.yml")
     tables = load_portfolio(DATA / "sample" / "portfolio.yml", today=pd.Timestamp("2026-12-01")).tables
-    expected = voice.voice_results(tables, config, AS_OF["sample"], tmp_path)
-    got = voice.voice_results({**tables, "transactions": lines_as(tables["transactions"])}, config, AS_OF["sample"],
+    expected = voice_results(tables, config, AS_OF["sample"], tmp_path)
+    got = voice_results({**tables, "transactions": lines_as(tables["transactions"])}, config, AS_OF["sample"],
                               tmp_path)
     assert expected.response == got.response and expected.gap == got.gap
     for part in ("after", "behaviour", "detractors"):

@@ -25,6 +25,7 @@ from nbformat.v4 import new_code_cell, new_notebook
 from test_runner import PARAMS, fake_portfolio, write_notebook  # noqa: E402
 
 from portfolio_helpers.analysis import features, segmentation
+from portfolio_helpers.analysis import voice as voice_analysis
 from portfolio_helpers.app import runner
 from portfolio_helpers.app.cli import Console, build_parser
 from portfolio_helpers.cleaning import pipeline
@@ -43,7 +44,7 @@ READS = {
     "growth_results": {"customer tables"},
     "cluster_names": {"segments"},
     "load_segments": {"segments"},
-    "voice_results": {"segments", "contact log"},
+    "voice_results": {"segments"},
     "voice_metrics": {"contact log"},
     "contact_text": {"contact log"},
     "exclusion_sentence": {"contact log"},
@@ -55,7 +56,8 @@ WRITES = {
     "save_customer_tables": {"customer tables"},
     "save_segments": {"segments"},
     "reachable": {"contact log"},
-    "voice_results": {"contact log"},
+    "reachable_lists": {"contact log"},
+    "log_contacts": {"contact log"},
 }
 #: Calls taking ``output_dir`` that read nothing another notebook saved (they write their own files).
 NEUTRAL = {"MetricsRecorder", "clean_portfolio", "update_customer_export", "atomic_to_csv", "export_profiles",
@@ -63,14 +65,15 @@ NEUTRAL = {"MetricsRecorder", "clean_portfolio", "update_customer_export", "atom
 #: The helpers above that read through another one: checked against their source.
 THROUGH = {
     (growth.growth_results, "customer_tables"),
-    (voice.voice_results, "_attributes"),
-    (voice._attributes, "load_segments"),
-    (voice.voice_results, "reachable"),
+    (voice_analysis.voice_results, "_attributes"),
+    (voice_analysis._attributes, "load_segments"),
+    (voice.reachable_lists, "log_contacts"),
+    (voice.reachable, "reachable_lists"),
+    (voice.log_contacts, "read_contact_log"),
     (voice.voice_metrics, "read_contact_log"),
     (voice.contact_text, "read_contact_log"),
     (voice.exclusion_sentence, "read_contact_log"),
     (voice.exclusions_table, "read_contact_log"),
-    (voice.reachable, "read_contact_log"),
     (segmentation.cluster_names, "load_segments"),
     (features.customer_tables, "load_derived_table"),
     (pipeline.open_portfolio, "read_saved_tables"),

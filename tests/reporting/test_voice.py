@@ -12,6 +12,7 @@ import matplotlib
 import pandas as pd
 import pytest
 
+from portfolio_helpers.analysis.voice import voice_results
 from portfolio_helpers.app.sample_data import write_demo_data
 from portfolio_helpers.reporting import voice
 
@@ -96,7 +97,7 @@ def test_notebook_08_without_feedback_says_what_it_would_add(tmp_path):
     assert json.loads((out / "metrics" / "08_voice.json").read_text()) == {"n_excluded_no_consent": 0}
     text = " ".join(voice.findings(namespace["voice"], "EUR"))
     assert "No survey answers" in text and "valuable customers whose last answer was a low score" in text
-    assert not any("feedback" in note for note in namespace["voice"].notes)  # said once, in the findings
+    assert not any("feedback" in note for note in voice.voice_notes(namespace["voice"]))  # said once, in the findings
     assert "Consent is not known" in voice.contact_text(namespace["voice"], out)
 
 
@@ -125,7 +126,7 @@ def test_small_feedback_shapes_complete(name, tmp_path):
 
     feedback = SMALL_SHAPES[name].assign(date=lambda f: pd.to_datetime(f["date"]))
     scale = {"scale": "csat"} if "csat" in name else {"scale": "nps"}
-    result = voice.voice_results({"transactions": TX, "feedback": feedback}, config_with({"feedback": scale}),
+    result = voice_results({"transactions": TX, "feedback": feedback}, config_with({"feedback": scale}),
                                  pd.Timestamp("2025-12-31"), tmp_path)
     assert result.has_feedback
     text = " ".join(voice.findings(result, "EUR")) + voice.contact_text(result, tmp_path)
@@ -143,12 +144,14 @@ def test_small_groups_show_no_interval_and_groups_read_as_words(tmp_path):
     customers = pd.DataFrame({"customer_id": ["a", "b", "c"], "industry": ["Food", "Food", "Retail"]})
     feedback = pd.DataFrame({"customer_id": ["a", "b", "c"], "date": pd.to_datetime(["2025-03-01"] * 3),
                              "score": [5.0, 5.0, 1.0]})
-    result = voice.voice_results({"transactions": TX, "customers": customers, "feedback": feedback},
+    result = voice_results({"transactions": TX, "customers": customers, "feedback": feedback},
                                  config_with({"feedback": {"scale": "csat"}}), pd.Timestamp("2025-12-31"), tmp_path)
     table = voice.group_tables(result)["Satisfaction per industry"]
     # two satisfied answers would give a "100% to 100%" interval: fewer than 10 answers show none
     assert table["satisfied customers"].tolist() == [1.0, 0.0] and table["satisfied from (95%)"].isna().all()
     assert {"satisfied customers", "neutral customers", "dissatisfied customers"} <= set(voice.period_table(result))
+    assert voice.exclusion_sentence(tmp_path, "valuable_detractors") == ""  # the analysis writes nothing
+    voice.log_contacts({"valuable_detractors": result.detractor_contacts}, tmp_path)
     assert voice.exclusion_sentence(tmp_path, "valuable_detractors").startswith("Valuable detractors: consent is not")
 
 
@@ -158,8 +161,60 @@ def test_lowest_group_by_hand(tmp_path):
                               "owner": ["Ann"] * 22})
     feedback = pd.DataFrame({"customer_id": ids, "date": pd.to_datetime(["2025-03-01"] * 22),
                              "score": [10.0] * 11 + [0.0] * 11})
-    result = voice.voice_results({"transactions": TX, "customers": customers, "feedback": feedback},
+    result = voice_results({"transactions": TX, "customers": customers, "feedback": feedback},
                                  config_with({"feedback": {"scale": "nps"}}), pd.Timestamp("2025-12-31"), tmp_path)
     # 11 promoters and 11 detractors: NPS 0 overall, +100 in Food, -100 in Retail (one owner: not ranked)
     assert "Satisfaction is lowest in the industry **Retail** (NPS -100, 11 customers answering), against +0 " \
            "overall." in voice.findings(result, "EUR")
+
+
+def test_valuable_detractors_go_through_the_contact_rules_by_hand(tmp_path):
+    ids = list("abcdefghijk")
+    tx = pd.DataFrame({"customer_id": ids, "amount": [100.0 * (i + 1) for i in range(11)],
+                       "date": pd.to_datetime(["2025-01-01"] * 11)})
+    feedback = pd.DataFrame({"customer_id": ["k", "j", "a"], "score": [2.0, 5.0, 0.0],
+                             "date": pd.to_datetime(["2025-02-01"] * 3), "comment": ["Late again", "Too dear", "Bad"],
+                             "topic": ["delivery", "price", "support"]})
+    customers = pd.DataFrame({"customer_id": ids, "owner": ["Ann"] * 10 + ["Bob"],
+                              "preferred_channel": ["email"] * 11, "consent_email": ["oui"] * 11,
+                              "do_not_contact": ["non"] * 10 + ["oui"]})
+    result = voice_results({"transactions": tx, "feedback": feedback, "customers": customers},
+                           config_with({"feedback": {"scale": "nps"}}), pd.Timestamp("2025-12-31"), tmp_path)
+    # top 10% of 11 customers by revenue: k (1,100) and j (1,000), both detractors last; k asked not to be contacted
+    assert result.n_detractors_listed == 2
+    assert result.detractors[["customer_id", "owner", "revenue", "score", "topic", "comment", "contact_channel"]] \
+        .values.tolist() == [["j", "Ann", 1000.0, 5, "price", "Too dear", "email"]]
+    assert not (tmp_path / voice.CONTACT_LOG).exists()  # the analysis writes nothing
+    voice.log_contacts({"valuable_detractors": result.detractor_contacts}, tmp_path)
+    assert voice.exclusion_sentence(tmp_path, "valuable_detractors") == (
+        "Valuable detractors: 1 of 2 may be contacted; 1 left out: 1 asked not to be contacted (do_not_contact).")
+    assert voice.voice_metrics(result, tmp_path)["n_valuable_detractors"] == 2
+    voice.export_lists(result, tmp_path)
+    exported = pd.read_csv(tmp_path / "exports" / "valuable_detractors.csv")
+    assert exported["customer_id"].tolist() == ["j"] and exported["contact_channel"].tolist() == ["email"]
+
+
+def test_feedback_whose_answers_were_all_set_aside_says_so(tmp_path):
+    empty = pd.DataFrame({"customer_id": pd.Series(dtype="string"), "date": pd.Series(dtype="datetime64[ns]"),
+                          "score": pd.Series(dtype=float)})
+    result = voice_results({"transactions": TX, "feedback": empty}, config_with({"feedback": {"scale": "csat"}}),
+                           pd.Timestamp("2025-12-31"), tmp_path)
+    assert not result.has_feedback
+    assert voice.findings(result, "EUR")[0].startswith("No usable survey answer: the `feedback` table has none left")
+    assert "rejected_rows.csv" in voice.findings(result, "EUR")[0]
+    assert voice.voice_metrics(result, tmp_path) == {"n_excluded_no_consent": 0}
+
+
+@pytest.mark.parametrize("may_scores,sentence", [
+    ([10.0] * 10, "NPS moved from +0 in Feb 2025 to +100 in May 2025 (+100 points)."),
+    ([10.0] * 6 + [0.0] * 4,
+     "NPS moved from +0 in Feb 2025 to +20 in May 2025 (+20 points, within the uncertainty of the two periods)."),
+])
+def test_movement_between_the_last_two_periods_by_hand(may_scores, sentence, tmp_path):
+    # February: 5 promoters, 5 detractors (NPS 0, interval ±62); May: the same 10 customers again
+    ids = [f"c{i}" for i in range(10)]
+    feedback = pd.DataFrame({"customer_id": ids * 2, "score": [10.0] * 5 + [0.0] * 5 + may_scores,
+                             "date": pd.to_datetime(["2025-02-01"] * 10 + ["2025-05-01"] * 10)})
+    result = voice_results({"transactions": TX, "feedback": feedback}, config_with({"feedback": {"scale": "nps"}}),
+                           pd.Timestamp("2025-12-31"), tmp_path)
+    assert result.freq == "month" and sentence in voice.findings(result, "EUR")
