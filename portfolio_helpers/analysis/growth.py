@@ -42,6 +42,11 @@ Objectives (:func:`objectives_from_config`, :func:`measure_objectives`)
     ``off track`` (below 90%); ``not started`` before the start date and ``no data`` when the
     data gives no value (no lead in the window...).
 
+Notebook 07
+-----------
+:func:`growth_results` validates the ``growth:`` and ``objectives:`` sections and runs every analysis above
+on a portfolio's tables (:class:`GrowthResults`); :mod:`portfolio_helpers.reporting.growth` words them.
+
 Config
 ------
 .. code-block:: yaml
@@ -58,6 +63,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import math
+import os
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
@@ -65,9 +71,10 @@ import ibis.expr.types as ir
 import numpy as np
 import pandas as pd
 
-from portfolio_helpers.analysis import engine, pareto
+from portfolio_helpers.analysis import engine, features, pareto, profitability, scoring
 from portfolio_helpers.core.config import check_known_keys
 from portfolio_helpers.core.errors import ConfigError
+from portfolio_helpers.core.presence import has_values, table_with_values
 from portfolio_helpers.core.validation import require_columns, suggest
 
 __all__ = [
@@ -94,6 +101,8 @@ __all__ = [
     "objective_status",
     "measure_objectives",
     "proposed_objectives",
+    "GrowthResults",
+    "growth_results",
 ]
 
 PERIODS = ("month", "quarter", "year")
@@ -1035,10 +1044,11 @@ def _round_target(value: float) -> float | int:
 def proposed_objectives(transactions: pd.DataFrame, as_of) -> list[dict]:
     """Three objectives at the pace of the last 12 months, for the calendar year after ``as_of``'s day.
 
-    Revenue and new customers (orders when none was won) as in the last 12 months, and gross revenue retention as in the
-    last 12 months against the 12 before (active customers instead, when the data does not cover
-    the 12 months before in full). None
-    (``[]``) without revenue in the last 12 months.
+    Revenue and new customers as in the last 12 months, and gross revenue retention as in the last
+    12 months against the 12 before. When the data does not cover the 12 months before in full, a
+    customer first seen in the data may be an old one and retention cannot be measured: orders
+    replace new customers and active customers replace retention; orders also replace new customers
+    when none was won. None (``[]``) without revenue in the last 12 months.
     ``start`` and ``deadline`` are ``datetime.date``, ready for YAML.
 
     Examples
@@ -1060,13 +1070,14 @@ def proposed_objectives(transactions: pd.DataFrame, as_of) -> list[dict]:
     first = _first_purchases(lines, "customer_id", "date", "amount")
     totals = bridge_totals(_window_movements(lines, first, previous, current, "customer_id", "date", "amount"))
     n_new = totals["n_new"]  # the bridge's new customers, as the new_customers metric counts them
+    covered = _date_range(lines, "date")[1] <= previous[0]  # the 12 months before are in the data in full
     proposals = [{"name": "Grow revenue", "metric": "revenue", "target": _round_target(revenue)}]
-    if n_new:
+    if n_new and covered:
         proposals.append({"name": "Win new customers", "metric": "new_customers", "target": n_new})
-    else:  # no customer won in the last 12 months (a closed cohort): the orders instead
+    else:  # no customer won in the last 12 months (a closed cohort), or no telling who is new: the orders
         n_orders = _count_in(_orders_per_day(lines), *current)
         proposals.append({"name": "Keep orders coming", "metric": "orders", "target": n_orders})
-    grr = totals["gross_revenue_retention"] if _date_range(lines, "date")[1] <= previous[0] else math.nan
+    grr = totals["gross_revenue_retention"] if covered else math.nan
     if pd.isna(grr):  # no previous 12 months, or only part of them in the data
         active = int((_cents(_values(lines, current, "customer_id", "date", "amount")) > 0).sum())
         proposals.append({"name": "Keep customers active", "metric": "active_customers", "target": active})
@@ -1074,3 +1085,123 @@ def proposed_objectives(transactions: pd.DataFrame, as_of) -> list[dict]:
         proposals.append({"name": "Keep our customers", "metric": "gross_revenue_retention",
                           "target": math.floor(grr * 100) / 100})
     return [{**p, "start": start, "deadline": deadline} for p in proposals]
+
+
+# --------------------------------------------------------------------------- notebook 07: every analysis at once
+
+@dataclass
+class GrowthResults:
+    """Everything notebook 07 shows, as :func:`growth_results` computes it."""
+
+    period: str
+    as_of: pd.Timestamp
+    cohorts: pd.DataFrame
+    bridge: pd.DataFrame
+    books: pd.DataFrame | None
+    objectives: list = field(default_factory=list)
+    measured: pd.DataFrame | None = None
+    proposals: list = field(default_factory=list)
+    n_customers: int | None = None  # customers with a line up to the analysis date (notebook 02's count)
+    # the cohorts without the customers acquired before the data starts (acquisition_date), for comparisons
+    compared: pd.DataFrame | None = None
+    n_acquired_before: int = 0
+
+
+def _open_leads(customers: pd.DataFrame | None, profiles: pd.DataFrame | None) -> pd.Series | None:
+    """Open leads per owner: the open lead profiles when the leads carry an owner, else the CRM's prospects."""
+    if profiles is not None and has_values(profiles, "owner"):
+        return profiles.loc[profiles["status"] == "open"].groupby("owner").size()
+    prospects = scoring.crm_prospects(customers)
+    if prospects is not None and has_values(prospects, "owner"):
+        return prospects.groupby("owner").size()
+    return None
+
+
+def growth_results(transactions: pd.DataFrame | ir.Table, as_of, *, customers: pd.DataFrame | None = None,
+                   leads: pd.DataFrame | None = None, payments: pd.DataFrame | None = None,
+                   tickets: pd.DataFrame | None = None, period: str = "quarter",
+                   objectives: Iterable[Objective] = (), scoring_settings: scoring.ScoringSettings | None = None,
+                   cost_model: profitability.CostModel | None = None, output_dir: str | os.PathLike | None = None,
+                   config_path=None) -> GrowthResults:
+    """Every analysis of notebook 07 on a portfolio's tables: cohorts, bridges, books, objectives.
+
+    Parameters
+    ----------
+    transactions : DataFrame or engine table
+        Transaction lines (``customer_id``, ``date``, ``amount``; the revenue lines are taken).
+    as_of : date-like
+        Analysis date.
+    customers, leads, payments, tickets : DataFrame, optional
+        The other tables of the portfolio (``None`` when absent). The books need ``customers`` with
+        an ``owner``; ``leads`` gives the open leads per owner and the lead conversion rate.
+    period : {"month", "quarter", "year"}
+        Period of the cohorts (:func:`growth_settings`).
+    objectives : iterable of Objective
+        From :func:`objectives_from_config`; checked against the data (:func:`check_measurable`) and
+        measured (:func:`measure_objectives`). Without any, three are proposed
+        (:func:`proposed_objectives`).
+    scoring_settings : ScoringSettings, optional
+        The ``scoring:`` section (:func:`portfolio_helpers.analysis.scoring.scoring_settings`): the
+        at-risk rule of notebook 05 and the days a lead stays open; its defaults when ``None``.
+    cost_model : CostModel, optional
+        For the customer features when ``output_dir`` holds none (the defaults when ``None``).
+    output_dir : path, optional
+        The run's folder: the customer features notebook 03 saved there are read
+        (:func:`portfolio_helpers.analysis.features.customer_tables`); computed when absent.
+    config_path : path, optional
+        Named in the error of an objective the data cannot measure.
+
+    Returns
+    -------
+    GrowthResults
+        Cohorts (:func:`cohort_table`), bridges (:func:`revenue_bridge`), the owners' books
+        (:func:`owner_books`; ``None`` without an ``owner`` with values or without a customer who
+        bought in the last 24 months), the objectives measured or proposed, the customers counted.
+
+    Raises
+    ------
+    ConfigError
+        For an objective the data cannot measure.
+
+    Examples
+    --------
+    >>> tx = pd.DataFrame({"customer_id": ["a", "b", "a"], "amount": [100.0, 50.0, 130.0],
+    ...     "date": pd.to_datetime(["2024-03-01", "2024-05-01", "2025-02-01"])})
+    >>> results = growth_results(tx, "2025-12-31", period="year")
+    >>> results.bridge[["period", "start", "expansion", "churned", "end"]].values.tolist()[0]
+    ['2025', 150.0, 30.0, -50.0, 130.0]
+    >>> results.books is None, [p["metric"] for p in results.proposals]
+    (True, ['revenue', 'orders', 'active_customers'])
+    """
+    require_columns(transactions, ["customer_id", "date", "amount"], table="transactions")
+    _check_period(period)
+    as_of = pd.Timestamp(as_of).normalize()
+    objectives = list(objectives)
+    settings = scoring_settings if scoring_settings is not None else scoring.scoring_settings(None)
+    leads = table_with_values({"leads": leads}, "leads")
+    profiles = None
+    if leads is not None:
+        profiles, _events = scoring.lead_profiles(leads, as_of, customers, transactions,
+                                                  open_days=settings.open_days)
+    tables = {"transactions": transactions} if customers is None else {"transactions": transactions,
+                                                                        "customers": customers}
+    check_measurable(objectives, tables, profiles, config_path)
+    books = None
+    if has_values(customers, "owner"):
+        _pnl, customer_features = features.customer_tables(
+            transactions, as_of, cost_model if cost_model is not None else profitability.CostModel(),
+            customers=customers, payments=payments, tickets=tickets, output_dir=output_dir)
+        risk = scoring.at_risk(customer_features, settings.at_risk)
+        books = owner_books(transactions, customers, as_of, at_risk=risk, open_leads=_open_leads(customers, profiles))
+        books = books if len(books) else None
+    results = GrowthResults(
+        period, as_of, cohort_table(transactions, period, as_of), revenue_bridge(transactions, as_of), books,
+        objectives, measure_objectives(objectives, tables, as_of, profiles) if objectives else None,
+        [] if objectives else proposed_objectives(transactions, as_of),
+        n_customers=len(first_purchases(transactions, as_of)))
+    if has_values(customers, "acquisition_date"):
+        before = acquired_before_data(transactions, customers)
+        results.n_acquired_before = customers_in_data(transactions, before)
+        if results.n_acquired_before:
+            results.compared = cohort_table(transactions, period, as_of, exclude=before)
+    return results
