@@ -40,7 +40,9 @@ Objectives (:func:`objectives_from_config`, :func:`measure_objectives`)
     (target met: at any time for a sum that should grow, at the deadline otherwise), ``on track``
     (projection meets the target), ``at risk`` (projection at 90-100% of the target),
     ``off track`` (below 90%); ``not started`` before the start date and ``no data`` when the
-    data gives no value (no lead in the window...).
+    data gives no value (no lead in the window...). Realistic: each target is set against the
+    metric over the same window a year earlier when the data covers it (``last_year``); a target
+    at least twice that (half, for churned customers) is a *stretch*, said in the report.
 
 Notebook 07
 -----------
@@ -99,6 +101,7 @@ __all__ = [
     "last_twelve_months",
     "owner_books",
     "objective_status",
+    "is_stretch",
     "measure_objectives",
     "proposed_objectives",
     "GrowthResults",
@@ -120,6 +123,7 @@ COHORT_COLUMNS = ["cohort", "periods_since", "customers_active", "share_active",
 OBJECTIVE_COLUMNS = ["name", "metric", "target", "value", "achieved_share", "projected", "status"]
 STATUSES = ("achieved", "on track", "at risk", "off track", "not started", "no data")
 AT_RISK_FROM = 0.9  # a projection at 90-100% of the target is at risk
+STRETCH_FACTOR = 2.0  # a target twice last year's value over the same dates (half, for a metric that should fall)
 
 
 # --------------------------------------------------------------------------- config
@@ -950,14 +954,55 @@ def _select(objective: Objective, tables: Mapping[str, pd.DataFrame], lines: ir.
     return _of_customers(lines, customers.loc[keep, "customer_id"]), profiles
 
 
+def _covers_last_year(objective: Objective, data: _Data, as_of: pd.Timestamp, until: pd.Timestamp) -> bool:
+    """Whether the data covers the objective's window a year earlier, from its start to ``until`` - 1 year."""
+    year = pd.DateOffset(years=1)
+    if until - year > as_of:
+        return False
+    if METRICS[objective.metric].table == "leads":
+        created = data.profiles["created"] if data.profiles is not None else pd.Series(dtype="datetime64[ns]")
+        return bool(created.notna().any()) and created.min() <= objective.start - year
+    first_day = _history_from(objective.metric, objective.start - year, _span(objective.start, objective.deadline))
+    return data.earliest is not None and data.earliest <= first_day
+
+
+def _last_year(objective: Objective, data: _Data, as_of: pd.Timestamp) -> float:
+    """The metric over the objective's whole window a year earlier (NaN when the data does not cover it)."""
+    if not _covers_last_year(objective, data, as_of, objective.deadline):
+        return math.nan
+    year = pd.DateOffset(years=1)
+    return _measure(objective.metric, data, objective.start - year, objective.deadline - year,
+                    _span(objective.start, objective.deadline))
+
+
+def is_stretch(target: float, last_year: float, higher_is_better: bool = True) -> bool:
+    """Whether a target is a stretch against last year's value over the same dates: at least
+    :data:`STRETCH_FACTOR` times it (or at most 1 / :data:`STRETCH_FACTOR` of it for a metric that
+    should fall). ``False`` when last year's value is unknown or zero.
+
+    Examples
+    --------
+    >>> is_stretch(250, 100), is_stretch(150, 100), is_stretch(20, 50, higher_is_better=False)
+    (True, False, True)
+    >>> is_stretch(250, float("nan")), is_stretch(5, 0)
+    (False, False)
+    """
+    if pd.isna(last_year) or last_year <= 0:
+        return False
+    return target >= STRETCH_FACTOR * last_year if higher_is_better else target <= last_year / STRETCH_FACTOR
+
+
 def _measured(objective: Objective, data: _Data, as_of: pd.Timestamp) -> dict:
     metric = METRICS[objective.metric]
     start, deadline = objective.start, objective.deadline
     span = _span(start, deadline)
     total_days = (deadline - start).days + 1
+    last_year = _last_year(objective, data, as_of)
+    realism = {"last_year": last_year,
+               "stretch": is_stretch(objective.target, last_year, metric.higher_is_better)}
     if as_of < start:
         return {"value": math.nan, "projected": math.nan, "elapsed_share": 0.0, "status": "not started",
-                "rule": "not started yet"}
+                "rule": "not started yet", **realism}
     end = min(as_of, deadline)
     finished = as_of >= deadline
     value = _measure(objective.metric, data, start, end, span)
@@ -973,7 +1018,8 @@ def _measured(objective: Objective, data: _Data, as_of: pd.Timestamp) -> dict:
             if part > 0 and full > 0:
                 projected, rule = value * full / part, "pace of last year's same period (seasonality)"
     status = objective_status(value, projected, objective.target, metric.higher_is_better, finished, metric.kind)
-    return {"value": value, "projected": projected, "elapsed_share": elapsed, "status": status, "rule": rule}
+    return {"value": value, "projected": projected, "elapsed_share": elapsed, "status": status, "rule": rule,
+            **realism}
 
 
 def measure_objectives(objectives: Iterable[Objective], tables: Mapping[str, pd.DataFrame], as_of,
@@ -995,7 +1041,9 @@ def measure_objectives(objectives: Iterable[Objective], tables: Mapping[str, pd.
     -------
     DataFrame
         Columns :data:`OBJECTIVE_COLUMNS`, then ``start``, ``deadline``, ``elapsed_share``,
-        ``rule`` (how ``projected`` was made), ``filter`` (text) and ``higher_is_better``.
+        ``rule`` (how ``projected`` was made), ``filter`` (text), ``last_year`` (the metric over the
+        same window a year earlier, NaN when the data does not cover it), ``stretch``
+        (:func:`is_stretch`: is the target realistic against it?) and ``higher_is_better``.
 
     Examples
     --------
@@ -1026,8 +1074,10 @@ def measure_objectives(objectives: Iterable[Objective], tables: Mapping[str, pd.
                      "start": objective.start, "deadline": objective.deadline,
                      "elapsed_share": measured["elapsed_share"], "rule": measured["rule"],
                      "filter": "; ".join(f"{c} = {', '.join(v)}" for c, v in objective.filter),
+                     "last_year": measured["last_year"], "stretch": measured["stretch"],
                      "higher_is_better": METRICS[objective.metric].higher_is_better})
-    columns = [*OBJECTIVE_COLUMNS, "start", "deadline", "elapsed_share", "rule", "filter", "higher_is_better"]
+    columns = [*OBJECTIVE_COLUMNS, "start", "deadline", "elapsed_share", "rule", "filter", "last_year", "stretch",
+               "higher_is_better"]
     return pd.DataFrame(rows, columns=columns)
 
 

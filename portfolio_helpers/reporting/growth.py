@@ -110,7 +110,7 @@ def _export_frames(results: GrowthResults) -> dict[str, pd.DataFrame]:
         # one column holds money (to the cent), counts and rates (4 decimals): rounded row by row here, and
         # kept as numbers of their own (object) so that the export does not round `value` as money
         decimals = objectives["metric"].map(lambda metric: 2 if metric in _MONEY_METRICS else 4)
-        for column in ("target", "value", "projected"):
+        for column in ("target", "value", "projected", "last_year"):
             objectives[column] = pd.Series([None if pd.isna(v) else round(float(v), d) for v, d in
                                             zip(objectives[column], decimals, strict=True)], index=objectives.index,
                                            dtype=object)
@@ -393,6 +393,7 @@ def objectives_table(results: GrowthResults, currency: str) -> pd.DataFrame:
         rows.append({"objective": row["name"], "metric": row["metric"], "filter": row["filter"],
                      "period": f"{fmt_date(row['start'])} to {fmt_date(row['deadline'])}",
                      "target": _shown(row["metric"], row["target"], currency),
+                     "last year, same dates": _shown(row["metric"], row["last_year"], currency),
                      "to date": _shown(row["metric"], row["value"], currency),
                      "of target": row["achieved_share"], "time elapsed": row["elapsed_share"],
                      "projected": _shown(row["metric"], row["projected"], currency),
@@ -427,6 +428,19 @@ def objective_sentences(results: GrowthResults, currency: str) -> list[str]:
     no_data = m[m["status"] == "no data"]
     if len(no_data):
         lines.append("No value yet for " + ", ".join(no_data["name"]) + " (nothing to measure in the window so far).")
+    lines += _stretch_sentences(m, currency)
+    return lines
+
+
+def _stretch_sentences(measured: pd.DataFrame, currency: str) -> list[str]:
+    """The targets far from last year's value over the same dates (is the objective realistic?)."""
+    lines = []
+    for _, row in measured[measured["stretch"].astype(bool)].iterrows():
+        ratio = row["target"] / row["last_year"]
+        against = (f"{ratio:,.1f} times" if row["higher_is_better"] else f"{fmt_pct(ratio, 0)} of")
+        lines.append(f"**{row['name']}** asks for a stretch: its target, {_shown(row['metric'], row['target'], currency)}, "
+                     f"is {against} last year's value over the same dates "
+                     f"({_shown(row['metric'], row['last_year'], currency)}); check that it is achievable.")
     return lines
 
 

@@ -211,6 +211,22 @@ def test_lead_conversion_rate_uses_the_lead_statuses(tx, crm):
     assert out["status"].tolist() == ["on track", "off track", "no data"]
 
 
+def test_targets_are_set_against_last_years_value_over_the_same_dates(tx, crm):
+    profiles = pd.DataFrame({"created": pd.to_datetime(["2024-12-01", "2025-02-01"]), "status": ["converted", "closed"]},
+                            index=pd.Index(["L1", "L2"], name="lead_id"))
+    out = measured(tx, crm, "2025-06-30", {"metric": "revenue", "target": 580}, {"metric": "revenue", "target": 579},
+                   {"metric": "orders", "target": 10}, {"metric": "churned_customers", "target": 0},
+                   {"metric": "revenue", "target": 100, "start": "2026-01-01", "deadline": "2026-12-31"},
+                   {"metric": "revenue", "target": 50, "filter": {"owner": "Bob"}},
+                   {"metric": "lead_conversion_rate", "target": 0.9}, profiles=profiles)
+    # 2024: a 150, b 80, c 60, f 30 - 30 = 290 (Bob: c 60); orders a, b, c, f, f (the credit note) = 5. Churned
+    # customers need the bridge of 2024 against 2023, whose start (2023-01-01) is before the data (2023-02-01);
+    # 2026's window a year earlier is not over on 2025-06-30; no lead was created by 2024-01-01
+    assert out["last_year"].tolist()[:3] == [290.0, 290.0, 5.0] and out.loc["goal 5", "last_year"] == 60.0
+    assert out.loc[["goal 3", "goal 4", "goal 6"], "last_year"].isna().all()
+    assert out["stretch"].tolist() == [True, False, True, False, False, False, False]
+
+
 @pytest.mark.parametrize(("value", "projected", "target", "higher", "finished", "kind", "status"), [
     (130, 130, 120, True, False, "sum", "achieved"),
     (60, 120, 120, True, False, "sum", "on track"),

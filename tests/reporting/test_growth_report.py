@@ -162,6 +162,20 @@ def test_sentences_carry_the_hand_computed_figures():
                                               "n_objectives_on_track": 0}
 
 
+def test_a_target_far_above_last_year_is_called_a_stretch():
+    results = tiny_results()
+    tx = pd.DataFrame({"customer_id": ["a", "a"], "amount": [150.0, 100.0],  # the data covers 2024 from its first day
+                       "date": pd.to_datetime(["2024-01-01", "2025-03-01"])})
+    goals = growth.objectives_from_config([{"name": "Triple", "metric": "revenue", "target": 450, **YEAR},
+                                           {"name": "Grow", "metric": "revenue", "target": 200, **YEAR}])
+    results.measured = growth.measure_objectives(goals, {"transactions": tx}, "2025-06-30")
+    assert report.objective_sentences(results, "EUR")[-1] == (
+        "**Triple** asks for a stretch: its target, €450, is 3.0 times last year's value over the same dates (€150); "
+        "check that it is achievable.")
+    assert not any("**Grow** asks" in line for line in report.objective_sentences(results, "EUR"))
+    assert report.objectives_table(results, "EUR")["last year, same dates"].tolist() == ["€150", "€150"]
+
+
 def test_exports_round_money_to_the_cent_and_rates_to_four_decimals(tmp_path):
     paths = report.write_exports(tmp_path, tiny_results())
     assert [p.name for p in paths] == ["cohorts.csv", "revenue_bridge.csv", "owners.csv", "objectives.csv"]
