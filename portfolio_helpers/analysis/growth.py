@@ -311,12 +311,12 @@ def objectives_from_config(section, config_path=None, tables: Iterable[str] | No
     return objectives
 
 
-def check_measurable(objectives: Iterable[Objective], tables: Mapping[str, pd.DataFrame],
+def check_measurable(objectives: Iterable[Objective], *, customers: pd.DataFrame | None = None,
                      lead_profiles: pd.DataFrame | None = None, config_path=None) -> None:
     """Check that the data can measure every objective: its table has rows, its filter columns exist.
 
     A ``lead_conversion_rate`` filter is on a lead column (``lead_profiles``); any other filter is
-    on a customer attribute (the customers table).
+    on a customer attribute (the ``customers`` table). :func:`measure_objectives` runs this check.
 
     Raises
     ------
@@ -329,7 +329,7 @@ def check_measurable(objectives: Iterable[Objective], tables: Mapping[str, pd.Da
         if metric.table == "leads":
             frame, table = lead_profiles, "leads"
         else:
-            frame, table = tables.get("customers"), "customers"
+            frame, table = customers, "customers"
         if metric.table == "leads" and (frame is None or frame.empty):
             raise ConfigError(f"{where}.metric: {objective.metric} is not measurable: the leads table has no lead "
                               f"dated up to the analysis date")
@@ -937,7 +937,7 @@ def _history_from(metric: str, start: pd.Timestamp, span) -> pd.Timestamp:
                                       "gross_revenue_retention") else start
 
 
-def _select(objective: Objective, tables: Mapping[str, pd.DataFrame], lines: ir.Table,
+def _select(objective: Objective, customers: pd.DataFrame | None, lines: ir.Table,
             profiles: pd.DataFrame | None) -> tuple[ir.Table, pd.DataFrame | None]:
     """The lines (customer filter) or the lead profiles (lead filter) an objective is about."""
     if not objective.filter:
@@ -947,7 +947,7 @@ def _select(objective: Objective, tables: Mapping[str, pd.DataFrame], lines: ir.
         for column, values in objective.filter:
             keep &= profiles[column].astype("string").isin(values).fillna(False).to_numpy(dtype=bool)
         return lines, profiles[keep]
-    customers = tables["customers"].drop_duplicates("customer_id")
+    customers = customers.drop_duplicates("customer_id")
     keep = np.ones(len(customers), dtype=bool)
     for column, values in objective.filter:
         keep &= customers[column].astype("string").isin(values).fillna(False).to_numpy(dtype=bool)
@@ -1022,20 +1022,25 @@ def _measured(objective: Objective, data: _Data, as_of: pd.Timestamp) -> dict:
             **realism}
 
 
-def measure_objectives(objectives: Iterable[Objective], tables: Mapping[str, pd.DataFrame], as_of,
-                       lead_profiles: pd.DataFrame | None = None) -> pd.DataFrame:
+def measure_objectives(objectives: Iterable[Objective], transactions: pd.DataFrame | ir.Table, as_of, *,
+                       customers: pd.DataFrame | None = None, lead_profiles: pd.DataFrame | None = None,
+                       config_path=None) -> pd.DataFrame:
     """Measure each objective from the data up to ``as_of``, project it and give its status.
 
     Parameters
     ----------
     objectives : iterable of Objective
-        From :func:`objectives_from_config` (check them with :func:`check_measurable` first).
-    tables : mapping of DataFrame
-        ``transactions`` (``customer_id, date, amount``), ``customers`` for customer filters.
+        From :func:`objectives_from_config`.
+    transactions : DataFrame or engine table
+        Transaction lines (``customer_id``, ``date``, ``amount``, ``order_id`` when given).
     as_of : date-like
         Analysis date.
+    customers : DataFrame, optional
+        The customers table (``customer_id`` and the columns of the customer filters).
     lead_profiles : DataFrame, optional
         :func:`portfolio_helpers.analysis.scoring.lead_profiles` (needed by ``lead_conversion_rate``).
+    config_path : path, optional
+        Named in the error of an objective the data cannot measure.
 
     Returns
     -------
@@ -1045,25 +1050,32 @@ def measure_objectives(objectives: Iterable[Objective], tables: Mapping[str, pd.
         same window a year earlier, NaN when the data does not cover it), ``stretch``
         (:func:`is_stretch`: is the target realistic against it?) and ``higher_is_better``.
 
+    Raises
+    ------
+    ConfigError
+        For an objective the data cannot measure (:func:`check_measurable`).
+
     Examples
     --------
     >>> tx = pd.DataFrame({"customer_id": ["a", "b", "c"], "amount": [100.0, 50.0, 70.0],
     ...     "date": pd.to_datetime(["2025-01-10", "2025-02-01", "2025-05-03"])})
     >>> goal = objectives_from_config([{"name": "Win", "metric": "new_customers", "target": 5,
     ...     "start": "2025-01-01", "deadline": "2025-12-31"}])
-    >>> measure_objectives(goal, {"transactions": tx}, "2025-06-30")[["value", "projected", "status"]].round(2).values
+    >>> measure_objectives(goal, tx, "2025-06-30")[["value", "projected", "status"]].round(2).values
     array([[3.0, 6.05, 'on track']], dtype=object)
     """
-    require_columns(tables["transactions"], ["customer_id", "date", "amount"], table="transactions")
+    require_columns(transactions, ["customer_id", "date", "amount"], table="transactions")
+    objectives = list(objectives)
+    check_measurable(objectives, customers=customers, lead_profiles=lead_profiles, config_path=config_path)
     as_of = pd.Timestamp(as_of).normalize()
-    all_lines = _lines_to(tables["transactions"], as_of, "customer_id", "date", "amount", "order_id")
+    all_lines = _lines_to(transactions, as_of, "customer_id", "date", "amount", "order_id")
     earliest = _date_range(all_lines, "date")[1]
     rows = []
     selections: dict = {}  # objectives with the same filter share their data
     for objective in objectives:
         key = (METRICS[objective.metric].table == "leads", objective.filter)
         if key not in selections:
-            lines, profiles = _select(objective, tables, all_lines, lead_profiles)
+            lines, profiles = _select(objective, customers, all_lines, lead_profiles)
             selections[key] = _Data(lines, profiles, None if earliest is None else earliest.normalize())
         measured = _measured(objective, selections[key], as_of)
         target = objective.target
@@ -1187,8 +1199,8 @@ def growth_results(transactions: pd.DataFrame | ir.Table, as_of, *, customers: p
     period : {"month", "quarter", "year"}
         Period of the cohorts (:func:`growth_settings`).
     objectives : iterable of Objective
-        From :func:`objectives_from_config`; checked against the data (:func:`check_measurable`) and
-        measured (:func:`measure_objectives`). Without any, three are proposed
+        From :func:`objectives_from_config`; measured (:func:`measure_objectives`, which checks first
+        that the data can measure them). Without any, three are proposed
         (:func:`proposed_objectives`).
     scoring_settings : ScoringSettings, optional
         The ``scoring:`` section (:func:`portfolio_helpers.analysis.scoring.scoring_settings`): the
@@ -1233,9 +1245,8 @@ def growth_results(transactions: pd.DataFrame | ir.Table, as_of, *, customers: p
     if leads is not None:
         profiles, _events = scoring.lead_profiles(leads, as_of, customers, transactions,
                                                   open_days=settings.open_days)
-    tables = {"transactions": transactions} if customers is None else {"transactions": transactions,
-                                                                        "customers": customers}
-    check_measurable(objectives, tables, profiles, config_path)
+    measured = (measure_objectives(objectives, transactions, as_of, customers=customers, lead_profiles=profiles,
+                                   config_path=config_path) if objectives else None)
     books = None
     if has_values(customers, "owner"):
         _pnl, customer_features = features.customer_tables(
@@ -1246,7 +1257,7 @@ def growth_results(transactions: pd.DataFrame | ir.Table, as_of, *, customers: p
         books = books if len(books) else None
     results = GrowthResults(
         period, as_of, cohort_table(transactions, period, as_of), revenue_bridge(transactions, as_of), books,
-        objectives, measure_objectives(objectives, tables, as_of, profiles) if objectives else None,
+        objectives, measured,
         [] if objectives else proposed_objectives(transactions, as_of),
         n_customers=len(first_purchases(transactions, as_of)))
     if has_values(customers, "acquisition_date"):

@@ -154,8 +154,7 @@ def test_owner_books_without_open_leads_leave_the_column_empty(tx, crm):
 # --------------------------------------------------------------------------- objectives
 
 def measured(tx, crm, as_of, *items, profiles=None):
-    tables = {"transactions": tx, "customers": crm}
-    return growth.measure_objectives(goals(*items), tables, as_of, lead_profiles=profiles).set_index("name")
+    return growth.measure_objectives(goals(*items), tx, as_of, customers=crm, lead_profiles=profiles).set_index("name")
 
 
 def test_objectives_mid_year_by_hand(tx, crm):
@@ -291,14 +290,12 @@ def test_not_measurable_in_the_data_names_the_table_or_column(tx, crm):
     objectives = goals({"metric": "revenue", "target": 1, "filter": {"ownr": "Ann"}})
     with pytest.raises(ConfigError, match=r"objectives\[0\]\.filter\.ownr: not measurable: the customers table has "
                                           r"no ownr column \(did you mean 'owner'\?\)"):
-        growth.check_measurable(objectives, {"transactions": tx, "customers": crm})
+        growth.check_measurable(objectives, customers=crm)
     with pytest.raises(ConfigError, match=r"filter\.owner: not measurable: the customers table has no owner column"):
-        growth.check_measurable(goals({"metric": "revenue", "target": 1, "filter": {"owner": "Ann"}}),
-                                {"transactions": tx})
+        growth.check_measurable(goals({"metric": "revenue", "target": 1, "filter": {"owner": "Ann"}}))
     with pytest.raises(ConfigError, match="lead_conversion_rate is not measurable: the leads table has no lead"):
-        growth.check_measurable(goals({"metric": "lead_conversion_rate", "target": 0.1}), {"transactions": tx})
-    growth.check_measurable(goals({"metric": "revenue", "target": 1, "filter": {"owner": "Ann"}}),
-                            {"transactions": tx, "customers": crm})
+        growth.measure_objectives(goals({"metric": "lead_conversion_rate", "target": 0.1}), tx, AS_OF)
+    growth.check_measurable(goals({"metric": "revenue", "target": 1, "filter": {"owner": "Ann"}}), customers=crm)
 
 
 def test_growth_section(tmp_path):

@@ -81,9 +81,10 @@ def test_objectives_and_proposals(portfolio, lines_as):
     name, tables = portfolio
     tx = tables["transactions"]
     objectives = _objectives(AS_OF[name], tables)
-    expected = growth.measure_objectives(objectives, tables, AS_OF[name])
+    customers = tables.get("customers")
+    expected = growth.measure_objectives(objectives, tx, AS_OF[name], customers=customers)
     assert expected["value"].notna().sum() >= 8
-    got = growth.measure_objectives(objectives, {**tables, "transactions": lines_as(tx)}, AS_OF[name])
+    got = growth.measure_objectives(objectives, lines_as(tx), AS_OF[name], customers=customers)
     same(expected, got)
     assert growth.proposed_objectives(tx, AS_OF[name]) == growth.proposed_objectives(lines_as(tx), AS_OF[name])
 
@@ -98,7 +99,7 @@ def test_no_line_up_to_the_analysis_date(lines_as):
     assert growth.proposed_objectives(scanned, "2024-12-31") == []
     goal = growth.objectives_from_config([{"name": "Orders", "metric": "orders", "target": 5,
                                            "start": "2024-01-01", "deadline": "2024-12-31"}])
-    assert growth.measure_objectives(goal, {"transactions": scanned}, "2024-12-31")["value"].tolist() == [0.0]
+    assert growth.measure_objectives(goal, scanned, "2024-12-31")["value"].tolist() == [0.0]
 
 
 def test_cohorts_without_the_customers_acquired_before_the_data(lines_as):

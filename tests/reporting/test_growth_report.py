@@ -66,7 +66,8 @@ def test_notebook_measures_the_configured_objectives_and_exports(tmp_path):
     # the export holds what the analysis measures (to the cent / 4 decimals)
     tables, as_of = ns["tables"], ns["info"]["as_of"]
     objectives = growth.objectives_from_config(OBJECTIVES)
-    measured = growth.measure_objectives(objectives, tables, as_of, _profiles(tables, as_of))
+    measured = growth.measure_objectives(objectives, tables["transactions"], as_of, customers=tables["customers"],
+                                         lead_profiles=_profiles(tables, as_of))
     objectives_csv = frames["objectives.csv"]
     assert objectives_csv["status"].tolist() == measured["status"].tolist()
     assert objectives_csv["value"].tolist() == pytest.approx(measured["value"].tolist(), abs=0.006)
@@ -128,7 +129,7 @@ def tiny_results(as_of: str = "2025-12-31") -> growth.GrowthResults:
     objectives = growth.objectives_from_config([
         {"name": "Revenue", "metric": "revenue", "target": 400, **YEAR},
         {"name": "Retention", "metric": "gross_revenue_retention", "target": 0.65, **YEAR}])
-    measured = growth.measure_objectives(objectives, {"transactions": tx, "customers": crm}, as_of)
+    measured = growth.measure_objectives(objectives, tx, as_of, customers=crm)
     return growth.GrowthResults("year", pd.Timestamp(as_of), growth.cohort_table(tx, "year", as_of),
                                 growth.revenue_bridge(tx, as_of), growth.owner_books(tx, crm, as_of), objectives,
                                 measured)
@@ -168,7 +169,7 @@ def test_a_target_far_above_last_year_is_called_a_stretch():
                        "date": pd.to_datetime(["2024-01-01", "2025-03-01"])})
     goals = growth.objectives_from_config([{"name": "Triple", "metric": "revenue", "target": 450, **YEAR},
                                            {"name": "Grow", "metric": "revenue", "target": 200, **YEAR}])
-    results.measured = growth.measure_objectives(goals, {"transactions": tx}, "2025-06-30")
+    results.measured = growth.measure_objectives(goals, tx, "2025-06-30")
     assert report.objective_sentences(results, "EUR")[-1] == (
         "**Triple** asks for a stretch: its target, €450, is 3.0 times last year's value over the same dates (€150); "
         "check that it is achievable.")
@@ -287,7 +288,7 @@ def test_new_customers_objective_counts_the_bridges_new_customers():
             ("c", "2025-05-01", 60.0), ("c", "2025-05-20", -60.0)]  # c bought and returned everything
     tx = pd.DataFrame(rows, columns=["customer_id", "date", "amount"]).assign(date=lambda f: pd.to_datetime(f["date"]))
     goal = growth.objectives_from_config([{"name": "Win", "metric": "new_customers", "target": 2, **YEAR}])
-    measured = growth.measure_objectives(goal, {"transactions": tx}, "2025-12-31")
+    measured = growth.measure_objectives(goal, tx, "2025-12-31")
     bridge = growth.revenue_bridge(tx, "2025-12-31")
     assert bridge["n_new"].iloc[-1] == 1
     assert measured["value"].iloc[0] == 1
