@@ -40,7 +40,14 @@ Objectives (:func:`objectives_from_config`, :func:`measure_objectives`)
     (target met: at any time for a sum that should grow, at the deadline otherwise), ``on track``
     (projection meets the target), ``at risk`` (projection at 90-100% of the target),
     ``off track`` (below 90%); ``not started`` before the start date and ``no data`` when the
-    data gives no value (no lead in the window...).
+    data gives no value (no lead in the window...). Realistic: each target is set against the
+    metric over the same window a year earlier when the data covers it (``last_year``); a target
+    at least twice that (half, for churned customers) is a *stretch*, said in the report.
+
+Notebook 07
+-----------
+:func:`growth_results` validates the ``growth:`` and ``objectives:`` sections and runs every analysis above
+on a portfolio's tables (:class:`GrowthResults`); :mod:`portfolio_helpers.reporting.growth` words them.
 
 Config
 ------
@@ -58,6 +65,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import math
+import os
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
@@ -65,9 +73,10 @@ import ibis.expr.types as ir
 import numpy as np
 import pandas as pd
 
-from portfolio_helpers.analysis import engine, pareto
+from portfolio_helpers.analysis import engine, features, pareto, profitability, scoring
 from portfolio_helpers.core.config import check_known_keys
 from portfolio_helpers.core.errors import ConfigError
+from portfolio_helpers.core.presence import has_values, table_with_values
 from portfolio_helpers.core.validation import require_columns, suggest
 
 __all__ = [
@@ -92,8 +101,11 @@ __all__ = [
     "last_twelve_months",
     "owner_books",
     "objective_status",
+    "is_stretch",
     "measure_objectives",
     "proposed_objectives",
+    "GrowthResults",
+    "growth_results",
 ]
 
 PERIODS = ("month", "quarter", "year")
@@ -111,6 +123,7 @@ COHORT_COLUMNS = ["cohort", "periods_since", "customers_active", "share_active",
 OBJECTIVE_COLUMNS = ["name", "metric", "target", "value", "achieved_share", "projected", "status"]
 STATUSES = ("achieved", "on track", "at risk", "off track", "not started", "no data")
 AT_RISK_FROM = 0.9  # a projection at 90-100% of the target is at risk
+STRETCH_FACTOR = 2.0  # a target twice last year's value over the same dates (half, for a metric that should fall)
 
 
 # --------------------------------------------------------------------------- config
@@ -298,12 +311,12 @@ def objectives_from_config(section, config_path=None, tables: Iterable[str] | No
     return objectives
 
 
-def check_measurable(objectives: Iterable[Objective], tables: Mapping[str, pd.DataFrame],
+def check_measurable(objectives: Iterable[Objective], *, customers: pd.DataFrame | None = None,
                      lead_profiles: pd.DataFrame | None = None, config_path=None) -> None:
     """Check that the data can measure every objective: its table has rows, its filter columns exist.
 
     A ``lead_conversion_rate`` filter is on a lead column (``lead_profiles``); any other filter is
-    on a customer attribute (the customers table).
+    on a customer attribute (the ``customers`` table). :func:`measure_objectives` runs this check.
 
     Raises
     ------
@@ -316,7 +329,7 @@ def check_measurable(objectives: Iterable[Objective], tables: Mapping[str, pd.Da
         if metric.table == "leads":
             frame, table = lead_profiles, "leads"
         else:
-            frame, table = tables.get("customers"), "customers"
+            frame, table = customers, "customers"
         if metric.table == "leads" and (frame is None or frame.empty):
             raise ConfigError(f"{where}.metric: {objective.metric} is not measurable: the leads table has no lead "
                               f"dated up to the analysis date")
@@ -924,7 +937,7 @@ def _history_from(metric: str, start: pd.Timestamp, span) -> pd.Timestamp:
                                       "gross_revenue_retention") else start
 
 
-def _select(objective: Objective, tables: Mapping[str, pd.DataFrame], lines: ir.Table,
+def _select(objective: Objective, customers: pd.DataFrame | None, lines: ir.Table,
             profiles: pd.DataFrame | None) -> tuple[ir.Table, pd.DataFrame | None]:
     """The lines (customer filter) or the lead profiles (lead filter) an objective is about."""
     if not objective.filter:
@@ -934,11 +947,49 @@ def _select(objective: Objective, tables: Mapping[str, pd.DataFrame], lines: ir.
         for column, values in objective.filter:
             keep &= profiles[column].astype("string").isin(values).fillna(False).to_numpy(dtype=bool)
         return lines, profiles[keep]
-    customers = tables["customers"].drop_duplicates("customer_id")
+    customers = customers.drop_duplicates("customer_id")
     keep = np.ones(len(customers), dtype=bool)
     for column, values in objective.filter:
         keep &= customers[column].astype("string").isin(values).fillna(False).to_numpy(dtype=bool)
     return _of_customers(lines, customers.loc[keep, "customer_id"]), profiles
+
+
+def _covers_last_year(objective: Objective, data: _Data, as_of: pd.Timestamp, until: pd.Timestamp) -> bool:
+    """Whether the data covers the objective's window a year earlier, from its start to ``until`` - 1 year."""
+    year = pd.DateOffset(years=1)
+    if until - year > as_of:
+        return False
+    if METRICS[objective.metric].table == "leads":
+        created = data.profiles["created"] if data.profiles is not None else pd.Series(dtype="datetime64[ns]")
+        return bool(created.notna().any()) and created.min() <= objective.start - year
+    first_day = _history_from(objective.metric, objective.start - year, _span(objective.start, objective.deadline))
+    return data.earliest is not None and data.earliest <= first_day
+
+
+def _last_year(objective: Objective, data: _Data, as_of: pd.Timestamp) -> float:
+    """The metric over the objective's whole window a year earlier (NaN when the data does not cover it)."""
+    if not _covers_last_year(objective, data, as_of, objective.deadline):
+        return math.nan
+    year = pd.DateOffset(years=1)
+    return _measure(objective.metric, data, objective.start - year, objective.deadline - year,
+                    _span(objective.start, objective.deadline))
+
+
+def is_stretch(target: float, last_year: float, higher_is_better: bool = True) -> bool:
+    """Whether a target is a stretch against last year's value over the same dates: at least
+    :data:`STRETCH_FACTOR` times it (or at most 1 / :data:`STRETCH_FACTOR` of it for a metric that
+    should fall). ``False`` when last year's value is unknown or zero.
+
+    Examples
+    --------
+    >>> is_stretch(250, 100), is_stretch(150, 100), is_stretch(20, 50, higher_is_better=False)
+    (True, False, True)
+    >>> is_stretch(250, float("nan")), is_stretch(5, 0)
+    (False, False)
+    """
+    if pd.isna(last_year) or last_year <= 0:
+        return False
+    return target >= STRETCH_FACTOR * last_year if higher_is_better else target <= last_year / STRETCH_FACTOR
 
 
 def _measured(objective: Objective, data: _Data, as_of: pd.Timestamp) -> dict:
@@ -946,9 +997,12 @@ def _measured(objective: Objective, data: _Data, as_of: pd.Timestamp) -> dict:
     start, deadline = objective.start, objective.deadline
     span = _span(start, deadline)
     total_days = (deadline - start).days + 1
+    last_year = _last_year(objective, data, as_of)
+    realism = {"last_year": last_year,
+               "stretch": is_stretch(objective.target, last_year, metric.higher_is_better)}
     if as_of < start:
         return {"value": math.nan, "projected": math.nan, "elapsed_share": 0.0, "status": "not started",
-                "rule": "not started yet"}
+                "rule": "not started yet", **realism}
     end = min(as_of, deadline)
     finished = as_of >= deadline
     value = _measure(objective.metric, data, start, end, span)
@@ -964,29 +1018,42 @@ def _measured(objective: Objective, data: _Data, as_of: pd.Timestamp) -> dict:
             if part > 0 and full > 0:
                 projected, rule = value * full / part, "pace of last year's same period (seasonality)"
     status = objective_status(value, projected, objective.target, metric.higher_is_better, finished, metric.kind)
-    return {"value": value, "projected": projected, "elapsed_share": elapsed, "status": status, "rule": rule}
+    return {"value": value, "projected": projected, "elapsed_share": elapsed, "status": status, "rule": rule,
+            **realism}
 
 
-def measure_objectives(objectives: Iterable[Objective], tables: Mapping[str, pd.DataFrame], as_of,
-                       lead_profiles: pd.DataFrame | None = None) -> pd.DataFrame:
+def measure_objectives(objectives: Iterable[Objective], transactions: pd.DataFrame | ir.Table, as_of, *,
+                       customers: pd.DataFrame | None = None, lead_profiles: pd.DataFrame | None = None,
+                       config_path=None) -> pd.DataFrame:
     """Measure each objective from the data up to ``as_of``, project it and give its status.
 
     Parameters
     ----------
     objectives : iterable of Objective
-        From :func:`objectives_from_config` (check them with :func:`check_measurable` first).
-    tables : mapping of DataFrame
-        ``transactions`` (``customer_id, date, amount``), ``customers`` for customer filters.
+        From :func:`objectives_from_config`.
+    transactions : DataFrame or engine table
+        Transaction lines (``customer_id``, ``date``, ``amount``, ``order_id`` when given).
     as_of : date-like
         Analysis date.
+    customers : DataFrame, optional
+        The customers table (``customer_id`` and the columns of the customer filters).
     lead_profiles : DataFrame, optional
         :func:`portfolio_helpers.analysis.scoring.lead_profiles` (needed by ``lead_conversion_rate``).
+    config_path : path, optional
+        Named in the error of an objective the data cannot measure.
 
     Returns
     -------
     DataFrame
         Columns :data:`OBJECTIVE_COLUMNS`, then ``start``, ``deadline``, ``elapsed_share``,
-        ``rule`` (how ``projected`` was made), ``filter`` (text) and ``higher_is_better``.
+        ``rule`` (how ``projected`` was made), ``filter`` (text), ``last_year`` (the metric over the
+        same window a year earlier, NaN when the data does not cover it), ``stretch``
+        (:func:`is_stretch`: is the target realistic against it?) and ``higher_is_better``.
+
+    Raises
+    ------
+    ConfigError
+        For an objective the data cannot measure (:func:`check_measurable`).
 
     Examples
     --------
@@ -994,19 +1061,21 @@ def measure_objectives(objectives: Iterable[Objective], tables: Mapping[str, pd.
     ...     "date": pd.to_datetime(["2025-01-10", "2025-02-01", "2025-05-03"])})
     >>> goal = objectives_from_config([{"name": "Win", "metric": "new_customers", "target": 5,
     ...     "start": "2025-01-01", "deadline": "2025-12-31"}])
-    >>> measure_objectives(goal, {"transactions": tx}, "2025-06-30")[["value", "projected", "status"]].round(2).values
+    >>> measure_objectives(goal, tx, "2025-06-30")[["value", "projected", "status"]].round(2).values
     array([[3.0, 6.05, 'on track']], dtype=object)
     """
-    require_columns(tables["transactions"], ["customer_id", "date", "amount"], table="transactions")
+    require_columns(transactions, ["customer_id", "date", "amount"], table="transactions")
+    objectives = list(objectives)
+    check_measurable(objectives, customers=customers, lead_profiles=lead_profiles, config_path=config_path)
     as_of = pd.Timestamp(as_of).normalize()
-    all_lines = _lines_to(tables["transactions"], as_of, "customer_id", "date", "amount", "order_id")
+    all_lines = _lines_to(transactions, as_of, "customer_id", "date", "amount", "order_id")
     earliest = _date_range(all_lines, "date")[1]
     rows = []
     selections: dict = {}  # objectives with the same filter share their data
     for objective in objectives:
         key = (METRICS[objective.metric].table == "leads", objective.filter)
         if key not in selections:
-            lines, profiles = _select(objective, tables, all_lines, lead_profiles)
+            lines, profiles = _select(objective, customers, all_lines, lead_profiles)
             selections[key] = _Data(lines, profiles, None if earliest is None else earliest.normalize())
         measured = _measured(objective, selections[key], as_of)
         target = objective.target
@@ -1017,8 +1086,10 @@ def measure_objectives(objectives: Iterable[Objective], tables: Mapping[str, pd.
                      "start": objective.start, "deadline": objective.deadline,
                      "elapsed_share": measured["elapsed_share"], "rule": measured["rule"],
                      "filter": "; ".join(f"{c} = {', '.join(v)}" for c, v in objective.filter),
+                     "last_year": measured["last_year"], "stretch": measured["stretch"],
                      "higher_is_better": METRICS[objective.metric].higher_is_better})
-    columns = [*OBJECTIVE_COLUMNS, "start", "deadline", "elapsed_share", "rule", "filter", "higher_is_better"]
+    columns = [*OBJECTIVE_COLUMNS, "start", "deadline", "elapsed_share", "rule", "filter", "last_year", "stretch",
+               "higher_is_better"]
     return pd.DataFrame(rows, columns=columns)
 
 
@@ -1035,10 +1106,11 @@ def _round_target(value: float) -> float | int:
 def proposed_objectives(transactions: pd.DataFrame, as_of) -> list[dict]:
     """Three objectives at the pace of the last 12 months, for the calendar year after ``as_of``'s day.
 
-    Revenue and new customers (orders when none was won) as in the last 12 months, and gross revenue retention as in the
-    last 12 months against the 12 before (active customers instead, when the data does not cover
-    the 12 months before in full). None
-    (``[]``) without revenue in the last 12 months.
+    Revenue and new customers as in the last 12 months, and gross revenue retention as in the last
+    12 months against the 12 before. When the data does not cover the 12 months before in full, a
+    customer first seen in the data may be an old one and retention cannot be measured: orders
+    replace new customers and active customers replace retention; orders also replace new customers
+    when none was won. None (``[]``) without revenue in the last 12 months.
     ``start`` and ``deadline`` are ``datetime.date``, ready for YAML.
 
     Examples
@@ -1060,13 +1132,14 @@ def proposed_objectives(transactions: pd.DataFrame, as_of) -> list[dict]:
     first = _first_purchases(lines, "customer_id", "date", "amount")
     totals = bridge_totals(_window_movements(lines, first, previous, current, "customer_id", "date", "amount"))
     n_new = totals["n_new"]  # the bridge's new customers, as the new_customers metric counts them
+    covered = _date_range(lines, "date")[1] <= previous[0]  # the 12 months before are in the data in full
     proposals = [{"name": "Grow revenue", "metric": "revenue", "target": _round_target(revenue)}]
-    if n_new:
+    if n_new and covered:
         proposals.append({"name": "Win new customers", "metric": "new_customers", "target": n_new})
-    else:  # no customer won in the last 12 months (a closed cohort): the orders instead
+    else:  # no customer won in the last 12 months (a closed cohort), or no telling who is new: the orders
         n_orders = _count_in(_orders_per_day(lines), *current)
         proposals.append({"name": "Keep orders coming", "metric": "orders", "target": n_orders})
-    grr = totals["gross_revenue_retention"] if _date_range(lines, "date")[1] <= previous[0] else math.nan
+    grr = totals["gross_revenue_retention"] if covered else math.nan
     if pd.isna(grr):  # no previous 12 months, or only part of them in the data
         active = int((_cents(_values(lines, current, "customer_id", "date", "amount")) > 0).sum())
         proposals.append({"name": "Keep customers active", "metric": "active_customers", "target": active})
@@ -1074,3 +1147,122 @@ def proposed_objectives(transactions: pd.DataFrame, as_of) -> list[dict]:
         proposals.append({"name": "Keep our customers", "metric": "gross_revenue_retention",
                           "target": math.floor(grr * 100) / 100})
     return [{**p, "start": start, "deadline": deadline} for p in proposals]
+
+
+# --------------------------------------------------------------------------- notebook 07: every analysis at once
+
+@dataclass
+class GrowthResults:
+    """Everything notebook 07 shows, as :func:`growth_results` computes it."""
+
+    period: str
+    as_of: pd.Timestamp
+    cohorts: pd.DataFrame
+    bridge: pd.DataFrame
+    books: pd.DataFrame | None
+    objectives: list = field(default_factory=list)
+    measured: pd.DataFrame | None = None
+    proposals: list = field(default_factory=list)
+    n_customers: int | None = None  # customers with a line up to the analysis date (notebook 02's count)
+    # the cohorts without the customers acquired before the data starts (acquisition_date), for comparisons
+    compared: pd.DataFrame | None = None
+    n_acquired_before: int = 0
+
+
+def _open_leads(customers: pd.DataFrame | None, profiles: pd.DataFrame | None) -> pd.Series | None:
+    """Open leads per owner: the open lead profiles when the leads carry an owner, else the CRM's prospects."""
+    if profiles is not None and has_values(profiles, "owner"):
+        return profiles.loc[profiles["status"] == "open"].groupby("owner").size()
+    prospects = scoring.crm_prospects(customers)
+    if prospects is not None and has_values(prospects, "owner"):
+        return prospects.groupby("owner").size()
+    return None
+
+
+def growth_results(transactions: pd.DataFrame | ir.Table, as_of, *, customers: pd.DataFrame | None = None,
+                   leads: pd.DataFrame | None = None, payments: pd.DataFrame | None = None,
+                   tickets: pd.DataFrame | None = None, period: str = "quarter",
+                   objectives: Iterable[Objective] = (), scoring_settings: scoring.ScoringSettings | None = None,
+                   cost_model: profitability.CostModel | None = None, output_dir: str | os.PathLike | None = None,
+                   config_path=None) -> GrowthResults:
+    """Every analysis of notebook 07 on a portfolio's tables: cohorts, bridges, books, objectives.
+
+    Parameters
+    ----------
+    transactions : DataFrame or engine table
+        Transaction lines (``customer_id``, ``date``, ``amount``; the revenue lines are taken).
+    as_of : date-like
+        Analysis date.
+    customers, leads, payments, tickets : DataFrame, optional
+        The other tables of the portfolio (``None`` when absent). The books need ``customers`` with
+        an ``owner``; ``leads`` gives the open leads per owner and the lead conversion rate.
+    period : {"month", "quarter", "year"}
+        Period of the cohorts (:func:`growth_settings`).
+    objectives : iterable of Objective
+        From :func:`objectives_from_config`; measured (:func:`measure_objectives`, which checks first
+        that the data can measure them). Without any, three are proposed
+        (:func:`proposed_objectives`).
+    scoring_settings : ScoringSettings, optional
+        The ``scoring:`` section (:func:`portfolio_helpers.analysis.scoring.scoring_settings`): the
+        at-risk rule of notebook 05 and the days a lead stays open; its defaults when ``None``.
+    cost_model : CostModel, optional
+        For the customer features when ``output_dir`` holds none (the defaults when ``None``).
+    output_dir : path, optional
+        The run's folder: the customer features notebook 03 saved there are read
+        (:func:`portfolio_helpers.analysis.features.customer_tables`); computed when absent.
+    config_path : path, optional
+        Named in the error of an objective the data cannot measure.
+
+    Returns
+    -------
+    GrowthResults
+        Cohorts (:func:`cohort_table`), bridges (:func:`revenue_bridge`), the owners' books
+        (:func:`owner_books`; ``None`` without an ``owner`` with values or without a customer who
+        bought in the last 24 months), the objectives measured or proposed, the customers counted.
+
+    Raises
+    ------
+    ConfigError
+        For an objective the data cannot measure.
+
+    Examples
+    --------
+    >>> tx = pd.DataFrame({"customer_id": ["a", "b", "a"], "amount": [100.0, 50.0, 130.0],
+    ...     "date": pd.to_datetime(["2024-03-01", "2024-05-01", "2025-02-01"])})
+    >>> results = growth_results(tx, "2025-12-31", period="year")
+    >>> results.bridge[["period", "start", "expansion", "churned", "end"]].values.tolist()[0]
+    ['2025', 150.0, 30.0, -50.0, 130.0]
+    >>> results.books is None, [p["metric"] for p in results.proposals]
+    (True, ['revenue', 'orders', 'active_customers'])
+    """
+    require_columns(transactions, ["customer_id", "date", "amount"], table="transactions")
+    _check_period(period)
+    as_of = pd.Timestamp(as_of).normalize()
+    objectives = list(objectives)
+    settings = scoring_settings if scoring_settings is not None else scoring.scoring_settings(None)
+    leads = table_with_values({"leads": leads}, "leads")
+    profiles = None
+    if leads is not None:
+        profiles, _events = scoring.lead_profiles(leads, as_of, customers, transactions,
+                                                  open_days=settings.open_days)
+    measured = (measure_objectives(objectives, transactions, as_of, customers=customers, lead_profiles=profiles,
+                                   config_path=config_path) if objectives else None)
+    books = None
+    if has_values(customers, "owner"):
+        _pnl, customer_features = features.customer_tables(
+            transactions, as_of, cost_model if cost_model is not None else profitability.CostModel(),
+            customers=customers, payments=payments, tickets=tickets, output_dir=output_dir)
+        risk = scoring.at_risk(customer_features, settings.at_risk)
+        books = owner_books(transactions, customers, as_of, at_risk=risk, open_leads=_open_leads(customers, profiles))
+        books = books if len(books) else None
+    results = GrowthResults(
+        period, as_of, cohort_table(transactions, period, as_of), revenue_bridge(transactions, as_of), books,
+        objectives, measured,
+        [] if objectives else proposed_objectives(transactions, as_of),
+        n_customers=len(first_purchases(transactions, as_of)))
+    if has_values(customers, "acquisition_date"):
+        before = acquired_before_data(transactions, customers)
+        results.n_acquired_before = customers_in_data(transactions, before)
+        if results.n_acquired_before:
+            results.compared = cohort_table(transactions, period, as_of, exclude=before)
+    return results

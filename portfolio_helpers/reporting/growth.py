@@ -1,30 +1,29 @@
 """Notebook 07 (growth, retention and objectives): sentences, tables, charts data and exports.
 
-The figures come from :mod:`portfolio_helpers.analysis.growth`; this module runs the analysis on
-the portfolio's tables and config (:func:`growth_results`), words the findings with their numbers,
-shapes the tables and chart inputs, and writes the exports ``cohorts.csv``, ``revenue_bridge.csv``,
-``owners.csv`` and ``objectives.csv``.
+The figures come from :mod:`portfolio_helpers.analysis.growth`, run on the portfolio by
+:func:`~portfolio_helpers.analysis.growth.growth_results`; this module turns its
+:class:`~portfolio_helpers.analysis.growth.GrowthResults` into findings with their numbers, says
+what the data cannot show (:func:`limitations`), shapes the tables and chart inputs, and writes the
+exports ``cohorts.csv``, ``revenue_bridge.csv``, ``owners.csv`` and ``objectives.csv``.
 """
 
 from __future__ import annotations
 
 import math
 import os
-from dataclasses import dataclass, field
+from collections.abc import Sequence
 from pathlib import Path
 
 import pandas as pd
 import yaml
 
-from portfolio_helpers.analysis import features, growth, profitability, scoring
+from portfolio_helpers.analysis import growth
+from portfolio_helpers.analysis.growth import GrowthResults
 from portfolio_helpers.core.files import atomic_to_csv
-from portfolio_helpers.core.presence import has_values, table_with_values
 from portfolio_helpers.reporting.absence import Need, absence_notes
 from portfolio_helpers.reporting.narrative import fmt_date, fmt_int, fmt_money, fmt_pct, plural
 
 __all__ = [
-    "GrowthResults",
-    "growth_results",
     "findings",
     "limitations",
     "growth_metrics",
@@ -61,93 +60,9 @@ _MONEY_METRICS = ("revenue", "expansion_revenue", "average_order_value")
 _SHARE_METRICS = ("net_revenue_retention", "gross_revenue_retention", "lead_conversion_rate")
 
 
-@dataclass
-class GrowthResults:
-    """Everything notebook 07 shows."""
-
-    period: str
-    as_of: pd.Timestamp
-    cohorts: pd.DataFrame
-    bridge: pd.DataFrame
-    books: pd.DataFrame | None
-    objectives: list = field(default_factory=list)
-    measured: pd.DataFrame | None = None
-    proposals: list = field(default_factory=list)
-    notes: list = field(default_factory=list)
-    n_customers: int | None = None  # customers with a line up to the analysis date (notebook 02's count)
-    # the cohorts without the customers acquired before the data starts (acquisition_date), for comparisons
-    compared: pd.DataFrame | None = None
-    n_acquired_before: int = 0
-
-
-def _open_leads(tables: dict, profiles: pd.DataFrame | None) -> pd.Series | None:
-    """Open leads per owner: the open lead profiles when the leads carry an owner, else the CRM's prospects."""
-    if profiles is not None and has_values(profiles, "owner"):
-        return profiles.loc[profiles["status"] == "open"].groupby("owner").size()
-    prospects = scoring.crm_prospects(tables.get("customers"))
-    if prospects is not None and has_values(prospects, "owner"):
-        return prospects.groupby("owner").size()
-    return None
-
-
-def growth_results(tables: dict, config, as_of, output_dir: str | os.PathLike | None = None) -> GrowthResults:
-    """Validate the ``growth:`` and ``objectives:`` sections and run every analysis of notebook 07.
-
-    Parameters
-    ----------
-    tables : dict of DataFrame
-        The portfolio's cleaned tables.
-    config : PortfolioConfig
-        The portfolio config (its ``growth:``, ``objectives:`` and ``scoring:`` sections).
-    as_of : date-like
-        Analysis date.
-    output_dir : path, optional
-        The run's folder: the customer features notebook 03 saved there are read (the at-risk flag is then
-        the one of notebook 05); computed when absent.
-
-    Raises
-    ------
-    ConfigError
-        For an invalid section, or an objective the data cannot measure.
-    """
-    as_of = pd.Timestamp(as_of).normalize()
-    settings = growth.growth_settings(config.sections.get("growth"), config.path)
-    objectives = growth.objectives_from_config(config.sections.get("objectives"), config.path, config.tables)
-    scoring_settings = scoring.scoring_settings(config.sections.get("scoring"), config.path)
-    transactions = tables["transactions"]
-    leads = table_with_values(tables, "leads")
-    profiles = None
-    if leads is not None:
-        profiles, _events = scoring.lead_profiles(leads, as_of, tables.get("customers"), transactions,
-                                                  open_days=scoring_settings.open_days)
-    growth.check_measurable(objectives, tables, profiles, config.path)
-    cohorts = growth.cohort_table(transactions, settings.period, as_of)
-    bridge = growth.revenue_bridge(transactions, as_of)
-    books = None
-    customers = tables.get("customers")
-    if has_values(customers, "owner"):
-        _pnl, customer_features = features.customer_tables(
-            transactions, as_of, profitability.load_cost_model(config.path), customers=customers,
-            payments=tables.get("payments"), tickets=tables.get("tickets"), output_dir=output_dir)
-        risk = scoring.at_risk(customer_features, scoring_settings.at_risk)
-        books = growth.owner_books(transactions, customers, as_of, at_risk=risk,
-                                   open_leads=_open_leads(tables, profiles))
-        books = books if len(books) else None
-    measured = growth.measure_objectives(objectives, tables, as_of, profiles) if objectives else None
-    proposals = [] if objectives else growth.proposed_objectives(transactions, as_of)
-    results = GrowthResults(settings.period, as_of, cohorts, bridge, books, objectives, measured, proposals,
-                            n_customers=len(growth.first_purchases(transactions, as_of)))
-    if has_values(customers, "acquisition_date"):
-        before = growth.acquired_before_data(transactions, customers)
-        results.n_acquired_before = growth.customers_in_data(transactions, before)
-        if results.n_acquired_before:
-            results.compared = growth.cohort_table(transactions, settings.period, as_of, exclude=before)
-    results.notes = limitations(results, tables)
-    return results
-
-
 def limitations(results: GrowthResults, tables: dict) -> list[str]:
-    """What the report cannot show with this data, and what would enable it."""
+    """What the report cannot show with this data, and what would enable it (the tables and columns
+    absent, a single cohort, no bridge or no complete calendar year to compare)."""
     notes = absence_notes(tables, NEEDS)
     if results.cohorts.empty:
         notes.append("No customer with net revenue above zero: no cohort, bridge or objective can be measured.")
@@ -164,9 +79,9 @@ def limitations(results: GrowthResults, tables: dict) -> list[str]:
     return notes
 
 
-def no_books_text(results: GrowthResults) -> str:
-    """Why there is no sales rep's book to show."""
-    said = [note for note in results.notes if "sales rep's book" in note]
+def no_books_text(notes: Sequence[str]) -> str:
+    """Why there is no sales rep's book to show (``notes``: :func:`limitations`)."""
+    said = [note for note in notes if "sales rep's book" in note]
     return said[0] if said else "No customer bought in the last 24 months: there is no sales rep's book to show."
 
 
@@ -195,7 +110,7 @@ def _export_frames(results: GrowthResults) -> dict[str, pd.DataFrame]:
         # one column holds money (to the cent), counts and rates (4 decimals): rounded row by row here, and
         # kept as numbers of their own (object) so that the export does not round `value` as money
         decimals = objectives["metric"].map(lambda metric: 2 if metric in _MONEY_METRICS else 4)
-        for column in ("target", "value", "projected"):
+        for column in ("target", "value", "projected", "last_year"):
             objectives[column] = pd.Series([None if pd.isna(v) else round(float(v), d) for v, d in
                                             zip(objectives[column], decimals, strict=True)], index=objectives.index,
                                            dtype=object)
@@ -478,6 +393,7 @@ def objectives_table(results: GrowthResults, currency: str) -> pd.DataFrame:
         rows.append({"objective": row["name"], "metric": row["metric"], "filter": row["filter"],
                      "period": f"{fmt_date(row['start'])} to {fmt_date(row['deadline'])}",
                      "target": _shown(row["metric"], row["target"], currency),
+                     "last year, same dates": _shown(row["metric"], row["last_year"], currency),
                      "to date": _shown(row["metric"], row["value"], currency),
                      "of target": row["achieved_share"], "time elapsed": row["elapsed_share"],
                      "projected": _shown(row["metric"], row["projected"], currency),
@@ -512,6 +428,19 @@ def objective_sentences(results: GrowthResults, currency: str) -> list[str]:
     no_data = m[m["status"] == "no data"]
     if len(no_data):
         lines.append("No value yet for " + ", ".join(no_data["name"]) + " (nothing to measure in the window so far).")
+    lines += _stretch_sentences(m, currency)
+    return lines
+
+
+def _stretch_sentences(measured: pd.DataFrame, currency: str) -> list[str]:
+    """The targets far from last year's value over the same dates (is the objective realistic?)."""
+    lines = []
+    for _, row in measured[measured["stretch"].astype(bool)].iterrows():
+        ratio = row["target"] / row["last_year"]
+        against = (f"{ratio:,.1f} times" if row["higher_is_better"] else f"{fmt_pct(ratio, 0)} of")
+        lines.append(f"**{row['name']}** asks for a stretch: its target, {_shown(row['metric'], row['target'], currency)}, "
+                     f"is {against} last year's value over the same dates "
+                     f"({_shown(row['metric'], row['last_year'], currency)}); check that it is achievable.")
     return lines
 
 
@@ -525,8 +454,9 @@ def proposals_text(results: GrowthResults) -> str:
             "`portfolio.yml` and adjust:\n\n    objectives:\n" + items)
 
 
-def findings(results: GrowthResults, currency: str) -> list[str]:
-    """The key findings: bridge, cohorts, books, objectives, and what cannot be shown."""
+def findings(results: GrowthResults, currency: str, notes: Sequence[str] = ()) -> list[str]:
+    """The key findings: bridge, cohorts, books, objectives, then ``notes`` (:func:`limitations`: what
+    cannot be shown)."""
     last = _last(results.bridge)
     covered = last is not None and bool(last["previous_covered"])
     lines = list(bridge_sentences(results, currency)[:2 if covered else 1])
@@ -534,4 +464,4 @@ def findings(results: GrowthResults, currency: str) -> list[str]:
         lines += cohort_sentences(results)[:1]
     lines += owner_sentences(results, currency)[1:3]
     lines += objective_sentences(results, currency)[:1]
-    return lines + results.notes
+    return lines + list(notes)

@@ -154,8 +154,7 @@ def test_owner_books_without_open_leads_leave_the_column_empty(tx, crm):
 # --------------------------------------------------------------------------- objectives
 
 def measured(tx, crm, as_of, *items, profiles=None):
-    tables = {"transactions": tx, "customers": crm}
-    return growth.measure_objectives(goals(*items), tables, as_of, lead_profiles=profiles).set_index("name")
+    return growth.measure_objectives(goals(*items), tx, as_of, customers=crm, lead_profiles=profiles).set_index("name")
 
 
 def test_objectives_mid_year_by_hand(tx, crm):
@@ -209,6 +208,22 @@ def test_lead_conversion_rate_uses_the_lead_statuses(tx, crm):
                    profiles=profiles)
     assert out["value"].tolist()[:2] == pytest.approx([2 / 3, 0.5])
     assert out["status"].tolist() == ["on track", "off track", "no data"]
+
+
+def test_targets_are_set_against_last_years_value_over_the_same_dates(tx, crm):
+    profiles = pd.DataFrame({"created": pd.to_datetime(["2024-12-01", "2025-02-01"]), "status": ["converted", "closed"]},
+                            index=pd.Index(["L1", "L2"], name="lead_id"))
+    out = measured(tx, crm, "2025-06-30", {"metric": "revenue", "target": 580}, {"metric": "revenue", "target": 579},
+                   {"metric": "orders", "target": 10}, {"metric": "churned_customers", "target": 0},
+                   {"metric": "revenue", "target": 100, "start": "2026-01-01", "deadline": "2026-12-31"},
+                   {"metric": "revenue", "target": 50, "filter": {"owner": "Bob"}},
+                   {"metric": "lead_conversion_rate", "target": 0.9}, profiles=profiles)
+    # 2024: a 150, b 80, c 60, f 30 - 30 = 290 (Bob: c 60); orders a, b, c, f, f (the credit note) = 5. Churned
+    # customers need the bridge of 2024 against 2023, whose start (2023-01-01) is before the data (2023-02-01);
+    # 2026's window a year earlier is not over on 2025-06-30; no lead was created by 2024-01-01
+    assert out["last_year"].tolist()[:3] == [290.0, 290.0, 5.0] and out.loc["goal 5", "last_year"] == 60.0
+    assert out.loc[["goal 3", "goal 4", "goal 6"], "last_year"].isna().all()
+    assert out["stretch"].tolist() == [True, False, True, False, False, False, False]
 
 
 @pytest.mark.parametrize(("value", "projected", "target", "higher", "finished", "kind", "status"), [
@@ -275,14 +290,12 @@ def test_not_measurable_in_the_data_names_the_table_or_column(tx, crm):
     objectives = goals({"metric": "revenue", "target": 1, "filter": {"ownr": "Ann"}})
     with pytest.raises(ConfigError, match=r"objectives\[0\]\.filter\.ownr: not measurable: the customers table has "
                                           r"no ownr column \(did you mean 'owner'\?\)"):
-        growth.check_measurable(objectives, {"transactions": tx, "customers": crm})
+        growth.check_measurable(objectives, customers=crm)
     with pytest.raises(ConfigError, match=r"filter\.owner: not measurable: the customers table has no owner column"):
-        growth.check_measurable(goals({"metric": "revenue", "target": 1, "filter": {"owner": "Ann"}}),
-                                {"transactions": tx})
+        growth.check_measurable(goals({"metric": "revenue", "target": 1, "filter": {"owner": "Ann"}}))
     with pytest.raises(ConfigError, match="lead_conversion_rate is not measurable: the leads table has no lead"):
-        growth.check_measurable(goals({"metric": "lead_conversion_rate", "target": 0.1}), {"transactions": tx})
-    growth.check_measurable(goals({"metric": "revenue", "target": 1, "filter": {"owner": "Ann"}}),
-                            {"transactions": tx, "customers": crm})
+        growth.measure_objectives(goals({"metric": "lead_conversion_rate", "target": 0.1}), tx, AS_OF)
+    growth.check_measurable(goals({"metric": "revenue", "target": 1, "filter": {"owner": "Ann"}}), customers=crm)
 
 
 def test_growth_section(tmp_path):
@@ -351,3 +364,52 @@ def test_invariants_over_input_shapes(shape):
         if len(bridge):  # the books add up to the bridge of the last 12 months
             for movement in growth.MOVEMENTS:
                 assert round(books[movement].sum(), 2) == bridge.iloc[-1][movement]
+
+
+# --------------------------------------------------------------------------- notebook 07's run
+
+LEADS = pd.DataFrame({  # Ann: two open leads; Bob: one closed (silent > 90 days), one converted (customer z)
+    "lead_id": ["L1", "L2", "L3", "L4", "L4"],
+    "date": pd.to_datetime(["2025-11-01", "2025-12-01", "2025-02-01", "2025-03-01", "2025-03-20"]),
+    "customer_id": [None, None, None, None, "z"], "owner": ["Ann", "Ann", "Bob", "Bob", "Bob"]})
+
+
+def test_growth_results_runs_every_analysis_on_the_tables(tx, crm):
+    objectives = goals({"metric": "revenue", "target": 300, "filter": {"owner": "Bob"}},
+                       {"metric": "lead_conversion_rate", "target": 0.4})
+    results = growth.growth_results(tx, AS_OF, customers=crm, leads=LEADS, period="year", objectives=objectives)
+    assert results.period == "year" and results.as_of == pd.Timestamp(AS_OF)
+    assert results.cohorts[growth.COHORT_COLUMNS].values.tolist()[0] == ["2023", 0, 3, 1.0, 230.0]
+    assert results.bridge["period"].tolist() == ["2024", "2025", "12 months to 2025-12-31"]
+    books = results.books.set_index("owner")
+    assert books["revenue"].to_dict() == {"Bob": 130.0, "Ann": 120.0, "(no owner)": 95.0}
+    assert books["open_leads"].to_dict() == {"Bob": 0, "Ann": 2, "(no owner)": 0}  # from the leads' owners
+    # Bob's book: c 90 + d 40 = 130 of 300 at the deadline; leads of 2025 with an outcome: L3 closed, L4 converted
+    measured = results.measured.set_index("metric")
+    assert measured.loc["revenue", ["value", "status"]].tolist() == [130.0, "off track"]
+    assert measured.loc["lead_conversion_rate", ["value", "status"]].tolist() == [0.5, "achieved"]
+    assert results.proposals == [] and results.n_customers == 6  # a to f (f's first year nets to zero)
+    assert results.compared is None and results.n_acquired_before == 0
+
+
+def test_growth_results_without_owner_leads_or_objectives(tx, crm):
+    results = growth.growth_results(tx, AS_OF, customers=crm.drop(columns="owner"))
+    assert results.books is None and results.measured is None and results.period == "quarter"
+    assert [p["metric"] for p in results.proposals] == ["revenue", "new_customers", "gross_revenue_retention"]
+    assert growth.growth_results(tx, AS_OF, customers=crm.assign(owner=None)).books is None  # no owner given
+    with pytest.raises(ConfigError, match=r"portfolio\.yml: objectives\[0\]\.metric: lead_conversion_rate is not "
+                                          r"measurable: the leads table has no lead"):
+        growth.growth_results(tx, AS_OF, objectives=goals({"metric": "lead_conversion_rate", "target": 0.2}),
+                              leads=LEADS.iloc[:0], config_path="portfolio.yml")
+    with pytest.raises(ValueError, match="freq must be one of"):
+        growth.growth_results(tx, AS_OF, period="week")
+
+
+def test_proposals_count_no_new_customer_when_the_data_starts_within_the_year_before(tx):
+    """Online Retail starts 9 days before its last 12 months: 'Win new customers: 3166' was proposed, every customer
+    first seen in the data counted as won, while the bridge said how revenue moved cannot be measured."""
+    late = tx[tx["date"] >= "2024-06-01"]  # the 12 months before 2025 are only partly in the data
+    proposals = growth.proposed_objectives(late, AS_OF)
+    # 2025 orders: a, c, d, e (its cancelled line is no order), f = 5; active in 2025: a, c, d, e, f
+    assert [(p["metric"], p["target"]) for p in proposals] == [
+        ("revenue", 345.0), ("orders", 5), ("active_customers", 5)]

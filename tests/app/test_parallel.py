@@ -24,13 +24,13 @@ import pytest
 from nbformat.v4 import new_code_cell, new_notebook
 from test_runner import PARAMS, fake_portfolio, write_notebook  # noqa: E402
 
-from portfolio_helpers.analysis import features, segmentation
+from portfolio_helpers.analysis import features, growth, segmentation
 from portfolio_helpers.analysis import voice as voice_analysis
 from portfolio_helpers.app import runner
 from portfolio_helpers.app.cli import Console, build_parser
 from portfolio_helpers.cleaning import pipeline
 from portfolio_helpers.core.errors import PortfolioError
-from portfolio_helpers.reporting import growth, voice
+from portfolio_helpers.reporting import voice
 from portfolio_helpers.reporting.exports import CUSTOMER_EXPORT, WRITER_ENV, update_customer_export
 
 NOTEBOOKS = runner.DEFAULT_NOTEBOOKS_DIR

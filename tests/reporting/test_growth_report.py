@@ -66,7 +66,8 @@ def test_notebook_measures_the_configured_objectives_and_exports(tmp_path):
     # the export holds what the analysis measures (to the cent / 4 decimals)
     tables, as_of = ns["tables"], ns["info"]["as_of"]
     objectives = growth.objectives_from_config(OBJECTIVES)
-    measured = growth.measure_objectives(objectives, tables, as_of, _profiles(tables, as_of))
+    measured = growth.measure_objectives(objectives, tables["transactions"], as_of, customers=tables["customers"],
+                                         lead_profiles=_profiles(tables, as_of))
     objectives_csv = frames["objectives.csv"]
     assert objectives_csv["status"].tolist() == measured["status"].tolist()
     assert objectives_csv["value"].tolist() == pytest.approx(measured["value"].tolist(), abs=0.006)
@@ -96,7 +97,7 @@ def _profiles(tables: dict, as_of) -> pd.DataFrame:
 def test_notebook_completes_and_says_what_it_cannot_show(tmp_path, shape, says):
     ns = run(NAMED_SHAPES[shape], tmp_path)
     results = ns["results"]
-    text = " ".join(report.findings(results, "EUR"))
+    text = " ".join(report.findings(results, "EUR", ns["notes"]))
     for words in says:
         assert words in text
     assert ns["metrics"].values["n_objectives"] == 0
@@ -117,7 +118,7 @@ def test_an_objective_the_data_cannot_measure_stops_the_notebook(tmp_path):
         run(shape, tmp_path, {"objectives": bad})
 
 
-def tiny_results(as_of: str = "2025-12-31") -> report.GrowthResults:
+def tiny_results(as_of: str = "2025-12-31") -> growth.GrowthResults:
     """The tiny portfolio of tests/analysis/test_growth.py, without f and without statuses."""
     rows = [("a", "2023-02-01", 100.0), ("a", "2024-03-01", 150.0), ("a", "2025-05-01", 120.0),
             ("b", "2023-06-01", 80.0), ("b", "2024-07-01", 80.0), ("c", "2024-02-01", 60.0),
@@ -128,8 +129,8 @@ def tiny_results(as_of: str = "2025-12-31") -> report.GrowthResults:
     objectives = growth.objectives_from_config([
         {"name": "Revenue", "metric": "revenue", "target": 400, **YEAR},
         {"name": "Retention", "metric": "gross_revenue_retention", "target": 0.65, **YEAR}])
-    measured = growth.measure_objectives(objectives, {"transactions": tx, "customers": crm}, as_of)
-    return report.GrowthResults("year", pd.Timestamp(as_of), growth.cohort_table(tx, "year", as_of),
+    measured = growth.measure_objectives(objectives, tx, as_of, customers=crm)
+    return growth.GrowthResults("year", pd.Timestamp(as_of), growth.cohort_table(tx, "year", as_of),
                                 growth.revenue_bridge(tx, as_of), growth.owner_books(tx, crm, as_of), objectives,
                                 measured)
 
@@ -162,6 +163,20 @@ def test_sentences_carry_the_hand_computed_figures():
                                               "n_objectives_on_track": 0}
 
 
+def test_a_target_far_above_last_year_is_called_a_stretch():
+    results = tiny_results()
+    tx = pd.DataFrame({"customer_id": ["a", "a"], "amount": [150.0, 100.0],  # the data covers 2024 from its first day
+                       "date": pd.to_datetime(["2024-01-01", "2025-03-01"])})
+    goals = growth.objectives_from_config([{"name": "Triple", "metric": "revenue", "target": 450, **YEAR},
+                                           {"name": "Grow", "metric": "revenue", "target": 200, **YEAR}])
+    results.measured = growth.measure_objectives(goals, tx, "2025-06-30")
+    assert report.objective_sentences(results, "EUR")[-1] == (
+        "**Triple** asks for a stretch: its target, €450, is 3.0 times last year's value over the same dates (€150); "
+        "check that it is achievable.")
+    assert not any("**Grow** asks" in line for line in report.objective_sentences(results, "EUR"))
+    assert report.objectives_table(results, "EUR")["last year, same dates"].tolist() == ["€150", "€150"]
+
+
 def test_exports_round_money_to_the_cent_and_rates_to_four_decimals(tmp_path):
     paths = report.write_exports(tmp_path, tiny_results())
     assert [p.name for p in paths] == ["cohorts.csv", "revenue_bridge.csv", "owners.csv", "objectives.csv"]
@@ -178,7 +193,7 @@ def test_a_bridge_against_a_partial_period_claims_no_growth_and_no_rate(tmp_path
     rows = [("a", "2024-10-15", 100.0), ("b", "2024-11-01", 50.0), ("a", "2025-03-01", 130.0), ("c", "2025-06-01", 40.0)]
     tx = pd.DataFrame(rows, columns=["customer_id", "date", "amount"]).assign(date=lambda f: pd.to_datetime(f["date"]))
     as_of = "2025-12-31"
-    results = report.GrowthResults("year", pd.Timestamp(as_of), growth.cohort_table(tx, "year", as_of),
+    results = growth.GrowthResults("year", pd.Timestamp(as_of), growth.cohort_table(tx, "year", as_of),
                                    growth.revenue_bridge(tx, as_of), None)
     assert results.bridge["previous_days_in_data"].tolist() == [78, 78]  # 15 Oct to 31 Dec 2024
     sentences = report.bridge_sentences(results, "EUR")
@@ -218,7 +233,7 @@ def cohort_frame(sizes_and_active: list[tuple[int, int]]) -> pd.DataFrame:
 def test_recent_cohorts_are_called_better_or_worse_only_beyond_chance(cohorts, verdict):
     """The minimal shape's report said 'Recent cohorts retain better than older ones: 25.0% ... against 22.6%' on
     12 and 31 customers."""
-    results = report.GrowthResults("quarter", pd.Timestamp("2024-12-31"), cohort_frame(cohorts), pd.DataFrame(), None)
+    results = growth.GrowthResults("quarter", pd.Timestamp("2024-12-31"), cohort_frame(cohorts), pd.DataFrame(), None)
     sentence = report.cohort_sentences(results)[0]
     assert f"retain **{verdict}** older ones" in sentence
     if verdict == "about as well as":
@@ -230,8 +245,7 @@ def test_the_customers_in_no_cohort_are_counted_and_explained():
     rows = [("a", "2024-01-10", 100.0), ("b", "2024-02-01", 0.0), ("b", "2024-05-01", 30.0), ("c", "2024-02-03", 40.0),
             ("c", "2024-04-03", 10.0)]
     tx = pd.DataFrame(rows, columns=["customer_id", "date", "amount"]).assign(date=lambda f: pd.to_datetime(f["date"]))
-    config = type("Config", (), {"sections": {}, "path": None, "tables": {"transactions": {}}})()
-    results = report.growth_results({"transactions": tx}, config, "2024-06-30")
+    results = growth.growth_results(tx, "2024-06-30")
     assert results.cohorts.loc[results.cohorts["periods_since"] == 0, "customers_active"].sum() == 2
     text = " ".join(report.cohort_sentences(results))
     assert "The cohorts hold 2 of the 3 customers: 1 customer is in no cohort" in text
@@ -241,7 +255,7 @@ def test_proposed_money_targets_read_as_whole_numbers():
     """CDNOW's proposals read `target: 1070000.0`."""
     tx = pd.DataFrame({"customer_id": ["a", "b", "a"], "amount": [500_000.0, 734_567.0, 1_070_123.0],
                        "date": pd.to_datetime(["2023-05-01", "2024-03-01", "2025-03-01"])})
-    results = report.GrowthResults("year", pd.Timestamp("2025-06-30"), pd.DataFrame(), pd.DataFrame(), None,
+    results = growth.GrowthResults("year", pd.Timestamp("2025-06-30"), pd.DataFrame(), pd.DataFrame(), None,
                                    proposals=growth.proposed_objectives(tx, "2025-06-30"))
     text = report.proposals_text(results)
     assert "{name: Grow revenue, metric: revenue, target: 1070000, start: 2025-01-01" in text
@@ -260,8 +274,7 @@ def test_customers_acquired_before_the_data_are_left_out_of_the_cohort_compariso
     ids = sorted(tx["customer_id"].unique())
     crm = pd.DataFrame({"customer_id": ids, "acquisition_date": pd.to_datetime(
         ["2019-03-01" if c.startswith("o") else None for c in ids])})
-    config = type("Config", (), {"sections": {}, "path": None, "tables": {"transactions": {}, "customers": {}}})()
-    results = report.growth_results({"transactions": tx, "customers": crm}, config, "2024-12-31")
+    results = growth.growth_results(tx, "2024-12-31", customers=crm)
     sentence = report.cohort_sentences(results)[0]
     assert "retain **about as well as** older ones: 25.0%" in sentence and "against 25.0%" in sentence
     assert "20 customers acquired before the data starts" in sentence
@@ -270,11 +283,12 @@ def test_customers_acquired_before_the_data_are_left_out_of_the_cohort_compariso
 def test_new_customers_objective_counts_the_bridges_new_customers():
     """The sample's page 07 said 589 new customers in the bridge and 593 for the 'Win new customers' objective, over
     the same year: 4 customers whose first purchase in 2025 was returned in full were counted by the objective only."""
-    rows = [("a", "2024-03-01", 100.0), ("a", "2025-03-01", 120.0), ("b", "2025-04-01", 80.0),
+    rows = [("z", "2023-12-01", 10.0),  # the data covers the 12 months before 2025 in full
+            ("a", "2024-03-01", 100.0), ("a", "2025-03-01", 120.0), ("b", "2025-04-01", 80.0),
             ("c", "2025-05-01", 60.0), ("c", "2025-05-20", -60.0)]  # c bought and returned everything
     tx = pd.DataFrame(rows, columns=["customer_id", "date", "amount"]).assign(date=lambda f: pd.to_datetime(f["date"]))
     goal = growth.objectives_from_config([{"name": "Win", "metric": "new_customers", "target": 2, **YEAR}])
-    measured = growth.measure_objectives(goal, {"transactions": tx}, "2025-12-31")
+    measured = growth.measure_objectives(goal, tx, "2025-12-31")
     bridge = growth.revenue_bridge(tx, "2025-12-31")
     assert bridge["n_new"].iloc[-1] == 1
     assert measured["value"].iloc[0] == 1
