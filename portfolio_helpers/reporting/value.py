@@ -14,7 +14,7 @@ import pandas as pd
 from IPython.display import display
 
 from portfolio_helpers.analysis.clv import models, value
-from portfolio_helpers.analysis.clv.portfolio import FutureValue
+from portfolio_helpers.analysis.clv.portfolio import FutureValue, spend_usable
 from portfolio_helpers.analysis.clv.value import MIN_HOLDOUT_UNITS, MIN_REPEAT_BUYERS, ClvSettings
 from portfolio_helpers.core.files import atomic_to_csv
 from portfolio_helpers.reporting import charts
@@ -107,6 +107,7 @@ def fitness_notes(result: FutureValue) -> list[str]:
                      "bought twice: the models cannot be fitted on the calibration period, so they are not checked "
                      "against the holdout.")
     notes.extend(_fit_notes(result))
+    notes.extend(_spend_notes(result))
     notes.append(spend_check_sentence(result.spend_correlation))
     return [note for note in notes if note]
 
@@ -135,6 +136,35 @@ def _fit_notes(result: FutureValue) -> list[str]:
         for words, labels in said.items():
             where = f" {' and '.join(labels)}" if result.calibration_fits else ""
             notes.append(f"The {models.MODEL_NAMES[key]} fit{where} {words}.")
+    return notes
+
+
+def _spend_words(fit: models.Fit) -> str | None:
+    if spend_usable(fit):
+        return "has uncertain parameters (the data barely pin them down)" if fit.status == "uncertain" else None
+    if fit.status in ("converged", "uncertain"):  # q <= 1
+        return (f"gives an infinite average spend (its parameter q = {fit.params['q']:.2f} is not above 1): it is "
+                "not used")
+    return _status_words(fit) + "; it is not used"
+
+
+def _spend_notes(result: FutureValue) -> list[str]:
+    """The Gamma-Gamma fits that could not be used or are uncertain, in words, and what values the purchases
+    instead."""
+    said: dict[str, list[str]] = {}
+    for period, label in (("calibration", "on the calibration period"), ("all data", "on all the data")):
+        fit = result.spend_attempts.get(period)
+        words = _spend_words(fit) if fit is not None else None
+        if words:
+            said.setdefault(words, []).append(label)
+    notes = []
+    for words, labels in said.items():
+        where = f" {' and '.join(labels)}" if len(result.spend_attempts) > 1 else ""
+        notes.append(f"The Gamma-Gamma spend model{where} {words}.")
+    fit = result.spend_attempts.get("all data")
+    if fit is not None and not spend_usable(fit) and result.value is not None:
+        notes.append("Without it, each customer's future purchase is valued at its own average repeat purchase "
+                     "(the average of all repeat buyers for a customer without one).")
     return notes
 
 
@@ -227,7 +257,10 @@ def choice_sentence(result: FutureValue) -> str:
     if choice["reason"] == "requested":
         return f"The {name} model values the customers, as the config asks (`clv.model`)."
     if choice["reason"] == "lowest holdout error":
-        return (f"The {name} model values the customers: its forecasts of the purchases after the calibration period "
+        holdout = result.fitness.get("holdout_units")
+        span = f"the {holdout:.0f} {_unit(result, round(holdout))} after the calibration period" if holdout else \
+            "after the calibration period"
+        return (f"The {name} model values the customers: its forecasts of the purchases in {span} "
                 f"were the closest, {choice['value']:.3f} purchases off per customer on average{other}.")
     if choice["reason"] == "requested model failed":
         return (f"The model asked for in the config could not be fitted; {name} values the customers instead "
@@ -238,12 +271,15 @@ def choice_sentence(result: FutureValue) -> str:
 def model_table(result: FutureValue) -> pd.DataFrame:
     """One row per model and fit period: parameters, standard errors, log-likelihood, status, holdout metrics."""
     rows = []
-    periods = [("calibration", result.calibration_fits, result.calibration_spend), ("all data", result.fits,
-                                                                                    result.spend_fit)]
+    periods = [("calibration", result.calibration_fits, result.spend_attempts.get("calibration")),
+               ("all data", result.fits, result.spend_attempts.get("all data"))]
     holdout = result.holdout.set_index("model") if result.holdout is not None else None
     for period, fits, spend in periods:
         for key, fit in {**fits, **({"gg": spend} if spend is not None else {})}.items():
-            row = {"model": key, "name": models.MODEL_NAMES[key], "fitted_on": period, "status": fit.status,
+            status = fit.status
+            if key == "gg" and not spend_usable(fit) and status in ("converged", "uncertain"):
+                status = "not used: infinite mean spend (q <= 1)"
+            row = {"model": key, "name": models.MODEL_NAMES[key], "fitted_on": period, "status": status,
                    "n_customers": fit.n, "loglik": fit.loglik}
             row.update({name: fit.params.get(name, np.nan) for name in _PARAMETER_COLUMNS})
             row.update({f"se_{name}": fit.se.get(name, np.nan) for name in _PARAMETER_COLUMNS})
@@ -280,13 +316,21 @@ def shown_model_table(result: FutureValue) -> pd.DataFrame:
 
 
 def save_model_table(output_dir, result: FutureValue):
-    """``exports/clv_models.csv`` (atomic, parameters to 6 decimals, ratios to 4)."""
-    table = model_table(result)
-    for column in table.columns:
-        if pd.api.types.is_float_dtype(table[column]):
-            table[column] = table[column].round(4 if column in ("mae", "rmse", "spearman", "top_decile_capture") else 6)
+    """``exports/clv_models.csv``, atomic and spreadsheet-safe (floats to 4 decimals, values below 0.001 to 4
+    significant digits: :func:`~portfolio_helpers.core.files.safe_for_spreadsheet`).
+
+    Beside the model table, ``time_unit`` (the unit of the purchase models' rates ``alpha`` and ``beta``) and
+    ``holdout_units`` (the holdout length in that unit, on the rows with holdout metrics)."""
     from pathlib import Path
 
+    table = model_table(result)
+    if table.empty:  # no model could be fitted (the report says why)
+        return atomic_to_csv(table, Path(output_dir) / MODELS_EXPORT)
+    table.insert(table.columns.get_loc("fitted_on") + 1, "time_unit", result.settings.time_unit)
+    if "mae" in table.columns:
+        holdout = result.fitness.get("holdout_units")
+        table.insert(table.columns.get_loc("mae"), "holdout_units",
+                     np.where(table["mae"].notna(), holdout if holdout is not None else np.nan, np.nan))
     return atomic_to_csv(table, Path(output_dir) / MODELS_EXPORT)
 
 

@@ -56,6 +56,11 @@ def test_exports(portfolio, tmp_path):
     assert set(table["model"]) == {"bgnbd", "pnbd", "mbgnbd", "gg", "own_rate", "average_rate"}
     assert set(table["fitted_on"]) == {"calibration", "all data"}
     assert table.loc[table["status"] == "baseline", "mae"].notna().all()
+    # the unit of the rates alpha and beta and the holdout length are in the file, not only in the report
+    assert (table["time_unit"] == "week").all()
+    with_holdout = table["mae"].notna()
+    assert with_holdout.any() and (table.loc[with_holdout, "holdout_units"] == round(184 / 7, 4)).all()
+    assert table.loc[~with_holdout, "holdout_units"].isna().all()
 
 
 def test_sentences(portfolio):
@@ -68,6 +73,34 @@ def test_sentences(portfolio):
     notes = report.fitness_notes(result)
     assert all(note for note in notes) and any("Spend per purchase" in note for note in notes)
     assert report.settings_with_overrides(result.settings, 24, 0.05).calibration_end == result.settings.calibration_end
+
+
+def test_choice_sentence_names_the_holdout_length(portfolio):
+    _tables, result = portfolio
+    assert result.choice["reason"] == "lowest holdout error"
+    assert "purchases in the 26 weeks after the calibration period were the closest" in report.choice_sentence(result)
+
+
+def test_spend_model_that_cannot_be_used_is_said_in_words(portfolio):
+    """A Gamma-Gamma fit that did not converge, or whose mean spend is infinite (q <= 1), is never dropped
+    silently: the notes say so and what values the purchases instead; the model table keeps its row."""
+    _tables, result = portfolio
+    fit = result.spend_attempts["all data"]
+    failed = models.Fit("gg", fit.params, fit.se, fit.loglik, fit.n, "not converged")
+    heavy_tail = models.Fit("gg", {**fit.params, "q": 0.8}, fit.se, fit.loglik, fit.n, "converged")
+    changed = dataclasses.replace(result, spend_attempts={"calibration": heavy_tail, "all data": failed},
+                                  calibration_spend=None, spend_fit=None)
+    notes = [note for note in report.fitness_notes(changed) if "Gamma-Gamma" in note or "Without it" in note]
+    assert notes == [
+        "The Gamma-Gamma spend model on the calibration period gives an infinite average spend (its parameter "
+        "q = 0.80 is not above 1): it is not used.",
+        "The Gamma-Gamma spend model on all the data did not converge; it is not used.",
+        "Without it, each customer's future purchase is valued at its own average repeat purchase (the average of "
+        "all repeat buyers for a customer without one)."]
+    table = report.model_table(changed).set_index(["model", "fitted_on"])
+    assert table.loc[("gg", "all data"), "status"] == "not converged"
+    assert table.loc[("gg", "calibration"), "status"] == "not used: infinite mean spend (q <= 1)"
+    assert not any("Gamma-Gamma" in note for note in report.fitness_notes(result))  # both fits converged here
 
 
 def test_intervals_table_shows_purchase_days_as_counts_and_the_rest_as_money(portfolio):
@@ -169,7 +202,7 @@ def test_evaluation_without_holdout_says_so(portfolio, monkeypatch):
     assert said == [] and "holdout metrics" in shown[0]
 
 
-def test_too_few_repeat_buyers_said_once_without_moot_notes():
+def test_too_few_repeat_buyers_said_once_without_moot_notes(tmp_path):
     """Five customers: the findings say once why no customer is valued, nothing about a spend model or a holdout."""
     tx = pd.DataFrame({"customer_id": [f"c{i}" for i in range(5) for _ in range(3)],
                        "date": pd.to_datetime(["2025-01-05", "2025-03-01", "2025-05-20"] * 5),
@@ -177,6 +210,7 @@ def test_too_few_repeat_buyers_said_once_without_moot_notes():
     result = future_value(tx, value.ClvSettings(), "2025-06-30")
     lines = report.findings(result, "EUR", revenue_last_year(tx, result.as_of)) + report.fitness_notes(result)
     assert lines == [report.fitness_notes(result)[0]] and "no customer is valued" in lines[0]
+    assert report.save_model_table(tmp_path, result).read_text(encoding="utf-8").strip() == ""  # no model, no row
 
 
 def test_money_metrics_to_the_cent(portfolio):
