@@ -108,6 +108,8 @@ def fitness_notes(result: FutureValue) -> list[str]:
                      "against the holdout.")
     notes.extend(_fit_notes(result))
     notes.extend(_spend_notes(result))
+    notes.extend(f"The {models.MODEL_NAMES[key]} fit gives no finite forecast for some customers (its parameters "
+                 "are too extreme for the formulas); it is not used." for key in result.no_forecast)
     notes.append(spend_check_sentence(result.spend_correlation))
     return [note for note in notes if note]
 

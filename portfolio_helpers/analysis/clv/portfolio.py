@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+import numpy as np
 import pandas as pd
 
 from portfolio_helpers.analysis import engine
@@ -41,6 +42,8 @@ class FutureValue:
     #: Every Gamma-Gamma fit attempted, usable or not, by period (``"calibration"``, ``"all data"``): the report
     #: words the ones that could not be used (:func:`spend_usable`).
     spend_attempts: dict = field(default_factory=dict)
+    #: Purchase models set aside because their forecast was not finite for some customer.
+    no_forecast: list = field(default_factory=list)
     spend_correlation: float = float("nan")
     value: pd.DataFrame | None = None
     intervals: pd.DataFrame | None = None
@@ -124,12 +127,19 @@ def future_value(transactions: pd.DataFrame, settings: ClvSettings, as_of, pnl: 
     result.fits, spend = _fit_all(full, result.fitness)
     result.spend_fit = _record_spend(result, "all data", spend)
     result.spend_correlation = value.spend_frequency_correlation(full)
-    result.choice = evaluation.choose_model(result.holdout, result.fits, settings.model)
-    if result.fit is None:
-        return result
     options = dict(pnl=pnl, horizon_months=settings.horizon_months, discount_rate=settings.discount_rate,
                    time_unit=unit)
-    result.value = value.customer_value(full, result.fit, result.spend_fit, **options)
+    candidates = dict(result.fits)
+    while True:  # a model whose forecast is not finite for every customer is set aside, the next one tried
+        result.choice = evaluation.choose_model(result.holdout, candidates, settings.model)
+        if result.fit is None:
+            return result
+        valued = value.customer_value(full, result.fit, result.spend_fit, **options)
+        if np.isfinite(valued[["p_alive", "expected_purchases", "expected_revenue", "clv"]].to_numpy()).all():
+            break
+        result.no_forecast.append(result.choice["model"])
+        del candidates[result.choice["model"]]
+    result.value = valued
     result.intervals = value.portfolio_intervals(full, result.fit, result.spend_fit, n_draws=n_draws, seed=seed,
                                                  **options)
     return result

@@ -264,3 +264,23 @@ def test_no_negative_expected_spend_from_net_returns():
     assert v["expected_spend"].tolist()[0] == pytest.approx(population)
     assert v["expected_spend"].tolist()[2] == pytest.approx(population)
     assert (v["expected_revenue"] >= 0).all()
+
+
+def test_model_without_finite_forecast_is_set_aside(simulated, monkeypatch):
+    """A model whose forecast is not finite for some customer never values the portfolio: the next one does, and
+    the report says why."""
+    from portfolio_helpers.reporting import value as report
+
+    real = models.conditional_expected_purchases
+
+    def broken_pnbd(model, *args):
+        values = real(model, *args)
+        return np.where(np.arange(np.size(values)) == 0, np.nan, values) if model == "pnbd" else values
+
+    monkeypatch.setattr(models, "conditional_expected_purchases", broken_pnbd)
+    result = future_value(simulated, value.ClvSettings(model="pnbd"), "2021-06-30", n_draws=5)
+    assert result.no_forecast == ["pnbd"]
+    assert result.choice["reason"] == "requested model failed" and result.choice["model"] in ("bgnbd", "mbgnbd")
+    assert np.isfinite(result.value[["expected_purchases", "clv"]].to_numpy()).all()
+    assert ("The Pareto/NBD fit gives no finite forecast for some customers (its parameters are too extreme for the "
+            "formulas); it is not used.") in report.fitness_notes(result)
