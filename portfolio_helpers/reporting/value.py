@@ -32,7 +32,7 @@ __all__ = ["settings_with_overrides", "findings", "fitness_notes", "model_table"
            "intervals_table", "movers_table", "calling_table", "calling_caption", "value_formats",
            "group_tables", "tracking_figure", "conditional_figure", "value_figure", "value_explorer",
            "settings_sentence", "GONE_THRESHOLD", "NO_HOLDOUT_NOTE", "shown_model_table", "show_model_section", "show_evaluation",
-           "show_value", "show_optional_table", "show_groups", "spend_check_sentence"]
+           "show_value", "show_optional_table", "intervals_caption", "calling_empty", "show_groups", "spend_check_sentence"]
 
 MODELS_EXPORT = "exports/clv_models.csv"
 GONE_THRESHOLD = 0.2  # P(alive) below which a customer is "probably gone"
@@ -228,7 +228,7 @@ def findings(result: FutureValue, currency: str, last_year: pd.DataFrame) -> lis
         lines.append(f"Their expected profit after cost of goods and cost to serve is "
                      f"{fmt_money(v['expected_profit'].sum(), currency)}; discounted at {fmt_pct(s.discount_rate, 0)} "
                      f"a year, the customer base is worth {fmt_money(profit['estimate'], currency)} in profit"
-                     f"{_interval(profit, lambda amount: fmt_money(amount, currency))} "
+                     f"{_interval(profit, lambda amount: fmt_money(amount, currency), _spend_only(result))} "
                      f"and {fmt_money(v['clv'].sum(), currency)} in revenue.")
         top = v["clv_profit"].nlargest(max(int(math.ceil(0.1 * n)), 1)).sum()
         positive = v["clv_profit"].clip(lower=0).sum()
@@ -241,10 +241,38 @@ def findings(result: FutureValue, currency: str, last_year: pd.DataFrame) -> lis
     return lines
 
 
-def _interval(row: pd.Series, fmt) -> str:
+def _interval(row: pd.Series, fmt, spend_only: bool = False) -> str:
     if not (math.isfinite(row["low"]) and math.isfinite(row["high"])) or row["low"] == row["high"]:
         return ""
-    return f" (90% interval {fmt(row['low'])} to {fmt(row['high'])})"
+    return f" (90% interval {fmt(row['low'])} to {fmt(row['high'])}{', spend uncertainty only' if spend_only else ''})"
+
+
+def _spend_only(result: FutureValue) -> bool:
+    """True when the purchase model has no covariance (its fit ran to a limit): the intervals of the totals then
+    reflect the spend model's parameters only."""
+    cov = result.fit.cov_log if result.fit is not None else None
+    return cov is None or not np.all(np.isfinite(cov))
+
+
+def intervals_caption(result: FutureValue) -> str:
+    """The caption of the intervals table, saying when they leave out the purchase model's uncertainty.
+
+    >>> intervals_caption(FutureValue(ClvSettings(), pd.Timestamp("2025-12-31"), pd.DataFrame(), {}))
+    'Portfolio totals with 90% intervals (parameter uncertainty)'
+    """
+    if result.fit is None or not _spend_only(result):
+        return "Portfolio totals with 90% intervals (parameter uncertainty)"
+    return (f"Portfolio totals with 90% intervals of the spend model's parameters only: the "
+            f"{models.MODEL_NAMES[result.fit.model]} fit ran to a limit, its parameters have no standard errors, so "
+            "the uncertainty of the purchases is not counted and the intervals are too narrow")
+
+
+def calling_empty(result: FutureValue) -> str:
+    """What the report says when no customer is worth calling, with the reason when the model cannot tell."""
+    if result.fit is not None and result.fit.no_dropout:
+        return (f"The {models.MODEL_NAMES[result.fit.model]} model sees no customer leaving (P(alive) = 1 for "
+                "everyone), so it cannot point at valuable customers slipping away.")
+    return "No valuable customer is slipping away (or no customer is valued)."
 
 
 def choice_sentence(result: FutureValue) -> str:
@@ -522,8 +550,7 @@ def show_value(result: FutureValue, currency: str) -> None:
         show_markdown("No customer is valued (see the key findings).")
         return
     display(value_figure(result, currency))
-    show_table(intervals_table(result, currency),
-               caption="Portfolio totals with 90% intervals (parameter uncertainty)")
+    show_table(intervals_table(result, currency), caption=intervals_caption(result))
 
 
 def show_optional_table(table: pd.DataFrame | None, empty: str, caption: str, currency: str) -> None:

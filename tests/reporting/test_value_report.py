@@ -232,3 +232,25 @@ def test_model_table_counts_customers_with_thousands_separators(portfolio, monke
     table, options = shown[0]
     html = table_styler(table, options["caption"], options["formats"]).to_html()
     assert "23,570" in html and "23570" not in html
+
+
+def test_intervals_without_purchase_uncertainty_say_so(portfolio):
+    """A purchase fit on a boundary has no covariance: the intervals then come from the spend model alone (as on
+    the Online Retail extract), and the caption and the findings say they leave the purchases' uncertainty out;
+    the customers-worth-calling section says a no-dropout model cannot point at anyone."""
+    tables, result = portfolio
+    key = result.choice["model"]
+    dropout = "s" if key == "pnbd" else "a"
+    fit = result.fits[key]
+    boundary = models.Fit(key, {**fit.params, dropout: 1e-9}, {}, fit.loglik, fit.n, "on a boundary",
+                          cov_log=np.full((4, 4), np.nan))
+    changed = dataclasses.replace(result, fits={**result.fits, key: boundary})
+    assert "spend model's parameters only" in report.intervals_caption(changed)
+    assert "too narrow" in report.intervals_caption(changed)
+    assert report.intervals_caption(result) == "Portfolio totals with 90% intervals (parameter uncertainty)"
+    lines = report.findings(changed, "EUR", revenue_last_year(tables["transactions"], result.as_of))
+    assert any("spend uncertainty only)" in line for line in lines)
+    assert not any("spend uncertainty only" in line for line in report.findings(
+        result, "EUR", revenue_last_year(tables["transactions"], result.as_of)))
+    assert "cannot point at valuable customers slipping away" in report.calling_empty(changed)
+    assert report.calling_empty(result) == "No valuable customer is slipping away (or no customer is valued)."
