@@ -254,3 +254,24 @@ def test_intervals_without_purchase_uncertainty_say_so(portfolio):
         result, "EUR", revenue_last_year(tables["transactions"], result.as_of)))
     assert "cannot point at valuable customers slipping away" in report.calling_empty(changed)
     assert report.calling_empty(result) == "No valuable customer is slipping away (or no customer is valued)."
+
+
+@pytest.mark.parametrize("unit", ["week", "month"])
+def test_time_unit_on_every_axis_and_table(portfolio, monkeypatch, unit):
+    """The declared time unit (clv.time_unit) names the axes of the tracking and conditional-expectation charts,
+    the caption of the model table and the settings sentence."""
+    _tables, result = portfolio
+    result = dataclasses.replace(result, settings=dataclasses.replace(result.settings, time_unit=unit))
+    tracking = report.tracking_figure(result)
+    for ax in tracking.axes:
+        assert ax.get_xlabel() == f"{unit.capitalize()}s since the first purchase of the cohort"
+    assert tracking.axes[1].get_ylabel() == f"Repeat purchases (per {unit})"
+    assert tracking.axes[1].get_title().startswith(f"Repeat purchases per {unit}")
+    conditional = report.conditional_figure(result).axes[0]
+    holdout = result.calibration["duration_holdout"].iloc[0]
+    assert conditional.get_ylabel() == f"Mean repeat purchases in the {holdout:.0f} {unit}s after"
+    captions = []
+    monkeypatch.setattr(report, "show_table", lambda table, **options: captions.append(options["caption"]))
+    report.show_model_section(result)
+    assert captions[0].startswith(f"Purchase models (time unit: {unit})")
+    assert f"time unit {unit}" in report.settings_sentence(result)
