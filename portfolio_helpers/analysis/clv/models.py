@@ -428,7 +428,9 @@ def _beta_nodes(a: float, b: float) -> tuple[np.ndarray, np.ndarray]:
     diagonal[0] = (be - al) / (al + be + 2)
     k = n[1:]
     s = 2 * k + al + be
-    off = np.sqrt(4 * k * (k + al) * (k + be) * (k + al + be) / (s**2 * (s + 1) * (s - 1)))
+    ratio = np.ones_like(k)  # (k + al + be) / (s - 1): 1 at k = 1 (0 / 0 when a + b = 1)
+    ratio[1:] = (k[1:] + al + be) / (s[1:] - 1)
+    off = np.sqrt(4 * k * (k + al) * (k + be) * ratio / (s**2 * (s + 1)))
     nodes, vectors = linalg.eigh_tridiagonal(diagonal, off)
     weights = vectors[0] ** 2
     return np.clip((1 + nodes) / 2, 0.0, 1.0), weights / weights.sum()

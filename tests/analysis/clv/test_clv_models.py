@@ -189,6 +189,20 @@ def test_expectations_where_the_closed_form_breaks_down(params):
         assert values.tolist() == pytest.approx(one_by_one, rel=1e-12) and np.all(values > 0)
 
 
+@pytest.mark.parametrize(("a", "b"), [(0.3, 0.7), (0.999999, 1e-6), (1e-6, 1e-6), (2.5, 3.0), (1292.69, 36145.78),
+                                    (5e4, 2e5), (0.01, 1e4)])
+def test_beta_nodes_give_the_beta_moments(a, b):
+    """The quadrature of the fallback integrates the Beta distribution's first two moments exactly, including
+    a + b = 1 (a 0 / 0 in the textbook recurrence) and parameters where scipy's roots_jacobi overflows."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        nodes, weights = models._beta_nodes(a, b)
+    mean = a / (a + b)
+    assert weights.sum() == pytest.approx(1.0, abs=1e-12) and np.all(weights >= 0)
+    assert weights @ nodes == pytest.approx(mean, rel=1e-9, abs=1e-15)
+    assert weights @ nodes**2 == pytest.approx(mean * (a + 1) / (a + b + 1), rel=1e-8, abs=1e-15)
+
+
 def _simulate(model, params, n, seed):
     rng = np.random.default_rng(seed)
     T = rng.uniform(30, 60, n)
