@@ -14,7 +14,7 @@ import pandas as pd
 from IPython.display import display
 
 from portfolio_helpers.analysis.clv import models, value
-from portfolio_helpers.analysis.clv.portfolio import FutureValue
+from portfolio_helpers.analysis.clv.portfolio import FutureValue, spend_usable
 from portfolio_helpers.analysis.clv.value import MIN_HOLDOUT_UNITS, MIN_REPEAT_BUYERS, ClvSettings
 from portfolio_helpers.core.files import atomic_to_csv
 from portfolio_helpers.reporting import charts
@@ -32,7 +32,7 @@ __all__ = ["settings_with_overrides", "findings", "fitness_notes", "model_table"
            "intervals_table", "movers_table", "calling_table", "calling_caption", "value_formats",
            "group_tables", "tracking_figure", "conditional_figure", "value_figure", "value_explorer",
            "settings_sentence", "GONE_THRESHOLD", "NO_HOLDOUT_NOTE", "shown_model_table", "show_model_section", "show_evaluation",
-           "show_value", "show_optional_table", "show_groups", "spend_check_sentence"]
+           "show_value", "show_optional_table", "intervals_caption", "calling_empty", "show_groups", "spend_check_sentence"]
 
 MODELS_EXPORT = "exports/clv_models.csv"
 GONE_THRESHOLD = 0.2  # P(alive) below which a customer is "probably gone"
@@ -107,6 +107,9 @@ def fitness_notes(result: FutureValue) -> list[str]:
                      "bought twice: the models cannot be fitted on the calibration period, so they are not checked "
                      "against the holdout.")
     notes.extend(_fit_notes(result))
+    notes.extend(_spend_notes(result))
+    notes.extend(f"The {models.MODEL_NAMES[key]} fit gives no finite forecast for some customers (its parameters "
+                 "are too extreme for the formulas); it is not used." for key in result.no_forecast)
     notes.append(spend_check_sentence(result.spend_correlation))
     return [note for note in notes if note]
 
@@ -135,6 +138,35 @@ def _fit_notes(result: FutureValue) -> list[str]:
         for words, labels in said.items():
             where = f" {' and '.join(labels)}" if result.calibration_fits else ""
             notes.append(f"The {models.MODEL_NAMES[key]} fit{where} {words}.")
+    return notes
+
+
+def _spend_words(fit: models.Fit) -> str | None:
+    if spend_usable(fit):
+        return "has uncertain parameters (the data barely pin them down)" if fit.status == "uncertain" else None
+    if fit.status in ("converged", "uncertain"):  # q <= 1
+        return (f"gives an infinite average spend (its parameter q = {fit.params['q']:.2f} is not above 1): it is "
+                "not used")
+    return _status_words(fit) + "; it is not used"
+
+
+def _spend_notes(result: FutureValue) -> list[str]:
+    """The Gamma-Gamma fits that could not be used or are uncertain, in words, and what values the purchases
+    instead."""
+    said: dict[str, list[str]] = {}
+    for period, label in (("calibration", "on the calibration period"), ("all data", "on all the data")):
+        fit = result.spend_attempts.get(period)
+        words = _spend_words(fit) if fit is not None else None
+        if words:
+            said.setdefault(words, []).append(label)
+    notes = []
+    for words, labels in said.items():
+        where = f" {' and '.join(labels)}" if len(result.spend_attempts) > 1 else ""
+        notes.append(f"The Gamma-Gamma spend model{where} {words}.")
+    fit = result.spend_attempts.get("all data")
+    if fit is not None and not spend_usable(fit) and result.value is not None:
+        notes.append("Without it, each customer's future purchase is valued at its own average repeat purchase "
+                     "(the average of all repeat buyers for a customer without one).")
     return notes
 
 
@@ -196,7 +228,7 @@ def findings(result: FutureValue, currency: str, last_year: pd.DataFrame) -> lis
         lines.append(f"Their expected profit after cost of goods and cost to serve is "
                      f"{fmt_money(v['expected_profit'].sum(), currency)}; discounted at {fmt_pct(s.discount_rate, 0)} "
                      f"a year, the customer base is worth {fmt_money(profit['estimate'], currency)} in profit"
-                     f"{_interval(profit, lambda amount: fmt_money(amount, currency))} "
+                     f"{_interval(profit, lambda amount: fmt_money(amount, currency), _spend_only(result))} "
                      f"and {fmt_money(v['clv'].sum(), currency)} in revenue.")
         top = v["clv_profit"].nlargest(max(int(math.ceil(0.1 * n)), 1)).sum()
         positive = v["clv_profit"].clip(lower=0).sum()
@@ -209,10 +241,38 @@ def findings(result: FutureValue, currency: str, last_year: pd.DataFrame) -> lis
     return lines
 
 
-def _interval(row: pd.Series, fmt) -> str:
+def _interval(row: pd.Series, fmt, spend_only: bool = False) -> str:
     if not (math.isfinite(row["low"]) and math.isfinite(row["high"])) or row["low"] == row["high"]:
         return ""
-    return f" (90% interval {fmt(row['low'])} to {fmt(row['high'])})"
+    return f" (90% interval {fmt(row['low'])} to {fmt(row['high'])}{', spend uncertainty only' if spend_only else ''})"
+
+
+def _spend_only(result: FutureValue) -> bool:
+    """True when the purchase model has no covariance (its fit ran to a limit): the intervals of the totals then
+    reflect the spend model's parameters only."""
+    cov = result.fit.cov_log if result.fit is not None else None
+    return cov is None or not np.all(np.isfinite(cov))
+
+
+def intervals_caption(result: FutureValue) -> str:
+    """The caption of the intervals table, saying when they leave out the purchase model's uncertainty.
+
+    >>> intervals_caption(FutureValue(ClvSettings(), pd.Timestamp("2025-12-31"), pd.DataFrame(), {}))
+    'Portfolio totals with 90% intervals (parameter uncertainty)'
+    """
+    if result.fit is None or not _spend_only(result):
+        return "Portfolio totals with 90% intervals (parameter uncertainty)"
+    return (f"Portfolio totals with 90% intervals of the spend model's parameters only: the "
+            f"{models.MODEL_NAMES[result.fit.model]} fit ran to a limit, its parameters have no standard errors, so "
+            "the uncertainty of the purchases is not counted and the intervals are too narrow")
+
+
+def calling_empty(result: FutureValue) -> str:
+    """What the report says when no customer is worth calling, with the reason when the model cannot tell."""
+    if result.fit is not None and result.fit.no_dropout:
+        return (f"The {models.MODEL_NAMES[result.fit.model]} model sees no customer leaving (P(alive) = 1 for "
+                "everyone), so it cannot point at valuable customers slipping away.")
+    return "No valuable customer is slipping away (or no customer is valued)."
 
 
 def choice_sentence(result: FutureValue) -> str:
@@ -227,7 +287,10 @@ def choice_sentence(result: FutureValue) -> str:
     if choice["reason"] == "requested":
         return f"The {name} model values the customers, as the config asks (`clv.model`)."
     if choice["reason"] == "lowest holdout error":
-        return (f"The {name} model values the customers: its forecasts of the purchases after the calibration period "
+        holdout = result.fitness.get("holdout_units")
+        span = f"the {holdout:.0f} {_unit(result, round(holdout))} after the calibration period" if holdout else \
+            "after the calibration period"
+        return (f"The {name} model values the customers: its forecasts of the purchases in {span} "
                 f"were the closest, {choice['value']:.3f} purchases off per customer on average{other}.")
     if choice["reason"] == "requested model failed":
         return (f"The model asked for in the config could not be fitted; {name} values the customers instead "
@@ -238,12 +301,15 @@ def choice_sentence(result: FutureValue) -> str:
 def model_table(result: FutureValue) -> pd.DataFrame:
     """One row per model and fit period: parameters, standard errors, log-likelihood, status, holdout metrics."""
     rows = []
-    periods = [("calibration", result.calibration_fits, result.calibration_spend), ("all data", result.fits,
-                                                                                    result.spend_fit)]
+    periods = [("calibration", result.calibration_fits, result.spend_attempts.get("calibration")),
+               ("all data", result.fits, result.spend_attempts.get("all data"))]
     holdout = result.holdout.set_index("model") if result.holdout is not None else None
     for period, fits, spend in periods:
         for key, fit in {**fits, **({"gg": spend} if spend is not None else {})}.items():
-            row = {"model": key, "name": models.MODEL_NAMES[key], "fitted_on": period, "status": fit.status,
+            status = fit.status
+            if key == "gg" and not spend_usable(fit) and status in ("converged", "uncertain"):
+                status = "not used: infinite mean spend (q <= 1)"
+            row = {"model": key, "name": models.MODEL_NAMES[key], "fitted_on": period, "status": status,
                    "n_customers": fit.n, "loglik": fit.loglik}
             row.update({name: fit.params.get(name, np.nan) for name in _PARAMETER_COLUMNS})
             row.update({f"se_{name}": fit.se.get(name, np.nan) for name in _PARAMETER_COLUMNS})
@@ -280,13 +346,21 @@ def shown_model_table(result: FutureValue) -> pd.DataFrame:
 
 
 def save_model_table(output_dir, result: FutureValue):
-    """``exports/clv_models.csv`` (atomic, parameters to 6 decimals, ratios to 4)."""
-    table = model_table(result)
-    for column in table.columns:
-        if pd.api.types.is_float_dtype(table[column]):
-            table[column] = table[column].round(4 if column in ("mae", "rmse", "spearman", "top_decile_capture") else 6)
+    """``exports/clv_models.csv``, atomic and spreadsheet-safe (floats to 4 decimals, values below 0.001 to 4
+    significant digits: :func:`~portfolio_helpers.core.files.safe_for_spreadsheet`).
+
+    Beside the model table, ``time_unit`` (the unit of the purchase models' rates ``alpha`` and ``beta``) and
+    ``holdout_units`` (the holdout length in that unit, on the rows with holdout metrics)."""
     from pathlib import Path
 
+    table = model_table(result)
+    if table.empty:  # no model could be fitted (the report says why)
+        return atomic_to_csv(table, Path(output_dir) / MODELS_EXPORT)
+    table.insert(table.columns.get_loc("fitted_on") + 1, "time_unit", result.settings.time_unit)
+    if "mae" in table.columns:
+        holdout = result.fitness.get("holdout_units")
+        table.insert(table.columns.get_loc("mae"), "holdout_units",
+                     np.where(table["mae"].notna(), holdout if holdout is not None else np.nan, np.nan))
     return atomic_to_csv(table, Path(output_dir) / MODELS_EXPORT)
 
 
@@ -476,8 +550,7 @@ def show_value(result: FutureValue, currency: str) -> None:
         show_markdown("No customer is valued (see the key findings).")
         return
     display(value_figure(result, currency))
-    show_table(intervals_table(result, currency),
-               caption="Portfolio totals with 90% intervals (parameter uncertainty)")
+    show_table(intervals_table(result, currency), caption=intervals_caption(result))
 
 
 def show_optional_table(table: pd.DataFrame | None, empty: str, caption: str, currency: str) -> None:

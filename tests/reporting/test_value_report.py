@@ -56,6 +56,11 @@ def test_exports(portfolio, tmp_path):
     assert set(table["model"]) == {"bgnbd", "pnbd", "mbgnbd", "gg", "own_rate", "average_rate"}
     assert set(table["fitted_on"]) == {"calibration", "all data"}
     assert table.loc[table["status"] == "baseline", "mae"].notna().all()
+    # the unit of the rates alpha and beta and the holdout length are in the file, not only in the report
+    assert (table["time_unit"] == "week").all()
+    with_holdout = table["mae"].notna()
+    assert with_holdout.any() and (table.loc[with_holdout, "holdout_units"] == round(184 / 7, 4)).all()
+    assert table.loc[~with_holdout, "holdout_units"].isna().all()
 
 
 def test_sentences(portfolio):
@@ -68,6 +73,34 @@ def test_sentences(portfolio):
     notes = report.fitness_notes(result)
     assert all(note for note in notes) and any("Spend per purchase" in note for note in notes)
     assert report.settings_with_overrides(result.settings, 24, 0.05).calibration_end == result.settings.calibration_end
+
+
+def test_choice_sentence_names_the_holdout_length(portfolio):
+    _tables, result = portfolio
+    assert result.choice["reason"] == "lowest holdout error"
+    assert "purchases in the 26 weeks after the calibration period were the closest" in report.choice_sentence(result)
+
+
+def test_spend_model_that_cannot_be_used_is_said_in_words(portfolio):
+    """A Gamma-Gamma fit that did not converge, or whose mean spend is infinite (q <= 1), is never dropped
+    silently: the notes say so and what values the purchases instead; the model table keeps its row."""
+    _tables, result = portfolio
+    fit = result.spend_attempts["all data"]
+    failed = models.Fit("gg", fit.params, fit.se, fit.loglik, fit.n, "not converged")
+    heavy_tail = models.Fit("gg", {**fit.params, "q": 0.8}, fit.se, fit.loglik, fit.n, "converged")
+    changed = dataclasses.replace(result, spend_attempts={"calibration": heavy_tail, "all data": failed},
+                                  calibration_spend=None, spend_fit=None)
+    notes = [note for note in report.fitness_notes(changed) if "Gamma-Gamma" in note or "Without it" in note]
+    assert notes == [
+        "The Gamma-Gamma spend model on the calibration period gives an infinite average spend (its parameter "
+        "q = 0.80 is not above 1): it is not used.",
+        "The Gamma-Gamma spend model on all the data did not converge; it is not used.",
+        "Without it, each customer's future purchase is valued at its own average repeat purchase (the average of "
+        "all repeat buyers for a customer without one)."]
+    table = report.model_table(changed).set_index(["model", "fitted_on"])
+    assert table.loc[("gg", "all data"), "status"] == "not converged"
+    assert table.loc[("gg", "calibration"), "status"] == "not used: infinite mean spend (q <= 1)"
+    assert not any("Gamma-Gamma" in note for note in report.fitness_notes(result))  # both fits converged here
 
 
 def test_intervals_table_shows_purchase_days_as_counts_and_the_rest_as_money(portfolio):
@@ -169,7 +202,7 @@ def test_evaluation_without_holdout_says_so(portfolio, monkeypatch):
     assert said == [] and "holdout metrics" in shown[0]
 
 
-def test_too_few_repeat_buyers_said_once_without_moot_notes():
+def test_too_few_repeat_buyers_said_once_without_moot_notes(tmp_path):
     """Five customers: the findings say once why no customer is valued, nothing about a spend model or a holdout."""
     tx = pd.DataFrame({"customer_id": [f"c{i}" for i in range(5) for _ in range(3)],
                        "date": pd.to_datetime(["2025-01-05", "2025-03-01", "2025-05-20"] * 5),
@@ -177,6 +210,7 @@ def test_too_few_repeat_buyers_said_once_without_moot_notes():
     result = future_value(tx, value.ClvSettings(), "2025-06-30")
     lines = report.findings(result, "EUR", revenue_last_year(tx, result.as_of)) + report.fitness_notes(result)
     assert lines == [report.fitness_notes(result)[0]] and "no customer is valued" in lines[0]
+    assert report.save_model_table(tmp_path, result).read_text(encoding="utf-8").strip() == ""  # no model, no row
 
 
 def test_money_metrics_to_the_cent(portfolio):
@@ -198,3 +232,46 @@ def test_model_table_counts_customers_with_thousands_separators(portfolio, monke
     table, options = shown[0]
     html = table_styler(table, options["caption"], options["formats"]).to_html()
     assert "23,570" in html and "23570" not in html
+
+
+def test_intervals_without_purchase_uncertainty_say_so(portfolio):
+    """A purchase fit on a boundary has no covariance: the intervals then come from the spend model alone (as on
+    the Online Retail extract), and the caption and the findings say they leave the purchases' uncertainty out;
+    the customers-worth-calling section says a no-dropout model cannot point at anyone."""
+    tables, result = portfolio
+    key = result.choice["model"]
+    dropout = "s" if key == "pnbd" else "a"
+    fit = result.fits[key]
+    boundary = models.Fit(key, {**fit.params, dropout: 1e-9}, {}, fit.loglik, fit.n, "on a boundary",
+                          cov_log=np.full((4, 4), np.nan))
+    changed = dataclasses.replace(result, fits={**result.fits, key: boundary})
+    assert "spend model's parameters only" in report.intervals_caption(changed)
+    assert "too narrow" in report.intervals_caption(changed)
+    assert report.intervals_caption(result) == "Portfolio totals with 90% intervals (parameter uncertainty)"
+    lines = report.findings(changed, "EUR", revenue_last_year(tables["transactions"], result.as_of))
+    assert any("spend uncertainty only)" in line for line in lines)
+    assert not any("spend uncertainty only" in line for line in report.findings(
+        result, "EUR", revenue_last_year(tables["transactions"], result.as_of)))
+    assert "cannot point at valuable customers slipping away" in report.calling_empty(changed)
+    assert report.calling_empty(result) == "No valuable customer is slipping away (or no customer is valued)."
+
+
+@pytest.mark.parametrize("unit", ["week", "month"])
+def test_time_unit_on_every_axis_and_table(portfolio, monkeypatch, unit):
+    """The declared time unit (clv.time_unit) names the axes of the tracking and conditional-expectation charts,
+    the caption of the model table and the settings sentence."""
+    _tables, result = portfolio
+    result = dataclasses.replace(result, settings=dataclasses.replace(result.settings, time_unit=unit))
+    tracking = report.tracking_figure(result)
+    for ax in tracking.axes:
+        assert ax.get_xlabel() == f"{unit.capitalize()}s since the first purchase of the cohort"
+    assert tracking.axes[1].get_ylabel() == f"Repeat purchases (per {unit})"
+    assert tracking.axes[1].get_title().startswith(f"Repeat purchases per {unit}")
+    conditional = report.conditional_figure(result).axes[0]
+    holdout = result.calibration["duration_holdout"].iloc[0]
+    assert conditional.get_ylabel() == f"Mean repeat purchases in the {holdout:.0f} {unit}s after"
+    captions = []
+    monkeypatch.setattr(report, "show_table", lambda table, **options: captions.append(options["caption"]))
+    report.show_model_section(result)
+    assert captions[0].startswith(f"Purchase models (time unit: {unit})")
+    assert f"time unit {unit}" in report.settings_sentence(result)

@@ -28,10 +28,11 @@ that does not converge, lands on a bound or has a singular Hessian says so in
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 import numpy as np
 import pandas as pd
-from scipy import optimize
+from scipy import linalg, optimize
 from scipy.special import betaln, expit, gammaln, hyp2f1
 
 from portfolio_helpers.core.validation import require_columns
@@ -411,6 +412,57 @@ def _bg_bracket(params, t, x, T, extra: float):
     return 1.0 - np.exp((a - 1) * np.log1p(-z)) * hyp2f1(a + b + extra - 1 - r, a - 1, c, z)
 
 
+_NODES = 48  # Gauss-Jacobi nodes of the fallback: exact for polynomials of degree 95 in p
+
+
+@lru_cache(maxsize=4096)
+def _beta_nodes(a: float, b: float) -> tuple[np.ndarray, np.ndarray]:
+    """Gauss-Jacobi nodes and weights (summing to 1) of the Beta(a, b) distribution on (0, 1), by the Golub-Welsch
+    eigenvalue problem of its three-term recurrence; stays finite for any a, b > 0 (scipy's ``roots_jacobi``
+    overflows beyond a + b of about 1,000, where the Beta distribution is narrow)."""
+    al, be = b - 1.0, a - 1.0  # Jacobi weight (1 - u)**al (1 + u)**be on (-1, 1), p = (1 + u) / 2
+    n = np.arange(_NODES, dtype=np.float64)
+    s = 2 * n + al + be
+    with np.errstate(divide="ignore", invalid="ignore"):
+        diagonal = (be**2 - al**2) / (s * (s + 2))
+    diagonal[0] = (be - al) / (al + be + 2)
+    k = n[1:]
+    s = 2 * k + al + be
+    ratio = np.ones_like(k)  # (k + al + be) / (s - 1): 1 at k = 1 (0 / 0 when a + b = 1)
+    ratio[1:] = (k[1:] + al + be) / (s[1:] - 1)
+    off = np.sqrt(4 * k * (k + al) * (k + be) * ratio / (s**2 * (s + 1)))
+    nodes, vectors = linalg.eigh_tridiagonal(diagonal, off)
+    weights = vectors[0] ** 2
+    return np.clip((1 + nodes) / 2, 0.0, 1.0), weights / weights.sum()
+
+
+def _bg_alive_purchases(params, t, x, T, extra: float) -> np.ndarray:
+    """E[purchases in (T, T + t] | alive at T, x repeat purchases] of BG/NBD (``extra`` 0) or MBG/NBD (1).
+
+    Closed form (a + b + x + extra - 1) / (a - 1) x :func:`_bg_bracket`. When it is not finite (both Beta
+    parameters large: the Euler factor underflows while the hypergeometric function overflows) or ``a`` is near 1
+    (0 / 0), the same expectation by Gauss-Jacobi quadrature over the dropout probability ``p``, whose posterior
+    given alive is Beta(a, b + x + extra):
+    integral of (1 - ((alpha + T) / (alpha + T + p t))**(r + x)) / p, the purchase rate integrated out."""
+    r, alpha, a, b = params
+    t, x, T = np.broadcast_arrays(*_arrays(t, x, T))
+    with np.errstate(all="ignore"):
+        closed = (a + b + x - 1 + extra) / (a - 1) * _bg_bracket(params, t, x, T, extra)
+    redo = np.atleast_1d(~np.isfinite(closed) | (abs(a - 1) < 1e-6))
+    if not redo.any():
+        return closed
+    out = np.array(closed, dtype=np.float64, ndmin=1)
+    x, u = np.atleast_1d(x), np.atleast_1d(t / (alpha + T))
+    for xi in np.unique(x[redo]):  # the nodes depend on x only
+        rows = redo & (x == xi)
+        nodes, weights = _beta_nodes(float(a), float(b + xi + extra))
+        pu = np.maximum(nodes, 1e-300)[None, :] * u[rows][:, None]
+        # (1 - (1 + p u)**-(r + x)) / p, its limit (r + x) u at p = 0
+        values = np.where(pu > 0, -np.expm1(-(r + xi) * np.log1p(pu)) / np.maximum(pu, 1e-300), r + xi) * u[rows][:, None]
+        out[rows] = values @ weights
+    return out.reshape(np.shape(closed))
+
+
 def _pnbd_growth(s, u):
     """(1 - exp(-(s-1) u)) / (s - 1), with its limit u at s = 1."""
     s1 = s - 1.0
@@ -432,8 +484,8 @@ def expected_purchases(model: str, params, t) -> np.ndarray:
     if model in ("bgnbd", "mbgnbd"):
         r, alpha, a, b = params
         if model == "mbgnbd":  # alive after the first purchase with probability b / (a + b)
-            return b / (a - 1) * _bg_bracket(params, t, 0.0, 0.0, 1.0)
-        return (a + b - 1) / (a - 1) * _bg_bracket(params, t, 0.0, 0.0, 0.0)
+            return b / (a + b) * _bg_alive_purchases(params, t, 0.0, 0.0, 1.0)
+        return _bg_alive_purchases(params, t, 0.0, 0.0, 0.0)
     raise ValueError(f"model must be one of {', '.join(PURCHASE_MODELS)}, got {model!r}")
 
 
@@ -476,7 +528,7 @@ def conditional_expected_purchases(model: str, params, t, x, tx, T) -> np.ndarra
         return alive * (r + x) / (alpha + T) * (beta + T) * growth
     r, alpha, a, b = params
     extra = 1.0 if model == "mbgnbd" else 0.0
-    return alive * (a + b + x - 1 + extra) / (a - 1) * _bg_bracket(params, t, x, T, extra)
+    return alive * _bg_alive_purchases(params, t, x, T, extra)
 
 
 def expected_spend(params, x, m) -> np.ndarray:

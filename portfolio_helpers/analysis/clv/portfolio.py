@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+import numpy as np
 import pandas as pd
 
 from portfolio_helpers.analysis import engine
@@ -17,7 +18,7 @@ from portfolio_helpers.analysis.clv import evaluation, models, summary, value
 from portfolio_helpers.analysis.clv.value import ClvSettings
 from portfolio_helpers.core.validation import require_columns
 
-__all__ = ["FutureValue", "future_value"]
+__all__ = ["FutureValue", "future_value", "spend_usable", "revenue_last_year"]
 
 
 @dataclass
@@ -38,6 +39,11 @@ class FutureValue:
     choice: dict = field(default_factory=dict)
     fits: dict = field(default_factory=dict)
     spend_fit: models.Fit | None = None
+    #: Every Gamma-Gamma fit attempted, usable or not, by period (``"calibration"``, ``"all data"``): the report
+    #: words the ones that could not be used (:func:`spend_usable`).
+    spend_attempts: dict = field(default_factory=dict)
+    #: Purchase models set aside because their forecast was not finite for some customer.
+    no_forecast: list = field(default_factory=list)
     spend_correlation: float = float("nan")
     value: pd.DataFrame | None = None
     intervals: pd.DataFrame | None = None
@@ -48,12 +54,28 @@ class FutureValue:
         return self.fits.get(self.choice.get("model"))
 
 
+def spend_usable(fit: models.Fit | None) -> bool:
+    """A Gamma-Gamma fit values purchases when it converged inside the parameter space and ``q > 1`` (the mean
+    spend ``p v / (q - 1)`` is finite only then).
+
+    >>> spend_usable(models.Fit("gg", {"p": 6.25, "q": 0.8, "v": 15.44}, {}, -1.0, 946, "converged"))
+    False
+    """
+    return fit is not None and fit.status in ("converged", "uncertain") and fit.params["q"] > 1
+
+
 def _fit_all(frame: pd.DataFrame, fitness: dict) -> tuple[dict, models.Fit | None]:
+    """The purchase fits and the Gamma-Gamma fit attempted (``None`` when the data do not allow it)."""
     if not fitness["can_fit"]:
         return {}, None
     fits = {key: models.fit_purchase_model(frame, key) for key in models.PURCHASE_MODELS}
-    spend = models.fit_spend_model(frame) if fitness["can_fit_spend"] else None
-    return fits, spend if spend is not None and spend.ok and spend.params["q"] > 1 else None
+    return fits, models.fit_spend_model(frame) if fitness["can_fit_spend"] else None
+
+
+def _record_spend(result: FutureValue, period: str, fit: models.Fit | None) -> models.Fit | None:
+    if fit is not None:
+        result.spend_attempts[period] = fit
+    return fit if spend_usable(fit) else None
 
 
 def future_value(transactions: pd.DataFrame, settings: ClvSettings, as_of, pnl: pd.DataFrame | None = None,
@@ -94,21 +116,30 @@ def future_value(transactions: pd.DataFrame, settings: ClvSettings, as_of, pnl: 
     if result.fitness["can_evaluate"]:
         result.calibration = summary.calibration_holdout(transactions, end, as_of, unit)
         result.calibration_fitness = value.data_fitness(result.calibration, None, holdout_units)
-        result.calibration_fits, result.calibration_spend = _fit_all(result.calibration, result.calibration_fitness)
+        result.calibration_fits, spend = _fit_all(result.calibration, result.calibration_fitness)
+        result.calibration_spend = _record_spend(result, "calibration", spend)
         usable = {key: fit for key, fit in result.calibration_fits.items() if fit.ok}
         if usable:
             result.holdout = evaluation.holdout_table(result.calibration, usable)
             actual = summary.repeat_purchases_by_period(transactions, end, as_of, unit)
             result.tracking = evaluation.tracking(actual, result.calibration, usable, unit)
             result.conditional = evaluation.conditional_expectation(result.calibration, usable)
-    result.fits, result.spend_fit = _fit_all(full, result.fitness)
+    result.fits, spend = _fit_all(full, result.fitness)
+    result.spend_fit = _record_spend(result, "all data", spend)
     result.spend_correlation = value.spend_frequency_correlation(full)
-    result.choice = evaluation.choose_model(result.holdout, result.fits, settings.model)
-    if result.fit is None:
-        return result
     options = dict(pnl=pnl, horizon_months=settings.horizon_months, discount_rate=settings.discount_rate,
                    time_unit=unit)
-    result.value = value.customer_value(full, result.fit, result.spend_fit, **options)
+    candidates = dict(result.fits)
+    while True:  # a model whose forecast is not finite for every customer is set aside, the next one tried
+        result.choice = evaluation.choose_model(result.holdout, candidates, settings.model)
+        if result.fit is None:
+            return result
+        valued = value.customer_value(full, result.fit, result.spend_fit, **options)
+        if np.isfinite(valued[["p_alive", "expected_purchases", "expected_revenue", "clv"]].to_numpy()).all():
+            break
+        result.no_forecast.append(result.choice["model"])
+        del candidates[result.choice["model"]]
+    result.value = valued
     result.intervals = value.portfolio_intervals(full, result.fit, result.spend_fit, n_draws=n_draws, seed=seed,
                                                  **options)
     return result

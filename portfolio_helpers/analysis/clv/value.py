@@ -331,7 +331,8 @@ def portfolio_intervals(summary: pd.DataFrame, fit: models.Fit, spend_fit: model
     DataFrame
         One row per total (``expected_purchases, expected_revenue, expected_profit, clv,
         clv_profit``): ``estimate, low, high`` (the ``level`` interval over the draws with a finite
-        total; NaN when fewer than half are finite, or without a P&L for the profit rows).
+        total, leaving out the Gamma-Gamma draws with ``q <= 1``, whose mean spend is not finite; NaN when fewer
+        than half are usable, or without a P&L for the profit rows).
     """
     require_columns(summary, ["customer_id", "frequency", "recency", "T", "monetary_value"], table="summary")
     ends, discounts = _steps(horizon_months, discount_rate, time_unit)
@@ -344,6 +345,9 @@ def portfolio_intervals(summary: pd.DataFrame, fit: models.Fit, spend_fit: model
     names = ("expected_purchases", "expected_revenue", "expected_profit", "clv", "clv_profit")
     totals = np.empty((n_draws, len(names)))
     for i in range(n_draws):
+        if spend_fit is not None and spend_draws[i][1] <= 1:  # q <= 1: no finite mean spend, not a usable draw
+            totals[i] = np.nan
+            continue
         purchases, discounted = _purchases(fit.model, draws[i], ux, utx, uT, ends, discounts)
         spend = _spend(summary, spend_fit, spend_draws[i])
         profit = spend * rate - cost

@@ -1,5 +1,7 @@
 """Each model's own formulas against direct numerical integration, its properties, and parameter recovery."""
 
+import warnings
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -150,6 +152,55 @@ def test_stable_for_heavy_buyers():
         values = models.conditional_expected_purchases(model, params, 52.0, x, tx, T)
         assert np.all(np.isfinite(values)) and np.all(values[:2] > 100) and values[2] >= 0
         assert np.all(np.isfinite(models.p_alive(model, params, x, tx, T)))
+
+
+@pytest.mark.parametrize("params", [(4.314, 7.808, 1292.69, 36145.78), (0.5, 3.0, 1.0, 2.0)])
+def test_expectations_where_the_closed_form_breaks_down(params):
+    """Both Beta parameters large (a fit of the kit on 31 heavy buyers: the Euler factor underflows to 0 and the
+    hypergeometric function overflows, NaN for every customer) or a = 1 (0 / 0): the expectations come from
+    quadrature over p, checked against direct integration, without a RuntimeWarning."""
+    r, alpha, a, b = params
+    t = 52.18
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        for model, extra in (("bgnbd", 0), ("mbgnbd", 1)):
+            for x, tx, T in ((32, 40.29, 51.57), (2, 30.43, 38.86), (0, 0.0, 20.0)):
+                if model == "bgnbd" and x == 0:
+                    continue
+                likelihood = np.exp(float(models.loglik(model, params, x, tx, T)))
+
+                def given_p(p, x=x, T=T, extra=extra):
+                    weight = np.exp((x + extra + b - 1) * np.log1p(-p) + (a - 2) * np.log(p) - special.betaln(a, b))
+                    return weight * -np.expm1(-(r + x) * np.log1p(p * t / (alpha + T)))
+
+                mode = a / (a + b + x + extra)
+                future = _lambda_moment(r, alpha, x, T) * integrate.quad(
+                    given_p, 0, 1, epsrel=1e-12, limit=500, points=sorted({mode / 2, mode, min(2 * mode, 0.5)}))[0]
+                got = float(models.conditional_expected_purchases(model, params, t, x, tx, T))
+                assert got == pytest.approx(future / likelihood, rel=1e-8)
+            unconditional = integrate.quad(
+                lambda p, extra=extra: (1 - p) ** extra * (1 - (alpha / (alpha + p * t)) ** r) / p
+                * stats.beta.pdf(p, a, b), 0, 1, epsrel=1e-12, limit=500, points=[a / (a + b)])[0]
+            assert float(models.expected_purchases(model, params, t)) == pytest.approx(unconditional, rel=1e-8)
+        # vectorised: the rows that need the quadrature and the others, in one call
+        rows = ([t, 1.0], [32, 0], [40.29, 0.0], [51.57, 5.0])
+        values = models.conditional_expected_purchases("mbgnbd", params, *rows)
+        one_by_one = [float(models.conditional_expected_purchases("mbgnbd", params, *row)) for row in zip(*rows, strict=True)]
+        assert values.tolist() == pytest.approx(one_by_one, rel=1e-12) and np.all(values > 0)
+
+
+@pytest.mark.parametrize(("a", "b"), [(0.3, 0.7), (0.999999, 1e-6), (1e-6, 1e-6), (2.5, 3.0), (1292.69, 36145.78),
+                                    (5e4, 2e5), (0.01, 1e4)])
+def test_beta_nodes_give_the_beta_moments(a, b):
+    """The quadrature of the fallback integrates the Beta distribution's first two moments exactly, including
+    a + b = 1 (a 0 / 0 in the textbook recurrence) and parameters where scipy's roots_jacobi overflows."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        nodes, weights = models._beta_nodes(a, b)
+    mean = a / (a + b)
+    assert weights.sum() == pytest.approx(1.0, abs=1e-12) and np.all(weights >= 0)
+    assert weights @ nodes == pytest.approx(mean, rel=1e-9, abs=1e-15)
+    assert weights @ nodes**2 == pytest.approx(mean * (a + 1) / (a + b + 1), rel=1e-8, abs=1e-15)
 
 
 def _simulate(model, params, n, seed):

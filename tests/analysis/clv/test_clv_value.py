@@ -137,6 +137,19 @@ def test_intervals_are_seeded_and_cover_the_estimate():
     assert np.isnan(first.set_index("total").loc["clv_profit", "low"])  # no P&L, no profit
 
 
+def test_intervals_leave_out_spend_draws_without_a_finite_mean():
+    """Gamma-Gamma draws with q <= 1 have no finite mean spend (p v / (q - 1) < 0 for q < 1): they are left out,
+    so the revenue interval stays positive and around the estimate."""
+    fit = models.Fit("bgnbd", BG, {}, 0.0, 3, "converged", cov_log=np.diag([0.001] * 4))
+    spend = models.Fit("gg", {"p": 6.0, "q": 1.2, "v": 15.0}, {}, 0.0, 3, "converged",
+                       cov_log=np.diag([0.0001, 0.04, 0.0001]))  # q drawn below 1 in about 1 draw in 5
+    draws = models.parameter_draws(spend, 200, seed=6)
+    assert 0.1 < (draws[:, 1] <= 1).mean() < 0.3
+    row = value.portfolio_intervals(_summary(), fit, spend, n_draws=200, seed=5).set_index("total").loc[
+        "expected_revenue"]
+    assert 0 < row["low"] < row["estimate"] < row["high"]
+
+
 def test_rank_movers_and_groups():
     v = pd.DataFrame({"customer_id": ["a", "b", "c", "d"], "clv": [40.0, 30.0, 20.0, 10.0],
                       "clv_profit": [-1.0, 5.0, 6.0, 1.0], "expected_revenue": [1.0] * 4,
@@ -264,3 +277,23 @@ def test_no_negative_expected_spend_from_net_returns():
     assert v["expected_spend"].tolist()[0] == pytest.approx(population)
     assert v["expected_spend"].tolist()[2] == pytest.approx(population)
     assert (v["expected_revenue"] >= 0).all()
+
+
+def test_model_without_finite_forecast_is_set_aside(simulated, monkeypatch):
+    """A model whose forecast is not finite for some customer never values the portfolio: the next one does, and
+    the report says why."""
+    from portfolio_helpers.reporting import value as report
+
+    real = models.conditional_expected_purchases
+
+    def broken_pnbd(model, *args):
+        values = real(model, *args)
+        return np.where(np.arange(np.size(values)) == 0, np.nan, values) if model == "pnbd" else values
+
+    monkeypatch.setattr(models, "conditional_expected_purchases", broken_pnbd)
+    result = future_value(simulated, value.ClvSettings(model="pnbd"), "2021-06-30", n_draws=5)
+    assert result.no_forecast == ["pnbd"]
+    assert result.choice["reason"] == "requested model failed" and result.choice["model"] in ("bgnbd", "mbgnbd")
+    assert np.isfinite(result.value[["expected_purchases", "clv"]].to_numpy()).all()
+    assert ("The Pareto/NBD fit gives no finite forecast for some customers (its parameters are too extreme for the "
+            "formulas); it is not used.") in report.fitness_notes(result)
