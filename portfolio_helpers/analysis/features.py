@@ -254,7 +254,8 @@ def customer_features(transactions: pd.DataFrame, as_of, *, customers: pd.DataFr
     if pnl is not None and {"gross_margin", "margin_rate"} <= set(pnl.columns):
         margins = pnl
     elif model is not None or "cost" in t.columns:  # profitability.customer_margins, in the same query
-        cost_sums, categories = profitability._line_frame(t, model or profitability.CostModel())
+        cost_sums, categories = profitability._line_frame(t, model or profitability.CostModel(),
+                                                          flags=(revenue, t._return))
         aggregates |= {f"_cost:{name}": value for name, value in cost_sums.items()}
         margins = None
     else:
