@@ -10,19 +10,22 @@ Generates (once, cached in ``<temp>/portfolio-bench/``) a portfolio with ``portf
       last purchase, orders (distinct order ids; a line without one is an order of its own),
       lines, purchase days, revenue, gross sales, credit notes, deliveries, average order
       value, recency and tenure days and orders per year at ``as_of``, over the lines that
-      are not cancelled; and the lifetimes/RFM summary (frequency = purchase days - 1,
-      recency and T in weeks, monetary value = mean value of the repeat purchase days);
+      are not cancelled; the customer features (``features_sql``: the summary's figures plus
+      revenue of the last two 12-month periods, discount share, return rate, gross margin at the
+      default cost rates and the category shares, in one statement); and the lifetimes/RFM summary
+      (frequency = purchase days - 1, recency and T in weeks, monetary value = mean value of the
+      repeat purchase days);
     - ``kit``: the kit's functions on an Ibis table scanning the same file
       (``ibis.duckdb.connect().read_parquet(path)``): ``engine.customer_summary(engine.revenue_lines(t),
-      as_of=...)`` and ``features.lifetimes_summary(t, as_of)``. Until the engine accepts an
-      Ibis table (issue 13), this says so instead of a figure;
+      as_of=...)``, ``features.customer_features(t, as_of)`` and ``features.lifetimes_summary(t, as_of)``;
     - ``pandas`` (unless ``--no-pandas``): the same functions on the file read into pandas,
       the path of the kit before issue 13.
 
     Each measurement runs in a child process of its own, so that its peak resident memory
     (the process and its children, sampled every 50 ms, and ``ru_maxrss``) is its own; the
     time is the computation's, from the scan to the pandas result, without the child's
-    start and imports. With ``--engine pyspark`` the same SQL (Spark SQL) and the kit's
+    start and imports; beside it the CPU seconds of the child (all its threads), which the other
+    users of a shared machine do not inflate. With ``--engine pyspark`` the same SQL (Spark SQL) and the kit's
     functions run on PySpark in local mode (``local[2]``, UTC session time zone); the Spark
     session's start is timed apart.
 
@@ -43,6 +46,20 @@ Both pandas results are the SQL's to 1e-9. ``--engine pyspark --rounds 1`` (load
 gives the same figures as DuckDB; customer summary 181.9 s cold / 147.7 s warm, 4.1 GB (driver and JVM),
 RFM summary 139.8 s / 101.5 s, 3.3 GB, after a Spark start of 25-30 s.
 
+With the kit on the engine (December 2026, after the customer features became one query), 2M lines /
+200k customers (seed 7, 1.04M orders, 39 MB of Parquet), ``--rounds 3 --no-pandas``, load 9.8 (the
+machine shared with other jobs: wall times are inflated, the CPU seconds less so); median seconds, CPU s:
+
+    sql:summary   6.91  2.06     kit:summary   8.89  2.57
+    sql:features  9.32  2.75     kit:features 11.89  3.86
+    sql:rfm       3.33  1.02     kit:rfm       4.74  1.47
+    features + RFM: kit / sql = 1.32x wall, 1.42x CPU (target 1.2x: not met); every kit result is the SQL's.
+
+The kit's extra time is on the Python side, not in the engine: its main query takes the CPU time of the
+hand-written one (2.5 s each, measured apart); the rest is Ibis compiling the expressions, two small
+queries for the distinct statuses and categories, and Ibis turning DuckDB's Arrow result into pandas
+column by column (about 1 s for 200k customers x 23 columns).
+
 The report mode on 1M lines / 100k customers (``--lines 1000000 --customers 100000 --mode report``, load 6.7,
 the notebooks still reading the tables into pandas): 02_pareto 39.7 s (kernel peak 1.26 GB), 03_profitability
 46.6 s (1.55 GB), 04_segmentation 257.8 s (1.33 GB); whole run 354 s.
@@ -55,6 +72,7 @@ the notebooks still reading the tables into pandas): 02_pareto 39.7 s (kernel pe
 from __future__ import annotations
 
 import argparse
+import datetime
 import hashlib
 import json
 import os
@@ -79,6 +97,8 @@ CUSTOMER_COLUMNS = ["customer_id", "first_purchase", "last_purchase", "n_orders"
                     "revenue", "gross_sales", "credit_notes", "n_deliveries", "avg_order_value", "recency_days",
                     "tenure_days", "orders_per_year"]
 RFM_COLUMNS = ["customer_id", "frequency", "recency", "T", "monetary_value"]
+#: The measures of the compare mode: the customer summary, the customer features, the RFM summary.
+MEASURES = ("summary", "features", "rfm")
 
 
 # --------------------------------------------------------------------------------------------------
@@ -119,6 +139,74 @@ SELECT c.customer_id, c.first_purchase, c.last_purchase, o.n_orders, c.n_lines, 
        c.gross_sales, c.credit_notes, o.n_deliveries, c.revenue / o.n_orders AS avg_order_value,
        {recency} AS recency_days, {tenure} AS tenure_days,
        o.n_orders / greatest({tenure} / CAST(365.25 AS DOUBLE), CAST(1 AS DOUBLE)) AS orders_per_year
+FROM per_customer c JOIN per_customer_orders o ON c.customer_id = o.customer_id
+ORDER BY c.customer_id
+"""
+
+
+def features_sql(source: str, as_of: str, dialect: str, categories=None) -> str:
+    """The customer features (the columns of ``features.customer_features(t, as_of)`` without payments,
+    tickets, customers or cost model: default cost rates) over ``source``, in one statement.
+
+    The lines with a customer and a date up to ``as_of``; the summary over the revenue lines (not
+    cancelled), the other figures over every line: revenue of the last 12 months and the 12 before,
+    discounted revenue, return rate (lines returned, cancelled or modified / all lines), gross margin
+    (known cost, else 60 % of the amount) and the share of each category in the positive revenue lines.
+    Per-customer money sums are rounded to the cent, as the engine does (``engine.money_sum``).
+    """
+    from portfolio_helpers.analysis.features import _category_column
+    from portfolio_helpers.app.big_data import CATEGORIES
+
+    q, days = _DIALECTS[dialect]["q"], _DIALECTS[dialect]["days"]
+    as_of_day = f"DATE '{as_of}'"
+    end = datetime.date.fromisoformat(as_of)
+    last, previous = (end.replace(year=end.year - k).isoformat() for k in (1, 2))  # (12 months: as_of is not Feb 29)
+    tenure = days.format(a="CAST(c.first_purchase AS DATE)", b=as_of_day)
+    recency = days.format(a="CAST(c.last_purchase AS DATE)", b=as_of_day)
+    categories = list(categories or CATEGORIES)
+    share_sums = "".join(f",\n           round(sum(CASE WHEN rev AND amount > 0 AND category = '{name}' THEN amount "
+                         f"ELSE 0 END), 2) AS s{i}" for i, name in enumerate(categories))
+    positive = " + ".join(f"c.s{i}" for i in range(len(categories)))
+    shares = "".join(f",\n       CASE WHEN {positive} > 0 THEN c.s{i} / ({positive}) ELSE CAST(0 AS DOUBLE) END "
+                     f"AS {_category_column(name)}" for i, name in enumerate(categories))
+    return f"""
+WITH lines AS (
+    SELECT customer_id, {q}date{q} AS ts, CAST({q}date{q} AS DATE) AS day, amount, order_id, category, discount, cost,
+           status IS DISTINCT FROM 'cancelled' AS rev,
+           coalesce(status IN ('returned', 'cancelled', 'modified'), false) AS ret,
+           cost IS NOT NULL AND NOT isnan(cost) AS costed
+    FROM {source}
+    WHERE customer_id IS NOT NULL AND {q}date{q} IS NOT NULL AND CAST({q}date{q} AS DATE) <= {as_of_day}
+), per_order AS (
+    SELECT customer_id, sum(amount) AS amount FROM lines WHERE rev AND order_id IS NOT NULL
+    GROUP BY customer_id, order_id
+    UNION ALL
+    SELECT customer_id, amount FROM lines WHERE rev AND order_id IS NULL
+), per_customer_orders AS (
+    SELECT customer_id, count(*) AS n_orders FROM per_order GROUP BY customer_id
+), per_customer AS (
+    SELECT customer_id, min(CASE WHEN rev THEN ts END) AS first_purchase, max(CASE WHEN rev THEN ts END) AS last_purchase,
+           count(DISTINCT CASE WHEN rev THEN day END) AS n_purchase_days,
+           round(sum(CASE WHEN rev THEN amount ELSE 0 END), 2) AS monetary,
+           round(sum(CASE WHEN rev AND day > DATE '{last}' THEN amount ELSE 0 END), 2) AS revenue_last,
+           round(sum(CASE WHEN rev AND day > DATE '{previous}' AND day <= DATE '{last}' THEN amount ELSE 0 END), 2)
+               AS revenue_previous,
+           round(sum(CASE WHEN rev AND discount > 0 AND NOT isnan(discount) THEN amount ELSE 0 END), 2) AS discounted,
+           count(*) AS n_all_lines, sum(CASE WHEN ret THEN 1 ELSE 0 END) AS n_return_lines,
+           round(sum(CASE WHEN rev AND costed THEN cost ELSE 0 END), 2) AS cogs_known,
+           round(sum(CASE WHEN rev AND NOT costed THEN amount ELSE 0 END), 2) AS uncosted{share_sums}
+    FROM lines GROUP BY customer_id
+)
+SELECT c.customer_id, c.first_purchase, c.last_purchase, {recency} AS recency_days, o.n_orders AS frequency,
+       c.monetary, c.n_purchase_days, {tenure} AS tenure_days,
+       o.n_orders / greatest({tenure} / CAST(365.25 AS DOUBLE), CAST(1 AS DOUBLE)) AS orders_per_year,
+       c.monetary / o.n_orders AS avg_order_value, c.revenue_last, c.revenue_previous,
+       (c.revenue_last - c.revenue_previous) / greatest(c.revenue_previous, CAST(1 AS DOUBLE)) AS revenue_trend,
+       CASE WHEN c.monetary > 0 THEN c.discounted / c.monetary ELSE CAST(0 AS DOUBLE) END AS discount_share,
+       c.n_return_lines / CAST(c.n_all_lines AS DOUBLE) AS return_rate,
+       c.monetary - (c.cogs_known + CAST(0.6 AS DOUBLE) * c.uncosted) AS gross_margin,
+       CASE WHEN c.monetary > 0 THEN (c.monetary - (c.cogs_known + CAST(0.6 AS DOUBLE) * c.uncosted)) / c.monetary
+       END AS margin_rate{shares}
 FROM per_customer c JOIN per_customer_orders o ON c.customer_id = o.customer_id
 ORDER BY c.customer_id
 """
@@ -207,7 +295,13 @@ def _kit_call(what: str, t, as_of: str):
 
     if what == "summary":
         return engine.customer_summary(engine.revenue_lines(t), as_of=as_of)
+    if what == "features":
+        return features.customer_features(t, as_of)
     return features.lifetimes_summary(t, as_of)
+
+
+#: The hand-written SQL of each measure.
+SQL = {"summary": customer_sql, "features": features_sql, "rfm": rfm_sql}
 
 
 def child(args: argparse.Namespace) -> None:
@@ -222,19 +316,20 @@ def child(args: argparse.Namespace) -> None:
         start_seconds = time.perf_counter() - t0
         out["start_seconds"] = start_seconds
     elif side != "pandas":
-        import duckdb  # noqa: F401  (imports before the clock)
+        import duckdb  # noqa: F401  (imports before the clock, the kit's engine backend too)
         import ibis  # noqa: F401
+        import ibis.backends.duckdb  # noqa: F401
     from portfolio_helpers.analysis import engine, features  # noqa: F401
 
     def run():
         if side == "sql" and args.engine == "duckdb":
             import duckdb
 
-            sql = (customer_sql if what == "summary" else rfm_sql)(f"read_parquet('{path}')", as_of, "duckdb")
+            sql = SQL[what](f"read_parquet('{path}')", as_of, "duckdb")
             return duckdb.connect().sql(sql).df()
         if side == "sql":
             session.read.parquet(path).createOrReplaceTempView("lines")
-            return session.sql((customer_sql if what == "summary" else rfm_sql)("lines", as_of, "pyspark")).toPandas()
+            return session.sql(SQL[what]("lines", as_of, "pyspark")).toPandas()
         if side == "kit":
             import ibis
 
@@ -242,15 +337,16 @@ def child(args: argparse.Namespace) -> None:
             return _kit_call(what, con.read_parquet(path), as_of)
         import pandas as pd  # the file read into memory, then the same functions
 
-        return _kit_call(what, pd.read_parquet(path, columns=["customer_id", "date", "amount", "order_id", "status"]),
-                         as_of)
+        columns = None if what == "features" else ["customer_id", "date", "amount", "order_id", "status"]
+        return _kit_call(what, pd.read_parquet(path, columns=columns), as_of)
 
     result = None
     with PeakMemory() as memory:
         try:
-            t0 = time.perf_counter()
+            t0, cpu0 = time.perf_counter(), _cpu_seconds()
             result = run()
             out["seconds"] = time.perf_counter() - t0
+            out["cpu_seconds"] = _cpu_seconds() - cpu0  # (this process and its threads: the engine's too)
             out["rows"] = len(result)
             if args.engine == "pyspark":  # the first query warms the JVM up: time a second one too
                 t0 = time.perf_counter()
@@ -262,6 +358,13 @@ def child(args: argparse.Namespace) -> None:
     if result is not None and args.save:
         result.to_parquet(args.save)
     print(json.dumps(out))
+
+
+def _cpu_seconds() -> float:
+    """CPU seconds (user + system) used so far by this process, all its threads: on a shared machine the
+    figure that the other users' load does not inflate (a JVM child of Spark is not counted)."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
 
 
 def measure(name: str, path: Path, engine: str, save: Path | None = None) -> dict:
@@ -305,7 +408,7 @@ def _mb(value: float) -> str:
 def compare(args: argparse.Namespace, folder: Path) -> int:
     path = folder / "transactions.parquet"
     sides = ["sql", "kit"] + ([] if args.no_pandas or args.engine == "pyspark" else ["pandas"])
-    names = [f"{side}:{what}" for what in ("summary", "rfm") for side in sides]
+    names = [f"{side}:{what}" for what in MEASURES for side in sides]
     runs: dict[str, list[dict]] = {name: [] for name in names}
     failed: dict[str, str] = {}
     saved = {name: folder / f"result-{args.engine}-{name.replace(':', '-')}.parquet" for name in names}
@@ -321,28 +424,33 @@ def compare(args: argparse.Namespace, folder: Path) -> int:
     print(f"\n{args.lines:,} lines, {args.customers:,} customers, engine {args.engine}, median of {args.rounds} "
           f"(interleaved), {os.cpu_count()} cores, load {os.getloadavg()[0]:.1f}")
     spark = args.engine == "pyspark"
-    print(f"{'measure':<18}{'seconds':>9}{'peak memory':>14}{'rows':>11}" +
+    print(f"{'measure':<18}{'seconds':>9}{'CPU s':>8}{'peak memory':>14}{'rows':>11}" +
           (f"{'Spark start s':>15}{'warm s':>8}" if spark else ""))
-    medians = {}
+    medians, cpu_medians = {}, {}
     for name in names:
         if name in failed:
             print(f"{name:<18}  not run: {failed[name]}")
             continue
         seconds = statistics.median(r["seconds"] for r in runs[name])
         medians[name] = seconds
+        cpu_medians[name] = cpu = statistics.median(r["cpu_seconds"] for r in runs[name])
         rss = max(r["rss_bytes"] for r in runs[name])
         extra = (f"{statistics.median(r['start_seconds'] for r in runs[name]):>15.1f}"
                  f"{statistics.median(r['warm_seconds'] for r in runs[name]):>8.2f}") if spark else ""
-        print(f"{name:<18}{seconds:>9.2f}{_mb(rss):>14}{runs[name][0]['rows']:>11,}{extra}")
+        print(f"{name:<18}{seconds:>9.2f}{cpu:>8.2f}{_mb(rss):>14}{runs[name][0]['rows']:>11,}{extra}")
     for side in sides[1:]:
-        if all(f"{s}:{w}" in medians for s in ("sql", side) for w in ("summary", "rfm")):
-            ours = medians[f"{side}:summary"] + medians[f"{side}:rfm"]
-            theirs = medians["sql:summary"] + medians["sql:rfm"]
-            print(f"customer table ({side} / sql): {ours:.2f} s / {theirs:.2f} s = {ours / theirs:.2f}x "
-                  "(target for the kit on the engine: 1.2x)")
+        for table in ("summary", "features"):
+            if all(f"{s}:{w}" in medians for s in ("sql", side) for w in (table, "rfm")):
+                ours = medians[f"{side}:{table}"] + medians[f"{side}:rfm"]
+                theirs = medians["sql:" + table] + medians["sql:rfm"]
+                cpu_ours = cpu_medians[f"{side}:{table}"] + cpu_medians[f"{side}:rfm"]
+                cpu_theirs = cpu_medians["sql:" + table] + cpu_medians["sql:rfm"]
+                print(f"customer table, {table} + RFM ({side} / sql): {ours:.2f} s / {theirs:.2f} s = "
+                      f"{ours / theirs:.2f}x; CPU {cpu_ours:.2f} s / {cpu_theirs:.2f} s = {cpu_ours / cpu_theirs:.2f}x "
+                      "(target for the kit on the engine: 1.2x)")
     status = 0
     if args.engine != "duckdb":  # the engine's SQL against DuckDB's, when a DuckDB run saved its results
-        for what in ("summary", "rfm"):
+        for what in MEASURES:
             duckdb_file = folder / f"result-duckdb-sql-{what}.parquet"
             if duckdb_file.is_file() and f"sql:{what}" in medians:
                 same = same_result(duckdb_file, saved[f"sql:{what}"], what)
@@ -350,11 +458,12 @@ def compare(args: argparse.Namespace, folder: Path) -> int:
                       f"{'the same figures as on DuckDB' if same is True else 'NOT the figures of DuckDB: ' + same}")
                 status |= same is not True
     for side in sides[1:]:
-        for what in ("summary", "rfm"):
+        for what in MEASURES:
             name = f"{side}:{what}"
             if name in failed:
                 if side == "kit":
-                    function = "engine.customer_summary" if what == "summary" else "features.lifetimes_summary"
+                    function = {"summary": "engine.customer_summary", "features": "features.customer_features",
+                                "rfm": "features.lifetimes_summary"}[what]
                     print(f"note: the kit's {function} does not run on an Ibis table yet ({failed[name]}); "
                           "it is being ported (issue 13)")
                 continue
@@ -369,19 +478,21 @@ def same_result(sql_file: Path, other_file: Path, what: str) -> bool | str:
     import numpy as np
     import pandas as pd
 
-    columns = CUSTOMER_COLUMNS if what == "summary" else RFM_COLUMNS
     a, b = pd.read_parquet(sql_file), pd.read_parquet(other_file)
+    columns = {"summary": CUSTOMER_COLUMNS, "features": list(a.columns), "rfm": RFM_COLUMNS}[what]
     if len(a) != len(b):
         return f"{len(a):,} rows from the SQL, {len(b):,} from the kit"
     a = a.sort_values("customer_id", ignore_index=True)
     b = b.sort_values("customer_id", ignore_index=True)
     for column in columns:
+        if column not in b.columns:
+            return f"column {column} missing"
         left, right = a[column], b[column]
         if column in ("customer_id",) or left.dtype.kind == "M":
             equal = (left.astype(str) == right.astype(str)).all() if column == "customer_id" else \
                 (pd.to_datetime(left) == pd.to_datetime(right)).all()
         else:
-            equal = np.allclose(left.astype(float), right.astype(float), rtol=1e-9, atol=1e-9)
+            equal = np.allclose(left.astype(float), right.astype(float), rtol=1e-9, atol=1e-9, equal_nan=True)
         if not equal:
             return f"column {column} differs"
     return True

@@ -68,9 +68,9 @@ def test_every_metric_is_the_same(runs):
             assert spark[key] == value, key
 
 
-#: Fitted by gradient boosting on features that agree across engines only to ~1e-12 (the engines add floats in
-#: different orders): a split threshold may fall on the other side of a last-bit difference, so these agree
-#: to a few hundredths and in ranking, not to the cent (issue 13 asks for the cent: not met for them yet).
+#: Fitted by gradient boosting on the customer features: the engines add floats in different orders, so the
+#: engine rounds every per-customer money sum to the cent (engine.money_sum) and the features are the same
+#: doubles on both engines; the model, fitted with the same seed on the same numbers, gives the same output.
 MODEL_OUTPUTS = ["purchase_probability"]
 
 
@@ -81,5 +81,5 @@ def test_the_customer_export_is_the_same(runs):
     pd.testing.assert_frame_equal(duck.drop(columns=MODEL_OUTPUTS), spark.drop(columns=MODEL_OUTPUTS),
                                   check_exact=False, atol=0.005, rtol=1e-9)
     for column in MODEL_OUTPUTS:
-        assert (duck[column] - spark[column]).abs().max() < 0.05, column
-        assert duck[column].corr(spark[column], method="spearman") > 0.995, column
+        gap = (duck[column] - spark[column]).abs().max()
+        assert gap <= 1e-12, f"{column}: differs by up to {gap} across engines"

@@ -52,6 +52,10 @@ __all__ = [
     "customer_lines",
     "transactions_overview",
     "customer_summary",
+    "customer_summary_expr",
+    "SUMMARY_COLUMNS",
+    "money_sum",
+    "orders_expr",
     "customer_values",
     "period_bounds",
     "revenue_by_period",
@@ -227,9 +231,23 @@ def _line_table(transactions: pd.DataFrame | ir.Table, columns: list[str], order
     return table(frame, [*columns, _LINE])
 
 
-def _orders_expr(t: ir.Table, customer_col: str, date_col: str, amount_col: str, order_col: str | None) -> ir.Table:
-    """One row per customer and order: ``customer_id, order_id, date, amount, n_lines`` (see :func:`orders`),
-    plus ``_first_line``: the lines sharing an order id grouped, each line without one an order of its own."""
+def orders_expr(t: ir.Table, customer_col: str = "customer_id", date_col: str = "date", amount_col: str = "amount",
+                order_col: str | None = "order_id") -> ir.Table:
+    """The expression (not run) of :func:`orders` on the lines ``t``: one row per customer and order,
+    ``customer_id, order_id, date, amount, n_lines`` plus ``_first_line`` (the position of the order's first
+    line when the lines have one, for a deterministic order; else null). The one definition of an order:
+    the lines sharing an order id grouped, each line without one (or every line, without ``order_col``
+    in ``t``) an order of its own.
+
+    Examples
+    --------
+    >>> t = ibis.memtable({"customer_id": ["a", "a", "a"], "order_id": ["o1", "o1", None], "amount": [1.0, 2.0, 4.0],
+    ...                    "date": pd.to_datetime(["2025-01-02", "2025-01-01", "2025-01-03"])})
+    >>> execute(orders_expr(t).order_by("date"))[["amount", "n_lines"]].to_dict("records")
+    [{'amount': 3.0, 'n_lines': 2}, {'amount': 4.0, 'n_lines': 1}]
+    """
+    require_columns(t, [customer_col, date_col, amount_col], table="transactions")
+    order_col = _order_columns(t, order_col)
     first = t[_LINE] if _LINE in t.columns else ibis.null("int64")
 
     def single(lines):  # each line an order of its own
@@ -251,7 +269,7 @@ def _orders_table(transactions: pd.DataFrame, customer_col: str, date_col: str, 
                   order_col: str | None) -> ir.Table:
     order_col = _order_columns(transactions, order_col)
     t = _line_table(transactions, [customer_col, date_col, amount_col], order_col)
-    return _orders_expr(t, customer_col, date_col, amount_col, order_col)
+    return orders_expr(t, customer_col, date_col, amount_col, order_col)
 
 
 def _string_ids(result: pd.DataFrame, column: str) -> None:
@@ -538,6 +556,105 @@ def customer_lines(
     return result.reset_index(drop=True)
 
 
+#: The columns of :func:`customer_summary_expr`, in order (:func:`customer_summary` adds the ``as_of`` ones).
+SUMMARY_COLUMNS = ("customer_id", "first_purchase", "last_purchase", "n_orders", "n_lines", "n_purchase_days",
+                   "revenue", "gross_sales", "credit_notes", "n_deliveries", "avg_order_value")
+
+
+def money_sum(value, where=None):
+    """**Money sum** per group (an Ibis aggregate): the sum of ``value`` over the rows where ``where`` holds
+    (0 for a group without such row), **rounded to the cent**.
+
+    The one rule of every per-customer money figure the engine returns (revenue, gross sales, credit
+    notes, period revenue, costs...): a sum of amounts in cents is a whole number of cents, but engines
+    add in different orders and leave different noise in the last bits (DuckDB and Spark differ by
+    ~1e-12); rounded, the figure is the same double on every engine, so models fed with it (scoring)
+    give the same result everywhere.
+
+    Examples
+    --------
+    >>> t = ibis.memtable({"c": ["a", "a", "a", "b"], "x": [0.1, 0.2, -5.0, 1.005], "ok": [True, True, False, True]})
+    >>> execute(t.group_by("c").aggregate(s=money_sum(t.x, t.ok)).order_by("c"))["s"].tolist()
+    [0.3, 1.0]
+    """
+    value = value.cast("float64")
+    return (value if where is None else ibis.ifelse(where, value, 0.0)).sum().round(2)
+
+
+def customer_summary_expr(
+    t: ir.Table,
+    customer_col: str = "customer_id",
+    date_col: str = "date",
+    amount_col: str = "amount",
+    order_col: str | None = "order_id",
+    *,
+    where=None,
+    aggregates: dict | None = None,
+) -> ir.Table:
+    """The expression (not run) of :func:`customer_summary` without the ``as_of`` columns, on the lines ``t``.
+
+    It lets a caller add its own per-customer figures to the summary's grouping of the lines, so that
+    the customer table is one query (the lines grouped once per customer, plus the grouping into
+    orders) rather than one pass for the summary and another for the rest.
+
+    Parameters
+    ----------
+    t : Ibis table
+        The lines (an engine table or an in-memory table; see :func:`table`).
+    customer_col, date_col, amount_col, order_col : str
+        As in :func:`customer_summary`.
+    where : Ibis boolean column of ``t``, optional
+        The lines the summary is about (default: every line), e.g. the revenue lines; a customer is in
+        the result when it has at least one of them.
+    aggregates : dict of str to Ibis aggregate, optional
+        More per-customer aggregates of ``t`` (over every line of the customer, whatever ``where``),
+        computed in the same grouping; their names must differ from :data:`SUMMARY_COLUMNS`.
+
+    Returns
+    -------
+    Ibis table
+        :data:`SUMMARY_COLUMNS` then the ``aggregates``, one row per customer, not sorted. The money
+        columns are :func:`money_sum` figures (rounded to the cent).
+
+    Examples
+    --------
+    >>> t = ibis.memtable({"customer_id": ["a", "a", "b"], "amount": [100.0, 40.0, 50.0],
+    ...                    "date": pd.to_datetime(["2024-01-01", "2024-02-01", "2024-01-15"]),
+    ...                    "status": ["completed", "cancelled", "cancelled"]})
+    >>> expr = customer_summary_expr(t, where=_revenue_status(t.status), aggregates={"n_all_lines": t.count()})
+    >>> execute(expr)[["customer_id", "revenue", "n_lines", "n_all_lines"]].to_dict("records")
+    [{'customer_id': 'a', 'revenue': 100.0, 'n_lines': 1, 'n_all_lines': 2}]
+    """
+    require_columns(t, [customer_col, date_col, amount_col], table="transactions")
+    aggregates = aggregates or {}
+    clash = sorted(set(aggregates) & {*SUMMARY_COLUMNS, "_buyer"})
+    if clash:
+        raise ValueError(f"aggregates named like a column of the customer summary: {', '.join(clash)}")
+    order_col = _order_columns(t, order_col)
+    amount = t[amount_col]
+    counted = where if where is not None else None
+
+    def both(condition):  # a condition on the counted lines
+        return condition if counted is None else counted & condition
+
+    lines = t.group_by(customer_id=t[customer_col]).aggregate(
+        first_purchase=t[date_col].min(where=counted),
+        last_purchase=t[date_col].max(where=counted),
+        n_lines=t.count(where=counted),
+        n_purchase_days=t[date_col].cast("date").nunique(where=counted),
+        revenue=money_sum(amount, counted),
+        gross_sales=money_sum(amount, both(amount > 0)),
+        credit_notes=money_sum(amount, both(amount < 0)),
+        **aggregates,
+    )
+    o = orders_expr(t if counted is None else t.filter(counted), customer_col, date_col, amount_col, order_col)
+    per_customer = o.group_by(_buyer=o.customer_id).aggregate(
+        n_orders=o.count(), n_deliveries=_is_delivery(o.amount).cast("int64").sum())
+    # (inner join: a customer without a counted line has no order, so it is left out)
+    joined = lines.join(per_customer, lines.customer_id == per_customer._buyer)
+    return joined.select(*SUMMARY_COLUMNS[:-1], (joined.revenue / joined.n_orders).name("avg_order_value"), *aggregates)
+
+
 def customer_summary(
     transactions: pd.DataFrame,
     customer_col: str = "customer_id",
@@ -546,6 +663,9 @@ def customer_summary(
     order_col: str | None = "order_id",
     con=None,
     as_of=None,
+    *,
+    where=None,
+    aggregates: dict | None = None,
 ) -> pd.DataFrame:
     """One row per customer: first and last purchase, orders, deliveries, lines, revenue.
 
@@ -555,7 +675,7 @@ def customer_summary(
 
     Parameters
     ----------
-    transactions : DataFrame
+    transactions : DataFrame or Ibis table
         One row per transaction line.
     customer_col, date_col, amount_col : str
         Column names of the customer id, line date and net amount.
@@ -566,6 +686,9 @@ def customer_summary(
     as_of : date-like, optional
         Analysis date; adds ``recency_days`` (days from the last purchase day),
         ``tenure_days`` (:func:`tenure_days`) and ``orders_per_year`` (:func:`orders_per_year`).
+    where, aggregates : optional
+        Only with an Ibis table: the lines counted and more per-customer aggregates computed in the
+        same query (see :func:`customer_summary_expr`); the aggregates come back as extra columns.
 
     Returns
     -------
@@ -573,8 +696,9 @@ def customer_summary(
         Columns ``customer_id, first_purchase, last_purchase, n_orders, n_lines,
         n_purchase_days, revenue, gross_sales, credit_notes, n_deliveries, avg_order_value``
         (``credit_notes`` is the sum of negative lines, as a negative number; ``n_deliveries``
-        counts the :func:`deliveries`; **average order value** is ``revenue / n_orders``), plus
-        the ``as_of`` columns, sorted by ``customer_id``.
+        counts the :func:`deliveries`; **average order value** is ``revenue / n_orders``; money
+        is summed by :func:`money_sum`, to the cent), plus the ``as_of`` columns, then the
+        ``aggregates``, sorted by ``customer_id``.
 
     Examples
     --------
@@ -585,38 +709,29 @@ def customer_summary(
     >>> customer_summary(tx)[["customer_id", "n_orders", "revenue"]].to_dict("records")
     [{'customer_id': 'a', 'n_orders': 2, 'revenue': 80.0}, {'customer_id': 'b', 'n_orders': 1, 'revenue': 50.0}]
     """
-    order_col = _order_columns(transactions, order_col)
-    t = _line_table(transactions, [customer_col, date_col, amount_col], order_col)
-    amount = t[amount_col]
-    day = t[date_col].cast("date")
-    lines = t.group_by(customer_id=t[customer_col]).aggregate(
-        first_purchase=t[date_col].min(),
-        last_purchase=t[date_col].max(),
-        n_lines=t.count(),
-        n_purchase_days=day.nunique(),
-        revenue=amount.sum(),
-        gross_sales=ibis.ifelse(amount > 0, amount, 0).sum(),
-        credit_notes=ibis.ifelse(amount < 0, amount, 0).sum(),
-    )
-    o = _orders_expr(t, customer_col, date_col, amount_col, order_col)
-    per_customer = o.group_by(buyer=o.customer_id).aggregate(
-        n_orders=o.count(), n_deliveries=_is_delivery(o.amount).cast("int64").sum())
-    joined = lines.join(per_customer, lines.customer_id == per_customer.buyer)
-    expr = joined.select(
-        "customer_id", "first_purchase", "last_purchase", "n_orders", "n_lines", "n_purchase_days", "revenue",
-        "gross_sales", "credit_notes", "n_deliveries",
-        avg_order_value=joined.revenue / joined.n_orders,
-    ).order_by("customer_id")
-    result = execute(expr, con)
+    if where is not None or aggregates:
+        if not is_engine_table(transactions):
+            raise TypeError("customer_summary: where= and aggregates= need an Ibis table (see engine.table)")
+        t = transactions  # (as it is: the condition and the aggregates are expressions of its columns)
+    else:
+        order_col = _order_columns(transactions, order_col)
+        t = _line_table(transactions, [customer_col, date_col, amount_col], order_col)
+    expr = customer_summary_expr(t, customer_col, date_col, amount_col, order_col, where=where,
+                                 aggregates=aggregates)
+    result = execute(expr.order_by("customer_id"), con)
     for col in ("n_orders", "n_lines", "n_purchase_days", "n_deliveries"):
         result[col] = result[col].astype("int64")
-    result["avg_order_value"] = result["avg_order_value"].astype("float64")
+    for col in ("revenue", "gross_sales", "credit_notes", "avg_order_value"):
+        result[col] = result[col].astype("float64")
     result["customer_id"] = result["customer_id"].astype("string")
     if as_of is not None:
+        extra = result[list(aggregates or ())]
+        result = result[list(SUMMARY_COLUMNS)]
         as_of = pd.Timestamp(as_of).normalize()
         result["recency_days"] = tenure_days(result["last_purchase"], as_of).to_numpy()
         result["tenure_days"] = tenure_days(result["first_purchase"], as_of).to_numpy()
         result["orders_per_year"] = orders_per_year(result["n_orders"], result["tenure_days"])
+        result = pd.concat([result, extra], axis=1)
     return result.reset_index(drop=True)
 
 
@@ -643,7 +758,7 @@ def revenue_by_period(
     unit = PERIOD_UNITS[freq]
     lines = t.group_by(period=t[date_col].truncate(unit).cast("date")).aggregate(
         revenue=t[amount_col].sum(), n_customers=t[customer_col].nunique())
-    o = _orders_expr(t, customer_col, date_col, amount_col, order_col)
+    o = orders_expr(t, customer_col, date_col, amount_col, order_col)
     per_period = o.group_by(order_period=o.date.truncate(unit).cast("date")).aggregate(n_orders=o.count())
     joined = lines.left_join(per_period, lines.period == per_period.order_period)
     expr = joined.select("period", "revenue", n_orders=joined.n_orders.fill_null(0),

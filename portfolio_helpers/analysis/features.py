@@ -9,9 +9,10 @@ the BG/NBD and Gamma-Gamma models (``lifetimes`` / ``pymc-marketing`` convention
 Engine tables
 -------------
 The transactions, payments and tickets are pandas frames or engine tables (an Ibis table
-scanning Parquet, a Spark table): the lines are aggregated where they are (for the features, the
-engine's customer summary and one more pass over the lines for every other figure; for
-:func:`lifetimes_summary`, one query); only per-customer results come back to pandas.
+scanning Parquet, a Spark table): the lines are aggregated where they are (for the features, one
+query: the engine's customer summary, :func:`~portfolio_helpers.analysis.engine.customer_summary_expr`,
+with every other figure in the same grouping of the lines; for :func:`lifetimes_summary`, one query);
+only per-customer results come back to pandas.
 
 Scope
 -----
@@ -106,16 +107,11 @@ def _scoped_lines(transactions, as_of: pd.Timestamp) -> ir.Table:
     return t.filter(t.customer_id.notnull(), t.date.notnull(), t.date.cast("date") <= as_of.date())
 
 
-def _engine_sum(value, where):
-    """Sum of ``value`` over the lines where ``where`` holds, per group (an Ibis aggregate; 0 without such line)."""
-    return ibis.ifelse(where, value, 0.0).sum()
-
-
 def _period_revenue(t: ir.Table, revenue, start: pd.Timestamp, end: pd.Timestamp):
     """Revenue per customer over the days in ``(start, end]`` (an Ibis aggregate of the lines ``t``, with their
-    ``_amount`` and ``_day``), the
-    period rule of :func:`~portfolio_helpers.analysis.engine.customer_values`."""
-    return _engine_sum(t._amount, revenue & (t._day > start.date()) & (t._day <= end.date()))
+    ``_amount`` and ``_day``; a :func:`~portfolio_helpers.analysis.engine.money_sum`), the period rule of
+    :func:`~portfolio_helpers.analysis.engine.customer_values`."""
+    return engine.money_sum(t._amount, revenue & (t._day > start.date()) & (t._day <= end.date()))
 
 
 def _category_shares(t: ir.Table) -> tuple[ir.Table, dict]:
@@ -130,15 +126,6 @@ def _category_shares(t: ir.Table) -> tuple[ir.Table, dict]:
     position = label.substitute(index, else_=ibis.literal(-1, "int64")).cast("int64") if index \
         else ibis.literal(-1, "int64")
     return t.mutate(_share=ibis.ifelse(positive, position, -1)), dict(enumerate(columns))
-
-
-def _customer_pass(t: ir.Table, aggregates: dict, ids: pd.Index) -> pd.DataFrame:
-    """The ``aggregates`` of the lines ``t`` per customer of ``ids`` (the customers with a revenue line, sorted
-    by id): one engine query, the lines grouped once."""
-    per = t.group_by("customer_id").aggregate(**aggregates)
-    per = per.filter(per._n_revenue_lines > 0).drop("_n_revenue_lines")
-    result = engine.execute(per.order_by("customer_id")).astype({"customer_id": "string"}).set_index("customer_id")
-    return result if result.index.equals(ids) else result.reindex(ids)
 
 
 def size_band(employees: pd.Series) -> pd.Series:
@@ -246,8 +233,38 @@ def customer_features(transactions: pd.DataFrame, as_of, *, customers: pd.DataFr
             require_columns(frame, ["customer_id"], table=name)
     as_of = pd.Timestamp(as_of).normalize()
     t = _scoped_lines(transactions, as_of)
-    summary = engine.customer_summary(engine.revenue_lines(t), as_of=as_of)
+    # One query: the engine's customer summary over the revenue lines, and in the same grouping of the lines
+    # every other figure (revenue lines picked by a condition, not a filter, because the return rate counts
+    # the cancelled lines too); the line's flags computed once, read by every sum.
+    revenue, returns = profitability._status_flags(t)
+    t = t.mutate(_revenue=revenue, _return=returns, _amount=t.amount.cast("float64"), _day=t.date.cast("date"))
+    shares = {}
+    if "category" in t.columns:
+        t, shares = _category_shares(t)
+    revenue, amount = t._revenue, t._amount
+    offset = pd.DateOffset(months=period_months)
+    aggregates = {"_revenue_last": _period_revenue(t, revenue, as_of - offset, as_of),
+                  "_revenue_previous": _period_revenue(t, revenue, as_of - 2 * offset, as_of - offset)}
+    if "discount" in t.columns:
+        discount = t.discount.cast("float64")
+        aggregates["_discounted"] = engine.money_sum(amount, revenue & (discount > 0) & ~discount.isnan())
+    if "status" in t.columns:  # engine.customer_lines: every line, return lines
+        aggregates |= {"_n_all_lines": t.count(), "_n_return_lines": ibis.ifelse(t._return, 1, 0).sum()}
+    aggregates |= {f"_share_{i}": engine.money_sum(amount, t._share == i) for i in shares}
+    if pnl is not None and {"gross_margin", "margin_rate"} <= set(pnl.columns):
+        margins = pnl
+    elif model is not None or "cost" in t.columns:  # profitability.customer_margins, in the same query
+        cost_sums, categories = profitability._line_frame(t, model or profitability.CostModel(),
+                                                          flags=(revenue, t._return))
+        aggregates |= {f"_cost:{name}": value for name, value in cost_sums.items()}
+        margins = None
+    else:
+        margins = cost_sums = None
+    summary = engine.customer_summary(t, as_of=as_of, where=revenue, aggregates=aggregates)
     ids = pd.Index(summary["customer_id"].astype("string"), name="customer_id")
+    # (the figures under their own names: "_revenue_last" -> "revenue_last", "_cost:revenue" -> "revenue")
+    per = summary[list(aggregates)].rename(columns=lambda name: name.removeprefix("_cost:").removeprefix("_"))
+    per.index = ids
     out = pd.DataFrame({"customer_id": summary["customer_id"].astype("string")})
     out["first_purchase"] = summary["first_purchase"].to_numpy()
     out["last_purchase"] = summary["last_purchase"].to_numpy()
@@ -258,34 +275,6 @@ def customer_features(transactions: pd.DataFrame, as_of, *, customers: pd.DataFr
     out["tenure_days"] = summary["tenure_days"].astype("int64").to_numpy()
     out["orders_per_year"] = summary["orders_per_year"].astype("float64").to_numpy()
     out["avg_order_value"] = summary["avg_order_value"].astype("float64").to_numpy()
-
-    # Every other figure of the lines in one more pass (revenue lines picked by a condition, not a filter,
-    # because the return rate counts the cancelled lines too); the line's flags computed once, read by every sum.
-    revenue, returns = profitability._status_flags(t)
-    t = t.mutate(_revenue=revenue, _return=returns, _amount=t.amount.cast("float64"), _day=t.date.cast("date"))
-    shares = {}
-    if "category" in t.columns:
-        t, shares = _category_shares(t)
-    revenue, amount = t._revenue, t._amount
-    aggregates = {"_n_revenue_lines": ibis.ifelse(revenue, 1, 0).sum()}
-    offset = pd.DateOffset(months=period_months)
-    aggregates |= {"revenue_last": _period_revenue(t, revenue, as_of - offset, as_of),
-                   "revenue_previous": _period_revenue(t, revenue, as_of - 2 * offset, as_of - offset)}
-    if "discount" in t.columns:
-        discount = t.discount.cast("float64")
-        aggregates["discounted"] = _engine_sum(amount, revenue & (discount > 0) & ~discount.isnan())
-    if "status" in t.columns:  # engine.customer_lines: every line, return lines
-        aggregates |= {"n_lines": t.count(), "n_return_lines": ibis.ifelse(t._return, 1, 0).sum()}
-    aggregates |= {f"_share_{i}": _engine_sum(amount, t._share == i) for i in shares}
-    if pnl is not None and {"gross_margin", "margin_rate"} <= set(pnl.columns):
-        margins = pnl
-    elif model is not None or "cost" in t.columns:  # profitability.customer_margins, in the same pass
-        cost_sums, categories = profitability._line_frame(t, model or profitability.CostModel())
-        aggregates |= cost_sums
-        margins = None
-    else:
-        margins = cost_sums = None
-    per = _customer_pass(t, aggregates, ids)
 
     last, previous = per["revenue_last"].to_numpy(np.float64), per["revenue_previous"].to_numpy(np.float64)
     out["revenue_last"] = last
@@ -298,8 +287,8 @@ def customer_features(transactions: pd.DataFrame, as_of, *, customers: pd.DataFr
         out["discount_share"] = np.where(positive_revenue, per["discounted"].to_numpy(np.float64) / monetary, 0.0)
     else:
         out["discount_share"] = 0.0
-    if "n_lines" in per.columns:
-        out["return_rate"] = (per["n_return_lines"] / per["n_lines"]).to_numpy(np.float64)
+    if "n_all_lines" in per.columns:
+        out["return_rate"] = (per["n_return_lines"] / per["n_all_lines"]).to_numpy(np.float64)
     else:
         out["return_rate"] = 0.0
 
@@ -325,7 +314,7 @@ def customer_features(transactions: pd.DataFrame, as_of, *, customers: pd.DataFr
 
     # (no share column without any customer, e.g. when every line is cancelled)
     if "category" in t.columns and len(out):
-        sums = per[[f"_share_{i}" for i in shares]].to_numpy(np.float64)  # (rows in the order of out)
+        sums = per[[f"share_{i}" for i in shares]].to_numpy(np.float64)  # (rows in the order of out)
         total = sums.sum(axis=1)
         sums = sums / np.where(total > 0, total, 1.0)[:, None]
         for i, column in shares.items():  # (sorted column names)

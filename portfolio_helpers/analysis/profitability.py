@@ -570,7 +570,7 @@ def _active_window(date, as_of: pd.Timestamp):
     return (months // 12).cast("int64")
 
 
-def _line_frame(t: ir.Table, model: CostModel, as_of: pd.Timestamp | None = None) -> tuple[dict, list]:
+def _line_frame(t: ir.Table, model: CostModel, as_of: pd.Timestamp | None = None, flags=None) -> tuple[dict, list]:
     """The per-customer sums of the lines ``t`` (every line with a customer, cancelled ones included), as
     Ibis aggregates run in one pass by :func:`_aggregate_by_customer` (no per-line Python).
 
@@ -578,10 +578,11 @@ def _line_frame(t: ir.Table, model: CostModel, as_of: pd.Timestamp | None = None
     one, its amount in the bucket of its configured category (``uncosted_revenue[<category>]``; else
     ``uncosted_revenue``, priced at ``default_cogs_rate``). With ``as_of``, also the lines and
     return lines (:func:`~portfolio_helpers.analysis.engine.return_lines`), the discount and the
-    12-month windows with a purchase (``n_active_years``).
+    12-month windows with a purchase (``n_active_years``). ``flags``: the :func:`_status_flags` of ``t`` when
+    the caller has them already (one query less).
     """
     categories = list(model.cogs_rate_by_category)
-    revenue, returns = _status_flags(t)
+    revenue, returns = flags if flags is not None else _status_flags(t)
     amount = t.amount.cast("float64")
     if "cost" in t.columns:
         cost = t.cost.cast("float64")
@@ -589,19 +590,20 @@ def _line_frame(t: ir.Table, model: CostModel, as_of: pd.Timestamp | None = None
     else:  # (a column, so that every sum below is a column's)
         cost, has_cost = amount, ibis.literal(False)
     bucket = _category_bucket(t, categories)
-    uncosted = ibis.ifelse(revenue & ~has_cost, amount, 0.0)
-    aggregates = {"revenue": ibis.ifelse(revenue, amount, 0.0).sum(),
-                  "cogs_known": ibis.ifelse(revenue & has_cost, cost, 0.0).sum(),
-                  _UNCOSTED_DEFAULT: ibis.ifelse(bucket == 0, uncosted, 0.0).sum()}
+    uncosted = revenue & ~has_cost
+    money = engine.money_sum  # (per-customer money, to the cent: the same on every engine)
+    aggregates = {"revenue": money(amount, revenue),
+                  "cogs_known": money(cost, revenue & has_cost),
+                  _UNCOSTED_DEFAULT: money(amount, uncosted & (bucket == 0))}
     for i, category in enumerate(categories, start=1):
-        aggregates[_uncosted_column(category)] = ibis.ifelse(bucket == i, uncosted, 0.0).sum()
+        aggregates[_uncosted_column(category)] = money(amount, uncosted & (bucket == i))
     if as_of is not None:
         # a purchase: a revenue line with a positive amount, dated up to as_of; its 12-month window before as_of
         purchase = revenue & (amount > 0) & t.date.notnull() & (t.date.cast("date") <= as_of.date())
         if "discount" in t.columns:  # (without: 0, filled by the caller)
             discount = _number(t.discount)
-            aggregates |= {"discount_given": ibis.ifelse(revenue, discount, 0.0).sum(),
-                           "discounted_revenue": ibis.ifelse(revenue & (discount > 0), amount, 0.0).sum()}
+            aggregates |= {"discount_given": money(discount, revenue),
+                           "discounted_revenue": money(amount, revenue & (discount > 0))}
         aggregates |= {"n_active_years": _active_window(t.date, as_of).nunique(where=purchase), "n_lines": t.count()}
         if "status" in t.columns:  # (without: no return line)
             aggregates["n_return_lines"] = ibis.ifelse(returns, 1, 0).sum()

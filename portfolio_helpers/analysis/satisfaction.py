@@ -348,28 +348,30 @@ def behaviour_after(feedback: pd.DataFrame, transactions: pd.DataFrame, as_of, s
         return out.assign(**{column: pd.Series(dtype="bool" if column == "churned" else
                                                "float64" if column.startswith("revenue") else "int64")
                              for column in counts})
+    # One query in the engine: the respondents' orders (engine.orders_expr, over the revenue lines), each
+    # compared with its customer's answer date; per customer the orders, revenue and deliveries in each window.
+    answered = out["date"]
+    answers = pd.DataFrame({"_answered": out["customer_id"].astype("string"), "_start": answered - window,
+                            "_answer": answered, "_end": answered + window})
     lines = _revenue_lines(transactions)
-    ids = engine.table(pd.DataFrame({"_answered": out["customer_id"].astype("string").unique()}), ["_answered"])
-    lines = lines.semi_join(ids, lines.customer_id == ids["_answered"])  # the respondents' lines, in the engine
-    orders = engine.orders(lines)
-    if len(orders):
-        purchases = engine.deliveries(lines)
-    else:  # nobody who answered early enough bought anything: no order on either side
-        orders = purchases = pd.DataFrame({"customer_id": pd.Series(dtype="string"),
-                                           "date": pd.Series(dtype="datetime64[ns]"), "amount": pd.Series(dtype=float)})
-    answered = out.set_index("customer_id")["date"]
-    for name, frame in (("orders", orders), ("purchases", purchases)):
-        frame = frame.assign(answer=frame["customer_id"].map(answered))
-        before = (frame["date"] < frame["answer"]) & (frame["date"] >= frame["answer"] - window)
-        after = (frame["date"] >= frame["answer"]) & (frame["date"] < frame["answer"] + window)
-        for side, mask in (("before", before), ("after", after)):
-            count = frame[mask].groupby("customer_id").size()
-            out[f"{name}_{side}"] = out["customer_id"].map(count).fillna(0).astype("int64").to_numpy()
-            if name == "orders":
-                revenue = frame[mask].groupby("customer_id")["amount"].sum()
-                out[f"revenue_{side}"] = out["customer_id"].map(revenue).fillna(0.0).astype("float64").to_numpy()
-    out["churned"] = out.pop("purchases_after") == 0
-    return out.drop(columns="purchases_before")[[*columns, *counts]]
+    ids = engine.table(answers, ["_answered"])
+    lines = lines.semi_join(ids, lines.customer_id == ids["_answered"])  # the respondents' lines
+    answers = engine.table(answers, list(answers.columns))
+    o = engine.orders_expr(lines)
+    o = o.join(answers, o.customer_id == answers["_answered"])
+    before = (o.date < o["_answer"]) & (o.date >= o["_start"])
+    after = (o.date >= o["_answer"]) & (o.date < o["_end"])
+    per = o.group_by("customer_id").aggregate(
+        orders_before=o.count(where=before), orders_after=o.count(where=after),
+        revenue_before=engine.money_sum(o.amount, before), revenue_after=engine.money_sum(o.amount, after),
+        purchases_after=o.count(where=after & engine._is_delivery(o.amount)))
+    per = engine.execute(per).astype({"customer_id": "string"}).set_index("customer_id")
+    ids = out["customer_id"].astype("string")
+    for column in counts[:-1]:  # (a respondent without any order: 0)
+        kind = "float64" if column.startswith("revenue") else "int64"
+        out[column] = per[column].reindex(ids).fillna(0).astype(kind).to_numpy()
+    out["churned"] = per["purchases_after"].reindex(ids).fillna(0).to_numpy() == 0
+    return out[[*columns, *counts]]
 
 
 def behaviour_summary(after: pd.DataFrame, scale: FeedbackScale, window_days: int = 365) -> pd.DataFrame:

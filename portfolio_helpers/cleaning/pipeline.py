@@ -97,8 +97,9 @@ class CleanPortfolio:
     def published(self) -> dict[str, pd.DataFrame]:
         """What may leave the pipeline: the tables, log and lists, pseudonymized when configured.
 
-        An engine table cannot be pseudonymized where it lives (the keyed hash runs in Python): its
-        personal and free-text columns, if any (an export's ``contact_email``...), are left out instead.
+        An engine table is pseudonymized where it lives (:func:`~portfolio_helpers.cleaning.privacy.pseudonymize_engine_table`:
+        the same pseudonyms as for a frame, the keyed hash run on the distinct values only); its free-text
+        columns, if any, are left out, as for a frame.
         """
         out = {"tables": self.tables, "changes": self.changes, "issues": self.issues, "rejected": self.rejected}
         if self.pseudonymizer is None:
@@ -111,9 +112,9 @@ class CleanPortfolio:
                 # its schema as an empty frame: the personal columns are found by name and type, as for frames
                 schema = pd.DataFrame({col: pd.Series(dtype="string" if table[col].type().is_string() else "float64")
                                        for col in table.columns})
-                personal = [*privacy.personal_columns(name, schema),
-                            *(c for c in FREE_TEXT_COLUMNS.get(name, ()) if c in table.columns)]
-                tables[name] = table.drop(*personal) if personal else table
+                table = privacy.pseudonymize_engine_table(table, p, privacy.personal_columns(name, schema))
+                free_text = [c for c in FREE_TEXT_COLUMNS.get(name, ()) if c in table.columns]
+                tables[name] = table.drop(*free_text) if free_text else table
         return {
             "tables": {name: tables[name] for name in self.tables},
             "changes": privacy.pseudonymize_long(self.changes, p),

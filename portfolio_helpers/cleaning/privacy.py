@@ -39,6 +39,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from portfolio_helpers.core.backend import quiet
 from portfolio_helpers.core.contract import FREE_TEXT_COLUMNS, PERSONAL_DATA_COLUMNS, TABLES
 
 __all__ = [
@@ -49,6 +50,7 @@ __all__ = [
     "load_or_create_key",
     "personal_columns",
     "pseudonymize_frame",
+    "pseudonymize_engine_table",
     "pseudonymize_tables",
     "pseudonymize_long",
     "find_personal_values",
@@ -287,6 +289,44 @@ def pseudonymize_frame(frame: pd.DataFrame, pseudonymizer: Pseudonymizer, column
     for column, kind in columns.items():
         if column in out.columns:
             out[column] = pseudonymizer.pseudonymize(out[column], kind)
+    return out
+
+
+def pseudonymize_engine_table(table, pseudonymizer: Pseudonymizer, columns: dict[str, str]):
+    """An engine table (an Ibis table: a scanned Parquet file, a Spark table) with each of ``columns``
+    (column -> kind) replaced by its pseudonyms, where the table lives.
+
+    The pseudonyms are those of :func:`pseudonymize_frame` (same value and key, same pseudonym): the keyed
+    hash runs in Python on the column's **distinct** values only (one row each, read from the engine), and
+    the value -> pseudonym pairs are joined back into the table by the engine; the lines never leave it.
+    Missing stays missing. Nothing runs until the result is read or written.
+
+    Examples
+    --------
+    >>> import ibis
+    >>> p = Pseudonymizer(b"0123456789abcdef0123456789abcdef")
+    >>> lines = ibis.memtable({"amount": [1.0, 2.0, 3.0], "who": ["Ann Lee", None, "ann  LEE"]})
+    >>> out = pseudonymize_engine_table(lines, p, {"who": "name"}).order_by("amount").to_pandas()
+    >>> out["who"][0] == out["who"][2] == p.token("Ann Lee"), out["who"].isna().tolist()
+    (True, [False, True, False])
+    """
+    import ibis
+
+    out = table
+    for column, kind in columns.items():
+        if column not in out.columns:
+            continue
+        text = out[column].cast("string")
+        with quiet():
+            values = out.select(_value=text).filter(text.notnull()).distinct().to_pandas()["_value"]
+        values = pd.Series(values, dtype="string")
+        pairs = pd.DataFrame({"_value": values.to_numpy(dtype=object),
+                              "_pseudonym": pseudonymizer.pseudonymize(values, kind).to_numpy(dtype=object)})
+        with quiet():
+            mapping = ibis.memtable(pairs, schema={"_value": "string", "_pseudonym": "string"})
+        joined = out.left_join(mapping, text == mapping["_value"])
+        out = joined.select(*[joined["_pseudonym"].name(name) if name == column else joined[name]
+                              for name in out.columns])
     return out
 
 

@@ -83,3 +83,34 @@ def test_an_engine_table_is_never_loaded(tmp_path):
     assert len(summary) == 50
     assert summary["n_lines"].sum() == 200000
     assert summary["revenue"].sum() == sum(i % 7 for i in range(200000))
+
+
+def test_summary_with_extra_figures_in_one_query(lines_as):
+    """customer_summary with where= and aggregates=: the summary of the counted lines and more figures of
+    every line, in one query, as computed by hand; equal to the summary of the revenue lines."""
+    tx = pd.DataFrame({"customer_id": ["a", "a", "a", "b", "c"], "order_id": ["o1", "o1", "o2", "o3", "o4"],
+                       "date": pd.to_datetime(["2025-01-05 00:00", "2025-01-05 10:00", "2025-03-01 00:00", "2025-02-01 00:00",
+                                               "2025-02-02 00:00"]),
+                       "amount": [10.1, 20.2, -5.0, 7.0, 9.0],
+                       "status": ["completed", "completed", "returned", "completed", "cancelled"]})
+    t = engine.table(lines_as(tx), list(tx.columns))
+    revenue = engine._revenue_status(t.status)
+    got = engine.customer_summary(t, as_of="2025-12-31", where=revenue,
+                                  aggregates={"n_all_lines": t.count(),
+                                              "cancelled": engine.money_sum(t.amount, ~revenue)})
+    # c has only a cancelled line: no customer of the summary
+    assert got["customer_id"].tolist() == ["a", "b"]
+    assert got["revenue"].tolist() == [25.3, 7.0]  # 10.1 + 20.2 - 5.0, to the cent
+    assert got["gross_sales"].tolist() == [30.3, 7.0]
+    assert got["credit_notes"].tolist() == [-5.0, 0.0]
+    assert got["n_orders"].tolist() == [2, 1] and got["n_deliveries"].tolist() == [1, 1]
+    assert got["n_lines"].tolist() == [3, 1] and got["n_all_lines"].tolist() == [3, 1]
+    assert got["n_purchase_days"].tolist() == [2, 1]
+    assert got["recency_days"].tolist() == [305, 333] and got["tenure_days"].tolist() == [360, 333]
+    assert got["cancelled"].tolist() == [0.0, 0.0]
+    summary = engine.customer_summary(engine.revenue_lines(lines_as(tx)), as_of="2025-12-31")
+    same(summary, got[list(summary.columns)])
+    with pytest.raises(ValueError, match="revenue"):
+        engine.customer_summary_expr(t, aggregates={"revenue": t.count()})
+    with pytest.raises(TypeError):
+        engine.customer_summary(tx, where=engine._revenue_status(t.status))

@@ -204,3 +204,30 @@ def test_find_personal_values_respects_words_case_and_escaping():
     assert find_personal_values("tel +33 6 12 34 56 78 / +1 202-456-1111", tables) == [
         "(202) 456-1111", "06 12 34 56 78"]
     assert find_personal_values("order 2024-06-12 amount 3456.78", tables) == []
+
+
+def test_engine_lines_get_the_pseudonyms_of_the_frame(lines_as):
+    """pseudonymize_engine_table gives, where the lines live, exactly the pseudonyms of pseudonymize_frame
+    (same key, same value in any spelling), missing values staying missing; other columns untouched."""
+    import ibis
+
+    from portfolio_helpers.cleaning.privacy import pseudonymize_engine_table, pseudonymize_frame
+
+    tx = pd.DataFrame({"line": [1, 2, 3, 4, 5], "amount": [10.0, 20.0, 30.0, 40.0, 50.0],
+                       "contact_email": ["ann@lee.io", None, " ANN@lee.io", "bob@x.io", "bob@x.io"],
+                       "contact_name": ["Ann Lee", "Bob  Ray", None, "bob ray", "Zoé Q"]})
+    columns = {"contact_email": "email", "contact_name": "name"}
+    p = Pseudonymizer(KEY)
+    expected = pseudonymize_frame(tx, p, columns)
+    table = lines_as(tx)
+    table = table if not isinstance(table, pd.DataFrame) else ibis.memtable(table)
+    got = pseudonymize_engine_table(table, p, columns).to_pandas().sort_values("line", ignore_index=True)
+    assert list(got.columns) == list(tx.columns)
+    assert got["amount"].tolist() == tx["amount"].tolist()
+    for column, kind in columns.items():
+        values = got[column].astype(object).where(got[column].notna(), None).tolist()
+        assert values == [None if pd.isna(v) else p.token(v, kind) for v in tx[column]]
+        assert values == expected[column].astype(object).where(expected[column].notna(), None).tolist()
+    assert got["contact_email"][0] == got["contact_email"][2] and got["contact_name"][1] == got["contact_name"][3]
+    assert pseudonymize_engine_table(table, Pseudonymizer(bytes(range(1, 33))), columns).to_pandas()[
+        "contact_email"].dropna().isin(got["contact_email"]).sum() == 0  # another key: unrelated pseudonyms

@@ -398,15 +398,29 @@ def test_loading_gives_the_same_table_on_each_engine(tmp_path, engine):
     assert sorted(merged["original_customer_id"]) == ["A", "B"] and merged["customer_known"].all()
 
 
-def test_pseudonymized_engine_lines_leave_personal_columns_out(tmp_path):
-    pq.write_table(lines(**GOOD, contact_email=["a@x.io", "b@x.io", "a@x.io", "c@x.io"]), tmp_path / "l.parquet")
+def test_pseudonymized_engine_lines_get_the_pseudonyms_of_frames(tmp_path):
+    from portfolio_helpers.cleaning import privacy
+
+    emails = ["a@x.io", "b@x.io", " A@X.io", None]
+    pq.write_table(lines(**GOOD, contact_email=emails), tmp_path / "l.parquet")
     path = config(tmp_path, {"transactions": "l.parquet"}, pseudonymize=True)
     cleaned = clean_portfolio(path, today=TODAY)
+    assert is_engine_table(cleaned.transactions)
     assert "contact_email" in cleaned.transactions.columns  # the cleaning sees the real values
     cleaned.save(tmp_path / "out")
-    saved = pd.read_parquet(tmp_path / "out" / "data" / "transactions.parquet")
-    assert "contact_email" not in saved  # an engine table cannot be pseudonymized where it lives: left out
-    assert sorted(saved["amount"]) == [-20.0, 10.25, 50.5, 100.0]
+    saved = pd.read_parquet(tmp_path / "out" / "data" / "transactions.parquet").sort_values("amount")
+    # the keyed hash of the pandas path, with the portfolio's key: same value (any spelling), same pseudonym
+    key = privacy.load_or_create_key(privacy.key_path_for(path))
+    p = privacy.Pseudonymizer(key)
+    by_amount = dict(zip(GOOD["amount"], emails, strict=True))
+    expected = [None if by_amount[a] is None else p.token(by_amount[a], "email") for a in saved["amount"]]
+    got = saved["contact_email"].astype(object)
+    assert got.where(got.notna(), None).tolist() == expected
+    assert saved["contact_email"].dropna().str.endswith("@pseudo.invalid").all()
+    assert not saved["contact_email"].isin([e for e in emails if e]).any()  # no real value left
+    assert saved["contact_email"].nunique() == 2  # a@x.io and " A@X.io" are one person
+    frame = privacy.pseudonymize_frame(pd.DataFrame({"contact_email": emails}), p, {"contact_email": "email"})
+    assert sorted(frame["contact_email"].dropna()) == sorted(saved["contact_email"].dropna())
 
 
 def test_strict_mode_lists_the_engine_problems(tmp_path):
