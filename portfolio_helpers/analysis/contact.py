@@ -2,7 +2,8 @@
 
 Every list the kit exports for action (scored leads, valuable customers at risk, look-alike
 prospects, valuable detractors) goes through :func:`apply_contact_rules`, all the lists of a page at
-once through :func:`contact_lists` (which finds each list's contact table):
+once through :func:`contact_lists` (which finds each list's contact table); :func:`contact_statuses`
+gives every person's status by the same rules (for the customer export):
 
 * a person with ``do_not_contact`` = yes is left out;
 * e-mail needs ``consent_email`` = yes and phone ``consent_phone`` = yes; a consent column that is
@@ -34,7 +35,8 @@ from portfolio_helpers.core.presence import has_values, table_with_values
 from portfolio_helpers.core.validation import require_columns
 from portfolio_helpers.ingest.parsing import parse_boolean, parse_category
 
-__all__ = ["CONTACT_COLUMNS", "ContactResult", "contact_preferences", "apply_contact_rules", "contacts_for",
+__all__ = ["CONTACT_COLUMNS", "ContactResult", "contact_preferences", "apply_contact_rules", "contact_statuses",
+           "contacts_for",
            "contact_lists", "REASON_DO_NOT_CONTACT", "REASON_NO_CONSENT", "REASON_NOT_ON_FILE"]
 
 CONTACT_COLUMNS = ("preferred_channel", "consent_email", "consent_phone", "do_not_contact")
@@ -145,46 +147,10 @@ def apply_contact_rules(frame: pd.DataFrame, contacts: pd.DataFrame | None, id_c
     ([{'reason': 'asked not to be contacted (do_not_contact)', 'n': 1}], {'email': 2, 'phone': 2})
     """
     require_columns(frame, [id_col], "list")
-    contacts_id_col = contacts_id_col or id_col
-    if contacts is not None:
-        require_columns(contacts, [contacts_id_col], "contacts")
-    prefs = (contact_preferences(contacts, contacts_id_col, date_col) if contacts is not None
-             else pd.DataFrame(index=pd.Index([], name=contacts_id_col)))
+    prefs = _preferences(contacts, contacts_id_col or id_col, date_col)
     known = tuple(column for column in CONTACT_COLUMNS if column in prefs.columns)
-    ids = frame[id_col]
-    on_file = ids.isin(prefs.index).to_numpy()
-    rows = prefs.reindex(ids.to_numpy())
-
-    def flag(column: str, unknown: bool) -> np.ndarray:
-        if column not in prefs.columns:
-            return np.full(len(frame), unknown)
-        return rows[column].fillna(False).to_numpy(dtype=bool)
-
-    do_not_contact = flag("do_not_contact", False)
-    allowed = {}
-    for channel, consent in CONTACT_CHANNELS.items():
-        allowed[channel] = flag(consent, True) if consent else np.zeros(len(frame), dtype=bool)
-    preferred = (rows["preferred_channel"].astype("string").to_numpy(dtype=object, na_value=None)
-                 if "preferred_channel" in prefs.columns else np.full(len(frame), None, dtype=object))
-    for channel, consent in CONTACT_CHANNELS.items():
-        if consent is None:  # a letter or a visit: when the person asked for it
-            allowed[channel] = preferred == channel
-    any_channel = np.logical_or.reduce(list(allowed.values()))
-    consent_filtered = any(column in known for column in _CONSENT_COLUMNS)
-    if not consent_filtered:  # nothing known about consent: every channel stays open
-        any_channel = np.ones(len(frame), dtype=bool)
-    missing_on_file = consent_filtered & ~on_file
-    reasons = np.select([do_not_contact, missing_on_file, ~any_channel],
-                        [REASON_DO_NOT_CONTACT, REASON_NOT_ON_FILE, REASON_NO_CONSENT], default="")
+    reasons, channel, allowed = _rule_rows(frame[id_col], prefs)
     keep = reasons == ""
-    channel = np.full(len(frame), None, dtype=object)
-    for name in reversed(("email", "phone")):  # the first consented of e-mail, phone
-        channel = np.where(allowed[name], name, channel)
-    use_preferred = np.array([p is not None and allowed[p][i] if p in allowed else False
-                              for i, p in enumerate(preferred)], dtype=bool)
-    channel = np.where(use_preferred, preferred, channel)
-    if not consent_filtered:
-        channel = np.where(pd.isna(preferred.astype(object)), None, preferred)
     out = frame.loc[keep].copy()
     out["contact_channel"] = pd.Series(channel[keep], index=out.index, dtype="string")
     counts = pd.Series(reasons[~keep], dtype="string").value_counts()
@@ -194,6 +160,93 @@ def apply_contact_rules(frame: pd.DataFrame, contacts: pd.DataFrame | None, id_c
     without = {channel_name: int((~allowed[channel_name]).sum()) for channel_name, consent
                in CONTACT_CHANNELS.items() if consent in known}
     return ContactResult(out, exclusions, len(frame), known, without)
+
+
+def contact_statuses(frame: pd.DataFrame, contacts: pd.DataFrame | None, id_col: str = "customer_id",
+                     contacts_id_col: str | None = None, date_col: str | None = None) -> pd.DataFrame | None:
+    """Each person's contact status by the rules of :func:`apply_contact_rules` (the same rule, row by row).
+
+    Parameters are those of :func:`apply_contact_rules`.
+
+    Returns
+    -------
+    DataFrame or None
+        One row per row of ``frame``, in its order (same index): ``id_col``, ``contact_channel`` (the
+        channel the rules give, missing when the person may not be contacted) and ``contact_status``
+        (``"ok"``, or the reason the person is left out of every call list). ``None`` when ``contacts``
+        has none of the contact columns (:data:`CONTACT_COLUMNS`): nothing is known to say.
+
+    Examples
+    --------
+    >>> customers = pd.DataFrame({"customer_id": ["a", "b", "c"], "consent_email": ["yes", "no", "yes"],
+    ...                           "consent_phone": ["no", "no", "yes"], "do_not_contact": ["no", "no", "yes"]})
+    >>> statuses = contact_statuses(customers[["customer_id"]], customers)
+    >>> statuses["contact_status"].tolist(), statuses["contact_channel"].notna().tolist()
+    (['ok', 'no consent for any channel', 'asked not to be contacted (do_not_contact)'], [True, False, False])
+    >>> statuses["contact_channel"].iloc[0]
+    'email'
+    >>> contact_statuses(customers[["customer_id"]], customers[["customer_id"]]) is None
+    True
+    """
+    require_columns(frame, [id_col], "list")
+    prefs = _preferences(contacts, contacts_id_col or id_col, date_col)
+    if prefs.columns.empty:
+        return None
+    reasons, channel, _allowed = _rule_rows(frame[id_col], prefs)
+    return pd.DataFrame({id_col: frame[id_col],
+                         "contact_channel": pd.Series(channel, index=frame.index, dtype="string"),
+                         "contact_status": pd.Series(np.where(reasons == "", "ok", reasons), index=frame.index,
+                                                     dtype="string")})
+
+
+def _preferences(contacts: pd.DataFrame | None, contacts_id_col: str, date_col: str | None) -> pd.DataFrame:
+    """:func:`contact_preferences` of ``contacts`` (validated), an empty table without contacts."""
+    if contacts is None:
+        return pd.DataFrame(index=pd.Index([], name=contacts_id_col))
+    require_columns(contacts, [contacts_id_col], "contacts")
+    return contact_preferences(contacts, contacts_id_col, date_col)
+
+
+def _rule_rows(ids: pd.Series, prefs: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]]:
+    """The contact rules for every id: ``(reasons, channels, allowed)``.
+
+    ``reasons``: ``""`` for a person who may be contacted, else why not; ``channels``: the channel the
+    rules give (``None`` for a person left out); ``allowed``: per channel, whether each person may be
+    reached by it (consent, or the preferred letter or visit)."""
+    n = len(ids)
+    on_file = ids.isin(prefs.index).to_numpy()
+    rows = prefs.reindex(ids.to_numpy())
+
+    def flag(column: str, unknown: bool) -> np.ndarray:
+        if column not in prefs.columns:
+            return np.full(n, unknown)
+        return rows[column].fillna(False).to_numpy(dtype=bool)
+
+    do_not_contact = flag("do_not_contact", False)
+    allowed = {}
+    for channel, consent in CONTACT_CHANNELS.items():
+        allowed[channel] = flag(consent, True) if consent else np.zeros(n, dtype=bool)
+    preferred = (rows["preferred_channel"].astype("string").to_numpy(dtype=object, na_value=None)
+                 if "preferred_channel" in prefs.columns else np.full(n, None, dtype=object))
+    for channel, consent in CONTACT_CHANNELS.items():
+        if consent is None:  # a letter or a visit: when the person asked for it
+            allowed[channel] = preferred == channel
+    any_channel = np.logical_or.reduce(list(allowed.values()))
+    consent_filtered = any(column in prefs.columns for column in _CONSENT_COLUMNS)
+    if not consent_filtered:  # nothing known about consent: every channel stays open
+        any_channel = np.ones(n, dtype=bool)
+    missing_on_file = consent_filtered & ~on_file
+    reasons = np.select([do_not_contact, missing_on_file, ~any_channel],
+                        [REASON_DO_NOT_CONTACT, REASON_NOT_ON_FILE, REASON_NO_CONSENT], default="")
+    channels = np.full(n, None, dtype=object)
+    for name in reversed(("email", "phone")):  # the first consented of e-mail, phone
+        channels = np.where(allowed[name], name, channels)
+    use_preferred = np.array([p is not None and allowed[p][i] if p in allowed else False
+                              for i, p in enumerate(preferred)], dtype=bool)
+    channels = np.where(use_preferred, preferred, channels)
+    if not consent_filtered:
+        channels = np.where(pd.isna(preferred.astype(object)), None, preferred)
+    return reasons, np.where(reasons == "", channels, None), allowed
 
 
 def contacts_for(tables: Mapping[str, pd.DataFrame], id_col: str = "customer_id"

@@ -43,6 +43,9 @@ Objectives (:func:`objectives_from_config`, :func:`measure_objectives`)
     data gives no value (no lead in the window...). Realistic: each target is set against the
     metric over the same window a year earlier when the data covers it (``last_year``); a target
     at least twice that (half, for churned customers) is a *stretch*, said in the report.
+    Without objectives, three are proposed (:func:`proposed_objectives`) at the pace of the last 12 months, for
+    the analysis date's calendar year, or the next one when less than a quarter of it is left
+    (:func:`proposal_year`).
 
 Notebook 07
 -----------
@@ -103,6 +106,7 @@ __all__ = [
     "objective_status",
     "is_stretch",
     "measure_objectives",
+    "proposal_year",
     "proposed_objectives",
     "GrowthResults",
     "growth_results",
@@ -1103,8 +1107,24 @@ def _round_target(value: float) -> float | int:
     return int(rounded) if rounded.is_integer() else rounded
 
 
+def proposal_year(as_of) -> int:
+    """The calendar year objectives are proposed for at ``as_of``: its own year, or the next one when less than a
+    quarter of the year is left after ``as_of``'s day (from 1 October: 91 days or fewer remain), so that a proposal
+    always has at least a quarter of its period ahead.
+
+    Examples
+    --------
+    >>> proposal_year("2011-09-30"), proposal_year("2011-10-01"), proposal_year("2011-12-09")
+    (2011, 2012, 2012)
+    """
+    as_of = pd.Timestamp(as_of).normalize()
+    left = (pd.Timestamp(as_of.year, 12, 31) - as_of).days  # the days after as_of's day
+    return as_of.year + 1 if 4 * left < (365 + as_of.is_leap_year) else as_of.year
+
+
 def proposed_objectives(transactions: pd.DataFrame, as_of) -> list[dict]:
-    """Three objectives at the pace of the last 12 months, for the calendar year after ``as_of``'s day.
+    """Three objectives at the pace of the last 12 months, for the calendar year :func:`proposal_year` gives:
+    ``as_of``'s year, or the next one when less than a quarter of it is left.
 
     Revenue and new customers as in the last 12 months, and gross revenue retention as in the last
     12 months against the 12 before. When the data does not cover the 12 months before in full, a
@@ -1122,7 +1142,7 @@ def proposed_objectives(transactions: pd.DataFrame, as_of) -> list[dict]:
     """
     require_columns(transactions, ["customer_id", "date", "amount"], table="transactions")
     as_of = pd.Timestamp(as_of).normalize()
-    year = (as_of + pd.Timedelta(days=1)).year
+    year = proposal_year(as_of)
     start, deadline = dt.date(year, 1, 1), dt.date(year, 12, 31)
     lines = _lines_to(transactions, as_of, "customer_id", "date", "amount", "order_id")
     previous, current = last_twelve_months(as_of)

@@ -445,13 +445,20 @@ def _stretch_sentences(measured: pd.DataFrame, currency: str) -> list[str]:
 
 
 def proposals_text(results: GrowthResults) -> str:
-    """Three objectives at the pace of the last 12 months, as YAML to paste into the config."""
+    """Three objectives at the pace of the last 12 months, as YAML to paste into the config, with the year they are
+    for (:func:`~portfolio_helpers.analysis.growth.proposal_year`: the next one when less than a quarter of the
+    analysis date's year is left)."""
     if not results.proposals:
         return "The data gives no basis for an objective yet (no revenue)."
     items = "\n".join("      - " + yaml.safe_dump(p, default_flow_style=True, sort_keys=False, width=200).strip()
                       for p in results.proposals)
-    return ("No `objectives:` in the config. Three objectives at the pace of the last 12 months, to copy into "
-            "`portfolio.yml` and adjust:\n\n    objectives:\n" + items)
+    year, as_of = results.proposals[0]["start"].year, pd.Timestamp(results.as_of)
+    period = f"for {year}"
+    if year > as_of.year:  # proposal_year: less than a quarter of the analysis date's year is left
+        period += (f" (less than a quarter of {as_of.year} is left after the analysis date, {fmt_date(as_of)}, "
+                   "so they are for the next calendar year)")
+    return (f"No `objectives:` in the config. Three objectives {period}, at the pace of the last 12 months, to copy "
+            "into `portfolio.yml` and adjust:\n\n    objectives:\n" + items)
 
 
 def findings(results: GrowthResults, currency: str, notes: Sequence[str] = ()) -> list[str]:

@@ -31,7 +31,7 @@ __all__ = ["settings_with_overrides", "findings", "fitness_notes", "model_table"
            "choice_sentence", "p_alive_note", "metrics", "customer_export", "save_model_table", "MODELS_EXPORT",
            "intervals_table", "movers_table", "calling_table", "calling_caption", "value_formats",
            "group_tables", "tracking_figure", "conditional_figure", "value_figure", "value_explorer",
-           "settings_sentence", "GONE_THRESHOLD", "NO_HOLDOUT_NOTE", "shown_model_table", "show_model_section", "show_evaluation",
+           "settings_sentence", "GONE_THRESHOLD", "NO_HOLDOUT_NOTE", "shown_model_table", "parameter_cell", "show_model_section", "show_evaluation",
            "show_value", "show_optional_table", "intervals_caption", "calling_empty", "show_groups", "spend_check_sentence"]
 
 MODELS_EXPORT = "exports/clv_models.csv"
@@ -333,14 +333,45 @@ def _baselines(holdout: pd.DataFrame) -> list[str]:
 
 
 def model_table_formats() -> dict:
-    return {**{name: "{:.3f}" for name in _PARAMETER_COLUMNS}, "n_customers": "{:,}", "loglik": "{:,.2f}",
+    """The formats of :func:`shown_model_table` (its parameter cells are text already: :func:`parameter_cell`)."""
+    return {"n_customers": "{:,}", "loglik": "{:,.2f}",
             "mae": "{:.3f}", "rmse": "{:.3f}", "predicted_total": "{:,.0f}", "actual_total": "{:,.0f}", "spearman": "{:.3f}",
             "top_decile_capture": "{:.1%}"}
 
 
+def _significant(value: float, digits: int) -> str:
+    """``value`` to ``digits`` significant digits: fixed notation from 0.0001 to below a million, else
+    scientific (``3.00e-07``), so that a small parameter does not read as zero."""
+    if not math.isfinite(value):
+        return str(value)
+    if value == 0:
+        return "0"
+    rounded = float(f"{value:.{digits - 1}e}")  # rounding first: 0.9996 -> 1.00, not 0.9996's decimals
+    exponent = math.floor(math.log10(abs(rounded)))
+    if -4 <= exponent < 6:
+        return f"{rounded:,.{max(digits - 1 - exponent, 0)}f}"
+    return f"{rounded:.{digits - 1}e}"
+
+
+def parameter_cell(value: float, se: float) -> str | None:
+    """A fitted parameter to 3 significant digits with its standard error (from the Hessian) to 2, as the model
+    table shows it; the parameter alone when the Hessian gives no standard error, nothing without a parameter.
+
+    >>> parameter_cell(0.24317, 0.01184), parameter_cell(3e-7, 1.234e-6), parameter_cell(1234.5, float("nan"))
+    ('0.243 (± 0.012)', '3.00e-07 (± 1.2e-06)', '1,230')
+    """
+    if pd.isna(value):
+        return None
+    return _significant(value, 3) + ("" if pd.isna(se) else f" (± {_significant(se, 2)})")
+
+
 def shown_model_table(result: FutureValue) -> pd.DataFrame:
-    """The model table for the report (no standard-error columns; the holdout ones only with a holdout)."""
+    """The model table for the report: each parameter with its standard error in one cell (:func:`parameter_cell`);
+    the holdout columns only with a holdout."""
     table = model_table(result)
+    for name in _PARAMETER_COLUMNS:
+        if name in table.columns:
+            table[name] = [parameter_cell(v, se) for v, se in zip(table[name], table[f"se_{name}"], strict=True)]
     keep = [c for c in table.columns if not c.startswith("se_") and table[c].notna().any()]
     return table[keep].drop(columns=["model"])
 
@@ -531,7 +562,8 @@ def show_model_section(result: FutureValue) -> None:
     holdout = ("; holdout metrics count repeat purchase days after the calibration end" if result.holdout is not None
                else "")
     _show_labelled(shown_model_table(result), f"Purchase models (time unit: {result.settings.time_unit}) and "
-                   f"the spend model{holdout}", model_table_formats())
+                   f"the spend model{holdout}; each parameter ± its standard error (from the Hessian, where it "
+                   "can be computed)", model_table_formats())
 
 
 def show_evaluation(result: FutureValue) -> None:

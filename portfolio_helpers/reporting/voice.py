@@ -36,6 +36,7 @@ __all__ = [
     "reachable_lists",
     "reachable",
     "only_reachable",
+    "with_contact_status",
     "read_contact_log",
     "exclusion_sentence",
     "at_risk_calls",
@@ -197,6 +198,30 @@ def only_reachable(frame: pd.DataFrame | None, reached: pd.DataFrame | None,
     out = frame[frame[id_col].isin(channels.index)].copy()
     out["contact_channel"] = out[id_col].map(channels).astype("string")
     return out
+
+
+def with_contact_status(per_customer: pd.DataFrame, tables: dict) -> pd.DataFrame:
+    """``per_customer`` (a page's columns of ``exports/customers.csv``) with each customer's ``contact_channel``
+    and ``contact_status`` (``"ok"`` or why they may not be contacted), by the rules of the call lists
+    (:func:`~portfolio_helpers.analysis.contact.contact_statuses`), so that a CRM user filtering the export
+    reaches only the people the call lists keep. Unchanged when the customers table has no contact column
+    (nothing is known to add: the report says consent is not known).
+
+    Examples
+    --------
+    >>> customers = pd.DataFrame({"customer_id": ["a", "b"], "do_not_contact": ["no", "yes"]})
+    >>> scores = pd.DataFrame({"customer_id": ["b", "a"], "at_risk": [True, True]})
+    >>> with_contact_status(scores, {"customers": customers})["contact_status"].tolist()
+    ['asked not to be contacted (do_not_contact)', 'ok']
+    >>> list(with_contact_status(scores, {"customers": customers[["customer_id"]]}).columns)
+    ['customer_id', 'at_risk']
+    """
+    require_columns(per_customer, ["customer_id"], "customer export")
+    contacts, contacts_id, date_col = contact.contacts_for(tables)
+    statuses = contact.contact_statuses(per_customer[["customer_id"]], contacts, "customer_id", contacts_id, date_col)
+    if statuses is None:
+        return per_customer
+    return per_customer.join(statuses[["contact_channel", "contact_status"]])
 
 
 def exclusion_sentence(output_dir: str | os.PathLike, list_name: str) -> str:

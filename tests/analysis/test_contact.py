@@ -237,3 +237,61 @@ def test_the_lead_call_list_shows_the_channel_the_rules_gave():
                           columns=[*columns, "last_activity", "contact_channel"])
     assert list(scoring_report.call_list(scored).columns) == [*columns, "contact_channel"]
     assert list(scoring_report.call_list(scored.drop(columns="contact_channel")).columns) == columns
+
+
+def test_each_customers_status_by_hand():
+    """exports/customers.csv had no contact status: filtering it on at_risk reached people who asked not to be
+    contacted. Four customers: a may be called (consented, prefers phone), b prefers a letter (no consent needed),
+    c asked not to be contacted, d consented to nothing."""
+    customers = pd.DataFrame({"customer_id": ["a", "b", "c", "d"],
+                              "preferred_channel": ["phone", "mail", "email", None],
+                              "consent_email": ["yes", "no", "yes", "no"], "consent_phone": ["oui", "non", "1", "0"],
+                              "do_not_contact": ["no", "no", "yes", "no"]})
+    per_customer = pd.DataFrame({"customer_id": ["d", "c", "b", "a"], "at_risk": [True, True, False, True]})
+    out = voice.with_contact_status(per_customer, {"customers": customers})
+    assert list(out.columns) == ["customer_id", "at_risk", "contact_channel", "contact_status"]
+    assert out.astype(object).where(out.notna(), None).values.tolist() == [
+        ["d", True, None, contact.REASON_NO_CONSENT],
+        ["c", True, None, contact.REASON_DO_NOT_CONTACT],
+        ["b", False, "mail", "ok"],
+        ["a", True, "phone", "ok"]]
+    # the same rule as the call list of the at-risk customers: the same people kept, by the same channel
+    calls = contact.apply_contact_rules(per_customer[per_customer["at_risk"]], customers)
+    assert calls.frame[["customer_id", "contact_channel"]].values.tolist() == [["a", "phone"]]
+    assert dict(zip(calls.exclusions["reason"], calls.exclusions["n"], strict=True)) == {
+        contact.REASON_DO_NOT_CONTACT: 1, contact.REASON_NO_CONSENT: 1}
+    # a customer missing from the customers table has no consent on file
+    stray = voice.with_contact_status(pd.DataFrame({"customer_id": ["z"]}), {"customers": customers})
+    assert stray["contact_status"].tolist() == [contact.REASON_NOT_ON_FILE] and stray["contact_channel"].isna().all()
+
+
+@pytest.mark.parametrize("columns", [["customer_id"], ["customer_id", "owner"]])
+def test_without_contact_columns_the_export_gains_nothing(columns):
+    customers = pd.DataFrame({"customer_id": ["a", "b"], "owner": ["Ann", "Bob"]})[columns]
+    per_customer = pd.DataFrame({"customer_id": ["a", "b"], "at_risk": [True, False]})
+    for tables in ({"customers": customers}, {}):
+        assert voice.with_contact_status(per_customer, tables).equals(per_customer)
+    empty = customers.assign(do_not_contact=None)  # a contact column empty for everyone is not known
+    assert voice.with_contact_status(per_customer, {"customers": empty}).equals(per_customer)
+
+
+@settings(deadline=None, max_examples=25)
+@given(st.lists(st.tuples(st.sampled_from(["email", "phone", "mail", "visit", None]), YES_NO, YES_NO, YES_NO),
+                min_size=1, max_size=30),
+       st.sets(st.sampled_from(list(contact.CONTACT_COLUMNS))), st.integers(0, 2**16))
+def test_statuses_follow_the_call_lists_rule(rows, dropped, seed):
+    customers = pd.DataFrame(rows, columns=list(contact.CONTACT_COLUMNS)).drop(columns=list(dropped))
+    customers.insert(0, "customer_id", [f"c{i}" for i in range(len(rows))])
+    listed = customers[["customer_id"]].sample(frac=0.6, random_state=seed)
+    listed = pd.concat([listed, pd.DataFrame({"customer_id": ["stranger"]})], ignore_index=True)
+    result = contact.apply_contact_rules(listed, customers)
+    statuses = contact.contact_statuses(listed, customers)
+    if statuses is None:
+        assert not result.known
+        return
+    ok = statuses[statuses["contact_status"] == "ok"]
+    assert ok["customer_id"].tolist() == result.frame["customer_id"].tolist()
+    assert ok["contact_channel"].tolist() == result.frame["contact_channel"].tolist()
+    assert statuses.loc[statuses["contact_status"] != "ok", "contact_channel"].isna().all()
+    counts = statuses.loc[statuses["contact_status"] != "ok", "contact_status"].value_counts().to_dict()
+    assert counts == dict(zip(result.exclusions["reason"], result.exclusions["n"], strict=True))

@@ -254,6 +254,33 @@ def test_proposed_objectives_follow_the_last_twelve_months(tx):
     assert one_year[2]["metric"] == "active_customers" and one_year[2]["target"] == 3
 
 
+@pytest.mark.parametrize(("as_of", "year"), [
+    ("2011-12-09", 2012),  # Online Retail's analysis date: 22 days left, the proposals are for the next year
+    ("2011-10-01", 2012), ("2011-09-30", 2011),  # 91 days left (< 365 / 4), 92 days left
+    ("2012-10-01", 2013), ("2012-09-30", 2012),  # a leap year: 91 < 366 / 4 < 92
+    ("2025-06-30", 2025), ("2025-12-31", 2026), ("2025-01-01", 2025),
+])
+def test_proposals_are_for_a_year_with_at_least_a_quarter_ahead(as_of, year):
+    assert growth.proposal_year(as_of) == year
+
+
+def test_proposals_in_december_are_for_next_year_at_the_pace_of_the_last_twelve_months():
+    """Online Retail (9 Dec 2011) was proposed objectives for 2011, three weeks before its deadline."""
+    rows = [("z", "2023-06-01", 10.0),  # the data covers the 12 months before either window in full
+            ("a", "2024-03-01", 100.0), ("a", "2025-03-01", 120.0), ("b", "2025-06-01", 80.0)]
+    tx = pd.DataFrame(rows, columns=["customer_id", "date", "amount"]).assign(date=lambda f: pd.to_datetime(f["date"]))
+    # 10 Dec 2024 - 9 Dec 2025: a 120, b 80 (new); the 12 before: a 100 (expanded, nothing lost): GRR 1
+    december = growth.proposed_objectives(tx, "2025-12-09")
+    assert [(p["metric"], p["target"]) for p in december] == [
+        ("revenue", 200), ("new_customers", 1), ("gross_revenue_retention", 1.0)]
+    assert {(p["start"].isoformat(), p["deadline"].isoformat()) for p in december} == {("2026-01-01", "2026-12-31")}
+    # mid-year, 1 Jul 2024 - 30 Jun 2025: the same lines (a 120, b 80; a 100 the 12 months before), for this year
+    mid_year = growth.proposed_objectives(tx, "2025-06-30")
+    assert [(p["metric"], p["target"]) for p in mid_year] == [
+        ("revenue", 200), ("new_customers", 1), ("gross_revenue_retention", 1.0)]
+    assert {(p["start"].isoformat(), p["deadline"].isoformat()) for p in mid_year} == {("2025-01-01", "2025-12-31")}
+
+
 # --------------------------------------------------------------------------- config errors
 
 def good(**changes) -> dict:

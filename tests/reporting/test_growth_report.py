@@ -261,6 +261,23 @@ def test_proposed_money_targets_read_as_whole_numbers():
     assert "{name: Grow revenue, metric: revenue, target: 1070000, start: 2025-01-01" in text
 
 
+@pytest.mark.parametrize(("as_of", "period"), [
+    ("2011-12-09", "Three objectives for 2012 (less than a quarter of 2011 is left after the analysis date, "
+                   "9 Dec 2011, so they are for the next calendar year), at the pace of the last 12 months"),
+    ("2011-06-15", "Three objectives for 2011, at the pace of the last 12 months"),
+])
+def test_proposals_say_the_year_they_are_for(as_of, period):
+    tx = pd.DataFrame({"customer_id": ["a", "a"], "amount": [100.0, 120.0],
+                       "date": pd.to_datetime(["2010-03-01", "2011-03-01"])})
+    proposals = growth.proposed_objectives(tx, as_of)
+    results = growth.GrowthResults("year", pd.Timestamp(as_of), pd.DataFrame(), pd.DataFrame(), None,
+                                   proposals=proposals)
+    text = report.proposals_text(results)
+    assert period in text
+    year = period.split()[3].rstrip(",")
+    assert f"start: {year}-01-01, deadline: {year}-12-31" in text
+
+
 def test_customers_acquired_before_the_data_are_left_out_of_the_cohort_comparison():
     """The sample: 42% of the '2023Q2 cohort' were customers since before 2023 (acquisition_date), whose loyalty made
     the older cohorts look better ('Recent cohorts retain worse: 24.4% against 60.4%')."""

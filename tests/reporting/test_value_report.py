@@ -275,3 +275,38 @@ def test_time_unit_on_every_axis_and_table(portfolio, monkeypatch, unit):
     report.show_model_section(result)
     assert captions[0].startswith(f"Purchase models (time unit: {unit})")
     assert f"time unit {unit}" in report.settings_sentence(result)
+
+
+@pytest.mark.parametrize(("value", "se", "cell"), [
+    (0.24317, 0.01184, "0.243 (± 0.012)"),
+    (3e-7, 1.234e-6, "3.00e-07 (± 1.2e-06)"),  # was "0.000": a dropout parameter on a boundary
+    (12.0456, 0.9996, "12.0 (± 1.0)"),  # 0.9996 to 2 significant digits rounds up to 1.0
+    (0.0012345, 0.00049, "0.00123 (± 0.00049)"),
+    (123_456.7, 2_345_678.0, "123,000 (± 2.3e+06)"),
+    (2.5, float("nan"), "2.50"),  # no standard error when the Hessian is singular
+    (0.0, 0.1, "0 (± 0.10)"),
+    (-0.0456, 0.003, "-0.0456 (± 0.0030)"),
+])
+def test_parameter_cells_have_significant_digits_and_the_standard_error(value, se, cell):
+    assert report.parameter_cell(value, se) == cell
+
+
+def test_model_table_shows_each_parameter_with_its_standard_error(portfolio, monkeypatch):
+    """The report's model table showed `a` = 3e-7 as 0.000 and no standard error (they were in clv_models.csv
+    only)."""
+    _tables, result = portfolio
+    fit = result.fits["bgnbd"]
+    tiny = models.Fit("bgnbd", {"r": 0.24317, "alpha": 4.5678, "a": 3e-7, "b": 2.0},
+                      {"r": 0.01184, "alpha": 0.31, "a": np.nan, "b": 1.5}, fit.loglik, fit.n, "on a boundary")
+    changed = dataclasses.replace(result, fits={**result.fits, "bgnbd": tiny})
+    table = report.shown_model_table(changed).set_index(["name", "fitted_on"])
+    row = table.loc[(models.MODEL_NAMES["bgnbd"], "all data")]
+    assert (row["r"], row["alpha"], row["a"], row["b"]) == ("0.243 (± 0.012)", "4.57 (± 0.31)", "3.00e-07", "2.00 (± 1.5)")
+    assert pd.isna(row["s"]) and not [c for c in table.columns if c.startswith("se_")]
+    baseline = table[table["status"] == "baseline"]
+    assert len(baseline) and baseline["r"].isna().all()  # the baselines have no parameter
+    shown = []
+    monkeypatch.setattr(report, "show_table", lambda table, **options: shown.append((table, options)))
+    report.show_model_section(changed)
+    html = table_styler(shown[0][0], shown[0][1]["caption"], shown[0][1]["formats"]).to_html()
+    assert "0.243 (± 0.012)" in html and "3.00e-07" in html and "± its standard error" in html

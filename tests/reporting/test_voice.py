@@ -218,3 +218,25 @@ def test_movement_between_the_last_two_periods_by_hand(may_scores, sentence, tmp
     result = voice_results({"transactions": TX, "feedback": feedback}, config_with({"feedback": {"scale": "nps"}}),
                            pd.Timestamp("2025-12-31"), tmp_path)
     assert result.freq == "month" and sentence in voice.findings(result, "EUR")
+
+
+def test_customer_export_statuses_agree_with_the_at_risk_call_list(sample, tmp_path):
+    """Notebook 05 on the sample: each customer of the at-risk call list has, in exports/customers.csv, the status
+    and channel the call list gave: the excluded ones counted per reason as in contact_exclusions.csv, the others
+    as in at_risk_customers.csv."""
+    out = tmp_path / "out"
+    namespace = run(sample / "portfolio.yml", out, CLEANING, NOTEBOOKS / "05_scoring.ipynb")
+    report = namespace["report"]
+    listed = report.at_risk_table(namespace["customer_features"], namespace["customers"])["customer_id"].astype(str)
+    export = pd.read_csv(out / "exports" / "customers.csv", dtype={"customer_id": str}).set_index("customer_id")
+    assert export["contact_status"].notna().all()  # every customer has a status
+    statuses = export.loc[listed.tolist()]
+    log = voice.read_contact_log(out)
+    log = log[(log["list"] == "at_risk_customers") & (log["reason"] != "")]
+    assert len(listed) and len(log)  # the sample plants customers at risk who may not be contacted
+    assert statuses.loc[statuses["contact_status"] != "ok", "contact_status"].value_counts().to_dict() == dict(
+        zip(log["reason"], log["n"], strict=True))
+    calls = pd.read_csv(out / "exports" / "at_risk_customers.csv", dtype={"customer_id": str})
+    kept = statuses[statuses["contact_status"] == "ok"]
+    assert sorted(kept.index) == sorted(calls["customer_id"])
+    assert kept["contact_channel"].to_dict() == calls.set_index("customer_id")["contact_channel"].to_dict()
