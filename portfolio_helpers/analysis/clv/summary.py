@@ -27,7 +27,7 @@ import numpy as np
 import pandas as pd
 
 from portfolio_helpers.analysis import engine
-from portfolio_helpers.core.validation import require_columns
+from portfolio_helpers.core.validation import require_choice, require_columns
 from portfolio_helpers.core.vocabulary import DAYS_PER_YEAR
 
 __all__ = ["TIME_UNITS", "unit_days", "rfm_summary", "calibration_holdout", "months_to_units",
@@ -44,10 +44,7 @@ def unit_days(time_unit: str) -> float:
     >>> unit_days("week"), round(unit_days("month"), 4)
     (7.0, 30.4375)
     """
-    name = _ALIASES.get(time_unit, time_unit)
-    if name not in TIME_UNITS:
-        raise ValueError(f"time_unit must be one of {', '.join(TIME_UNITS)}, got {time_unit!r}")
-    return TIME_UNITS[name]
+    return TIME_UNITS[require_choice(_ALIASES.get(time_unit, time_unit), "time_unit", TIME_UNITS)]
 
 
 def months_to_units(months: float, time_unit: str) -> float:
