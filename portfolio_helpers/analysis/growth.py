@@ -68,7 +68,7 @@ import pandas as pd
 from portfolio_helpers.analysis import engine, pareto
 from portfolio_helpers.core.config import check_known_keys
 from portfolio_helpers.core.errors import ConfigError
-from portfolio_helpers.core.validation import require_columns, suggest
+from portfolio_helpers.core.validation import require_choice, require_columns, suggest
 
 __all__ = [
     "PERIODS",
@@ -339,8 +339,7 @@ def period_label(start, freq: str) -> str:
 
 
 def _check_period(freq: str) -> None:
-    if freq not in PERIODS:
-        raise ValueError(f"freq must be one of {', '.join(PERIODS)}, got {freq!r}")
+    require_choice(freq, "freq", PERIODS)
 
 
 def _lines_to(transactions: pd.DataFrame | ir.Table, as_of, customer_col: str, date_col: str,

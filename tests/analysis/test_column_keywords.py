@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from portfolio_helpers.analysis import features, profitability, rfm, scoring
+from portfolio_helpers.analysis import features, pareto, profitability, rfm, scoring
 from portfolio_helpers.core.errors import ColumnError
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -54,6 +54,10 @@ def _calls(tx, others, customers):
         "customers_without_transactions": lambda t, kw: profitability.customers_without_transactions(
             t, **others, **_only(kw, "order_col", "status_col")),
         "previous_segments": lambda t, kw: rfm.previous_segments(t, DAY, **kw)[0].sort_index(),
+        "customer_revenue": lambda t, kw: pareto.customer_revenue(t, customers=customers, costs=MODEL,
+                                                                  **_only(kw, "order_col")),
+        "dimension_frames": lambda t, kw: list(pareto.dimension_frames(
+            t, pareto.customer_revenue(tx, customers=customers), **_only(kw, "order_col")).values()),
         "purchase_frame": lambda t, kw: scoring.purchase_frame(t, "2025-06-30", customers=customers, **others,
                                                                horizon_days=90, **kw),
         "order_events": lambda t, kw: scoring.order_events(t, DAY, **kw),
@@ -68,7 +72,7 @@ CALLS = list(_calls(None, {}, None))
 
 
 def _frames(result):
-    if isinstance(result, tuple):
+    if isinstance(result, tuple | list):
         return list(result)
     if isinstance(result, pd.Series):
         return [result.rename_axis("customer_id").reset_index()]
