@@ -478,13 +478,13 @@ def migration_since(transactions: pd.DataFrame | ir.Table, as_of, scores: pd.Dat
     earlier : Timestamp
         ``as_of - months``.
     """
-    require_columns(scores, ("customer_id", "rfm_segment"), table="RFM scores (score_rfm)")
-    require_columns(features, ("customer_id", "revenue_last"), table="customer features")
     before, earlier = previous_segments(transactions, as_of, segment_map, months, customer_col=customer_col,
                                         date_col=date_col, amount_col=amount_col, order_col=order_col,
                                         status_col=status_col)
-    if before.empty:
+    if before.empty:  # (the scores and features are then not read)
         return None, None, earlier
+    require_columns(scores, ("customer_id", "rfm_segment"), table="RFM scores (score_rfm)")
+    require_columns(features, ("customer_id", "revenue_last"), table="customer features")
     now = scores.set_index("customer_id")["rfm_segment"]
     counts, revenue = segment_migration(before, now, features.set_index("customer_id")["revenue_last"])
     return counts, revenue, earlier
