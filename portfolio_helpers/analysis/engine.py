@@ -30,7 +30,8 @@ import numpy as np
 import pandas as pd
 
 from portfolio_helpers.core import backend
-from portfolio_helpers.core.validation import is_engine_table, require_columns
+from portfolio_helpers.core.errors import ValueProblem
+from portfolio_helpers.core.validation import is_engine_table, require_choice, require_columns
 from portfolio_helpers.core.vocabulary import CANCELLED, DAYS_PER_YEAR, RETURN_STATUSES
 
 __all__ = [
@@ -751,8 +752,7 @@ def revenue_by_period(
     An order (:func:`orders`) counts in the period of its first line, so the periods' orders
     add up to the customers' ``n_orders``.
     """
-    if freq not in PERIOD_UNITS:
-        raise ValueError(f"freq must be one of {', '.join(PERIOD_UNITS)}, got {freq!r}")
+    require_choice(freq, "freq", PERIOD_UNITS)
     order_col = _order_columns(transactions, order_col)
     t = _line_table(transactions, [customer_col, date_col, amount_col], order_col)
     unit = PERIOD_UNITS[freq]
@@ -806,9 +806,9 @@ def period_bounds(period, name: str = "period") -> tuple[pd.Timestamp, pd.Timest
     try:
         start, end = (pd.Timestamp(bound) for bound in period)
     except (TypeError, ValueError) as error:
-        raise ValueError(f"{name} must be a (start, end) pair of dates, got {period!r}: {error}") from None
+        raise ValueProblem(f"{name} must be a (start, end) pair of dates, got {period!r}: {error}") from None
     if pd.isna(start) or pd.isna(end) or start > end:
-        raise ValueError(f"{name} must be a (start, end) pair of dates with start <= end, got {period!r}")
+        raise ValueProblem(f"{name} must be a (start, end) pair of dates with start <= end, got {period!r}")
     return start, end
 
 
@@ -858,8 +858,7 @@ def customer_values(
     >>> customer_values(tx, period=("2024-01-01", "2024-12-31")).to_dict("list")
     {'customer_id': ['a', 'b'], 'value': [12.0, 5.0]}
     """
-    if freq is not None and freq not in PERIOD_UNITS:
-        raise ValueError(f"freq must be one of {', '.join(PERIOD_UNITS)} or None, got {freq!r}")
+    require_choice(freq, "freq", [*PERIOD_UNITS, None])
     t = table(transactions, [customer_col, date_col, amount_col], con)
     t = t.filter(t[customer_col].notnull(), t[date_col].notnull())
     if period is not None:

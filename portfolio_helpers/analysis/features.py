@@ -36,7 +36,7 @@ from portfolio_helpers.analysis import engine, profitability
 from portfolio_helpers.analysis.clv.summary import TIME_UNITS as UNIT_DAYS
 from portfolio_helpers.analysis.clv.summary import rfm_summary
 from portfolio_helpers.cleaning.pipeline import load_derived_table, save_derived_table
-from portfolio_helpers.core.validation import require_columns
+from portfolio_helpers.core.validation import canonical_lines, require_columns, require_count, require_date
 from portfolio_helpers.core.vocabulary import RETURN_STATUSES
 
 __all__ = ["customer_features", "lifetimes_summary", "FEATURE_DEFINITIONS", "TIME_UNITS", "RETURN_STATUSES",
@@ -175,7 +175,9 @@ def _attributes(customers: pd.DataFrame, as_of: pd.Timestamp) -> pd.DataFrame:
 def customer_features(transactions: pd.DataFrame, as_of, *, customers: pd.DataFrame | None = None,
                       payments: pd.DataFrame | None = None, tickets: pd.DataFrame | None = None,
                       period_months: int = 12, pnl: pd.DataFrame | None = None,
-                      model: profitability.CostModel | None = None) -> pd.DataFrame:
+                      model: profitability.CostModel | None = None, customer_col: str = "customer_id",
+                      date_col: str = "date", amount_col: str = "amount", order_col: str | None = "order_id",
+                      status_col: str | None = "status") -> pd.DataFrame:
     """One row of features per customer with at least one revenue line.
 
     Every figure that has a definition elsewhere follows it: revenue, orders, recency,
@@ -191,6 +193,7 @@ def customer_features(transactions: pd.DataFrame, as_of, *, customers: pd.DataFr
     transactions : DataFrame or Ibis table
         Cleaned transactions: ``customer_id, date, amount``; optional ``order_id, status,
         category, discount, cost``. A frame or an engine table (aggregated where it is).
+        The first five under the names given by the ``*_col`` keywords.
     as_of : date-like
         Reference date; lines dated after its day are ignored.
     customers : DataFrame, optional
@@ -209,6 +212,10 @@ def customer_features(transactions: pd.DataFrame, as_of, *, customers: pd.DataFr
     model : CostModel, optional
         Without ``pnl``: the cost model of ``gross_margin`` and ``margin_rate``, added when
         a model is given or the transactions have a ``cost`` column (default rates then).
+    customer_col, date_col, amount_col, order_col, status_col : str
+        The transactions' columns of the customer id, the line date, the net amount, the
+        order id and the status (the last two optional: ``None`` or absent). The features use
+        the kit's names (``customer_id``). The other tables have the kit's names.
 
     Returns
     -------
@@ -227,11 +234,14 @@ def customer_features(transactions: pd.DataFrame, as_of, *, customers: pd.DataFr
     0           a           305          2     400.0         300.0            2.0
     1           b            30          1      50.0          50.0           50.0
     """
-    require_columns(transactions, profitability.TRANSACTION_COLUMNS, table="transactions")
+    transactions = canonical_lines(transactions, customer_col, date_col, amount_col, order_col, status_col)
     for frame, name in ((customers, "customers"), (payments, "payments"), (tickets, "tickets")):
         if frame is not None:
             require_columns(frame, ["customer_id"], table=name)
-    as_of = pd.Timestamp(as_of).normalize()
+    if pnl is not None:
+        require_columns(pnl, ["customer_id"], table="P&L (customer_pnl)")
+    require_count(period_months, "period_months", minimum=1)
+    as_of = require_date(as_of, "as_of").normalize()
     t = _scoped_lines(transactions, as_of)
     # One query: the engine's customer summary over the revenue lines, and in the same grouping of the lines
     # every other figure (revenue lines picked by a condition, not a filter, because the return rate counts
@@ -358,13 +368,16 @@ def save_customer_tables(output_dir, pnl: pd.DataFrame, customer_features: pd.Da
 
 def customer_tables(transactions: pd.DataFrame, as_of, model: profitability.CostModel, *,
                     customers: pd.DataFrame | None = None, payments: pd.DataFrame | None = None,
-                    tickets: pd.DataFrame | None = None, output_dir=None) -> tuple[pd.DataFrame, pd.DataFrame]:
+                    tickets: pd.DataFrame | None = None, output_dir=None, customer_col: str = "customer_id",
+                    date_col: str = "date", amount_col: str = "amount", order_col: str | None = "order_id",
+                    status_col: str | None = "status") -> tuple[pd.DataFrame, pd.DataFrame]:
     """The P&L and the customer features of notebooks 04 and 05, computed once.
 
     Read from ``<output_dir>/data`` when notebook 03 saved them (:func:`save_customer_tables`)
     from the same cleaned tables; otherwise computed here:
     :func:`~portfolio_helpers.analysis.profitability.customer_pnl` of the tables with ``model``,
     then :func:`customer_features` with that P&L. A notebook run on its own therefore works.
+    The ``*_col`` keywords name the transactions' columns (as in :func:`customer_features`).
 
     Returns
     -------
@@ -384,6 +397,7 @@ def customer_tables(transactions: pd.DataFrame, as_of, model: profitability.Cost
         pnl, features = load_derived_table(PNL_TABLE, output_dir), load_derived_table(FEATURES_TABLE, output_dir)
         if pnl is not None and features is not None:
             return pnl, features
+    transactions = canonical_lines(transactions, customer_col, date_col, amount_col, order_col, status_col)
     pnl = profitability.customer_pnl(transactions, model, payments=payments, tickets=tickets, as_of=as_of)
     return pnl, customer_features(transactions, as_of, customers=customers, payments=payments, tickets=tickets,
                                   pnl=pnl)
@@ -391,7 +405,9 @@ def customer_tables(transactions: pd.DataFrame, as_of, model: profitability.Cost
 
 # --------------------------------------------------------------------------- lifetimes
 
-def lifetimes_summary(transactions: pd.DataFrame, as_of, time_unit: str = "W") -> pd.DataFrame:
+def lifetimes_summary(transactions: pd.DataFrame, as_of, time_unit: str = "W", *, customer_col: str = "customer_id",
+                      date_col: str = "date", amount_col: str = "amount",
+                      status_col: str | None = "status") -> pd.DataFrame:
     """The recency-frequency summary of the BG/NBD, Pareto/NBD and Gamma-Gamma models.
 
     The engine's :func:`portfolio_helpers.analysis.clv.summary.rfm_summary` (its one
@@ -408,7 +424,8 @@ def lifetimes_summary(transactions: pd.DataFrame, as_of, time_unit: str = "W") -
       out), 0 when ``frequency`` is 0.
 
     Times are in ``time_unit``: ``"D"`` days, ``"W"`` weeks (7 days), ``"M"`` average
-    months (365.25 / 12 days).
+    months (365.25 / 12 days). The ``*_col`` keywords name the transactions' columns (the
+    status is optional); the result uses the kit's names (``customer_id``).
 
     Examples
     --------
@@ -420,5 +437,6 @@ def lifetimes_summary(transactions: pd.DataFrame, as_of, time_unit: str = "W") -
     0           a          1     17.0  272.0           29.73
     1           b          0      0.0  213.0            0.00
     """
-    summary = rfm_summary(transactions, as_of, _UNIT_NAMES.get(time_unit, time_unit))
+    transactions = canonical_lines(transactions, customer_col, date_col, amount_col, status_col=status_col)
+    summary = rfm_summary(transactions, require_date(as_of, "as_of"), _UNIT_NAMES.get(time_unit, time_unit))
     return summary.drop(columns="first_purchase")

@@ -80,7 +80,7 @@ from portfolio_helpers.analysis import engine, features, pareto, profitability, 
 from portfolio_helpers.core.config import check_known_keys
 from portfolio_helpers.core.errors import ConfigError
 from portfolio_helpers.core.presence import has_values, table_with_values
-from portfolio_helpers.core.validation import require_columns, suggest
+from portfolio_helpers.core.validation import require_choice, require_columns, suggest
 
 __all__ = [
     "PERIODS",
@@ -356,8 +356,7 @@ def period_label(start, freq: str) -> str:
 
 
 def _check_period(freq: str) -> None:
-    if freq not in PERIODS:
-        raise ValueError(f"freq must be one of {', '.join(PERIODS)}, got {freq!r}")
+    require_choice(freq, "freq", PERIODS)
 
 
 def _lines_to(transactions: pd.DataFrame | ir.Table, as_of, customer_col: str, date_col: str,

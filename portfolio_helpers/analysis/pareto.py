@@ -56,8 +56,15 @@ import pandas as pd
 
 from portfolio_helpers.analysis import engine, profitability
 from portfolio_helpers.analysis.engine import customer_values, period_bounds
+from portfolio_helpers.core.errors import ValueProblem
 from portfolio_helpers.core.presence import has_values
-from portfolio_helpers.core.validation import require_columns
+from portfolio_helpers.core.validation import (
+    canonical_lines,
+    require_choice,
+    require_columns,
+    require_count,
+    require_share,
+)
 from portfolio_helpers.core.vocabulary import UNKNOWN
 
 __all__ = [
@@ -96,47 +103,45 @@ HHI_LEVELS = ("unconcentrated", "moderately concentrated", "highly concentrated"
 def _as_values(values, name: str = "values") -> np.ndarray:
     """One float64 value per customer; refuses NaN, infinities, text and 2-D input."""
     if isinstance(values, pd.DataFrame):
-        raise ValueError(f"{name} must be one value per customer (1-D), got a DataFrame")
+        raise ValueProblem(f"{name} must be one value per customer (1-D), got a DataFrame")
     if isinstance(values, pd.Series | pd.Index):
         # object columns of numbers (e.g. after a merge) are accepted; text and categories are not
         if not (pd.api.types.is_numeric_dtype(values.dtype) or values.dtype == object):
-            raise ValueError(f"{name} must be numeric, got dtype {values.dtype}")
+            raise ValueProblem(f"{name} must be numeric, got dtype {values.dtype}")
         try:
             array = values.to_numpy(dtype=np.float64, na_value=np.nan)
         except (TypeError, ValueError) as error:
-            raise ValueError(f"{name} must be numeric: {error}") from None
+            raise ValueProblem(f"{name} must be numeric: {error}") from None
     else:
         try:
             array = np.asarray(values, dtype=np.float64)
         except (TypeError, ValueError) as error:
-            raise ValueError(f"{name} must be numeric: {error}") from None
+            raise ValueProblem(f"{name} must be numeric: {error}") from None
     if array.ndim != 1:
-        raise ValueError(f"{name} must be one value per customer (1-D), got shape {array.shape}")
+        raise ValueProblem(f"{name} must be one value per customer (1-D), got shape {array.shape}")
     finite = np.isfinite(array)
     if not finite.all():
         n_nan = int(np.isnan(array).sum())
         if n_nan:
-            raise ValueError(
+            raise ValueProblem(
                 f"{name} contain {n_nan:,} missing (NaN) value{'s' if n_nan > 1 else ''} out of {array.size:,}; "
                 "fill or drop them before measuring concentration"
             )
         n_inf = int(array.size - finite.sum())
-        raise ValueError(f"{name} contain {n_inf:,} infinite value{'s' if n_inf > 1 else ''}")
+        raise ValueProblem(f"{name} contain {n_inf:,} infinite value{'s' if n_inf > 1 else ''}")
     return array
 
 
 def _check_share(name: str, value) -> float:
-    """A share in (0, 1]."""
-    if isinstance(value, bool) or not isinstance(value, Real) or not 0 < value <= 1:
-        raise ValueError(f"{name} must be a share in (0, 1], e.g. 0.2 for 20%; got {value!r}")
-    return float(value)
+    """A share in (0, 1] (:func:`~portfolio_helpers.core.validation.require_share`)."""
+    return require_share(value, name, allow_zero=False)
 
 
 def _check_abc(a, b) -> tuple[float, float]:
     for name, share in (("a", a), ("b", b)):
         _check_share(name, share)
     if not a < b:
-        raise ValueError(f"the ABC thresholds must satisfy 0 < a < b <= 1; got a={a!r}, b={b!r}")
+        raise ValueProblem(f"the ABC thresholds must satisfy 0 < a < b <= 1; got a={a!r}, b={b!r}")
     return float(a), float(b)
 
 
@@ -145,7 +150,7 @@ def _customer_index(values, index, n: int) -> pd.Index:
         return values.index if isinstance(values, pd.Series) else pd.RangeIndex(n)
     index = pd.Index(index)
     if len(index) != n:
-        raise ValueError(f"index has {len(index):,} labels for {n:,} values")
+        raise ValueProblem(f"index has {len(index):,} labels for {n:,} values")
     return index
 
 
@@ -159,7 +164,7 @@ def _check_customer_ids(ids: pd.Series, customer_col: str) -> Callable[[], np.nd
     """
     n_missing = int(ids.isna().sum())
     if n_missing:
-        raise ValueError(f"{customer_col} has {n_missing:,} missing id{'s' if n_missing > 1 else ''}")
+        raise ValueProblem(f"{customer_col} has {n_missing:,} missing id{'s' if n_missing > 1 else ''}")
     keys = None
     if isinstance(ids.dtype, pd.CategoricalDtype):  # sorted like pandas sorts categories: by their codes
         keys, labels = ids.cat.codes.to_numpy(), ids.cat.categories
@@ -180,7 +185,7 @@ def _check_customer_ids(ids: pd.Series, customer_col: str) -> Callable[[], np.nd
         by_id = None
     if n_duplicated:
         examples = ", ".join(map(repr, duplicated.iloc[:3].tolist()))
-        raise ValueError(
+        raise ValueProblem(
             f"{customer_col} must identify one row per customer: {n_duplicated:,} duplicated "
             f"row{'s' if n_duplicated > 1 else ''} (ids e.g. {examples})"
         )
@@ -499,11 +504,11 @@ def hhi_level(points: float, thresholds: tuple[float, float] = (1500, 2500)) -> 
     """
     low, high = thresholds
     if not 0 <= low < high:
-        raise ValueError(f"thresholds must be two increasing HHI points, e.g. (1500, 2500); got {thresholds!r}")
+        raise ValueProblem(f"thresholds must be two increasing HHI points, e.g. (1500, 2500); got {thresholds!r}")
     if points is None or (isinstance(points, Real) and math.isnan(points)):
         return "n/a"
     if not 0 <= points <= 10_000 * (1 + 1e-9):
-        raise ValueError(f"an HHI is between 0 and 10,000 points; got {points!r}")
+        raise ValueProblem(f"an HHI is between 0 and 10,000 points; got {points!r}")
     if points < low:
         return HHI_LEVELS[0]
     if points <= high:
@@ -865,8 +870,7 @@ def dimension_exposures(
     dimensions = [dimensions] if isinstance(dimensions, str) else list(dimensions)
     require_columns(per_customer, [customer_col, value_col, *dimensions], table="per-customer")
     _check_share("dominance", dominance)
-    if isinstance(top_k, bool) or not isinstance(top_k, int | np.integer) or top_k < 2:
-        raise ValueError(f"top_k must be an integer of at least 2, got {top_k!r}")
+    require_count(top_k, "top_k", minimum=2)
     columns = ["dimension", "kind", "label", "value", "value_share", "n_customers"]
     clipped = concentration_values(per_customer[value_col])
     total = float(clipped.sum())
@@ -927,8 +931,7 @@ def measures_by_period(
     0 2023-01-01            2    100.0   0.0        0.5
     1 2024-01-01            3    100.0   0.4        0.7
     """
-    if freq not in ("year", "quarter", "month"):
-        raise ValueError(f"freq must be 'year', 'quarter' or 'month', got {freq!r}")
+    require_choice(freq, "freq", ("year", "quarter", "month"))
     _check_share("top_share", top_share)
     values = customer_values(transactions, freq, None, customer_col, date_col, amount_col, con)
     rows = []
@@ -963,12 +966,12 @@ def last_two_years(transactions: pd.DataFrame | ir.Table | None = None, as_of=No
     """
     if as_of is None:
         if transactions is None:
-            raise ValueError("give transactions or an as_of date")
+            raise ValueProblem("give transactions or an as_of date")
         t = engine.table(transactions, [date_col])
         as_of = engine.execute(t.aggregate(last=t[date_col].max()))["last"].iloc[0]
     end_b = pd.Timestamp(as_of)
     if pd.isna(end_b):
-        raise ValueError("as_of is missing (no dated transaction?)")
+        raise ValueProblem("as_of is missing (no dated transaction?)")
     end_b = end_b.normalize()
     end_a = end_b - pd.DateOffset(months=12)
     start_a = end_a - pd.DateOffset(months=12) + pd.Timedelta(days=1)
@@ -1064,7 +1067,9 @@ LINE_DIMENSIONS = ("category", "channel")
 
 
 def customer_revenue(transactions: pd.DataFrame | ir.Table, *, customers: pd.DataFrame | None = None,
-                     costs: profitability.CostModel | str | os.PathLike | None = None) -> pd.DataFrame:
+                     costs: profitability.CostModel | str | os.PathLike | None = None,
+                     customer_col: str = "customer_id", date_col: str = "date", amount_col: str = "amount",
+                     status_col: str | None = "status") -> pd.DataFrame:
     """One row per customer with at least one revenue line: ``customer_id, revenue``, plus
     ``gross_margin`` and the customer attributes of :data:`CUSTOMER_DIMENSIONS` the customers
     table has.
@@ -1074,7 +1079,8 @@ def customer_revenue(transactions: pd.DataFrame | ir.Table, *, customers: pd.Dat
     revenue minus cost of goods), priced with ``costs`` (a :class:`~portfolio_helpers.analysis.profitability.CostModel`
     or the path of the portfolio config, whose ``costs:`` section is read). It is added
     when ``costs`` is given or the transactions have a known ``cost``. ``transactions`` is a
-    frame or an engine table (aggregated by the engine: one row per customer comes back).
+    frame or an engine table (aggregated by the engine: one row per customer comes back). The
+    ``*_col`` keywords name its columns (the status optional); the result uses ``customer_id``.
 
     Examples
     --------
@@ -1085,7 +1091,7 @@ def customer_revenue(transactions: pd.DataFrame | ir.Table, *, customers: pd.Dat
     0           a     15.0           8.0      FR
     1           b      7.0           6.0     NaN
     """
-    require_columns(transactions, profitability.TRANSACTION_COLUMNS, table="transactions")
+    transactions = canonical_lines(transactions, customer_col, date_col, amount_col, status_col=status_col)
     if customers is not None:
         require_columns(customers, ["customer_id"], table="customers")
     per_customer = engine.customer_values(engine.revenue_lines(transactions)).rename(columns={"value": "revenue"})
@@ -1103,7 +1109,9 @@ def customer_revenue(transactions: pd.DataFrame | ir.Table, *, customers: pd.Dat
     return per_customer
 
 
-def dimension_frames(transactions: pd.DataFrame | ir.Table, per_customer: pd.DataFrame) -> dict[str, pd.DataFrame]:
+def dimension_frames(transactions: pd.DataFrame | ir.Table, per_customer: pd.DataFrame, *,
+                     customer_col: str = "customer_id", date_col: str = "date", amount_col: str = "amount",
+                     status_col: str | None = "status") -> dict[str, pd.DataFrame]:
     """Revenue concentration per dimension the data has, keyed by dimension name.
 
     Customer attributes (:data:`CUSTOMER_DIMENSIONS` of ``per_customer``, :func:`customer_revenue`)
@@ -1112,7 +1120,8 @@ def dimension_frames(transactions: pd.DataFrame | ir.Table, per_customer: pd.Dat
     has ``<dimension>, n_customers, value, value_share, customer_share``.
 
     ``transactions`` is a frame or an engine table: the line attributes are aggregated by the
-    engine, one row per value comes back.
+    engine, one row per value comes back. The ``*_col`` keywords name its columns (as in
+    :func:`customer_revenue`); ``per_customer`` has ``customer_id``.
 
     Examples
     --------
@@ -1130,7 +1139,7 @@ def dimension_frames(transactions: pd.DataFrame | ir.Table, per_customer: pd.Dat
     0    tools            2   90.0     0.818182             1.0
     1    paint            2   20.0     0.181818             1.0
     """
-    require_columns(transactions, profitability.TRANSACTION_COLUMNS, table="transactions")
+    transactions = canonical_lines(transactions, customer_col, date_col, amount_col, status_col=status_col)
     require_columns(per_customer, ["customer_id", "revenue"], table="per-customer revenue")
     frames: dict[str, pd.DataFrame] = {}
     for dimension in CUSTOMER_DIMENSIONS:
@@ -1167,7 +1176,7 @@ def _line_dimension(lines: pd.DataFrame | ir.Table, dimension: str) -> pd.DataFr
         n_missing=pairs.value.isnull().cast("int64").sum()))
     n_missing = int(per_value["n_missing"].sum())
     if n_missing:  # a pair whose every amount is missing: the module refuses missing values
-        raise ValueError(f"{n_missing:,} customer and {dimension} pair{'s' if n_missing > 1 else ''} "
+        raise ValueProblem(f"{n_missing:,} customer and {dimension} pair{'s' if n_missing > 1 else ''} "
                          "have no amount (missing values); fill or drop them before measuring concentration")
     return _label_table(per_value[dimension], per_value["n_customers"].to_numpy(dtype=np.int64),
                         per_value["value"].to_numpy(dtype=np.float64), dimension)

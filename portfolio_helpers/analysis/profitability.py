@@ -136,8 +136,20 @@ import pandas as pd
 
 from portfolio_helpers.analysis import engine
 from portfolio_helpers.core.contract import normalize_label
-from portfolio_helpers.core.errors import ConfigError
-from portfolio_helpers.core.validation import is_engine_table, require_columns, suggest
+from portfolio_helpers.core.errors import ConfigError, ValueProblem
+from portfolio_helpers.core.validation import (
+    canonical_lines,
+    is_engine_table,
+    require_choice,
+    require_columns,
+    require_complete,
+    require_count,
+    require_date,
+    require_dates,
+    require_number,
+    require_share,
+    suggest,
+)
 from portfolio_helpers.core.vocabulary import UNKNOWN
 
 __all__ = [
@@ -269,21 +281,16 @@ class CostModel:
     def __post_init__(self) -> None:
         for name in ("default_cogs_rate", *SERVICE_RATES):
             value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, Real) or not math.isfinite(value) or value < 0:
-                raise ValueError(f"CostModel.{name} must be a finite number >= 0, got {value!r}")
-            object.__setattr__(self, name, float(value))
+            object.__setattr__(self, name, require_number(value, f"CostModel.{name}", low=0))
         if not isinstance(self.cogs_rate_by_category, Mapping):
-            raise ValueError("CostModel.cogs_rate_by_category must be a mapping category -> rate, "
+            raise ValueProblem("CostModel.cogs_rate_by_category must be a mapping category -> rate, "
                              f"got {type(self.cogs_rate_by_category).__name__}")
         rates: dict[str, float] = {}
         for category, rate in self.cogs_rate_by_category.items():
             label = normalize_label(category)
             if label in rates:
-                raise ValueError(f"CostModel.cogs_rate_by_category: category {category!r} is given twice")
-            if isinstance(rate, bool) or not isinstance(rate, Real) or not math.isfinite(rate) or rate < 0:
-                raise ValueError(f"CostModel.cogs_rate_by_category[{category!r}] must be a finite number >= 0, "
-                                 f"got {rate!r}")
-            rates[label] = float(rate)
+                raise ValueProblem(f"CostModel.cogs_rate_by_category: category {category!r} is given twice")
+            rates[label] = require_number(rate, f"CostModel.cogs_rate_by_category[{category!r}]", low=0)
         object.__setattr__(self, "cogs_rate_by_category", rates)
 
     def scaled(self, name: str, factor: float) -> CostModel:
@@ -294,10 +301,8 @@ class CostModel:
         >>> CostModel(cogs_rate_by_category={"hardware": 0.5}).scaled("cogs_rate_by_category", 2).cogs_rate_by_category
         {'hardware': 1.0}
         """
-        if name not in COST_KEYS:
-            raise ValueError(f"unknown rate {name!r} (rates: {', '.join(COST_KEYS)}){suggest(name, COST_KEYS)}")
-        if isinstance(factor, bool) or not isinstance(factor, Real) or not math.isfinite(factor) or factor < 0:
-            raise ValueError(f"factor must be a finite number >= 0, got {factor!r}")
+        require_choice(name, "the rate", COST_KEYS)
+        factor = require_number(factor, "factor", low=0)
         if name == "cogs_rate_by_category":
             return dataclasses.replace(self, cogs_rate_by_category={
                 category: rate * factor for category, rate in self.cogs_rate_by_category.items()})
@@ -412,26 +417,6 @@ def load_cost_model(config_path: str | os.PathLike) -> CostModel:
 # --------------------------------------------------------------------------- validation helpers
 
 
-_DATE_COLUMNS = ("date", "due_date", "paid_date")
-
-
-def _holds_dates(frame, col: str) -> bool:
-    if is_engine_table(frame):
-        dtype = frame.schema()[col]
-        return dtype.is_timestamp() or dtype.is_date()
-    return pd.api.types.is_datetime64_any_dtype(frame[col])
-
-
-def _require(frame, table: str, columns: Sequence[str]):
-    require_columns(frame, columns, table=table)
-    for col in _DATE_COLUMNS:
-        if col in frame.columns and not _holds_dates(frame, col):
-            dtype = frame.schema()[col] if is_engine_table(frame) else frame[col].dtype
-            raise ValueError(f"{table}.{col} must hold dates (datetime64), got dtype {dtype}; "
-                             "load the tables with portfolio_helpers.ingest.loaders or convert with pd.to_datetime")
-    return frame
-
-
 #: Columns the transactions need for the P&L (the others are optional).
 TRANSACTION_COLUMNS = ("customer_id", "date", "amount")
 #: Columns a payments table needs when it is given (``paid_date`` and ``order_id`` are optional).
@@ -440,6 +425,7 @@ PAYMENT_COLUMNS = ("customer_id", "due_date", "amount")
 TICKET_COLUMNS = ("customer_id",)
 #: The transaction columns the P&L reads (the optional ones when present): only they cross into the engine.
 _LINE_COLUMNS = ("customer_id", "date", "amount", "order_id", "status", "category", "discount", "cost")
+_LOADERS = "load the tables with portfolio_helpers.ingest.loaders"
 
 
 def _with_customer(frame):
@@ -454,25 +440,41 @@ def _id_dtype(frame):
     return "string" if is_engine_table(frame) else frame["customer_id"].dtype
 
 
-def _n_missing(frame, col: str) -> int:
-    if is_engine_table(frame):
-        value = engine.execute(frame.aggregate(n=frame[col].isnull().cast("int64").sum()))["n"].iloc[0]
-        return 0 if pd.isna(value) else int(value)
-    return int(frame[col].isna().sum())
-
-
 def _number(value):
     """A numeric column as float64 with missing values (null or NaN) as 0 (Ibis expression)."""
     value = value.cast("float64")
     return ibis.ifelse(value.isnull() | value.isnan(), 0.0, value)
 
 
-def transactions_table(transactions: pd.DataFrame) -> pd.DataFrame:
-    """``transactions`` checked (customer_id, date, amount present; amounts filled), lines with a customer.
+def _checked_lines(transactions, customer_col: str = "customer_id", date_col: str = "date",
+                   amount_col: str = "amount", order_col: str | None = "order_id",
+                   status_col: str | None = "status"):
+    """The boundary check of the transactions (once, in each public function): the columns named by the
+    keywords are present, the dates are dates, every line has an amount; the lines with a customer id
+    come back with the kit's column names (same form: a frame or an engine table)."""
+    lines = canonical_lines(transactions, customer_col, date_col, amount_col, order_col, status_col)
+    require_dates(transactions, [date_col], table="transactions")
+    require_complete(transactions, [amount_col], table="transactions", why="every line needs an amount")
+    return _with_customer(lines)
+
+
+def transactions_table(transactions: pd.DataFrame, *, customer_col: str = "customer_id", date_col: str = "date",
+                       amount_col: str = "amount", order_col: str | None = "order_id",
+                       status_col: str | None = "status") -> pd.DataFrame:
+    """``transactions`` checked (customer, date and amount columns present, dates, no missing amount), the
+    lines with a customer, with the kit's column names.
 
     ``transactions`` is a frame or an engine table (a scanned Parquet file, a Spark table); the
     result has the same form (an engine table is filtered, not read; the missing amounts are
-    counted by the engine).
+    counted by the engine). The ``*_col`` keywords name the source's columns; the result has the
+    kit's names (``customer_id, date, amount, order_id, status``).
+
+    Raises
+    ------
+    ColumnError
+        A column is missing (naming the table, the column and what it has).
+    ValueProblem
+        The dates are not dates, or an amount is missing (how many, which rows).
 
     Examples
     --------
@@ -484,19 +486,19 @@ def transactions_table(transactions: pd.DataFrame) -> pd.DataFrame:
     Traceback (most recent call last):
     ...
     portfolio_helpers.core.errors.ColumnError: the transactions table has no amount column; it has customer_id, date
+    >>> list(transactions_table(tx.rename(columns={"customer_id": "client"}), customer_col="client").columns)
+    ['customer_id', 'date', 'amount']
     """
-    transactions = _require(transactions, "transactions", TRANSACTION_COLUMNS)
-    n_missing = _n_missing(transactions, "amount")
-    if n_missing:
-        raise ValueError(f"transactions.amount has {n_missing:,} missing value(s); every line needs an amount")
-    return _with_customer(transactions)
+    return _checked_lines(transactions, customer_col, date_col, amount_col, order_col, status_col)
 
 
-def _optional(frame, name: str, required: Sequence[str]):
-    """An optional table checked like the transactions (None stays None), lines with a customer."""
+def _optional(frame, name: str, required: Sequence[str], dates: Sequence[str] = ()):
+    """An optional table checked at the boundary (None stays None): its columns and dates, lines with a customer."""
     if frame is None:
         return None
-    return _with_customer(_require(frame, name, required))
+    require_columns(frame, required, table=name)
+    require_dates(frame, [col for col in dates if col in frame.columns], table=name)
+    return _with_customer(frame)
 
 
 def _as_of(as_of, transactions) -> pd.Timestamp:
@@ -505,18 +507,15 @@ def _as_of(as_of, transactions) -> pd.Timestamp:
             as_of = engine.execute(transactions.aggregate(last=transactions.date.max()))["last"].iloc[0]
         else:
             as_of = transactions["date"].max()
-    try:
-        stamp = pd.Timestamp(as_of)
-    except (TypeError, ValueError) as error:
-        raise ValueError(f"as_of must be a date, got {as_of!r}: {error}") from None
-    if pd.isna(stamp):
-        raise ValueError("as_of is missing (no dated transaction?)")
-    return stamp.normalize()
+        if pd.isna(as_of):
+            raise ValueProblem("as_of is missing and the transactions have no date to default it to "
+                               "(no dated transaction?): pass as_of")
+    return require_date(as_of, "as_of").normalize()
 
 
-def _negative_error(n_negative: int, examples, where: str) -> ValueError:
+def _negative_error(n_negative: int, examples, where: str) -> ValueProblem:
     shown = ", ".join(f"{v:g}" for v in examples)
-    return ValueError(f"{where} has {n_negative:,} negative value(s) (e.g. {shown}); "
+    return ValueProblem(f"{where} has {n_negative:,} negative value(s) (e.g. {shown}); "
                       "a time or a cost cannot be negative: fix them in the export")
 
 
@@ -704,7 +703,9 @@ def _ratio(numerator, denominator) -> np.ndarray:
 
 def driver_quantities(transactions: pd.DataFrame, model: CostModel | None = None, *,
                       payments: pd.DataFrame | None = None, tickets: pd.DataFrame | None = None, as_of=None,
-                      con=None) -> pd.DataFrame:
+                      con=None, customer_col: str = "customer_id",
+                      date_col: str = "date", amount_col: str = "amount", order_col: str | None = "order_id",
+                      status_col: str | None = "status") -> pd.DataFrame:
     """Per-customer activity counts, the input of :func:`price` (aggregated once, priced many times).
 
     Every table is a frame or an engine table (a scanned Parquet file, a Spark table): the lines,
@@ -713,8 +714,8 @@ def driver_quantities(transactions: pd.DataFrame, model: CostModel | None = None
     Parameters
     ----------
     transactions : DataFrame or Ibis table
-        ``customer_id, date, amount`` (optional ``order_id, status, category, discount, cost``),
-        with the canonical column names of the data contract.
+        ``customer_id, date, amount`` (optional ``order_id, status, category, discount, cost``);
+        the first five under the names given by the ``*_col`` keywords.
     model : CostModel, optional
         Only its category list matters here (revenue without a ``cost`` value is kept per
         configured category, so category rates can be re-priced). Default: ``CostModel()``.
@@ -727,6 +728,10 @@ def driver_quantities(transactions: pd.DataFrame, model: CostModel | None = None
     con : ibis backend, optional
         Engine for the line aggregation; default the engine the tables are bound to (an
         in-memory DuckDB for frames).
+    customer_col, date_col, amount_col, order_col, status_col : str
+        The transactions' columns of the customer id, the line date, the net amount, the order
+        id and the status (``order_col`` and ``status_col`` optional: ``None`` or absent).
+        Results use the kit's names (``customer_id``).
 
     Returns
     -------
@@ -747,11 +752,20 @@ def driver_quantities(transactions: pd.DataFrame, model: CostModel | None = None
     [{'revenue': 70.0, 'n_orders': 2, 'n_lines': 3, 'n_deliveries': 1, 'n_return_lines': 2}]
     """
     model = CostModel() if model is None else model
-    transactions = transactions_table(transactions)
-    as_of = _as_of(as_of, transactions)
-    payments = _optional(payments, "payments", PAYMENT_COLUMNS)
-    tickets = _optional(tickets, "tickets", TICKET_COLUMNS)
+    transactions = _checked_lines(transactions, customer_col, date_col, amount_col, order_col, status_col)
+    payments, tickets = _payments_tickets(payments, tickets)
+    return _driver_quantities(transactions, model, payments, tickets, _as_of(as_of, transactions), con)
 
+
+def _payments_tickets(payments, tickets):
+    """The boundary check of the optional invoices and tickets."""
+    return (_optional(payments, "payments", PAYMENT_COLUMNS, dates=("due_date", "paid_date")),
+            _optional(tickets, "tickets", TICKET_COLUMNS, dates=("date",)))
+
+
+def _driver_quantities(transactions, model: CostModel, payments, tickets, as_of: pd.Timestamp,
+                       con=None) -> pd.DataFrame:
+    """:func:`driver_quantities` of checked tables (:func:`_checked_lines`, :func:`_payments_tickets`)."""
     t = _line_table(transactions)
     aggregates, categories = _line_frame(t, model, as_of)
     quantities = _aggregate_by_customer(t, aggregates, _id_dtype(transactions), con)
@@ -818,7 +832,7 @@ def cost_of_goods(quantities: pd.DataFrame, model: CostModel) -> np.ndarray:
     computed_for = set(quantities.attrs.get("categories", ()))
     missing = [c for c in model.cogs_rate_by_category if c not in computed_for]
     if missing:
-        raise ValueError(f"the quantities were computed without the categories {', '.join(missing)}: "
+        raise ValueProblem(f"the quantities were computed without the categories {', '.join(missing)}: "
                          "recompute them with driver_quantities(transactions, model, as_of=as_of) for this model")
     cogs = quantities["cogs_known"].to_numpy() + model.default_cogs_rate * quantities[_UNCOSTED_DEFAULT].to_numpy()
     for category in quantities.attrs.get("categories", ()):
@@ -880,7 +894,9 @@ def margin_rate(margin, revenue) -> np.ndarray:
     return _ratio(margin, revenue)
 
 
-def customer_margins(transactions: pd.DataFrame, model: CostModel | None = None, con=None) -> pd.DataFrame:
+def customer_margins(transactions: pd.DataFrame, model: CostModel | None = None, con=None, *,
+                     customer_col: str = "customer_id", amount_col: str = "amount",
+                     status_col: str | None = "status") -> pd.DataFrame:
     """Revenue, cost of goods and gross margin per customer, without the cost-to-serve drivers.
 
     The same figures as the P&L of :func:`customer_pnl` (:func:`cost_of_goods`,
@@ -895,6 +911,8 @@ def customer_margins(transactions: pd.DataFrame, model: CostModel | None = None,
         The rates; default ``CostModel()`` (60% of revenue where the cost is unknown).
     con : ibis backend, optional
         Engine for the aggregation; default an in-memory DuckDB.
+    customer_col, amount_col, status_col : str
+        The transactions' columns of the customer id, the net amount and the status (optional).
 
     Returns
     -------
@@ -909,10 +927,8 @@ def customer_margins(transactions: pd.DataFrame, model: CostModel | None = None,
     [{'customer_id': 'a', 'revenue': 1500.0, 'cogs': 900.0, 'gross_margin': 600.0, 'margin_rate': 0.4}]
     """
     model = CostModel() if model is None else model
-    missing = [col for col in ("customer_id", "amount") if col not in transactions.columns]
-    if missing:
-        raise ValueError(f"the transactions table has no {', '.join(missing)} column; it has "
-                         f"{', '.join(map(str, transactions.columns))}")
+    transactions = canonical_lines(transactions, customer_col, amount_col=amount_col, status_col=status_col,
+                                   required=("customer_id", "amount"))
     t = _line_table(_with_customer(transactions))
     aggregates, categories = _line_frame(t, model)
     quantities = _aggregate_by_customer(t, aggregates, _id_dtype(transactions), con)
@@ -961,13 +977,16 @@ def price(quantities: pd.DataFrame, model: CostModel) -> pd.DataFrame:
 
 
 def customer_pnl(transactions: pd.DataFrame, model: CostModel, *, payments: pd.DataFrame | None = None,
-                 tickets: pd.DataFrame | None = None, as_of=None, con=None) -> pd.DataFrame:
+                 tickets: pd.DataFrame | None = None, as_of=None, con=None, customer_col: str = "customer_id",
+                 date_col: str = "date", amount_col: str = "amount", order_col: str | None = "order_id",
+                 status_col: str | None = "status") -> pd.DataFrame:
     """One P&L line per customer: revenue, cost of goods, the seven cost-to-serve drivers, profit.
 
     Parameters
     ----------
-    transactions : DataFrame
-        ``customer_id, date, amount`` (optional ``order_id, status, category, discount, cost``).
+    transactions : DataFrame or Ibis table
+        ``customer_id, date, amount`` (optional ``order_id, status, category, discount, cost``);
+        the first five under the names given by the ``*_col`` keywords.
     model : CostModel
         The rates (:func:`cost_model_from_config`).
     payments, tickets : DataFrame, optional
@@ -977,6 +996,9 @@ def customer_pnl(transactions: pd.DataFrame, model: CostModel, *, payments: pd.D
         cost counts 12-month windows ending at it. Default: the last transaction date.
     con : ibis backend, optional
         Engine for the line aggregation; default an in-memory DuckDB.
+    customer_col, date_col, amount_col, order_col, status_col : str
+        The transactions' column names (see :func:`driver_quantities`); the P&L uses the kit's
+        names (``customer_id``).
 
     Returns
     -------
@@ -1010,16 +1032,21 @@ def customer_pnl(transactions: pd.DataFrame, model: CostModel, *, payments: pd.D
     0           a         250.0                0.0           0.0   240.0
     1           b         100.0                6.0          85.0    -1.0
     """
-    quantities = driver_quantities(transactions, model, payments=payments, tickets=tickets, as_of=as_of, con=con)
-    return price(quantities, model)
+    transactions = _checked_lines(transactions, customer_col, date_col, amount_col, order_col, status_col)
+    payments, tickets = _payments_tickets(payments, tickets)
+    return price(_driver_quantities(transactions, model, payments, tickets, _as_of(as_of, transactions), con), model)
 
 
 # --------------------------------------------------------------------------- notes on the data
 
 
 def customers_without_transactions(transactions: pd.DataFrame, *, payments: pd.DataFrame | None = None,
-                                   tickets: pd.DataFrame | None = None) -> pd.DataFrame:
+                                   tickets: pd.DataFrame | None = None, customer_col: str = "customer_id",
+                                   date_col: str = "date", amount_col: str = "amount") -> pd.DataFrame:
     """Customers with invoices or tickets but no transaction line: not in the P&L, listed here.
+
+    The transactions' columns are named by ``customer_col, date_col, amount_col`` (checked as in
+    :func:`transactions_table`); the invoices and tickets have the kit's names.
 
     Returns
     -------
@@ -1033,10 +1060,10 @@ def customers_without_transactions(transactions: pd.DataFrame, *, payments: pd.D
     >>> customers_without_transactions(tx, tickets=tickets).to_dict("records")
     [{'customer_id': 'z', 'n_invoices': 0, 'invoiced_amount': 0.0, 'n_tickets': 1, 'service_minutes': 20.0}]
     """
-    transactions = transactions_table(transactions)
+    transactions = _checked_lines(transactions, customer_col, date_col, amount_col)
     columns = ["customer_id", "n_invoices", "invoiced_amount", "n_tickets", "service_minutes"]
-    payments = _optional(payments, "payments", ["customer_id", "amount"])
-    tickets = _optional(tickets, "tickets", TICKET_COLUMNS)
+    payments = _optional(payments, "payments", ["customer_id", "amount"], dates=("due_date", "paid_date"))
+    tickets = _optional(tickets, "tickets", TICKET_COLUMNS, dates=("date",))
     if payments is None and tickets is None:
         return pd.DataFrame({col: pd.Series(dtype="float64") for col in columns}).astype(
             {"customer_id": _id_dtype(transactions), "n_invoices": "int64", "n_tickets": "int64"})
@@ -1077,11 +1104,12 @@ def customers_without_transactions(transactions: pd.DataFrame, *, payments: pd.D
 # --------------------------------------------------------------------------- whale curve
 
 
+_PNL = "P&L (customer_pnl)"  # the P&L's name in the messages
+
+
 def _require_pnl(pnl: pd.DataFrame, columns: Sequence[str]) -> None:
-    require_columns(pnl, columns, table="P&L (customer_pnl)")
-    for col in columns:
-        if col != "customer_id" and pnl[col].isna().any():
-            raise ValueError(f"{col} has {int(pnl[col].isna().sum()):,} missing value(s)")
+    require_columns(pnl, columns, table=_PNL)
+    require_complete(pnl, [col for col in columns if col != "customer_id"], table=_PNL)
 
 
 def whale_curve(pnl: pd.DataFrame) -> pd.DataFrame:
@@ -1219,9 +1247,8 @@ def quadrants(pnl: pd.DataFrame, revenue_split: float | None = None, profit_spli
     _require_pnl(pnl, ["revenue", "profit"])
     if revenue_split is None:
         revenue_split = float(pnl["revenue"].median()) if len(pnl) else 0.0
-    for name, value in (("revenue_split", revenue_split), ("profit_split", profit_split)):
-        if isinstance(value, bool) or not isinstance(value, Real) or not math.isfinite(value):
-            raise ValueError(f"{name} must be a finite number, got {value!r}")
+    require_number(revenue_split, "revenue_split")
+    require_number(profit_split, "profit_split")
     large = (pnl["revenue"] >= revenue_split).to_numpy()
     unprofitable = (pnl["profit"] < profit_split).to_numpy()
     codes = np.where(large, 0, 2) + unprofitable.astype(int)
@@ -1266,14 +1293,9 @@ def loss_drivers(pnl: pd.DataFrame, n: int = 10, min_revenue_quantile: float = 0
     """
     needed = ["customer_id", "revenue", "profit", "gross_margin", "cost_to_serve", *DRIVER_COLUMNS]
     _require_pnl(pnl, needed)
-    missing = [col for col in LOSS_TRAITS if col not in pnl.columns]
-    if missing:
-        raise ValueError(f"columns not in the P&L: {', '.join(missing)}; pass the frame of customer_pnl")
-    if isinstance(n, bool) or not isinstance(n, int | np.integer) or n < 0:
-        raise ValueError(f"n must be a non-negative integer, got {n!r}")
-    if isinstance(min_revenue_quantile, bool) or not isinstance(min_revenue_quantile, Real) \
-            or not 0 <= min_revenue_quantile <= 1:
-        raise ValueError(f"min_revenue_quantile must be in [0, 1], got {min_revenue_quantile!r}")
+    require_columns(pnl, LOSS_TRAITS, table=_PNL, hint="pass the frame of customer_pnl")
+    require_count(n, "n")
+    require_share(min_revenue_quantile, "min_revenue_quantile")
     if pnl.empty:
         selected = pnl.iloc[:0]
     else:
@@ -1350,8 +1372,7 @@ def cost_breakdown(pnl: pd.DataFrame, by: str | None = None) -> pd.DataFrame:
             "share_of_cost_to_serve": costs / total_cost if total_cost > 0 else np.nan,
             "share_of_revenue": costs / total_revenue if total_revenue > 0 else np.nan,
         })
-    if by not in pnl.columns:
-        raise ValueError(f"column {by!r} not in the P&L; merge it first (available: {', '.join(map(str, pnl.columns))})")
+    require_columns(pnl, [by], table=_PNL, hint="merge it first")
     groups = pnl[by].astype("string").fillna(UNKNOWN)
     table = pnl[money].groupby(groups.rename(by), sort=False).sum()
     table.insert(0, "n_customers", groups.value_counts().reindex(table.index).to_numpy(dtype=np.int64))
@@ -1385,12 +1406,15 @@ def _jaccard(a: np.ndarray, b: np.ndarray) -> float:
 
 def sensitivity(transactions: pd.DataFrame | None, model: CostModel, *, payments: pd.DataFrame | None = None,
                 tickets: pd.DataFrame | None = None, as_of=None, factors: Sequence[float] = (0.5, 1.5),
-                top_n: int = 20, quantities: pd.DataFrame | None = None) -> pd.DataFrame:
+                top_n: int = 20, quantities: pd.DataFrame | None = None, customer_col: str = "customer_id",
+                date_col: str = "date", amount_col: str = "amount", order_col: str | None = "order_id",
+                status_col: str | None = "status") -> pd.DataFrame:
     """How the results move when each non-zero rate is multiplied by each factor.
 
     The activity counts are aggregated once (:func:`driver_quantities` of ``transactions``,
     ``payments`` and ``tickets``, or pass ``quantities`` and ``transactions=None``) and only
-    re-priced per scenario, so a scenario costs milliseconds.
+    re-priced per scenario, so a scenario costs milliseconds. The ``*_col`` keywords name the
+    transactions' columns, as in :func:`driver_quantities`.
 
     Returns
     -------
@@ -1418,14 +1442,14 @@ def sensitivity(transactions: pd.DataFrame | None, model: CostModel, *, payments
     """
     factors = list(factors)
     for factor in factors:
-        if isinstance(factor, bool) or not isinstance(factor, Real) or not math.isfinite(factor) or factor < 0:
-            raise ValueError(f"factors must be finite numbers >= 0, got {factor!r}")
-    if isinstance(top_n, bool) or not isinstance(top_n, int | np.integer) or top_n < 1:
-        raise ValueError(f"top_n must be a positive integer, got {top_n!r}")
+        require_number(factor, "each of factors", low=0)
+    require_count(top_n, "top_n", minimum=1)
     if quantities is None:
         if transactions is None:
-            raise ValueError("sensitivity needs the transactions or their driver quantities")
-        quantities = driver_quantities(transactions, model, payments=payments, tickets=tickets, as_of=as_of)
+            raise ValueProblem("sensitivity needs the transactions or their driver quantities")
+        transactions = _checked_lines(transactions, customer_col, date_col, amount_col, order_col, status_col)
+        payments, tickets = _payments_tickets(payments, tickets)
+        quantities = _driver_quantities(transactions, model, payments, tickets, _as_of(as_of, transactions))
     ids = quantities["customer_id"]
 
     def outcome(scenario: CostModel) -> tuple[np.ndarray, np.ndarray]:

@@ -67,7 +67,8 @@ from sklearn.utils import check_random_state
 
 from portfolio_helpers.analysis.threads import SINGLE_THREAD_ROWS
 from portfolio_helpers.analysis.threads import single_threaded as _threads
-from portfolio_helpers.core.validation import require_columns
+from portfolio_helpers.core.errors import ValueProblem
+from portfolio_helpers.core.validation import require_columns, require_count
 
 __all__ = [
     "MODEL_NAMES",
@@ -115,7 +116,7 @@ def _numeric_column(series: pd.Series) -> np.ndarray:
     try:
         values = pd.to_numeric(series, errors="raise")
     except (ValueError, TypeError) as error:
-        raise ValueError(f"numeric feature {series.name!r} holds values that are not numbers: "
+        raise ValueProblem(f"numeric feature {series.name!r} holds values that are not numbers: "
                          f"{error}") from None
     return pd.Series(values).astype("float64").to_numpy(copy=True)
 
@@ -196,10 +197,10 @@ def make_model(kind: str, numeric: Sequence[str], categorical: Sequence[str], se
     """
     numeric, categorical = list(numeric), list(categorical)
     if not numeric and not categorical:
-        raise ValueError("no feature columns: give at least one numeric or categorical column")
+        raise ValueProblem("no feature columns: give at least one numeric or categorical column")
     overlap = sorted(set(numeric) & set(categorical))
     if overlap:
-        raise ValueError(f"columns listed as both numeric and categorical: {', '.join(overlap)}")
+        raise ValueProblem(f"columns listed as both numeric and categorical: {', '.join(overlap)}")
     if kind == "logistic":
         encode = ColumnTransformer([
             ("num", Pipeline([("impute", SimpleImputer(strategy="median")), ("scale", StandardScaler())]),
@@ -230,27 +231,27 @@ def make_model(kind: str, numeric: Sequence[str], categorical: Sequence[str], se
             return pipeline
         return CalibratedClassifierCV(pipeline, method="sigmoid",
                                       cv=StratifiedKFold(calibration_folds, shuffle=True, random_state=seed))
-    raise ValueError(f"unknown model kind {kind!r}: use one of {', '.join(map(repr, MODEL_NAMES))}")
+    raise ValueProblem(f"unknown model kind {kind!r}: use one of {', '.join(map(repr, MODEL_NAMES))}")
 
 
 def _as_binary(y, n_rows: int | None = None) -> np.ndarray:
     values = pd.Series(np.asarray(y, dtype=object) if not isinstance(y, pd.Series) else y.astype(object))
     if values.isna().any():
-        raise ValueError(f"the target has {int(values.isna().sum())} missing values")
+        raise ValueProblem(f"the target has {int(values.isna().sum())} missing values")
     labels = set(values.unique().tolist())
     if not labels <= {0, 1}:  # True == 1 and False == 0 in Python
         shown = ", ".join(sorted(map(repr, labels))[:5])
-        raise ValueError(f"the target must be 0/1 or True/False, found {shown}")
+        raise ValueProblem(f"the target must be 0/1 or True/False, found {shown}")
     out = values.astype(int).to_numpy()
     if n_rows is not None and len(out) != n_rows:
-        raise ValueError(f"X has {n_rows} rows but y has {len(out)}")
+        raise ValueProblem(f"X has {n_rows} rows but y has {len(out)}")
     return out
 
 
 def _check_target(y: np.ndarray) -> None:
     positives, negatives = int(y.sum()), int(len(y) - y.sum())
     if min(positives, negatives) < MIN_CLASS_COUNT:
-        raise ValueError(
+        raise ValueProblem(
             f"the target needs at least {MIN_CLASS_COUNT} positives and {MIN_CLASS_COUNT} negatives to fit "
             f"and cross-validate a model; it has {positives} positive and {negatives} negative "
             f"record{'s' if negatives != 1 else ''}")
@@ -371,7 +372,7 @@ def fit_models(X_train: pd.DataFrame, y_train, numeric: Sequence[str], categoric
     kinds = list(dict.fromkeys(kinds))
     unknown = [kind for kind in kinds if kind not in MODEL_NAMES]
     if unknown or not kinds:
-        raise ValueError(f"unknown model kinds {unknown}: use one of {', '.join(map(repr, MODEL_NAMES))}")
+        raise ValueProblem(f"unknown model kinds {unknown}: use one of {', '.join(map(repr, MODEL_NAMES))}")
     X = _prepare(X_train, numeric, categorical)
     y = _as_binary(y_train, len(X))
     _check_target(y)
@@ -482,7 +483,7 @@ def _arrays(y_true, scores) -> tuple[np.ndarray, np.ndarray]:
     y = _as_binary(y_true)
     s = np.asarray(scores, dtype=float).ravel()
     if len(y) != len(s):
-        raise ValueError(f"y_true has {len(y)} values but the scores {len(s)}")
+        raise ValueProblem(f"y_true has {len(y)} values but the scores {len(s)}")
     return y, s
 
 
@@ -559,9 +560,8 @@ def lift_table(y_true, scores, n_bins: int = 10) -> pd.DataFrame:
     """
     y, s = _arrays(y_true, scores)
     if len(y) == 0:
-        raise ValueError("lift_table needs at least one record")
-    if n_bins < 1:
-        raise ValueError("n_bins must be at least 1")
+        raise ValueProblem("lift_table needs at least one record")
+    require_count(n_bins, "n_bins", minimum=1)
     # Stable sort on the negated score: highest first, equal scores in input order, NaN last.
     order = np.argsort(-s, kind="stable")
     groups = np.array_split(order, min(n_bins, len(y)))
@@ -606,7 +606,7 @@ def calibration_table(y_true, probability, n_bins: int = 10) -> pd.DataFrame:
     keep = ~np.isnan(p)
     y, p = y[keep], p[keep]
     if len(y) == 0:
-        raise ValueError("calibration_table needs at least one record with a probability")
+        raise ValueProblem("calibration_table needs at least one record with a probability")
     edges = np.unique(np.quantile(p, np.linspace(0, 1, max(n_bins, 1) + 1)))
     bins = np.searchsorted(edges[1:-1], p, side="left") if len(edges) > 2 else np.zeros(len(p), dtype=int)
     frame = pd.DataFrame({"bin": bins, "y": y, "p": p})
@@ -627,7 +627,7 @@ def roc_points(y_true, scores) -> pd.DataFrame:
     """
     y, s = _arrays(y_true, scores)
     if len(y) == 0 or y.min() == y.max():
-        raise ValueError("roc_points needs both classes in y_true")
+        raise ValueProblem("roc_points needs both classes in y_true")
     fpr, tpr, _ = roc_curve(y, s)
     return pd.DataFrame({"fpr": fpr.astype(float), "tpr": tpr.astype(float)})
 
@@ -783,7 +783,7 @@ def coefficients(model_set: ModelSet) -> pd.DataFrame:
     """
     name = MODEL_NAMES["logistic"]
     if name not in model_set.models:
-        raise ValueError("the model set has no logistic regression: fit it with kinds including 'logistic'")
+        raise ValueProblem("the model set has no logistic regression: fit it with kinds including 'logistic'")
     pipeline = model_set.models[name]
     names = pipeline.named_steps["encode"].get_feature_names_out()
     regression = pipeline.named_steps["model"]

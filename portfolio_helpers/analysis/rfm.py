@@ -79,8 +79,14 @@ from portfolio_helpers.analysis import engine
 from portfolio_helpers.analysis import features as customer_features_module
 from portfolio_helpers.analysis.segmentation import segment_migration
 from portfolio_helpers.core.config import check_known_keys
-from portfolio_helpers.core.errors import ConfigError
-from portfolio_helpers.core.validation import require_columns
+from portfolio_helpers.core.errors import ConfigError, ValueProblem
+from portfolio_helpers.core.validation import (
+    canonical_lines,
+    require_columns,
+    require_complete,
+    require_count,
+    require_date,
+)
 
 __all__ = [
     "SegmentMap",
@@ -173,10 +179,11 @@ def tie_aware_scores(values, n: int = N_SCORES) -> np.ndarray:
     [3, 3, 3, 3, 3]
     """
     array = np.asarray(values, dtype="float64")
-    if np.isnan(array).any():
-        raise ValueError("cannot score missing values (NaN)")
-    if n < 1:
-        raise ValueError(f"n must be at least 1, got {n}")
+    n = require_count(n, "n", minimum=1)
+    missing = np.isnan(array)
+    if missing.any():
+        raise ValueProblem(f"cannot score missing values (NaN): {int(missing.sum()):,} of {array.size:,} values "
+                           f"(positions {', '.join(map(str, np.flatnonzero(missing)[:3]))})")
     if array.size == 0:
         return np.zeros(0, dtype="int64")
     _, inverse, counts = np.unique(array, return_inverse=True, return_counts=True)
@@ -221,6 +228,8 @@ def rfm_scores(features: pd.DataFrame, n: int = N_SCORES) -> pd.DataFrame:
     3           d        2        3        2      232
     """
     require_columns(features, RFM_COLUMNS, table="customer features")
+    require_complete(features, RFM_COLUMNS[1:], table="customer features")
+    n = require_count(n, "n", minimum=1)
     out = features[list(RFM_COLUMNS)].reset_index(drop=True).copy()
     out["r_score"] = tie_aware_scores(-out["recency_days"].to_numpy(dtype="float64"), n)
     out["f_score"] = tie_aware_scores(out["frequency"], n)
@@ -376,8 +385,11 @@ def assign_segments(scores: pd.DataFrame, segment_map: SegmentMap = DEFAULT_SEGM
     r = scores["r_score"].to_numpy(dtype="int64")
     f = scores["f_score"].to_numpy(dtype="int64")
     n = segment_map.n
-    if ((r < 1) | (r > n) | (f < 1) | (f > n)).any():
-        raise ValueError(f"scores must be from 1 to {n}")
+    outside = (r < 1) | (r > n) | (f < 1) | (f > n)
+    if outside.any():
+        examples = ", ".join(f"({a}, {b})" for a, b in zip(r[outside][:3], f[outside][:3], strict=True))
+        raise ValueProblem(f"scores must be from 1 to {n}: {int(outside.sum()):,} of {len(r):,} rows have "
+                           f"(r_score, f_score) outside (e.g. {examples})")
     names = np.array(segment_map.names, dtype=object)
     return pd.Series(names[segment_map.lookup()[r - 1, f - 1]], index=scores.index, name="segment",
                      dtype="string")
@@ -399,13 +411,16 @@ def score_rfm(features: pd.DataFrame, segment_map: SegmentMap = DEFAULT_SEGMENT_
 
 
 def previous_segments(transactions: pd.DataFrame | ir.Table, as_of, segment_map: SegmentMap = DEFAULT_SEGMENT_MAP,
-                      months: int = 12) -> tuple[pd.Series, pd.Timestamp]:
+                      months: int = 12, *, customer_col: str = "customer_id", date_col: str = "date",
+                      amount_col: str = "amount", order_col: str | None = "order_id",
+                      status_col: str | None = "status") -> tuple[pd.Series, pd.Timestamp]:
     """The RFM segment each customer had ``months`` before ``as_of`` (same rules, transactions up to then).
 
     The segment needs recency, frequency and monetary value only: the transactions
     (``customer_id, date, amount``) are the one table it reads. They are a frame or an
     engine table; the lines up to then stay in the form they came in (an engine table is
-    filtered by the engine, and the customer features aggregate it there).
+    filtered by the engine, and the customer features aggregate it there). The ``*_col``
+    keywords name its columns (order id and status optional); the result uses customer ids.
 
     Returns
     -------
@@ -414,8 +429,9 @@ def previous_segments(transactions: pd.DataFrame | ir.Table, as_of, segment_map:
     earlier : Timestamp
         ``as_of`` minus ``months``.
     """
-    require_columns(transactions, ("customer_id", "date", "amount"), table="transactions")
-    earlier = pd.Timestamp(as_of) - pd.DateOffset(months=months)
+    transactions = canonical_lines(transactions, customer_col, date_col, amount_col, order_col, status_col)
+    months = require_count(months, "months", minimum=1)
+    earlier = require_date(as_of, "as_of") - pd.DateOffset(months=months)
     past = _lines_until(transactions, earlier)
     if not engine.n_rows(past):
         return pd.Series(dtype="string", name="rfm_segment"), earlier
@@ -432,7 +448,9 @@ def _lines_until(transactions: pd.DataFrame | ir.Table, day: pd.Timestamp) -> pd
 
 
 def migration_since(transactions: pd.DataFrame | ir.Table, as_of, scores: pd.DataFrame, features: pd.DataFrame,
-                    segment_map: SegmentMap = DEFAULT_SEGMENT_MAP, months: int = 12):
+                    segment_map: SegmentMap = DEFAULT_SEGMENT_MAP, months: int = 12, *,
+                    customer_col: str = "customer_id", date_col: str = "date", amount_col: str = "amount",
+                    order_col: str | None = "order_id", status_col: str | None = "status"):
     """Customers (and last-12-months revenue) moving between RFM segments over the last ``months``.
 
     Parameters
@@ -447,6 +465,8 @@ def migration_since(transactions: pd.DataFrame | ir.Table, as_of, scores: pd.Dat
         The customer features at ``as_of`` (``customer_id``, ``revenue_last``).
     segment_map : SegmentMap
     months : int
+    customer_col, date_col, amount_col, order_col, status_col : str
+        The transactions' column names (see :func:`previous_segments`).
 
     Returns
     -------
@@ -458,9 +478,13 @@ def migration_since(transactions: pd.DataFrame | ir.Table, as_of, scores: pd.Dat
     earlier : Timestamp
         ``as_of - months``.
     """
-    before, earlier = previous_segments(transactions, as_of, segment_map, months)
-    if before.empty:
+    before, earlier = previous_segments(transactions, as_of, segment_map, months, customer_col=customer_col,
+                                        date_col=date_col, amount_col=amount_col, order_col=order_col,
+                                        status_col=status_col)
+    if before.empty:  # (the scores and features are then not read)
         return None, None, earlier
+    require_columns(scores, ("customer_id", "rfm_segment"), table="RFM scores (score_rfm)")
+    require_columns(features, ("customer_id", "revenue_last"), table="customer features")
     now = scores.set_index("customer_id")["rfm_segment"]
     counts, revenue = segment_migration(before, now, features.set_index("customer_id")["revenue_last"])
     return counts, revenue, earlier

@@ -45,7 +45,7 @@ import pandas as pd
 
 from portfolio_helpers.analysis import engine
 from portfolio_helpers.cleaning.feedback import FeedbackScale
-from portfolio_helpers.core.validation import require_columns
+from portfolio_helpers.core.validation import require_choice, require_columns
 
 __all__ = [
     "Z_95",
@@ -256,8 +256,7 @@ def satisfaction_by_period(feedback: pd.DataFrame, scale: FeedbackScale, freq: s
     """
     require_columns(feedback, [customer_col, date_col, score_col], "feedback")
     codes = {"month": "M", "quarter": "Q", "year": "Y"}
-    if freq not in codes:
-        raise ValueError(f"freq must be one of {', '.join(codes)}, got {freq!r}")
+    require_choice(freq, "freq", codes)
     answers = feedback.dropna(subset=[customer_col, date_col, score_col]).copy()
     answers["period"] = answers[date_col].dt.to_period(codes[freq]).dt.start_time
     per_period = [_latest(part, scale, customer_col, date_col, score_col).assign(period=period)

@@ -107,8 +107,8 @@ import numpy as np
 import pandas as pd
 
 from portfolio_helpers.core.config import check_known_keys
-from portfolio_helpers.core.errors import ConfigError
-from portfolio_helpers.core.validation import require_columns, suggest
+from portfolio_helpers.core.errors import ConfigError, ValueProblem
+from portfolio_helpers.core.validation import require_columns, require_count, suggest
 
 __all__ = [
     "Decay",
@@ -218,9 +218,9 @@ class Decay:
 
     def __post_init__(self):
         if self.half_life_days is not None and self.steps:
-            raise ValueError("give half_life_days or steps, not both")
+            raise ValueProblem("give half_life_days or steps, not both")
         if self.half_life_days is not None and not self.half_life_days > 0:
-            raise ValueError(f"half_life_days must be positive, got {self.half_life_days!r}")
+            raise ValueProblem(f"half_life_days must be positive, got {self.half_life_days!r}")
 
     @property
     def kind(self) -> str:
@@ -638,7 +638,7 @@ class Scorecard:
         labels = [c.label for c in self.criteria]
         duplicated = sorted({label for label in labels if labels.count(label) > 1})
         if duplicated:
-            raise ValueError(f"criterion labels must be unique, got {duplicated[0]!r} twice")
+            raise ValueProblem(f"criterion labels must be unique, got {duplicated[0]!r} twice")
 
     @property
     def criteria(self) -> tuple[Criterion, ...]:
@@ -682,10 +682,10 @@ class Scorecard:
         labels = [c.label for c in self.criteria]
         for label, points in changes.items():
             if label not in labels:
-                raise ValueError(f"no criterion labelled {label!r}{suggest(label, labels)}; "
+                raise ValueProblem(f"no criterion labelled {label!r}{suggest(label, labels)}; "
                                  f"labels: {', '.join(labels)}")
             if not _is_number(points):
-                raise ValueError(f"points for {label!r} must be a number, got {points!r}")
+                raise ValueProblem(f"points for {label!r} must be a number, got {points!r}")
 
         def change(c: Criterion) -> Criterion:
             if c.label not in changes:
@@ -835,7 +835,7 @@ def _entity_ids(attributes: pd.DataFrame, id_col: str) -> pd.Index:
     ids = pd.Index(attributes[id_col])
     if not ids.is_unique:
         dupes = ids[ids.duplicated()].unique()[:5]
-        raise ValueError(f"attributes must have one row per {id_col}; repeated ids, e.g. "
+        raise ValueProblem(f"attributes must have one row per {id_col}; repeated ids, e.g. "
                          f"{', '.join(map(repr, dupes.tolist()))}")
     return ids
 
@@ -852,16 +852,16 @@ def _reference_dates(reference_date, ids: pd.Index, id_col: str) -> np.ndarray:
     if isinstance(reference_date, pd.Series):
         ref = pd.to_datetime(reference_date)
         if not ref.index.is_unique:
-            raise ValueError("reference_date must have one date per id (its index has repeated ids)")
+            raise ValueProblem("reference_date must have one date per id (its index has repeated ids)")
         aligned = ref.reindex(ids)
         missing = ids[aligned.isna().to_numpy()]
         if len(missing):
-            raise ValueError(f"reference_date has no date for {len(missing)} {id_col} value(s), e.g. "
+            raise ValueProblem(f"reference_date has no date for {len(missing)} {id_col} value(s), e.g. "
                              f"{', '.join(map(repr, missing[:5].tolist()))} (index it by {id_col})")
         return _datetimes(aligned)
     stamp = pd.Timestamp(reference_date)
     if pd.isna(stamp):
-        raise ValueError("reference_date is missing (NaT)")
+        raise ValueProblem("reference_date is missing (NaT)")
     if stamp.tzinfo is not None:
         stamp = stamp.tz_localize(None)
     return np.full(len(ids), stamp.to_datetime64(), dtype="datetime64[ns]")
@@ -879,7 +879,7 @@ def _prepare_events(events: pd.DataFrame, id_col: str, ids: pd.Index, ref: np.nd
                     need_type: bool) -> _Events:
     require_columns(events, [id_col, "date"] + (["event"] if need_type else []), table="events")
     if not pd.api.types.is_datetime64_any_dtype(events["date"]):
-        raise ValueError(f"events['date'] must be datetime64 (use pd.to_datetime), got {events['date'].dtype}")
+        raise ValueProblem(f"events['date'] must be datetime64 (use pd.to_datetime), got {events['date'].dtype}")
     pos = ids.get_indexer(pd.Index(events[id_col]))
     dates = _datetimes(events["date"])
     keep = pos >= 0
@@ -1001,7 +1001,7 @@ def _evaluate(card: Scorecard, attributes: pd.DataFrame, events: pd.DataFrame | 
     ev = None
     if users:
         if events is None:
-            raise ValueError(f"{users[0].where}: this rule uses events ({users[0].label!r}) but no events table "
+            raise ValueProblem(f"{users[0].where}: this rule uses events ({users[0].label!r}) but no events table "
                              f"was given; pass events=<frame with {id_col}, date, event>")
         need_type = any(c.event is not None and c.event_key != ANY_EVENT for c in users)
         ev = _prepare_events(events, id_col, ids, ref, need_type)
@@ -1149,8 +1149,7 @@ def score(scorecard: Scorecard, attributes: pd.DataFrame, events: pd.DataFrame |
     >>> scored["top_reasons"].tolist()
     ['+40 employees ≥ 250; +35 1+ meetings', '−20 role=student']
     """
-    if not isinstance(n_reasons, int) or n_reasons < 0:
-        raise ValueError(f"n_reasons must be a whole number >= 0, got {n_reasons!r}")
+    require_count(n_reasons, "n_reasons")
     result = _evaluate(scorecard, attributes, events, id_col, reference_date)
     n_fit = len(scorecard.fit)
     fit = np.round(np.clip(result.points[:, :n_fit].sum(axis=1), 0, scorecard.fit_cap), 1)

@@ -55,12 +55,18 @@ import pandas as pd
 
 from portfolio_helpers.analysis import engine, features, scorecard
 from portfolio_helpers.analysis.contact import CONTACT_COLUMNS
-from portfolio_helpers.analysis.profitability import TRANSACTION_COLUMNS
 from portfolio_helpers.analysis.scorecard import PSEUDO_COLUMNS, Scorecard, scorecard_from_config
 from portfolio_helpers.core.config import check_known_keys
-from portfolio_helpers.core.errors import ConfigError
+from portfolio_helpers.core.errors import ConfigError, ValueProblem
 from portfolio_helpers.core.presence import has_values
-from portfolio_helpers.core.validation import is_engine_table, require_columns, require_frame
+from portfolio_helpers.core.validation import (
+    canonical_lines,
+    is_engine_table,
+    require_columns,
+    require_count,
+    require_date,
+    require_frame,
+)
 
 if TYPE_CHECKING:
     from portfolio_helpers.analysis import propensity
@@ -662,13 +668,19 @@ PURCHASE_CATEGORICAL = ("customer_type", "industry", "size_band", "country", "ag
 
 def purchase_frame(transactions: pd.DataFrame, cutoff, *, customers: pd.DataFrame | None = None,
                    payments: pd.DataFrame | None = None, tickets: pd.DataFrame | None = None,
-                   horizon_days: int = 180, label: bool = True) -> pd.DataFrame:
+                   horizon_days: int = 180, label: bool = True, customer_col: str = "customer_id", date_col: str = "date",
+                   amount_col: str = "amount", order_col: str | None = "order_id",
+                   status_col: str | None = "status") -> pd.DataFrame:
     """Customer features at ``cutoff`` and whether each customer bought in the next ``horizon_days``.
 
     Features come from :func:`tables_until` (nothing after the cut-off); the label
     ``purchased`` is 1 when the customer has a revenue line (not cancelled, positive amount)
     in ``(cutoff, cutoff + horizon_days]``. With ``label=False`` the frame is the features only
     (to score customers today).
+
+    The ``*_col`` keywords name the transactions' columns of the customer id, the line date, the
+    net amount, the order id and the status (the last two optional: ``None`` or absent); results
+    use the kit's names (``customer_id``). The other tables have the kit's names.
 
     Examples
     --------
@@ -683,8 +695,9 @@ def purchase_frame(transactions: pd.DataFrame, cutoff, *, customers: pd.DataFram
     >>> purchase_frame(tx, "2025-06-30", horizon_days=90)["purchased"].tolist()
     [0, 1]
     """
-    require_columns(transactions, TRANSACTION_COLUMNS, table="transactions")
-    return _purchase_frame(transactions, pd.Timestamp(cutoff).normalize(), horizon_days, label,
+    transactions = canonical_lines(transactions, customer_col, date_col, amount_col, order_col, status_col)
+    horizon_days = require_count(horizon_days, "horizon_days", minimum=1)
+    return _purchase_frame(transactions, require_date(cutoff, "cutoff").normalize(), horizon_days, label,
                            customers=customers, payments=payments, tickets=tickets)
 
 
@@ -743,25 +756,38 @@ class PurchaseModels:
 
 def fit_purchase_models(transactions: pd.DataFrame, as_of, *, customers: pd.DataFrame | None = None,
                         payments: pd.DataFrame | None = None, tickets: pd.DataFrame | None = None,
-                        horizon_days: int = 180, seed: int = 42) -> PurchaseModels:
+                        horizon_days: int = 180, seed: int = 42, customer_col: str = "customer_id", date_col: str = "date",
+                        amount_col: str = "amount", order_col: str | None = "order_id",
+                        status_col: str | None = "status") -> PurchaseModels:
     """Out-of-time next-purchase models (see :class:`PurchaseModels`).
 
     ``transactions`` (``customer_id, date, amount``) and the optional ``customers``,
     ``payments`` and ``tickets`` give the features (:func:`purchase_frame`). Needs at least
-    two horizons of history before ``as_of`` plus some: a ValueError says how much there is
-    otherwise.
+    two horizons of history before ``as_of`` plus some: a
+    :class:`~portfolio_helpers.core.errors.ValueProblem` (a ``ValueError``) says how much there
+    is otherwise.
+
+    The ``*_col`` keywords name the transactions' columns of the customer id, the line date, the
+    net amount, the order id and the status (the last two optional: ``None`` or absent); results
+    use the kit's names (``customer_id``). The other tables have the kit's names.
     """
+    transactions = canonical_lines(transactions, customer_col, date_col, amount_col, order_col, status_col)
+    horizon_days = require_count(horizon_days, "horizon_days", minimum=1)
+    return _fit_purchase_models(transactions, require_date(as_of, "as_of").normalize(), horizon_days, seed,
+                                customers=customers, payments=payments, tickets=tickets)
+
+
+def _fit_purchase_models(transactions, as_of: pd.Timestamp, horizon_days: int, seed: int,
+                         **others: pd.DataFrame | None) -> PurchaseModels:
+    """:func:`fit_purchase_models` of checked lines with the kit's column names."""
     from portfolio_helpers.analysis import propensity
 
-    require_columns(transactions, TRANSACTION_COLUMNS, table="transactions")
-    others = {"customers": customers, "payments": payments, "tickets": tickets}
-    as_of = pd.Timestamp(as_of).normalize()
     test_cutoff = as_of - pd.Timedelta(days=horizon_days)
     train_cutoff = test_cutoff - pd.Timedelta(days=horizon_days)
     dates = engine.table(transactions, ["date"])
     first = pd.Timestamp(engine.execute(dates.aggregate(first=dates.date.min()))["first"].iloc[0])
     if pd.isna(first) or first > train_cutoff - pd.Timedelta(days=90):
-        raise ValueError(f"the next-purchase model needs history from before {train_cutoff:%Y-%m-%d} "
+        raise ValueProblem(f"the next-purchase model needs history from before {train_cutoff:%Y-%m-%d} "
                          f"(two windows of {horizon_days} days plus 90 days); the data starts "
                          f"{first:%Y-%m-%d}. Lower scoring.horizon_days.")
     train = _purchase_frame(transactions, train_cutoff, horizon_days, True, **others)
@@ -776,13 +802,19 @@ def fit_purchase_models(transactions: pd.DataFrame, as_of, *, customers: pd.Data
     return PurchaseModels(train_cutoff, test_cutoff, horizon_days, evaluation, test, final, current)
 
 
-def order_events(transactions: pd.DataFrame, as_of=None) -> pd.DataFrame:
+def order_events(transactions: pd.DataFrame, as_of=None, *, customer_col: str = "customer_id",
+                 date_col: str = "date", amount_col: str = "amount", order_col: str | None = "order_id",
+                 status_col: str | None = "status") -> pd.DataFrame:
     """One ``order`` event per delivery, for customer scorecards.
 
     The events are the deliveries of the revenue lines
     (:func:`portfolio_helpers.analysis.engine.deliveries`: orders whose net amount is
     positive; a line without ``order_id`` is an order of its own), dated on the day of
     their first line; with ``as_of``, only lines dated on or before its day count.
+
+    The ``*_col`` keywords name the transactions' columns of the customer id, the line date, the
+    net amount, the order id and the status (the last two optional: ``None`` or absent); results
+    use the kit's names (``customer_id``). The other tables have the kit's names.
 
     Examples
     --------
@@ -794,7 +826,12 @@ def order_events(transactions: pd.DataFrame, as_of=None) -> pd.DataFrame:
     0           a 2025-01-10  order
     1           a 2025-02-01  order
     """
-    require_columns(transactions, ["customer_id", "date", "amount"], table="transactions")
+    transactions = canonical_lines(transactions, customer_col, date_col, amount_col, order_col, status_col)
+    return _order_events(transactions, None if as_of is None else require_date(as_of, "as_of"))
+
+
+def _order_events(transactions, as_of: pd.Timestamp | None) -> pd.DataFrame:
+    """:func:`order_events` of lines with the kit's column names."""
     order_col = ["order_id"] if "order_id" in transactions.columns else []
     lines = engine.table(engine.revenue_lines(transactions), ["customer_id", "date", "amount", *order_col])
     if as_of is not None:
@@ -870,7 +907,7 @@ def value_scores(customer_features: pd.DataFrame, weights: Mapping[str, float] |
             out[name] = _percentile(sign * customer_features[column].astype("float64"))
             used[name] = weight
     if not used:
-        raise ValueError(f"none of the weighted components is available: {sorted(weights)}; "
+        raise ValueProblem(f"none of the weighted components is available: {sorted(weights)}; "
                          f"the features have {', '.join(customer_features.columns)}")
     total = sum(used.values())
     score = sum(out[name].fillna(0.5) * weight for name, weight in used.items()) / total
@@ -1008,10 +1045,10 @@ def lookalike_scores(customers: pd.DataFrame, reference: pd.Series, prospects: p
                   if (has_values(customers, t) or (t == "size_band" and has_values(customers, "employees")))
                   and (has_values(prospects, t) or (t == "size_band" and has_values(prospects, "employees")))]
     if not traits:
-        raise ValueError("no trait in common between customers and prospects "
+        raise ValueProblem("no trait in common between customers and prospects "
                          "(looked for industry, employees/size_band, country, customer_type)")
     if reference.sum() == 0 or (~reference).sum() == 0:
-        raise ValueError("the reference group must hold some but not all customers")
+        raise ValueProblem("the reference group must hold some but not all customers")
     known = _trait_values(customers, traits)
     asked = _trait_values(prospects, traits)
     prior = float(reference.mean())
@@ -1240,25 +1277,32 @@ class CustomerResults:
 
 def score_customers(customer_features: pd.DataFrame, transactions: pd.DataFrame, as_of, settings: ScoringSettings,
                     *, customers: pd.DataFrame | None = None, payments: pd.DataFrame | None = None,
-                    tickets: pd.DataFrame | None = None, seed: int = 42) -> CustomerResults:
+                    tickets: pd.DataFrame | None = None, seed: int = 42, customer_col: str = "customer_id",
+                    date_col: str = "date", amount_col: str = "amount", order_col: str | None = "order_id",
+                    status_col: str | None = "status") -> CustomerResults:
     """Value score, at-risk flag, next-purchase models and follow-up scorecard of every customer.
 
     The next-purchase model needs two horizons of history and buyers of both outcomes
     (:func:`fit_purchase_models`); without them ``purchase`` is ``None`` and ``purchase_note``
     holds the reason.
+
+    The ``*_col`` keywords name the transactions' columns of the customer id, the line date, the
+    net amount, the order id and the status (the last two optional: ``None`` or absent); results
+    use the kit's names (``customer_id``). The other tables have the kit's names.
     """
-    require_columns(transactions, TRANSACTION_COLUMNS, table="transactions")
+    transactions = canonical_lines(transactions, customer_col, date_col, amount_col, order_col, status_col)
+    as_of = require_date(as_of, "as_of")
     values = value_scores(customer_features, settings.value_weights)
     risk = at_risk(customer_features, settings.at_risk)
     try:
-        purchase = fit_purchase_models(transactions, as_of, customers=customers, payments=payments,
-                                       tickets=tickets, horizon_days=settings.horizon_days, seed=seed)
+        purchase = _fit_purchase_models(transactions, as_of.normalize(), settings.horizon_days, seed,
+                                        customers=customers, payments=payments, tickets=tickets)
         note = None
     except ValueError as error:
         purchase, note = None, str(error)
     attributes = customer_attributes(customer_features)
     card = customer_scorecard(settings, attributes.columns)
-    scores = scorecard.score(card, attributes, order_events(transactions, as_of), id_col="customer_id",
+    scores = scorecard.score(card, attributes, _order_events(transactions, as_of), id_col="customer_id",
                              reference_date=as_of)
     return CustomerResults(values, risk, card, scores, purchase, note)
 

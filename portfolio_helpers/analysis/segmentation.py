@@ -97,8 +97,9 @@ import pandas as pd
 
 from portfolio_helpers.analysis.scoring import crm_prospects
 from portfolio_helpers.analysis.threads import single_threaded
+from portfolio_helpers.core.errors import ValueProblem
 from portfolio_helpers.core.files import atomic_to_parquet
-from portfolio_helpers.core.validation import require_columns
+from portfolio_helpers.core.validation import require_choice, require_columns, require_count, require_frame
 
 if TYPE_CHECKING:
     from sklearn.preprocessing import RobustScaler
@@ -241,7 +242,7 @@ def _choose_columns(features: pd.DataFrame, numeric, categorical) -> tuple[list[
     numeric, categorical = list(numeric), list(categorical)
     require_columns(features, numeric + categorical, table="customer features")
     if not numeric and not categorical:
-        raise ValueError("no feature to cluster on: pass numeric= or categorical= columns")
+        raise ValueProblem("no feature to cluster on: pass numeric= or categorical= columns")
     return numeric, categorical
 
 
@@ -363,6 +364,10 @@ class SegmentationResult:
         return self.preparation.transform(features)
 
 
+#: The clustering algorithms (``algorithm=``).
+ALGORITHMS = ("kmeans", "gmm")
+
+
 def _make_model(k: int, algorithm: str, seed: int, n_rows: int):
     from sklearn.cluster import KMeans, MiniBatchKMeans
     from sklearn.mixture import GaussianMixture
@@ -372,10 +377,8 @@ def _make_model(k: int, algorithm: str, seed: int, n_rows: int):
             return MiniBatchKMeans(n_clusters=k, init="k-means++", n_init=3, batch_size=4096,
                                    random_state=seed)
         return KMeans(n_clusters=k, init="k-means++", n_init=10, random_state=seed)
-    if algorithm == "gmm":
-        return GaussianMixture(n_components=k, covariance_type="full", n_init=3, reg_covar=1e-4,
-                               random_state=seed)
-    raise ValueError(f"algorithm must be 'kmeans' or 'gmm', got {algorithm!r}")
+    # "gmm" (the public functions checked the algorithm: ALGORITHMS)
+    return GaussianMixture(n_components=k, covariance_type="full", n_init=3, reg_covar=1e-4, random_state=seed)
 
 
 def _fit_predict(X: np.ndarray, k: int, algorithm: str, seed: int):
@@ -775,16 +778,18 @@ def fit_segments(features: pd.DataFrame, numeric: Sequence[str] | None = None,
     >>> result.k_choice["k"], round(result.k_choice["silhouette"], 2), result.k_choice["rule"]
     (3, 0.87, 'size_only')
     """
-    if algorithm not in ("kmeans", "gmm"):
-        raise ValueError(f"algorithm must be 'kmeans' or 'gmm', got {algorithm!r}")
+    require_frame(features, "customer features")
+    require_choice(algorithm, "algorithm", ALGORITHMS)
+    if k is not None:
+        require_count(k, "k", minimum=1)
     if len(features) < 3:
-        raise ValueError(f"need at least 3 customers to cluster, got {len(features)}")
+        raise ValueProblem(f"need at least 3 customers to cluster, got {len(features)}")
     numeric, categorical = _choose_columns(features, numeric, categorical)
     dropped = flat_features(features, numeric + categorical) if drop_flat else flat_features(features, [])
     numeric = [c for c in numeric if c not in set(dropped["feature"])]
     categorical = [c for c in categorical if c not in set(dropped["feature"])]
     if not numeric and not categorical:
-        raise ValueError(f"every feature is constant or near-constant (one value for at least "
+        raise ValueProblem(f"every feature is constant or near-constant (one value for at least "
                          f"{FLAT_SHARE:.0%} of the customers): {', '.join(dropped['feature'])}")
     matrix, prep = prepare_matrix(features, numeric, categorical, categorical_weight)
     X = matrix.to_numpy(dtype="float64")
@@ -794,7 +799,7 @@ def fit_segments(features: pd.DataFrame, numeric: Sequence[str] | None = None,
         score_k = k is None or n <= 50_000
     n_distinct = len(np.unique(X, axis=0)) if score_k else n
     if k is None and not score_k:
-        raise ValueError("k is required when score_k=False")
+        raise ValueProblem("k is required when score_k=False")
 
     k_scores, suggested, choice, elbow, two_way = None, None, {"status": "given", "elbow": None}, None, None
     fits: dict[int, tuple[Any, np.ndarray]] = {}  # k -> (model, labels): the chosen k is not fitted twice
@@ -813,7 +818,7 @@ def fit_segments(features: pd.DataFrame, numeric: Sequence[str] | None = None,
                              "smallest_share": float(np.bincount(labels).min() / n),
                              "min_features_apart": min((len(v) for v in apart.values()), default=0)})
             if not rows:
-                raise ValueError(f"no k of k_range is between 2 and the number of distinct customers "
+                raise ValueProblem(f"no k of k_range is between 2 and the number of distinct customers "
                                  f"({min(n - 1, n_distinct)})")
             silhouettes = dict(zip(fits, _silhouettes(X, [labels for _, labels in fits.values()], seed),
                                    strict=True))
@@ -826,7 +831,7 @@ def fit_segments(features: pd.DataFrame, numeric: Sequence[str] | None = None,
             k = suggested if suggested is not None else 2
         k = int(k)
         if not 1 <= k <= n:
-            raise ValueError(f"k must be between 1 and the number of customers ({n}), got {k}")
+            raise ValueProblem(f"k must be between 1 and the number of customers ({n}), got {k}")
         model, raw = fits[k] if k in fits else _fit_predict(X, k, algorithm, seed)
         final, merged = merge_small_segments(X, _relabel_by_size(raw), min_share) if min_share > 0 \
             else (_relabel_by_size(raw), [])
@@ -897,12 +902,14 @@ def stability(data, k: int, n_boot: int = 20, seed: int = 42, algorithm: str = "
     """
     from sklearn.metrics import adjusted_rand_score
 
+    require_choice(algorithm, "algorithm", ALGORITHMS)
+    require_count(n_boot, "n_boot", minimum=1)
     X = _as_matrix(data, **prepare)
     n = len(X)
     if not 2 <= k < n:
-        raise ValueError(f"k must be between 2 and {n - 1}, got {k}")
+        raise ValueProblem(f"k must be between 2 and {n - 1}, got {k}")
     if reference is not None and len(reference) != n:
-        raise ValueError(f"reference has {len(reference)} labels for {n} rows")
+        raise ValueProblem(f"reference has {len(reference)} labels for {n} rows")
     rng = np.random.default_rng(seed)
     aris = []
     with single_threaded(n):
@@ -995,7 +1002,7 @@ def profiles(features: pd.DataFrame, labels: pd.Series, value_col: str = "moneta
     """
     labels = pd.Series(labels).reindex(features.index)
     if labels.isna().any():
-        raise ValueError(f"{int(labels.isna().sum())} customers have no cluster label")
+        raise ValueProblem(f"{int(labels.isna().sum())} customers have no cluster label")
     if numeric is None:
         numeric = [c for c in features.columns if c != "customer_id" and _is_numeric(features[c])]
     numeric = list(numeric)

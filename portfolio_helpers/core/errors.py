@@ -36,3 +36,12 @@ class ColumnError(PortfolioError, KeyError, ValueError):
 
     def __str__(self) -> str:  # KeyError would quote the message
         return str(self.args[0]) if self.args else ""
+
+
+class ValueProblem(PortfolioError, ValueError):
+    """A value handed to a function cannot be used: a column that does not hold dates or numbers, missing
+    values where every row needs one, a parameter out of its range or not among its choices.
+
+    Also a ``ValueError``, the type the kit's functions raised before the checks of
+    :mod:`portfolio_helpers.core.validation` were the one way to say it.
+    """

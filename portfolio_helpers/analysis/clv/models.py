@@ -35,7 +35,8 @@ import pandas as pd
 from scipy import linalg, optimize
 from scipy.special import betaln, expit, gammaln, hyp2f1
 
-from portfolio_helpers.core.validation import require_columns
+from portfolio_helpers.core.errors import ValueProblem
+from portfolio_helpers.core.validation import require_choice, require_columns
 
 __all__ = [
     "PURCHASE_MODELS",
@@ -192,7 +193,7 @@ def loglik(model: str, params, x, tx, T) -> np.ndarray:
         return _pnbd_loglik(params, x, tx, T)
     if model in ("bgnbd", "mbgnbd"):
         return _bg_loglik(params, x, tx, T, modified=model == "mbgnbd")
-    raise ValueError(f"model must be one of {', '.join(PURCHASE_MODELS)}, got {model!r}")
+    raise ValueProblem(f"model must be one of {', '.join(PURCHASE_MODELS)}, got {model!r}")
 
 
 def gg_loglik(params, x, m) -> np.ndarray:
@@ -364,8 +365,7 @@ def fit_purchase_model(summary: pd.DataFrame, model: str = "bgnbd", frequency_co
     >>> fit.n, fit.loglik < 0
     (8, True)
     """
-    if model not in PURCHASE_MODELS:
-        raise ValueError(f"model must be one of {', '.join(PURCHASE_MODELS)}, got {model!r}")
+    require_choice(model, "model", PURCHASE_MODELS)
     require_columns(summary, [frequency_col, recency_col, T_col], table="summary")
     prepared = _Prepared(summary[frequency_col].to_numpy(np.float64), summary[recency_col].to_numpy(np.float64),
                          summary[T_col].to_numpy(np.float64))
@@ -486,7 +486,7 @@ def expected_purchases(model: str, params, t) -> np.ndarray:
         if model == "mbgnbd":  # alive after the first purchase with probability b / (a + b)
             return b / (a + b) * _bg_alive_purchases(params, t, 0.0, 0.0, 1.0)
         return _bg_alive_purchases(params, t, 0.0, 0.0, 0.0)
-    raise ValueError(f"model must be one of {', '.join(PURCHASE_MODELS)}, got {model!r}")
+    raise ValueProblem(f"model must be one of {', '.join(PURCHASE_MODELS)}, got {model!r}")
 
 
 def p_alive(model: str, params, x, tx, T) -> np.ndarray:
@@ -509,7 +509,7 @@ def p_alive(model: str, params, x, tx, T) -> np.ndarray:
         with np.errstate(divide="ignore", invalid="ignore"):
             log_odds = np.log(a) - np.log(b + x - 1 + extra) + (r + x) * (np.log(alpha + T) - np.log(alpha + tx))
         return np.where((x > 0) | (extra > 0), expit(-log_odds), 1.0)
-    raise ValueError(f"model must be one of {', '.join(PURCHASE_MODELS)}, got {model!r}")
+    raise ValueProblem(f"model must be one of {', '.join(PURCHASE_MODELS)}, got {model!r}")
 
 
 def conditional_expected_purchases(model: str, params, t, x, tx, T) -> np.ndarray:

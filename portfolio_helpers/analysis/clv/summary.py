@@ -27,7 +27,8 @@ import numpy as np
 import pandas as pd
 
 from portfolio_helpers.analysis import engine
-from portfolio_helpers.core.validation import require_columns
+from portfolio_helpers.core.errors import ValueProblem
+from portfolio_helpers.core.validation import require_choice, require_columns, require_date
 from portfolio_helpers.core.vocabulary import DAYS_PER_YEAR
 
 __all__ = ["TIME_UNITS", "unit_days", "rfm_summary", "calibration_holdout", "months_to_units",
@@ -44,10 +45,7 @@ def unit_days(time_unit: str) -> float:
     >>> unit_days("week"), round(unit_days("month"), 4)
     (7.0, 30.4375)
     """
-    name = _ALIASES.get(time_unit, time_unit)
-    if name not in TIME_UNITS:
-        raise ValueError(f"time_unit must be one of {', '.join(TIME_UNITS)}, got {time_unit!r}")
-    return TIME_UNITS[name]
+    return TIME_UNITS[require_choice(_ALIASES.get(time_unit, time_unit), "time_unit", TIME_UNITS)]
 
 
 def months_to_units(months: float, time_unit: str) -> float:
@@ -173,10 +171,10 @@ def calibration_holdout(transactions: pd.DataFrame, calibration_end, as_of, time
     {'customer_id': ['a', 'b'], 'T': [30.0, 26.0], 'holdout_frequency': [1, 0], 'holdout_value': [20.0, 0.0],
      'duration_holdout': [60.0, 60.0]}
     """
-    calibration_end = pd.Timestamp(calibration_end).normalize()
-    as_of = pd.Timestamp(as_of).normalize()
+    calibration_end = require_date(calibration_end, "calibration_end").normalize()
+    as_of = require_date(as_of, "as_of").normalize()
     if calibration_end >= as_of:
-        raise ValueError(f"calibration_end ({calibration_end.date()}) must be before as_of ({as_of.date()})")
+        raise ValueProblem(f"calibration_end ({calibration_end.date()}) must be before as_of ({as_of.date()})")
     summary = rfm_summary(transactions, calibration_end, time_unit, customer_col, date_col, amount_col,
                           status_col, con)
     days = _purchase_days(transactions, as_of, customer_col, date_col, amount_col, status_col,
