@@ -391,7 +391,8 @@ def report(args: argparse.Namespace, folder: Path) -> int:
     import psutil
 
     only = args.only or list(REPORT_NOTEBOOKS)
-    with tempfile.TemporaryDirectory(prefix="bench-scale-report-") as out:
+    with tempfile.TemporaryDirectory(prefix="bench-scale-report-") as scratch:
+        out = args.out or scratch  # --out keeps the executed notebooks (per-cell durations in their metadata)
         command = [sys.executable, "-m", "portfolio_helpers", "report", "--config", str(folder / "portfolio.yml"),
                    "--out", out, "--jobs", "1", "--only", *only]
         env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(HERE.parents[1]),
@@ -451,6 +452,7 @@ def main(argv=None) -> int:
     parser.add_argument("--no-pandas", action="store_true", help="leave out the kit on the file read into pandas")
     parser.add_argument("--only", nargs="+", metavar="NB", help="notebooks of the report mode (default: 02 03 04)")
     parser.add_argument("--data", metavar="DIR", help="cache folder of the generated portfolios")
+    parser.add_argument("--out", metavar="DIR", help="reports folder of the report mode, kept (default: a temporary one)")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     parser.add_argument("--path", help=argparse.SUPPRESS)
     parser.add_argument("--as-of", default=AS_OF, help=argparse.SUPPRESS)
