@@ -1558,7 +1558,10 @@ def segment_customers(features: pd.DataFrame, k: int | None = None, algorithm: s
     check = stability(result.matrix.to_numpy(dtype="float64")[rows], result.k, n_boot=n_boot, seed=seed,
                       algorithm=algorithm, reference=reference) if 2 <= result.k < result.n_fit else None
     profiled = [c for c in features.columns if c != "customer_id" and _is_numeric(features[c])]
-    profiled = [c for c in profiled if c not in set(flat_features(features, profiled)["feature"])]
+    # each column checked once (the clustering candidates were above): a column's flatness depends on it alone
+    checked = set(numeric + categorical)
+    flat = set(dropped["feature"]) | set(flat_features(features, [c for c in profiled if c not in checked])["feature"])
+    profiled = [c for c in profiled if c not in flat]
     profit_col = "profit" if "profit" in features.columns else None
     profile = profiles(features, result.labels, value_col=value_col, profit_col=profit_col, numeric=profiled,
                        top_from=result.numeric + result.categorical)
