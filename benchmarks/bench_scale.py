@@ -47,6 +47,27 @@ The report mode on 1M lines / 100k customers (``--lines 1000000 --customers 1000
 the notebooks still reading the tables into pandas): 02_pareto 39.7 s (kernel peak 1.26 GB), 03_profitability
 46.6 s (1.55 GB), 04_segmentation 257.8 s (1.33 GB); whole run 354 s.
 
+The same after the engine port (notebooks scanning the Parquet file), 1 December 2026, the two cores shared with
+other jobs (load 12 to 17 during the runs, so seconds are loose; ``--out DIR`` keeps the notebooks, whose
+metadata holds each cell's duration). ``--only 02 03 04`` runs the cleaning of notebook 01 inside 02 (or inside
+the first notebook run: 40-60 s of it at 100k customers, ~250 s at 1M, the customer duplicate search included):
+
+    1M lines / 100k customers        02_pareto         03_profitability   04_segmentation
+    engine port, load 16.6           61.1 s  568 MB    43.5 s  612 MB     501.9 s  776 MB (clustering cell 424 s)
+    + sampled segmentation, 12.8                                          189.8 s  731 MB (clustering cell 57 s,
+                                                                          04 run alone: cleaning included)
+    10M lines / 1M customers, load 7-15 (sampled segmentation, thinned charts; before the two fixes below)
+                                     344.4 s 1.5 GB    507.4 s 2.5 GB     525.4 s  2.9 GB
+
+In that 10M run, 04's clustering cell took 202 s, 190 s of it ``flat_features`` called once per profiled column
+(fixed: 33 s), and 03's sensitivity table 149 s, half of each of its 22 scenarios re-sorting 1M customer ids
+(fixed: sorted once). What scales with customers now: above 20,000 customers the segmentation is fitted, its k
+chosen and its stability checked on a seeded sample of 20,000 customers and every customer is assigned to the
+nearest segment (``segmentation.FIT_SAMPLE``, said in the report); the Pareto, Lorenz and whale curves are
+drawn through at most 20,000 points and the profit quadrant plots a seeded sample of 20,000 customers
+(``charts.MAX_CURVE_POINTS``, ``MAX_SCATTER_POINTS``); the HTML pages stay the same size (0.7, 0.5 and 1.1 MB
+at 1M customers, as at 100k); the rest (scaling, assignment, profiles, lifecycle stages, exports) is linear.
+
     .venv/bin/python benchmarks/bench_scale.py                       # 10M lines / 1M customers, compare
     .venv/bin/python benchmarks/bench_scale.py --engine pyspark      # the customer table on Spark
     .venv/bin/python benchmarks/bench_scale.py --lines 100000000 --customers 5000000   # report mode
