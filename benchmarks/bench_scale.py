@@ -415,7 +415,8 @@ def report(args: argparse.Namespace, folder: Path) -> int:
     with tempfile.TemporaryDirectory(prefix="bench-scale-report-") as scratch:
         out = args.out or scratch  # --out keeps the executed notebooks (per-cell durations in their metadata)
         command = [sys.executable, "-m", "portfolio_helpers", "report", "--config", str(folder / "portfolio.yml"),
-                   "--out", out, "--jobs", "1", "--only", *only]
+                   "--out", out, "--jobs", "1", "--only", *only] + \
+                  (["--timeout", str(args.timeout)] if args.timeout else [])
         env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(HERE.parents[1]),
                                                                           os.environ.get("PYTHONPATH")]))}
         t0 = time.perf_counter()
@@ -474,6 +475,9 @@ def main(argv=None) -> int:
     parser.add_argument("--only", nargs="+", metavar="NB", help="notebooks of the report mode (default: 02 03 04)")
     parser.add_argument("--data", metavar="DIR", help="cache folder of the generated portfolios")
     parser.add_argument("--out", metavar="DIR", help="reports folder of the report mode, kept (default: a temporary one)")
+    parser.add_argument("--timeout", type=int, metavar="SECONDS",
+                        help="per-cell limit of the report mode (default: the runner's, 600 s; the first cell of "
+                             "02 cleans the lines when 01 has not run: longer at 100M lines)")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     parser.add_argument("--path", help=argparse.SUPPRESS)
     parser.add_argument("--as-of", default=AS_OF, help=argparse.SUPPRESS)
