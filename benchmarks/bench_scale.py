@@ -73,8 +73,9 @@ generated in 1,155 s at load ~12). A first run stopped in 02's first cell at the
 (after ~8 min of pre-flight; kernel peak 4.2 GB by then). With ``--timeout 7200`` (load 5-9): pre-flight ~4 min;
 02's first cell (the cleaning of notebook 01, the 5M-customer duplicate search included, then the revenue per
 customer and the customer export) 769 s; Pareto chart 1.0 s (drawn through 20,000 points), Lorenz 4.2 s,
-revenue by dimension (line attributes, in the engine) 162 s; kernel peak 5.7 GB after 16 minutes. The run was
-stopped there, at the hard stop of the session: 02 past its heavy cells, 03 and 04 not run at that size.
+revenue by dimension (line attributes, in the engine) 162 s, trend 65 s, ABC migration 55 s: **02_pareto done
+in 1,066.5 s, kernel peak 5.7 GB** (sampled every 5 s), its page 0.71 MB. 03 started (kernel 3.7 GB after 83 s)
+and the run was stopped there, at the hard stop of the session: 03 and 04 not measured at that size.
 
     .venv/bin/python benchmarks/bench_scale.py                       # 10M lines / 1M customers, compare
     .venv/bin/python benchmarks/bench_scale.py --engine pyspark      # the customer table on Spark
