@@ -64,6 +64,36 @@ The report mode on 1M lines / 100k customers (``--lines 1000000 --customers 1000
 the notebooks still reading the tables into pandas): 02_pareto 39.7 s (kernel peak 1.26 GB), 03_profitability
 46.6 s (1.55 GB), 04_segmentation 257.8 s (1.33 GB); whole run 354 s.
 
+The same after the engine port (notebooks scanning the Parquet file), 1 December 2026, the two cores shared with
+other jobs (load 12 to 17 during the runs, so seconds are loose; ``--out DIR`` keeps the notebooks, whose
+metadata holds each cell's duration). ``--only 02 03 04`` runs the cleaning of notebook 01 inside 02 (or inside
+the first notebook run: 40-60 s of it at 100k customers, ~250 s at 1M, the customer duplicate search included):
+
+    1M lines / 100k customers        02_pareto         03_profitability   04_segmentation
+    engine port, load 16.6           61.1 s  568 MB    43.5 s  612 MB     501.9 s  776 MB (clustering cell 424 s)
+    + sampled segmentation, 12.8                                          189.8 s  731 MB (clustering cell 57 s,
+                                                                          04 run alone: cleaning included)
+    10M lines / 1M customers, load 7-15 (sampled segmentation, thinned charts; before the two fixes below)
+                                     344.4 s 1.5 GB    507.4 s 2.5 GB     525.4 s  2.9 GB
+
+In that 10M run, 04's clustering cell took 202 s, 190 s of it ``flat_features`` called once per profiled column
+(fixed: 33 s), and 03's sensitivity table 149 s, half of each of its 22 scenarios re-sorting 1M customer ids
+(fixed: sorted once). What scales with customers now: above 20,000 customers the segmentation is fitted, its k
+chosen and its stability checked on a seeded sample of 20,000 customers and every customer is assigned to the
+nearest segment (``segmentation.FIT_SAMPLE``, said in the report); the Pareto, Lorenz and whale curves are
+drawn through at most 20,000 points and the profit quadrant plots a seeded sample of 20,000 customers
+(``charts.MAX_CURVE_POINTS``, ``MAX_SCATTER_POINTS``); the HTML pages stay the same size (0.7, 0.5 and 1.1 MB
+at 1M customers, as at 100k); the rest (scaling, assignment, profiles, lifecycle stages, exports) is linear.
+
+100M lines / 5M customers (``--lines 100000000 --customers 5000000``, seed 7, 51.1M orders, 2.09 GB of Parquet,
+generated in 1,155 s at load ~12). A first run stopped in 02's first cell at the runner's 600 s cell limit
+(after ~8 min of pre-flight; kernel peak 4.2 GB by then). With ``--timeout 7200`` (load 5-9): pre-flight ~4 min;
+02's first cell (the cleaning of notebook 01, the 5M-customer duplicate search included, then the revenue per
+customer and the customer export) 769 s; Pareto chart 1.0 s (drawn through 20,000 points), Lorenz 4.2 s,
+revenue by dimension (line attributes, in the engine) 162 s, trend 65 s, ABC migration 55 s: **02_pareto done
+in 1,066.5 s, kernel peak 5.7 GB** (sampled every 5 s), its page 0.71 MB. 03 started (kernel 3.7 GB after 83 s)
+and the run was stopped there, at the hard stop of the session: 03 and 04 not measured at that size.
+
     .venv/bin/python benchmarks/bench_scale.py                       # 10M lines / 1M customers, compare
     .venv/bin/python benchmarks/bench_scale.py --engine pyspark      # the customer table on Spark
     .venv/bin/python benchmarks/bench_scale.py --lines 100000000 --customers 5000000   # report mode
@@ -502,9 +532,11 @@ def report(args: argparse.Namespace, folder: Path) -> int:
     import psutil
 
     only = args.only or list(REPORT_NOTEBOOKS)
-    with tempfile.TemporaryDirectory(prefix="bench-scale-report-") as out:
+    with tempfile.TemporaryDirectory(prefix="bench-scale-report-") as scratch:
+        out = args.out or scratch  # --out keeps the executed notebooks (per-cell durations in their metadata)
         command = [sys.executable, "-m", "portfolio_helpers", "report", "--config", str(folder / "portfolio.yml"),
-                   "--out", out, "--jobs", "1", "--only", *only]
+                   "--out", out, "--jobs", "1", "--only", *only] + \
+                  (["--timeout", str(args.timeout)] if args.timeout else [])
         env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(HERE.parents[1]),
                                                                           os.environ.get("PYTHONPATH")]))}
         t0 = time.perf_counter()
@@ -562,6 +594,10 @@ def main(argv=None) -> int:
     parser.add_argument("--no-pandas", action="store_true", help="leave out the kit on the file read into pandas")
     parser.add_argument("--only", nargs="+", metavar="NB", help="notebooks of the report mode (default: 02 03 04)")
     parser.add_argument("--data", metavar="DIR", help="cache folder of the generated portfolios")
+    parser.add_argument("--out", metavar="DIR", help="reports folder of the report mode, kept (default: a temporary one)")
+    parser.add_argument("--timeout", type=int, metavar="SECONDS",
+                        help="per-cell limit of the report mode (default: the runner's, 600 s; the first cell of "
+                             "02 cleans the lines when 01 has not run: longer at 100M lines)")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     parser.add_argument("--path", help=argparse.SUPPRESS)
     parser.add_argument("--as-of", default=AS_OF, help=argparse.SUPPRESS)

@@ -944,9 +944,11 @@ def customer_margins(transactions: pd.DataFrame, model: CostModel | None = None,
     }).astype({"customer_id": quantities["customer_id"].dtype})
 
 
-def _rank_order(profit: np.ndarray, customer_id: pd.Series) -> np.ndarray:
-    """Positions sorted by profit (largest first), ties by customer id."""
-    by_id = np.asarray(customer_id.argsort(kind="stable"))
+def _rank_order(profit: np.ndarray, customer_id: pd.Series, by_id: np.ndarray | None = None) -> np.ndarray:
+    """Positions sorted by profit (largest first), ties by customer id (``by_id``: the positions sorted by
+    customer id, when the caller sorted them once for several profits)."""
+    if by_id is None:
+        by_id = np.asarray(customer_id.argsort(kind="stable"))
     return by_id[np.argsort(-profit[by_id], kind="stable")]
 
 
@@ -1451,10 +1453,11 @@ def sensitivity(transactions: pd.DataFrame | None, model: CostModel, *, payments
         payments, tickets = _payments_tickets(payments, tickets)
         quantities = _driver_quantities(transactions, model, payments, tickets, _as_of(as_of, transactions))
     ids = quantities["customer_id"]
+    by_id = np.asarray(ids.argsort(kind="stable"))  # the same in every scenario: sorted once, not once per scenario
 
     def outcome(scenario: CostModel) -> tuple[np.ndarray, np.ndarray]:
         profit = _price_in_quantity_order(quantities, scenario)["profit"].to_numpy()
-        return profit, _rank_order(profit, ids)
+        return profit, _rank_order(profit, ids, by_id)
 
     base_profit, base_order = outcome(model)
     base_ranks = _ranks(base_profit)

@@ -83,6 +83,21 @@ same model a refit would give); :func:`segment_customers` hands its labels to
 Finally, a segment smaller than :data:`MIN_SEGMENT_SHARE` of the customers (possible when
 ``k`` is imposed or no k of the range is usable) is merged: its customers join the
 nearest remaining segment centre; ``merged`` lists what was merged.
+
+Large portfolios
+----------------
+Above :data:`FIT_SAMPLE` (20,000) customers, the clustering is fitted on a random sample of
+:data:`FIT_SAMPLE` customers drawn with ``seed`` (the preparation, log transform and
+scaling, still uses every customer): every k is scored on the sample, the model of the
+chosen k is fitted on it, then every customer is assigned to its nearest segment (the
+nearest centre for k-means, the most likely component for a Gaussian mixture). The
+stability bootstrap (:func:`segment_customers`) resamples the same sample, and every
+silhouette is measured on a seeded sample of :data:`SILHOUETTE_SAMPLE` customers of it.
+20,000 customers place the centres of 3 to 8 segments on a dozen features as well as
+millions would. Time and memory of the fits no
+longer grow with the number of customers; only the assignment, the scaling and the
+profiles do, linearly. ``SegmentationResult.fit_rows`` holds the sampled rows (``None``
+below the threshold, where nothing changes).
 """
 
 from __future__ import annotations
@@ -111,6 +126,7 @@ __all__ = [
     "DEFAULT_NUMERIC",
     "DEFAULT_CATEGORICAL",
     "MINIBATCH_ROWS",
+    "FIT_SAMPLE",
     "SILHOUETTE_SAMPLE",
     "LIFECYCLE_STAGES",
     "FUNNEL_STAGES",
@@ -152,6 +168,9 @@ DEFAULT_NUMERIC: tuple[str, ...] = (
 DEFAULT_CATEGORICAL: tuple[str, ...] = ("customer_type",)
 #: Above this number of rows, MiniBatchKMeans replaces KMeans.
 MINIBATCH_ROWS = 200_000
+#: Above this many customers, the clustering is fitted on a seeded sample of this many customers and every
+#: customer is then assigned to the nearest segment (see "Large portfolios" in the module documentation).
+FIT_SAMPLE = 20_000
 #: Maximum rows of the (seeded) sample on which the silhouette is computed.
 SILHOUETTE_SAMPLE = 10_000
 #: Silhouette difference under which two k count as tied.
@@ -338,6 +357,10 @@ class SegmentationResult:
     two_way : dict or None
         When k = 2 has a silhouette at least :data:`TWO_WAY_MARGIN` above the chosen k:
         ``silhouette_2``, ``silhouette_k``, ``k``, ``smallest_share_2``.
+    fit_rows : ndarray or None
+        Positions (in ``features``) of the seeded sample the models were fitted and the k
+        scored on, when the table had more rows than the ``fit_sample`` of
+        :func:`fit_segments`; None when every customer was used.
     """
 
     labels: pd.Series
@@ -358,6 +381,12 @@ class SegmentationResult:
     merged: list[dict] = field(default_factory=list)
     two_way: dict | None = None
     k_fitted: int | None = None
+    fit_rows: np.ndarray | None = None
+
+    @property
+    def n_fit(self) -> int:
+        """Customers the models were fitted on (all of them, or the seeded sample)."""
+        return len(self.labels) if self.fit_rows is None else len(self.fit_rows)
 
     def transform(self, features: pd.DataFrame) -> pd.DataFrame:
         """Apply the fitted preparation (fill values, logs, scaling, one-hots) to another table."""
@@ -721,7 +750,8 @@ def fit_segments(features: pd.DataFrame, numeric: Sequence[str] | None = None,
                  algorithm: str = "kmeans", seed: int = 42, k_range: Sequence[int] = range(2, 9),
                  categorical_weight: float = 0.5, score_k: bool | None = None, drop_flat: bool = True,
                  min_share: float = MIN_SEGMENT_SHARE,
-                 actionable: tuple[int, int] = ACTIONABLE_K) -> SegmentationResult:
+                 actionable: tuple[int, int] = ACTIONABLE_K,
+                 fit_sample: int | None = FIT_SAMPLE) -> SegmentationResult:
     """Cluster customers on their features; suggest a number of clusters.
 
     Parameters
@@ -751,6 +781,10 @@ def fit_segments(features: pd.DataFrame, numeric: Sequence[str] | None = None,
         Smallest share of customers of a segment; smaller segments are merged (0: never).
     actionable : (int, int), default :data:`ACTIONABLE_K`
         Range of k among which the suggestion is taken.
+    fit_sample : int or None, default :data:`FIT_SAMPLE`
+        With more rows than this, k is scored and the model fitted on a sample of this
+        many rows drawn with ``seed``, and every row is then assigned to its nearest
+        segment (see "Large portfolios" in the module documentation); None: always every row.
 
     Returns
     -------
@@ -777,6 +811,12 @@ def fit_segments(features: pd.DataFrame, numeric: Sequence[str] | None = None,
     ['k', 'inertia', 'silhouette', 'calinski_harabasz', 'davies_bouldin', 'smallest_share', 'min_features_apart']
     >>> result.k_choice["k"], round(result.k_choice["silhouette"], 2), result.k_choice["rule"]
     (3, 0.87, 'size_only')
+
+    Fitted on a seeded sample of 150 of the 300 customers, every customer then assigned:
+
+    >>> sampled = fit_segments(f, k_range=range(2, 6), fit_sample=150)
+    >>> sampled.n_fit, sampled.labels.value_counts().tolist()
+    (150, [100, 100, 100])
     """
     require_frame(features, "customer features")
     require_choice(algorithm, "algorithm", ALGORITHMS)
@@ -792,11 +832,15 @@ def fit_segments(features: pd.DataFrame, numeric: Sequence[str] | None = None,
         raise ValueProblem(f"every feature is constant or near-constant (one value for at least "
                          f"{FLAT_SHARE:.0%} of the customers): {', '.join(dropped['feature'])}")
     matrix, prep = prepare_matrix(features, numeric, categorical, categorical_weight)
-    X = matrix.to_numpy(dtype="float64")
+    X_all = matrix.to_numpy(dtype="float64")
+    fit_rows = None
+    if fit_sample is not None and len(X_all) > fit_sample:
+        fit_rows = _sample_index(len(X_all), seed, int(fit_sample))
+    X = X_all if fit_rows is None else X_all[fit_rows]  # the rows k is scored and the models fitted on
     n = len(X)
     groups = _feature_groups(list(matrix.columns), prep.categorical)
     if score_k is None:
-        score_k = k is None or n <= 50_000
+        score_k = k is None or len(X_all) <= 50_000
     n_distinct = len(np.unique(X, axis=0)) if score_k else n
     if k is None and not score_k:
         raise ValueProblem("k is required when score_k=False")
@@ -833,16 +877,22 @@ def fit_segments(features: pd.DataFrame, numeric: Sequence[str] | None = None,
         if not 1 <= k <= n:
             raise ValueProblem(f"k must be between 1 and the number of customers ({n}), got {k}")
         model, raw = fits[k] if k in fits else _fit_predict(X, k, algorithm, seed)
-        final, merged = merge_small_segments(X, _relabel_by_size(raw), min_share) if min_share > 0 \
+    if fit_rows is not None:  # every customer joins its nearest segment (all threads: a cheap, large step)
+        raw = np.asarray(model.predict(X_all))
+    with single_threaded(len(X_all)):
+        final, merged = merge_small_segments(X_all, _relabel_by_size(raw), min_share) if min_share > 0 \
             else (_relabel_by_size(raw), [])
-        # without a merge the segments are the scored clusters renumbered: the same silhouette
-        silhouette = silhouettes[k] if k in silhouettes and not merged else _silhouette(X, final, seed)
+        # without a merge the segments are the scored clusters renumbered (on the sample, each of its customers is
+        # in the segment of its nearest centre, i.e. its fitted cluster): the same silhouette
+        silhouette = silhouettes[k] if k in silhouettes and not merged \
+            else _silhouette(X, final if fit_rows is None else final[fit_rows], seed)
     labels = pd.Series(final, index=features.index, name="segment")
     return SegmentationResult(
         labels=labels, k=int(labels.nunique()), model=model, matrix=matrix, k_scores=k_scores,
         suggested_k=suggested, k_choice=choice, silhouette=silhouette,
         algorithm=algorithm, seed=seed, numeric=prep.numeric, categorical=prep.categorical,
         preparation=prep, elbow_k=elbow, dropped=dropped, merged=merged, two_way=two_way, k_fitted=k,
+        fit_rows=fit_rows,
     )
 
 
@@ -1222,27 +1272,24 @@ def lifecycle_stages(customers: pd.DataFrame | None, features: pd.DataFrame, lea
                   ["customer — new", "customer — active", "customer — at risk"], "customer — lapsed"),
         index=feats.index, dtype=object)
 
+    # Vectorised (one pass per table, no Python loop over the customers): the CRM's contacts in its order, each
+    # once, with their purchase status when they bought, else their CRM stage; then the buyers it does not list.
     ids: list = []
     stages: list = []
-    seen = set()
     if customers is not None and len(customers):
-        crm_ids = customers["customer_id"].astype("string")
         crm_stage = (customers["stage"].astype("string").str.strip().str.lower()
-                     if "stage" in customers.columns else pd.Series(pd.NA, index=customers.index))
-        for cid, stage in zip(crm_ids, crm_stage, strict=True):
-            if pd.isna(cid) or cid in seen:
-                continue
-            seen.add(cid)
-            ids.append(cid)
-            if cid in bought.index:
-                stages.append(bought[cid])
-            else:
-                stages.append(_CRM_STAGES.get(stage if isinstance(stage, str) else "", "lead"))
-    for cid in bought.index:
-        if cid not in seen:
-            seen.add(cid)
-            ids.append(cid)
-            stages.append(bought[cid])
+                     if "stage" in customers.columns else pd.Series(pd.NA, index=customers.index, dtype="string"))
+        crm = pd.DataFrame({"id": customers["customer_id"].astype("string").to_numpy(),
+                            "stage": crm_stage.to_numpy()})
+        crm = crm[crm["id"].notna()].drop_duplicates("id")
+        from_crm = crm["stage"].map(_CRM_STAGES).fillna("lead")
+        status = bought.reindex(crm["id"].to_numpy())
+        ids = crm["id"].tolist()
+        stages = status.where(status.notna(), from_crm.to_numpy()).tolist()
+    unlisted = ~bought.index.isin(ids) if ids else np.ones(len(bought), dtype=bool)
+    ids += bought.index[unlisted].tolist()
+    stages += bought[unlisted].tolist()
+    seen = set(ids)
     if leads is not None and len(leads):
         linked = leads["customer_id"].notna() if "customer_id" in leads.columns \
             else pd.Series(False, index=leads.index)
@@ -1455,7 +1502,8 @@ def _no_clusters(features: pd.DataFrame) -> pd.DataFrame:
 
 def segment_customers(features: pd.DataFrame, k: int | None = None, algorithm: str = "kmeans", seed: int = 42,
                       categorical_weight: float = 0.5, name_overrides: Mapping | None = None,
-                      n_boot: int = 20, value_col: str = "monetary") -> CustomerSegments:
+                      n_boot: int = 20, value_col: str = "monetary",
+                      fit_sample: int | None = FIT_SAMPLE) -> CustomerSegments:
     """Notebook 04's clustering: fit, check stability, profile and name the segments, or say why not.
 
     Runs :func:`fit_segments` on the default features (:data:`DEFAULT_NUMERIC`,
@@ -1480,6 +1528,10 @@ def segment_customers(features: pd.DataFrame, k: int | None = None, algorithm: s
         Bootstrap refits of :func:`stability`.
     value_col : str
         Revenue column of the profiles.
+    fit_sample : int or None, default :data:`FIT_SAMPLE`
+        Above this many customers, the clusters are fitted, and their stability checked, on a
+        seeded sample of this many customers; every customer is then assigned to its nearest
+        segment (:func:`fit_segments`). None: always every customer.
 
     Returns
     -------
@@ -1504,13 +1556,19 @@ def segment_customers(features: pd.DataFrame, k: int | None = None, algorithm: s
     n_distinct = len(features[kept].drop_duplicates())
     if n_distinct < ACTIONABLE_K[0]:
         return CustomerSegments(**base, skipped="too_few_distinct", needed=ACTIONABLE_K[0], n_distinct=n_distinct)
-    result = fit_segments(features, k=k, algorithm=algorithm, seed=seed, categorical_weight=categorical_weight)
-    # Nothing merged: the segments are the clusters of the fit stability would redo.
-    reference = result.labels.to_numpy() if not result.merged else None
-    check = stability(result.matrix, result.k, n_boot=n_boot, seed=seed, algorithm=algorithm,
-                      reference=reference) if 2 <= result.k < n else None
+    result = fit_segments(features, k=k, algorithm=algorithm, seed=seed, categorical_weight=categorical_weight,
+                          fit_sample=fit_sample)
+    # Nothing merged: the segments are the clusters of the fit stability would redo (on the rows it was
+    # fitted on: every customer, or the seeded sample of a large portfolio, whose bootstrap it resamples).
+    rows = slice(None) if result.fit_rows is None else result.fit_rows
+    reference = result.labels.to_numpy()[rows] if not result.merged else None
+    check = stability(result.matrix.to_numpy(dtype="float64")[rows], result.k, n_boot=n_boot, seed=seed,
+                      algorithm=algorithm, reference=reference) if 2 <= result.k < result.n_fit else None
     profiled = [c for c in features.columns if c != "customer_id" and _is_numeric(features[c])]
-    profiled = [c for c in profiled if c not in set(flat_features(features, profiled)["feature"])]
+    # each column checked once (the clustering candidates were above): a column's flatness depends on it alone
+    checked = set(numeric + categorical)
+    flat = set(dropped["feature"]) | set(flat_features(features, [c for c in profiled if c not in checked])["feature"])
+    profiled = [c for c in profiled if c not in flat]
     profit_col = "profit" if "profit" in features.columns else None
     profile = profiles(features, result.labels, value_col=value_col, profit_col=profit_col, numeric=profiled,
                        top_from=result.numeric + result.categorical)

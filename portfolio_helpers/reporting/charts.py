@@ -8,12 +8,16 @@ from __future__ import annotations
 
 import matplotlib
 import matplotlib.pyplot as plt
+import numpy as np
 import pandas as pd
 from matplotlib.ticker import FuncFormatter
 
 from portfolio_helpers.reporting.narrative import fmt_money, fmt_pct
 
 __all__ = [
+    "MAX_CURVE_POINTS",
+    "MAX_SCATTER_POINTS",
+    "curve_points",
     "use_report_style",
     "money_axis",
     "revenue_over_time",
@@ -49,6 +53,29 @@ __all__ = [
 PRIMARY = "#1f5f8b"
 NEGATIVE = "#c0392b"
 MUTED = "#9aa5b1"
+
+#: A curve over customers (Pareto, Lorenz, whale) with more points than this is drawn through this many
+#: evenly spaced points, the first and the last kept: a 9-inch chart is 900 pixels wide, so the line looks the
+#: same, and drawing it no longer grows with the number of customers.
+MAX_CURVE_POINTS = 20_000
+#: A scatter of customers with more points than this plots a seeded random sample of this many, said on the chart.
+MAX_SCATTER_POINTS = 20_000
+
+
+def curve_points(n: int, max_points: int = MAX_CURVE_POINTS) -> np.ndarray:
+    """Positions of the points drawn of a curve of ``n`` points: all of them up to ``max_points``, else
+    ``max_points`` evenly spaced ones, the first and the last included.
+
+    Examples
+    --------
+    >>> curve_points(4).tolist()
+    [0, 1, 2, 3]
+    >>> curve_points(101, max_points=5).tolist()
+    [0, 25, 50, 75, 100]
+    """
+    if n <= max_points:
+        return np.arange(n)
+    return np.unique(np.linspace(0, n - 1, max(int(max_points), 2)).round().astype(np.int64))
 
 
 def use_report_style() -> None:
@@ -109,26 +136,30 @@ def share_bars(frame: pd.DataFrame, label: str, value: str, currency: str, title
     return fig
 
 
-def pareto_chart(table: pd.DataFrame, value: str, currency: str, title: str, target: float = 0.8):
+def pareto_chart(table: pd.DataFrame, value: str, currency: str, title: str, target: float = 0.8,
+                 max_points: int = MAX_CURVE_POINTS):
     """Pareto chart: each customer's value (largest first, filled) and the cumulative share (line).
 
     ``table`` is the output of :func:`portfolio_helpers.analysis.pareto.pareto_table`. The x axis is
     in % of customers, so the chart reads the same for 50 or 5 million customers; the
-    dashed lines mark where ``target`` of the total is reached.
+    dashed lines mark where ``target`` of the total is reached. Above ``max_points``
+    customers both are drawn through ``max_points`` evenly spaced customers
+    (:func:`curve_points`); the target is found on every customer.
     """
     n_customers = len(table)
     customer_pct = (pd.RangeIndex(1, n_customers + 1) / n_customers * 100).to_numpy()
+    shown = curve_points(n_customers, max_points)
     fig, ax = plt.subplots(figsize=(9, 4.5))
     label = value.replace("_", " ")
-    ax.fill_between(customer_pct, table[value].clip(lower=0), step="pre", color=PRIMARY, alpha=0.55,
-                    linewidth=0, label=f"{label} per customer")
+    ax.fill_between(customer_pct[shown], table[value].clip(lower=0).to_numpy()[shown], step="pre", color=PRIMARY,
+                    alpha=0.55, linewidth=0, label=f"{label} per customer")
     ax.set_xlabel("Customers, largest first (% of customers)")
     ax.set_ylabel(f"{label.capitalize()} per customer ({currency})")
     money_axis(ax, currency)
     ax.set_xlim(0, 100)
     ax.set_ylim(bottom=0)
     line_ax = ax.twinx()
-    line_ax.plot(customer_pct, table["cumulative_share"] * 100, color=NEGATIVE, linewidth=2,
+    line_ax.plot(customer_pct[shown], table["cumulative_share"].to_numpy()[shown] * 100, color=NEGATIVE, linewidth=2,
                  label=f"cumulative share of {label}")
     line_ax.axhline(target * 100, color=MUTED, linestyle="--", linewidth=1)
     reached = (table["cumulative_share"] >= target - 1e-12).to_numpy()
@@ -147,11 +178,13 @@ def pareto_chart(table: pd.DataFrame, value: str, currency: str, title: str, tar
     return fig
 
 
-def lorenz_chart(curves: dict[str, pd.DataFrame], title: str):
-    """Lorenz curves (``customer_share``, ``value_share``) against the line of equality."""
+def lorenz_chart(curves: dict[str, pd.DataFrame], title: str, max_points: int = MAX_CURVE_POINTS):
+    """Lorenz curves (``customer_share``, ``value_share``) against the line of equality (each drawn through at
+    most ``max_points`` evenly spaced points, :func:`curve_points`)."""
     fig, ax = plt.subplots(figsize=(5.5, 5.5))
     ax.plot([0, 100], [0, 100], color=MUTED, linestyle="--", label="perfect equality")
     for (label, curve), color in zip(curves.items(), (PRIMARY, NEGATIVE, "#27ae60"), strict=False):
+        curve = curve.iloc[curve_points(len(curve), max_points)]
         ax.plot(curve["customer_share"] * 100, curve["value_share"] * 100, color=color, linewidth=2, label=label)
     ax.set_xlabel("Customers, smallest first (cumulative %)")
     ax.set_ylabel("Cumulative share of the total (%)")
@@ -194,14 +227,20 @@ def matrix_heatmap(matrix: pd.DataFrame, title: str, xlabel: str, ylabel: str, f
     return fig
 
 
-def whale_chart(curve: pd.DataFrame, title: str):
-    """Whale curve: cumulative profit (% of total) against customers ranked by profit, most profitable first."""
+def whale_chart(curve: pd.DataFrame, title: str, max_points: int = MAX_CURVE_POINTS):
+    """Whale curve: cumulative profit (% of total) against customers ranked by profit, most profitable first.
+
+    Above ``max_points`` points the line is drawn through ``max_points`` evenly spaced ones
+    (:func:`curve_points`) and the peak, found on every point."""
     fig, ax = plt.subplots(figsize=(9, 4.5))
     x = curve["customer_share"] * 100
     y = curve["cumulative_profit_share"] * 100
-    ax.plot(x, y, color=PRIMARY, linewidth=2)
-    ax.axhline(100, color=MUTED, linestyle="--", linewidth=1)
     peak = int(y.to_numpy().argmax())
+    shown = curve_points(len(curve), max_points)
+    if len(shown) < len(curve):
+        shown = np.union1d(shown, [peak])
+    ax.plot(x.iloc[shown], y.iloc[shown], color=PRIMARY, linewidth=2)
+    ax.axhline(100, color=MUTED, linestyle="--", linewidth=1)
     ax.scatter([x.iloc[peak]], [y.iloc[peak]], color=NEGATIVE, zorder=3)
     ax.annotate(f"peak {y.iloc[peak]:.0f}% of total profit\nwith {x.iloc[peak]:.0f}% of customers",
                 (x.iloc[peak], y.iloc[peak]), xytext=(10, -30), textcoords="offset points", fontsize=9)
@@ -214,12 +253,25 @@ def whale_chart(curve: pd.DataFrame, title: str):
     return fig
 
 
-def quadrant_chart(pnl: pd.DataFrame, currency: str, title: str, revenue_split: float, labels: pd.Series | None = None):
-    """Revenue (x, log scale) against profit (y): the large-but-unprofitable customers stand out bottom right."""
+def quadrant_chart(pnl: pd.DataFrame, currency: str, title: str, revenue_split: float, labels: pd.Series | None = None,
+                   max_points: int = MAX_SCATTER_POINTS, seed: int = 0):
+    """Revenue (x, log scale) against profit (y): the large-but-unprofitable customers stand out bottom right.
+
+    With more than ``max_points`` customers with revenue, a random sample of ``max_points`` of them
+    (drawn with ``seed``) is plotted, the labelled ones always among them; the x-axis label says so.
+    """
     fig, ax = plt.subplots(figsize=(9, 5))
     positive = pnl[pnl["revenue"] > 0]
-    colors = [NEGATIVE if profit < 0 else PRIMARY for profit in positive["profit"]]
-    ax.scatter(positive["revenue"], positive["profit"], s=12, alpha=0.6, c=colors, linewidths=0)
+    plotted, note = positive, ""
+    if len(positive) > max_points:
+        plotted = positive.sample(max_points, random_state=seed)
+        if labels is not None:
+            labelled = positive[positive["customer_id"].isin(labels.index)]
+            plotted = pd.concat([plotted, labelled[~labelled.index.isin(plotted.index)]])
+        note = (f"; a random sample of {len(plotted):,} of the {len(positive):,} customers with revenue "
+                f"(seed {seed})")
+    colors = np.where(plotted["profit"].to_numpy() < 0, NEGATIVE, PRIMARY).tolist()
+    ax.scatter(plotted["revenue"], plotted["profit"], s=12, alpha=0.6, c=colors, linewidths=0)
     ax.set_xscale("log")
     ax.axhline(0, color=MUTED, linewidth=1)
     ax.axvline(revenue_split, color=MUTED, linestyle="--", linewidth=1)
@@ -233,7 +285,7 @@ def quadrant_chart(pnl: pd.DataFrame, currency: str, title: str, revenue_split: 
                             color=NEGATIVE, arrowprops={"arrowstyle": "-", "color": NEGATIVE, "lw": 0.6})
     ax.text(0.99, 0.02, "large & unprofitable", transform=ax.transAxes, ha="right", fontsize=9, color=NEGATIVE)
     ax.text(0.99, 0.97, "large & profitable", transform=ax.transAxes, ha="right", va="top", fontsize=9)
-    ax.set_xlabel(f"Net revenue ({currency}, log scale)")
+    ax.set_xlabel(f"Net revenue ({currency}, log scale{note})")
     ax.set_ylabel(f"Profit after cost to serve ({currency})")
     money_axis(ax, currency, axis="x")
     money_axis(ax, currency)

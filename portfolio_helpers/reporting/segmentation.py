@@ -15,6 +15,7 @@ from portfolio_helpers.analysis.segmentation import (
     ACTIONABLE_K,
     FLAT_SHARE,
     MIN_SEGMENT_SHARE,
+    SILHOUETTE_SAMPLE,
     CustomerSegments,
     SegmentationResult,
 )
@@ -39,6 +40,7 @@ __all__ = [
     "dropped_sentence",
     "two_way_sentence",
     "merged_sentence",
+    "sample_sentence",
     "segmentation_metrics",
     "feature_definitions",
     "segment_map_table",
@@ -336,6 +338,25 @@ def merged_sentence(result: SegmentationResult) -> str | None:
             f"{result.k_fitted} clusters were fitted, {result.k} are proposed.")
 
 
+def sample_sentence(result: SegmentationResult) -> str | None:
+    """How a large portfolio was clustered on a seeded sample (None when every customer was used).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from types import SimpleNamespace
+    >>> r = SimpleNamespace(fit_rows=np.arange(20_000), n_fit=20_000, labels=pd.Series(range(2_000_000)), seed=42)
+    >>> print(sample_sentence(r))
+    With 2,000,000 customers, the number of segments was chosen and the segments fitted on a random sample of 20,000 customers (seed 42); every customer was then assigned to the nearest segment. The stability check resamples that sample; the silhouette is measured on 10,000 of its customers.
+    """
+    if getattr(result, "fit_rows", None) is None:
+        return None
+    return (f"With {fmt_int(len(result.labels))} customers, the number of segments was chosen and the segments "
+            f"fitted on a random sample of {fmt_int(result.n_fit)} customers (seed {result.seed}); every customer "
+            f"was then assigned to the nearest segment. The stability check resamples that sample; the silhouette "
+            f"is measured on {fmt_int(min(SILHOUETTE_SAMPLE, result.n_fit))} of its customers.")
+
+
 def segments_findings(segments: CustomerSegments) -> list[str]:
     """Key findings on the clusters of notebook 04, or why there are none."""
     skipped = skipped_sentence(segments)
@@ -394,7 +415,7 @@ def show_k_choice(segments: CustomerSegments, k_param: int = 0) -> None:
         display(charts.k_selection_chart(result.k_scores, result.suggested_k or result.k,
                                          "Choosing the number of segments"))
     text = k_reason(result) + (f" This report uses k = {result.k_fitted} (set by the `k` parameter)." if k_param else "")
-    show_markdown(" ".join(line for line in (text, merged_sentence(result)) if line))
+    show_markdown(" ".join(line for line in (text, merged_sentence(result), sample_sentence(result)) if line))
     if segments.stability is not None:
         warning = stability_warning(segments.stability)
         show_markdown(f"Stability: the clusters come back with an adjusted Rand index of "

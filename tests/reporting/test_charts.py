@@ -139,3 +139,48 @@ def test_cohort_heatmap_title_and_axis_label_do_not_overlap(n_cohorts):
         title, ylabel = ax.title.get_window_extent(renderer), ax.yaxis.label.get_window_extent(renderer)
     assert not title.overlaps(ylabel)
     assert title.x0 >= 0 and title.x1 <= fig.bbox.width  # the whole title is in the figure
+
+
+def _line_points(ax):
+    return [len(line.get_xdata()) for line in ax.get_lines()]
+
+
+def test_curves_over_many_customers_are_drawn_through_at_most_max_points():
+    values = pd.DataFrame({"customer_id": [f"c{i}" for i in range(1_000)], "revenue": range(1_000, 0, -1)})
+    table = pareto.pareto_table(values)
+    every = charts.pareto_chart(table, "revenue", "EUR", "Pareto")
+    assert 1_000 in _line_points(every.axes[1])
+    thin = charts.pareto_chart(table, "revenue", "EUR", "Pareto", max_points=101)
+    assert 101 in _line_points(thin.axes[1]) and 1_000 not in _line_points(thin.axes[1])
+    # the 80% mark is found on every customer, not on the drawn ones
+    assert [t.get_text() for t in thin.axes[1].texts] == [t.get_text() for t in every.axes[1].texts]
+    lorenz = pareto.lorenz_curve(range(1_000))  # 1,001 points
+    assert 1_001 in _line_points(charts.lorenz_chart({"revenue": lorenz}, "Lorenz").axes[0])
+    assert 11 in _line_points(charts.lorenz_chart({"revenue": lorenz}, "Lorenz", max_points=11).axes[0])
+    assert charts.curve_points(1_001, max_points=11).tolist() == list(range(0, 1_001, 100))
+
+
+def test_whale_curve_keeps_its_peak_when_thinned():
+    profit = pd.Series([5.0] * 601 + [-1.0] * 399)
+    curve = pd.DataFrame({"customer_share": [i / 1_000 for i in range(1_001)],
+                          "cumulative_profit_share": [0.0, *(profit.cumsum() / profit.sum()).tolist()]})
+    ax = charts.whale_chart(curve, "Whale", max_points=11).axes[0]
+    x, y = ax.get_lines()[0].get_xdata(), ax.get_lines()[0].get_ydata()
+    assert len(x) == 12 and x[7] == pytest.approx(60.1)  # 11 evenly spaced points and the peak, at 601 customers
+    assert max(y) == pytest.approx(3005 / 2606 * 100)
+    assert any("peak 115%" in t.get_text() for t in ax.texts)
+
+
+def test_quadrant_plots_a_seeded_sample_of_many_customers_and_says_so():
+    n = 500
+    pnl = pd.DataFrame({"customer_id": [f"c{i}" for i in range(n)], "revenue": [10.0 + i for i in range(n)],
+                        "profit": [(-1) ** i * 5.0 for i in range(n)]})
+    every = charts.quadrant_chart(pnl, "EUR", "Quadrant", revenue_split=100).axes[0]
+    assert len(every.collections[0].get_offsets()) == n and "sample" not in every.get_xlabel()
+    labels = pd.Series({"c499": "Big corp"})
+    ax = charts.quadrant_chart(pnl, "EUR", "Quadrant", revenue_split=100, labels=labels, max_points=50, seed=1).axes[0]
+    offsets = ax.collections[0].get_offsets()
+    assert 50 <= len(offsets) <= 51 and 509.0 in offsets[:, 0]  # the labelled customer is always plotted
+    assert f"a random sample of {len(offsets)} of the 500 customers with revenue (seed 1)" in ax.get_xlabel()
+    again = charts.quadrant_chart(pnl, "EUR", "Quadrant", revenue_split=100, labels=labels, max_points=50, seed=1)
+    assert (again.axes[0].collections[0].get_offsets() == offsets).all()
