@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 CONSTRAINTS := requirements/constraints.txt
 STAMP := $(VENV)/.installed
 
-.PHONY: report test test-browser test-spark lint lab sample bench lock clean
+.PHONY: report test test-extended test-browser test-spark lint lab sample bench lock clean
 
 # The venv is rebuilt when the dependency declarations change. PYTHONWARNINGS=ignore on the editable install:
 # the build backend's advice on editable installs is not for the user.
@@ -24,8 +24,12 @@ report: $(STAMP)
 test: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/lint-imports
-	MPLBACKEND=Agg $(BIN)/python -m pytest -q -p no:cacheprovider -n auto --dist loadfile --doctest-modules portfolio_helpers tests
+	MPLBACKEND=Agg $(BIN)/python -m pytest -q -p no:cacheprovider -n auto --dist loadfile -m "not extended" --durations=10 --doctest-modules portfolio_helpers tests
 	MPLBACKEND=Agg $(BIN)/python -m pytest -q -p no:cacheprovider --nbval-lax --nbval-current-env notebooks
+
+## The slower checks CI runs after `make test`: every benchmark in its --quick mode
+test-extended: $(STAMP)
+	MPLBACKEND=Agg $(BIN)/python -m pytest -q -p no:cacheprovider -n auto -m extended tests
 
 ## The explorers of notebooks 02-05 in JupyterLab, driven in Chromium (needs /usr/bin/chromium: apt-get install chromium)
 test-browser: $(STAMP)

@@ -2,7 +2,8 @@
 
 The benchmarks call the package the way the notebooks do; a signature change that forgets one of
 them fails here instead of on the next ``make bench``. Timings are not checked (``--quick`` measures
-nothing); the full sizes are run by ``make bench``.
+nothing); the full sizes are run by ``make bench``. Marked ``extended``: CI runs them after ``make test``
+(``make test-extended``), keeping ``make test`` within its 15 minutes.
 """
 
 from __future__ import annotations
@@ -15,6 +16,8 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
+pytestmark = pytest.mark.extended
+
 BENCHMARKS = sorted((ROOT / "benchmarks").glob("bench_*.py"))
 
 
