@@ -172,6 +172,10 @@ def _attributes(customers: pd.DataFrame, as_of: pd.Timestamp) -> pd.DataFrame:
 
 # --------------------------------------------------------------------------- features
 
+#: The customer summary's columns the features read (the engine computes only these).
+_SUMMARY_READ = ("first_purchase", "last_purchase", "n_orders", "n_purchase_days", "revenue", "avg_order_value")
+
+
 def customer_features(transactions: pd.DataFrame, as_of, *, customers: pd.DataFrame | None = None,
                       payments: pd.DataFrame | None = None, tickets: pd.DataFrame | None = None,
                       period_months: int = 12, pnl: pd.DataFrame | None = None,
@@ -261,20 +265,24 @@ def customer_features(transactions: pd.DataFrame, as_of, *, customers: pd.DataFr
     if "status" in t.columns:  # engine.customer_lines: every line, return lines
         aggregates |= {"_n_all_lines": t.count(), "_n_return_lines": ibis.ifelse(t._return, 1, 0).sum()}
     aggregates |= {f"_share_{i}": engine.money_sum(amount, t._share == i) for i in shares}
+    cost_sums = None
     if pnl is not None and {"gross_margin", "margin_rate"} <= set(pnl.columns):
         margins = pnl
     elif model is not None or "cost" in t.columns:  # profitability.customer_margins, in the same query
         cost_sums, categories = profitability._line_frame(t, model or profitability.CostModel(),
                                                           flags=(revenue, t._return))
-        aggregates |= {f"_cost:{name}": value for name, value in cost_sums.items()}
+        # (the P&L's revenue is the summary's: the same money sum of the revenue lines, not summed twice)
+        aggregates |= {f"_cost:{name}": value for name, value in cost_sums.items() if name != "revenue"}
         margins = None
     else:
-        margins = cost_sums = None
-    summary = engine.customer_summary(t, as_of=as_of, where=revenue, aggregates=aggregates)
+        margins = None
+    summary = engine.customer_summary(t, as_of=as_of, where=revenue, aggregates=aggregates, columns=_SUMMARY_READ)
     ids = pd.Index(summary["customer_id"].astype("string"), name="customer_id")
-    # (the figures under their own names: "_revenue_last" -> "revenue_last", "_cost:revenue" -> "revenue")
+    # (the figures under their own names: "_revenue_last" -> "revenue_last", "_cost:cogs_known" -> "cogs_known")
     per = summary[list(aggregates)].rename(columns=lambda name: name.removeprefix("_cost:").removeprefix("_"))
     per.index = ids
+    if cost_sums is not None:
+        per.insert(0, "revenue", summary["revenue"].to_numpy())
     out = pd.DataFrame({"customer_id": summary["customer_id"].astype("string")})
     out["first_purchase"] = summary["first_purchase"].to_numpy()
     out["last_purchase"] = summary["last_purchase"].to_numpy()

@@ -57,6 +57,24 @@ def test_customer_summary_by_hand(small):
     assert result.index.tolist() == [0, 1, 2]
 
 
+@pytest.mark.parametrize("columns", [["revenue"], ["avg_order_value", "n_lines"], "n_deliveries", []])
+@pytest.mark.parametrize("as_of", [None, "2024-12-31"])
+def test_customer_summary_columns_are_the_full_summary_s(small, columns, as_of):
+    full = customer_summary(small, as_of=as_of)
+    some = customer_summary(small, as_of=as_of, columns=columns)
+    asked = [columns] if isinstance(columns, str) else columns
+    needed = {"customer_id", *asked} | ({"first_purchase", "last_purchase", "n_orders"} if as_of else set())
+    expected = [col for col in full.columns if col in needed or col in ("recency_days", "tenure_days",
+                                                                          "orders_per_year") and as_of]
+    assert list(some.columns) == expected
+    pd.testing.assert_frame_equal(some, full[expected])
+
+
+def test_customer_summary_unknown_column(small):
+    with pytest.raises(ValueError, match="columns must be one of .*'revenu'.*did you mean 'revenue'"):
+        customer_summary(small, columns=["revenu"])
+
+
 def test_customer_summary_docstring_example():
     tx = pd.DataFrame({"customer_id": ["a", "a", "b"],
                        "date": pd.to_datetime(["2024-01-01", "2024-02-01", "2024-01-15"]),
