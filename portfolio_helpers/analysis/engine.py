@@ -352,6 +352,22 @@ def deliveries(
     return _orders_frame(expr.filter(_is_delivery(expr.amount)), con)
 
 
+def deliveries_expr(t: ir.Table, customer_col: str = "customer_id", date_col: str = "date",
+                    amount_col: str = "amount", order_col: str | None = "order_id") -> ir.Table:
+    """The expression (not run) of :func:`deliveries` on the lines ``t`` (columns as :func:`orders_expr`):
+    for callers that aggregate the deliveries further in the engine.
+
+    Examples
+    --------
+    >>> t = ibis.memtable({"customer_id": ["a", "a", "a"], "order_id": ["o1", "o1", "o2"], "amount": [10.0, -4.0, -7.0],
+    ...                    "date": pd.to_datetime(["2025-01-10", "2025-01-11", "2025-02-01"])})
+    >>> execute(deliveries_expr(t))[["order_id", "amount"]].to_dict("records")
+    [{'order_id': 'o1', 'amount': 6.0}]
+    """
+    o = orders_expr(t, customer_col, date_col, amount_col, _order_columns(t, order_col))
+    return o.filter(_is_delivery(o.amount))
+
+
 def _is_delivery(net):
     """An order is delivered when its net amount is positive to the cent (a sale and its full credit
     note, summed in floating point, leave noise such as 3.6e-15: not a delivery)."""

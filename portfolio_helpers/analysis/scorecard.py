@@ -103,12 +103,14 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from numbers import Real
 
+import ibis
 import numpy as np
 import pandas as pd
 
+from portfolio_helpers.analysis import engine
 from portfolio_helpers.core.config import check_known_keys
 from portfolio_helpers.core.errors import ConfigError, ValueProblem
-from portfolio_helpers.core.validation import require_columns, require_count, suggest
+from portfolio_helpers.core.validation import is_engine_table, require_columns, require_count, suggest
 
 __all__ = [
     "Decay",
@@ -897,12 +899,86 @@ def _prepare_events(events: pd.DataFrame, id_col: str, ids: pd.Index, ref: np.nd
     return _Events(pos=pos, age=age, kind=codes, kinds=pd.Index(kinds))
 
 
-def _pseudo_column(name: str, ev: _Events, n: int) -> pd.Series:
+def _pseudo_column(name: str, ev: _Events, n: int) -> np.ndarray:
     if name == "n_events":
-        return pd.Series(np.bincount(ev.pos, minlength=n).astype("float64"))
+        return np.bincount(ev.pos, minlength=n).astype("float64")
     ages = pd.Series(ev.age, dtype="float64").groupby(ev.pos)
     per_entity = ages.min() if name == "days_since_last_event" else ages.max()
-    return pd.Series(per_entity.reindex(range(n)).to_numpy(dtype="float64"))
+    return per_entity.reindex(range(n)).to_numpy(dtype="float64")
+
+
+def _event_figures(card: Scorecard, events: pd.DataFrame, id_col: str, ids: pd.Index, ref: np.ndarray,
+                   need_type: bool, pseudo: list[str]) -> dict:
+    """What the rules read from the events, per entity (arrays in the order of ``ids``): the pseudo-columns
+    ``pseudo`` by name and, by criterion position, each event rule's count (its decay-weighted count for
+    a per-event rule). From a frame: numpy over the events; from an engine table: one query grouping the
+    events per entity where they are (:func:`_engine_event_figures`)."""
+    if is_engine_table(events):
+        return _engine_event_figures(card, events, id_col, ids, ref, need_type, pseudo)
+    ev = _prepare_events(events, id_col, ids, ref, need_type)
+    n = len(ids)
+    figures: dict = {name: _pseudo_column(name, ev, n) for name in pseudo}
+    for j, c in enumerate(card.criteria):
+        if c.event is None:
+            continue
+        mask = _event_mask(c, ev)
+        weights = card.decay.weights(ev.age[mask]) if c.per_event else None
+        figures[j] = np.bincount(ev.pos[mask], weights=weights, minlength=n).astype("float64")
+    return figures
+
+
+def _engine_decay(decay: Decay, age):
+    """:meth:`Decay.weights` as an engine expression of the age in days (``None`` without decay)."""
+    if decay.half_life_days is not None:
+        return ibis.literal(0.5) ** (age.cast("float64") / decay.half_life_days)
+    if decay.steps:  # (searchsorted, side left: the first step whose bound is not below the age)
+        return ibis.cases(*((age <= bound, float(weight)) for bound, weight in decay.steps), else_=0.0)
+    return None  # (every event weighs 1: a count)
+
+
+def _engine_event_figures(card: Scorecard, events, id_col: str, ids: pd.Index, ref: np.ndarray, need_type: bool,
+                          pseudo: list[str]) -> dict:
+    """:func:`_event_figures` of an engine table of events: joined to the entities (an in-memory table of
+    their positions, ids and reference days), aged, grouped per entity in one query; one row per entity
+    with events comes back. Ids are matched as text; event types are compared trimmed and lower-cased."""
+    require_columns(events, [id_col, "date"] + (["event"] if need_type else []), table="events")
+    if not events.date.type().is_temporal():
+        raise ValueProblem(f"events['date'] must be a date or a timestamp, got {events.date.type()}")
+    n = len(ids)
+    entities = ibis.memtable(pd.DataFrame({
+        "_entity": np.arange(n, dtype="int64"), "_id": pd.Series(ids, dtype="string").to_numpy(object),
+        "_ref": pd.to_datetime(ref).normalize()}))
+    kind = events.event.cast("string").strip().lower() if "event" in events.columns else ibis.null("string")
+    e = events.select(_id=events[id_col].cast("string"), _day=events.date.cast("date"), _kind=kind)
+    e = e.filter(e._day.notnull())
+    joined = e.join(entities, e._id == entities._id)
+    age = joined._ref.cast("date").delta(joined._day, unit="day")
+    aged = joined.select("_entity", "_kind", _age=age)
+    aged = aged.filter(aged._age >= 0)  # events dated after the reference date are ignored entirely
+    aggregates = {"n_events": aged.count(), "days_since_last_event": aged._age.min(),
+                  "days_since_first_event": aged._age.max()}
+    aggregates = {name: aggregates[name] for name in pseudo}
+    for j, c in enumerate(card.criteria):
+        if c.event is None:
+            continue
+        mask = ibis.literal(True)
+        if c.event_key != ANY_EVENT:
+            mask &= aged._kind == c.event_key
+        if c.within_days is not None:
+            mask &= aged._age <= c.within_days
+        weight = _engine_decay(card.decay, aged._age) if c.per_event else None
+        aggregates[f"_rule_{j}"] = aged.count(where=mask) if weight is None else weight.sum(where=mask)
+    if not aggregates:
+        return {}
+    per = engine.execute(aged.group_by("_entity").aggregate(**aggregates))
+    rows = per["_entity"].to_numpy(dtype="int64")
+    figures: dict = {}
+    for name in aggregates:
+        missing = np.nan if name.startswith("days_since") else 0.0
+        values = np.full(n, missing, dtype="float64")
+        values[rows] = per[name].to_numpy(dtype="float64", na_value=missing)
+        figures[int(name.removeprefix("_rule_")) if name.startswith("_rule_") else name] = values
+    return figures
 
 
 def _examples(values: pd.Series) -> str:
@@ -998,32 +1074,30 @@ def _evaluate(card: Scorecard, attributes: pd.DataFrame, events: pd.DataFrame | 
                               f"{suggest(c.column, options)}; available: {', '.join(options)}")
     users = [c for c in criteria if c.event is not None
              or (c.column in PSEUDO_COLUMNS and c.column not in attributes.columns)]
-    ev = None
     if users:
         if events is None:
             raise ValueProblem(f"{users[0].where}: this rule uses events ({users[0].label!r}) but no events table "
                              f"was given; pass events=<frame with {id_col}, date, event>")
         need_type = any(c.event is not None and c.event_key != ANY_EVENT for c in users)
-        ev = _prepare_events(events, id_col, ids, ref, need_type)
+        pseudo = sorted({c.column for c in users if c.column is not None})
+        figures = _event_figures(card, events, id_col, ids, ref, need_type, pseudo)
     points = np.zeros((n, len(criteria)), dtype="float64")
     counts: dict[int, np.ndarray] = {}
-    pseudo: dict[str, pd.Series] = {}
     for j, c in enumerate(criteria):
         if c.column is not None:
             if c.column in attributes.columns:
                 values = attributes[c.column].reset_index(drop=True)
             else:
-                values = pseudo.setdefault(c.column, _pseudo_column(c.column, ev, n))
+                values = pd.Series(figures[c.column])
             points[:, j] = np.where(_column_mask(c, values), c.points, 0.0)
             continue
-        mask = _event_mask(c, ev)
         if c.per_event:
-            weighted = np.bincount(ev.pos[mask], weights=card.decay.weights(ev.age[mask]), minlength=n)
+            weighted = figures[j]
             counts[j] = weighted
             given = c.points_each * weighted
             points[:, j] = given if c.max_points is None else np.clip(given, -c.max_points, c.max_points)
         else:
-            count = np.bincount(ev.pos[mask], minlength=n).astype("float64")
+            count = figures[j]
             points[:, j] = np.where(_numeric_condition(c.condition, c.value, count), c.points, 0.0)
     return _Evaluation(ids=ids, points=points, counts=counts)
 
@@ -1037,9 +1111,12 @@ def criterion_points(scorecard: Scorecard, attributes: pd.DataFrame, events: pd.
     scorecard : Scorecard
     attributes : DataFrame
         One row per entity (``id_col`` unique) with the columns the column rules test.
-    events : DataFrame, optional
+    events : DataFrame or Ibis table, optional
         Columns ``id_col``, ``date`` (datetime64) and ``event``; needed by event rules and
-        pseudo-columns.
+        pseudo-columns. An engine table (e.g. the order events of billions of lines) is grouped
+        per entity where it lives, in one query: one row per entity comes back, never one per
+        event (ids matched as text; event types trimmed and lower-cased, which is the
+        case-folding of the frame path for every type written in ASCII).
     id_col : str
     reference_date : date-like or Series
         Score "as of" this date; a Series indexed by id gives each entity its own date.

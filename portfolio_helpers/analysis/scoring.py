@@ -830,13 +830,25 @@ def order_events(transactions: pd.DataFrame, as_of=None, *, customer_col: str = 
     return _order_events(transactions, None if as_of is None else require_date(as_of, "as_of"))
 
 
-def _order_events(transactions, as_of: pd.Timestamp | None) -> pd.DataFrame:
-    """:func:`order_events` of lines with the kit's column names."""
+def _delivered_lines(transactions, as_of: pd.Timestamp | None):
+    """The lines of the order events (revenue lines with a customer, up to ``as_of``'s day), an Ibis table."""
     order_col = ["order_id"] if "order_id" in transactions.columns else []
     lines = engine.table(engine.revenue_lines(transactions), ["customer_id", "date", "amount", *order_col])
     if as_of is not None:
         lines = lines.filter(lines.date < pd.Timestamp(as_of).normalize() + pd.Timedelta(days=1))
-    delivered = engine.deliveries(lines.filter(lines.customer_id.notnull()))
+    return lines.filter(lines.customer_id.notnull())
+
+
+def _order_events_expr(transactions, as_of: pd.Timestamp | None):
+    """The order events of an engine table as an expression (not run): the scorecard aggregates them per
+    customer in the engine, so that no per-order row reaches Python."""
+    delivered = engine.deliveries_expr(_delivered_lines(transactions, as_of))
+    return delivered.select("customer_id", date=delivered.date, event=ibis.literal("order"))
+
+
+def _order_events(transactions, as_of: pd.Timestamp | None) -> pd.DataFrame:
+    """:func:`order_events` of lines with the kit's column names."""
+    delivered = engine.deliveries(_delivered_lines(transactions, as_of))
     # ids in the frame's own type (an engine table's come back as text)
     id_type = "string" if is_engine_table(transactions) else transactions["customer_id"].dtype
     out = pd.DataFrame({"customer_id": delivered["customer_id"].astype(id_type),
@@ -1302,8 +1314,10 @@ def score_customers(customer_features: pd.DataFrame, transactions: pd.DataFrame,
         purchase, note = None, str(error)
     attributes = customer_attributes(customer_features)
     card = customer_scorecard(settings, attributes.columns)
-    scores = scorecard.score(card, attributes, _order_events(transactions, as_of), id_col="customer_id",
-                             reference_date=as_of)
+    # (an engine table's events are counted per customer where they are: one row per customer comes back)
+    events = _order_events_expr(transactions, as_of) if is_engine_table(transactions) \
+        else _order_events(transactions, as_of)
+    scores = scorecard.score(card, attributes, events, id_col="customer_id", reference_date=as_of)
     return CustomerResults(values, risk, card, scores, purchase, note)
 
 
