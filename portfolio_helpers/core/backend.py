@@ -132,7 +132,17 @@ def connect(settings: EngineSettings = EngineSettings()):
         config["threads"] = settings.threads
     con = ibis.duckdb.connect(settings.database or ":memory:", **config)
     con.raw_sql("SET enable_progress_bar = false")  # a report's console shows one line per notebook, nothing else
+    for statement in DUCKDB_MEMORY_SETTINGS:
+        con.raw_sql(statement)
     return con
+
+
+#: How the kit's DuckDB gives memory back. By default DuckDB keeps up to 128 MiB per task in its allocator
+#: after a query and frees lazily; grouping 10M lines into 1M customers then left the process 1.1 GB bigger
+#: than its 0.2 GB result (1.43 GB at the peak). Flushing from 16 MiB, with the allocator's background
+#: threads, measured 0.6 GB after and 1.05 GB at the peak, in the same time: memory grows with the
+#: customers, not with what the last query left behind.
+DUCKDB_MEMORY_SETTINGS = ("SET allocator_flush_threshold = '16MB'", "SET allocator_background_threads = true")
 
 
 def _spark(settings: EngineSettings):
