@@ -107,7 +107,7 @@ def test_notebook_01_says_what_typed_lines_skip(typed_run):
     html = (run_dir / "01_data_cleaning.html").read_text(encoding="utf-8")
     assert "transactions.parquet" in html and "typed Parquet, validated by the engine (duckdb)" in html
     assert "typed" in html and "were not standardised" in html
-    assert "not part of this score" in html
+    assert "their quality checks were counted by the engine" in html and "sign errors are not looked for" in html
 
 
 def test_the_runner_never_reads_the_lines(typed_run, typed_sample):

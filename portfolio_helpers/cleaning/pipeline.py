@@ -10,9 +10,10 @@ in JupyterLab sees exactly what the report sees.
 
 Typed transactions (Parquet, an engine table: see :mod:`portfolio_helpers.ingest.typed`) stay in
 the engine through the pipeline: their values were validated by the engine when loaded (status
-vocabulary included), so the text standardisation and the line-level quality checks, which read
-every line in pandas, are skipped for them; the customer merge is applied to them by the engine,
-and they are saved as ``data/transactions.parquet`` written by the engine itself.
+vocabulary included), so the text standardisation, which reads every line in pandas, is skipped for
+them; their line-level quality checks are counted by the engine (all but the search for sign errors:
+:func:`portfolio_helpers.cleaning.quality.quality_report`); the customer merge is applied to them by
+the engine, and they are saved as ``data/transactions.parquet`` written by the engine itself.
 """
 
 from __future__ import annotations
@@ -181,11 +182,10 @@ def clean_portfolio(config_path: str | os.PathLike, strict: bool = False, seed: 
 
     if "transactions" in in_engine:
         period_start = pd.Timestamp(portfolio.detected["transactions"]["first_date"])  # counted when loading
-        checked = {name: table for name, table in tables.items() if name not in in_engine}
     else:
         period_start = tables["transactions"]["date"].min()
-        checked = tables
-    scorecard, issues = quality.quality_report(checked, portfolio.as_of, period_start=period_start)
+    # (typed lines are checked where they are: the scorecard's counts come from the engine)
+    scorecard, issues = quality.quality_report(tables, portfolio.as_of, period_start=period_start)
 
     pseudonymizer = None
     if config.pseudonymize:
@@ -207,8 +207,8 @@ def clean_portfolio(config_path: str | os.PathLike, strict: bool = False, seed: 
     if in_engine:
         cleaned.info["engine_tables"] = {
             "tables": sorted(in_engine), "engine": config.engine.backend,
-            "skipped": "text standardisation and line-level quality checks (typed lines, validated by the engine "
-                       "when loaded)"}
+            "skipped": "text standardisation and the search for sign errors (typed lines, validated and "
+                       "checked by the engine)"}
     return cleaned
 
 

@@ -40,14 +40,17 @@ from portfolio_helpers.cleaning.standardize import (
     standardize_customers,
     standardize_transactions,
 )
+from portfolio_helpers.core.backend import quiet
 from portfolio_helpers.core.contract import TABLES
 from portfolio_helpers.core.formatting import fmt_int, plural
+from portfolio_helpers.core.validation import is_engine_table
 
 __all__ = [
     "DIMENSIONS",
     "DIMENSION_WEIGHTS",
     "SCORECARD_COLUMNS",
     "ISSUE_COLUMNS",
+    "ENGINE_ISSUE_SAMPLE",
     "quality_scorecard",
     "dimension_scores",
     "quality_score",
@@ -94,6 +97,24 @@ class _Check:
     @property
     def failed(self) -> int:
         return int((self.fails & self.applies).sum())
+
+
+@dataclass
+class _Counted:
+    """A check of an engine table (typed lines): its counts come from the engine, not from a mask per record."""
+
+    table: str
+    column: str
+    dimension: str
+    check: str
+    checked: int
+    failed: int
+    problems: dict  # problem -> number of records, for the detail
+    listed: bool = False  # (the failing lines of an engine table are listed by _engine_issues)
+
+
+#: At most this many failing lines of a typed table are listed in the issues per check (the scorecard counts all).
+ENGINE_ISSUE_SAMPLE = 1_000
 
 
 def _bool(values, index) -> pd.Series:
@@ -270,7 +291,9 @@ def _uniqueness_checks(tables: dict[str, pd.DataFrame]) -> list[_Check]:
     return checks
 
 
-def _consistency_checks(tables: dict[str, pd.DataFrame]) -> list[_Check]:
+def _consistency_checks(tables: dict[str, pd.DataFrame], order_owner: pd.Series | None = None) -> list[_Check]:
+    """``order_owner``: the customer of each order id, when the lines are not in ``tables`` (typed lines:
+    :func:`_engine_order_owners`); else it comes from the transactions frame."""
     checks = []
     customers = tables.get("customers")
     known = customers["customer_id"].dropna().unique() if customers is not None else None
@@ -285,8 +308,9 @@ def _consistency_checks(tables: dict[str, pd.DataFrame]) -> list[_Check]:
             checks.append(_Check(table, "customer_id", "consistency", "customer_id found in customers", applies,
                                  unknown, "customer id not in the customers table", frame["customer_id"]))
     payments = tables.get("payments")
-    if payments is not None and tx is not None and "order_id" in payments and "order_id" in tx:
+    if order_owner is None and payments is not None and tx is not None and "order_id" in tx:
         order_owner = tx.dropna(subset=["order_id"]).drop_duplicates("order_id").set_index("order_id")["customer_id"]
+    if payments is not None and order_owner is not None and "order_id" in payments:
         applies = _bool(payments["order_id"].notna(), payments.index)
         unknown = applies & ~_isin(payments["order_id"], order_owner.index)
         checks.append(_Check("payments", "order_id", "consistency", "order_id found in transactions", applies,
@@ -301,17 +325,24 @@ def _consistency_checks(tables: dict[str, pd.DataFrame]) -> list[_Check]:
 
 
 def _freshness_rows(tables: dict[str, pd.DataFrame], as_of: pd.Timestamp, fresh_days: int,
-                    stale_days: int) -> list[dict]:
+                    stale_days: int, latest_of: dict | None = None) -> list[dict]:
+    """``latest_of``: the latest date of tables not in ``tables`` (typed lines, counted by the engine)."""
     rows = []
+    latest_of = latest_of or {}
     for table, column in _FRESHNESS_DATE.items():
         frame = tables.get(table)
-        if frame is None or column not in frame:
-            continue
-        # Dates after as_of (due dates to come, typos) say nothing about how recent the export is.
-        dates = frame[column][frame[column] < as_of.normalize() + pd.Timedelta(days=1)].dropna()
-        if dates.empty:
-            continue
-        latest = dates.max().normalize()
+        if table in latest_of:
+            if latest_of[table] is None:
+                continue
+            latest = latest_of[table].normalize()
+        else:
+            if frame is None or column not in frame:
+                continue
+            # Dates after as_of (due dates to come, typos) say nothing about how recent the export is.
+            dates = frame[column][frame[column] < as_of.normalize() + pd.Timedelta(days=1)].dropna()
+            if dates.empty:
+                continue
+            latest = dates.max().normalize()
         age = int((as_of.normalize() - latest).days)
         score = float(np.clip(1 - (age - fresh_days) / (stale_days - fresh_days), 0, 1))
         rows.append({"table": table, "column": column, "dimension": "freshness",
@@ -321,20 +352,145 @@ def _freshness_rows(tables: dict[str, pd.DataFrame], as_of: pd.Timestamp, fresh_
     return rows
 
 
-def _all_checks(tables, as_of, period_start) -> list[_Check]:
+def _all_checks(tables, as_of, period_start, order_owner=None) -> list[_Check]:
     return (_completeness_checks(tables) + _validity_checks(tables, as_of, period_start)
-            + _uniqueness_checks(tables) + _consistency_checks(tables))
+            + _uniqueness_checks(tables) + _consistency_checks(tables, order_owner))
 
 
 
 
-def _detail(check: _Check) -> str:
+def _detail(check: _Check | _Counted) -> str:
     if not check.failed:
         return ""
+    if isinstance(check, _Counted):
+        top = sorted(((n, problem) for problem, n in check.problems.items() if n), key=lambda item: -item[0])[:3]
+        return "; ".join(f"{problem}: {fmt_int(n)}" for n, problem in top)
     problems = check.problem if isinstance(check.problem, pd.Series) else pd.Series(check.problem, index=check.fails.index)
     counts = problems[check.fails & check.applies].astype("string").str.replace(r"line \d+", "line N", regex=True)
     top = counts.value_counts().head(3)
     return "; ".join(f"{problem}: {fmt_int(n)}" for problem, n in top.items())
+
+
+# --------------------------------------------------------------------------- typed lines, in the engine
+
+
+def _engine_line_checks(t, as_of: pd.Timestamp, period_start: pd.Timestamp | None) -> tuple[list[_Counted], pd.DataFrame, pd.Timestamp | None]:
+    """The line-level checks of typed transaction lines (an engine table), counted where the lines are.
+
+    The same rules as for lines held in pandas (:func:`_completeness_checks`, :func:`_validity_checks`,
+    :func:`_uniqueness_checks`, :func:`_consistency_checks`), in two queries: one aggregate for the
+    missing values, the values out of range and the lines of unknown customers; one count of the distinct
+    lines for the exact duplicates. Not looked for: the sign errors (a negative line matched to no
+    purchase), which need each customer's lines side by side: said in the rule. The failing lines of each
+    check are listed up to :data:`ENGINE_ISSUE_SAMPLE`.
+
+    Returns the checks, the issues (a sample) and the latest line date not after ``as_of`` (freshness).
+    """
+    import ibis
+
+    day_after = as_of.normalize() + pd.Timedelta(days=1)
+    start = period_start if period_start is not None else None
+    columns = [col for col in TABLES["transactions"].column_names if col in t.columns]
+    floats = {col for col in columns if t[col].type().is_floating()}
+
+    def filled(col):
+        return t[col].notnull() & ~t[col].isnan() if col in floats else t[col].notnull()
+
+    def count(condition):
+        return ibis.ifelse(condition.fill_null(False), 1, 0).sum()
+
+    amount = t.amount.cast("float64")
+    rules = {  # name -> (column, applies, fails by problem)
+        "amount": ("amount", filled("amount"), {"zero amount": amount == 0, "not a finite number": amount.isinf()}),
+        "date": ("date", t.date.notnull(), {"date outside the analysis period": (t.date >= day_after.to_pydatetime())
+                                            | (t.date < start.to_pydatetime() if start is not None else False)}),
+    }
+    if "quantity" in columns:
+        rules["quantity"] = ("quantity", filled("quantity"), {"zero quantity": t.quantity.cast("float64") == 0})
+    if "discount" in columns:
+        rules["discount"] = ("discount", filled("discount"), {"negative discount": t.discount.cast("float64") < 0})
+    if "cost" in columns:
+        product = t.cost.cast("float64") * amount  # (as in pandas: a missing amount is no sign, so it fails)
+        rules["cost"] = ("cost", filled("cost"),
+                         {"cost and amount of opposite signs": (product < 0) | product.isnan() | amount.isnull()})
+    known = "customer_known" in t.columns
+    aggregates = {"n": t.count(), "latest": t.date.max(where=t.date < day_after.to_pydatetime())}
+    aggregates |= {f"m{i}": count(~filled(col)) for i, col in enumerate(columns)}
+    for name, (_, applies, fails) in rules.items():
+        aggregates[f"{name}:checked"] = count(applies)
+        aggregates |= {f"{name}:{j}": count(applies & fail) for j, fail in enumerate(fails.values())}
+    if known:
+        aggregates["unknown:checked"] = count(t.customer_id.notnull())
+        aggregates["unknown:0"] = count(t.customer_id.notnull() & ~t.customer_known)
+    with quiet():
+        counts = t.aggregate(**aggregates).to_pandas().iloc[0]
+        n_distinct = int(t.select(*columns).distinct().count().to_pandas())
+    n = int(counts["n"])
+    checks: list[_Counted] = []
+    for i, col in enumerate(columns):
+        missing = int(counts[f"m{i}"])
+        checks.append(_Counted("transactions", col, "completeness", f"{col} filled ({_RECORDS['transactions']})", n,
+                               missing, {"missing": missing}))
+    rule = "on or before as_of" if start is None else f"between {start.date()} and as_of"
+    words = {"amount": "finite, non-zero (sign errors are looked for in text exports only)",
+             "date": f"date {rule}", "quantity": "quantity not zero", "discount": "discount >= 0",
+             "cost": "cost has the sign of the amount"}
+    issues = []
+    for name, (col, applies, fails) in rules.items():
+        by_problem = {problem: int(counts[f"{name}:{j}"]) for j, problem in enumerate(fails)}
+        problems = {(f"date outside the analysis period ({rule})" if name == "date" else problem): k
+                    for problem, k in by_problem.items()}
+        checks.append(_Counted("transactions", col, "validity", words[name], int(counts[f"{name}:checked"]),
+                               sum(by_problem.values()), problems))
+        for (problem, k), fail in zip(problems.items(), fails.values(), strict=True):
+            if k:
+                issues.append((col, problem, applies & fail))
+    checks.append(_Counted("transactions", "*", "uniqueness", "no exact duplicate line (all contract columns)", n,
+                           n - n_distinct, {"exact duplicate of an earlier line": n - n_distinct}))
+    if known:
+        unknown = int(counts["unknown:0"])
+        checks.append(_Counted("transactions", "customer_id", "consistency", "customer_id found in customers",
+                               int(counts["unknown:checked"]), unknown, {"customer id not in the customers table": unknown}))
+        if unknown:
+            issues.append(("customer_id", "customer id not in the customers table",
+                           t.customer_id.notnull() & ~t.customer_known))
+    latest = counts["latest"]
+    return checks, _engine_issues(t, issues), None if pd.isna(latest) else pd.Timestamp(latest)
+
+
+def _engine_issues(t, failing: list) -> pd.DataFrame:
+    """The first :data:`ENGINE_ISSUE_SAMPLE` lines of each failing check of typed lines, as issue rows. A line
+    is named by its order id and its row in the file where the engine says (``file_row_number``, DuckDB)."""
+    import ibis
+
+    located = "file_row_number" in t.columns
+    parts = []
+    for column, problem, condition in failing:
+        line = ("line " + (t.file_row_number + 1).cast("string")) if located else ibis.literal("")
+        key = (t.order_id.cast("string") + " " + line) if "order_id" in t.columns else line
+        key = key.fill_null(line)
+        sample = t.filter(condition.fill_null(False)).select(record_key=key, value=t[column].cast("string"))
+        with quiet():
+            rows = sample.limit(ENGINE_ISSUE_SAMPLE).to_pandas()
+        parts.append(pd.DataFrame({"table": "transactions", "record_key": rows["record_key"].to_numpy(),
+                                   "field": column, "problem": problem, "value": rows["value"].to_numpy()}))
+    if not parts:
+        return pd.DataFrame({col: pd.Series(dtype="string") for col in ISSUE_COLUMNS})
+    return pd.concat(parts, ignore_index=True).astype("string")
+
+
+def _engine_order_owners(t, order_ids: pd.Series) -> pd.Series:
+    """The customer of each of ``order_ids`` in the engine lines ``t`` (the smallest id when an order has
+    several), indexed by order id: one row per order asked about comes back."""
+    import ibis
+
+    wanted = ibis.memtable(pd.DataFrame({"_order": pd.Series(order_ids.dropna().unique(), dtype=object).astype(str)}))
+    lines = t.filter(t.order_id.notnull())
+    lines = lines.filter(lines.order_id.cast("string").isin(wanted._order))
+    with quiet():
+        owners = lines.group_by(order_id=lines.order_id.cast("string")).aggregate(
+            customer_id=lines.customer_id.cast("string").min()).to_pandas()
+    return owners.set_index("order_id")["customer_id"]
 
 
 # --------------------------------------------------------------------------- public API
@@ -349,7 +505,10 @@ def quality_scorecard(tables: dict[str, pd.DataFrame], as_of, period_start=None,
     tables : dict of str to pandas.DataFrame
         Typed tables, preferably already through
         :func:`~portfolio_helpers.cleaning.standardize.standardize_portfolio` (customers and
-        transactions are standardized here otherwise).
+        transactions are standardized here otherwise). The transactions may be an engine table
+        (typed lines): their checks are then counted by the engine, the same rules except the sign
+        errors (which need a customer's lines side by side), and at most
+        :data:`ENGINE_ISSUE_SAMPLE` failing lines per check are listed.
     as_of : Timestamp
         Analysis date: later dates are invalid, freshness is measured against it.
     period_start : Timestamp, optional
@@ -380,8 +539,8 @@ def quality_scorecard(tables: dict[str, pd.DataFrame], as_of, period_start=None,
     return quality_report(tables, as_of, period_start, fresh_days, stale_days)[0]
 
 
-def _scorecard(checks: list[_Check], tables: dict[str, pd.DataFrame], as_of: pd.Timestamp,
-               fresh_days: int, stale_days: int) -> pd.DataFrame:
+def _scorecard(checks: list[_Check | _Counted], tables: dict[str, pd.DataFrame], as_of: pd.Timestamp,
+               fresh_days: int, stale_days: int, latest_of: dict | None = None) -> pd.DataFrame:
     rows = []
     for check in checks:
         if check.checked == 0:
@@ -389,7 +548,7 @@ def _scorecard(checks: list[_Check], tables: dict[str, pd.DataFrame], as_of: pd.
         rows.append({"table": check.table, "column": check.column, "dimension": check.dimension,
                      "check": check.check, "checked": check.checked, "failed": check.failed,
                      "score": 1 - check.failed / check.checked, "detail": _detail(check)})
-    rows += _freshness_rows(tables, as_of, fresh_days, stale_days)
+    rows += _freshness_rows(tables, as_of, fresh_days, stale_days, latest_of)
     card = pd.DataFrame(rows, columns=SCORECARD_COLUMNS)
     order = {name: i for i, name in enumerate(DIMENSIONS)}
     return (card.sort_values(["dimension", "table"], key=lambda s: s.map(order) if s.name == "dimension" else s,
@@ -526,9 +685,20 @@ def quality_report(tables: dict[str, pd.DataFrame], as_of, period_start=None, fr
     """
     as_of = pd.Timestamp(as_of)
     period_start = pd.Timestamp(period_start) if period_start is not None else None
-    tables = _prepare(tables)
-    checks = _all_checks(tables, as_of, period_start)
-    return _scorecard(checks, tables, as_of, fresh_days, stale_days), _issues(checks, tables)
+    lines = tables.get("transactions")
+    lines = lines if is_engine_table(lines) else None  # typed lines: checked in the engine
+    tables = _prepare({name: table for name, table in tables.items() if not is_engine_table(table)})
+    owners = None
+    if lines is not None and "order_id" in lines.columns and "order_id" in tables.get("payments", {}):
+        owners = _engine_order_owners(lines, tables["payments"]["order_id"])
+    checks = _all_checks(tables, as_of, period_start, owners)
+    issues = _issues(checks, tables)
+    latest_of = {}
+    if lines is not None:
+        counted, line_issues, latest_of["transactions"] = _engine_line_checks(lines, as_of, period_start)
+        checks += counted
+        issues = pd.concat([line_issues, issues], ignore_index=True).astype("string") if len(line_issues) else issues
+    return _scorecard(checks, tables, as_of, fresh_days, stale_days, latest_of), issues
 
 
 def before_after(raw_tables: dict[str, pd.DataFrame], clean_tables: dict[str, pd.DataFrame],

@@ -13,7 +13,7 @@ import pandas as pd
 
 from portfolio_helpers.analysis import engine
 from portfolio_helpers.analysis.engine import revenue_by_attribute
-from portfolio_helpers.cleaning.quality import dimension_scores, quality_score
+from portfolio_helpers.cleaning.quality import ENGINE_ISSUE_SAMPLE, dimension_scores, quality_score
 from portfolio_helpers.core.config import load_config
 from portfolio_helpers.core.presence import has_values, present_columns
 from portfolio_helpers.core.validation import is_engine_table
@@ -597,34 +597,33 @@ def typed_lines_note(tables) -> str:
     if not is_engine_table(tables.get("transactions")):
         return ""
     return ("The transaction lines are typed (read by the engine, never loaded here) and were not standardised: "
-            "none of their values was changed, no negative line was matched to an earlier purchase (credit note or "
-            "sign error), and lines repeating another line or with a zero amount were not looked for. When loaded, "
+            "none of their values was changed and no negative line was matched to an earlier purchase (credit note or "
+            "sign error); lines repeating another line, zero amounts and the other line-level problems are counted "
+            "by the engine in the quality score below. When loaded, "
             "their unreadable values were set aside or left empty and lines dated after the analysis date were set "
             "aside, as shown above.")
 
 
 def quality_scope_note(tables) -> str:
-    """Which tables the quality score covers when the transaction lines are typed (an engine table), or ``""``.
+    """What the quality score leaves out when the transaction lines are typed (an engine table), or ``""``.
 
-    Their line-level checks read every line in pandas: they are not run on typed lines, so the score is
-    the score of the other tables.
+    Their checks are counted by the engine, every rule of lines held in pandas but one: the search for
+    sign errors (a negative line matched to no purchase of its customer), which needs each customer's
+    lines side by side; and at most a sample of their failing lines is listed in the issues.
 
     Examples
     --------
     >>> import ibis
     >>> tables = {"transactions": ibis.memtable({"amount": [1.0]}), "customers": pd.DataFrame({"customer_id": ["a"]})}
-    >>> quality_scope_note(tables)[:75]
-    'The quality score covers the customers table only: the transaction lines ar'
+    >>> quality_scope_note(tables)[:87]
+    'The transaction lines are typed (read by the engine): their quality checks were counted'
     """
     if not is_engine_table(tables.get("transactions")):
         return ""
-    checked = [name for name, table in tables.items() if name != "transactions" and not is_engine_table(table)]
-    scope = (f"covers the {', '.join(checked[:-1]) + ' and ' if len(checked) > 1 else ''}{checked[-1]} "
-             f"table{'s' if len(checked) > 1 else ''} only" if checked else "has no table to cover")
-    return (f"The quality score {scope}: the transaction lines are typed (read by the engine) and their "
-            f"line-level checks (amounts, dates, lines repeated{', payments of unknown orders' if 'payments' in checked else ''}) "
-            f"were not run, so they are not part of this score. Their unreadable values, and their lines of customers "
-            f"missing from the customers table, are counted above.")
+    return ("The transaction lines are typed (read by the engine): their quality checks were counted by the "
+            "engine, all but one: negative lines are not matched to their customer's purchases, so sign errors "
+            f"are not looked for. At most {ENGINE_ISSUE_SAMPLE:,} failing lines per check are listed in the "
+            "quality issues; the score counts them all.")
 
 
 def problem_counts(issues: pd.DataFrame, top_n: int = 12) -> pd.Series:

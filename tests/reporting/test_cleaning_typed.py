@@ -150,9 +150,12 @@ def test_cleaned_typed_portfolio_says_what_it_skips(tmp_path, backend):
     assert sentences[-1] == cleaning.typed_lines_note(cleaned.tables)
     assert "were not standardised" in sentences[-1]
     scope = cleaning.quality_scope_note(cleaned.tables)
-    assert scope.startswith("The quality score covers the customers table only: the transaction lines are typed")
+    assert scope.startswith("The transaction lines are typed (read by the engine): their quality checks were "
+                            "counted by the engine") and "sign errors are not looked for" in scope
     assert cleaning.missing_input_notes(cleaned.tables)[-1] == scope
-    assert set(cleaned.scorecard["table"]) == {"customers"}  # the lines were not checked in pandas
+    assert set(cleaned.scorecard["table"]) == {"customers", "transactions"}  # the lines checked in the engine
+    lines = cleaned.scorecard[cleaned.scorecard["table"] == "transactions"]
+    assert lines.loc[lines["dimension"] == "completeness", "checked"].eq(6).all()  # the 6 lines kept
 
 
 def test_text_lines_get_no_typed_note(tmp_path):
