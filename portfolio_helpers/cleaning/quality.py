@@ -44,6 +44,7 @@ from portfolio_helpers.core.backend import quiet
 from portfolio_helpers.core.contract import TABLES
 from portfolio_helpers.core.formatting import fmt_int, plural
 from portfolio_helpers.core.validation import is_engine_table
+from portfolio_helpers.ingest.typed import engine_name, is_infinite, is_nan
 
 __all__ = [
     "DIMENSIONS",
@@ -392,16 +393,17 @@ def _engine_line_checks(t, as_of: pd.Timestamp, period_start: pd.Timestamp | Non
     start = period_start if period_start is not None else None
     columns = [col for col in TABLES["transactions"].column_names if col in t.columns]
     floats = {col for col in columns if t[col].type().is_floating()}
+    engine = engine_name(t)
 
-    def filled(col):
-        return t[col].notnull() & ~t[col].isnan() if col in floats else t[col].notnull()
+    def filled(col):  # (a NaN is missing, as in pandas)
+        return t[col].notnull() & ~is_nan(t[col], engine).fill_null(False) if col in floats else t[col].notnull()
 
     def count(condition):
         return ibis.ifelse(condition.fill_null(False), 1, 0).sum()
 
     amount = t.amount.cast("float64")
     rules = {  # name -> (column, applies, fails by problem)
-        "amount": ("amount", filled("amount"), {"zero amount": amount == 0, "not a finite number": amount.isinf()}),
+        "amount": ("amount", filled("amount"), {"zero amount": amount == 0, "not a finite number": is_infinite(amount)}),
         "date": ("date", t.date.notnull(), {"date outside the analysis period": (t.date >= day_after.to_pydatetime())
                                             | (t.date < start.to_pydatetime() if start is not None else False)}),
     }
@@ -411,8 +413,8 @@ def _engine_line_checks(t, as_of: pd.Timestamp, period_start: pd.Timestamp | Non
         rules["discount"] = ("discount", filled("discount"), {"negative discount": t.discount.cast("float64") < 0})
     if "cost" in columns:
         product = t.cost.cast("float64") * amount  # (as in pandas: a missing amount is no sign, so it fails)
-        rules["cost"] = ("cost", filled("cost"),
-                         {"cost and amount of opposite signs": (product < 0) | product.isnan() | amount.isnull()})
+        rules["cost"] = ("cost", filled("cost"), {"cost and amount of opposite signs": (
+            (product < 0) | is_nan(product, engine) | amount.isnull() | is_nan(amount, engine))})
     known = "customer_known" in t.columns
     aggregates = {"n": t.count(), "latest": t.date.max(where=t.date < day_after.to_pydatetime())}
     aggregates |= {f"m{i}": count(~filled(col)) for i, col in enumerate(columns)}
@@ -425,6 +427,8 @@ def _engine_line_checks(t, as_of: pd.Timestamp, period_start: pd.Timestamp | Non
     with quiet():
         counts = t.aggregate(**aggregates).to_pandas().iloc[0]
         n_distinct = int(t.select(*columns).distinct().count().to_pandas())
+    latest = counts.pop("latest")
+    counts = counts.fillna(0).astype("int64")  # (sums over no line are null: nothing counted)
     n = int(counts["n"])
     checks: list[_Counted] = []
     for i, col in enumerate(columns):
@@ -454,20 +458,20 @@ def _engine_line_checks(t, as_of: pd.Timestamp, period_start: pd.Timestamp | Non
         if unknown:
             issues.append(("customer_id", "customer id not in the customers table",
                            t.customer_id.notnull() & ~t.customer_known))
-    latest = counts["latest"]
     return checks, _engine_issues(t, issues), None if pd.isna(latest) else pd.Timestamp(latest)
 
 
 def _engine_issues(t, failing: list) -> pd.DataFrame:
     """The first :data:`ENGINE_ISSUE_SAMPLE` lines of each failing check of typed lines, as issue rows. A line
-    is named by its order id and its row in the file where the engine says (``file_row_number``, DuckDB)."""
-    import ibis
-
+    is named by its order id and its row in the file where the engine says (``file_row_number``, DuckDB);
+    where it cannot, by its order id, else by its customer and day."""
     located = "file_row_number" in t.columns
     parts = []
     for column, problem, condition in failing:
-        line = ("line " + (t.file_row_number + 1).cast("string")) if located else ibis.literal("")
-        key = (t.order_id.cast("string") + " " + line) if "order_id" in t.columns else line
+        where = ("customer " + t.customer_id.cast("string").fill_null("(none)") + " on "
+                 + t.date.cast("date").cast("string").fill_null("(no date)"))
+        line = ("line " + (t.file_row_number + 1).cast("string")) if located else where
+        key = (t.order_id.cast("string") + (" " + line if located else "")) if "order_id" in t.columns else line
         key = key.fill_null(line)
         sample = t.filter(condition.fill_null(False)).select(record_key=key, value=t[column].cast("string"))
         with quiet():

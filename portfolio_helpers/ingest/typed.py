@@ -52,7 +52,8 @@ from portfolio_helpers.ingest.mapping import (
 from portfolio_helpers.ingest.parsing import MISSING_TOKENS, parse_boolean, parse_category
 
 __all__ = ["REJECTED_SAMPLE", "EngineLoad", "scan", "load_engine_transactions", "engine_attributes_from_lines",
-           "engine_customer_ids", "source_fingerprint", "MAX_CATEGORY_VALUES", "write_engine_parquet", "scan_saved", "quiet"]
+           "engine_customer_ids", "source_fingerprint", "MAX_CATEGORY_VALUES", "write_engine_parquet", "scan_saved", "quiet",
+           "is_nan", "is_infinite", "engine_name"]
 
 #: At most this many problems of a typed table are listed in ``rejected_rows.csv``; the count says how many in all.
 REJECTED_SAMPLE = 10_000
@@ -163,10 +164,23 @@ def _isfinite(value: float) -> bool:  # DuckDB's isfinite
     (which leave NaN out) say every value is finite (DuckDB 2.0); ``isfinite`` reads the values."""
 
 
-def _is_nan(value: ir.FloatingValue, engine: str) -> ir.BooleanValue:
+def is_nan(value: ir.FloatingValue, engine: str) -> ir.BooleanValue:
     """NaN, on every engine (a NaN counts as a missing value, as the text loader reads ``nan``; Ibis on Spark
     already counts it as null)."""
     return (~_isfinite(value) & ~value.isinf()) if engine == "duckdb" else value.isnan()
+
+
+def is_infinite(value: ir.FloatingValue) -> ir.BooleanValue:
+    """+inf or -inf, on every engine (Ibis 12 compiles ``isinf`` to FALSE on Spark); null stays null."""
+    return (value == float("inf")) | (value == float("-inf"))
+
+
+def engine_name(t: ir.Table) -> str:
+    """The engine that runs ``t``: the one its tables are bound to, DuckDB for in-memory tables."""
+    try:
+        return t._find_backend(use_default=False).name
+    except ibis.common.exceptions.IbisError:
+        return "duckdb"
 
 
 def _type_error(where: str, column: Column, source_column: str, dtype, expected: str, table: str) -> InputError:
@@ -249,8 +263,8 @@ def _typed_column(t: ir.Table, column: Column, source_column: str, where: str, t
         present = col.notnull()
         bad = ibis.literal(False)
         if dtype.is_floating():  # NaN is missing; an infinite amount is not a number
-            present = present & ~_is_nan(value, engine).fill_null(False)
-            bad = value.isinf()
+            present = present & ~is_nan(value, engine).fill_null(False)
+            bad = is_infinite(value).fill_null(False)
         if kind == "integer":
             bad = bad | (present & ~bad & ((value % 1) != 0))  # no cast: an infinite value stays a float here
             value = value.cast("int64")

@@ -368,9 +368,10 @@ def test_write_engine_parquet_replaces_a_folder_atomically(tmp_path):
 @pytest.mark.parametrize("engine", ENGINES)
 def test_loading_gives_the_same_table_on_each_engine(tmp_path, engine):
     """The validation, the rejected rows and the saved file are the same on DuckDB and Spark (make test-spark)."""
-    table = lines(**{"Client": ["A", "B", None, "A", "C"],
-                     "date": ["2024-01-05", "2024-02-10", "2024-03-01", "2024-03-01", "2026-04-20"],
-                     "amount": [100.0, 50.5, 3.0, np.nan, 10.25], "status": ["Done", "annulée", None, "x", "ok"]})
+    table = lines(**{"Client": ["A", "B", None, "A", "C", "A"],
+                     "date": ["2024-01-05", "2024-02-10", "2024-03-01", "2024-03-01", "2026-04-20", "2024-01-20"],
+                     "amount": [100.0, 50.5, 3.0, np.nan, 10.25, -np.inf],
+                     "status": ["Done", "annulée", None, "x", "ok", "Done"]})
     (tmp_path / "lake").mkdir()
     pq.write_table(table.slice(0, 2), tmp_path / "lake" / "a.parquet")
     pq.write_table(table.slice(2), tmp_path / "lake" / "b.parquet")
@@ -383,11 +384,11 @@ def test_loading_gives_the_same_table_on_each_engine(tmp_path, engine):
     assert tx["customer_id"].tolist() == ["A", "B"] and tx["amount"].tolist() == [100.0, 50.5]
     assert tx["status"].tolist() == ["completed", "cancelled"]
     assert portfolio.as_of == pd.Timestamp("2024-02-10")
-    assert portfolio.n_rejected_rows == 3
+    assert portfolio.n_rejected_rows == 4
     listed = portfolio.rejected[portfolio.rejected["action"] != ROWS_COUNTED]
     assert sorted(zip(listed["column"], listed["reason"].str[:13], strict=True)) == [
-        ("amount", "missing requi"), ("customer_id", "missing requi"), ("date", "date in the f"),
-        ("status", "unknown value")]  # a NaN amount is missing, as in a text file
+        ("amount", "missing requi"), ("amount", "not a number"), ("customer_id", "missing requi"),
+        ("date", "date in the f"), ("status", "unknown value")]  # a NaN amount is missing, an infinite one wrong
     cleaned = clean_portfolio(path, today=TODAY)
     cleaned.save(tmp_path / "out")
     saved = tmp_path / "out" / "data" / "transactions.parquet"
