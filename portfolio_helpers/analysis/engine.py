@@ -717,10 +717,10 @@ def customer_summary(
         Only with an Ibis table: the lines counted and more per-customer aggregates computed in the
         same query (see :func:`customer_summary_expr`); the aggregates come back as extra columns.
     columns : sequence of str, optional
-        The summary columns wanted, among :data:`SUMMARY_COLUMNS` (default: all). The engine computes
-        only those and what they need (``avg_order_value`` needs ``revenue`` and ``n_orders``, the
-        ``as_of`` columns the first and last purchase and ``n_orders``, which are then returned too);
-        a caller that needs a few figures of a large table does not pay for the others.
+        The summary columns wanted, among :data:`SUMMARY_COLUMNS` (default: all); ``customer_id`` always
+        comes back, and with ``as_of`` the first and last purchase and ``n_orders`` too (the ``as_of``
+        columns are computed from them). The engine computes only what these need, so a caller that
+        needs a few figures of a large table does not pay for the others.
 
     Returns
     -------

@@ -940,16 +940,22 @@ def _engine_event_figures(card: Scorecard, events, id_col: str, ids: pd.Index, r
                           pseudo: list[str]) -> dict:
     """:func:`_event_figures` of an engine table of events: joined to the entities (an in-memory table of
     their positions, ids and reference days), aged, grouped per entity in one query; one row per entity
-    with events comes back. Ids are matched as text; event types are compared trimmed and lower-cased."""
+    with events comes back. Ids are matched as numbers when both sides are numbers, else as text; event types
+    are compared trimmed and lower-cased."""
     require_columns(events, [id_col, "date"] + (["event"] if need_type else []), table="events")
     if not events.date.type().is_temporal():
         raise ValueProblem(f"events['date'] must be a date or a timestamp, got {events.date.type()}")
     n = len(ids)
-    entities = ibis.memtable(pd.DataFrame({
-        "_entity": np.arange(n, dtype="int64"), "_id": pd.Series(ids, dtype="string").to_numpy(object),
-        "_ref": pd.to_datetime(ref).normalize()}))
+    # ids matched as numbers when both sides are numbers (1.0 is 1, as in pandas), else as text
+    numeric = (pd.api.types.is_numeric_dtype(ids.dtype) and not pd.api.types.is_bool_dtype(ids.dtype)
+               and events[id_col].type().is_numeric() and not events[id_col].type().is_boolean())
+    entity_ids = (pd.Series(ids, dtype="float64").to_numpy() if numeric
+                  else pd.Series(ids, dtype="string").to_numpy(object))
+    entities = ibis.memtable(pd.DataFrame({"_entity": np.arange(n, dtype="int64"), "_id": entity_ids,
+                                           "_ref": pd.to_datetime(ref).normalize()}))
     kind = events.event.cast("string").strip().lower() if "event" in events.columns else ibis.null("string")
-    e = events.select(_id=events[id_col].cast("string"), _day=events.date.cast("date"), _kind=kind)
+    e = events.select(_id=events[id_col].cast("float64" if numeric else "string"), _day=events.date.cast("date"),
+                      _kind=kind)
     e = e.filter(e._day.notnull())
     joined = e.join(entities, e._id == entities._id)
     age = joined._ref.cast("date").delta(joined._day, unit="day")
@@ -1115,8 +1121,9 @@ def criterion_points(scorecard: Scorecard, attributes: pd.DataFrame, events: pd.
         Columns ``id_col``, ``date`` (datetime64) and ``event``; needed by event rules and
         pseudo-columns. An engine table (e.g. the order events of billions of lines) is grouped
         per entity where it lives, in one query: one row per entity comes back, never one per
-        event (ids matched as text; event types trimmed and lower-cased, which is the
-        case-folding of the frame path for every type written in ASCII).
+        event (ids matched as numbers when both are numbers, else as text; event types trimmed
+        and lower-cased, which is the case-folding of the frame path for every type written in
+        ASCII).
     id_col : str
     reference_date : date-like or Series
         Score "as of" this date; a Series indexed by id gives each entity its own date.

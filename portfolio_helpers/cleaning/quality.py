@@ -375,19 +375,29 @@ def _detail(check: _Check | _Counted) -> str:
 # --------------------------------------------------------------------------- typed lines, in the engine
 
 
-def _engine_line_checks(t, as_of: pd.Timestamp, period_start: pd.Timestamp | None) -> tuple[list[_Counted], pd.DataFrame, pd.Timestamp | None]:
+def _engine_line_checks(t, as_of: pd.Timestamp, period_start: pd.Timestamp | None,
+                        customers: pd.DataFrame | None) -> tuple[list[_Counted], pd.DataFrame, pd.Timestamp | None]:
     """The line-level checks of typed transaction lines (an engine table), counted where the lines are.
 
     The same rules as for lines held in pandas (:func:`_completeness_checks`, :func:`_validity_checks`,
-    :func:`_uniqueness_checks`, :func:`_consistency_checks`), in two queries: one aggregate for the
-    missing values, the values out of range and the lines of unknown customers; one count of the distinct
-    lines for the exact duplicates. Not looked for: the sign errors (a negative line matched to no
-    purchase), which need each customer's lines side by side: said in the rule. The failing lines of each
-    check are listed up to :data:`ENGINE_ISSUE_SAMPLE`.
+    :func:`_uniqueness_checks`, :func:`_consistency_checks`): one aggregate for the missing values, the
+    values out of range and the lines of customers missing from ``customers`` (when given); one count
+    of the distinct lines for the exact duplicates (on the ids as exported, before any customer merge,
+    as the pandas path flags them). Not looked for: the sign errors (a negative line matched to no
+    purchase), which need each customer's lines side by side: said in the rule. The failing lines of the
+    validity and consistency checks are then listed, at most :data:`ENGINE_ISSUE_SAMPLE` per check (one
+    small query each); exact duplicates are counted, not listed.
 
     Returns the checks, the issues (a sample) and the latest line date not after ``as_of`` (freshness).
     """
     import ibis
+
+    from portfolio_helpers.ingest.loaders import flag_known_customers
+
+    if customers is not None and "customer_id" in customers.columns:
+        t = flag_known_customers(t.drop("customer_known") if "customer_known" in t.columns else t, customers)
+    elif "customer_known" in t.columns:
+        t = t.drop("customer_known")  # (no customers table: no consistency check, as in pandas)
 
     day_after = as_of.normalize() + pd.Timedelta(days=1)
     start = period_start if period_start is not None else None
@@ -426,7 +436,9 @@ def _engine_line_checks(t, as_of: pd.Timestamp, period_start: pd.Timestamp | Non
         aggregates["unknown:0"] = count(t.customer_id.notnull() & ~t.customer_known)
     with quiet():
         counts = t.aggregate(**aggregates).to_pandas().iloc[0]
-        n_distinct = int(t.select(*columns).distinct().count().to_pandas())
+        exported = [("original_customer_id" if col == "customer_id" and "original_customer_id" in t.columns else col)
+                    for col in columns]  # (lines merged into one customer are not duplicates of each other)
+        n_distinct = int(t.select(*exported).distinct().count().to_pandas())
     latest = counts.pop("latest")
     counts = counts.fillna(0).astype("int64")  # (sums over no line are null: nothing counted)
     n = int(counts["n"])
@@ -484,16 +496,18 @@ def _engine_issues(t, failing: list) -> pd.DataFrame:
 
 
 def _engine_order_owners(t, order_ids: pd.Series) -> pd.Series:
-    """The customer of each of ``order_ids`` in the engine lines ``t`` (the smallest id when an order has
-    several), indexed by order id: one row per order asked about comes back."""
+    """The customer of each of ``order_ids`` in the engine lines ``t``, indexed by order id: one row per order
+    asked about comes back. As in pandas (the order's first line), the customer of its first line in the file
+    where the engine says (``file_row_number``), else of its earliest line."""
     import ibis
 
     wanted = ibis.memtable(pd.DataFrame({"_order": pd.Series(order_ids.dropna().unique(), dtype=object).astype(str)}))
     lines = t.filter(t.order_id.notnull())
     lines = lines.filter(lines.order_id.cast("string").isin(wanted._order))
+    first = lines.file_row_number if "file_row_number" in lines.columns else lines.date
     with quiet():
         owners = lines.group_by(order_id=lines.order_id.cast("string")).aggregate(
-            customer_id=lines.customer_id.cast("string").min()).to_pandas()
+            customer_id=lines.customer_id.cast("string").argmin(first)).to_pandas()
     return owners.set_index("order_id")["customer_id"]
 
 
@@ -699,7 +713,8 @@ def quality_report(tables: dict[str, pd.DataFrame], as_of, period_start=None, fr
     issues = _issues(checks, tables)
     latest_of = {}
     if lines is not None:
-        counted, line_issues, latest_of["transactions"] = _engine_line_checks(lines, as_of, period_start)
+        counted, line_issues, latest_of["transactions"] = _engine_line_checks(lines, as_of, period_start,
+                                                                              tables.get("customers"))
         checks += counted
         issues = pd.concat([line_issues, issues], ignore_index=True).astype("string") if len(line_issues) else issues
     return _scorecard(checks, tables, as_of, fresh_days, stale_days, latest_of), issues

@@ -129,10 +129,11 @@ def connect(settings: EngineSettings = EngineSettings()):
         return _spark(settings)
     import ibis
 
-    config = {"memory_limit": settings.memory_limit or default_memory_limit(),
-              "temp_directory": str(Path(tempfile.gettempdir()) / f"portfolio-duckdb-{os.getpid()}")}
+    config = {"memory_limit": settings.memory_limit or default_memory_limit()}
     if config["memory_limit"] is None:
         del config["memory_limit"]
+    if not settings.database:  # (a database file spills next to itself, DuckDB's <file>.tmp)
+        config["temp_directory"] = str(Path(tempfile.gettempdir()) / f"portfolio-duckdb-{os.getpid()}")
     if settings.threads:
         config["threads"] = settings.threads
     con = ibis.duckdb.connect(settings.database or ":memory:", **config)
@@ -150,8 +151,9 @@ DEFAULT_MEMORY_SHARE = 0.2
 
 
 def default_memory_limit(share: float = DEFAULT_MEMORY_SHARE) -> str | None:
-    """``share`` of the machine's physical memory as a DuckDB size (``"4915MB"``), or None when the system
-    does not say (DuckDB's default then).
+    """``share`` of the memory this process may use as a DuckDB size (``"4915MB"``): the machine's physical
+    memory, or the container's limit when it is smaller (cgroup v2 ``memory.max``, v1
+    ``memory.limit_in_bytes``); None when the system does not say (DuckDB's default then).
 
     Examples
     --------
@@ -162,6 +164,13 @@ def default_memory_limit(share: float = DEFAULT_MEMORY_SHARE) -> str | None:
         total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
     except (AttributeError, ValueError, OSError):  # (not on every system)
         return None
+    for limit_file in ("/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory/memory.limit_in_bytes"):
+        try:
+            text = Path(limit_file).read_text(encoding="ascii").strip()
+        except OSError:
+            continue
+        if text.isdigit():  # ("max": no limit)
+            total = min(total, int(text))
     return f"{max(int(total * share / 2**20), 256)}MB"
 
 

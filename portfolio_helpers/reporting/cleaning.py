@@ -609,7 +609,8 @@ def quality_scope_note(tables) -> str:
 
     Their checks are counted by the engine, every rule of lines held in pandas but one: the search for
     sign errors (a negative line matched to no purchase of its customer), which needs each customer's
-    lines side by side; and at most a sample of their failing lines is listed in the issues.
+    lines side by side; at most a sample of their failing lines is listed in the issues, and their
+    exact duplicates are counted, not listed.
 
     Examples
     --------
@@ -623,7 +624,7 @@ def quality_scope_note(tables) -> str:
     return ("The transaction lines are typed (read by the engine): their quality checks were counted by the "
             "engine, all but one: negative lines are not matched to their customer's purchases, so sign errors "
             f"are not looked for. At most {ENGINE_ISSUE_SAMPLE:,} failing lines per check are listed in the "
-            "quality issues; the score counts them all.")
+            "quality issues, and repeated lines are counted but not listed; the score counts them all.")
 
 
 def problem_counts(issues: pd.DataFrame, top_n: int = 12) -> pd.Series:

@@ -142,3 +142,15 @@ def test_customer_order_events_counted_in_the_engine(tmp_path):
     frame = scoring.order_events(lines, "2025-12-31")
     assert counted.sort_index().to_dict() == frame.groupby("customer_id").size().to_dict() == {"a": 2, "b": 1}
     assert scoring.order_events(table, "2025-12-31").equals(frame)
+
+
+def test_numeric_ids_match_as_numbers():
+    """Float ids in the attributes and integer ids in the events are the same entities, as in pandas."""
+    card = _card(None)
+    attributes = pd.DataFrame({"lead_id": [1.0, 2.0], "size": [5, 20]})
+    events = pd.DataFrame({"lead_id": pd.array([1, 1, 2], dtype="int64"), "event": ["meeting", "email_open", "x"],
+                           "date": pd.to_datetime(["2024-05-01", "2024-05-20", "2024-05-30"])})
+    expected = sc.criterion_points(card, attributes, events, id_col="lead_id", reference_date=REF)
+    got = sc.criterion_points(card, attributes, ibis.memtable(events), id_col="lead_id", reference_date=REF)
+    pd.testing.assert_frame_equal(got, expected)
+    assert got.loc[1.0].filter(like="meeting").item() == 20

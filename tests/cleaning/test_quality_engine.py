@@ -140,3 +140,27 @@ def test_minimal_typed_lines(n_lines):
         return
     assert card.loc[card["dimension"] == "uniqueness", "failed"].item() == 1
     assert issues["record_key"].tolist() == ["customer b on 2025-02-01"] * 2  # named by customer and day
+
+
+def test_engine_quality_follows_the_pandas_rules_on_merged_and_shared_orders():
+    """An order id shared by two customers belongs to its first line's customer; lines merged into one
+    customer are not duplicates of each other (the ids as exported are compared); without a customers
+    table there is no consistency check; a negative line is never a sign error on typed lines."""
+    s = lambda values: pd.array(values, dtype="string")  # noqa: E731
+    lines = pd.DataFrame({"customer_id": s(["A", "A", "B"]), "original_customer_id": s(["B", "A", "B"]),
+                          "order_id": s(["o1", "o1", "o2"]), "date": pd.to_datetime(["2025-01-05"] * 2 + ["2025-02-01"]),
+                          "amount": [10.0, 10.0, -4.0], "file_row_number": np.array([0, 1, 2], dtype="int64"),
+                          "customer_known": [True, True, False]})
+    payments = pd.DataFrame({"customer_id": s(["B", "A"]), "order_id": s(["o1", "o1"]),
+                             "due_date": pd.to_datetime(["2025-02-01"] * 2), "amount": [10.0, 10.0]})
+    card, _ = quality.quality_report({"transactions": ibis.memtable(lines), "payments": payments}, AS_OF)
+    card = card.set_index(["table", "column", "dimension", "check"])["failed"]
+    assert card[("transactions", "*", "uniqueness", "no exact duplicate line (all contract columns)")] == 0
+    assert card[("payments", "customer_id", "consistency", "same customer as the order")] == 1  # o1 is A's: line 1
+    assert ("transactions", "customer_id", "consistency", "customer_id found in customers") not in card.index
+    assert card[("transactions", "amount", "validity",
+                 "finite, non-zero (sign errors are looked for in text exports only)")] == 0
+    customers = pd.DataFrame({"customer_id": s(["A"])})
+    with_customers, _ = quality.quality_report({"transactions": ibis.memtable(lines), "customers": customers}, AS_OF)
+    row = with_customers.set_index(["table", "column", "dimension"]).loc[("transactions", "customer_id", "consistency")]
+    assert (row["checked"], row["failed"]) == (3, 1)  # B unknown (the lines' own flag is recomputed)

@@ -155,7 +155,10 @@ def test_cleaned_typed_portfolio_says_what_it_skips(tmp_path, backend):
     assert cleaning.missing_input_notes(cleaned.tables)[-1] == scope
     assert set(cleaned.scorecard["table"]) == {"customers", "transactions"}  # the lines checked in the engine
     lines = cleaned.scorecard[cleaned.scorecard["table"] == "transactions"]
-    assert lines.loc[lines["dimension"] == "completeness", "checked"].eq(6).all()  # the 6 lines kept
+    completeness = lines[lines["dimension"] == "completeness"]
+    assert {"customer_id", "date", "amount"} <= set(completeness["column"])
+    assert completeness["checked"].eq(6).all()  # the 6 lines kept
+    assert {"validity", "uniqueness", "consistency", "freshness"} <= set(lines["dimension"])
 
 
 def test_text_lines_get_no_typed_note(tmp_path):
