@@ -133,7 +133,8 @@ def connect(settings: EngineSettings = EngineSettings()):
     if config["memory_limit"] is None:
         del config["memory_limit"]
     if not settings.database:  # (a database file spills next to itself, DuckDB's <file>.tmp)
-        config["temp_directory"] = str(Path(tempfile.gettempdir()) / f"portfolio-duckdb-{os.getpid()}")
+        _remove_stale_spill_folders()
+        config["temp_directory"] = str(Path(tempfile.gettempdir()) / f"{_SPILL_PREFIX}{os.getpid()}")
     if settings.threads:
         config["threads"] = settings.threads
     con = ibis.duckdb.connect(settings.database or ":memory:", **config)
@@ -181,6 +182,34 @@ def default_memory_limit(share: float = DEFAULT_MEMORY_SHARE) -> str | None:
 #: threads, measured 0.6 GB after and 1.05 GB at the peak, in the same time: memory grows with the
 #: customers, not with what the last query left behind.
 DUCKDB_MEMORY_SETTINGS = ("SET allocator_flush_threshold = '16MB'", "SET allocator_background_threads = true")
+
+
+_SPILL_PREFIX = "portfolio-duckdb-"
+
+
+def _remove_stale_spill_folders() -> None:
+    """Remove the spill folders of kit processes that are gone: a report's kernels are stopped, not closed, so
+    DuckDB leaves their folder behind (its owner marker, and the spilled blocks of a process that crashed)."""
+    for folder in Path(tempfile.gettempdir()).glob(f"{_SPILL_PREFIX}*"):
+        pid = folder.name.removeprefix(_SPILL_PREFIX)
+        if not pid.isdigit() or int(pid) == os.getpid() or _alive(int(pid)):
+            continue
+        try:
+            for leftover in folder.iterdir():
+                leftover.unlink()
+            folder.rmdir()
+        except OSError:  # (another process cleaning it, or not ours to remove)
+            pass
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # (exists, owned by someone else)
+        return True
+    return True
 
 
 def _spark(settings: EngineSettings):
