@@ -147,7 +147,7 @@ def connect(settings: EngineSettings = EngineSettings()):
 #: The share of the machine's memory the kit's DuckDB works in when the config sets no ``memory_limit``
 #: (DuckDB's own default is 80 %). Beyond it DuckDB spills to a temporary folder: counting the distinct
 #: lines of 10M took the same 9 s within 0.5 GB as in 2.1 GB; the report's per-customer frames keep the
-#: rest of the memory. At 20 %, notebook 02's kernel peaked at 8.4 GB while notebook 01's checks counted the
+#: rest of the memory. At 20 %, notebook 02's kernel peaked at 8.6 GB while notebook 01's checks counted the
 #: distinct lines of 100M (5M customers, 24 GB machine): DuckDB's 4.7 GB beside 3.7 GB of customer tables.
 DEFAULT_MEMORY_SHARE = 0.15
 

@@ -10,7 +10,6 @@ event types in other cases and with blanks, per-entity reference dates.
 from __future__ import annotations
 
 import ibis
-import numpy as np
 import pandas as pd
 import pytest
 from hypothesis import HealthCheck, given, settings
