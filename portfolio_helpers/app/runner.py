@@ -61,7 +61,7 @@ from portfolio_helpers.app.preflight import check_sections
 from portfolio_helpers.core.errors import PortfolioError
 from portfolio_helpers.core.files import atomic_write_json, atomic_write_text
 from portfolio_helpers.ingest.loaders import load_portfolio
-from portfolio_helpers.reporting.exports import WRITER_ENV
+from portfolio_helpers.reporting.exports import WRITER_ENV, write_customer_export
 from portfolio_helpers.reporting.html import (
     find_network_references,
     notebook_title,
@@ -904,6 +904,7 @@ def run_report(
             cell_timeout=cell_timeout, progress=progress, heartbeat=heartbeat, notebook_started=notebook_started,
         )
 
+        write_customer_export(partial)  # (once, from the notebooks' parts: no kernel merges every customer)
         status = "ok" if all(r.status == "ok" for r in results) else "failed"
         finished = _now()
         metrics = read_metrics(partial, [p.stem for p in selected])

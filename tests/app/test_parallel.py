@@ -31,7 +31,12 @@ from portfolio_helpers.app.cli import Console, build_parser
 from portfolio_helpers.cleaning import pipeline
 from portfolio_helpers.core.errors import PortfolioError
 from portfolio_helpers.reporting import voice
-from portfolio_helpers.reporting.exports import CUSTOMER_EXPORT, WRITER_ENV, update_customer_export
+from portfolio_helpers.reporting.exports import (
+    CUSTOMER_EXPORT,
+    WRITER_ENV,
+    update_customer_export,
+    write_customer_export,
+)
 
 NOTEBOOKS = runner.DEFAULT_NOTEBOOKS_DIR
 
@@ -175,6 +180,8 @@ def test_customer_export_is_the_same_whatever_order_the_notebooks_finish_in(tmp_
     for order, folder in [(list(parts), tmp_path / "in_order"), (list(parts)[::-1], tmp_path / "reversed")]:
         for name in order:
             _write(folder, name, parts[name], monkeypatch)
+        assert not (folder / CUSTOMER_EXPORT).exists()  # (no kernel writes the merged export)
+        write_customer_export(folder)  # (the runner, once the notebooks are done)
     in_order = (tmp_path / "in_order" / CUSTOMER_EXPORT).read_bytes()
     assert (tmp_path / "reversed" / CUSTOMER_EXPORT).read_bytes() == in_order
     assert in_order.decode().splitlines() == [
@@ -191,6 +198,7 @@ def test_a_rerun_replaces_its_columns(tmp_path, monkeypatch):
     for name, frame in parts.items():
         _write(tmp_path, name, frame, monkeypatch)
     _write(tmp_path, "02_pareto", parts["02_pareto"].assign(revenue=[7.0, 1.0]), monkeypatch)
+    write_customer_export(tmp_path)
     assert (tmp_path / CUSTOMER_EXPORT).read_text().splitlines()[1:3] == ["b,7.0,,False", "a,1.0,1.5,"]
 
 
@@ -207,6 +215,7 @@ def test_concurrent_writers_lose_no_column(tmp_path):
     processes = [subprocess.Popen([sys.executable, "-c", script, str(tmp_path)],
                                   env={**os.environ, WRITER_ENV: f"0{n}_writer"}) for n in range(1, 4)]
     assert [p.wait(timeout=120) for p in processes] == [0, 0, 0]
+    write_customer_export(tmp_path)
     assert (tmp_path / CUSTOMER_EXPORT).read_text().splitlines() == [
         "customer_id,01_writer,02_writer,03_writer", "a,14,14,14", "b,14,14,14"]
 
