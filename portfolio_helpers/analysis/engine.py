@@ -190,7 +190,7 @@ def table(frame: pd.DataFrame | ir.Table, columns: list[str], con=None) -> ir.Ta
 def execute(expr: ir.Table, con=None) -> pd.DataFrame:
     """Run an Ibis expression on ``con``; by default on the engine its tables are bound to (the one that
     scanned them), or the in-memory DuckDB of :func:`connect` when every table is an in-memory one."""
-    con = con or _bound_engine(expr) or connect()
+    con = con or backend.bound_backend(expr) or connect()
     with _quiet():
         if con.name != "duckdb" or not isinstance(expr, ir.Table):
             return con.to_pandas(expr)
@@ -222,13 +222,6 @@ def _arrow_to_pandas(table: pa.Table, expr: ir.Table) -> pd.DataFrame:
 #: From this many rows of a result, :func:`execute` asks Arrow's memory pool to return what it no longer
 #: uses (its allocator otherwise keeps it for later: 85 MB after a 1M-customer table).
 _RELEASE_FROM_ROWS = 100_000
-
-
-def _bound_engine(expr):
-    try:
-        return expr._find_backend(use_default=False)
-    except ibis.common.exceptions.IbisError:  # only in-memory tables: any engine runs them
-        return None
 
 
 def n_rows(frame: pd.DataFrame | ir.Table) -> int:

@@ -116,6 +116,17 @@ def quiet():
         yield
 
 
+def bound_backend(expr):
+    """The engine an Ibis expression's tables are bound to (the one that scanned them), or None when every
+    table is an in-memory one (any engine runs it)."""
+    import ibis
+
+    try:
+        return expr._find_backend(use_default=False)
+    except ibis.common.exceptions.IbisError:
+        return None
+
+
 @functools.cache
 def connect(settings: EngineSettings = EngineSettings()):
     """The Ibis connection of ``settings``: opened once per process, then reused.

@@ -35,7 +35,7 @@ import ibis
 import ibis.expr.types as ir
 import pandas as pd
 
-from portfolio_helpers.core.backend import EngineSettings, connect, quiet
+from portfolio_helpers.core.backend import EngineSettings, bound_backend, connect, quiet
 from portfolio_helpers.core.config import TableSource
 from portfolio_helpers.core.contract import TABLES, Column
 from portfolio_helpers.core.errors import InputError
@@ -177,10 +177,8 @@ def is_infinite(value: ir.FloatingValue) -> ir.BooleanValue:
 
 def engine_name(t: ir.Table) -> str:
     """The engine that runs ``t``: the one its tables are bound to, DuckDB for in-memory tables."""
-    try:
-        return t._find_backend(use_default=False).name
-    except ibis.common.exceptions.IbisError:
-        return "duckdb"
+    backend = bound_backend(t)
+    return "duckdb" if backend is None else backend.name
 
 
 def _type_error(where: str, column: Column, source_column: str, dtype, expected: str, table: str) -> InputError:
