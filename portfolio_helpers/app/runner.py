@@ -234,7 +234,10 @@ def notebook_needs(notebooks: Sequence[Path]) -> dict[str, list[str]]:
     log...) it reads in its metadata, ``"portfolio": {"needs": ["01_data_cleaning",
     "03_profitability"]}``; a notebook without that metadata needs every earlier notebook
     (the safe default for a notebook added later). A need must be an earlier notebook
-    (full name, name without number, or number), so the graph has no cycle.
+    (full name, name without number, or number), so the graph has no cycle. A notebook that
+    reads an earlier notebook's saved tables when they are there and computes the same tables
+    otherwise lists it under ``"reuses"`` instead: no constraint on the order (with one job,
+    the run order puts the earlier notebook first; with more, both may run at once).
 
     Parameters
     ----------
@@ -868,6 +871,11 @@ def run_report(
 
     portfolio = load_portfolio(config_path, strict=strict)
     check_sections(portfolio.config)  # costs:, scoring:, clv:, objectives:... before any notebook starts
+    # the notebooks load their own tables: the runner keeps the config, the inputs and the count of rejected
+    # rows, not the tables, for the hours a big run lasts (5M customers: about 1 GB of customer table)
+    config, as_of_day, inputs = portfolio.config, portfolio.as_of, portfolio.inputs
+    loader_rejected = int(portfolio.n_rejected_rows)
+    del portfolio
     all_notebooks = discover_notebooks(notebooks_dir)
     selected = select_notebooks(all_notebooks, only)
     needs = notebook_needs(all_notebooks)
@@ -878,7 +886,7 @@ def run_report(
     injected = {
         "config_path": str(config_path),
         "output_dir": None,  # known once the run folder is reserved
-        "seed": int(portfolio.config.seed),
+        "seed": int(config.seed),
         "strict": bool(strict),
     }
     parameters = resolve_parameters(selected, declared, injected, overrides, all_notebooks)
@@ -893,10 +901,10 @@ def run_report(
         for params in parameters.values():
             params["output_dir"] = str(partial)
         (partial / "exports").mkdir()
-        as_of = portfolio.as_of.strftime("%Y-%m-%d")
-        header = {"portfolio": portfolio.config.name, "as_of": as_of, "run_id": run_id}
+        as_of = as_of_day.strftime("%Y-%m-%d")
+        header = {"portfolio": config.name, "as_of": as_of, "run_id": run_id}
         progress(
-            f"Portfolio {portfolio.config.name} as of {as_of}: running {len(selected)} notebook(s), run {run_id}"
+            f"Portfolio {config.name} as of {as_of}: running {len(selected)} notebook(s), run {run_id}"
         )
 
         results = _run_graph(
@@ -915,19 +923,19 @@ def run_report(
             "finished": finished.isoformat(timespec="seconds"),
             "duration_seconds": round(time.monotonic() - clock, 2),
             "config": str(config_path),
-            "portfolio": portfolio.config.name,
-            "currency": portfolio.config.currency,
+            "portfolio": config.name,
+            "currency": config.currency,
             "as_of": as_of,
             # Notebooks wrote into the partial folder; record where that folder is published.
             "parameters": {name: {**params, "output_dir": str(out_dir / run_id)}
                            for name, params in parameters.items()},
             "inputs": [
                 {key: item.get(key) for key in ("table", "path", "sha256", "rows")}
-                for item in portfolio.inputs
+                for item in inputs
             ],
             # notebook 01's count (it also sets aside what only the cleaning sees, e.g. scores outside the
             # feedback scale); the loader's count when notebook 01 did not run
-            "n_rejected_rows": int(metrics.get("n_rejected_rows", portfolio.n_rejected_rows)),
+            "n_rejected_rows": int(metrics.get("n_rejected_rows", loader_rejected)),
             "versions": _versions(),
             "git": _git_info(notebooks_dir),
             "notebooks": [asdict(r) for r in results],
