@@ -841,9 +841,9 @@ def cost_of_goods(quantities: pd.DataFrame, model: CostModel) -> np.ndarray:
     return cogs
 
 
-def _price_in_quantity_order(quantities: pd.DataFrame, model: CostModel) -> pd.DataFrame:
-    """The P&L in the row order of ``quantities`` (no ranking)."""
-    q = quantities
+def _priced(q: pd.DataFrame, model: CostModel) -> dict[str, np.ndarray]:
+    """The P&L's money columns as arrays, in the row order of the quantities ``q``: revenue, cogs, gross
+    margin, each driver's cost, cost to serve and profit (the one place profit is computed from the rates)."""
     revenue = q["revenue"].to_numpy(dtype=np.float64)
     cogs = cost_of_goods(q, model)
     drivers = {
@@ -860,10 +860,17 @@ def _price_in_quantity_order(quantities: pd.DataFrame, model: CostModel) -> pd.D
     drivers = {name: np.asarray(values, dtype=np.float64) for name, values in drivers.items()}
     cost_to_serve = np.sum(list(drivers.values()), axis=0) if len(q) else np.zeros(0)
     margin = gross_margin(revenue, cogs)
-    profit = margin - cost_to_serve
-    pnl = pd.DataFrame({"customer_id": q["customer_id"].to_numpy(), "revenue": revenue, "cogs": cogs,
-                        "gross_margin": margin, **drivers, "cost_to_serve": cost_to_serve,
-                        "profit": profit, "profit_margin": _ratio(profit, revenue)})
+    return {"revenue": revenue, "cogs": cogs, "gross_margin": margin, **drivers, "cost_to_serve": cost_to_serve,
+            "profit": margin - cost_to_serve}
+
+
+def _price_in_quantity_order(quantities: pd.DataFrame, model: CostModel) -> pd.DataFrame:
+    """The P&L in the row order of ``quantities`` (no ranking)."""
+    q = quantities
+    money = _priced(q, model)
+    revenue, margin, profit = money["revenue"], money["gross_margin"], money["profit"]
+    pnl = pd.DataFrame({"customer_id": q["customer_id"].to_numpy(), **money,
+                        "profit_margin": _ratio(profit, revenue)})
     pnl["customer_id"] = pnl["customer_id"].astype(q["customer_id"].dtype)
     for col in TRAIT_COLUMNS + QUANTITY_COLUMNS:
         if col != "margin_rate":
@@ -1406,6 +1413,24 @@ def _jaccard(a: np.ndarray, b: np.ndarray) -> float:
     return 1.0 if union == 0 else np.intersect1d(a, b).size / union
 
 
+def _mask_jaccard(a: np.ndarray, b: np.ndarray) -> float:
+    """:func:`_jaccard` of the positions where two boolean masks are true, without sorting them."""
+    union = int(np.count_nonzero(a | b))
+    return 1.0 if union == 0 else int(np.count_nonzero(a & b)) / union
+
+
+def _top_positions(profit: np.ndarray, id_rank: np.ndarray, k: int) -> np.ndarray:
+    """The first ``k`` positions of :func:`_rank_order` (largest profit first, ties by customer id), without
+    sorting every customer: only those at or above the k-th largest profit are sorted. ``id_rank`` is each
+    position's rank by customer id."""
+    if k >= profit.size or np.isnan(profit).any():  # (NaN: the full order places it, as the sort does)
+        by_id = np.argsort(id_rank, kind="stable")
+        return by_id[np.argsort(-profit[by_id], kind="stable")][:k]
+    threshold = np.partition(profit, profit.size - k)[profit.size - k]
+    candidates = np.flatnonzero(profit >= threshold)
+    return candidates[np.lexsort((id_rank[candidates], -profit[candidates]))][:k]
+
+
 def sensitivity(transactions: pd.DataFrame | None, model: CostModel, *, payments: pd.DataFrame | None = None,
                 tickets: pd.DataFrame | None = None, as_of=None, factors: Sequence[float] = (0.5, 1.5),
                 top_n: int = 20, quantities: pd.DataFrame | None = None, customer_col: str = "customer_id",
@@ -1452,16 +1477,19 @@ def sensitivity(transactions: pd.DataFrame | None, model: CostModel, *, payments
         transactions = _checked_lines(transactions, customer_col, date_col, amount_col, order_col, status_col)
         payments, tickets = _payments_tickets(payments, tickets)
         quantities = _driver_quantities(transactions, model, payments, tickets, _as_of(as_of, transactions))
-    ids = quantities["customer_id"]
-    by_id = np.asarray(ids.argsort(kind="stable"))  # the same in every scenario: sorted once, not once per scenario
+    # Per scenario only the profits are priced (arrays, no P&L frame), the top customers found without sorting
+    # them all and the unprofitable ones compared as masks: what sorts every customer is the Spearman ranks.
+    k = min(top_n, len(quantities))
+    id_rank = np.empty(len(quantities), dtype=np.int64)  # the same in every scenario: sorted once
+    id_rank[np.asarray(quantities["customer_id"].argsort(kind="stable"))] = np.arange(len(quantities))
 
     def outcome(scenario: CostModel) -> tuple[np.ndarray, np.ndarray]:
-        profit = _price_in_quantity_order(quantities, scenario)["profit"].to_numpy()
-        return profit, _rank_order(profit, ids, by_id)
+        profit = _priced(quantities, scenario)["profit"]
+        return profit, _top_positions(profit, id_rank, k)
 
     base_profit, base_order = outcome(model)
     base_ranks = _ranks(base_profit)
-    k = min(top_n, base_profit.size)
+    base_unprofitable = base_profit < 0
     rows = []
     for name in model.nonzero_rates():
         for factor in factors:
@@ -1476,8 +1504,8 @@ def sensitivity(transactions: pd.DataFrame | None, model: CostModel, *, payments
                 "profit_change": total - float(base_profit.sum()),
                 "n_unprofitable": int((profit < 0).sum()),
                 "rank_correlation": _spearman(base_ranks, profit),
-                "top_overlap": _jaccard(base_order[:k], order[:k]) if k else math.nan,
-                "unprofitable_overlap": _jaccard(np.flatnonzero(base_profit < 0), np.flatnonzero(profit < 0)),
+                "top_overlap": _jaccard(base_order, order) if k else math.nan,
+                "unprofitable_overlap": _mask_jaccard(base_unprofitable, profit < 0),
             })
     columns = ["rate", "factor", "value", "total_profit", "profit_change", "n_unprofitable", "rank_correlation",
                "top_overlap", "unprofitable_overlap"]

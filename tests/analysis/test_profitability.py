@@ -396,6 +396,24 @@ def test_sensitivity_by_hand():
     assert doubled.loc["per_order", "unprofitable_overlap"] == approx(2 / 3)
 
 
+@settings(max_examples=200, deadline=None)
+@given(profits=st.lists(st.sampled_from([-5.0, -1.0, 0.0, 0.5, 2.0, 7.0, float("nan")]) | st.floats(-1e6, 1e6),
+                        min_size=1, max_size=60),
+       k=st.integers(1, 70), id_seed=st.integers(0, 2**32 - 1))
+def test_sensitivity_top_customers_are_the_full_rankings_first(profits, k, id_seed):
+    """The sensitivity table's shortcuts (its top customers without sorting all, the unprofitable ones as
+    masks) give what the full ranking and the set overlap give, ties and NaN profits included."""
+    from portfolio_helpers.analysis.profitability import _jaccard, _mask_jaccard, _rank_order, _top_positions
+
+    profit = np.array(profits)
+    ids = pd.Series(np.random.default_rng(id_seed).permutation(len(profit)).astype(str), dtype="string")
+    id_rank = np.empty(len(profit), dtype=np.int64)
+    id_rank[np.asarray(ids.argsort(kind="stable"))] = np.arange(len(profit))
+    assert _top_positions(profit, id_rank, k).tolist() == _rank_order(profit, ids)[:k].tolist()
+    other = profit[::-1].copy()
+    assert _mask_jaccard(profit < 0, other < 0) == _jaccard(np.flatnonzero(profit < 0), np.flatnonzero(other < 0))
+
+
 def test_price_refuses_quantities_without_the_model_categories():
     quantities = driver_quantities(**hand_tables(), model=CostModel(), as_of=AS_OF)
     with pytest.raises(ValueError, match="recompute them with driver_quantities"):
