@@ -224,7 +224,14 @@ def safe_for_spreadsheet(frame: pd.DataFrame) -> pd.DataFrame:
         elif _is_text(values):
             if isinstance(values.dtype, pd.CategoricalDtype):
                 values = values.astype(object)
-            neutralised = values.map(neutralise_formula, na_action="ignore")
+            if pd.api.types.is_object_dtype(values):  # (any objects: each cell looked at)
+                neutralised = values.map(neutralise_formula, na_action="ignore")
+            else:  # text only: the engine finds the cells starting like a formula, only those are looked at
+                starts = values.str.startswith(FORMULA_START).fillna(False).to_numpy(dtype=bool)
+                if not starts.any():
+                    continue
+                neutralised = values.copy()
+                neutralised[starts] = values[starts].map(neutralise_formula)
             safe.isetitem(position, neutralised.astype(values.dtype))
     safe = safe.rename(columns=neutralise_formula)
     if not pd.api.types.is_numeric_dtype(safe.index):
@@ -258,9 +265,34 @@ def atomic_to_csv(frame: pd.DataFrame, path: str | os.PathLike, *, spreadsheet_s
         ``path``.
     """
     kwargs.setdefault("index", False)
-    if spreadsheet_safe:
-        frame = safe_for_spreadsheet(frame)
-    return atomic_write(path, lambda tmp: frame.to_csv(tmp, **kwargs))
+    if not spreadsheet_safe:
+        return atomic_write(path, lambda tmp: frame.to_csv(tmp, **kwargs))
+    rows = _csv_chunk_rows(frame, kwargs.get("columns"))
+    if len(frame) <= rows:
+        safe = safe_for_spreadsheet(frame)
+        return atomic_write(path, lambda tmp: safe.to_csv(tmp, **kwargs))
+    header = kwargs.pop("header", True)
+
+    def write(tmp: Path) -> None:  # the safe copy is made a chunk at a time, never of the whole table
+        with open(tmp, "w", encoding=kwargs.pop("encoding", "utf-8"), newline="") as handle:
+            for start in range(0, len(frame), rows):
+                chunk = safe_for_spreadsheet(frame.iloc[start:start + rows])
+                chunk.to_csv(handle, header=header if start == 0 else False, **kwargs)
+
+    return atomic_write(path, write)
+
+
+#: Rows of a big table :func:`atomic_to_csv` makes safe and writes at a time (about this many).
+CSV_CHUNK_ROWS = 200_000
+#: The cells pandas formats at a time when it writes a CSV (``pandas.io.formats.csvs``).
+_PANDAS_CSV_CELLS = 100_000
+
+
+def _csv_chunk_rows(frame: pd.DataFrame, columns=None) -> int:
+    """A multiple of the rows pandas formats at a time when writing a CSV (100,000 cells), so that writing a
+    table in chunks of this many rows gives the file writing it whole gives, byte for byte."""
+    pandas_rows = max(_PANDAS_CSV_CELLS // (len(frame.columns if columns is None else list(columns)) or 1), 1)
+    return max(CSV_CHUNK_ROWS // pandas_rows, 1) * pandas_rows
 
 
 def atomic_to_parquet(frame: pd.DataFrame, path: str | os.PathLike, **kwargs: Any) -> Path:

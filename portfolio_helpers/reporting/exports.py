@@ -132,16 +132,19 @@ def write_customer_export(output_dir: str | os.PathLike) -> Path | None:
 
 
 def _merge(current: pd.DataFrame | None, new: pd.DataFrame) -> pd.DataFrame:
-    """``current`` with the columns of ``new`` added or replaced; new customers appended."""
+    """``current`` with the columns of ``new`` added or replaced; new customers appended.
+
+    Existing rows keep their order (a left join keeps it: nothing is sorted); the new customers follow
+    in the order given.
+    """
     if current is None:
         return new
-    merged = current.merge(new, on="customer_id", how="outer", sort=False, suffixes=("", "__new"))
+    replaced = {column: f"{column}__new" for column in new.columns.drop("customer_id") if column in current.columns}
+    merged = current.merge(new, on="customer_id", how="left", sort=False, suffixes=("", "__new"))
+    added = new[~new["customer_id"].isin(current["customer_id"])]
+    if len(added):
+        merged = pd.concat([merged, added.rename(columns=replaced)], ignore_index=True)
     # A re-run replaces its whole columns (in place, so the column order stays stable).
-    for column in new.columns.drop("customer_id"):
-        if column in current.columns:
-            merged[column] = merged.pop(f"{column}__new")
-    # Existing rows keep their order; new customers follow in the order given.
-    order = {cid: pos for pos, cid in enumerate(current["customer_id"])}
-    offset = len(order)
-    order.update({cid: offset + pos for pos, cid in enumerate(new["customer_id"]) if cid not in order})
-    return merged.sort_values("customer_id", key=lambda ids: ids.map(order)).reset_index(drop=True)
+    for column, incoming in replaced.items():
+        merged[column] = merged.pop(incoming)
+    return merged

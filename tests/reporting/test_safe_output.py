@@ -17,9 +17,12 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from portfolio_helpers.app.cli import main
 from portfolio_helpers.app.sample_data import generate_portfolio, write_portfolio
+from portfolio_helpers.core.files import neutralise_formula
 from portfolio_helpers.reporting import growth as growth_report
 
 SCRIPT = "<script>alert(1)</script>"
@@ -379,3 +382,62 @@ def test_customer_export_round_trip_keeps_ids_that_look_like_formulas(tmp_path):
                                  "'=X,'-,3.0", "C4,'@x,2.0", "-7,a,1.0"]
     back = read_customer_export(tmp_path)
     assert back["customer_id"].tolist() == ids and back["reason"].tolist() == ["+15 fit", "ok", "-", "@x", "a"]
+
+
+_CELL_TEXT = st.sampled_from(["=1+1", "+15 decision maker", "-12.5", "-A12", "@sum", "\tx", "\uff1dx", "plain",
+                              "Müller & co", "", "0.5"]) | st.text(max_size=6)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(rows=st.lists(st.tuples(st.one_of(st.none(), _CELL_TEXT), st.one_of(st.none(), st.floats(-1e6, 1e6)),
+                               st.one_of(st.none(), st.floats(0, 1)), st.integers(-5, 5),
+                               st.sampled_from(["2025-01-01", "2025-03-31"])), max_size=40),
+       chunk=st.integers(1, 7), cells=st.integers(1, 12))
+def test_a_big_table_is_written_in_chunks_byte_for_byte_as_whole(tmp_path, monkeypatch, rows, chunk, cells):
+    """``atomic_to_csv`` makes a big table safe a chunk at a time: the file is the one the table made safe
+    whole and written by pandas gives (pandas formats a CSV in slices of its own; the chunks follow them);
+    the text cells starting like a formula are found without looking at each cell, with the same result."""
+    from portfolio_helpers.core import files
+
+    frame = pd.DataFrame(rows, columns=["name", "revenue", "share", "n", "day"])
+    frame = frame.astype({"name": "string", "revenue": "float64", "share": "float64", "n": "int64"})
+    frame["day"] = pd.to_datetime(frame["day"])
+    frame["segment"] = frame["name"].astype("category")
+    frame["note"] = frame["name"].astype(object)
+    expected = files.safe_for_spreadsheet(frame)
+    for column in ("name", "note", "segment"):  # the rule, cell by cell
+        got = [None if pd.isna(v) else v for v in expected[column].astype(object)]
+        assert got == [None if pd.isna(v) else neutralise_formula(v) for v in frame[column].astype(object)], column
+    monkeypatch.setattr(files, "CSV_CHUNK_ROWS", chunk)
+    monkeypatch.setattr(files, "_PANDAS_CSV_CELLS", cells)
+    monkeypatch.setattr("pandas.io.formats.csvs._DEFAULT_CHUNKSIZE_CELLS", cells)
+    whole = tmp_path / "whole.csv"
+    expected.to_csv(whole, index=False)
+    files.atomic_to_csv(frame, tmp_path / "chunked.csv")
+    assert (tmp_path / "chunked.csv").read_bytes() == whole.read_bytes()
+
+
+_IDS = st.lists(st.sampled_from(["a", "b", "c", "=d", "e", "f"]), unique=True, max_size=6)
+
+
+@settings(max_examples=100, deadline=None)
+@given(first=_IDS, second=_IDS, third=_IDS)
+def test_the_customer_export_merges_parts_in_order(first, second, third):
+    """Merging the notebooks' parts: the customers of the first part in its order, then each later part's
+    new customers in theirs; a column a later part also writes takes that part's values (missing for the
+    customers it lacks); the other columns keep theirs."""
+    from portfolio_helpers.reporting.exports import _merge
+
+    parts = [pd.DataFrame({"customer_id": pd.Series(ids, dtype="string"),
+                           f"only_{k}": np.arange(len(ids), dtype="float64") + 10 * k,
+                           "shared": [f"{k}{i}" for i in ids]}) for k, ids in enumerate((first, second, third))]
+    merged = _merge(_merge(parts[0], parts[1]), parts[2])
+    expected_ids = list(dict.fromkeys(first + second + third))
+    assert merged["customer_id"].tolist() == expected_ids
+    assert list(merged.columns) == ["customer_id", "only_0", "shared", "only_1", "only_2"]
+    for k, ids in enumerate((first, second, third)):
+        values = dict(zip(ids, np.arange(len(ids), dtype="float64") + 10 * k, strict=True))
+        got = merged.set_index("customer_id")[f"only_{k}"]
+        assert all((got[i] == values[i]) if i in values else pd.isna(got[i]) for i in expected_ids)
+    shared = merged.set_index("customer_id")["shared"]
+    assert all((shared[i] == f"2{i}") if i in third else pd.isna(shared[i]) for i in expected_ids)
