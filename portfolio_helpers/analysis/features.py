@@ -322,12 +322,13 @@ def customer_features(transactions: pd.DataFrame, as_of, *, customers: pd.DataFr
         margins = pd.DataFrame({"customer_id": ids, "gross_margin": margin,
                                 "margin_rate": profitability.margin_rate(margin, quantities["revenue"])})
     if margins is not None:
-        margin = margins.drop_duplicates("customer_id").astype({"customer_id": "string"}).set_index("customer_id")
+        margin = (margins[["customer_id", "gross_margin", "margin_rate"]].drop_duplicates("customer_id")
+                  .astype({"customer_id": "string"}).set_index("customer_id"))  # (two columns, not a copy of the P&L)
         out["gross_margin"] = margin["gross_margin"].reindex(ids).to_numpy(dtype=np.float64)
         out["margin_rate"] = margin["margin_rate"].reindex(ids).to_numpy(dtype=np.float64)
 
     if pnl is not None:
-        profit = pnl.drop_duplicates("customer_id").set_index("customer_id")[["profit", "profit_margin"]]
+        profit = pnl[["customer_id", "profit", "profit_margin"]].drop_duplicates("customer_id").set_index("customer_id")
         out = out.join(profit, on="customer_id")
 
     # (no share column without any customer, e.g. when every line is cancelled)
