@@ -5,8 +5,15 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from portfolio_helpers.analysis.features import FEATURE_DEFINITIONS, customer_features, lifetimes_summary
+from portfolio_helpers.analysis.features import (
+    FEATURE_DEFINITIONS,
+    _add_per_customer,
+    customer_features,
+    lifetimes_summary,
+)
 from portfolio_helpers.ingest.loaders import load_portfolio
 
 CDNOW = Path(__file__).resolve().parents[2] / "data" / "cdnow" / "portfolio.yml"
@@ -174,3 +181,30 @@ def test_lifetimes_summary_merges_same_day_purchases():
     # 00002 bought twice on 1997-01-12 ($12 + $77): one purchase day, no repeat.
     assert s.to_dict("records") == [{"customer_id": "00002", "frequency": 0, "recency": 0.0, "T": 261.0,
                                      "monetary_value": 0.0}]
+
+
+# --------------------------------------------------------------------------- per-customer columns without a join
+
+_COLUMNS = {"float": st.floats(allow_nan=True, allow_infinity=False), "int": st.integers(-5, 5),
+            "Int64": st.one_of(st.none(), st.integers(-5, 5)), "string": st.one_of(st.none(), st.text("xy<", max_size=3)),
+            "bool": st.booleans()}
+
+
+@settings(max_examples=80, deadline=None)
+@given(ids=st.lists(st.sampled_from("abcdefg"), unique=True, max_size=6),
+       keys=st.lists(st.sampled_from("abcdefgh"), max_size=8), data=st.data())
+def test_per_customer_columns_are_a_left_join(ids, keys, data):
+    """_add_per_customer (profit and attributes of the features, column by column) gives what a left join on
+    customer_id gives: the first row of a duplicated id, missing values (and the join's dtypes) where a customer
+    has no row, for any overlap of the two sets of ids and any column types."""
+    kinds = data.draw(st.lists(st.sampled_from(sorted(_COLUMNS)), min_size=1, max_size=4))
+    per = pd.DataFrame({"customer_id": pd.array(keys, dtype="string")})
+    for i, kind in enumerate(kinds):
+        values = data.draw(st.lists(_COLUMNS[kind], min_size=len(keys), max_size=len(keys)))
+        dtype = {"float": "float64", "int": "int64", "bool": "bool"}.get(kind, kind)
+        per[f"c{i}_{kind}"] = pd.Series(values, dtype=dtype) if values else pd.Series([], dtype=dtype)
+    ids = pd.Index(pd.array(ids, dtype="string"), name="customer_id")
+    out = pd.DataFrame({"customer_id": ids.array, "x": np.arange(len(ids), dtype=float)})
+    expected = out.join(per.drop_duplicates("customer_id").set_index("customer_id"), on="customer_id")
+    _add_per_customer(out, per, ids)
+    pd.testing.assert_frame_equal(out, expected)
