@@ -153,10 +153,10 @@ def age_band(birth_year: pd.Series, as_of) -> pd.Series:
 
 
 def _attributes(customers: pd.DataFrame, as_of: pd.Timestamp) -> pd.DataFrame:
+    """The attributes of the features on each row of ``customers``: ``customer_id`` then the ones its columns give."""
     columns = ["customer_type", "industry", "employees", "country_code", "country", "birth_year", "income_band"]
     customers = customers[["customer_id"] + [col for col in columns if col in customers.columns]]
-    customers = customers.drop_duplicates("customer_id").set_index("customer_id")
-    out = pd.DataFrame(index=customers.index)
+    out = customers[["customer_id"]]
     for col in ("customer_type", "industry"):
         if col in customers.columns:
             out[col] = customers[col].astype("string")
@@ -285,7 +285,7 @@ def customer_features(transactions: pd.DataFrame, as_of, *, customers: pd.DataFr
     per.index = ids
     if cost_sums is not None:
         per.insert(0, "revenue", summary["revenue"].to_numpy())
-    out = pd.DataFrame({"customer_id": summary["customer_id"].astype("string")})
+    out = pd.DataFrame({"customer_id": ids.array})
     out["first_purchase"] = summary["first_purchase"].to_numpy()
     out["last_purchase"] = summary["last_purchase"].to_numpy()
     out["recency_days"] = summary["recency_days"].astype("int64").to_numpy()
@@ -323,14 +323,15 @@ def customer_features(transactions: pd.DataFrame, as_of, *, customers: pd.DataFr
         margin = profitability.gross_margin(quantities["revenue"], cogs)
         margins = pd.DataFrame({"customer_id": ids, "gross_margin": margin,
                                 "margin_rate": profitability.margin_rate(margin, quantities["revenue"])})
+    # (the P&L's and the customers' columns lined up with the customers by position: no join copying the frame)
+    at_pnl = engine.positions_of(pnl["customer_id"], ids) if pnl is not None else None
     if margins is not None:
-        margin = (margins[["customer_id", "gross_margin", "margin_rate"]].drop_duplicates("customer_id")
-                  .astype({"customer_id": "string"}).set_index("customer_id"))  # (two columns, not a copy of the P&L)
-        out["gross_margin"] = margin["gross_margin"].reindex(ids).to_numpy(dtype=np.float64)
-        out["margin_rate"] = margin["margin_rate"].reindex(ids).to_numpy(dtype=np.float64)
+        at = at_pnl if margins is pnl else engine.positions_of(margins["customer_id"], ids)
+        for column in ("gross_margin", "margin_rate"):
+            out[column] = np.asarray(engine.take_rows(margins[column], at), dtype=np.float64)
 
     if pnl is not None:
-        _add_per_customer(out, pnl[["customer_id", "profit", "profit_margin"]], ids)
+        _add_per_customer(out, pnl[["customer_id", "profit", "profit_margin"]], ids, at_pnl)
 
     # (no share column without any customer, e.g. when every line is cancelled)
     if "category" in t.columns and len(out):
@@ -341,21 +342,19 @@ def customer_features(transactions: pd.DataFrame, as_of, *, customers: pd.DataFr
             out[column] = sums[:, i]
 
     if customers is not None and len(out):
-        _add_per_customer(out, _attributes(customers, as_of).reset_index(), ids)
+        _add_per_customer(out, _attributes(customers, as_of), ids)
     return out.reset_index(drop=True)
 
 
-def _add_per_customer(out: pd.DataFrame, per_customer: pd.DataFrame, ids: pd.Index) -> None:
+def _add_per_customer(out: pd.DataFrame, per_customer: pd.DataFrame, ids: pd.Index, positions=None) -> None:
     """Add the columns of ``per_customer`` (``customer_id`` and figures, the first row of an id kept) to ``out``,
     whose rows are the customers ``ids``, in place: missing where a customer has no row. What a left join on
-    ``customer_id`` gives, without copying ``out`` (5M customers x 25 features: ~1 GB a join)."""
-    per_customer = per_customer.drop_duplicates("customer_id")
-    keys = pd.Index(per_customer["customer_id"].astype("string"))
-    positions = keys.get_indexer(ids)
+    ``customer_id`` gives, without copying ``out`` (5M customers x 25 features: ~1 GB a join).
+    ``positions``: :func:`~portfolio_helpers.analysis.engine.positions_of` the rows, when known."""
+    if positions is None:
+        positions = engine.positions_of(per_customer["customer_id"], ids)
     for column in per_customer.columns.drop("customer_id"):
-        values = per_customer[column]
-        values = values.array if isinstance(values.dtype, pd.api.extensions.ExtensionDtype) else values.to_numpy()
-        out[column] = pd.api.extensions.take(values, positions, allow_fill=True)  # (-1: missing, as a join)
+        out[column] = engine.take_rows(per_customer[column], positions)
 
 
 def _ticket_minutes(tickets, as_of: pd.Timestamp, ids: pd.Index) -> pd.Series:
@@ -369,8 +368,8 @@ def _ticket_minutes(tickets, as_of: pd.Timestamp, ids: pd.Index) -> pd.Series:
     minutes = k.minutes.cast("float64")
     per = engine.execute(k.group_by(customer_id=k.customer_id.cast("string")).aggregate(
         minutes=ibis.ifelse(minutes.isnull() | minutes.isnan(), 0.0, minutes).sum()))
-    per = per.astype({"customer_id": "string"}).set_index("customer_id")["minutes"]
-    return per.reindex(ids, fill_value=0.0).astype("float64")
+    minutes = np.asarray(engine.take_rows(per["minutes"], engine.positions_of(per["customer_id"], ids)), dtype=float)
+    return pd.Series(np.nan_to_num(minutes, nan=0.0), index=ids)
 
 
 # --------------------------------------------------------------------------- computed once, read by later notebooks
