@@ -375,6 +375,33 @@ def _detail(check: _Check | _Counted) -> str:
 # --------------------------------------------------------------------------- typed lines, in the engine
 
 
+def _distinct_lines(t, columns: list[str], floats) -> int:
+    """The number of distinct lines of the engine table ``t`` over ``columns`` (``SELECT DISTINCT``'s count),
+    exact, in memory and temporary disk that grow with the repeated lines, not with all lines.
+
+    A ``DISTINCT`` over every column of 300M lines (12 columns, 5 of them strings) ran out of DuckDB's
+    3.3 GB, spilling or not. Instead the lines are grouped by a 64-bit hash of their columns (one pass: 16
+    bytes per line where ``DISTINCT`` keeps the whole line): a hash met once is one distinct line; the lines
+    whose hash repeats (the duplicates, and the rare lines sharing a hash) are then counted with ``DISTINCT``
+    in a second pass that keeps only them. Equal lines have equal hashes, so the sum is the exact count
+    whatever the collisions. Floats are hashed as ``x + 0.0`` (-0.0 and 0.0 are one value for ``DISTINCT``).
+    """
+    import ibis
+
+    key = ibis.struct({f"c{i}": t[col] + 0.0 if col in floats else t[col] for i, col in enumerate(columns)})
+    hashed = t.select(_line_hash=key.hash())
+    groups = hashed.group_by("_line_hash").aggregate(_n=hashed.count())
+    counted = groups.aggregate(once=ibis.ifelse(groups._n == 1, 1, 0).sum(),
+                               repeated=groups._line_hash.collect(where=groups._n > 1)).to_pyarrow()
+    once = counted["once"][0].as_py() or 0  # (null: no line)
+    repeated = counted["repeated"][0].values  # (Arrow: 8 bytes a repeated hash, no Python objects)
+    if repeated is None or not len(repeated):
+        return once
+    hashes = ibis.memtable(pd.DataFrame({"_line_hash": repeated.to_numpy(zero_copy_only=False).astype("int64")}))
+    lines = t.select(*columns, _line_hash=key.hash()).semi_join(hashes, "_line_hash")
+    return once + int(lines.select(*columns).distinct().count().to_pandas())
+
+
 def _engine_line_checks(t, as_of: pd.Timestamp, period_start: pd.Timestamp | None,
                         customers: pd.DataFrame | None) -> tuple[list[_Counted], pd.DataFrame, pd.Timestamp | None]:
     """The line-level checks of typed transaction lines (an engine table), counted where the lines are.
@@ -438,7 +465,7 @@ def _engine_line_checks(t, as_of: pd.Timestamp, period_start: pd.Timestamp | Non
         counts = t.aggregate(**aggregates).to_pandas().iloc[0]
         exported = [("original_customer_id" if col == "customer_id" and "original_customer_id" in t.columns else col)
                     for col in columns]  # (lines merged into one customer are not duplicates of each other)
-        n_distinct = int(t.select(*exported).distinct().count().to_pandas())
+        n_distinct = _distinct_lines(t, exported, floats)
     latest = counts.pop("latest")
     counts = counts.fillna(0).astype("int64")  # (sums over no line are null: nothing counted)
     n = int(counts["n"])
