@@ -167,6 +167,33 @@ The kit's customer table (features + RFM) on Spark: 185.5 s cold, 103.5 s warm, 
 idle machine: on one machine Spark costs about ten times DuckDB's time (its start, the JVM, the shuffles of
 local mode), a price that pays off only on a cluster. Every Spark figure is DuckDB's.
 
+100M lines / 5M customers, 2 December 2026, the DuckDB limit back to its default (15 % of memory, 3.45 GiB), the
+machine idle (load 1.0), after 03's features stopped copying the feature frame in two joins (3185688):
+
+    02_pareto 649.1 s 6,522 MB    03_profitability 392.1 s 8,251 MB    04_segmentation 224.8 s 7,435 MB
+    whole run 1,485.4 s, runner 4,609 MB, process tree 9,314 MB
+
+03 was still over 8 GB. Measured step by step in a process of its own (the engine's summary cached, the P&L and
+the customers of the run beside it), the features cell's pandas side went from 3.95 GB of frames to a 7.7 GB peak
+in 62 s: each ``reindex``/``get_indexer`` on 5M customer ids (Arrow strings) built a hash table of Python objects,
+~0.9 GB a pass, four passes (margins twice, profit, attributes). With the ids lined up by Arrow
+(``engine.positions_of``: ``pyarrow.compute.index_in``, the first row of each id as a join takes it) the same cell
+peaks at 6.0 GB in 15 s, the same frame to the last bit. Notebook 03 run again on the same cleaned tables (papermill
+with the runner's parameters, the other core busy): **03_profitability 478 s, kernel peak 7,415 MB**, reached while
+DuckDB computes the features (its 3.45 GiB beside the 3.95 GB of P&L, driver quantities and customers); the pandas
+side no longer sets the peak. **All three notebooks now meet the 8 GB kernel target at 100M lines.**
+
+The same idea for the standalone customer export (a notebook run without the runner merges its columns into
+``exports/customers.csv`` itself): ``Series.isin`` on Arrow strings built one Arrow scalar per id; at 5M customers
+notebook 03 sat more than 5 minutes there, past 9 GB. Now lined up by position, as above.
+
+300M lines / 5M customers (152.1M orders, 6.29 GB of Parquet, generated in 509 s): the first report stopped in
+02's first cell after 1,338 s: counting the exact duplicate lines (``SELECT count(*) FROM (SELECT DISTINCT ...)``
+over 12 columns, 5 of them strings) ran out of DuckDB's 3.3 GB, with or without ``preserve_insertion_order``.
+The count is now exact by hash groups (``quality._distinct_lines``: group a 64-bit hash of each line, 16 bytes a
+line; ``DISTINCT`` only over the lines whose hash repeats): 300M lines 299,995,060 distinct in 90.7 s, 3.8 GB peak
+(process); 100M 99,998,466 in 27.8 s against 113 s for the ``DISTINCT`` (both the same count).
+
     .venv/bin/python benchmarks/bench_scale.py                       # 10M lines / 1M customers, compare
     .venv/bin/python benchmarks/bench_scale.py --engine pyspark      # the customer table on Spark
     .venv/bin/python benchmarks/bench_scale.py --lines 100000000 --customers 5000000   # report mode
