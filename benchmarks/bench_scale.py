@@ -197,11 +197,12 @@ line; ``DISTINCT`` only over the lines whose hash repeats): 300M lines 299,995,0
 The 300M report then ran again (6e0d420, ``--only 02 03 04``, DuckDB at its default 3.45 GiB; the machine shared
 with ``make test`` and ``make test-spark`` for its first hour, load 3-6): pre-flight ~2 min; **02_pareto 3,123 s,
 kernel peak 7,080 MB** (its first cell, notebook 01's cleaning of 300M lines with the duplicate count above and the
-cleaned lines saved as Parquet, most of it); 03_profitability: driver quantities and P&L ~1,100 s, then the
-features' engine query, kernel at **8,253 MB** after 1,570 s (DuckDB's share beside 3.95 GB of per-customer frames,
-0.8 GB more than the 7,415 MB of 100M at the same step: the engine's working set grows with the lines, the frames do not). The run
-was stopped there at the end of the session: 03's end and 04 not measured at 300M. At 300M the lines set the time
-(02: 649 s -> 3,123 s for 3x the lines, partly the shared machine) and the per-customer frames most of the memory.
+cleaned lines saved as Parquet, most of it); **03_profitability ~1,810 s, kernel peak 8,253 MB** (driver quantities and
+P&L ~1,100 s, the peak in the features' engine query: DuckDB's share beside 3.95 GB of per-customer frames, 0.8 GB
+more than the 7,415 MB of 100M at the same step: the engine's working set grows with the lines, the frames do not);
+04_segmentation started (7,204 MB after 141 s, reading 03's saved tables) when the session ended: not measured at
+300M. (03's seconds and the peaks from a 2 s sampling of the kernels beside the benchmark: the run was stopped before its summary.) At 300M
+the lines set the time (02: 649 s -> 3,123 s for 3x the lines, partly the shared machine) and the per-customer frames most of the memory.
 
     .venv/bin/python benchmarks/bench_scale.py                       # 10M lines / 1M customers, compare
     .venv/bin/python benchmarks/bench_scale.py --engine pyspark      # the customer table on Spark
