@@ -620,9 +620,11 @@ def _aggregate_by_customer(t: ir.Table, aggregates: dict, id_dtype, con=None) ->
     return result.astype(dict.fromkeys(floats, "float64"))
 
 
-def _by_customer(per_customer: pd.DataFrame, ids: pd.Index, column: str, fill) -> np.ndarray:
-    """``per_customer[column]`` aligned on ``ids`` (customers missing from it get ``fill``)."""
-    return per_customer.set_index("customer_id")[column].reindex(ids).fillna(fill).to_numpy()
+def _by_customer(values: pd.Series, positions: np.ndarray, fill) -> np.ndarray:
+    """``values`` at ``positions`` (:func:`engine.positions_of`) as floats, ``fill`` where a position is -1
+    (a customer missing from ``values``) or the value is missing."""
+    out = pd.Series(engine.take_rows(values, positions)).to_numpy(dtype=np.float64, na_value=np.nan)
+    return np.where(np.isnan(out), fill, out)
 
 
 def _same_type(left, right):
@@ -776,9 +778,10 @@ def _driver_quantities(transactions, model: CostModel, payments, tickets, as_of:
     ids = pd.Index(quantities["customer_id"])
     summary = engine.customer_summary(engine.revenue_lines(t), con=con, as_of=as_of)
     summary["customer_id"] = summary["customer_id"].astype(_id_dtype(transactions))
+    in_summary = engine.positions_of(summary["customer_id"], ids)
     for name in ("n_orders", "n_deliveries"):
-        quantities[name] = _by_customer(summary, ids, name, 0).astype(np.int64)
-    quantities["orders_per_year"] = _by_customer(summary, ids, "orders_per_year", 0.0).astype(np.float64)
+        quantities[name] = _by_customer(summary[name], in_summary, 0).astype(np.int64)
+    quantities["orders_per_year"] = _by_customer(summary["orders_per_year"], in_summary, 0.0)
     for name in ("n_lines", "n_return_lines"):
         quantities[name] = quantities.pop(name)
     # (customer_lines' return rate: every customer has a line)
@@ -786,21 +789,21 @@ def _driver_quantities(transactions, model: CostModel, payments, tickets, as_of:
 
     payment = _payment_quantities(payments, t if "order_id" in t.columns else None, as_of)
     ticket = _ticket_quantities(tickets)
+    in_payment = engine.positions_of(payment.index, ids) if payment is not None else None
     for name in ("capital_days", "n_late_invoices", "avg_days_to_pay"):
-        values = payment[name].reindex(ids).to_numpy(dtype=np.float64, na_value=np.nan) if payment is not None \
-            else np.full(len(ids), np.nan)
-        quantities[name] = values if name.startswith("avg_") else np.nan_to_num(values)
+        fill = np.nan if name.startswith("avg_") else 0.0
+        quantities[name] = _by_customer(payment[name], in_payment, fill) if payment is not None \
+            else np.full(len(ids), fill)
     quantities["days_late"] = engine.customer_days_late(payments, ids)
+    in_ticket = engine.positions_of(ticket.index, ids) if ticket is not None else None
     for name in ("n_tickets", "service_minutes", "ticket_cost"):
-        values = ticket[name].reindex(ids).to_numpy(dtype=np.float64, na_value=np.nan) if ticket is not None \
-            else np.zeros(len(ids))
-        quantities[name] = np.nan_to_num(values)
+        quantities[name] = _by_customer(ticket[name], in_ticket, 0.0) if ticket is not None else np.zeros(len(ids))
     for name in ("n_late_invoices", "n_tickets"):
         quantities[name] = quantities[name].astype(np.int64)
 
     revenue = quantities["revenue"].to_numpy()
     has_discount = "discount" in transactions.columns
-    quantities["avg_order_value"] = _by_customer(summary, ids, "avg_order_value", np.nan).astype(np.float64)
+    quantities["avg_order_value"] = _by_customer(summary["avg_order_value"], in_summary, np.nan)
     quantities["discount_share"] = _ratio(quantities["discounted_revenue"], revenue) if has_discount else np.nan
     if not has_discount:
         quantities["discount_given"] = np.nan
