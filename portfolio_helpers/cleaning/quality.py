@@ -421,6 +421,7 @@ def _engine_line_checks(t, as_of: pd.Timestamp, period_start: pd.Timestamp | Non
 
     from portfolio_helpers.ingest.loaders import flag_known_customers
 
+    lines = t  # (the duplicates are counted on the lines alone: the join with the customers adds nothing to them)
     if customers is not None and "customer_id" in customers.columns:
         t = flag_known_customers(t.drop("customer_known") if "customer_known" in t.columns else t, customers)
     elif "customer_known" in t.columns:
@@ -465,7 +466,7 @@ def _engine_line_checks(t, as_of: pd.Timestamp, period_start: pd.Timestamp | Non
         counts = t.aggregate(**aggregates).to_pandas().iloc[0]
         exported = [("original_customer_id" if col == "customer_id" and "original_customer_id" in t.columns else col)
                     for col in columns]  # (lines merged into one customer are not duplicates of each other)
-        n_distinct = _distinct_lines(t, exported, floats)
+        n_distinct = _distinct_lines(lines, exported, floats)
     latest = counts.pop("latest")
     counts = counts.fillna(0).astype("int64")  # (sums over no line are null: nothing counted)
     n = int(counts["n"])
