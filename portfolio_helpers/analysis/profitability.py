@@ -776,7 +776,9 @@ def _driver_quantities(transactions, model: CostModel, payments, tickets, as_of:
             quantities.insert(quantities.columns.get_loc("n_active_years") if name != "n_return_lines"
                               else len(quantities.columns), name, zero)
     ids = pd.Index(quantities["customer_id"])
-    summary = engine.customer_summary(engine.revenue_lines(t), con=con, as_of=as_of)
+    # (only the figures read below: the engine leaves out the rest, such as the distinct purchase days)
+    summary = engine.customer_summary(engine.revenue_lines(t), con=con, as_of=as_of,
+                                      columns=("n_orders", "n_deliveries", "avg_order_value"))
     summary["customer_id"] = summary["customer_id"].astype(_id_dtype(transactions))
     in_summary = engine.positions_of(summary["customer_id"], ids)
     for name in ("n_orders", "n_deliveries"):
