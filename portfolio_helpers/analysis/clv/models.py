@@ -234,15 +234,13 @@ def _gradient(f, theta: np.ndarray, step: float = 1e-5) -> np.ndarray:
     return np.array([(f(theta + e) - f(theta - e)) / (2 * step) for e in eye])
 
 
-def _newton_polish(f, theta: np.ndarray, fun: float, steps: int = 6,
-                   target: float = 1e-9) -> tuple[np.ndarray, float, bool]:
-    """Newton steps on ``f`` (numerical gradient and Hessian, halving a step that does not improve) until the
-    gradient is below ``target`` (about the noise of the numerical gradient), no step improves, or ``steps``.
+def _newton_polish(f, theta: np.ndarray, fun: float, steps: int = 6) -> tuple[np.ndarray, float, bool]:
+    """A few Newton steps on ``f`` (numerical gradient and Hessian, halving a step that does not improve).
     Returns the point, its value and whether the gradient vanished (max |g| < 1e-6)."""
-    grad = _gradient(f, theta)
     for _ in range(steps):
-        if np.max(np.abs(grad)) < target:
-            break
+        grad = _gradient(f, theta)
+        if np.max(np.abs(grad)) < 1e-6:
+            return theta, fun, True
         hess = _hessian(f, theta)
         try:
             step = np.linalg.solve(hess, grad)
@@ -259,8 +257,7 @@ def _newton_polish(f, theta: np.ndarray, fun: float, steps: int = 6,
             step = step / 2
         else:
             break
-        grad = _gradient(f, theta)
-    return theta, fun, bool(np.max(np.abs(grad)) < 1e-6)
+    return theta, fun, bool(np.max(np.abs(_gradient(f, theta))) < 1e-6)
 
 
 def _maximise(model: str, total_loglik, n: int, x0: np.ndarray) -> Fit:
@@ -275,12 +272,9 @@ def _maximise(model: str, total_loglik, n: int, x0: np.ndarray) -> Fit:
     bounds = [(-_LOG_BOUND, _LOG_BOUND)] * len(names)
     result = optimize.minimize(objective, x0, method="L-BFGS-B", bounds=bounds,
                                options={"ftol": 1e-14, "gtol": 1e-9, "maxiter": 2000})
-    # L-BFGS-B stops when the mean log-likelihood changes by less than ftol (relative): on a flat likelihood
-    # (the Pareto/NBD's s and beta on CDNOW) a few 1e-4 short of the optimum, by an amount that depends on the
-    # machine's floating-point kernels; and when its numerical gradient gets noisy it does not converge at all.
-    # Newton steps finish the search in both cases (converged: L-BFGS-B's test or the gradient's).
-    theta, fun, polished = _newton_polish(objective, result.x, float(result.fun))
-    success = bool(result.success) or polished
+    theta, fun, success = result.x, float(result.fun), bool(result.success)
+    if not success:  # L-BFGS-B stops when its numerical gradient gets noisy: finish with Newton steps
+        theta, fun, success = _newton_polish(objective, theta, fun)
     theta = np.clip(theta, -_LOG_BOUND, _LOG_BOUND)
     with np.errstate(all="ignore"):
         hess = _hessian(lambda th: -total_loglik(np.exp(th)), theta)
