@@ -50,8 +50,10 @@ def test_bgnbd_published(bgnbd):
 
 def test_pareto_nbd_published(calibration):
     fit = models.fit_purchase_model(calibration, "pnbd")
-    assert {k: round(v, 3) for k, v in fit.params.items()} == {"r": 0.553, "alpha": 10.578, "s": 0.606,
-                                                                "beta": 11.669}
+    # (published to 3 decimals; the likelihood is flat in s and beta, where the search stops a few 1e-4 from
+    # the optimum depending on the machine's floating-point kernels: beta 11.6683 to 11.6687 measured)
+    published = {"r": 0.553, "alpha": 10.578, "s": 0.606, "beta": 11.669}
+    assert fit.params == pytest.approx(published, abs=1e-3)
     assert round(fit.loglik, 2) == -9594.98
     assert fit.status == "converged"
 
